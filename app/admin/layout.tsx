@@ -1,0 +1,21 @@
+import type { ReactNode } from 'react';
+import { AppShell } from '@/components/layout/app-shell';
+import { requireAdminPage } from '@/server/auth/session';
+
+export const dynamic = 'force-dynamic';
+
+const NAV = [
+  { href: '/admin/services', label: 'Services' },
+  { href: '/admin/projects', label: 'Projects' },
+  { href: '/admin/users', label: 'Users' },
+  { href: '/admin/events', label: 'Audit log' },
+];
+
+export default async function AdminLayout({ children }: { children: ReactNode }) {
+  const actor = await requireAdminPage();
+  return (
+    <AppShell area="Operator console" nav={NAV} user={{ name: actor.name, role: 'Administrator' }} crossLink={{ href: '/', label: 'Self-service portal' }}>
+      {children}
+    </AppShell>
+  );
+}

@@ -1,0 +1,42 @@
+'use client';
+
+import { useActionState, useEffect, useRef, type ReactNode } from 'react';
+import type { ActionResult } from '@/server/action';
+import { buttonClass } from './button';
+import { Notice } from './notice';
+
+type FormAction = (state: ActionResult | null, formData: FormData) => Promise<ActionResult>;
+
+/**
+ * A form bound to a server action: field errors go next to their fields (through `children`),
+ * other failures and the success message above the button; the form resets after success.
+ */
+export function ActionForm({ action, submitLabel, pendingLabel, children, className = 'space-y-4', onSuccess, variant = 'primary' }: {
+  action: FormAction;
+  submitLabel: string;
+  pendingLabel?: string;
+  children: (errors: Record<string, string | undefined>) => ReactNode;
+  className?: string;
+  onSuccess?: (result: ActionResult) => void;
+  variant?: 'primary' | 'danger';
+}) {
+  const [state, formAction, pending] = useActionState<ActionResult | null, FormData>(action, null);
+  const form = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    if (state?.ok) {
+      form.current?.reset();
+      onSuccess?.(state);
+    }
+  }, [state, onSuccess]);
+  const errors = state && !state.ok ? state.fieldErrors ?? {} : {};
+  return (
+    <form ref={form} action={formAction} className={className} noValidate>
+      {children(errors)}
+      {state && !state.ok && !state.fieldErrors && <Notice tone="error">{state.message}</Notice>}
+      {state?.ok && state.message && <Notice tone="success">{state.message}</Notice>}
+      <div>
+        <button type="submit" className={buttonClass(variant)} disabled={pending}>{pending ? pendingLabel ?? 'Saving…' : submitLabel}</button>
+      </div>
+    </form>
+  );
+}

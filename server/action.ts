@@ -1,0 +1,41 @@
+import { revalidatePath } from 'next/cache';
+import type { Actor } from './auth/actor';
+import { requireActor } from './auth/session';
+import { AppError, type ErrorCode } from './errors';
+
+/** What every console action returns: expected failures are values, with messages per field. */
+export type ActionResult<T = unknown> =
+  | { ok: true; data?: T; message?: string }
+  | { ok: false; code: ErrorCode | 'internal'; message: string; fieldErrors?: Record<string, string> };
+
+/**
+ * The one shape of a server action: authenticate → one service call (which validates with zod and
+ * authorizes) → revalidate → a result. Unexpected errors are logged and shown as a generic message.
+ */
+export async function runAction<T>(
+  call: (actor: Actor) => Promise<T>,
+  options: { revalidate?: string[]; message?: string | ((data: T) => string) } = {},
+): Promise<ActionResult<T>> {
+  try {
+    const actor = await requireActor();
+    const data = await call(actor);
+    for (const path of options.revalidate ?? []) revalidatePath(path, 'layout');
+    const message = typeof options.message === 'function' ? options.message(data) : options.message;
+    return { ok: true, data, message };
+  } catch (error) {
+    if (error instanceof AppError) return { ok: false, code: error.code, message: error.message, fieldErrors: error.fieldErrors };
+    console.error('[action] unexpected error', error);
+    return { ok: false, code: 'internal', message: 'Something went wrong on our side. Try again; if it keeps failing, an operator can find the details in the server log.' };
+  }
+}
+
+/** A form's fields as a plain object: empty strings become undefined, checkboxes become booleans. */
+export function formFields(formData: FormData, booleans: string[] = []): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of formData.entries()) {
+    if (key.startsWith('$ACTION')) continue;
+    if (typeof value === 'string') fields[key] = value === '' ? undefined : value;
+  }
+  for (const key of booleans) fields[key] = formData.get(key) === 'on' || formData.get(key) === 'true';
+  return fields;
+}

@@ -1,0 +1,45 @@
+import NextAuth, { CredentialsSignin } from 'next-auth';
+import Credentials from 'next-auth/providers/credentials';
+import { z } from 'zod';
+import { authenticatePassword } from './credentials';
+
+const credentialsSchema = z.object({
+  username: z.string().trim().min(1).max(255),
+  password: z.string().min(1).max(1000),
+});
+
+class InvalidCredentials extends CredentialsSignin {
+  code = 'invalid_credentials';
+}
+
+/**
+ * Console sign-in. Sessions are JWTs that carry only the user id and a session version; roles are
+ * read from the database on every request (server/auth/session.ts).
+ */
+export const { handlers, auth, signIn, signOut } = NextAuth({
+  trustHost: true,
+  session: { strategy: 'jwt', maxAge: 12 * 60 * 60 },
+  pages: { signIn: '/login' },
+  logger: { error: (error) => { if (!(error instanceof CredentialsSignin)) console.error('[auth]', error.message); } },
+  providers: [
+    Credentials({
+      credentials: { username: {}, password: {} },
+      async authorize(raw) {
+        const parsed = credentialsSchema.safeParse(raw);
+        if (!parsed.success) throw new InvalidCredentials();
+        const user = await authenticatePassword(parsed.data.username, parsed.data.password);
+        if (!user) throw new InvalidCredentials();
+        return { id: user.id, name: user.name, sessionVersion: user.sessionVersion };
+      },
+    }),
+  ],
+  callbacks: {
+    jwt({ token, user }) {
+      if (user) token.sessionVersion = (user as { sessionVersion?: number }).sessionVersion;
+      return token;
+    },
+    session({ session, token }) {
+      return { ...session, user: { ...session.user, id: token.sub! }, sessionVersion: token.sessionVersion as number };
+    },
+  },
+});

@@ -1,0 +1,4 @@
+export * from './identity';
+export * from './storage';
+export * from './quotas';
+export * from './operations';

@@ -1,0 +1,289 @@
+/**
+ * Cinder chunked-driver format 1.0.0: object names, prefixes, containers, and the two JSON files
+ * (`<prefix>_metadata`, `<prefix>_sha256file`), byte for byte as Cinder writes them.
+ */
+import { z } from 'zod';
+import { BackupError } from './errors';
+import { pythonJsonDumps, type JsonValue } from './python-json';
+
+export const FORMAT_VERSION = '1.0.0';
+export const SHA_BLOCK_SIZE = 32 * 1024;
+export const DEFAULT_OBJECT_SIZE = 32 * 1024 * 1024;
+export const DIGEST_BYTES = 32;
+
+export type StoreKind = 'posix' | 's3';
+
+const serviceNames: Record<StoreKind, string> = {
+  posix: 'cinder.backup.drivers.posix.PosixBackupDriver',
+  s3: 'cinder.backup.drivers.s3.S3BackupDriver',
+};
+
+/** The `backups.service` class path Cinder records for a store kind. */
+export function serviceNameFor(kind: StoreKind): string {
+  return serviceNames[kind];
+}
+
+export function storeKindForService(service: string): StoreKind | undefined {
+  return (Object.keys(serviceNames) as StoreKind[]).find((kind) => serviceNames[kind] === service);
+}
+
+function compactUtcTimestamp(moment: Date): string {
+  return moment.toISOString().replace(/\.\d+Z$/, '').replace(/[-:T]/g, '');
+}
+
+export interface PrefixParts {
+  volumeId: string;
+  backupId: string;
+  startedAt: Date;
+  availabilityZone: string;
+}
+
+/** `service_metadata`: the object-name prefix, in the form Cinder's driver of that kind uses. */
+export function backupPrefix(kind: StoreKind, parts: PrefixParts): string {
+  const stamp = compactUtcTimestamp(parts.startedAt);
+  if (kind === 'posix') return `volume_${parts.volumeId}_${stamp}_backup_${parts.backupId}`;
+  return `volume_${parts.volumeId}/${stamp}/az_${parts.availabilityZone}_backup_${parts.backupId}`;
+}
+
+/** Cinder's POSIX layout when no container is configured: `<id[0:2]>/<id[2:4]>/<id>`. */
+export function perBackupDirectory(backupId: string): string {
+  return `${backupId.slice(0, 2)}/${backupId.slice(2, 4)}/${backupId}`;
+}
+
+export function dataObjectName(prefix: string, number: number): string {
+  return `${prefix}-${String(number).padStart(5, '0')}`;
+}
+
+export function metadataObjectName(prefix: string): string {
+  return `${prefix}_metadata`;
+}
+
+export function shaObjectName(prefix: string): string {
+  return `${prefix}_sha256file`;
+}
+
+/** True for `<prefix>-<digits>`: a data object of exactly this backup. */
+export function isDataObjectOf(prefix: string, name: string): boolean {
+  return name.startsWith(`${prefix}-`) && /^\d{5,}$/.test(name.slice(prefix.length + 1));
+}
+
+const isoTimestamp = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$/;
+
+/**
+ * Python's `str(datetime)` of a UTC-aware datetime: `2023-06-23 11:56:02.509831+00:00`, without
+ * the fraction when the microseconds are zero. A string keeps its microseconds (a Date has ms).
+ */
+export function formatPythonUtc(value: Date | string): string {
+  let moment: Date;
+  let micros: string;
+  if (value instanceof Date) {
+    moment = value;
+    micros = String(value.getUTCMilliseconds() * 1000).padStart(6, '0');
+  } else {
+    const match = isoTimestamp.exec(value.trim());
+    if (!match) throw new BackupError('INVALID_ARGUMENT', `created_at "${value}" is not an ISO timestamp`);
+    const [, day, time, fraction, zone] = match;
+    moment = new Date(`${day}T${time}${zone ?? 'Z'}`);
+    micros = (fraction ?? '').padEnd(6, '0').slice(0, 6);
+  }
+  if (Number.isNaN(moment.getTime())) throw new BackupError('INVALID_ARGUMENT', `created_at "${String(value)}" is not a valid time`);
+  const seconds = moment.toISOString().slice(0, 19).replace('T', ' ');
+  return micros === '000000' ? `${seconds}+00:00` : `${seconds}.${micros}+00:00`;
+}
+
+export type StoredCompression = string;
+
+export interface ObjectRecord {
+  name: string;
+  offset: number;
+  length: number;
+  compression: StoredCompression;
+  md5: string;
+}
+
+export interface BackupDescription {
+  backupId: string;
+  volumeId: string;
+  name: string | null;
+  description: string | null;
+  createdAt: Date | string;
+}
+
+export interface MetadataFileInput extends BackupDescription {
+  parentId: string | null;
+  objects: ObjectRecord[];
+  volumeMeta: string | null;
+}
+
+function encodeFile(value: JsonValue): Buffer {
+  return Buffer.from(pythonJsonDumps(value, { indent: 2, sortKeys: true }), 'ascii');
+}
+
+export function buildMetadataFile(input: MetadataFileInput): Buffer {
+  return encodeFile({
+    backup_description: input.description,
+    backup_id: input.backupId,
+    backup_name: input.name,
+    created_at: formatPythonUtc(input.createdAt),
+    objects: input.objects.map((object) => ({
+      [object.name]: {
+        compression: object.compression,
+        length: object.length,
+        md5: object.md5,
+        offset: object.offset,
+      },
+    })),
+    parent_id: input.parentId,
+    version: FORMAT_VERSION,
+    volume_id: input.volumeId,
+    volume_meta: input.volumeMeta,
+  });
+}
+
+/** The sha file; `digests` holds one 32-byte SHA-256 per block, in volume order. */
+export function buildShaFile(input: BackupDescription & { blockSize: number; digests: Buffer }): Buffer {
+  const count = input.digests.length / DIGEST_BYTES;
+  const lines: string[] = new Array(count);
+  for (let index = 0; index < count; index += 1) {
+    lines[index] = `    "${input.digests.toString('hex', index * DIGEST_BYTES, (index + 1) * DIGEST_BYTES)}"`;
+  }
+  const placeholder = '"__sha256s__"';
+  const skeleton = pythonJsonDumps(
+    {
+      backup_description: input.description,
+      backup_id: input.backupId,
+      backup_name: input.name,
+      chunk_size: input.blockSize,
+      created_at: formatPythonUtc(input.createdAt),
+      sha256s: '__sha256s__',
+      version: FORMAT_VERSION,
+      volume_id: input.volumeId,
+    },
+    { indent: 2, sortKeys: true },
+  );
+  const list = count === 0 ? '[]' : `[\n${lines.join(',\n')}\n  ]`;
+  return Buffer.from(skeleton.replace(placeholder, list), 'ascii');
+}
+
+const objectEntrySchema = z.object({
+  compression: z.string().nullable().optional(),
+  length: z.number().int().nonnegative(),
+  md5: z.string(),
+  offset: z.number().int().nonnegative(),
+});
+
+const metadataSchema = z.object({
+  version: z.string(),
+  backup_id: z.string().nullable().optional(),
+  volume_id: z.string().nullable().optional(),
+  backup_name: z.string().nullable().optional(),
+  backup_description: z.string().nullable().optional(),
+  created_at: z.string().nullable().optional(),
+  parent_id: z.string().nullable().optional(),
+  volume_meta: z.string().nullable().optional(),
+  extra_metadata: z.unknown().optional(),
+  objects: z.array(z.record(z.string(), objectEntrySchema)),
+});
+
+export interface BackupMetadata {
+  version: string;
+  backupId: string | null;
+  volumeId: string | null;
+  name: string | null;
+  description: string | null;
+  createdAt: string | null;
+  parentId: string | null;
+  volumeMeta: string | null;
+  objects: ObjectRecord[];
+}
+
+function parseJsonObject(bytes: Buffer, objectName: string, code: 'METADATA_CORRUPT'): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new BackupError(code, `${objectName} is not valid JSON (truncated or corrupt)`, { objectName, cause: error });
+  }
+}
+
+export function assertSupportedVersion(version: string, objectName: string): void {
+  if (version !== FORMAT_VERSION) {
+    throw new BackupError('UNSUPPORTED_VERSION', `No support to restore backup version ${version} (${objectName})`, { objectName });
+  }
+}
+
+export function parseMetadataFile(bytes: Buffer, objectName: string): BackupMetadata {
+  const parsed = metadataSchema.safeParse(parseJsonObject(bytes, objectName, 'METADATA_CORRUPT'));
+  if (!parsed.success) {
+    throw new BackupError('METADATA_CORRUPT', `${objectName} does not have the backup metadata shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { objectName });
+  }
+  const data = parsed.data;
+  assertSupportedVersion(data.version, objectName);
+  const objects: ObjectRecord[] = data.objects.map((entry) => {
+    const names = Object.keys(entry);
+    if (names.length !== 1) {
+      throw new BackupError('METADATA_CORRUPT', `${objectName} has an object entry with ${names.length} names`, { objectName });
+    }
+    const name = names[0]!;
+    const record = entry[name]!;
+    return { name, offset: record.offset, length: record.length, compression: record.compression ?? 'none', md5: record.md5 };
+  });
+  return {
+    version: data.version,
+    backupId: data.backup_id ?? null,
+    volumeId: data.volume_id ?? null,
+    name: data.backup_name ?? null,
+    description: data.backup_description ?? null,
+    createdAt: data.created_at ?? null,
+    parentId: data.parent_id ?? null,
+    volumeMeta: data.volume_meta ?? null,
+    objects,
+  };
+}
+
+export interface ShaFile {
+  version: string;
+  backupId: string | null;
+  blockSize: number;
+  /** 32 bytes per block. */
+  digests: Buffer;
+}
+
+const shaHeaderSchema = z.object({
+  version: z.string(),
+  backup_id: z.string().nullable().optional(),
+  chunk_size: z.number().int().positive(),
+});
+
+/**
+ * Parses a sha file without building a JS array of strings: the hex list is decoded straight
+ * into one buffer of binary digests (2.3 MB of JSON per GiB of volume).
+ */
+export function parseShaFile(bytes: Buffer, objectName: string): ShaFile {
+  const corrupt = (why: string) => new BackupError('METADATA_CORRUPT', `${objectName} ${why}`, { objectName });
+  const key = bytes.indexOf('"sha256s"');
+  if (key < 0) throw corrupt('has no sha256s list (truncated or corrupt)');
+  const open = bytes.indexOf('[', key);
+  const close = open < 0 ? -1 : bytes.indexOf(']', open);
+  if (open < 0 || close < 0) throw corrupt('has an unterminated sha256s list (truncated)');
+  const list = bytes.toString('latin1', open + 1, close);
+  const hexes = list.match(/[0-9a-fA-F]{64}/g) ?? [];
+  if (list.replace(/"[0-9a-fA-F]{64}"/g, '').replace(/[\s,]/g, '') !== '') throw corrupt('has a malformed sha256s list');
+  const rest = Buffer.concat([bytes.subarray(0, open), Buffer.from('[]'), bytes.subarray(close + 1)]);
+  let header: unknown;
+  try {
+    header = JSON.parse(rest.toString('utf8'));
+  } catch (error) {
+    throw new BackupError('METADATA_CORRUPT', `${objectName} is not valid JSON (truncated or corrupt)`, { objectName, cause: error });
+  }
+  const parsed = shaHeaderSchema.safeParse(header);
+  if (!parsed.success) throw corrupt('does not have the sha file shape');
+  assertSupportedVersion(parsed.data.version, objectName);
+  const digests = Buffer.allocUnsafe(hexes.length * DIGEST_BYTES);
+  hexes.forEach((hex, index) => digests.write(hex, index * DIGEST_BYTES, 'hex'));
+  return { version: parsed.data.version, backupId: parsed.data.backup_id ?? null, blockSize: parsed.data.chunk_size, digests };
+}
+
+/** Python `json.dumps(value)` with default separators, as Cinder encodes `volume_meta`. */
+export function encodeVolumeMeta(value: JsonValue): string {
+  return pythonJsonDumps(value);
+}

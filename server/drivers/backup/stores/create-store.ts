@@ -1,0 +1,40 @@
+/** Store configuration (validated with zod where it enters) and the store registry. */
+import { z } from 'zod';
+import { BackupError } from '../errors';
+import { PosixStore } from './posix-store';
+import { S3Store } from './s3-store';
+import type { BackupStore } from './types';
+
+export const posixStoreConfigSchema = z.object({
+  kind: z.literal('posix'),
+  root: z.string().min(1),
+  container: z.string().min(1).nullable().default(null),
+  dirMode: z.number().int().min(0).max(0o7777).default(0o770),
+  fileMode: z.number().int().min(0).max(0o7777).default(0o660),
+});
+
+export const s3StoreConfigSchema = z.object({
+  kind: z.literal('s3'),
+  endpoint: z.string().url(),
+  region: z.string().min(1).default('us-east-1'),
+  accessKeyId: z.string().min(1),
+  secretAccessKey: z.string().min(1),
+  bucket: z.string().min(3).max(63).default('volumebackups'),
+  forcePathStyle: z.boolean().default(true),
+  maxAttempts: z.number().int().min(1).max(10).default(4),
+  requestTimeoutMs: z.number().int().positive().default(60_000),
+});
+
+export const storeConfigSchema = z.discriminatedUnion('kind', [posixStoreConfigSchema, s3StoreConfigSchema]);
+
+export type StoreConfigInput = z.input<typeof storeConfigSchema>;
+export type StoreConfig = z.output<typeof storeConfigSchema>;
+
+export function createStore(config: StoreConfigInput): BackupStore {
+  const parsed = storeConfigSchema.safeParse(config);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BackupError('INVALID_ARGUMENT', `invalid backup store configuration: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+  }
+  return parsed.data.kind === 'posix' ? new PosixStore(parsed.data) : new S3Store(parsed.data);
+}

@@ -1,0 +1,202 @@
+/**
+ * POSIX directory store (local disk or an NFS mount), laid out as Cinder's PosixBackupDriver:
+ * a container is a directory path relative to the root (with no container configured, Cinder
+ * uses one directory per backup, `<id[0:2]>/<id[2:4]>/<id>`); an object is a file in it.
+ * Directories 0770, files 0660, so a Cinder service in the same group can read them.
+ * Objects are written to a hidden temp name, fsynced, then renamed into place.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BackupError, describeError, errnoCode } from '../errors';
+import { perBackupDirectory } from '../format';
+import type { BackupStore, PutOptions } from './types';
+
+export interface PosixStoreConfig {
+  kind: 'posix';
+  root: string;
+  /** Used as the container when a backup names none; null = one directory per backup (Cinder's default). */
+  container: string | null;
+  dirMode: number;
+  fileMode: number;
+}
+
+const TEMP_SUFFIX = '.part';
+
+function storeError(action: string, target: string, error: unknown): BackupError {
+  const code = errnoCode(error);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new BackupError('STORE_FULL', `backup repository is full: cannot ${action} ${target}`, { cause: error });
+  if (code === 'ENOENT' && action === 'read') return new BackupError('OBJECT_MISSING', `object ${path.basename(target)} is missing (${target})`, { objectName: path.basename(target), cause: error });
+  return new BackupError('STORE_ERROR', `cannot ${action} ${target}: ${code ?? describeError(error)}`, { cause: error });
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await fs.open(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export class PosixStore implements BackupStore {
+  readonly kind = 'posix' as const;
+  private readonly root: string;
+
+  constructor(private readonly config: PosixStoreConfig) {
+    this.root = path.resolve(config.root);
+  }
+
+  defaultContainer(backupId: string): string {
+    return this.config.container ?? perBackupDirectory(backupId);
+  }
+
+  private directoryOf(container: string): string {
+    const segments = container.split('/');
+    if (container === '' || segments.some((segment) => segment === '' || segment === '.' || segment === '..' || segment.includes('\0'))) {
+      throw new BackupError('INVALID_ARGUMENT', `container "${container}" must be a relative directory path without "." or ".." segments`);
+    }
+    return path.join(this.root, ...segments);
+  }
+
+  private fileOf(container: string, name: string): string {
+    if (name === '' || name.includes('/') || name.startsWith('.') || name.includes('\0')) {
+      throw new BackupError('INVALID_ARGUMENT', `object name "${name}" is not a plain file name`);
+    }
+    return path.join(this.directoryOf(container), name);
+  }
+
+  async checkSetup(): Promise<void> {
+    try {
+      await fs.mkdir(this.root, { recursive: true });
+      await fs.access(this.root, fs.constants.W_OK | fs.constants.R_OK);
+    } catch (error) {
+      throw new BackupError('STORE_UNREACHABLE', `backup repository ${this.root} is not a writable directory: ${errnoCode(error) ?? describeError(error)}`, { cause: error });
+    }
+  }
+
+  async ensureContainer(container: string): Promise<void> {
+    const target = this.directoryOf(container);
+    let current = this.root;
+    try {
+      await fs.mkdir(this.root, { recursive: true });
+      for (const segment of container.split('/')) {
+        const parent = current;
+        current = path.join(current, segment);
+        try {
+          await fs.mkdir(current, { mode: this.config.dirMode });
+        } catch (error) {
+          if (errnoCode(error) === 'EEXIST') continue;
+          throw error;
+        }
+        await fs.chmod(current, this.config.dirMode);
+        await syncDirectory(parent);
+      }
+    } catch (error) {
+      throw storeError('create directory', target, error);
+    }
+  }
+
+  async putObject(container: string, name: string, data: Buffer, options: PutOptions = {}): Promise<void> {
+    const final = this.fileOf(container, name);
+    const temporary = path.join(path.dirname(final), `.${name}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+    try {
+      options.signal?.throwIfAborted();
+      const handle = await fs.open(temporary, 'wx', this.config.fileMode);
+      try {
+        let done = 0;
+        while (done < data.length) {
+          const { bytesWritten } = await handle.write(data, done, data.length - done, done);
+          done += bytesWritten;
+        }
+        await handle.chmod(this.config.fileMode);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      options.signal?.throwIfAborted();
+      await fs.rename(temporary, final);
+    } catch (error) {
+      await fs.rm(temporary, { force: true }).catch(() => undefined);
+      if (options.signal?.aborted && !(error instanceof BackupError)) throw new BackupError('ABORTED', `writing ${name} was cancelled`, { objectName: name });
+      throw storeError('write', final, error);
+    }
+  }
+
+  async getObject(container: string, name: string): Promise<Buffer> {
+    const file = this.fileOf(container, name);
+    try {
+      return await fs.readFile(file);
+    } catch (error) {
+      throw storeError('read', file, error);
+    }
+  }
+
+  async listObjects(container: string, prefix: string): Promise<string[]> {
+    const directory = this.directoryOf(container);
+    try {
+      const entries = await fs.readdir(directory, { withFileTypes: true });
+      return entries
+        .filter((entry) => entry.isFile() && !entry.name.startsWith('.') && entry.name.startsWith(prefix))
+        .map((entry) => entry.name)
+        .sort();
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return [];
+      throw storeError('list', directory, error);
+    }
+  }
+
+  async deleteObject(container: string, name: string): Promise<void> {
+    const file = this.fileOf(container, name);
+    try {
+      await fs.rm(file, { force: true });
+    } catch (error) {
+      throw storeError('delete', file, error);
+    }
+  }
+
+  async flushContainer(container: string): Promise<void> {
+    const directory = this.directoryOf(container);
+    try {
+      await syncDirectory(directory);
+    } catch (error) {
+      throw storeError('flush directory', directory, error);
+    }
+  }
+
+  async removeEmptyContainer(container: string): Promise<void> {
+    if (container === this.config.container) return;
+    let current = this.directoryOf(container);
+    while (current !== this.root && current.startsWith(this.root + path.sep)) {
+      try {
+        await fs.rmdir(current);
+      } catch (error) {
+        const code = errnoCode(error);
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') return;
+        if (code !== 'ENOENT') throw storeError('remove directory', current, error);
+      }
+      current = path.dirname(current);
+    }
+  }
+
+  async listContainers(): Promise<string[]> {
+    const found: string[] = [];
+    const walk = async (relative: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await fs.readdir(relative === '' ? this.root : path.join(this.root, relative), { withFileTypes: true });
+      } catch (error) {
+        if (errnoCode(error) === 'ENOENT') return;
+        throw storeError('list', path.join(this.root, relative), error);
+      }
+      if (relative !== '' && entries.some((entry) => entry.isFile() && !entry.name.startsWith('.'))) found.push(relative);
+      for (const entry of entries) {
+        if (entry.isDirectory() && !entry.name.startsWith('.')) await walk(relative === '' ? entry.name : `${relative}/${entry.name}`);
+      }
+    };
+    await walk('');
+    return found.sort();
+  }
+
+  async close(): Promise<void> {}
+}

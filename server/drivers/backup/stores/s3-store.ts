@@ -1,0 +1,174 @@
+/**
+ * S3-compatible store (AWS S3, Ceph RGW, MinIO): a container is a bucket, an object a key.
+ * Every object is one PutObject with Content-MD5, so a cancel never leaves multipart debris.
+ */
+import { createHash } from 'node:crypto';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { BackupError, describeError, errnoCode } from '../errors';
+import type { BackupStore, PutOptions } from './types';
+
+export interface S3StoreConfig {
+  kind: 's3';
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Cinder's backup_s3_store_bucket: the container when a backup names none. */
+  bucket: string;
+  forcePathStyle: boolean;
+  maxAttempts: number;
+  requestTimeoutMs: number;
+}
+
+const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN']);
+
+function httpStatus(error: unknown): number | undefined {
+  if (typeof error === 'object' && error !== null && '$metadata' in error) {
+    return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  }
+  return undefined;
+}
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+function s3Error(action: string, target: string, error: unknown, objectName?: string): BackupError {
+  const name = errorName(error);
+  const status = httpStatus(error);
+  if (name === 'AbortError') return new BackupError('ABORTED', `${action} ${target} was cancelled`, { objectName, cause: error });
+  if (name === 'NoSuchKey' || (action === 'read' && (name === 'NotFound' || status === 404))) {
+    return new BackupError('OBJECT_MISSING', `object ${objectName ?? target} is missing (${target})`, { objectName, cause: error });
+  }
+  if (unreachableCodes.has(errnoCode(error) ?? '') || name === 'TimeoutError' || name === 'RequestTimeout') {
+    return new BackupError('STORE_UNREACHABLE', `backup repository is unreachable: cannot ${action} ${target}: ${describeError(error)}`, { objectName, cause: error });
+  }
+  if (name === 'QuotaExceeded' || name === 'InsufficientStorage' || status === 507) {
+    return new BackupError('STORE_FULL', `backup repository is full: cannot ${action} ${target}`, { objectName, cause: error });
+  }
+  return new BackupError('STORE_ERROR', `cannot ${action} ${target}: ${name ?? ''} ${describeError(error)}`.trim(), { objectName, cause: error });
+}
+
+export class S3Store implements BackupStore {
+  readonly kind = 's3' as const;
+  private readonly client: S3Client;
+
+  constructor(private readonly config: S3StoreConfig) {
+    this.client = new S3Client({
+      endpoint: config.endpoint,
+      region: config.region,
+      forcePathStyle: config.forcePathStyle,
+      credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+      maxAttempts: config.maxAttempts,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: { requestTimeout: config.requestTimeoutMs, connectionTimeout: config.requestTimeoutMs },
+    });
+  }
+
+  defaultContainer(): string {
+    return this.config.bucket;
+  }
+
+  private where(container: string, name?: string): string {
+    return name === undefined ? `s3://${container}` : `s3://${container}/${name}`;
+  }
+
+  async checkSetup(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }));
+    } catch (error) {
+      if (httpStatus(error) === 404) return;
+      const mapped = s3Error('reach', this.where(this.config.bucket), error);
+      throw mapped.code === 'STORE_ERROR' ? new BackupError('STORE_UNREACHABLE', mapped.message, { cause: error }) : mapped;
+    }
+  }
+
+  async ensureContainer(container: string): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: container }));
+      return;
+    } catch (error) {
+      if (httpStatus(error) !== 404) throw s3Error('open bucket', this.where(container), error);
+    }
+    try {
+      await this.client.send(new CreateBucketCommand({ Bucket: container }));
+    } catch (error) {
+      const name = errorName(error);
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw s3Error('create bucket', this.where(container), error);
+    }
+  }
+
+  async putObject(container: string, name: string, data: Buffer, options: PutOptions = {}): Promise<void> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: container,
+          Key: name,
+          Body: data,
+          ContentLength: data.length,
+          ContentMD5: createHash('md5').update(data).digest('base64'),
+        }),
+        { abortSignal: options.signal },
+      );
+    } catch (error) {
+      throw s3Error('write', this.where(container, name), error, name);
+    }
+  }
+
+  async getObject(container: string, name: string): Promise<Buffer> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: container, Key: name }));
+      if (response.Body === undefined) throw new Error('empty response body');
+      const bytes = await response.Body.transformToByteArray();
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    } catch (error) {
+      throw s3Error('read', this.where(container, name), error, name);
+    }
+  }
+
+  async listObjects(container: string, prefix: string): Promise<string[]> {
+    const names: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(new ListObjectsV2Command({ Bucket: container, Prefix: prefix, ContinuationToken: token }));
+        for (const entry of page.Contents ?? []) if (entry.Key !== undefined) names.push(entry.Key);
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+    } catch (error) {
+      if (errorName(error) === 'NoSuchBucket') return [];
+      throw s3Error('list', this.where(container, `${prefix}*`), error);
+    }
+    return names.sort();
+  }
+
+  async deleteObject(container: string, name: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: container, Key: name }));
+    } catch (error) {
+      if (errorName(error) === 'NoSuchKey' || errorName(error) === 'NoSuchBucket') return;
+      throw s3Error('delete', this.where(container, name), error, name);
+    }
+  }
+
+  async flushContainer(): Promise<void> {}
+
+  async removeEmptyContainer(): Promise<void> {}
+
+  async listContainers(): Promise<string[]> {
+    return [this.config.bucket];
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}

@@ -1,0 +1,31 @@
+/** The storage primitives the backup engine needs; the engine owns the format. */
+import type { StoreKind } from '../format';
+
+export interface PutOptions {
+  signal?: AbortSignal;
+}
+
+export interface BackupStore {
+  readonly kind: StoreKind;
+  /** Where a backup goes when its request named no container. */
+  defaultContainer(backupId: string): string;
+  /** Fails with a BackupError (STORE_UNREACHABLE, STORE_ERROR) if the store cannot be used. */
+  checkSetup(): Promise<void>;
+  /** Creates the container (directory, bucket) if missing. */
+  ensureContainer(container: string): Promise<void>;
+  /** Writes a whole object; it is never visible under `name` half-written. */
+  putObject(container: string, name: string, data: Buffer, options?: PutOptions): Promise<void>;
+  /** OBJECT_MISSING when absent. */
+  getObject(container: string, name: string): Promise<Buffer>;
+  /** Every object name in the container that starts with `prefix` (all pages). Missing container: []. */
+  listObjects(container: string, prefix: string): Promise<string[]>;
+  /** Idempotent: deleting a missing object succeeds. */
+  deleteObject(container: string, name: string): Promise<void>;
+  /** Makes every completed put in the container durable (directory fsync on POSIX). */
+  flushContainer(container: string): Promise<void>;
+  /** Removes the container if it is empty and the store owns it (POSIX per-backup directories). */
+  removeEmptyContainer(container: string): Promise<void>;
+  /** Containers to look in when rebuilding records from the repository. */
+  listContainers(): Promise<string[]>;
+  close(): Promise<void>;
+}

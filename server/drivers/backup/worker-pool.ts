@@ -1,0 +1,100 @@
+/**
+ * One pool of worker threads per process, shared by every transfer, sized to the machine's
+ * parallelism. Hashing, compression, decompression and md5 checks all run here; buffers move
+ * between threads by transfer, never by copy. Idle workers do not keep the process alive.
+ */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { BackupError } from './errors';
+import type { TaskRequest, TaskResponse, TaskResultMap, WorkerTask } from './worker-protocol';
+
+interface PendingTask {
+  request: TaskRequest;
+  transfer: ArrayBuffer[];
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  current: PendingTask | null;
+}
+
+const workerUrl = new URL('./worker-thread.ts', import.meta.url);
+
+export class WorkerPool {
+  readonly size: number;
+  private readonly workers: PoolWorker[] = [];
+  private readonly queue: PendingTask[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new BackupError('INVALID_ARGUMENT', `worker pool size must be a positive integer, got ${size}`);
+    this.size = size;
+  }
+
+  run<K extends WorkerTask['kind']>(task: Extract<WorkerTask, { kind: K }>, transfer: ArrayBuffer[] = []): Promise<TaskResultMap[K]> {
+    if (this.closed) return Promise.reject(new BackupError('INVALID_ARGUMENT', 'the worker pool is closed'));
+    return new Promise<TaskResultMap[K]>((resolve, reject) => {
+      this.queue.push({ request: { id: this.nextId++, task }, transfer, resolve: resolve as (value: unknown) => void, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.workers.splice(0).map(({ worker }) => worker.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot = this.workers.find((candidate) => candidate.current === null);
+      if (slot === undefined && this.workers.length < this.size) slot = this.spawn();
+      if (slot === undefined) return;
+      const pending = this.queue.shift()!;
+      slot.current = pending;
+      slot.worker.ref();
+      slot.worker.postMessage(pending.request, pending.transfer);
+    }
+  }
+
+  private spawn(): PoolWorker {
+    const slot: PoolWorker = { worker: new Worker(workerUrl), current: null };
+    slot.worker.on('message', (response: TaskResponse) => this.settle(slot, response));
+    slot.worker.on('error', (error) => this.fail(slot, error));
+    slot.worker.on('exit', (code) => this.fail(slot, new Error(`backup worker thread exited with code ${code}`)));
+    slot.worker.unref();
+    this.workers.push(slot);
+    return slot;
+  }
+
+  private settle(slot: PoolWorker, response: TaskResponse): void {
+    const pending = slot.current;
+    slot.current = null;
+    slot.worker.unref();
+    if (pending !== null && pending.request.id === response.id) {
+      if (response.ok) pending.resolve(response.result);
+      else if (response.error.code === undefined) pending.reject(new Error(response.error.message));
+      else pending.reject(new BackupError(response.error.code, response.error.message, { objectName: response.error.objectName }));
+    }
+    this.dispatch();
+  }
+
+  private fail(slot: PoolWorker, error: Error): void {
+    const index = this.workers.indexOf(slot);
+    if (index < 0) return;
+    this.workers.splice(index, 1);
+    slot.current?.reject(error);
+    slot.current = null;
+    if (!this.closed) this.dispatch();
+  }
+}
+
+let sharedPool: WorkerPool | null = null;
+
+/** The process-wide pool (os.availableParallelism() threads, started on first use). */
+export function sharedWorkerPool(): WorkerPool {
+  sharedPool ??= new WorkerPool(os.availableParallelism());
+  return sharedPool;
+}

@@ -1,0 +1,38 @@
+import { asc, eq, sql } from 'drizzle-orm';
+import type { Actor } from '../auth/actor';
+import { requireAdmin } from '../auth/policy';
+import { db } from '../db/client';
+import { memberships, projects, users } from '../db/schema';
+import { notFound } from '../errors';
+
+export async function listProjects(actor: Actor) {
+  requireAdmin(actor, 'identity:list_projects');
+  return db().select({
+    id: projects.id,
+    name: projects.name,
+    description: projects.description,
+    enabled: projects.enabled,
+    createdAt: projects.createdAt,
+    members: sql<number>`(select count(*)::int from ${memberships} m where m.project_id = ${projects.id})`,
+  }).from(projects).orderBy(asc(projects.name));
+}
+
+export async function getProject(actor: Actor, projectId: string) {
+  requireAdmin(actor, 'identity:get_project');
+  const [project] = await db().select().from(projects).where(eq(projects.id, projectId));
+  if (!project) throw notFound('Project', projectId);
+  const members = await db().select({ userId: users.id, name: users.name, role: memberships.role, enabled: users.enabled })
+    .from(memberships).innerJoin(users, eq(users.id, memberships.userId))
+    .where(eq(memberships.projectId, projectId)).orderBy(asc(users.name));
+  return { project, members };
+}
+
+export async function listUsers(actor: Actor) {
+  requireAdmin(actor, 'identity:list_users');
+  const rows = await db().select({
+    id: users.id, name: users.name, isAdmin: users.isAdmin, enabled: users.enabled, createdAt: users.createdAt,
+  }).from(users).orderBy(asc(users.name));
+  const roles = await db().select({ userId: memberships.userId, projectName: projects.name, projectId: projects.id, role: memberships.role })
+    .from(memberships).innerJoin(projects, eq(projects.id, memberships.projectId)).orderBy(asc(projects.name));
+  return rows.map((u) => ({ ...u, memberships: roles.filter((r) => r.userId === u.id) }));
+}

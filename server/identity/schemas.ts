@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+export const nameSchema = z.string().trim()
+  .min(1, 'Enter a name')
+  .max(64, 'Use at most 64 characters')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'Use letters, digits, dot, dash and underscore, starting with a letter or digit');
+
+export const passwordSchema = z.string()
+  .min(8, 'Use at least 8 characters')
+  .max(200, 'Use at most 200 characters');
+
+export const idSchema = z.string().trim().min(1, 'Missing id').max(64).regex(/^[A-Za-z0-9-]+$/, 'Not a valid id');
+
+export const createProjectSchema = z.object({
+  name: nameSchema,
+  description: z.string().trim().max(255, 'Use at most 255 characters').default(''),
+});
+
+export const createUserSchema = z.object({
+  name: nameSchema,
+  password: passwordSchema,
+  isAdmin: z.boolean().default(false),
+  projectId: idSchema.optional(),
+  role: z.enum(['member', 'reader']).default('member'),
+});
+
+export const membershipSchema = z.object({
+  userId: idSchema,
+  projectId: idSchema,
+  role: z.enum(['member', 'reader']),
+});
+
+export const setEnabledSchema = z.object({
+  id: idSchema,
+  enabled: z.boolean(),
+});
+
+export const setPasswordSchema = z.object({
+  userId: idSchema,
+  password: passwordSchema,
+});

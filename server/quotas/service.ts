@@ -1,0 +1,66 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Executor } from '../db/client';
+import { quotaDefaults, quotas } from '../db/schema';
+import { AppError } from '../errors';
+import { QUOTA_DEFAULTS, QUOTA_RESOURCES, type QuotaResource } from './resources';
+
+/** Gives a new project one quota row per resource, at the current defaults. */
+export async function ensureProjectQuotas(tx: Executor, projectId: string): Promise<void> {
+  const defaults = new Map((await tx.select().from(quotaDefaults)).map((row) => [row.resource, row.hardLimit]));
+  await tx.insert(quotas)
+    .values(QUOTA_RESOURCES.map((resource) => ({ projectId, resource, hardLimit: defaults.get(resource) ?? QUOTA_DEFAULTS[resource] })))
+    .onConflictDoNothing();
+}
+
+export async function ensureQuotaDefaults(tx: Executor): Promise<void> {
+  await tx.insert(quotaDefaults)
+    .values(QUOTA_RESOURCES.map((resource) => ({ resource, hardLimit: QUOTA_DEFAULTS[resource] })))
+    .onConflictDoNothing();
+}
+
+export interface QuotaChange {
+  resource: QuotaResource;
+  delta: number;
+}
+
+const OVER_LIMIT_MESSAGES: Partial<Record<QuotaResource, (limit: number, used: number, delta: number) => string>> = {
+  volumes: (limit) => `VolumeLimitExceeded: Maximum number of volumes allowed (${limit}) exceeded for quota 'volumes'.`,
+  snapshots: (limit) => `SnapshotLimitExceeded: Maximum number of snapshots allowed (${limit}) exceeded`,
+  gigabytes: (limit, used, delta) =>
+    `VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed gigabytes quota. Requested ${delta}G, quota is ${limit}G and ${used}G has been consumed.`,
+  backups: (limit) => `BackupLimitExceeded: Maximum number of backups allowed (${limit}) exceeded`,
+  backup_gigabytes: (limit, used, delta) =>
+    `VolumeBackupSizeExceedsAvailableQuota: Requested backup exceeds allowed Backup gigabytes quota. Requested ${delta}G, quota is ${limit}G and ${used}G has been consumed.`,
+};
+
+/**
+ * Charges or releases usage in the caller's transaction. A positive change is one conditional
+ * UPDATE (`limit < 0 OR in_use + delta <= limit`); zero rows means over quota and throws, which
+ * rolls the whole transaction back. Releases never fail and never go below zero.
+ */
+export async function changeUsage(tx: Executor, projectId: string, changes: QuotaChange[]): Promise<void> {
+  for (const { resource, delta } of changes) {
+    if (delta === 0) continue;
+    if (delta < 0) {
+      await tx.update(quotas)
+        .set({ inUse: sql`greatest(${quotas.inUse} + ${delta}, 0)` })
+        .where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource)));
+      continue;
+    }
+    const updated = await tx.update(quotas)
+      .set({ inUse: sql`${quotas.inUse} + ${delta}` })
+      .where(and(
+        eq(quotas.projectId, projectId),
+        eq(quotas.resource, resource),
+        sql`(${quotas.hardLimit} < 0 or ${quotas.inUse} + ${delta} <= ${quotas.hardLimit})`,
+      ))
+      .returning({ inUse: quotas.inUse });
+    if (updated.length === 0) {
+      const [row] = await tx.select().from(quotas).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource)));
+      const limit = row?.hardLimit ?? 0;
+      const used = row?.inUse ?? 0;
+      const message = OVER_LIMIT_MESSAGES[resource]?.(limit, used, delta) ?? `Quota exceeded for ${resource}`;
+      throw new AppError('over_quota', message);
+    }
+  }
+}

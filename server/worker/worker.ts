@@ -1,0 +1,240 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import type postgres from 'postgres';
+import type { Database } from '../db/client';
+import { services } from '../db/schema';
+import type { WorkerEnv } from '../env';
+import { SYSTEM_ACTOR } from '../auth/actor';
+import { recordEvent } from '../events/audit';
+import { BACKUP_BINARY, CANCEL_CHANNEL, JOBS_CHANNEL, RETRIED_AFTER_LEASE_EXPIRY, VOLUME_BINARY, type JobKind } from '../jobs/kinds';
+import { handlers } from './handlers';
+import {
+  claimJob, expireLease, failRecovered, finishJob, LeaseLostError, lockExpiredJob, renewLease, requeue, saveProgress, type JobRow,
+} from './queue';
+
+type AbortReason = 'cancel' | 'lease-lost' | 'shutdown';
+
+class JobAbort extends Error {
+  constructor(readonly reason: AbortReason) {
+    super(`job aborted: ${reason}`);
+    this.name = 'AbortError';
+  }
+}
+
+interface RunningJob {
+  job: JobRow;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+const MAX_CONCURRENT_JOBS = 8;
+export const WORKER_VERSION = '0.1.0';
+
+/**
+ * One worker process: registers its services, heartbeats, claims jobs with leases, wakes on
+ * NOTIFY, aborts on cancel, recovers expired leases, and shuts down gracefully.
+ */
+export class Worker {
+  readonly owner: string;
+  /** binary → this worker's host for it (volume services are `host@backend`, as in Cinder). */
+  readonly hosts: Record<string, string>;
+  private readonly running = new Map<string, RunningJob>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private listeners: postgres.ListenMeta[] = [];
+  private claiming = false;
+  private claimAgain = false;
+  private stopped = false;
+
+  constructor(
+    private readonly env: WorkerEnv,
+    private readonly database: Database,
+    private readonly sqlClient: postgres.Sql,
+    private readonly log: (message: string) => void = (m) => console.log(`[worker] ${m}`),
+  ) {
+    this.owner = `${env.CINDERBLOCK_HOST}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.hosts = { [BACKUP_BINARY]: env.CINDERBLOCK_HOST, [VOLUME_BINARY]: `${env.CINDERBLOCK_HOST}@file` };
+  }
+
+  async start(): Promise<void> {
+    await this.register();
+    const listen = async (channel: string, onMessage: (payload: string) => void) => {
+      this.listeners.push(await this.sqlClient.listen(channel, onMessage));
+    };
+    await listen(JOBS_CHANNEL, (binary) => { if (binary in this.hosts) this.wake(); });
+    await listen(CANCEL_CHANNEL, (jobId) => this.running.get(jobId)?.controller.abort(new JobAbort('cancel')));
+
+    const every = (seconds: number, task: () => Promise<void>) => {
+      const timer = setInterval(() => void task().catch((e) => this.log(`background task failed: ${(e as Error).message}`)), seconds * 1000);
+      this.timers.push(timer);
+    };
+    every(this.env.CINDERBLOCK_REPORT_INTERVAL, async () => {
+      await this.heartbeat();
+      await this.recoverExpiredLeases();
+    });
+    every(Math.max(0.2, this.env.CINDERBLOCK_JOB_LEASE_SECONDS / 3), () => this.renewLeases());
+    if (this.env.CINDERBLOCK_JOB_POLL_SECONDS > 0) every(this.env.CINDERBLOCK_JOB_POLL_SECONDS, async () => this.wake());
+
+    await this.recoverExpiredLeases();
+    this.log(`${this.owner} serving ${Object.entries(this.hosts).map(([b, h]) => `${b} on ${h}`).join(', ')} in zone ${this.env.CINDERBLOCK_AVAILABILITY_ZONE}`);
+    this.wake();
+  }
+
+  private async register(): Promise<void> {
+    for (const [binary, host] of Object.entries(this.hosts)) {
+      await this.database.insert(services).values({
+        binary, host, availabilityZone: this.env.CINDERBLOCK_AVAILABILITY_ZONE, version: WORKER_VERSION,
+      }).onConflictDoUpdate({
+        target: [services.binary, services.host],
+        set: { availabilityZone: this.env.CINDERBLOCK_AVAILABILITY_ZONE, version: WORKER_VERSION, deleted: false, updatedAt: sql`now()` },
+      });
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    for (const [binary, host] of Object.entries(this.hosts)) {
+      await this.database.update(services)
+        .set({ reportCount: sql`${services.reportCount} + 1`, updatedAt: sql`now()` })
+        .where(sql`${services.binary} = ${binary} and ${services.host} = ${host}`);
+    }
+  }
+
+  /** Claims and starts jobs until the queue is empty or every slot is busy. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
+    this.claiming = true;
+    void (async () => {
+      try {
+        do {
+          this.claimAgain = false;
+          while (!this.stopped && this.running.size < MAX_CONCURRENT_JOBS) {
+            const job = await claimJob(this.database, { owner: this.owner, hosts: this.hosts, leaseSeconds: this.env.CINDERBLOCK_JOB_LEASE_SECONDS });
+            if (!job) break;
+            this.execute(job);
+          }
+        } while (this.claimAgain && !this.stopped);
+      } catch (error) {
+        this.log(`claiming failed: ${(error as Error).message}`);
+      } finally {
+        this.claiming = false;
+      }
+    })();
+  }
+
+  private execute(job: JobRow): void {
+    const controller = new AbortController();
+    const handler = handlers[job.kind as JobKind];
+    let lastProgressWrite = 0;
+    let completed = false;
+    const host = this.hosts[job.targetBinary];
+    const context = {
+      job, signal: controller.signal, host, env: this.env, database: this.database,
+      reportProgress: (progress: Record<string, number>) => {
+        const now = Date.now();
+        if (now - lastProgressWrite < 1000) return;
+        lastProgressWrite = now;
+        void saveProgress(this.database, job, progress).catch(() => undefined);
+      },
+      complete: async (result?: Record<string, unknown>, writes?: Parameters<typeof finishJob>[3]) => {
+        await finishJob(this.database, job, { status: 'succeeded', result }, writes);
+        completed = true;
+      },
+    };
+
+    const done = (async () => {
+      try {
+        if (!handler) throw new Error(`No handler for job kind ${job.kind}`);
+        if (job.cancelRequested) throw new JobAbort('cancel');
+        await handler.run(context);
+        if (!completed) await finishJob(this.database, job, { status: 'succeeded' });
+      } catch (error) {
+        await this.settleFailure(job, handler, controller.signal, error);
+      } finally {
+        this.running.delete(job.id);
+        this.wake();
+      }
+    })();
+    this.running.set(job.id, { job, controller, done });
+  }
+
+  private async settleFailure(job: JobRow, handler: (typeof handlers)[JobKind] | undefined, signal: AbortSignal, error: unknown): Promise<void> {
+    const reason = signal.aborted && signal.reason instanceof JobAbort ? signal.reason.reason : undefined;
+    try {
+      if (error instanceof LeaseLostError || reason === 'lease-lost') {
+        this.log(`job ${job.id} (${job.kind}): lease lost; its result was refused`);
+      } else if (reason === 'shutdown') {
+        await expireLease(this.database, job);
+      } else if (reason === 'cancel') {
+        await finishJob(this.database, job, { status: 'cancelled', error: 'Cancelled on request' }, (tx) => handler?.onCancel?.(tx, job) ?? Promise.resolve());
+        this.log(`job ${job.id} (${job.kind}) cancelled`);
+      } else {
+        const message = error instanceof Error ? error.message : String(error);
+        this.log(`job ${job.id} (${job.kind}) failed: ${message}`);
+        await finishJob(this.database, job, { status: 'failed', error: message.slice(0, 2000) }, (tx) => handler?.onFailure?.(tx, job, message) ?? Promise.resolve());
+      }
+    } catch (settleError) {
+      if (settleError instanceof LeaseLostError) this.log(`job ${job.id} (${job.kind}): lease lost; its result was refused`);
+      else this.log(`job ${job.id}: could not record its end: ${(settleError as Error).message}`);
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    for (const { job, controller } of this.running.values()) {
+      if (controller.signal.aborted) continue;
+      const lease = await renewLease(this.database, job, this.env.CINDERBLOCK_JOB_LEASE_SECONDS);
+      if (!lease) controller.abort(new JobAbort('lease-lost'));
+      else if (lease.cancelRequested) controller.abort(new JobAbort('cancel'));
+    }
+  }
+
+  /**
+   * Jobs whose worker vanished: retried when their kind allows it, else ended as design.md's
+   * outcomes say by the kind's `onAbandoned`. Any worker does this, the same one at start too.
+   */
+  async recoverExpiredLeases(): Promise<number> {
+    let recovered = 0;
+    for (;;) {
+      const done = await this.database.transaction(async (tx) => {
+        const job = await lockExpiredJob(tx);
+        if (!job) return true;
+        const kind = job.kind as JobKind;
+        const retry = RETRIED_AFTER_LEASE_EXPIRY[kind] && job.attempts < job.maxAttempts && !job.cancelRequested;
+        if (retry) {
+          await requeue(tx, job);
+        } else {
+          await failRecovered(tx, job, job.cancelRequested ? 'Cancelled while its worker was gone' : 'Its worker stopped before finishing (lease expired)');
+          await handlers[kind]?.onAbandoned?.(tx, job);
+        }
+        await recordEvent(tx, {
+          actor: SYSTEM_ACTOR, projectId: job.projectId, resourceType: 'job', resourceId: job.id, action: 'recover',
+          fromStatus: 'running', toStatus: retry ? 'queued' : 'failed', detail: { kind, attempts: job.attempts, previousOwner: job.leaseOwner, recoveredBy: this.owner },
+        });
+        return false;
+      });
+      if (done) break;
+      recovered += 1;
+    }
+    if (recovered) this.log(`recovered ${recovered} job(s) whose worker stopped`);
+    return recovered;
+  }
+
+  /** Stops claiming, gives running work `graceSeconds`, then aborts and releases what is left. */
+  async stop(graceSeconds = this.env.CINDERBLOCK_SHUTDOWN_GRACE_SECONDS): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    await Promise.all(this.listeners.map((l) => l.unlisten().catch(() => undefined)));
+    const pending = [...this.running.values()];
+    if (pending.length) {
+      this.log(`waiting up to ${graceSeconds}s for ${pending.length} running job(s)`);
+      const grace = new Promise((r) => setTimeout(r, graceSeconds * 1000).unref());
+      await Promise.race([Promise.all(pending.map((r) => r.done)), grace]);
+      for (const { controller } of this.running.values()) controller.abort(new JobAbort('shutdown'));
+      await Promise.all([...this.running.values()].map((r) => r.done));
+      if (pending.length) await this.recoverExpiredLeases().catch(() => 0);
+    }
+  }
+}
