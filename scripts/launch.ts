@@ -138,7 +138,11 @@ async function main() {
     };
 
     const web = spawnChild('web', [path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-H', env.HOST, '-p', String(env.PORT)]);
-    spawnChild('worker', ['--import', 'tsx', path.join(ROOT, 'server/worker/main.ts')]);
+    const worker = spawnChild('worker', ['--import', 'tsx', path.join(ROOT, 'server/worker/main.ts')]);
+    // Which process is which, for operators and for tests that stop one of them.
+    fs.writeFileSync(path.join(dataDir, 'processes.json'), JSON.stringify({
+      launcher: process.pid, web: web.pid, worker: worker.pid, postgres: cluster?.process.pid ?? null,
+    }));
 
     const hostForUrl = env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST;
     const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${env.PORT}`;

@@ -37,3 +37,10 @@ export function getDb(): DbHandle {
 export function db(): Database {
   return getDb().db;
 }
+
+/** Closes the process-wide pool (tests, shutdown); the next getDb() opens a new one. */
+export async function closeSharedDb(): Promise<void> {
+  const handle = shared;
+  shared = undefined;
+  await handle?.close();
+}

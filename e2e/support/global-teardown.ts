@@ -1,0 +1,20 @@
+import fs from 'node:fs';
+import { STATE_FILE } from './global-setup';
+
+/** Stops the launcher (which stops web, worker, then PostgreSQL) and removes its data. */
+export default async function globalTeardown() {
+  if (!fs.existsSync(STATE_FILE)) return;
+  const { pid, dataDir } = JSON.parse(fs.readFileSync(STATE_FILE, 'utf8')) as { pid: number; dataDir: string };
+  try {
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      try { process.kill(pid, 0); } catch { break; }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } catch {
+    // already gone
+  }
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  fs.rmSync(STATE_FILE, { force: true });
+}

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { startCluster, type RunningCluster } from '../../server/db/cluster';
+import { closeSharedDb, connect, type DbHandle } from '../../server/db/client';
+import { migrateDatabase } from '../../server/db/migrate';
+import { ensureQuotaDefaults } from '../../server/quotas/service';
+import { freePort } from './ports';
+
+export interface TestDatabase {
+  url: string;
+  handle: DbHandle;
+  /** The throwaway cluster, when the suite owns one (not with an external DATABASE_URL). */
+  cluster?: RunningCluster;
+  stop(): Promise<void>;
+}
+
+/**
+ * A fresh, migrated database on real PostgreSQL: a throwaway cluster in a temporary directory on a
+ * free port, or a new database on the server in TEST_DATABASE_URL. Never `.data/`. Sets
+ * DATABASE_URL so the service layer's shared pool uses it.
+ */
+export async function startTestDatabase(): Promise<TestDatabase> {
+  const external = process.env.TEST_DATABASE_URL;
+  let cluster: RunningCluster | undefined;
+  let tempDir: string | undefined;
+  let url: string;
+  const name = `cinderblock_test_${randomBytes(4).toString('hex')}`;
+  if (external) {
+    const admin = postgres(external, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    await admin.end();
+    const parsed = new URL(external);
+    parsed.pathname = `/${name}`;
+    url = parsed.toString();
+  } else {
+    tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinderblock-test-pg-'));
+    fs.chmodSync(tempDir, 0o755);
+    cluster = await startCluster({ dataDir: path.join(tempDir, 'pg'), port: await freePort(), logFile: path.join(tempDir, 'postgres.log') });
+    await cluster.createDatabase(name);
+    url = cluster.url(name);
+  }
+  await migrateDatabase(url);
+  const handle = connect(url, { max: 10 });
+  await ensureQuotaDefaults(handle.db);
+  process.env.DATABASE_URL = url;
+  return {
+    url,
+    handle,
+    cluster,
+    async stop() {
+      await handle.close();
+      await closeSharedDb();
+      if (cluster) await cluster.stop();
+      if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
+    },
+  };
+}
