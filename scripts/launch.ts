@@ -18,11 +18,11 @@ import { buildIfStale } from './build';
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 const launcherEnvSchema = z.object({
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  PORT: z.coerce.number({ message: 'PORT must be a port number (1-65535)' }).int().min(1).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://').optional(),
   CINDERBLOCK_DATA_DIR: z.string().default('.data'),
-  CINDERBLOCK_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  CINDERBLOCK_PG_PORT: z.coerce.number({ message: 'CINDERBLOCK_PG_PORT must be a port number (1-65535)' }).int().min(1).max(65535).default(54329),
   AUTH_SECRET: z.string().min(32, 'AUTH_SECRET must be at least 32 characters').optional(),
   CINDERBLOCK_ADMIN_PASSWORD: z.string().min(8, 'CINDERBLOCK_ADMIN_PASSWORD must be at least 8 characters').optional(),
   CINDERBLOCK_DEMO_PASSWORD: z.string().min(8, 'CINDERBLOCK_DEMO_PASSWORD must be at least 8 characters').optional(),

@@ -51,7 +51,7 @@ describe('the job queue with two real worker processes', () => {
     const a = worker('queue-a');
     const b = worker('queue-b');
     await Promise.all([a.ready, b.ready]);
-    const ids = [];
+    const ids: string[] = [];
     for (let i = 0; i < 40; i++) ids.push((await ping()).id);
     const done = await waitFor('every job to finish', async () => {
       const rows = await database.handle.db.select().from(jobs).where(inArray(jobs.id, ids));

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import postgres from 'postgres';
+import { freePort } from '../support/ports';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// A checkout-like place under a 0700 directory, as `mktemp -d` makes, where `postgres` cannot enter.
+const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinderblock-launcher-'));
+fs.chmodSync(privateDir, 0o700);
+const dataDir = path.join(privateDir, 'data');
+const children: ChildProcess[] = [];
+
+interface Launch { child: ChildProcess; output(): string; url: string; pgPort: number }
+
+async function launch(env: Record<string, string> = {}): Promise<Launch> {
+  const [port, pgPort] = [await freePort(), Number(env.CINDERBLOCK_PG_PORT ?? (await freePort()))];
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/launch.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: '', PORT: String(port), CINDERBLOCK_DATA_DIR: dataDir, CINDERBLOCK_PG_PORT: String(pgPort), CINDERBLOCK_REPORT_INTERVAL: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  children.push(child);
+  child.stdout!.on('data', (c) => (output += c));
+  child.stderr!.on('data', (c) => (output += c));
+  const deadline = Date.now() + 300_000;
+  while (!output.includes('[cinderblock] ready:')) {
+    if (child.exitCode !== null) throw new Error(`launcher exited ${child.exitCode}:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`launcher not ready:\n${output}`);
+    await sleep(200);
+  }
+  return { child, output: () => output, url: `http://127.0.0.1:${port}`, pgPort };
+}
+
+function databaseUrl(pgPort: number) {
+  const password = fs.readFileSync(path.join(dataDir, 'pg.password'), 'utf8').trim();
+  return `postgres://cinderblock:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/cinderblock`;
+}
+
+function alive(pid: number) {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+async function waitGone(pid: number, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid) && Date.now() < deadline) await sleep(100);
+  return !alive(pid);
+}
+
+after(async () => {
+  for (const child of children) if (child.exitCode === null) { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }
+  const processes = path.join(dataDir, 'processes.json');
+  if (fs.existsSync(processes)) {
+    const { postgres: pgPid } = JSON.parse(fs.readFileSync(processes, 'utf8'));
+    if (pgPid && alive(pgPid)) { process.kill(pgPid, 'SIGINT'); await waitGone(pgPid); }
+  }
+  fs.rmSync(privateDir, { recursive: true, force: true });
+});
+
+describe('npm start: the launcher', () => {
+  let pgPort = 0;
+
+  test('starts from a 0700 directory as root, seeds once, and serves web and worker', async () => {
+    const first = await launch({ CINDERBLOCK_ADMIN_PASSWORD: 'launcher-admin-pw' });
+    pgPort = first.pgPort;
+    assert.match(first.output(), /seeded the admin and demo projects and users/);
+    assert.match(first.output(), /generated password for demo: \S{20}/);
+    assert.doesNotMatch(first.output(), /generated password for admin/);
+    assert.equal((await fetch(`${first.url}/api/health/live`)).status, 200);
+    assert.deepEqual(await (await fetch(`${first.url}/api/health/ready`)).json(), { status: 'ok', database: 'ok' });
+    const sql = postgres(databaseUrl(pgPort), { max: 1, onnotice: () => {} });
+    const waitForServices = async () => {
+      for (let i = 0; i < 50; i++) {
+        const rows = await sql`select binary from services order by binary`;
+        if (rows.length === 2) return rows.map((r) => r.binary);
+        await sleep(200);
+      }
+      return [];
+    };
+    assert.deepEqual(await waitForServices(), ['cinder-backup', 'cinder-volume']);
+    await sql`insert into projects (name) values ('survives-restarts')`;
+    await sql.end();
+
+    // kill -9 of the whole process group: web and worker die; the database is recovered next start.
+    process.kill(-first.child.pid!, 'SIGKILL');
+    const processes = JSON.parse(fs.readFileSync(path.join(dataDir, 'processes.json'), 'utf8'));
+    assert.ok(await waitGone(processes.web) && await waitGone(processes.worker), 'web and worker die with the group');
+
+    const second = await launch({ CINDERBLOCK_PG_PORT: String(pgPort), CINDERBLOCK_ADMIN_PASSWORD: 'another-password' });
+    assert.doesNotMatch(second.output(), /seeded/);
+    assert.doesNotMatch(second.output(), /generated password/);
+    const again = postgres(databaseUrl(pgPort), { max: 1, onnotice: () => {} });
+    assert.equal((await again`select count(*)::int as n from projects where name = 'survives-restarts'`)[0].n, 1);
+    assert.equal((await again`select count(*)::int as n from users where name = 'admin'`)[0].n, 1);
+    await again.end();
+
+    // SIGTERM: web and worker stop first, PostgreSQL last, and nothing is left running.
+    const running = JSON.parse(fs.readFileSync(path.join(dataDir, 'processes.json'), 'utf8'));
+    process.kill(second.child.pid!, 'SIGTERM');
+    const code = await new Promise((resolve) => second.child.once('exit', resolve));
+    assert.equal(code, 143);
+    for (const pid of [running.web, running.worker, running.postgres]) assert.ok(await waitGone(pid, 5000), `process ${pid} stopped`);
+    assert.match(second.output(), /PostgreSQL stopped/);
+  });
+
+  test('an invalid environment stops with a clear message and no stack trace', () => {
+    const launcher = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/launch.ts')], {
+      cwd: ROOT, env: { ...process.env, PORT: 'eighty', DATABASE_URL: 'mysql://nope' }, encoding: 'utf8',
+    });
+    assert.equal(launcher.status, 2);
+    assert.match(launcher.stderr, /PORT: /);
+    assert.match(launcher.stderr, /DATABASE_URL must start with postgres:\/\//);
+    assert.doesNotMatch(launcher.stderr, /\n\s+at /);
+
+    const worker = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/worker/main.ts')], {
+      cwd: ROOT, env: { ...process.env, DATABASE_URL: '', CINDERBLOCK_REPORT_INTERVAL: '-1' }, encoding: 'utf8',
+    });
+    assert.equal(worker.status, 2);
+    assert.match(worker.stderr, /\[worker\] Invalid environment/);
+    assert.match(worker.stderr, /DATABASE_URL/);
+    assert.match(worker.stderr, /CINDERBLOCK_REPORT_INTERVAL/);
+    assert.doesNotMatch(worker.stderr, /\n\s+at /);
+
+    const web = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-p', '0'], {
+      cwd: ROOT, env: { ...process.env, DATABASE_URL: 'postgres://x@127.0.0.1:1/x', AUTH_SECRET: 'short', CINDERBLOCK_LAUNCHER_PID: '' }, encoding: 'utf8', timeout: 60_000,
+    });
+    assert.equal(web.status, 2);
+    assert.match(web.stderr, /\[web\] Invalid environment/);
+    assert.match(web.stderr, /AUTH_SECRET must be at least 32 characters/);
+  });
+});
