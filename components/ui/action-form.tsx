@@ -1,6 +1,6 @@
 'use client';
 
-import { useActionState, useEffect, useRef, type ReactNode } from 'react';
+import { startTransition, useActionState, useEffect, useRef, type ReactNode } from 'react';
 import type { ActionResult } from '@/server/action';
 import { buttonClass } from './button';
 import { Notice } from './notice';
@@ -9,7 +9,7 @@ type FormAction = (state: ActionResult | null, formData: FormData) => Promise<Ac
 
 /**
  * A form bound to a server action: field errors go next to their fields (through `children`),
- * other failures and the success message above the button; the form resets after success.
+ * other failures and the success message above the button; the form resets only after success.
  */
 export function ActionForm({ action, submitLabel, pendingLabel, children, className = 'space-y-4', onSuccess, variant = 'primary' }: {
   action: FormAction;
@@ -30,7 +30,17 @@ export function ActionForm({ action, submitLabel, pendingLabel, children, classN
   }, [state, onSuccess]);
   const errors = state && !state.ok ? state.fieldErrors ?? {} : {};
   return (
-    <form ref={form} action={formAction} className={className} noValidate>
+    <form
+      ref={form}
+      className={className}
+      noValidate
+      // Submitted by hand rather than through `action`, so a refused form keeps what was typed.
+      onSubmit={(event) => {
+        event.preventDefault();
+        const data = new FormData(event.currentTarget);
+        startTransition(() => formAction(data));
+      }}
+    >
       {children(errors)}
       {state && !state.ok && !state.fieldErrors && <Notice tone="error">{state.message}</Notice>}
       {state?.ok && state.message && <Notice tone="success">{state.message}</Notice>}

@@ -1,7 +1,7 @@
 import { expect, type Page } from '@playwright/test';
 
-export async function signIn(page: Page, user: string, password: string) {
-  await page.goto('/login');
+export async function signIn(page: Page, user: string, password: string, baseUrl = '') {
+  await page.goto(`${baseUrl}/login`);
   await page.getByLabel('User name').fill(user);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();

@@ -1,15 +1,15 @@
 import { z } from 'zod';
 
-export const nameSchema = z.string().trim()
+export const nameSchema = z.string({ error: 'Enter a name' }).trim()
   .min(1, 'Enter a name')
   .max(64, 'Use at most 64 characters')
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'Use letters, digits, dot, dash and underscore, starting with a letter or digit');
 
-export const passwordSchema = z.string()
+export const passwordSchema = z.string({ error: 'Enter a password' })
   .min(8, 'Use at least 8 characters')
   .max(200, 'Use at most 200 characters');
 
-export const idSchema = z.string().trim().min(1, 'Missing id').max(64).regex(/^[A-Za-z0-9-]+$/, 'Not a valid id');
+export const idSchema = z.string({ error: 'Missing id' }).trim().min(1, 'Missing id').max(64).regex(/^[A-Za-z0-9-]+$/, 'Not a valid id');
 
 export const createProjectSchema = z.object({
   name: nameSchema,
@@ -27,7 +27,7 @@ export const createUserSchema = z.object({
 export const membershipSchema = z.object({
   userId: idSchema,
   projectId: idSchema,
-  role: z.enum(['member', 'reader']),
+  role: z.enum(['member', 'reader'], { error: 'Choose member or reader' }),
 });
 
 export const setEnabledSchema = z.object({

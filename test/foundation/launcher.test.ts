@@ -61,6 +61,9 @@ after(async () => {
     const { postgres: pgPid } = JSON.parse(fs.readFileSync(processes, 'utf8'));
     if (pgPid && alive(pgPid)) { process.kill(pgPid, 'SIGINT'); await waitGone(pgPid); }
   }
+  // The cluster's files were mirrored outside the 0700 directory: remove them too.
+  const pgLink = path.join(dataDir, 'pg');
+  if (fs.lstatSync(pgLink, { throwIfNoEntry: false })?.isSymbolicLink()) fs.rmSync(fs.readlinkSync(pgLink), { recursive: true, force: true });
   fs.rmSync(privateDir, { recursive: true, force: true });
 });
 
@@ -78,7 +81,7 @@ describe('npm start: the launcher', () => {
     const sql = postgres(databaseUrl(pgPort), { max: 1, onnotice: () => {} });
     const waitForServices = async () => {
       for (let i = 0; i < 50; i++) {
-        const rows = await sql`select binary from services order by binary`;
+        const rows = await sql`select "binary" from services order by "binary"`;
         if (rows.length === 2) return rows.map((r) => r.binary);
         await sleep(200);
       }

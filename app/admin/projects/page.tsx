@@ -1,7 +1,8 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { Badge } from '@/components/ui/badge';
-import { Card, PageHeader } from '@/components/ui/card';
+import { PageHeader } from '@/components/ui/card';
+import { DialogButton } from '@/components/ui/dialog';
 import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { CreateProjectForm, ProjectEnabledToggle } from '@/components/identity/project-forms';
@@ -15,9 +16,10 @@ export default async function ProjectsPage() {
   const projects = await listProjects(actor);
   return (
     <>
-      <PageHeader title="Projects" description="Projects own volumes, snapshots and backups, and carry their own quotas. Disabling a project locks its members out without deleting anything." />
-      <div className="grid gap-6 xl:grid-cols-[1fr_22rem]">
-        <Table label="Projects">
+      <PageHeader title="Projects" description="Projects own volumes, snapshots and backups, and carry their own quotas. Disabling a project locks its members out without deleting anything."
+        actions={<DialogButton label="New project" title="Create a project"><CreateProjectForm /></DialogButton>}
+      />
+      <Table label="Projects">
           <THead><Th>Name</Th><Th>Description</Th><Th>Members</Th><Th>Status</Th><Th>Created</Th><Th className="text-right">Actions</Th></THead>
           <TBody>
             {projects.map((p) => (
@@ -31,9 +33,7 @@ export default async function ProjectsPage() {
               </tr>
             ))}
           </TBody>
-        </Table>
-        <Card title="New project"><CreateProjectForm /></Card>
-      </div>
+      </Table>
     </>
   );
 }

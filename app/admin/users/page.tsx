@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import { Badge } from '@/components/ui/badge';
-import { Card, PageHeader } from '@/components/ui/card';
+import { PageHeader } from '@/components/ui/card';
+import { DialogButton } from '@/components/ui/dialog';
 import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { CreateUserForm, UserRowActions } from '@/components/identity/user-forms';
 import { requireAdminPage } from '@/server/auth/session';
@@ -13,9 +14,10 @@ export default async function UsersPage() {
   const [users, projects] = await Promise.all([listUsers(actor), listProjects(actor)]);
   return (
     <>
-      <PageHeader title="Users" description="Administrators see every project and the operator console. Everyone else works in the projects they are members of." />
-      <div className="grid gap-6 xl:grid-cols-[1fr_22rem]">
-        <Table label="Users">
+      <PageHeader title="Users" description="Administrators see every project and the operator console. Everyone else works in the projects they are members of."
+        actions={<DialogButton label="New user" title="Create a user"><CreateUserForm projects={projects.filter((p) => p.enabled).map((p) => ({ id: p.id, name: p.name }))} /></DialogButton>}
+      />
+      <Table label="Users">
           <THead><Th>Name</Th><Th>Kind</Th><Th>Projects</Th><Th>Status</Th><Th className="text-right">Actions</Th></THead>
           <TBody>
             {users.map((u) => (
@@ -28,9 +30,7 @@ export default async function UsersPage() {
               </tr>
             ))}
           </TBody>
-        </Table>
-        <Card title="New user"><CreateUserForm projects={projects.filter((p) => p.enabled).map((p) => ({ id: p.id, name: p.name }))} /></Card>
-      </div>
+      </Table>
     </>
   );
 }
