@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../../server/auth/actor';
@@ -123,5 +125,31 @@ describe('policy', () => {
     assert.throws(() => authorize(reader, otherProject.id, 'read', 'backup:get', 'Backup x could not be found.'), (e: AppError) => e.code === 'not_found' && e.message === 'Backup x could not be found.');
     const { actor: admin } = await seedAdmin();
     assert.doesNotThrow(() => authorize(admin, otherProject.id, 'admin', 'backup:force_delete', 'nope'));
+  });
+});
+
+describe('npm run user -- set-password', () => {
+  const script = path.resolve(import.meta.dirname, '..', '..', 'scripts', 'user.ts');
+  const run = (args: string[], env: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { env: { ...process.env, DATABASE_URL: database.url, ...env }, encoding: 'utf8' });
+
+  test('sets a password and signs the user out', async () => {
+    const { user } = await seedProject('member');
+    const result = run(['set-password', user.name], { CINDERBLOCK_NEW_PASSWORD: 'set-by-the-script' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`Password of ${user.name} changed`));
+    assert.ok(await authenticatePassword(user.name, 'set-by-the-script'));
+  });
+
+  test('refuses an unknown user, a short password and a missing name, changing nothing', () => {
+    const unknown = run(['set-password', 'nobody-here'], { CINDERBLOCK_NEW_PASSWORD: 'long-enough-password' });
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /There is no user named nobody-here/);
+    const short = run(['set-password', 'admin'], { CINDERBLOCK_NEW_PASSWORD: 'short' });
+    assert.equal(short.status, 1);
+    assert.match(short.stderr, /at least 8 characters/);
+    const usage = run([], {});
+    assert.equal(usage.status, 2);
+    assert.match(usage.stderr, /usage: npm run user -- set-password NAME/);
   });
 });
