@@ -3,11 +3,11 @@ import type { SharedEnv } from './env';
 
 /** Where each kind of data lives, derived from the environment. */
 export function dataPaths(env: SharedEnv) {
-  const root = path.resolve(env.CINDERBLOCK_DATA_DIR);
+  const root = path.resolve(/* turbopackIgnore: true */ env.CINDERBLOCK_DATA_DIR);
   return {
     root,
-    volumes: path.resolve(env.CINDERBLOCK_VOLUME_DIR ?? path.join(root, 'volumes')),
-    staging: path.resolve(env.CINDERBLOCK_STAGING_DIR ?? path.join(root, 'images')),
-    backups: path.resolve(env.CINDERBLOCK_BACKUP_PATH ?? path.join(root, 'backups')),
+    volumes: path.resolve(/* turbopackIgnore: true */ env.CINDERBLOCK_VOLUME_DIR ?? path.join(root, 'volumes')),
+    staging: path.resolve(/* turbopackIgnore: true */ env.CINDERBLOCK_STAGING_DIR ?? path.join(root, 'images')),
+    backups: path.resolve(/* turbopackIgnore: true */ env.CINDERBLOCK_BACKUP_PATH ?? path.join(root, 'backups')),
   };
 }

@@ -7,6 +7,8 @@ export const dynamic = 'force-dynamic';
 
 const NAV = [
   { href: '/', label: 'Overview' },
+  { href: '/volumes', label: 'Volumes' },
+  { href: '/snapshots', label: 'Snapshots' },
 ];
 
 export default async function PortalLayout({ children }: { children: ReactNode }) {

@@ -6,6 +6,10 @@ export const dynamic = 'force-dynamic';
 
 const NAV = [
   { href: '/admin/services', label: 'Services' },
+  { href: '/admin/volumes', label: 'Volumes' },
+  { href: '/admin/snapshots', label: 'Snapshots' },
+  { href: '/admin/capacity', label: 'Capacity' },
+  { href: '/admin/quotas', label: 'Quotas' },
   { href: '/admin/projects', label: 'Projects' },
   { href: '/admin/users', label: 'Users' },
   { href: '/admin/events', label: 'Audit log' },

@@ -9,17 +9,59 @@ export const VOLUME_BINARY = 'cinder-volume';
 export type ServiceBinary = typeof BACKUP_BINARY | typeof VOLUME_BINARY;
 export const SERVICE_BINARIES: ServiceBinary[] = [BACKUP_BINARY, VOLUME_BINARY];
 
+const id = z.string().uuid();
+
 export const jobPayloads = {
   /** A round trip through a chosen service; `holdSeconds` keeps it running, to watch cancel and leases. */
   ping: z.object({ holdSeconds: z.number().min(0).max(600).default(0) }),
+  /** A new volume: empty, or a sparse clone of a snapshot. */
+  volume_create: z.object({ volumeId: id, size: z.number().int().positive(), sourceSnapshotId: id.optional() }),
+  volume_delete: z.object({ volumeId: id }),
+  volume_extend: z.object({ volumeId: id, oldSize: z.number().int().positive(), newSize: z.number().int().positive() }),
+  /** Writes a staged upload at offset 0 and zeroes the rest. */
+  volume_write_image: z.object({ volumeId: id, stagedId: id, bytes: z.number().int().min(0) }),
+  /** Copies a volume into the staging store for a download. */
+  volume_export: z.object({ volumeId: id }),
+  volume_checksum: z.object({ volumeId: id }),
+  /** Measures the backend: total, free, allocated and provisioned bytes. */
+  volume_capacity: z.object({}),
+  snapshot_create: z.object({ snapshotId: id, volumeId: id }),
+  snapshot_delete: z.object({ snapshotId: id }),
+  /** A full or incremental backup of a volume (through a temporary snapshot when attached) or a snapshot. */
+  backup_create: z.object({ backupId: id, force: z.boolean().default(false) }),
+  /** Restores the chain ending at a backup onto a new or an existing volume. */
+  backup_restore: z.object({ backupId: id, volumeId: id, volumeIsNew: z.boolean() }),
+  /** Removes a backup's objects, then its row and quota. */
+  backup_delete: z.object({ backupId: id }),
+  /** Removes what a backup whose worker vanished left behind: partial objects, a temporary snapshot. */
+  backup_cleanup: z.object({
+    backupId: id, container: z.string().nullable(), prefix: z.string().nullable(), tempSnapshotId: id.nullable(),
+  }),
 } as const;
 
 export type JobKind = keyof typeof jobPayloads;
 export type JobPayload<K extends JobKind> = z.infer<(typeof jobPayloads)[K]>;
 
-/** What happens to a running job whose worker vanished (design.md, Jobs). */
+/**
+ * What happens to a running job whose worker vanished (design.md, Jobs). Every volume job is
+ * idempotent: a retry removes what a half-done attempt left and starts again.
+ */
 export const RETRIED_AFTER_LEASE_EXPIRY: Record<JobKind, boolean> = {
   ping: true,
+  volume_create: true,
+  volume_delete: true,
+  volume_extend: true,
+  volume_write_image: true,
+  volume_export: true,
+  volume_checksum: true,
+  volume_capacity: true,
+  snapshot_create: true,
+  snapshot_delete: true,
+  // A backup or restore whose worker vanished ends as design.md's outcomes say, and is not retried.
+  backup_create: false,
+  backup_restore: false,
+  backup_delete: true,
+  backup_cleanup: true,
 };
 
 export const JOBS_CHANNEL = 'cinderblock_jobs';

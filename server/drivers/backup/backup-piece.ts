@@ -1,16 +1,16 @@
 /**
- * One piece of a backup, in a worker thread: read it, hash every block (all-zero blocks by
- * comparison, not hashing), find the extents to store (all of it, or the changed runs against the
- * parent's digests), encode each extent.
+ * One piece of a backup, in a worker thread: read it into its in-flight slot (after the slot's
+ * headroom), hash every block (all-zero blocks by comparison, not hashing), find the extents to
+ * store (all of it, or the changed runs against the parent's digests), and encode each extent in
+ * place, so the slot ends up holding the stored bytes. The thread allocates nothing per piece.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { BackupError, describeError, errnoCode } from './errors';
-import { DIGEST_BYTES } from './format';
-import { encodeObject } from './object-encoder';
+import { DIGEST_BYTES } from './constants';
+import { encodeInPlace, type EncodedExtent as Encoded } from './object-encoder';
 import type { BackupPieceResult, BackupPieceTask, EncodedExtent } from './worker-protocol';
 
-let readBuffer = Buffer.alloc(0);
 let zeroBlock = Buffer.alloc(0);
 const zeroDigests = new Map<number, Buffer>();
 
@@ -23,35 +23,72 @@ function zeroDigest(blockSize: number): Buffer {
   return digest;
 }
 
-function readPiece(task: BackupPieceTask): Buffer {
-  if (readBuffer.length < task.length) readBuffer = Buffer.allocUnsafeSlow(task.length);
-  const piece = readBuffer.subarray(0, task.length);
-  let fd: number;
+function sourceError(task: BackupPieceTask, error: unknown): BackupError {
+  if (error instanceof BackupError) return error;
+  return new BackupError('SOURCE_IO', `cannot read source ${task.sourcePath} at offset ${task.offset}: ${errnoCode(error) ?? describeError(error)}`, { cause: error });
+}
+
+/** Reads source bytes [position, position+length) into target[at...] (large reads, straight into the slot). */
+function readRange(task: BackupPieceTask, fd: number, target: Buffer, at: number, length: number, position: number): void {
+  let done = 0;
+  while (done < length) {
+    const count = fs.readSync(fd, target, at + done, length - done, position + done);
+    if (count === 0) {
+      throw new BackupError('SOURCE_TOO_SHORT', `source ${task.sourcePath} ended at byte ${position + done}, before the ${task.offset + task.length} bytes to back up`);
+    }
+    done += count;
+  }
+}
+
+function openSource(task: BackupPieceTask): number {
   try {
-    fd = fs.openSync(task.sourcePath, 'r');
+    return fs.openSync(task.sourcePath, 'r');
   } catch (error) {
     throw new BackupError('SOURCE_IO', `cannot open source ${task.sourcePath}: ${describeError(error)}`, { cause: error });
   }
-  try {
-    let done = 0;
-    while (done < task.length) {
-      const count = fs.readSync(fd, piece, done, task.length - done, task.offset + done);
-      if (count === 0) {
-        throw new BackupError('SOURCE_TOO_SHORT', `source ${task.sourcePath} ended at byte ${task.offset + done}, before the ${task.offset + task.length} bytes to back up`);
-      }
-      done += count;
-    }
-  } catch (error) {
-    if (error instanceof BackupError) throw error;
-    throw new BackupError('SOURCE_IO', `cannot read source ${task.sourcePath} at offset ${task.offset}: ${errnoCode(error) ?? describeError(error)}`, { cause: error });
-  } finally {
-    fs.closeSync(fd);
-  }
-  return piece;
 }
 
-function changedRuns(digests: Buffer, parent: Buffer | null, blockCount: number): Array<[number, number]> {
-  if (parent === null) return blockCount === 0 ? [] : [[0, blockCount]];
+function hashBlocks(piece: Buffer, first: number, end: number, blockSize: number, digests: Buffer, zeroMap: Uint8Array): void {
+  const knownZeroDigest = zeroDigest(blockSize);
+  for (let block = first; block < end; block += 1) {
+    const bytes = piece.subarray(block * blockSize, Math.min((block + 1) * blockSize, piece.length));
+    if (bytes.length === blockSize && bytes.equals(zeroBlock)) {
+      zeroMap[block] = 1;
+      knownZeroDigest.copy(digests, block * DIGEST_BYTES);
+    } else {
+      zeroMap[block] = 0;
+      createHash('sha256').update(bytes).digest().copy(digests, block * DIGEST_BYTES);
+    }
+  }
+}
+
+/** Full backup: the piece, cut around all-zero runs of at least `splitBlocks` blocks. */
+function fullRuns(zeroMap: Uint8Array, splitBlocks: number): Array<[number, number]> {
+  const blockCount = zeroMap.length;
+  if (blockCount === 0) return [];
+  if (splitBlocks <= 0 || splitBlocks >= blockCount) return [[0, blockCount]];
+  const runs: Array<[number, number]> = [];
+  let start = 0;
+  let block = 0;
+  while (block < blockCount) {
+    if (zeroMap[block] !== 1) {
+      block += 1;
+      continue;
+    }
+    let end = block;
+    while (end < blockCount && zeroMap[end] === 1) end += 1;
+    if (end - block >= splitBlocks) {
+      if (start < block) runs.push([start, block]);
+      runs.push([block, end]);
+      start = end;
+    }
+    block = end;
+  }
+  if (start < blockCount) runs.push([start, blockCount]);
+  return runs;
+}
+
+function changedRuns(digests: Buffer, parent: Buffer, blockCount: number): Array<[number, number]> {
   const parentBlocks = parent.length / DIGEST_BYTES;
   const runs: Array<[number, number]> = [];
   let runStart = -1;
@@ -69,39 +106,60 @@ function changedRuns(digests: Buffer, parent: Buffer | null, blockCount: number)
 }
 
 export async function backupPiece(task: BackupPieceTask): Promise<BackupPieceResult> {
-  const piece = readPiece(task);
   const { blockSize } = task;
-  if (zeroBlock.length !== blockSize) zeroBlock = Buffer.alloc(blockSize);
-  const blockCount = Math.ceil(task.length / blockSize);
-  const digests = Buffer.from(new ArrayBuffer(blockCount * DIGEST_BYTES));
-  const zeroMap = new Uint8Array(blockCount);
-  const knownZeroDigest = zeroDigest(blockSize);
-  for (let block = 0; block < blockCount; block += 1) {
-    const bytes = piece.subarray(block * blockSize, Math.min((block + 1) * blockSize, task.length));
-    if (bytes.length === blockSize && bytes.equals(zeroBlock)) {
-      zeroMap[block] = 1;
-      knownZeroDigest.copy(digests, block * DIGEST_BYTES);
-    } else {
-      createHash('sha256').update(bytes).digest().copy(digests, block * DIGEST_BYTES);
+  const slot = Buffer.from(task.output);
+  const inputAt = task.inputOffset;
+  if (inputAt + task.length > slot.length || inputAt < 2) throw new BackupError('INVALID_ARGUMENT', `in-flight slot of ${slot.length} bytes cannot hold a ${task.length}-byte piece`);
+  const piece = slot.subarray(inputAt, inputAt + task.length);
+  const fd = openSource(task);
+  try {
+    try {
+      readRange(task, fd, slot, inputAt, task.length, task.offset);
+    } catch (error) {
+      throw sourceError(task, error);
     }
+    if (zeroBlock.length !== blockSize) zeroBlock = Buffer.alloc(blockSize);
+    const blockCount = Math.ceil(task.length / blockSize);
+    const digests = Buffer.from(new ArrayBuffer(blockCount * DIGEST_BYTES));
+    const zeroMap = new Uint8Array(blockCount);
+    hashBlocks(piece, 0, blockCount, blockSize, digests, zeroMap);
+    const runs =
+      task.parentDigests === null
+        ? fullRuns(zeroMap, Math.floor(task.zeroRunSplitBytes / blockSize))
+        : changedRuns(digests, Buffer.from(task.parentDigests), blockCount);
+    let cursor = 0;
+    const extents: EncodedExtent[] = [];
+    for (const [first, end] of runs) {
+      const start = first * blockSize;
+      const length = Math.min(end * blockSize, task.length) - start;
+      let encoded: Encoded | null = await encodeInPlace(slot, inputAt + start, length, cursor, zeroMap.subarray(first, end), {
+        compression: task.compression,
+        level: task.level,
+        blockSize,
+      });
+      if (encoded === null) {
+        // Encoding did not shrink it, and the input was overwritten on the way: read it again, store it raw.
+        try {
+          readRange(task, fd, slot, cursor, length, task.offset + start);
+        } catch (error) {
+          throw sourceError(task, error);
+        }
+        const again = slot.subarray(cursor, cursor + length);
+        hashBlocks(again, 0, end - first, blockSize, digests.subarray(first * DIGEST_BYTES, end * DIGEST_BYTES), zeroMap.subarray(first, end));
+        encoded = { compression: 'none', md5: createHash('md5').update(again).digest('hex'), byteLength: length };
+      }
+      extents.push({
+        offset: task.offset + start,
+        length,
+        compression: encoded.compression,
+        md5: encoded.md5,
+        slotOffset: cursor,
+        byteLength: encoded.byteLength,
+      });
+      cursor += encoded.byteLength;
+    }
+    return { digests: digests.buffer as ArrayBuffer, extents };
+  } finally {
+    fs.closeSync(fd);
   }
-  const parent = task.parentDigests === null ? null : Buffer.from(task.parentDigests);
-  const extents: EncodedExtent[] = [];
-  for (const [first, end] of changedRuns(digests, parent, blockCount)) {
-    const start = first * blockSize;
-    const data = piece.subarray(start, Math.min(end * blockSize, task.length));
-    const encoded = await encodeObject(data, zeroMap.subarray(first, end), {
-      compression: task.compression,
-      level: task.level,
-      blockSize,
-    });
-    extents.push({
-      offset: task.offset + start,
-      length: data.length,
-      compression: encoded.compression,
-      md5: encoded.md5,
-      data: encoded.data.buffer as ArrayBuffer,
-    });
-  }
-  return { digests: digests.buffer as ArrayBuffer, extents };
 }

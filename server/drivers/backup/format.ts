@@ -6,10 +6,9 @@ import { z } from 'zod';
 import { BackupError } from './errors';
 import { pythonJsonDumps, type JsonValue } from './python-json';
 
-export const FORMAT_VERSION = '1.0.0';
-export const SHA_BLOCK_SIZE = 32 * 1024;
-export const DEFAULT_OBJECT_SIZE = 32 * 1024 * 1024;
-export const DIGEST_BYTES = 32;
+import { DIGEST_BYTES, FORMAT_VERSION } from './constants';
+
+export { DEFAULT_OBJECT_SIZE, DIGEST_BYTES, FORMAT_VERSION, SHA_BLOCK_SIZE } from './constants';
 
 export type StoreKind = 'posix' | 's3';
 

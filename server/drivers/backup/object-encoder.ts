@@ -1,22 +1,30 @@
 /**
- * Builds one stored object from a run of volume bytes. Runs in worker threads.
+ * Builds stored objects from runs of volume bytes, in place: the run lies in an in-flight slot
+ * and its encoded form is written into the same slot, at or before the run's start, so a piece
+ * needs no memory beyond its slot (plus a 1 MiB scratch per thread). Runs in worker threads.
  *
  * zlib objects are ordinary zlib streams (RFC 1950) assembled from parts, so each kind of data
  * costs what it must: all-zero blocks reuse one precomputed deflate fragment, blocks that will
- * not shrink go in as stored blocks (memcpy speed), the rest is deflated at the chosen level.
- * Every part ends byte-aligned and non-final (Z_SYNC_FLUSH), so the parts concatenate into one
- * valid stream; Adler-32 values of the parts are combined for the trailer.
+ * not shrink go in as stored blocks (level 0: memcpy speed), the rest is deflated at the chosen
+ * level. Every part ends byte-aligned and non-final (Z_SYNC_FLUSH), so the parts concatenate
+ * into one valid stream; Adler-32 values of the parts are combined for the trailer.
+ *
+ * In-place safety: the output cursor starts at least SLOT_HEADROOM bytes before the input and
+ * no part grows by more than a few bytes per 64 KiB, so output never overtakes unread input.
+ * Each part is hashed (md5) and encoded before its bytes can be overwritten.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import zlib from 'node:zlib';
 import { compress as zstdCompress } from '@mongodb-js/zstd';
 import { combineAdler32, zeroAdler32 } from './adler32';
 import type { WritableCompression } from './compression';
+import { PART_START, PartDeflater } from './zlib-engine';
 
-export interface EncodedObject {
+export interface EncodedExtent {
   compression: string;
   md5: string;
-  data: Buffer;
+  /** Bytes written at the output offset. */
+  byteLength: number;
 }
 
 export interface EncodeOptions {
@@ -25,176 +33,227 @@ export interface EncodeOptions {
   blockSize: number;
 }
 
-/** Per block of the run: 0 all zero, 1 other. */
+/** Per block of the run: 1 all zero, 0 other. */
 export type ZeroMap = Uint8Array;
 
 const ZERO_KIND = 0;
 const DENSE_KIND = 1;
 const RANDOM_KIND = 2;
-const MAX_PART_BYTES = 4 * 1024 * 1024;
+/** Deflate works on parts of at most this many bytes (its output goes through a scratch buffer of this size). */
+export const PART_BYTES = 1024 * 1024;
 const SAMPLE_SLICES = 4;
 const SAMPLE_SLICE_BYTES = 256;
 /** Order-0 entropy (bits per byte) of a sample above which a block is stored, not deflated. */
 const INCOMPRESSIBLE_BITS_PER_BYTE = 7.2;
 const STORED_BLOCK_MAX = 65535;
+const ZERO_STEP = 1024 * 1024;
+const ZLIB_HEADER = [0x78, 0x01] as const;
+
+/**
+ * Room before a piece's bytes in its slot: the most an encoded extent can run ahead of its input
+ * (stored-block headers and flush markers, a few bytes per 64 KiB), with a wide margin.
+ */
+export function slotHeadroom(objectSize: number): number {
+  return 64 * 1024 + Math.ceil(objectSize / STORED_BLOCK_MAX) * 16;
+}
 
 const zeroMd5s = new Map<number, string>();
 const zeroZlibFragments = new Map<string, Buffer>();
 const zeroZstdObjects = new Map<string, Buffer>();
-let zeroSource = Buffer.alloc(0);
+const zeroSource = Buffer.alloc(ZERO_STEP);
 
-function zeros(length: number): Buffer {
-  if (zeroSource.length < length) zeroSource = Buffer.alloc(length);
-  return zeroSource.subarray(0, length);
+/** Feeds `length` zero bytes to `hash`. */
+function hashZeros(hash: Hash, length: number): void {
+  for (let done = 0; done < length; done += ZERO_STEP) hash.update(zeroSource.subarray(0, Math.min(ZERO_STEP, length - done)));
 }
 
 export function zeroMd5(length: number): string {
   let md5 = zeroMd5s.get(length);
   if (md5 === undefined) {
-    md5 = createHash('md5').update(zeros(length)).digest('hex');
-    zeroMd5s.set(length, md5);
+    const hash = createHash('md5');
+    hashZeros(hash, length);
+    md5 = hash.digest('hex');
+    if (zeroMd5s.size < 4096) zeroMd5s.set(length, md5);
   }
   return md5;
 }
 
-function zeroZlibFragment(length: number, level: number): Buffer {
+/** Raw deflate of `length` zero bytes at `level`, ending with a sync flush. */
+export function zeroZlibFragment(length: number, level: number): Buffer {
   const key = `${length}:${level}`;
   let fragment = zeroZlibFragments.get(key);
   if (fragment === undefined) {
-    fragment = zlib.deflateRawSync(zeros(length), { level, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    fragment = zlib.deflateRawSync(Buffer.alloc(length), { level, finishFlush: zlib.constants.Z_SYNC_FLUSH });
     zeroZlibFragments.set(key, fragment);
   }
   return fragment;
+}
+
+/**
+ * True when `stored` is exactly what this encoder writes for `length` zero bytes with zlib at
+ * `level` and `blockSize` blocks (so it need not be inflated to know it decodes to zeros).
+ */
+export function isEncodedZeros(stored: Uint8Array, length: number, blockSize: number, level = 1): boolean {
+  if (length <= 0 || stored.length < 8 || stored[0] !== ZLIB_HEADER[0] || stored[1] !== ZLIB_HEADER[1]) return false;
+  let at = 2;
+  for (let done = 0; done < length; done += blockSize) {
+    const fragment = zeroZlibFragment(Math.min(blockSize, length - done), level);
+    if (at + fragment.length > stored.length - 6) return false;
+    for (let index = 0; index < fragment.length; index += 1) if (stored[at + index] !== fragment[index]) return false;
+    at += fragment.length;
+  }
+  if (at !== stored.length - 6 || stored[at] !== 0x03 || stored[at + 1] !== 0x00) return false;
+  const adler = ((stored[at + 2]! << 24) | (stored[at + 3]! << 16) | (stored[at + 4]! << 8) | stored[at + 5]!) >>> 0;
+  return adler === zeroAdler32(length);
 }
 
 const log2Table = new Float64Array(SAMPLE_SLICES * SAMPLE_SLICE_BYTES + 1).map((_, count) => (count === 0 ? 0 : count * Math.log2(count)));
 const histogram = new Uint32Array(256);
 
 /** Cheap guess whether deflate can shrink a block: order-0 entropy of a few spread samples. */
-function looksIncompressible(block: Buffer): boolean {
+function looksIncompressible(data: Buffer, start: number, end: number): boolean {
   histogram.fill(0);
-  const sliceBytes = Math.min(SAMPLE_SLICE_BYTES, Math.floor(block.length / SAMPLE_SLICES));
+  const length = end - start;
+  const sliceBytes = Math.min(SAMPLE_SLICE_BYTES, Math.floor(length / SAMPLE_SLICES));
   if (sliceBytes < 16) return false;
-  const stride = Math.floor(block.length / SAMPLE_SLICES);
+  const stride = Math.floor(length / SAMPLE_SLICES);
   for (let slice = 0; slice < SAMPLE_SLICES; slice += 1) {
-    const start = slice * stride;
-    for (let index = start; index < start + sliceBytes; index += 1) histogram[block[index]!]! += 1;
+    const from = start + slice * stride;
+    for (let index = from; index < from + sliceBytes; index += 1) histogram[data[index]!]! += 1;
   }
   const total = sliceBytes * SAMPLE_SLICES;
   let sum = 0;
   for (let value = 0; value < 256; value += 1) sum += log2Table[histogram[value]!]!;
-  const bitsPerByte = Math.log2(total) - sum / total;
-  return bitsPerByte > INCOMPRESSIBLE_BITS_PER_BYTE;
+  return Math.log2(total) - sum / total > INCOMPRESSIBLE_BITS_PER_BYTE;
 }
 
-interface Part {
-  bytes: Buffer[];
-  adler: number;
-  length: number;
-}
+/** Per-thread deflaters and their scratch output. */
+const deflaters = new Map<number, PartDeflater>();
+let scratch: Buffer | null = null;
 
-/** Level-0 zlib output is a header, stored blocks and the Adler-32: reuse it without the final bit. */
-function storedPart(data: Buffer): Part {
-  const blocks = Math.ceil(data.length / STORED_BLOCK_MAX) + 1;
-  const stream = zlib.deflateSync(data, { level: 0, chunkSize: Math.max(64 * 1024, data.length + blocks * 5 + 64) });
-  const adler = stream.readUInt32BE(stream.length - 4);
-  const body = stream.subarray(2, stream.length - 4);
-  let position = 0;
-  while (position < body.length) {
-    const header = body[position]!;
-    if (header > 1) throw new Error('zlib level 0 produced a non-stored block');
-    const length = body.readUInt16LE(position + 1);
-    if (header === 1) body[position] = 0;
-    position += 5 + length;
+function deflaterFor(level: number): PartDeflater {
+  let deflater = deflaters.get(level);
+  if (deflater === undefined) {
+    deflater = new PartDeflater(level);
+    deflaters.set(level, deflater);
   }
-  return { bytes: [body], adler, length: data.length };
+  return deflater;
 }
 
-function deflatedPart(data: Buffer, level: number): Part {
-  const stored = storedPart(data);
-  const deflated = zlib.deflateRawSync(data, { level, finishFlush: zlib.constants.Z_SYNC_FLUSH, chunkSize: Math.max(64 * 1024, data.length >> 1) });
-  return deflated.length < stored.bytes[0]!.length ? { bytes: [deflated], adler: stored.adler, length: data.length } : stored;
+function scratchBuffer(): Buffer {
+  scratch ??= Buffer.allocUnsafeSlow(PartDeflater.bound(PART_BYTES));
+  return scratch;
 }
 
-function zeroPart(length: number, blockSize: number, level: number): Part {
-  const bytes: Buffer[] = [];
-  for (let done = 0; done < length; done += blockSize) bytes.push(zeroZlibFragment(Math.min(blockSize, length - done), level));
-  return { bytes, adler: zeroAdler32(length), length };
+/** Size of `length` bytes as stored deflate blocks (what level 0 writes, sync marker included). */
+function storedSize(length: number): number {
+  return length + 5 * Math.ceil(length / STORED_BLOCK_MAX) + 5;
 }
 
-function composeZlib(data: Buffer, zeroMap: ZeroMap, blockSize: number, level: number): Buffer[] {
+/**
+ * Writes the zlib stream for slot[inputAt, inputAt+length) at slot[outputAt...], hashing the
+ * input on the way. Returns the stream length, or null when it is not smaller than the input
+ * (the input is then partly overwritten: the caller must read it again and store it raw).
+ */
+function composeZlibInPlace(slot: Buffer, inputAt: number, length: number, outputAt: number, zeroMap: ZeroMap, blockSize: number, level: number, md5: Hash | null): number | null {
   const blockCount = zeroMap.length;
   const kinds = new Uint8Array(blockCount);
   for (let block = 0; block < blockCount; block += 1) {
     if (zeroMap[block] === 1) kinds[block] = ZERO_KIND;
-    else kinds[block] = looksIncompressible(data.subarray(block * blockSize, (block + 1) * blockSize)) ? RANDOM_KIND : DENSE_KIND;
+    else kinds[block] = looksIncompressible(slot, inputAt + block * blockSize, inputAt + Math.min((block + 1) * blockSize, length)) ? RANDOM_KIND : DENSE_KIND;
   }
-  const output: Buffer[] = [Buffer.from([0x78, 0x01])];
+  const output = scratchBuffer();
+  let cursor = outputAt;
+  slot[cursor++] = ZLIB_HEADER[0];
+  slot[cursor++] = ZLIB_HEADER[1];
   let adler = 1;
   let block = 0;
-  const blocksPerPart = Math.max(1, Math.floor(MAX_PART_BYTES / blockSize));
+  const blocksPerPart = Math.max(1, Math.floor(PART_BYTES / blockSize));
   while (block < blockCount) {
     const kind = kinds[block]!;
     let end = block + 1;
     while (end < blockCount && kinds[end] === kind && (kind === ZERO_KIND || end - block < blocksPerPart)) end += 1;
-    const slice = data.subarray(block * blockSize, Math.min(end * blockSize, data.length));
-    const part =
-      kind === ZERO_KIND ? zeroPart(slice.length, blockSize, level) : kind === RANDOM_KIND ? storedPart(slice) : deflatedPart(slice, level);
-    output.push(...part.bytes);
-    adler = combineAdler32(adler, part.adler, part.length);
+    const from = block * blockSize;
+    const to = Math.min(end * blockSize, length);
+    if (kind === ZERO_KIND) {
+      if (md5 !== null) hashZeros(md5, to - from);
+      for (let at = from; at < to; at += blockSize) {
+        const fragment = zeroZlibFragment(Math.min(blockSize, to - at), level);
+        fragment.copy(slot, cursor);
+        cursor += fragment.length;
+      }
+      adler = combineAdler32(adler, zeroAdler32(to - from), to - from);
+    } else {
+      const input = slot.subarray(inputAt + from, inputAt + to);
+      md5?.update(input);
+      let part = deflaterFor(kind === DENSE_KIND ? level : 0).deflate(input, output);
+      if (kind === DENSE_KIND && part.length > storedSize(input.length)) part = deflaterFor(0).deflate(input, output);
+      output.copy(slot, cursor, PART_START, PART_START + part.length);
+      cursor += part.length;
+      adler = combineAdler32(adler, part.adler, input.length);
+    }
     block = end;
   }
-  const trailer = Buffer.alloc(6);
-  trailer[0] = 0x03;
-  trailer[1] = 0x00;
-  trailer.writeUInt32BE(adler, 2);
-  output.push(trailer);
-  return output;
-}
-
-function totalLength(parts: Buffer[]): number {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  return total;
-}
-
-/** Copies into a fresh, exactly sized ArrayBuffer that can be transferred to another thread. */
-export function ownedCopy(parts: Buffer[]): Buffer {
-  const copy = Buffer.from(new ArrayBuffer(totalLength(parts)));
-  let offset = 0;
-  for (const part of parts) {
-    part.copy(copy, offset);
-    offset += part.length;
-  }
-  return copy;
+  slot[cursor] = 0x03;
+  slot[cursor + 1] = 0x00;
+  slot.writeUInt32BE(adler, cursor + 2);
+  cursor += 6;
+  const streamLength = cursor - outputAt;
+  return streamLength < length ? streamLength : null;
 }
 
 async function zstdZeroObject(length: number, level: number): Promise<Buffer> {
   const key = `${length}:${level}`;
   let cached = zeroZstdObjects.get(key);
   if (cached === undefined) {
-    cached = await zstdCompress(zeros(length), level);
+    cached = await zstdCompress(Buffer.alloc(length), level);
     zeroZstdObjects.set(key, cached);
   }
   return cached;
 }
 
 /**
- * Encodes `data` (one object's worth of volume bytes). `zeroMap` marks its all-zero blocks.
- * Falls back to `none` when the encoded form is not smaller, as Cinder does.
+ * Encodes the run slot[inputAt, inputAt+length) (one object's worth of volume bytes; `zeroMap`
+ * marks its all-zero blocks) and writes the stored bytes at slot[outputAt...], outputAt being at
+ * least slotHeadroom() before inputAt. Stores it raw (`none`) when encoding does not shrink it,
+ * as Cinder does. Returns null when that was found out only after the input was overwritten:
+ * the caller reads the run again to slot[outputAt...] and stores it raw.
  */
-export async function encodeObject(data: Buffer, zeroMap: ZeroMap, options: EncodeOptions): Promise<EncodedObject> {
+export async function encodeInPlace(slot: Buffer, inputAt: number, length: number, outputAt: number, zeroMap: ZeroMap, options: EncodeOptions): Promise<EncodedExtent | null> {
   const allZero = zeroMap.every((flag) => flag === 1);
-  const md5 = allZero ? zeroMd5(data.length) : createHash('md5').update(data).digest('hex');
-  let encoded: Buffer[] | null = null;
+  const hasZero = allZero || zeroMap.includes(1);
+  const md5 = allZero ? null : createHash('md5');
+  const digest = () => (md5 === null ? zeroMd5(length) : md5.digest('hex'));
+  const raw = (): EncodedExtent => {
+    md5?.update(slot.subarray(inputAt, inputAt + length));
+    slot.copyWithin(outputAt, inputAt, inputAt + length);
+    return { compression: 'none', md5: digest(), byteLength: length };
+  };
   if (options.compression === 'zlib' || options.compression === 'gzip') {
-    encoded = composeZlib(data, zeroMap, options.blockSize, options.level ?? 1);
-  } else if (options.compression === 'zstd') {
+    const level = options.level ?? 1;
+    if (level === 0 || (!hasZero && everyBlockLooksIncompressible(slot, inputAt, length, options.blockSize))) return raw();
+    const streamLength = composeZlibInPlace(slot, inputAt, length, outputAt, zeroMap, options.blockSize, level, md5);
+    if (streamLength === null) return null;
+    return { compression: options.compression, md5: digest(), byteLength: streamLength };
+  }
+  if (options.compression === 'zstd') {
     const level = options.level ?? 3;
-    encoded = [allZero ? await zstdZeroObject(data.length, level) : await zstdCompress(data, level)];
+    const input = slot.subarray(inputAt, inputAt + length);
+    md5?.update(input);
+    const encoded = allZero ? await zstdZeroObject(length, level) : await zstdCompress(input, level);
+    if (encoded.length >= length) {
+      slot.copyWithin(outputAt, inputAt, inputAt + length);
+      return { compression: 'none', md5: digest(), byteLength: length };
+    }
+    encoded.copy(slot, outputAt);
+    return { compression: options.compression, md5: digest(), byteLength: encoded.length };
   }
-  if (encoded === null || totalLength(encoded) >= data.length) {
-    return { compression: 'none', md5, data: ownedCopy([data]) };
+  return raw();
+}
+
+function everyBlockLooksIncompressible(slot: Buffer, inputAt: number, length: number, blockSize: number): boolean {
+  for (let from = 0; from < length; from += blockSize) {
+    if (!looksIncompressible(slot, inputAt + from, inputAt + Math.min(from + blockSize, length))) return false;
   }
-  return { compression: options.compression, md5, data: ownedCopy(encoded) };
+  return true;
 }

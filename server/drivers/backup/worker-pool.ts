@@ -4,6 +4,8 @@
  * between threads by transfer, never by copy. Idle workers do not keep the process alive.
  */
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BackupError } from './errors';
 import type { TaskRequest, TaskResponse, TaskResultMap, WorkerTask } from './worker-protocol';
@@ -18,9 +20,23 @@ interface PendingTask {
 interface PoolWorker {
   worker: Worker;
   current: PendingTask | null;
+  ready: Promise<void>;
 }
 
-const workerUrl = new URL('./worker-thread.ts', import.meta.url);
+const workerUrl = new URL(`./worker-thread${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+/**
+ * Worker threads do not inherit a TypeScript loader registered with `--import tsx`; when the
+ * engine runs from .ts sources, each worker registers tsx first, then loads its entry module.
+ */
+function startWorker(): Worker {
+  if (!workerUrl.pathname.endsWith('.ts')) return new Worker(workerUrl);
+  const bootstrap = [
+    "const { workerData } = require('node:worker_threads');",
+    'import(workerData.tsxApi).then(({ register }) => { register(); return import(workerData.entry); });',
+  ].join('\n');
+  return new Worker(bootstrap, { eval: true, workerData: { tsxApi: import.meta.resolve('tsx/esm/api'), entry: workerUrl.href } });
+}
 
 export class WorkerPool {
   readonly size: number;
@@ -34,12 +50,18 @@ export class WorkerPool {
     this.size = size;
   }
 
-  run<K extends WorkerTask['kind']>(task: Extract<WorkerTask, { kind: K }>, transfer: ArrayBuffer[] = []): Promise<TaskResultMap[K]> {
+  run<T extends WorkerTask>(task: T, transfer: ArrayBuffer[] = []): Promise<TaskResultMap[T['kind']]> {
     if (this.closed) return Promise.reject(new BackupError('INVALID_ARGUMENT', 'the worker pool is closed'));
-    return new Promise<TaskResultMap[K]>((resolve, reject) => {
+    return new Promise<TaskResultMap[T['kind']]>((resolve, reject) => {
       this.queue.push({ request: { id: this.nextId++, task }, transfer, resolve: resolve as (value: unknown) => void, reject });
       this.dispatch();
     });
+  }
+
+  /** Starts every thread now and waits until each has loaded (so the first transfer does not pay for it). */
+  async warmUp(): Promise<void> {
+    while (this.workers.length < this.size) this.spawn();
+    await Promise.all(this.workers.map((slot) => slot.ready));
   }
 
   async close(): Promise<void> {
@@ -60,11 +82,23 @@ export class WorkerPool {
   }
 
   private spawn(): PoolWorker {
-    const slot: PoolWorker = { worker: new Worker(workerUrl), current: null };
-    slot.worker.on('message', (response: TaskResponse) => this.settle(slot, response));
+    const worker = startWorker();
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    const slot: PoolWorker = { worker, current: null, ready };
+    ready.then(
+      () => {
+        if (slot.current === null) worker.unref();
+      },
+      () => undefined,
+    );
+    worker.on('message', (response: TaskResponse | 'ready') => {
+      if (response !== 'ready') this.settle(slot, response);
+    });
     slot.worker.on('error', (error) => this.fail(slot, error));
     slot.worker.on('exit', (code) => this.fail(slot, new Error(`backup worker thread exited with code ${code}`)));
-    slot.worker.unref();
     this.workers.push(slot);
     return slot;
   }

@@ -11,8 +11,14 @@ export interface BackupPieceTask {
   blockSize: number;
   compression: WritableCompression;
   level: number | null;
-  /** null: full backup (the whole piece is one object). Otherwise the parent's digests for this piece's blocks (may be shorter: blocks past the parent's end count as changed). */
+  /** null: full backup. Otherwise the parent's digests for this piece's blocks (may be shorter: blocks past the parent's end count as changed). */
   parentDigests: ArrayBuffer | null;
+  /** Full backups only: all-zero runs at least this long become objects of their own (0: never split). */
+  zeroRunSplitBytes: number;
+  /** The in-flight slot: the piece is read to `inputOffset`, its stored bytes are written from 0. */
+  output: SharedArrayBuffer;
+  /** At least slotHeadroom(length); the slot holds inputOffset + length bytes. */
+  inputOffset: number;
 }
 
 export interface EncodedExtent {
@@ -20,7 +26,9 @@ export interface EncodedExtent {
   length: number;
   compression: string;
   md5: string;
-  data: ArrayBuffer;
+  /** Where the stored bytes are in the task's output slot. */
+  slotOffset: number;
+  byteLength: number;
 }
 
 export interface BackupPieceResult {
@@ -32,7 +40,10 @@ export interface BackupPieceResult {
 export interface RestoreObjectTask {
   kind: 'restore-object';
   objectName: string;
-  data: ArrayBuffer;
+  /** The stored bytes: a transferred ArrayBuffer, or a shared in-flight slot. */
+  data: ArrayBuffer | SharedArrayBuffer;
+  dataOffset: number;
+  dataLength: number;
   compression: string;
   length: number;
   md5: string;

@@ -8,12 +8,14 @@ import type { TaskRequest, TaskResponse } from './worker-protocol';
 const port = parentPort;
 if (port === null) throw new Error('worker-thread.ts must run in a worker thread');
 
+port.postMessage('ready');
+
 port.on('message', async ({ id, task }: TaskRequest) => {
   try {
     if (task.kind === 'backup-piece') {
       const result = await backupPiece(task);
       const response: TaskResponse = { id, ok: true, result };
-      port.postMessage(response, [result.digests, ...result.extents.map((extent) => extent.data)]);
+      port.postMessage(response, [result.digests]);
     } else {
       const result = await restoreObject(task);
       const response: TaskResponse = { id, ok: true, result };

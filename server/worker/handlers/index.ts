@@ -1,7 +1,26 @@
 import type { JobKind } from '../../jobs/kinds';
+import { backupCleanupHandler, backupCreateHandler, backupDeleteHandler, backupRestoreHandler } from './backup-jobs';
 import { pingHandler } from './ping';
+import { snapshotCreateHandler, snapshotDeleteHandler } from './snapshot-jobs';
 import type { JobHandler } from './types';
+import {
+  volumeCapacityHandler, volumeChecksumHandler, volumeCreateHandler, volumeDeleteHandler, volumeExportHandler, volumeExtendHandler,
+  volumeWriteImageHandler,
+} from './volume-jobs';
 
 export const handlers: Record<JobKind, JobHandler> = {
   ping: pingHandler,
+  volume_create: volumeCreateHandler,
+  volume_delete: volumeDeleteHandler,
+  volume_extend: volumeExtendHandler,
+  volume_write_image: volumeWriteImageHandler,
+  volume_export: volumeExportHandler,
+  volume_checksum: volumeChecksumHandler,
+  volume_capacity: volumeCapacityHandler,
+  snapshot_create: snapshotCreateHandler,
+  snapshot_delete: snapshotDeleteHandler,
+  backup_create: backupCreateHandler,
+  backup_restore: backupRestoreHandler,
+  backup_delete: backupDeleteHandler,
+  backup_cleanup: backupCleanupHandler,
 };

@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BackupError, describeError, errnoCode } from '../errors';
 import { perBackupDirectory } from '../format';
-import type { BackupStore, PutOptions } from './types';
+import type { BackupStore, GetOptions, PutOptions } from './types';
 
 export interface PosixStoreConfig {
   kind: 'posix';
@@ -123,10 +123,23 @@ export class PosixStore implements BackupStore {
     }
   }
 
-  async getObject(container: string, name: string): Promise<Buffer> {
+  async getObject(container: string, name: string, options: GetOptions = {}): Promise<Buffer> {
     const file = this.fileOf(container, name);
     try {
-      return await fs.readFile(file);
+      const handle = await fs.open(file, 'r');
+      try {
+        const { size } = await handle.stat();
+        const target = options.into !== undefined && size <= options.into.length ? options.into.subarray(0, size) : Buffer.allocUnsafe(size);
+        let done = 0;
+        while (done < size) {
+          const { bytesRead } = await handle.read(target, done, size - done, done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        return target.subarray(0, done);
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
       throw storeError('read', file, error);
     }

@@ -1,17 +1,10 @@
 /**
  * S3-compatible store (AWS S3, Ceph RGW, MinIO): a container is a bucket, an object a key.
  * Every object is one PutObject with Content-MD5, so a cancel never leaves multipart debris.
+ * The AWS SDK is loaded on first use, so processes that only use POSIX stores do not pay for it.
  */
 import { createHash } from 'node:crypto';
-import {
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { BackupError, describeError, errnoCode } from '../errors';
 import type { BackupStore, PutOptions } from './types';
 
@@ -59,10 +52,18 @@ function s3Error(action: string, target: string, error: unknown, objectName?: st
 
 export class S3Store implements BackupStore {
   readonly kind = 's3' as const;
-  private readonly client: S3Client;
+  private clientPromise: Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | null = null;
 
-  constructor(private readonly config: S3StoreConfig) {
-    this.client = new S3Client({
+  constructor(private readonly config: S3StoreConfig) {}
+
+  private connect() {
+    this.clientPromise ??= import('@aws-sdk/client-s3').then((sdk) => ({ sdk, client: this.createClient(sdk) }));
+    return this.clientPromise;
+  }
+
+  private createClient(sdk: typeof import('@aws-sdk/client-s3')): S3Client {
+    const config = this.config;
+    return new sdk.S3Client({
       endpoint: config.endpoint,
       region: config.region,
       forcePathStyle: config.forcePathStyle,
@@ -83,8 +84,9 @@ export class S3Store implements BackupStore {
   }
 
   async checkSetup(): Promise<void> {
+    const { client, sdk } = await this.connect();
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }));
+      await client.send(new sdk.HeadBucketCommand({ Bucket: this.config.bucket }));
     } catch (error) {
       if (httpStatus(error) === 404) return;
       const mapped = s3Error('reach', this.where(this.config.bucket), error);
@@ -93,14 +95,15 @@ export class S3Store implements BackupStore {
   }
 
   async ensureContainer(container: string): Promise<void> {
+    const { client, sdk } = await this.connect();
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: container }));
+      await client.send(new sdk.HeadBucketCommand({ Bucket: container }));
       return;
     } catch (error) {
       if (httpStatus(error) !== 404) throw s3Error('open bucket', this.where(container), error);
     }
     try {
-      await this.client.send(new CreateBucketCommand({ Bucket: container }));
+      await client.send(new sdk.CreateBucketCommand({ Bucket: container }));
     } catch (error) {
       const name = errorName(error);
       if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw s3Error('create bucket', this.where(container), error);
@@ -108,9 +111,10 @@ export class S3Store implements BackupStore {
   }
 
   async putObject(container: string, name: string, data: Buffer, options: PutOptions = {}): Promise<void> {
+    const { client, sdk } = await this.connect();
     try {
-      await this.client.send(
-        new PutObjectCommand({
+      await client.send(
+        new sdk.PutObjectCommand({
           Bucket: container,
           Key: name,
           Body: data,
@@ -125,8 +129,9 @@ export class S3Store implements BackupStore {
   }
 
   async getObject(container: string, name: string): Promise<Buffer> {
+    const { client, sdk } = await this.connect();
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: container, Key: name }));
+      const response = await client.send(new sdk.GetObjectCommand({ Bucket: container, Key: name }));
       if (response.Body === undefined) throw new Error('empty response body');
       const bytes = await response.Body.transformToByteArray();
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -136,11 +141,12 @@ export class S3Store implements BackupStore {
   }
 
   async listObjects(container: string, prefix: string): Promise<string[]> {
+    const { client, sdk } = await this.connect();
     const names: string[] = [];
     let token: string | undefined;
     try {
       do {
-        const page = await this.client.send(new ListObjectsV2Command({ Bucket: container, Prefix: prefix, ContinuationToken: token }));
+        const page = await client.send(new sdk.ListObjectsV2Command({ Bucket: container, Prefix: prefix, ContinuationToken: token }));
         for (const entry of page.Contents ?? []) if (entry.Key !== undefined) names.push(entry.Key);
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token !== undefined);
@@ -152,8 +158,9 @@ export class S3Store implements BackupStore {
   }
 
   async deleteObject(container: string, name: string): Promise<void> {
+    const { client, sdk } = await this.connect();
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: container, Key: name }));
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: container, Key: name }));
     } catch (error) {
       if (errorName(error) === 'NoSuchKey' || errorName(error) === 'NoSuchBucket') return;
       throw s3Error('delete', this.where(container, name), error, name);
@@ -169,6 +176,9 @@ export class S3Store implements BackupStore {
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
+    if (this.clientPromise === null) return;
+    const { client } = await this.clientPromise;
+    client.destroy();
+    this.clientPromise = null;
   }
 }

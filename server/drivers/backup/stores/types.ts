@@ -5,6 +5,11 @@ export interface PutOptions {
   signal?: AbortSignal;
 }
 
+export interface GetOptions {
+  /** Scratch space the store may read into (the result is then a view of it) to avoid an allocation. */
+  into?: Buffer;
+}
+
 export interface BackupStore {
   readonly kind: StoreKind;
   /** Where a backup goes when its request named no container. */
@@ -16,7 +21,7 @@ export interface BackupStore {
   /** Writes a whole object; it is never visible under `name` half-written. */
   putObject(container: string, name: string, data: Buffer, options?: PutOptions): Promise<void>;
   /** OBJECT_MISSING when absent. */
-  getObject(container: string, name: string): Promise<Buffer>;
+  getObject(container: string, name: string, options?: GetOptions): Promise<Buffer>;
   /** Every object name in the container that starts with `prefix` (all pages). Missing container: []. */
   listObjects(container: string, prefix: string): Promise<string[]>;
   /** Idempotent: deleting a missing object succeeds. */

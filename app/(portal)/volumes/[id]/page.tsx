@@ -1,0 +1,17 @@
+import type { Metadata } from 'next';
+import { notFound } from 'next/navigation';
+import { VolumeDetailView } from '@/components/volumes/volume-detail';
+import { requirePageActor } from '@/server/auth/session';
+import { AppError } from '@/server/errors';
+import { volumeDetail } from '@/server/volumes/queries';
+
+export const metadata: Metadata = { title: 'Volume' };
+
+export default async function VolumePage({ params }: { params: Promise<{ id: string }> }) {
+  const actor = await requirePageActor();
+  const detail = await volumeDetail(actor, (await params).id).catch((error) => {
+    if (error instanceof AppError && error.code === 'not_found') notFound();
+    throw error;
+  });
+  return <VolumeDetailView initial={JSON.parse(JSON.stringify(detail))} base="/volumes" />;
+}

@@ -1,0 +1,116 @@
+'use client';
+
+import Link from 'next/link';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { ActionForm } from '@/components/ui/action-form';
+import { Button } from '@/components/ui/button';
+import { EmptyState } from '@/components/ui/card';
+import { ConfirmDialog } from '@/components/ui/confirm-dialog';
+import { Dialog } from '@/components/ui/dialog';
+import { Field, Select } from '@/components/ui/field';
+import { Notice } from '@/components/ui/notice';
+import { Pagination } from '@/components/ui/pagination';
+import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
+import { LocalTime } from '@/components/ui/time';
+import { deleteSnapshotAction, forceDeleteSnapshotAction, resetSnapshotAction } from '@/server/snapshots/actions';
+import type { SnapshotListRow } from '@/server/snapshots/queries';
+import { listHref } from '@/components/volumes/list-url';
+import { SortHeader } from '@/components/volumes/sort-header';
+import { CreateVolumeDialog } from '@/components/volumes/volume-dialogs';
+import { isWorking, StatusBadge } from '@/components/volumes/volume-status-badge';
+
+type Row = Omit<SnapshotListRow, 'createdAt'> & { createdAt: string | Date };
+export interface SnapshotPage { rows: Row[]; total: number; page: number; pageSize: number; pageCount: number }
+
+export const snapshotKeys = { all: ['snapshots'] as const, list: (q: Record<string, string | undefined>) => ['snapshots', 'list', q] as const };
+
+const SNAPSHOT_STATUSES = ['available', 'error', 'creating', 'deleting', 'error_deleting'];
+
+export function SnapshotTable({ initial, query, scope = {}, base, volumeBase, admin = false }: {
+  initial: SnapshotPage; query: Record<string, string | undefined>; scope?: Record<string, string>; base: string; volumeBase: string; admin?: boolean;
+}) {
+  const queryClient = useQueryClient();
+  const { data = initial } = useQuery<SnapshotPage>({
+    queryKey: snapshotKeys.list({ ...query, ...scope }),
+    queryFn: async () => {
+      const response = await fetch(`/api/volumes/snapshots?${new URLSearchParams(Object.entries({ ...query, ...scope }).filter(([, v]) => v) as [string, string][])}`);
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      return response.json();
+    },
+    initialData: initial,
+    refetchInterval: (q) => (q.state.data?.rows.some((r) => isWorking(r.status)) ? 1500 : false),
+  });
+  const [deleting, setDeleting] = useState<Row | null>(null);
+  const [forcing, setForcing] = useState<Row | null>(null);
+  const [resetting, setResetting] = useState<Row | null>(null);
+  const [cloning, setCloning] = useState<Row | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const refresh = () => Promise.all([queryClient.invalidateQueries({ queryKey: snapshotKeys.all }), queryClient.invalidateQueries({ queryKey: ['volumes'] })]);
+
+  return (
+    <div>
+      {notice && <div className="mb-3"><Notice tone="success">{notice}</Notice></div>}
+      {data.rows.length === 0 ? (
+        <EmptyState title={query.q || query.status ? 'No snapshots match these filters' : 'No snapshots yet'}>
+          Snapshot a volume from its page. A snapshot freezes the volume&apos;s content; you can create new volumes from it.
+        </EmptyState>
+      ) : (
+        <Table label="Snapshots">
+          <THead>
+            <SortHeader base={base} current={query} column="name">Name</SortHeader>
+            <Th>Volume</Th>
+            {admin && <Th>Project</Th>}
+            <SortHeader base={base} current={query} column="size">Size</SortHeader>
+            <SortHeader base={base} current={query} column="status">Status</SortHeader>
+            <SortHeader base={base} current={query} column="created">Created</SortHeader>
+            <Th className="text-right">Actions</Th>
+          </THead>
+          <TBody>
+            {data.rows.map((s) => (
+              <tr key={s.id} data-testid="snapshot-row" className="hover:bg-slate-50">
+                <Td><div className="font-medium text-slate-900">{s.name ?? <span className="italic text-slate-500">unnamed</span>}</div><div className="font-mono text-[11px] text-slate-400">{s.id}</div></Td>
+                <Td><Link className="hover:underline" href={`${volumeBase}/${s.volumeId}`}>{s.volumeName ?? s.volumeId.slice(0, 8)}</Link></Td>
+                {admin && <Td><Link className="hover:underline" href={listHref(base, query, { projectId: s.projectId, page: undefined })}>{s.projectName}</Link></Td>}
+                <Td>{s.size} GiB</Td>
+                <Td><StatusBadge status={s.status} title={s.statusReason} />{s.temporary && <span className="ml-1 text-xs text-slate-500">(temporary)</span>}</Td>
+                <Td><LocalTime value={s.createdAt} /></Td>
+                <Td className="space-x-1 text-right">
+                  <Button size="sm" variant="secondary" disabled={s.status !== 'available'} onClick={() => setCloning(s)}>New volume…</Button>
+                  <Button size="sm" variant="ghost" disabled={!['available', 'error', 'error_deleting'].includes(s.status)} onClick={() => setDeleting(s)}>Delete…</Button>
+                  {admin && <Button size="sm" variant="ghost" onClick={() => setResetting(s)}>Reset…</Button>}
+                  {admin && <Button size="sm" variant="ghost" onClick={() => setForcing(s)}>Force delete…</Button>}
+                </Td>
+              </tr>
+            ))}
+          </TBody>
+        </Table>
+      )}
+      <Pagination page={data.page} pageCount={data.pageCount} pageSize={data.pageSize} total={data.total} noun="snapshots" hrefFor={(p) => listHref(base, query, { page: p })} />
+
+      <ConfirmDialog open={!!deleting} onClose={() => setDeleting(null)} title={`Delete snapshot ${deleting?.name ?? ''}?`} confirmLabel="Delete permanently"
+        onConfirm={async () => { const r = await deleteSnapshotAction(deleting!.id); await refresh(); return r; }}>
+        <p>The snapshot&apos;s {deleting?.size} GiB point-in-time copy is destroyed. Volumes created from it are not affected.</p>
+      </ConfirmDialog>
+      <ConfirmDialog open={!!forcing} onClose={() => setForcing(null)} title="Force-delete this snapshot?" confirmLabel="Force delete"
+        onConfirm={async () => { const r = await forceDeleteSnapshotAction(forcing!.id); await refresh(); return r; }}>
+        <p>Deletes the snapshot whatever its status.</p>
+      </ConfirmDialog>
+      <Dialog open={!!resetting} onClose={() => setResetting(null)} title="Reset snapshot state">
+        {resetting && (
+          <ActionForm action={resetSnapshotAction} submitLabel="Reset state" onSuccess={() => { setResetting(null); setNotice('Snapshot status reset'); void refresh(); }}>
+            {(errors) => (
+              <>
+                <input type="hidden" name="id" value={resetting.id} />
+                <Field label="Status" name="status" error={errors.status} hint={`Now ${resetting.status}. Only the database changes.`}>
+                  <Select name="status" defaultValue="available" error={errors.status}>{SNAPSHOT_STATUSES.map((s) => <option key={s}>{s}</option>)}</Select>
+                </Field>
+              </>
+            )}
+          </ActionForm>
+        )}
+      </Dialog>
+      {cloning && <CreateVolumeDialog open onClose={() => setCloning(null)} onDone={() => { setNotice('The volume is being created'); void refresh(); }} projectId={cloning.projectId} snapshots={[]} fromSnapshot={cloning} />}
+    </div>
+  );
+}

@@ -1,0 +1,82 @@
+'use server';
+
+import { formFields, runAction, type ActionResult } from '../action';
+import { AppError, invalid } from '../errors';
+import { cancelBackup, createBackup, deleteBackup, forceDeleteBackup, restoreBackup, updateBackup } from './service';
+
+type FormState = ActionResult | null;
+const PATHS = ['/backups', '/volumes', '/snapshots', '/admin/backups', '/admin/volumes'];
+
+/** `key=value` lines from a textarea, as a metadata object. */
+function metadataFromText(text: unknown): Record<string, string> | undefined {
+  if (typeof text !== 'string' || text.trim() === '') return undefined;
+  const metadata: Record<string, string> = {};
+  for (const [index, line] of text.split('\n').entries()) {
+    if (!line.trim()) continue;
+    const at = line.indexOf('=');
+    if (at <= 0) throw invalid(`Line ${index + 1} is not key=value`, { metadata: `Line ${index + 1} is not key=value` });
+    metadata[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  return metadata;
+}
+
+/** Field errors from the service speak of `metadata.<key>`; the form has one metadata field. */
+function withMetadataField<T>(call: () => Promise<T>): Promise<T> {
+  return call().catch((error) => {
+    if (error instanceof AppError && error.fieldErrors) {
+      const entries = Object.entries(error.fieldErrors).map(([k, v]) => [k.startsWith('metadata') ? 'metadata' : k, v]);
+      throw new AppError(error.code, error.message, Object.fromEntries(entries));
+    }
+    throw error;
+  });
+}
+
+export async function createBackupAction(_state: FormState, formData: FormData) {
+  return runAction((actor) => withMetadataField(() => {
+    const fields = formFields(formData, ['incremental', 'force']);
+    return createBackup(actor, { ...fields, metadata: metadataFromText(fields.metadata) });
+  }), { revalidate: PATHS, message: (b) => `Backup ${b.displayName ?? b.id} started` });
+}
+
+export async function updateBackupAction(_state: FormState, formData: FormData) {
+  return runAction((actor) => withMetadataField(() => {
+    const fields = formFields(formData);
+    return updateBackup(actor, { ...fields, name: fields.name ?? null, description: fields.description ?? null, metadata: metadataFromText(fields.metadata ?? '') ?? {} });
+  }), { revalidate: PATHS, message: 'Backup updated' });
+}
+
+export async function restoreBackupAction(_state: FormState, formData: FormData) {
+  return runAction((actor) => {
+    const fields = formFields(formData);
+    return restoreBackup(actor, { id: fields.id, volumeId: fields.target === 'new' ? null : fields.target, name: fields.name });
+  }, { revalidate: PATHS, message: (r) => `Restoring to volume ${r.volumeName ?? r.volumeId}` });
+}
+
+export async function deleteBackupAction(id: string) {
+  return runAction((actor) => deleteBackup(actor, { id }), { revalidate: PATHS });
+}
+
+/** Bulk delete: each backup on its own, so one refusal does not stop the others. */
+export async function deleteBackupsAction(ids: string[]) {
+  return runAction(async (actor) => {
+    const refused: string[] = [];
+    for (const id of ids.slice(0, 100)) {
+      try {
+        await deleteBackup(actor, { id });
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        refused.push(`${id.slice(0, 8)}: ${error.message}`);
+      }
+    }
+    if (refused.length) throw new AppError('conflict', `${ids.length - refused.length} deleted; refused: ${refused.join('; ')}`);
+    return { deleted: ids.length };
+  }, { revalidate: PATHS });
+}
+
+export async function cancelBackupAction(id: string) {
+  return runAction((actor) => cancelBackup(actor, { id }), { revalidate: PATHS, message: 'Cancelling…' });
+}
+
+export async function forceDeleteBackupAction(id: string) {
+  return runAction((actor) => forceDeleteBackup(actor, { id }), { revalidate: PATHS, message: 'Force-deleting…' });
+}

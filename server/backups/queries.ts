@@ -1,0 +1,144 @@
+import { and, asc, desc, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Actor } from '../auth/actor';
+import { authorize } from '../auth/policy';
+import { db, type Executor } from '../db/client';
+import { auditEvents, backupMetadata, backups, projects, snapshots, volumes } from '../db/schema';
+import { AppError } from '../errors';
+import { listScope } from '../volumes/queries';
+
+export const BACKUP_STATUSES = ['creating', 'available', 'deleting', 'error', 'error_deleting', 'restoring'] as const;
+/** Statuses in which a backup has work under way: the console polls while any row is in one. */
+export const TRANSITIONAL_BACKUP_STATUSES = ['creating', 'deleting', 'restoring'] as const;
+
+export const listBackupsSchema = z.object({
+  projectId: z.string().max(64).optional(),
+  q: z.string().trim().max(255).optional(),
+  status: z.enum(BACKUP_STATUSES).optional().catch(undefined),
+  volumeId: z.string().uuid().optional().catch(undefined),
+  sort: z.enum(['created', 'name', 'size', 'status']).default('created').catch('created'),
+  dir: z.enum(['asc', 'desc']).default('desc').catch('desc'),
+  page: z.coerce.number().int().min(1).default(1).catch(1),
+  pageSize: z.coerce.number().int().min(1).max(100).default(20).catch(20),
+});
+export type ListBackupsInput = z.input<typeof listBackupsSchema>;
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** A page of backups, newest first by default, with the names of their sources and projects. */
+export async function listBackups(actor: Actor, input: ListBackupsInput, tx: Executor = db()) {
+  const parsed = listBackupsSchema.parse(input);
+  const projectId = listScope(actor, parsed.projectId, 'backup:get_all');
+  const filters: (SQL | undefined)[] = [eq(backups.deleted, false)];
+  if (projectId) filters.push(eq(backups.projectId, projectId));
+  if (parsed.status) filters.push(eq(backups.status, parsed.status));
+  if (parsed.volumeId) filters.push(eq(backups.volumeId, parsed.volumeId));
+  if (parsed.q) {
+    const pattern = `%${escapeLike(parsed.q)}%`;
+    filters.push(or(ilike(backups.displayName, pattern), sql`${backups.id}::text ilike ${pattern}`));
+  }
+  const direction = parsed.dir === 'asc' ? asc : desc;
+  const order: SQL[] = parsed.sort === 'name' ? [direction(sql`coalesce(${backups.displayName}, '')`)]
+    : parsed.sort === 'size' ? [direction(backups.size)]
+      : parsed.sort === 'status' ? [direction(sql`${backups.status}::text`)]
+        : [];
+  const keyOrder = parsed.dir === 'asc' ? sql`asc nulls first` : sql`desc nulls last`;
+  order.push(sql`${backups.createdAt} ${keyOrder}`, sql`${backups.id} ${keyOrder}`);
+  const where = and(...filters);
+  const [rows, [{ count }]] = await Promise.all([
+    tx.select().from(backups).where(where).orderBy(...order).limit(parsed.pageSize).offset((parsed.page - 1) * parsed.pageSize),
+    tx.select({ count: sql<number>`count(*)::int` }).from(backups).where(where),
+  ]);
+  const names = await sourceNames(tx, rows);
+  return {
+    rows: rows.map((b) => toListRow(b, names)),
+    total: count, page: parsed.page, pageSize: parsed.pageSize, pageCount: Math.max(1, Math.ceil(count / parsed.pageSize)),
+  };
+}
+
+async function sourceNames(tx: Executor, rows: (typeof backups.$inferSelect)[]) {
+  const volumeIds = [...new Set(rows.map((r) => r.volumeId))];
+  const snapshotIds = [...new Set(rows.flatMap((r) => (r.snapshotId ? [r.snapshotId] : [])))];
+  const projectIds = [...new Set(rows.map((r) => r.projectId))];
+  const [vols, snaps, projs] = await Promise.all([
+    volumeIds.length ? tx.select({ id: volumes.id, name: volumes.name, deleted: volumes.deleted }).from(volumes).where(inArray(volumes.id, volumeIds)) : [],
+    snapshotIds.length ? tx.select({ id: snapshots.id, name: snapshots.name, deleted: snapshots.deleted }).from(snapshots).where(inArray(snapshots.id, snapshotIds)) : [],
+    projectIds.length ? tx.select({ id: projects.id, name: projects.name }).from(projects).where(inArray(projects.id, projectIds)) : [],
+  ]);
+  return {
+    volume: new Map(vols.map((v) => [v.id, v])),
+    snapshot: new Map(snaps.map((s) => [s.id, s])),
+    project: new Map(projs.map((p) => [p.id, p.name])),
+  };
+}
+
+function toListRow(b: typeof backups.$inferSelect, names: Awaited<ReturnType<typeof sourceNames>>) {
+  const volume = names.volume.get(b.volumeId);
+  const snapshot = b.snapshotId ? names.snapshot.get(b.snapshotId) : undefined;
+  return {
+    id: b.id, name: b.displayName, description: b.displayDescription, status: b.status, failReason: b.failReason,
+    size: b.size, bytesStored: b.bytesStored, objectCount: b.objectCount,
+    progressBytes: b.progressBytes, progressTotalBytes: b.progressTotalBytes,
+    isIncremental: b.parentId !== null, parentId: b.parentId, hasDependentBackups: b.numDependentBackups > 0,
+    volumeId: b.volumeId, volumeName: volume && !volume.deleted ? volume.name : null, volumeExists: !!volume && !volume.deleted,
+    snapshotId: b.snapshotId, snapshotName: snapshot && !snapshot.deleted ? snapshot.name : null,
+    projectId: b.projectId, projectName: names.project.get(b.projectId) ?? b.projectId,
+    availabilityZone: b.availabilityZone, container: b.container,
+    createdAt: b.createdAt, updatedAt: b.updatedAt, dataTimestamp: b.dataTimestamp,
+  };
+}
+
+export type BackupListRow = ReturnType<typeof toListRow>;
+
+/** The detail page: every field, metadata, the chain (ancestors and dependents) and the events. */
+export async function backupDetail(actor: Actor, id: string, tx: Executor = db()) {
+  if (!z.string().uuid().safeParse(id).success) throw new AppError('not_found', `Backup ${id} could not be found.`);
+  const [backup] = await tx.select().from(backups).where(and(eq(backups.id, id), eq(backups.deleted, false)));
+  if (!backup) throw new AppError('not_found', `Backup ${id} could not be found.`);
+  authorize(actor, backup.projectId, 'read', 'backup:get', `Backup ${id} could not be found.`);
+
+  const ancestors: (typeof backups.$inferSelect)[] = [];
+  for (let parentId = backup.parentId; parentId && ancestors.length < 1000;) {
+    const [parent] = await tx.select().from(backups).where(and(eq(backups.id, parentId), eq(backups.deleted, false)));
+    if (!parent) break;
+    ancestors.unshift(parent);
+    parentId = parent.parentId;
+  }
+  const [dependents, metadata, events] = await Promise.all([
+    tx.select().from(backups).where(and(eq(backups.parentId, id), eq(backups.deleted, false))).orderBy(asc(backups.createdAt)),
+    tx.select({ key: backupMetadata.key, value: backupMetadata.value }).from(backupMetadata).where(eq(backupMetadata.backupId, id)).orderBy(asc(backupMetadata.key)),
+    tx.select().from(auditEvents).where(and(eq(auditEvents.resourceType, 'backup'), eq(auditEvents.resourceId, id))).orderBy(desc(auditEvents.at), desc(auditEvents.id)).limit(50),
+  ]);
+  const names = await sourceNames(tx, [backup, ...ancestors, ...dependents]);
+  return {
+    backup: { ...toListRow(backup, names), ...backup, hasDependentBackups: backup.numDependentBackups > 0 },
+    metadata: Object.fromEntries(metadata.map((m) => [m.key, m.value])),
+    ancestors: ancestors.map((b) => toListRow(b, names)),
+    dependents: dependents.map((b) => toListRow(b, names)),
+    events,
+  };
+}
+
+export type BackupDetail = Awaited<ReturnType<typeof backupDetail>>;
+
+/** Volumes a backup can be restored onto: available, idle, at least as large, in the backup's project. */
+export async function restoreTargets(actor: Actor, backupId: string, tx: Executor = db()) {
+  const [backup] = await tx.select().from(backups).where(and(eq(backups.id, backupId), eq(backups.deleted, false)));
+  if (!backup) throw new AppError('not_found', `Backup ${backupId} could not be found.`);
+  authorize(actor, backup.projectId, 'read', 'backup:get', `Backup ${backupId} could not be found.`);
+  return tx.select({ id: volumes.id, name: volumes.name, size: volumes.size }).from(volumes).where(and(
+    eq(volumes.projectId, backup.projectId), eq(volumes.deleted, false), eq(volumes.status, 'available'),
+    sql`${volumes.size} >= ${backup.size}`,
+    sql`(${volumes.backupStatus} is null or ${volumes.backupStatus} not in ('backing-up', 'restoring-backup'))`,
+  )).orderBy(desc(volumes.createdAt)).limit(200);
+}
+
+/** Which of these volumes have an available backup (an incremental is offered only for those). */
+export async function volumesWithAvailableBackups(volumeIds: string[], projectId: string, tx: Executor = db()): Promise<Set<string>> {
+  if (volumeIds.length === 0) return new Set();
+  const rows = await tx.selectDistinct({ volumeId: backups.volumeId }).from(backups)
+    .where(and(inArray(backups.volumeId, volumeIds), eq(backups.projectId, projectId), eq(backups.deleted, false), eq(backups.status, 'available')));
+  return new Set(rows.map((r) => r.volumeId));
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/** Cinder's metadata rules (reference §2.2): keys `^[a-zA-Z0-9-_:. /]{1,255}$`, string values ≤ 255. */
+export const metadataSchema = z.record(
+  z.string().regex(/^[a-zA-Z0-9-_:. /]{1,255}$/, 'Metadata keys are 1-255 letters, digits and - _ : . / or spaces'),
+  z.string().max(255, 'Metadata values are at most 255 characters'),
+).refine((m) => Object.keys(m).length <= 64, 'At most 64 metadata entries');
+
+const optionalText = (what: string) => z.string().trim().max(255, `${what} is at most 255 characters`).optional().nullable();
+
+/** A tenant-chosen container: bucket-name rules, never a path (design.md). */
+export const tenantContainerSchema = z.string().trim()
+  .min(3, 'A container name is 3 to 54 characters')
+  .max(54, 'A container name is 3 to 54 characters')
+  .regex(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/, 'Use lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit')
+  .refine((c) => !c.includes('..'), 'A container name cannot contain ".."');
+
+/** An administrator may name any container, still never one that climbs out of the repository. */
+export const adminContainerSchema = z.string().trim().min(1).max(255, 'A container name is at most 255 characters')
+  .refine((c) => !c.split('/').includes('..') && !c.startsWith('/'), 'A container cannot be an absolute path or contain ".."');
+
+export const createBackupSchema = z.object({
+  volumeId: z.string({ error: 'Choose a volume' }).uuid('Not a valid volume id'),
+  snapshotId: z.string().uuid('Not a valid snapshot id').optional().nullable(),
+  name: optionalText('The name'),
+  description: optionalText('The description'),
+  container: z.string().optional().nullable(),
+  incremental: z.boolean().default(false),
+  force: z.boolean().default(false),
+  metadata: metadataSchema.optional().nullable(),
+  availabilityZone: z.string().trim().max(255).optional().nullable(),
+  /** Console only: the project an administrator acts for. */
+  projectId: z.string().max(64).optional().nullable(),
+});
+
+export const backupIdSchema = z.object({ id: z.string({ error: 'Missing backup id' }).uuid('Not a valid backup id') });
+
+export const updateBackupSchema = backupIdSchema.extend({
+  name: optionalText('The name'),
+  description: optionalText('The description'),
+  metadata: metadataSchema.optional(),
+});
+
+export const restoreBackupSchema = backupIdSchema.extend({
+  volumeId: z.string().uuid('Not a valid volume id').optional().nullable(),
+  name: optionalText('The name'),
+});

@@ -1,0 +1,278 @@
+/**
+ * Full and incremental backups of a volume or snapshot file into a store, in Cinder's chunked
+ * format. The main thread only schedules: worker threads read, hash and encode pieces; results
+ * are stored in volume order with a bounded number of pieces in flight.
+ */
+import fs from 'node:fs/promises';
+import { removeObjectsUnderPrefix } from './cleanup';
+import { parseCompressionOption, type WritableCompression } from './compression';
+import { BackupError, describeError, errnoCode, isBackupError } from './errors';
+import {
+  backupPrefix,
+  buildMetadataFile,
+  buildShaFile,
+  dataObjectName,
+  DEFAULT_OBJECT_SIZE,
+  DIGEST_BYTES,
+  metadataObjectName,
+  parseShaFile,
+  serviceNameFor,
+  SHA_BLOCK_SIZE,
+  shaObjectName,
+  type ObjectRecord,
+} from './format';
+import { Throttle } from './limits';
+import { slotHeadroom } from './object-encoder';
+import type { ProgressListener } from './progress';
+import { returnSlot, takeSlot } from './slot-cache';
+import type { BackupStore } from './stores/types';
+import { sharedWorkerPool, type WorkerPool } from './worker-pool';
+import type { BackupPieceResult } from './worker-protocol';
+
+export interface BackupParent {
+  backupId: string;
+  container: string;
+  /** The parent's service_metadata. */
+  prefix: string;
+}
+
+export interface BackupVolumeOptions {
+  store: BackupStore;
+  backupId: string;
+  volumeId: string;
+  /** A volume file or a snapshot file (raw image). */
+  sourcePath: string;
+  /** Bytes to back up; default: the file's size. */
+  sizeBytes?: number;
+  /** null for a full backup. */
+  parent: BackupParent | null;
+  /** null/undefined: the store's default (POSIX: `<id[0:2]>/<id[2:4]>/<id>`; S3: the configured bucket). */
+  container?: string | null;
+  availabilityZone?: string;
+  /** The backup row's created_at, written into both JSON files. */
+  createdAt: Date | string;
+  /** Moment the backup started (UTC), used in the object prefix; default now. */
+  startedAt?: Date;
+  name: string | null;
+  description: string | null;
+  /** Cinder's volume_meta: a JSON string (see encodeVolumeMeta) or null. */
+  volumeMeta: string | null;
+  /** zlib (default), gzip (recorded as "gzip", same bytes), zstd, none; Cinder's aliases accepted. */
+  compression?: WritableCompression | string;
+  /** zlib level (default 1) or zstd level (default 3). */
+  compressionLevel?: number | null;
+  /** Object size in bytes, a multiple of shaBlockSize (default 32 MiB). */
+  objectSize?: number;
+  shaBlockSize?: number;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** Volume bytes per second for this transfer; null/undefined = unlimited. */
+  maxBytesPerSec?: number | null;
+  /** Pieces being encoded or stored at once (default: pool size + 1). Each holds at most one object in memory. */
+  maxInFlight?: number;
+  pool?: WorkerPool;
+}
+
+export interface BackupVolumeResult {
+  container: string;
+  /** Goes into backups.service_metadata. */
+  prefix: string;
+  /** Goes into backups.service. */
+  service: string;
+  objectCount: number;
+  /** Bytes of data objects written. */
+  bytesStored: number;
+  sizeBytes: number;
+  parentId: string | null;
+}
+
+/**
+ * In a full backup, an all-zero run this long inside a piece becomes an object of its own: its md5
+ * and compressed form are precomputed, and a restore recognises it without hashing. Smaller runs,
+ * and pieces that are entirely zero, keep Cinder's one-object-per-piece layout.
+ */
+const ZERO_RUN_SPLIT_BYTES = 4 * 1024 * 1024;
+
+function abortError(signal: AbortSignal | undefined, backupId: string): BackupError | null {
+  return signal?.aborted ? new BackupError('ABORTED', `backup ${backupId} was cancelled; its objects were removed`) : null;
+}
+
+async function sourceSize(sourcePath: string, requested: number | undefined): Promise<number> {
+  let stat;
+  try {
+    stat = await fs.stat(sourcePath);
+  } catch (error) {
+    throw new BackupError('SOURCE_IO', `cannot open source ${sourcePath}: ${errnoCode(error) ?? describeError(error)}`, { cause: error });
+  }
+  if (requested === undefined) return stat.size;
+  if (!Number.isSafeInteger(requested) || requested < 0) throw new BackupError('INVALID_ARGUMENT', `sizeBytes must be a non-negative integer, got ${requested}`);
+  if (stat.isFile() && stat.size < requested) {
+    throw new BackupError('SOURCE_TOO_SHORT', `source ${sourcePath} holds ${stat.size} bytes, fewer than the ${requested} to back up`);
+  }
+  return requested;
+}
+
+async function loadParentDigests(store: BackupStore, parent: BackupParent, blockSize: number): Promise<Buffer> {
+  const name = shaObjectName(parent.prefix);
+  let bytes: Buffer;
+  try {
+    bytes = await store.getObject(parent.container, name);
+  } catch (error) {
+    if (isBackupError(error, 'OBJECT_MISSING')) {
+      throw new BackupError('METADATA_MISSING', `parent backup ${parent.backupId} has no sha file ${name}`, { objectName: name, cause: error });
+    }
+    throw error;
+  }
+  const shaFile = parseShaFile(bytes, name);
+  if (shaFile.blockSize !== blockSize) {
+    throw new BackupError(
+      'SHA_BLOCK_SIZE_MISMATCH',
+      `parent sha file ${name} uses ${shaFile.blockSize}-byte blocks, this backup uses ${blockSize}; take a full backup instead`,
+      { objectName: name },
+    );
+  }
+  return shaFile.digests;
+}
+
+function validateSizes(objectSize: number, blockSize: number): void {
+  if (!Number.isSafeInteger(blockSize) || blockSize <= 0) throw new BackupError('INVALID_ARGUMENT', `shaBlockSize must be a positive integer, got ${blockSize}`);
+  if (!Number.isSafeInteger(objectSize) || objectSize <= 0 || objectSize % blockSize !== 0) {
+    throw new BackupError('INVALID_ARGUMENT', `objectSize ${objectSize} must be a positive multiple of the ${blockSize}-byte SHA block`);
+  }
+}
+
+export async function backupVolume(options: BackupVolumeOptions): Promise<BackupVolumeResult> {
+  const { store, signal } = options;
+  const objectSize = options.objectSize ?? DEFAULT_OBJECT_SIZE;
+  const blockSize = options.shaBlockSize ?? SHA_BLOCK_SIZE;
+  validateSizes(objectSize, blockSize);
+  const compression = parseCompressionOption(options.compression ?? 'zlib');
+  const pool = options.pool ?? sharedWorkerPool();
+  const maxInFlight = Math.max(1, options.maxInFlight ?? pool.size + 1);
+  const sizeBytes = await sourceSize(options.sourcePath, options.sizeBytes);
+  const container = options.container ?? store.defaultContainer(options.backupId);
+  const prefix = backupPrefix(store.kind, {
+    volumeId: options.volumeId,
+    backupId: options.backupId,
+    startedAt: options.startedAt ?? new Date(),
+    availabilityZone: options.availabilityZone ?? 'nova',
+  });
+  const early = abortError(signal, options.backupId);
+  if (early) throw early;
+
+  await store.ensureContainer(container);
+  const inFlight: Array<{ result: Promise<BackupPieceResult>; slot: SharedArrayBuffer }> = [];
+  const freeSlots: SharedArrayBuffer[] = [];
+  const headroom = slotHeadroom(objectSize);
+  try {
+    const parentDigests = options.parent === null ? null : await loadParentDigests(store, options.parent, blockSize);
+
+    const blockCount = Math.ceil(sizeBytes / blockSize);
+    const digests = Buffer.alloc(blockCount * DIGEST_BYTES);
+    const objects: ObjectRecord[] = [];
+    const throttle = new Throttle(options.maxBytesPerSec ?? null);
+    const pieceCount = Math.ceil(sizeBytes / objectSize);
+    const progress = { bytesProcessed: 0, totalBytes: sizeBytes, bytesStored: 0, objectsWritten: 0 };
+    const checkAbort = () => {
+      const aborted = abortError(signal, options.backupId);
+      if (aborted) throw aborted;
+    };
+
+    const dispatch = (piece: number) => {
+      const slot = freeSlots.pop() ?? takeSlot(headroom + objectSize);
+      const offset = piece * objectSize;
+      const length = Math.min(objectSize, sizeBytes - offset);
+      let parentSlice: ArrayBuffer | null = null;
+      if (parentDigests !== null) {
+        const from = Math.min(parentDigests.length, (offset / blockSize) * DIGEST_BYTES);
+        const to = Math.min(parentDigests.length, from + Math.ceil(length / blockSize) * DIGEST_BYTES);
+        parentSlice = new ArrayBuffer(to - from);
+        parentDigests.copy(Buffer.from(parentSlice), 0, from, to);
+      }
+      const task = pool.run(
+        {
+          kind: 'backup-piece' as const,
+          sourcePath: options.sourcePath,
+          offset,
+          length,
+          blockSize,
+          compression,
+          level: options.compressionLevel ?? null,
+          parentDigests: parentSlice,
+          zeroRunSplitBytes: ZERO_RUN_SPLIT_BYTES,
+          output: slot,
+          inputOffset: headroom,
+        },
+        parentSlice === null ? [] : [parentSlice],
+      );
+      task.catch(() => undefined);
+      inFlight.push({ result: task, slot });
+    };
+
+    let nextPiece = 0;
+    while (nextPiece < pieceCount || inFlight.length > 0) {
+      while (nextPiece < pieceCount && inFlight.length < maxInFlight) {
+        checkAbort();
+        await throttle.admit(Math.min(objectSize, sizeBytes - nextPiece * objectSize), signal);
+        checkAbort();
+        dispatch(nextPiece);
+        nextPiece += 1;
+      }
+      const pieceIndex = nextPiece - inFlight.length;
+      const { result: pending, slot } = inFlight[0]!;
+      const result = await pending;
+      inFlight.shift();
+      Buffer.from(result.digests).copy(digests, ((pieceIndex * objectSize) / blockSize) * DIGEST_BYTES);
+      for (const extent of result.extents) {
+        checkAbort();
+        const name = dataObjectName(prefix, objects.length + 1);
+        await store.putObject(container, name, Buffer.from(slot, extent.slotOffset, extent.byteLength), { signal });
+        objects.push({ name, offset: extent.offset, length: extent.length, compression: extent.compression, md5: extent.md5 });
+        progress.bytesStored += extent.byteLength;
+        progress.objectsWritten += 1;
+        options.onProgress?.({ ...progress });
+      }
+      freeSlots.push(slot);
+      progress.bytesProcessed = Math.min(sizeBytes, (pieceIndex + 1) * objectSize);
+      options.onProgress?.({ ...progress });
+    }
+    checkAbort();
+
+    const description = {
+      backupId: options.backupId,
+      volumeId: options.volumeId,
+      name: options.name,
+      description: options.description,
+      createdAt: options.createdAt,
+    };
+    await store.putObject(container, shaObjectName(prefix), buildShaFile({ ...description, blockSize, digests }), { signal });
+    await store.flushContainer(container);
+    checkAbort();
+    const metadata = buildMetadataFile({ ...description, parentId: options.parent?.backupId ?? null, objects, volumeMeta: options.volumeMeta });
+    await store.putObject(container, metadataObjectName(prefix), metadata);
+    await store.flushContainer(container);
+    return {
+      container,
+      prefix,
+      service: serviceNameFor(store.kind),
+      objectCount: objects.length,
+      bytesStored: progress.bytesStored,
+      sizeBytes,
+      parentId: options.parent?.backupId ?? null,
+    };
+  } catch (error) {
+    await Promise.allSettled(inFlight.map((entry) => entry.result));
+    for (const entry of inFlight.splice(0)) freeSlots.push(entry.slot);
+    let cleanupFailure: unknown = null;
+    await removeObjectsUnderPrefix(store, container, prefix).catch((failure: unknown) => {
+      cleanupFailure = failure;
+    });
+    const failure = abortError(signal, options.backupId) ?? error;
+    if (cleanupFailure !== null && failure instanceof Error) {
+      failure.message += `; removing its partial objects under ${prefix} also failed: ${describeError(cleanupFailure)}`;
+    }
+    throw failure;
+  } finally {
+    for (const slot of freeSlots.splice(0)) returnSlot(slot);
+  }
+}

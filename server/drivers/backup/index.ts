@@ -1,0 +1,57 @@
+/**
+ * Cinderblock backup engine: Cinder chunked-format (1.0.0) backups of volume and snapshot files
+ * into a POSIX directory or S3-compatible store. Pure data path: no database, no Next.js.
+ *
+ * What the worker calls:
+ *   createStore(config)                      -> BackupStore (config validated with zod)
+ *   backupVolume(options)                    -> { container, prefix, service, objectCount, bytesStored, sizeBytes, parentId }
+ *   restoreBackup(options)                   -> { sizeBytes, bytesRestored, bytesWritten, layers[{ backupId, volumeMeta }] }
+ *   deleteBackupObjects({ store, container, prefix })     idempotent, retry-safe
+ *   verifyBackup({ store, container, prefix })            -> { ok, missing, unexpected, problems, metadata }
+ *   readBackupMetadata({ store, container, prefix })      -> BackupMetadata
+ *   scanRepository({ store, containers? })                -> { backups, problems }
+ *   serviceNameFor('posix' | 's3')           -> Cinder's class path for backups.service
+ *   readTransferLimits(process.env)          -> { maxTransfers, maxBytesPerSec }
+ *   createTransferLimiter(maxTransfers)      -> run(transfer, signal) with at most N at once
+ *
+ * Cancellation: pass an AbortSignal; it is checked before every object. A cancelled backup removes
+ * every object under its prefix and rejects with BackupError code 'ABORTED' (name 'AbortError').
+ * Every failure is a BackupError with a `code` and a message naming the object or file.
+ * Progress: onProgress({ bytesProcessed, totalBytes, bytesStored, objectsWritten }), at least once per object.
+ * Hashing and (de)compression run on one shared pool of worker threads (sharedWorkerPool()).
+ */
+export { backupVolume, type BackupParent, type BackupVolumeOptions, type BackupVolumeResult } from './backup-volume';
+export { restoreBackup, type ChainLayer, type RestoreBackupOptions, type RestoreBackupResult, type RestoredLayer } from './restore-backup';
+export {
+  deleteBackupObjects,
+  readBackupMetadata,
+  scanRepository,
+  verifyBackup,
+  type ScannedBackup,
+  type ScanProblem,
+  type StoredBackupLocation,
+  type VerifyResult,
+} from './maintenance';
+export { createStore, storeConfigSchema, type StoreConfig, type StoreConfigInput } from './stores/create-store';
+export type { BackupStore, PutOptions } from './stores/types';
+export {
+  backupPrefix,
+  DEFAULT_OBJECT_SIZE,
+  encodeVolumeMeta,
+  FORMAT_VERSION,
+  formatPythonUtc,
+  metadataObjectName,
+  perBackupDirectory,
+  serviceNameFor,
+  SHA_BLOCK_SIZE,
+  shaObjectName,
+  storeKindForService,
+  type BackupMetadata,
+  type ObjectRecord,
+  type StoreKind,
+} from './format';
+export { parseCompressionOption, writableCompressions, type WritableCompression } from './compression';
+export { BackupError, backupErrorCodes, isBackupError, type BackupErrorCode } from './errors';
+export { createTransferLimiter, DEFAULT_MAX_TRANSFERS, readTransferLimits, type TransferLimiter, type TransferLimits } from './limits';
+export type { ProgressListener, TransferProgress } from './progress';
+export { sharedWorkerPool, WorkerPool } from './worker-pool';

@@ -1,0 +1,172 @@
+/**
+ * Synchronous zlib (de)compression into caller-owned buffers, for the worker threads' hot path.
+ *
+ * Node's zlib.*Sync functions allocate a fresh output buffer per call (and a new engine, with its
+ * window and hash tables); for 32 MiB objects that is tens of MiB of never-touched memory per
+ * object, which costs page faults and RSS until the GC gets to it. Here one engine per kind lives
+ * for the whole thread and writes straight into buffers we reuse. It drives the engine's native
+ * handle the way zlib.js's own processChunkSync does (`handle.writeSync` + `_writeState`); that
+ * handle is not public API, so `zlibHandlesAvailable()` checks its shape and callers fall back
+ * to the public functions when it is missing.
+ */
+import zlib from 'node:zlib';
+
+interface NativeZlibHandle {
+  writeSync(flush: number, input: Uint8Array, inOffset: number, inLength: number, output: Uint8Array, outOffset: number, outLength: number): void;
+  reset(): void;
+  onerror: (message: string, errno: number, code?: string) => void;
+}
+
+interface StreamInternals {
+  _handle?: NativeZlibHandle;
+  _writeState?: Uint32Array;
+}
+
+const EMPTY = Buffer.alloc(0);
+const { Z_SYNC_FLUSH, Z_FINISH } = zlib.constants;
+
+export class ZlibStreamError extends Error {}
+
+/** One native zlib stream, used synchronously. */
+class NativeStream {
+  private readonly stream: zlib.Deflate | zlib.Inflate;
+  private readonly handle: NativeZlibHandle;
+  private readonly state: Uint32Array;
+  private failure: Error | null = null;
+  /** Output bytes of the last write. */
+  produced = 0;
+  /** Input bytes the last write consumed. */
+  consumed = 0;
+
+  constructor(kind: 'deflate' | 'inflate', options: zlib.ZlibOptions) {
+    this.stream = kind === 'deflate' ? zlib.createDeflate({ ...options, chunkSize: 64 }) : zlib.createInflate({ ...options, chunkSize: 64 });
+    const internals = this.stream as unknown as StreamInternals;
+    if (internals._handle === undefined || typeof internals._handle.writeSync !== 'function' || !(internals._writeState instanceof Uint32Array)) {
+      this.stream.destroy();
+      throw new Error('this Node.js zlib has no synchronous native handle');
+    }
+    this.handle = internals._handle;
+    this.state = internals._writeState;
+    this.handle.onerror = (message, errno, code) => {
+      this.failure = new ZlibStreamError(`${message} (${code ?? errno})`);
+    };
+  }
+
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
+  reset(): void {
+    this.handle.reset();
+  }
+
+  write(flush: number, input: Uint8Array, inOffset: number, inLength: number, output: Uint8Array, outOffset: number, outLength: number): void {
+    this.handle.writeSync(flush, input, inOffset, inLength, output, outOffset, outLength);
+    if (this.failure !== null) throw this.failure;
+    this.produced = outLength - this.state[0]!;
+    this.consumed = inLength - this.state[1]!;
+  }
+
+  destroy(): void {
+    this.stream.destroy();
+  }
+}
+
+let handlesChecked: boolean | null = null;
+
+export function zlibHandlesAvailable(): boolean {
+  if (handlesChecked === null) {
+    try {
+      new NativeStream('inflate', {}).destroy();
+      handlesChecked = true;
+    } catch {
+      handlesChecked = false;
+    }
+  }
+  return handlesChecked;
+}
+
+/** Where a part starts in PartDeflater's output (after the zlib header). */
+export const PART_START = 2;
+
+export interface DeflatedPart {
+  /** Bytes written to the output (raw deflate, ends byte-aligned and non-final). */
+  length: number;
+  /** Adler-32 of the input. */
+  adler: number;
+}
+
+/**
+ * Deflates independent parts: each is raw deflate data ending with a sync flush (byte-aligned,
+ * not final), so parts concatenate into one stream; its Adler-32 comes from the zlib trailer.
+ */
+export class PartDeflater {
+  private stream: NativeStream;
+  private readonly tail = Buffer.alloc(64);
+
+  constructor(readonly level: number) {
+    this.stream = new NativeStream('deflate', { level });
+  }
+
+  /** Worst case output for `length` input bytes (stored blocks, flush markers, header). */
+  static bound(length: number): number {
+    return length + (length >>> 10) + 1024;
+  }
+
+  /**
+   * Deflates `input` into `output` (which must hold PartDeflater.bound(input.length) bytes).
+   * The part is output[PART_START, PART_START + length): the 2 bytes before it are a zlib header.
+   */
+  deflate(input: Uint8Array, output: Uint8Array): DeflatedPart {
+    const stream = this.stream;
+    try {
+      stream.reset();
+      const room = Math.min(output.length, PartDeflater.bound(input.length));
+      stream.write(Z_SYNC_FLUSH, input, 0, input.length, output, 0, room);
+      if (stream.consumed !== input.length || stream.produced >= room) throw new Error('deflate output did not fit its bound');
+      const length = stream.produced - PART_START;
+      stream.write(Z_FINISH, EMPTY, 0, 0, this.tail, 0, this.tail.length);
+      const adler = this.tail.readUInt32BE(stream.produced - 4);
+      return { length, adler };
+    } catch (error) {
+      this.stream.destroy();
+      this.stream = new NativeStream('deflate', { level: this.level });
+      throw error;
+    }
+  }
+}
+
+/** Inflates whole zlib streams chunk by chunk into a reused buffer. */
+export class ChunkInflater {
+  private stream = new NativeStream('inflate', {});
+
+  /**
+   * Calls `onChunk(view, decodedSoFar)` for each decoded chunk (a view of `chunk`, valid only
+   * during the call). Returns the decoded length. Throws ZlibStreamError on a corrupt or
+   * truncated stream, or once more than `limit` bytes come out.
+   */
+  inflate(input: Uint8Array, chunk: Buffer, limit: number, onChunk: (view: Buffer, position: number) => void): number {
+    const stream = this.stream;
+    let decoded = 0;
+    let inOffset = 0;
+    try {
+      stream.reset();
+      for (;;) {
+        stream.write(Z_FINISH, input, inOffset, input.length - inOffset, chunk, 0, chunk.length);
+        inOffset += stream.consumed;
+        if (stream.produced > 0) {
+          if (decoded + stream.produced > limit) throw new ZlibStreamError(`decodes to more than ${limit} bytes`);
+          onChunk(chunk.subarray(0, stream.produced), decoded);
+          decoded += stream.produced;
+        }
+        if (stream.produced < chunk.length) return decoded;
+      }
+    } catch (error) {
+      if (stream.failed || error instanceof ZlibStreamError) {
+        this.stream.destroy();
+        this.stream = new NativeStream('inflate', {});
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { dataPaths } from '../data-paths';
+import { createStagingStore, FileVolumeDriver, type StagingStore, type VolumeDriver } from '../drivers/volume';
+import { sparseCopy } from '../drivers/volume/sparse-copy';
+import type { SharedEnv } from '../env';
+
+/** Staged uploads and downloads older than this are removed. */
+export const STAGED_TTL_MS = 24 * 3600 * 1000;
+
+export interface VolumeBackend {
+  driver: VolumeDriver;
+  staging: StagingStore;
+}
+
+const cache = new Map<string, VolumeBackend>();
+
+/** The file volume backend and staging store for this process's environment (worker side). */
+export function volumeBackend(env: SharedEnv): VolumeBackend {
+  const paths = dataPaths(env);
+  const key = `${paths.volumes}|${paths.staging}|${env.CINDERBLOCK_OVERSUBSCRIPTION_RATIO}`;
+  let backend = cache.get(key);
+  if (!backend) {
+    backend = {
+      driver: new FileVolumeDriver({ volumeDir: paths.volumes, overSubscriptionRatio: env.CINDERBLOCK_OVERSUBSCRIPTION_RATIO }),
+      staging: createStagingStore({ stagingDir: paths.staging }),
+    };
+    cache.set(key, backend);
+  }
+  return backend;
+}
+
+/** The staging store alone (web side: the upload route and the download route). */
+export function stagingStore(env: SharedEnv): StagingStore {
+  return createStagingStore({ stagingDir: dataPaths(env).staging });
+}
+
+/**
+ * Copies a volume into the staging store, keeping its holes, under a new staged id; a half-made
+ * copy is never visible under its final name.
+ */
+export async function exportToStaging(backend: VolumeBackend, volumeId: string, signal?: AbortSignal) {
+  const stagedId = randomUUID();
+  const finalPath = backend.staging.stagedPath(stagedId);
+  const partPath = path.join(backend.staging.stagingDir, `${stagedId}.part`);
+  await mkdir(backend.staging.stagingDir, { recursive: true });
+  try {
+    await sparseCopy(backend.driver.pathOf(volumeId), partPath, { signal, description: `copying volume ${volumeId} for a download` });
+    await rename(partPath, finalPath);
+  } finally {
+    await rm(partPath, { force: true });
+  }
+  return { stagedId, bytes: (await stat(finalPath)).size };
+}

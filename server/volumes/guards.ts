@@ -1,0 +1,74 @@
+import { and, eq, sql, type SQL } from 'drizzle-orm';
+import type { Actor } from '../auth/actor';
+import { authorize, type Permission } from '../auth/policy';
+import type { Executor } from '../db/client';
+import { quotas, volumes } from '../db/schema';
+import { AppError } from '../errors';
+import { VOLUME_BINARY } from '../jobs/kinds';
+import { findLiveService } from '../services/routing';
+import { checkVolumeOperation, VOLUME_RULES, type VolumeOperation } from './operations';
+
+export type VolumeRow = typeof volumes.$inferSelect;
+
+export const volumeNotFound = (id: string) => new AppError('not_found', `Volume ${id} could not be found.`);
+
+/**
+ * The volume, if the actor may see it; another project's volume is "not found". Reading the row
+ * only decides who may ask; every status change is still a compare-and-swap.
+ */
+export async function visibleVolume(tx: Executor, actor: Actor, id: string, permission: Permission, policy: string): Promise<VolumeRow> {
+  const [volume] = await tx.select().from(volumes).where(and(eq(volumes.id, id), eq(volumes.deleted, false)));
+  if (!volume) throw volumeNotFound(id);
+  authorize(actor, volume.projectId, permission, policy, `Volume ${id} could not be found.`);
+  return volume;
+}
+
+/**
+ * Compare-and-swap on a volume for one operation of the matrix: `UPDATE … WHERE id AND rule
+ * RETURNING *`. Zero rows: the volume changed under us or is in the wrong state; the error says why.
+ */
+export async function swapVolume(
+  tx: Executor,
+  id: string,
+  operation: VolumeOperation,
+  set: Partial<typeof volumes.$inferInsert>,
+  extra?: { condition: SQL; reason: string },
+): Promise<VolumeRow> {
+  const [row] = await tx.update(volumes)
+    .set({ ...set, updatedAt: sql`now()` })
+    .where(and(eq(volumes.id, id), eq(volumes.deleted, false), volumeOperationCondition(operation), extra?.condition))
+    .returning();
+  if (row) return row;
+  const [current] = await tx.select().from(volumes).where(and(eq(volumes.id, id), eq(volumes.deleted, false)));
+  if (!current) throw volumeNotFound(id);
+  const check = checkVolumeOperation(operation, current);
+  throw new AppError('conflict', check.ok ? extra?.reason ?? 'The volume changed while the request was made; try again.' : `Invalid volume: ${check.reason}`);
+}
+
+/** The live volume service on `host`, or Cinder's refusal at once. */
+export async function volumeServiceOn(tx: Executor, host: string | null, what: string) {
+  const service = host ? await findLiveService(tx, VOLUME_BINARY, { host }) : undefined;
+  if (!service) {
+    throw new AppError('service_unavailable', `Service not found for ${what}: the volume service${host ? ` on ${host}` : ''} is not up and enabled.`);
+  }
+  return service;
+}
+
+/** `per_volume_gigabytes` bounds one volume's size and never counts usage (reference §3.3). */
+export async function checkPerVolumeLimit(tx: Executor, projectId: string, size: number, field = 'size'): Promise<void> {
+  const [row] = await tx.select({ limit: quotas.hardLimit }).from(quotas)
+    .where(and(eq(quotas.projectId, projectId), eq(quotas.resource, 'per_volume_gigabytes')));
+  const limit = row?.limit ?? -1;
+  if (limit >= 0 && size > limit) {
+    const message = `VolumeSizeExceedsLimit: Requested volume size ${size}G is larger than maximum allowed limit ${limit}G.`;
+    throw new AppError('over_quota', message, { [field]: message });
+  }
+}
+
+/** The same rule as a SQL condition, for the WHERE of a compare-and-swap. */
+export function volumeOperationCondition(operation: VolumeOperation): SQL {
+  const rule = VOLUME_RULES[operation];
+  const statuses = sql.join(rule.statuses.map((s) => sql`${s}`), sql`, `);
+  const blocked = sql.join(rule.blockedBy.map((s) => sql`${s}`), sql`, `);
+  return sql`(${volumes.status} in (${statuses}) and (${volumes.backupStatus} is null or ${volumes.backupStatus} not in (${blocked})))`;
+}

@@ -1,0 +1,142 @@
+import { and, asc, desc, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
+import type { Actor } from '../auth/actor';
+import { authorize } from '../auth/policy';
+import { db, type Executor } from '../db/client';
+import { auditEvents, jobs, projects, snapshots, volumeAttachments, volumes } from '../db/schema';
+import { AppError } from '../errors';
+import { listVolumesSchema, type ListVolumesInput } from './schemas';
+
+export interface Page<T> {
+  rows: T[];
+  total: number;
+  page: number;
+  pageSize: number;
+  pageCount: number;
+}
+
+/** Which projects a list covers: one the actor may read, or (admins) every project or a chosen one. */
+export function listScope(actor: Actor, projectId: string | undefined, what: string): string | undefined {
+  if (actor.isAdmin) return projectId || undefined;
+  if (!projectId) throw new AppError('not_found', `Project could not be found.`);
+  authorize(actor, projectId, 'read', what, `Project ${projectId} could not be found.`);
+  return projectId;
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * The page query: `WHERE deleted = false [AND project_id = …] ORDER BY created_at, id LIMIT … OFFSET …`
+ * by default, which the partial indexes (project_id, created_at, id) and (created_at, id) serve.
+ */
+export function volumeListQuery(input: ReturnType<typeof listVolumesSchema.parse> & { projectId?: string }, tx: Executor = db()) {
+  const filters: (SQL | undefined)[] = [eq(volumes.deleted, false)];
+  if (input.projectId) filters.push(eq(volumes.projectId, input.projectId));
+  if (input.status) filters.push(eq(volumes.status, input.status));
+  if (input.q) {
+    const pattern = `%${escapeLike(input.q)}%`;
+    filters.push(or(ilike(volumes.name, pattern), sql`${volumes.id}::text ilike ${pattern}`));
+  }
+  const direction = input.dir === 'asc' ? asc : desc;
+  const order: SQL[] = input.sort === 'name' ? [direction(sql`coalesce(${volumes.name}, '')`)]
+    : input.sort === 'size' ? [direction(volumes.size)]
+      : input.sort === 'status' ? [direction(sql`${volumes.status}::text`)]
+        : [];
+  // The indexes are (…, created_at DESC NULLS LAST, id DESC NULLS LAST): order exactly so, or backwards.
+  const keyOrder = input.dir === 'asc' ? sql`asc nulls first` : sql`desc nulls last`;
+  order.push(sql`${volumes.createdAt} ${keyOrder}`, sql`${volumes.id} ${keyOrder}`);
+  const where = and(...filters);
+  const rows = tx.select({
+    id: volumes.id, name: volumes.name, size: volumes.size, status: volumes.status, backupStatus: volumes.backupStatus,
+    attachStatus: volumes.attachStatus, statusReason: volumes.statusReason, projectId: volumes.projectId, host: volumes.host,
+    createdAt: volumes.createdAt, sourceSnapshotId: volumes.sourceSnapshotId,
+  }).from(volumes).where(where).orderBy(...order).limit(input.pageSize).offset((input.page - 1) * input.pageSize);
+  const count = tx.select({ count: sql<number>`count(*)::int` }).from(volumes).where(where);
+  return { rows, count };
+}
+
+export type VolumeListRow = Awaited<ReturnType<typeof listVolumes>>['rows'][number];
+
+export async function listVolumes(actor: Actor, input: ListVolumesInput, tx: Executor = db()) {
+  const parsed = listVolumesSchema.parse(input);
+  const projectId = listScope(actor, parsed.projectId, 'volume:get_all');
+  const query = volumeListQuery({ ...parsed, projectId }, tx);
+  const [rows, [{ count }]] = await Promise.all([query.rows, query.count]);
+  const ids = rows.map((r) => r.id);
+  const projectIds = [...new Set(rows.map((r) => r.projectId))];
+  const [attachments, names] = await Promise.all([
+    ids.length ? tx.select({ volumeId: volumeAttachments.volumeId, instanceName: volumeAttachments.instanceName }).from(volumeAttachments)
+      .where(and(inArray(volumeAttachments.volumeId, ids), eq(volumeAttachments.deleted, false))) : [],
+    projectIds.length ? tx.select({ id: projects.id, name: projects.name }).from(projects).where(inArray(projects.id, projectIds)) : [],
+  ]);
+  const projectName = new Map(names.map((p) => [p.id, p.name]));
+  const page = {
+    rows: rows.map((r) => ({
+      ...r,
+      projectName: projectName.get(r.projectId) ?? r.projectId,
+      attachedTo: attachments.filter((a) => a.volumeId === r.id).map((a) => a.instanceName),
+    })),
+    total: count, page: parsed.page, pageSize: parsed.pageSize, pageCount: Math.max(1, Math.ceil(count / parsed.pageSize)),
+  };
+  return page;
+}
+
+/** Everything the detail page shows: the volume, its attachments, snapshots, recent jobs and events. */
+export async function volumeDetail(actor: Actor, id: string, tx: Executor = db()) {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `Volume ${id} could not be found.`);
+  const [volume] = await tx.select().from(volumes).where(and(eq(volumes.id, id), eq(volumes.deleted, false)));
+  if (!volume) throw new AppError('not_found', `Volume ${id} could not be found.`);
+  authorize(actor, volume.projectId, 'read', 'volume:get', `Volume ${id} could not be found.`);
+  const [project] = await tx.select({ name: projects.name }).from(projects).where(eq(projects.id, volume.projectId));
+  const [attachments, volumeSnapshots, recentJobs, events] = await Promise.all([
+    tx.select().from(volumeAttachments).where(and(eq(volumeAttachments.volumeId, id), eq(volumeAttachments.deleted, false))).orderBy(desc(volumeAttachments.createdAt)),
+    tx.select().from(snapshots).where(and(eq(snapshots.volumeId, id), eq(snapshots.deleted, false), actor.isAdmin ? undefined : eq(snapshots.temporary, false)))
+      .orderBy(desc(snapshots.createdAt)),
+    tx.select({
+      id: jobs.id, kind: jobs.kind, status: jobs.status, progress: jobs.progress, result: jobs.result, error: jobs.error,
+      createdAt: jobs.createdAt, finishedAt: jobs.finishedAt,
+    }).from(jobs).where(and(eq(jobs.resourceType, 'volume'), eq(jobs.resourceId, id))).orderBy(desc(jobs.createdAt)).limit(10),
+    tx.select().from(auditEvents).where(and(eq(auditEvents.resourceType, 'volume'), eq(auditEvents.resourceId, id))).orderBy(desc(auditEvents.at), desc(auditEvents.id)).limit(30),
+  ]);
+  return { volume: { ...volume, projectName: project?.name ?? volume.projectId }, attachments, snapshots: volumeSnapshots, jobs: recentJobs, events };
+}
+
+export type VolumeDetail = Awaited<ReturnType<typeof volumeDetail>>;
+
+/** Available volumes of a project, for pickers (snapshot dialog). */
+export async function volumeChoices(actor: Actor, projectId: string, tx: Executor = db()) {
+  authorize(actor, projectId, 'read', 'volume:get_all', `Project ${projectId} could not be found.`);
+  return tx.select({ id: volumes.id, name: volumes.name, size: volumes.size, status: volumes.status }).from(volumes)
+    .where(and(eq(volumes.projectId, projectId), eq(volumes.deleted, false))).orderBy(desc(volumes.createdAt)).limit(200);
+}
+
+/** The download a finished export job made, if it belongs to this volume and the actor may read it. */
+export async function exportedDownload(actor: Actor, volumeId: string, jobId: string, tx: Executor = db()) {
+  const [volume] = await tx.select({ projectId: volumes.projectId, name: volumes.name }).from(volumes).where(and(eq(volumes.id, volumeId), eq(volumes.deleted, false)));
+  if (!volume) throw new AppError('not_found', `Volume ${volumeId} could not be found.`);
+  authorize(actor, volume.projectId, 'read', 'volume:download', `Volume ${volumeId} could not be found.`);
+  const [job] = await tx.select().from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.kind, 'volume_export'), eq(jobs.resourceId, volumeId)));
+  if (!job) throw new AppError('not_found', `Download ${jobId} could not be found.`);
+  if (job.status !== 'succeeded') throw new AppError('conflict', `The download is not ready yet (${job.status}).`);
+  const result = job.result as { stagedId: string; bytes: number };
+  return { stagedId: result.stagedId, bytes: result.bytes, name: volume.name };
+}
+
+/** Provisioned gigabytes per volume host, from the database (admin capacity view). */
+export async function provisionedByHost(tx: Executor = db()) {
+  return tx.select({
+    host: volumes.host,
+    volumes: sql<number>`count(*)::int`,
+    gigabytes: sql<number>`coalesce(sum(${volumes.size}), 0)::int`,
+    snapshotGigabytes: sql<number>`coalesce((select sum(s.size) from ${snapshots} s join ${volumes} v2 on v2.id = s.volume_id where s.deleted = false and v2.host is not distinct from ${volumes.host}), 0)::int`,
+  }).from(volumes).where(eq(volumes.deleted, false)).groupBy(volumes.host).orderBy(volumes.host);
+}
+
+/** The newest capacity report per volume host. */
+export async function latestCapacity(tx: Executor = db()) {
+  return tx.execute<{ host: string; result: Record<string, number | string>; finished_at: string; status: string; id: string }>(sql`
+    select distinct on (coalesce(result->>'host', target_host)) id, coalesce(result->>'host', target_host) as host, result, finished_at, status
+    from ${jobs} where kind = 'volume_capacity' and status = 'succeeded'
+    order by coalesce(result->>'host', target_host), finished_at desc`);
+}

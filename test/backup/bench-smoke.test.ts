@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { makeTempDir, repoRoot } from './support/paths';
+
+test('the benchmark runs end to end in smoke mode and prints its figures', async () => {
+  const work = makeTempDir('bench-smoke');
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench', 'run.ts'), '--smoke', '--work', work], { cwd: repoRoot, timeout: 120_000 });
+    for (const step of ['full', 'incremental', 'restore']) assert.match(stdout, new RegExp(`^${step} +\\d+ MB/s`, 'm'));
+    assert.match(stdout, /peak RSS \d+ MiB/);
+    assert.match(stdout, /single-thread SHA-256 \d+ MB\/s/);
+    assert.match(stdout, /restore verified/);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createStore, isBackupError } from '../../server/drivers/backup/index';
+import { posixStoreUnderTest, s3StoreUnderTest, type StoreUnderTest } from './support/stores';
+
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function contract(name: string, open: () => Promise<StoreUnderTest>) {
+  describe(`${name} store contract`, () => {
+    let subject: StoreUnderTest;
+    before(async () => {
+      subject = await open();
+    });
+    after(async () => {
+      await subject.close();
+    });
+
+    test('put then get returns the same bytes; ensureContainer is idempotent', async () => {
+      const container = subject.freshContainer('roundtrip');
+      await subject.store.ensureContainer(container);
+      await subject.store.ensureContainer(container);
+      const data = Buffer.from('object body \u00e9'.repeat(1000));
+      await subject.store.putObject(container, 'vol_1-00001', data);
+      assert.deepEqual(await subject.store.getObject(container, 'vol_1-00001'), data);
+      await subject.store.putObject(container, 'vol_1-00001', Buffer.from('replaced'));
+      assert.equal((await subject.store.getObject(container, 'vol_1-00001')).toString(), 'replaced');
+    });
+
+    test('a missing object is OBJECT_MISSING, naming it', async () => {
+      const container = subject.freshContainer('missing');
+      await subject.store.ensureContainer(container);
+      await assert.rejects(subject.store.getObject(container, 'nope-00001'), (error: unknown) => {
+        assert.ok(isBackupError(error, 'OBJECT_MISSING'));
+        assert.match(error.message, /nope-00001/);
+        return true;
+      });
+    });
+
+    test('list returns exactly the names under a prefix; a missing container lists empty', async () => {
+      const container = subject.freshContainer('list');
+      await subject.store.ensureContainer(container);
+      for (const name of ['a_1-00001', 'a_1-00002', 'a_1_metadata', 'a_10-00001', 'b_1-00001']) {
+        await subject.store.putObject(container, name, Buffer.from(name));
+      }
+      assert.deepEqual(await subject.store.listObjects(container, 'a_1-'), ['a_1-00001', 'a_1-00002']);
+      assert.deepEqual(await subject.store.listObjects(container, 'a_1'), ['a_1-00001', 'a_1-00002', 'a_10-00001', 'a_1_metadata']);
+      assert.deepEqual(await subject.store.listObjects(subject.freshContainer('never-made'), 'a'), []);
+    });
+
+    test('delete is idempotent', async () => {
+      const container = subject.freshContainer('delete');
+      await subject.store.ensureContainer(container);
+      await subject.store.putObject(container, 'x-00001', Buffer.from('x'));
+      await subject.store.deleteObject(container, 'x-00001');
+      await subject.store.deleteObject(container, 'x-00001');
+      assert.deepEqual(await subject.store.listObjects(container, 'x'), []);
+    });
+
+    test('listing pages past 1000 keys', async () => {
+      const container = subject.freshContainer('many');
+      await subject.store.ensureContainer(container);
+      const names = Array.from({ length: 1005 }, (_, index) => `many_prefix-${String(index + 1).padStart(5, '0')}`);
+      for (let index = 0; index < names.length; index += 50) {
+        await Promise.all(names.slice(index, index + 50).map((name) => subject.store.putObject(container, name, Buffer.from('m'))));
+      }
+      const listed = await subject.store.listObjects(container, 'many_prefix-');
+      assert.equal(listed.length, 1005);
+      assert.deepEqual(listed, names);
+    });
+
+    test('an aborted put leaves nothing under the name', async () => {
+      const container = subject.freshContainer('abort');
+      await subject.store.ensureContainer(container);
+      const controller = new AbortController();
+      controller.abort();
+      await assert.rejects(subject.store.putObject(container, 'c-00001', Buffer.alloc(1024), { signal: controller.signal }));
+      assert.deepEqual(await subject.store.listObjects(container, 'c'), []);
+    });
+
+    test('checkSetup passes on a working store', async () => {
+      await subject.store.checkSetup();
+    });
+  });
+}
+
+contract('posix', async () => posixStoreUnderTest());
+contract('s3', async () => s3StoreUnderTest());
+
+describe('posix store specifics', () => {
+  test('directories are 0770 and files 0660 (group-readable); no temp file is left behind', async () => {
+    const subject = posixStoreUnderTest();
+    try {
+      const container = 'ab/cd/abcdef';
+      await subject.store.ensureContainer(container);
+      await subject.store.putObject(container, 'obj-00001', Buffer.from('data'));
+      const root = (subject.store as unknown as { root: string }).root;
+      for (const directory of ['ab', 'ab/cd', 'ab/cd/abcdef']) {
+        assert.equal(fs.statSync(path.join(root, directory)).mode & 0o777, 0o770, directory);
+      }
+      assert.equal(fs.statSync(path.join(root, container, 'obj-00001')).mode & 0o777, 0o660);
+      assert.deepEqual(fs.readdirSync(path.join(root, container)), ['obj-00001']);
+    } finally {
+      await subject.close();
+    }
+  });
+
+  test('containers cannot escape the root', async () => {
+    const subject = posixStoreUnderTest();
+    try {
+      await assert.rejects(subject.store.ensureContainer('../outside'), (error: unknown) => isBackupError(error, 'INVALID_ARGUMENT'));
+      await assert.rejects(subject.store.putObject('a', '../b', Buffer.from('x')), (error: unknown) => isBackupError(error, 'INVALID_ARGUMENT'));
+    } finally {
+      await subject.close();
+    }
+  });
+});
+
+describe('store configuration', () => {
+  test('invalid configuration is rejected with the field named', () => {
+    assert.throws(
+      () => createStore({ kind: 's3', endpoint: 'not a url', accessKeyId: 'a', secretAccessKey: 'b' }),
+      (error: unknown) => isBackupError(error, 'INVALID_ARGUMENT') && /endpoint/.test(error.message),
+    );
+  });
+
+  test('an unreachable S3 endpoint fails checkSetup with STORE_UNREACHABLE', async () => {
+    const port = await closedPort();
+    const store = createStore({ kind: 's3', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'a', secretAccessKey: 'b', maxAttempts: 1, requestTimeoutMs: 2000 });
+    try {
+      await assert.rejects(store.checkSetup(), (error: unknown) => isBackupError(error, 'STORE_UNREACHABLE') && /unreachable.*volumebackups/.test(error.message));
+    } finally {
+      await store.close();
+    }
+  });
+});
