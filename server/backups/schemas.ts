@@ -1,10 +1,13 @@
 import { z } from 'zod';
 
 /** Cinder's metadata rules (reference §2.2): keys `^[a-zA-Z0-9-_:. /]{1,255}$`, string values ≤ 255. */
-export const metadataSchema = z.record(
-  z.string().regex(/^[a-zA-Z0-9-_:. /]{1,255}$/, 'Metadata keys are 1-255 letters, digits and - _ : . / or spaces'),
-  z.string().max(255, 'Metadata values are at most 255 characters'),
-).refine((m) => Object.keys(m).length <= 64, 'At most 64 metadata entries');
+export const metadataSchema = z.record(z.string(), z.string().max(255, 'Metadata values are at most 255 characters'))
+  .superRefine((metadata, context) => {
+    const keys = Object.keys(metadata);
+    if (keys.length > 64) context.addIssue({ code: 'custom', message: 'At most 64 metadata entries' });
+    const bad = keys.find((key) => !/^[a-zA-Z0-9-_:. /]{1,255}$/.test(key));
+    if (bad !== undefined) context.addIssue({ code: 'custom', message: `Metadata key "${bad.slice(0, 40)}" is not allowed: use 1-255 letters, digits and - _ : . / or spaces` });
+  });
 
 const optionalText = (what: string) => z.string().trim().max(255, `${what} is at most 255 characters`).optional().nullable();
 

@@ -17,7 +17,7 @@ import {
 } from '../../server/volumes/service';
 import { receiveUpload } from '../../server/volumes/upload';
 import { seedAdmin, seedProject } from '../support/identities';
-import { expectError, startHarness, waitForJob, waitForSnapshot, waitForVolume, type Harness } from './helpers';
+import { expectError, startHarness, waitForJob, waitForSnapshot, waitForVolume, type Harness } from '../support/harness';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;

@@ -11,7 +11,7 @@ import {
   attachVolume, commitUpload, deleteVolume, detachVolume, extendVolume, requestChecksum, requestExport,
 } from '../../server/volumes/service';
 import { seedProject } from '../support/identities';
-import { startHarness, type Harness } from './helpers';
+import { startHarness, type Harness } from '../support/harness';
 
 /**
  * The allowed-operations matrix (status × backup_status × operation), written out here from

@@ -5,7 +5,7 @@ import { createVolume } from '../../server/volumes/service';
 import { receiveUpload } from '../../server/volumes/upload';
 import { seedProject } from '../support/identities';
 import { smallTmpfs } from '../volume-driver/helpers';
-import { startHarness, waitForVolume } from './helpers';
+import { startHarness, waitForVolume } from '../support/harness';
 
 test('thin provisioning on a small tmpfs: over-commit refused at create, a full disk mid-write puts the volume in error', async (t) => {
   const volumeDir = await smallTmpfs(t, 48);

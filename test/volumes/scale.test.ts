@@ -10,7 +10,7 @@ import { listVolumes, volumeListQuery } from '../../server/volumes/queries';
 import { listVolumesSchema } from '../../server/volumes/schemas';
 import { createVolume } from '../../server/volumes/service';
 import { seedAdmin, seedProject } from '../support/identities';
-import { startHarness, waitForVolume, type Harness } from './helpers';
+import { startHarness, waitForVolume, type Harness } from '../support/harness';
 
 let h: Harness;
 before(async () => { h = await startHarness(); });

@@ -9,6 +9,8 @@ import { isDataObjectOf, metadataObjectName, parseMetadataFile, SHA_BLOCK_SIZE, 
 import { Throttle } from './limits';
 import type { ProgressListener } from './progress';
 import type { BackupStore } from './stores/types';
+import { slotHeadroom } from './object-encoder';
+import { returnSlot, takeSlot } from './slot-cache';
 import { transferableCopyOf } from './transfer-buffers';
 import { sharedWorkerPool, type WorkerPool } from './worker-pool';
 import type { RestoreObjectResult } from './worker-protocol';
@@ -50,8 +52,11 @@ export interface RestoreBackupResult {
   layers: RestoredLayer[];
 }
 
-/** Room beyond the largest decoded object for a stored object that grew (headers of an incompressible one). */
-const SLOT_MARGIN = 64 * 1024;
+/**
+ * A fresh target's dirty pages are handed to the disk every this many bytes (an fdatasync in the
+ * background), so the final flush does not have to write the whole volume after decoding ends.
+ */
+const BACKGROUND_SYNC_BYTES = 128 * 1024 * 1024;
 
 function aborted(signal: AbortSignal | undefined): BackupError | null {
   return signal?.aborted ? new BackupError('ABORTED', 'restore was cancelled') : null;
@@ -139,6 +144,39 @@ async function syncTarget(targetPath: string): Promise<void> {
   }
 }
 
+/**
+ * Starts writeback of what has been written so far, in the background, once every
+ * BACKGROUND_SYNC_BYTES; at most one at a time. Errors surface in the final syncTarget.
+ */
+class BackgroundSync {
+  private pending: Promise<void> | null = null;
+  private sinceLast = 0;
+
+  constructor(private readonly targetPath: string) {}
+
+  wrote(bytes: number): void {
+    this.sinceLast += bytes;
+    if (this.sinceLast < BACKGROUND_SYNC_BYTES || this.pending !== null) return;
+    this.sinceLast = 0;
+    this.pending = (async () => {
+      const handle = await fs.open(this.targetPath, 'r+');
+      try {
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        this.pending = null;
+      });
+  }
+
+  async finish(): Promise<void> {
+    await this.pending;
+  }
+}
+
 /** Gives a fresh target's written blocks back (truncate to zero, then to its size again). */
 async function releaseTarget(targetPath: string, size: number): Promise<void> {
   await fs.truncate(targetPath, 0);
@@ -171,8 +209,12 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
   const throttle = new Throttle(options.maxBytesPerSec ?? null);
   const inFlight = new Set<Promise<RestoreObjectResult>>();
   const largestObject = layers.reduce((largest, metadata) => metadata.objects.reduce((most, object) => Math.max(most, object.length), largest), 0);
-  const freeSlots = Array.from({ length: maxInFlight }, () => Buffer.from(new SharedArrayBuffer(largestObject + SLOT_MARGIN)));
+  // Room beyond the largest decoded object for a stored object that grew (headers of an incompressible one).
+  const slotSize = largestObject + slotHeadroom(largestObject);
+  const freeSlots: Buffer[] = [];
+  const taken: SharedArrayBuffer[] = [];
   let bytesWritten = 0;
+  const syncer = new BackgroundSync(targetPath);
 
   try {
     for (const [layerIndex, metadata] of layers.entries()) {
@@ -183,8 +225,14 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
         if (stop) throw stop;
         await throttle.admit(object.length, signal);
         while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-        const slot = freeSlots.pop()!;
-        const data = await store.getObject(layer.container, object.name, { into: slot });
+        let slot = freeSlots.pop();
+        if (slot === undefined) {
+          const shared = takeSlot(slotSize);
+          taken.push(shared);
+          slot = Buffer.from(shared);
+        }
+        let data = await store.getObject(layer.container, object.name, { into: slot });
+        if (data.buffer !== slot.buffer && data.length <= slot.length) data = slot.subarray(0, data.copy(slot));
         const storedLength = data.length;
         const inSlot = data.buffer === slot.buffer;
         const payload = inSlot ? slot.buffer : transferableCopyOf(data);
@@ -208,6 +256,7 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
         const tracked: Promise<RestoreObjectResult> = task.finally(() => freeSlots.push(slot)).then((result) => {
           inFlight.delete(tracked);
           bytesWritten += result.bytesWritten;
+          syncer.wrote(result.bytesWritten);
           progress.bytesProcessed += object.length;
           progress.bytesStored += storedLength;
           progress.objectsWritten += 1;
@@ -221,11 +270,15 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
     }
     const stop = aborted(signal);
     if (stop) throw stop;
+    await syncer.finish();
     await syncTarget(targetPath);
   } catch (error) {
     await Promise.allSettled(inFlight);
+    await syncer.finish().catch(() => undefined);
     if (options.targetIsNew) await releaseTarget(targetPath, Math.max(originalSize, sizeBytes)).catch(() => undefined);
     throw aborted(signal) ?? error;
+  } finally {
+    for (const shared of taken) returnSlot(shared);
   }
   return {
     sizeBytes,

@@ -26,16 +26,28 @@ interface PoolWorker {
 const workerUrl = new URL(`./worker-thread${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
 /**
+ * The threads' JS garbage is small and short-lived (hash objects, task messages): a small young
+ * generation keeps each thread's heap from growing to V8's defaults (tens of MiB) between scavenges.
+ */
+const workerResourceLimits = { maxYoungGenerationSizeMb: 4 };
+
+/**
  * Worker threads do not inherit a TypeScript loader registered with `--import tsx`; when the
- * engine runs from .ts sources, each worker registers tsx first, then loads its entry module.
+ * engine runs from .ts sources, each worker registers tsx's in-thread CommonJS hook and requires
+ * its entry (tsx's ESM hooks would start one more loader thread, with its own heap, per worker).
  */
 function startWorker(): Worker {
-  if (!workerUrl.pathname.endsWith('.ts')) return new Worker(workerUrl);
+  if (!workerUrl.pathname.endsWith('.ts')) return new Worker(workerUrl, { resourceLimits: workerResourceLimits });
   const bootstrap = [
     "const { workerData } = require('node:worker_threads');",
-    'import(workerData.tsxApi).then(({ register }) => { register(); return import(workerData.entry); });',
+    'require(workerData.tsxApi).register();',
+    'require(workerData.entry);',
   ].join('\n');
-  return new Worker(bootstrap, { eval: true, workerData: { tsxApi: import.meta.resolve('tsx/esm/api'), entry: workerUrl.href } });
+  return new Worker(bootstrap, {
+    eval: true,
+    resourceLimits: workerResourceLimits,
+    workerData: { tsxApi: fileURLToPath(import.meta.resolve('tsx/cjs/api')), entry: fileURLToPath(workerUrl) },
+  });
 }
 
 export class WorkerPool {

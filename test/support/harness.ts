@@ -5,7 +5,7 @@ import { eq } from 'drizzle-orm';
 import { jobs, snapshots, volumes } from '../../server/db/schema';
 import { parseEnv, workerEnvSchema, type WorkerEnv } from '../../server/env';
 import { Worker } from '../../server/worker/worker';
-import { startTestDatabase, type TestDatabase } from '../support/database';
+import { startTestDatabase, type TestDatabase } from './database';
 
 export interface Harness {
   database: TestDatabase;
@@ -15,8 +15,8 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-/** A throwaway database and an in-process worker whose data lives in a temporary directory. */
-export async function startHarness(options: { volumeDir?: string; host?: string } = {}): Promise<Harness> {
+/** A throwaway database and an in-process worker (volume and backup services) whose data lives in a temporary directory. */
+export async function startHarness(options: { volumeDir?: string; host?: string; env?: Record<string, string> } = {}): Promise<Harness> {
   const database = await startTestDatabase();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'cinderblock-volumes-'));
   const env = parseEnv(workerEnvSchema, {
@@ -24,6 +24,7 @@ export async function startHarness(options: { volumeDir?: string; host?: string 
     DATABASE_URL: database.url, CINDERBLOCK_DATA_DIR: dataDir, CINDERBLOCK_HOST: options.host ?? 'test-host',
     CINDERBLOCK_REPORT_INTERVAL: '1', CINDERBLOCK_JOB_LEASE_SECONDS: '5', CINDERBLOCK_JOB_POLL_SECONDS: '0.3',
     CINDERBLOCK_SHUTDOWN_GRACE_SECONDS: '1', ...(options.volumeDir ? { CINDERBLOCK_VOLUME_DIR: options.volumeDir } : {}),
+    ...options.env,
   });
   const worker = new Worker(env, database.handle.db, database.handle.sql, () => undefined);
   await worker.start();

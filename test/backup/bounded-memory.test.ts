@@ -1,0 +1,55 @@
+/**
+ * Memory stays bounded whatever the volume size: the same backup + incremental + restore of a
+ * 256 MiB and a 1 GiB volume, each in a fresh process with the engine's defaults, must peak at
+ * about the same RSS (in-flight objects × object size, plus the runtime), and under 300 MiB.
+ * Volumes are sparse-ish: one random and one text region (4 MiB each) in every 32 MiB, the rest holes.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { writeImage, type RegionKind } from './support/images';
+import { makeTempDir, repoRoot } from './support/paths';
+import { MiB } from './support/scenario';
+
+const REGION = 4 * MiB;
+const PEAK_LIMIT_MIB = 300;
+const GROWTH_LIMIT_MIB = 64;
+
+function sparseKinds(size: number): RegionKind[] {
+  return Array.from({ length: size / REGION }, (_, index) => (['random', 'text', 'zero', 'zero', 'zero', 'zero', 'zero', 'zero'] as const)[index % 8]!);
+}
+
+async function peakRssOf(source: string, work: string): Promise<{ maxRssMiB: number; objects: number; restoredMatches: boolean }> {
+  const child = path.join(repoRoot, 'test', 'backup', 'support', 'memory-child.ts');
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, source, work], { cwd: repoRoot, timeout: 90_000 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { maxRssMiB: number; objects: number; restoredMatches: boolean };
+}
+
+let work: string;
+before(() => {
+  work = makeTempDir('bounded-memory');
+});
+after(() => {
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('peak RSS of backup and restore does not grow with volume size', { timeout: 180_000 }, async (t) => {
+  const peaks: Record<string, number> = {};
+  for (const size of [256 * MiB, 1024 * MiB]) {
+    const source = path.join(work, `volume-${size}.img`);
+    writeImage(source, sparseKinds(size), REGION, `bounded-${size}`);
+    const result = await peakRssOf(source, work);
+    fs.rmSync(source, { force: true });
+    assert.equal(result.restoredMatches, true, `restore of the ${size / MiB} MiB volume is not byte-identical`);
+    assert.ok(result.objects >= size / (32 * MiB), `expected at least one object per 32 MiB, got ${result.objects}`);
+    peaks[`${size / MiB} MiB`] = result.maxRssMiB;
+  }
+  const [small, large] = Object.values(peaks) as [number, number];
+  const report = JSON.stringify(peaks);
+  t.diagnostic(`peak RSS (MiB): ${report}`);
+  assert.ok(large - small < GROWTH_LIMIT_MIB, `peak RSS grew by ${(large - small).toFixed(0)} MiB from 256 MiB to 1 GiB: ${report}`);
+  assert.ok(Math.max(small, large) < PEAK_LIMIT_MIB, `peak RSS above ${PEAK_LIMIT_MIB} MiB: ${report}`);
+});
