@@ -15,8 +15,8 @@ import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { deleteSnapshotAction, forceDeleteSnapshotAction, resetSnapshotAction } from '@/server/snapshots/actions';
 import type { SnapshotListRow } from '@/server/snapshots/queries';
-import { listHref } from '@/components/volumes/list-url';
-import { SortHeader } from '@/components/volumes/sort-header';
+import { listHref } from '@/components/ui/list/list-url';
+import { SortHeader } from '@/components/ui/list/sort-header';
 import { CreateVolumeDialog } from '@/components/volumes/volume-dialogs';
 import { isWorking, StatusBadge } from '@/components/volumes/volume-status-badge';
 

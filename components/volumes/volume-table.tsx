@@ -13,8 +13,8 @@ import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { deleteVolumesAction } from '@/server/volumes/actions';
 import type { VolumeListRow } from '@/server/volumes/queries';
-import { listHref } from './list-url';
-import { SortHeader } from './sort-header';
+import { listHref } from '@/components/ui/list/list-url';
+import { SortHeader } from '@/components/ui/list/sort-header';
 import { CreateVolumeDialog, type SnapshotChoice } from './volume-dialogs';
 import { isWorking, VolumeStatusBadges } from './volume-status-badge';
 

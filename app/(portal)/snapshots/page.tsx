@@ -1,8 +1,8 @@
 import type { Metadata } from 'next';
 import { SnapshotTable } from '@/components/snapshots/snapshot-table';
 import { EmptyState, PageHeader } from '@/components/ui/card';
-import { ListFilters } from '@/components/volumes/list-filters';
-import { pickListQuery } from '@/components/volumes/search-params';
+import { ListFilters } from '@/components/ui/list/list-filters';
+import { pickListQuery } from '@/components/ui/list/search-params';
 import { snapshotStatus } from '@/server/db/schema';
 import { currentProject, requirePageActor } from '@/server/auth/session';
 import { listSnapshots } from '@/server/snapshots/queries';

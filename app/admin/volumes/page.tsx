@@ -1,8 +1,8 @@
 import type { Metadata } from 'next';
 import { asc } from 'drizzle-orm';
 import { PageHeader } from '@/components/ui/card';
-import { ListFilters } from '@/components/volumes/list-filters';
-import { pickListQuery } from '@/components/volumes/search-params';
+import { ListFilters } from '@/components/ui/list/list-filters';
+import { pickListQuery } from '@/components/ui/list/search-params';
 import { VolumeTable } from '@/components/volumes/volume-table';
 import { db } from '@/server/db/client';
 import { projects, volumeStatus } from '@/server/db/schema';
