@@ -83,7 +83,7 @@ function toListRow(b: typeof backups.$inferSelect, names: Awaited<ReturnType<typ
     progressBytes: b.progressBytes, progressTotalBytes: b.progressTotalBytes,
     isIncremental: b.parentId !== null, parentId: b.parentId, hasDependentBackups: b.numDependentBackups > 0,
     volumeId: b.volumeId, volumeName: volume && !volume.deleted ? volume.name : null, volumeExists: !!volume && !volume.deleted,
-    snapshotId: b.snapshotId, snapshotName: snapshot && !snapshot.deleted ? snapshot.name : null,
+    snapshotId: b.snapshotId, snapshotName: snapshot && !snapshot.deleted ? snapshot.name : null, snapshotExists: !!snapshot && !snapshot.deleted,
     projectId: b.projectId, projectName: names.project.get(b.projectId) ?? b.projectId,
     availabilityZone: b.availabilityZone, container: b.container,
     createdAt: b.createdAt, updatedAt: b.updatedAt, dataTimestamp: b.dataTimestamp,
@@ -125,6 +125,7 @@ export type BackupDetail = Awaited<ReturnType<typeof backupDetail>>;
 
 /** Volumes a backup can be restored onto: available, idle, at least as large, in the backup's project. */
 export async function restoreTargets(actor: Actor, backupId: string, tx: Executor = db()) {
+  if (!z.string().uuid().safeParse(backupId).success) throw new AppError('not_found', `Backup ${backupId} could not be found.`);
   const [backup] = await tx.select().from(backups).where(and(eq(backups.id, backupId), eq(backups.deleted, false)));
   if (!backup) throw new AppError('not_found', `Backup ${backupId} could not be found.`);
   authorize(actor, backup.projectId, 'read', 'backup:get', `Backup ${backupId} could not be found.`);

@@ -37,6 +37,12 @@ export const jobPayloads = {
   backup_cleanup: z.object({
     backupId: id, container: z.string().nullable(), prefix: z.string().nullable(), tempSnapshotId: id.nullable(),
   }),
+  /** Reset to available: checks the repository (metadata, sha file, every listed object) first. */
+  backup_verify: z.object({ backupId: id, fromStatus: z.string() }),
+  /** The worker half of an imported record: check it and the repository, copy its fields. */
+  backup_import: z.object({ backupId: id, backupService: z.string(), backupUrl: z.string() }),
+  /** Finds every backup in the repository, for recreating lost records. */
+  repository_scan: z.object({}),
 } as const;
 
 export type JobKind = keyof typeof jobPayloads;
@@ -62,6 +68,9 @@ export const RETRIED_AFTER_LEASE_EXPIRY: Record<JobKind, boolean> = {
   backup_restore: false,
   backup_delete: true,
   backup_cleanup: true,
+  backup_verify: true,
+  backup_import: true,
+  repository_scan: true,
 };
 
 export const JOBS_CHANNEL = 'cinderblock_jobs';

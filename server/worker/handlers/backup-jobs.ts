@@ -207,8 +207,14 @@ export const backupCreateHandler: JobHandler = {
     const { backupId } = jobPayloads.backup_create.parse(job.payload);
     const backup = await loadBackup(tx, backupId);
     if (!backup) return;
-    await releaseSource(tx, backup, null);
-    await markDeleted(tx, backup, job.id, 'cancelled');
+    if (backup.status === 'deleting') {
+      await releaseSource(tx, backup, null);
+      await markDeleted(tx, backup, job.id, 'cancelled');
+      return;
+    }
+    // Aborted by an administrator's reset: the reset already set the statuses; its objects are gone.
+    await releaseSource(tx, backup, backup.status === 'available' ? null : 'error_backing-up');
+    await tx.update(backups).set({ objectCount: 0, bytesStored: 0 }).where(and(eq(backups.id, backupId), eq(backups.status, 'error')));
   },
   // The worker vanished: not retried; partial objects and the temporary snapshot are cleaned up.
   async onAbandoned(tx, job) {

@@ -1,5 +1,6 @@
 import type { JobKind } from '../../jobs/kinds';
 import { backupCleanupHandler, backupCreateHandler, backupDeleteHandler, backupRestoreHandler } from './backup-jobs';
+import { backupImportHandler, backupVerifyHandler, repositoryScanHandler } from './backup-maintenance-jobs';
 import { pingHandler } from './ping';
 import { snapshotCreateHandler, snapshotDeleteHandler } from './snapshot-jobs';
 import type { JobHandler } from './types';
@@ -23,4 +24,7 @@ export const handlers: Record<JobKind, JobHandler> = {
   backup_restore: backupRestoreHandler,
   backup_delete: backupDeleteHandler,
   backup_cleanup: backupCleanupHandler,
+  backup_verify: backupVerifyHandler,
+  backup_import: backupImportHandler,
+  repository_scan: repositoryScanHandler,
 };
