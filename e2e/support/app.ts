@@ -8,6 +8,7 @@ const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 export interface LaunchedApp {
   url: string;
+  pgPort: number;
   databaseUrl: string;
   dataDir: string;
   process: ChildProcess;
@@ -25,11 +26,12 @@ export function embeddedDatabaseUrl(dataDir: string, pgPort: number): string {
  * Runs `npm start`'s launcher with a temporary data directory and free ports, and waits until it
  * says it is ready. `env` adds settings (short heartbeats, throttled transfers…).
  */
-export async function launchApp(env: Record<string, string> = {}): Promise<LaunchedApp> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinderblock-e2e-'));
+export async function launchApp(env: Record<string, string> = {}, reuse: { dataDir: string; pgPort: number } | null = null): Promise<LaunchedApp> {
+  const dataDir = reuse?.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cinderblock-e2e-'));
   fs.chmodSync(dataDir, 0o755);
-  const [port, pgPort] = [await freePort(), await freePort()];
+  const [port, pgPort] = [await freePort(), reuse?.pgPort ?? await freePort()];
   const logFile = path.join(dataDir, 'launcher.log');
+  const startedAt = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
   const log = fs.openSync(logFile, 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/launch.ts')], {
     cwd: ROOT,
@@ -44,13 +46,15 @@ export async function launchApp(env: Record<string, string> = {}): Promise<Launc
   });
   fs.closeSync(log);
   const deadline = Date.now() + 240_000;
-  while (!fs.readFileSync(logFile, 'utf8').includes('[cinderblock] ready:')) {
+  const output = () => fs.readFileSync(logFile, 'utf8').slice(startedAt);
+  while (!output().includes('[cinderblock] ready:')) {
     if (child.exitCode !== null || Date.now() > deadline) {
-      throw new Error(`The app did not start:\n${fs.readFileSync(logFile, 'utf8').slice(-4000)}`);
+      throw new Error(`The app did not start:\n${output().slice(-4000)}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   return {
+    pgPort,
     url: `http://127.0.0.1:${port}`,
     databaseUrl: embeddedDatabaseUrl(dataDir, pgPort),
     dataDir,

@@ -14,6 +14,8 @@ export interface TestDatabase {
   handle: DbHandle;
   /** The throwaway cluster, when the suite owns one (not with an external DATABASE_URL). */
   cluster?: RunningCluster;
+  /** Stops and starts the throwaway cluster on the same port (what a database restart looks like to clients). */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +29,7 @@ export async function startTestDatabase(): Promise<TestDatabase> {
   let cluster: RunningCluster | undefined;
   let tempDir: string | undefined;
   let url: string;
+  let port = 0;
   const name = `cinderblock_test_${randomBytes(4).toString('hex')}`;
   if (external) {
     const admin = postgres(external, { max: 1, onnotice: () => {} });
@@ -38,7 +41,8 @@ export async function startTestDatabase(): Promise<TestDatabase> {
   } else {
     tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinderblock-test-pg-'));
     fs.chmodSync(tempDir, 0o755);
-    cluster = await startCluster({ dataDir: path.join(tempDir, 'pg'), port: await freePort(), logFile: path.join(tempDir, 'postgres.log') });
+    port = await freePort();
+    cluster = await startCluster({ dataDir: path.join(tempDir, 'pg'), port, logFile: path.join(tempDir, 'postgres.log') });
     await cluster.createDatabase(name);
     url = cluster.url(name);
   }
@@ -46,10 +50,17 @@ export async function startTestDatabase(): Promise<TestDatabase> {
   const handle = connect(url, { max: 10 });
   await ensureQuotaDefaults(handle.db);
   process.env.DATABASE_URL = url;
-  return {
+  const testDatabase: TestDatabase = {
     url,
     handle,
     cluster,
+    async restart(downMs = 0) {
+      if (!cluster || !tempDir) throw new Error('only a throwaway cluster can be restarted');
+      await cluster.stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      cluster = await startCluster({ dataDir: path.join(tempDir, 'pg'), port, logFile: path.join(tempDir, 'postgres.log') });
+      testDatabase.cluster = cluster;
+    },
     async stop() {
       await handle.close();
       await closeSharedDb();
@@ -57,4 +68,5 @@ export async function startTestDatabase(): Promise<TestDatabase> {
       if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
     },
   };
+  return testDatabase;
 }
