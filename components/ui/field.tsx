@@ -26,8 +26,8 @@ export function TextInput({ name, error, ...props }: InputHTMLAttributes<HTMLInp
   return <input id={name} name={name} aria-invalid={error ? true : undefined} aria-describedby={error ? `${name}-error` : undefined} className={CONTROL} {...props} />;
 }
 
-export function TextArea({ name, error, ...props }: TextareaHTMLAttributes<HTMLTextAreaElement> & { name: string; error?: string }) {
-  return <textarea id={name} name={name} aria-invalid={error ? true : undefined} className={CONTROL} rows={3} {...props} />;
+export function TextArea({ name, error, className = '', ...props }: TextareaHTMLAttributes<HTMLTextAreaElement> & { name: string; error?: string }) {
+  return <textarea id={name} name={name} aria-invalid={error ? true : undefined} className={`${CONTROL} ${className}`} rows={3} {...props} />;
 }
 
 export function Select({ name, error, children, ...props }: SelectHTMLAttributes<HTMLSelectElement> & { name: string; error?: string }) {
