@@ -9,6 +9,8 @@ const NAV = [
   { href: '/', label: 'Overview' },
   { href: '/volumes', label: 'Volumes' },
   { href: '/snapshots', label: 'Snapshots' },
+  { href: '/access', label: 'API access' },
+  { href: '/backups', label: 'Backups' },
 ];
 
 export default async function PortalLayout({ children }: { children: ReactNode }) {

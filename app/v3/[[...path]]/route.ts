@@ -1,0 +1,8 @@
+import { handleCinder } from '@/server/api/cinder/router';
+
+/** Block Storage v3 (`/v3/…`): one catch-all; the dispatcher answers Cinder faults for anything unknown. */
+export const dynamic = 'force-dynamic';
+
+const handle = (request: Request) => handleCinder(request, '');
+
+export { handle as GET, handle as HEAD, handle as POST, handle as PUT, handle as PATCH, handle as DELETE, handle as OPTIONS };

@@ -1,0 +1,128 @@
+import { resolveToken } from '../../identity/tokens';
+import { AppError } from '../../errors';
+import {
+  backupActionHandler, createBackupHandler, deleteBackupHandler, exportRecordHandler, importRecordHandler,
+  listBackupsHandler, restoreBackupHandler, showBackupHandler, updateBackupHandler,
+} from './backup-handlers';
+import { UnsupportedMediaType, type CinderContext, type Handler } from './context';
+import { AUTH_REQUIRED, fault, faultFrom } from './faults';
+import { Links, publicOrigin } from './links';
+import { negotiate, versionHeaders, type Microversion } from './microversions';
+import { rootVersions, v3Version } from './versions';
+
+/**
+ * The Block Storage v3 endpoint: one dispatcher for `/v3/…` and the catalog's `/volume/v3/…`,
+ * answering Cinder fault bodies for everything it does not know (never Next's HTML 404/405).
+ * REST takes tokens only (X-Auth-Token), never the console's session cookie.
+ */
+interface Route {
+  pattern: string[];
+  methods: Partial<Record<string, Handler>>;
+  /** How a missing backup service reads on this route (reference §2.6). */
+  serviceMissing?: 404 | 503;
+}
+
+const ROUTES: Route[] = [
+  { pattern: ['backups'], methods: { GET: listBackupsHandler(false), POST: createBackupHandler } },
+  { pattern: ['backups', 'detail'], methods: { GET: listBackupsHandler(true) } },
+  { pattern: ['backups', 'import_record'], methods: { POST: importRecordHandler }, serviceMissing: 503 },
+  { pattern: ['backups', ':id'], methods: { GET: showBackupHandler, PUT: updateBackupHandler, DELETE: deleteBackupHandler }, serviceMissing: 404 },
+  { pattern: ['backups', ':id', 'restore'], methods: { POST: restoreBackupHandler }, serviceMissing: 404 },
+  { pattern: ['backups', ':id', 'action'], methods: { POST: backupActionHandler }, serviceMissing: 404 },
+  { pattern: ['backups', ':id', 'export_record'], methods: { GET: exportRecordHandler }, serviceMissing: 404 },
+];
+
+/** Collections that may follow `/v3/` directly (3.67: the project segment is optional). */
+const COLLECTIONS = new Set(ROUTES.map((r) => r.pattern[0]));
+
+function match(segments: string[]): { route: Route; params: Record<string, string> } | null {
+  for (const route of ROUTES) {
+    if (route.pattern.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    const ok = route.pattern.every((part, i) => {
+      if (part.startsWith(':')) {
+        params[part.slice(1)] = segments[i];
+        return true;
+      }
+      return part === segments[i];
+    });
+    if (ok) return { route, params };
+  }
+  return null;
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** The token's context, or a 401: missing, unknown, expired, revoked, or no longer granting its project. */
+async function authenticate(request: Request) {
+  const token = await resolveToken(request.headers.get('x-auth-token'));
+  if (!token || !token.project) throw new AppError('unauthenticated', AUTH_REQUIRED);
+  return token as typeof token & { project: NonNullable<typeof token.project> };
+}
+
+/**
+ * Handles one request below `mount` ('' for `/v3/…`, '/volume' for the catalog endpoint, whose
+ * root is the JSON version document cinderclient probes).
+ */
+export async function handleCinder(request: Request, mount: '' | '/volume'): Promise<Response> {
+  const method = request.method.toUpperCase();
+  const head = method === 'HEAD';
+  const response = await dispatch(request, mount, head ? 'GET' : method);
+  return head ? new Response(null, { status: response.status, headers: response.headers }) : response;
+}
+
+async function dispatch(request: Request, mount: '' | '/volume', method: string): Promise<Response> {
+  const url = new URL(request.url);
+  const endpoint = publicOrigin(request) + mount;
+  const path = url.pathname.slice(mount.length);
+  const baseHeaders: Record<string, string> = { Vary: 'OpenStack-API-Version' };
+
+  if (mount && (path === '' || path === '/')) {
+    return method === 'GET' ? rootVersions(endpoint) : fault(405, 'The method specified is not allowed for this resource.', { ...baseHeaders, Allow: 'GET, HEAD' });
+  }
+  if (!/^\/v3(?:\/|$)/.test(path)) return fault(404, 'The resource could not be found.', baseHeaders);
+  const segments = path.slice(3).split('/').filter(Boolean).map(decode);
+  if (segments.length === 0) {
+    return method === 'GET' ? v3Version(endpoint) : fault(405, 'The method specified is not allowed for this resource.', { ...baseHeaders, Allow: 'GET, HEAD' });
+  }
+
+  let version: Microversion | null = null;
+  let route: Route | undefined;
+  const authHeader = { 'WWW-Authenticate': `Keystone uri="${publicOrigin(request)}/identity"` };
+  try {
+    const token = await authenticate(request);
+    version = negotiate(request.headers);
+    const headers = { ...baseHeaders, ...versionHeaders(version) };
+
+    const projectInUrl = COLLECTIONS.has(segments[0]) ? null : segments[0];
+    const rest = projectInUrl === null ? segments : segments.slice(1);
+    if (projectInUrl !== null && projectInUrl !== token.project.id) {
+      return fault(404, `Project ${projectInUrl} could not be found.`, headers);
+    }
+    const found = match(rest);
+    if (!found) return fault(404, 'The resource could not be found.', headers);
+    route = found.route;
+    const handler = found.route.methods[method];
+    if (!handler) {
+      return fault(405, 'The method specified is not allowed for this resource.', {
+        ...headers, Allow: Object.keys(found.route.methods).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])).join(', '),
+      });
+    }
+    const context: CinderContext = {
+      request, version, token, actor: token.scoped, projectId: token.project.id,
+      links: new Links(request, mount, projectInUrl), query: url.searchParams, params: found.params, headers,
+    };
+    return await handler(context);
+  } catch (error) {
+    const headers = { ...baseHeaders, ...versionHeaders(version) };
+    if (error instanceof UnsupportedMediaType) return fault(415, error.message, headers);
+    if (error instanceof AppError && error.code === 'unauthenticated') return fault(401, error.message, { ...headers, ...authHeader });
+    return faultFrom(error, { headers, serviceMissing: route?.serviceMissing });
+  }
+}
