@@ -21,7 +21,7 @@ import {
   shaObjectName,
   type ObjectRecord,
 } from './format';
-import { Throttle } from './limits';
+import { createTransferLimiter, Throttle } from './limits';
 import { slotHeadroom } from './object-encoder';
 import type { ProgressListener } from './progress';
 import { returnSlot, takeSlot } from './slot-cache';
@@ -93,6 +93,9 @@ export interface BackupVolumeResult {
  */
 const ZERO_RUN_SPLIT_BYTES = 4 * 1024 * 1024;
 
+/** Objects being written to the store at once (each from its piece's slot). */
+const MAX_CONCURRENT_PUTS = 4;
+
 function abortError(signal: AbortSignal | undefined, backupId: string): BackupError | null {
   return signal?.aborted ? new BackupError('ABORTED', `backup ${backupId} was cancelled; its objects were removed`) : null;
 }
@@ -161,7 +164,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
   if (early) throw early;
 
   await store.ensureContainer(container);
-  const inFlight: Array<{ result: Promise<BackupPieceResult>; slot: SharedArrayBuffer }> = [];
+  const inFlight: Array<{ result: Promise<BackupPieceResult>; slot: SharedArrayBuffer; settled: boolean }> = [];
   const freeSlots: SharedArrayBuffer[] = [];
   const headroom = slotHeadroom(objectSize);
   try {
@@ -205,37 +208,93 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
         },
         parentSlice === null ? [] : [parentSlice],
       );
-      task.catch(() => undefined);
-      inFlight.push({ result: task, slot });
+      const entry = { result: task, slot, settled: false };
+      task.then(
+        () => {
+          entry.settled = true;
+        },
+        () => {
+          entry.settled = true;
+        },
+      );
+      inFlight.push(entry);
+    };
+
+    // Stores write a piece's objects while the threads encode the next pieces; a slot is reused
+    // once every object cut from it is stored. Several puts run at once, so one object's flush
+    // (fsync, or an S3 round trip) does not hold up the pipeline.
+    let slotsInUse = 0;
+    let putFailure: unknown = null;
+    const pendingPuts = new Set<Promise<void>>();
+    let wake: (() => void) | null = null;
+    const slotReleased = () =>
+      new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    const putLimiter = createTransferLimiter(MAX_CONCURRENT_PUTS);
+    const storePiece = (slot: SharedArrayBuffer, length: number, extents: BackupPieceResult['extents']) => {
+      const puts = extents.map((extent) => {
+        checkAbort();
+        const name = dataObjectName(prefix, objects.length + 1);
+        objects.push({ name, offset: extent.offset, length: extent.length, compression: extent.compression, md5: extent.md5 });
+        return putLimiter.run(async () => {
+          if (putFailure !== null) return;
+          await store.putObject(container, name, Buffer.from(slot, extent.slotOffset, extent.byteLength), { signal });
+          progress.bytesStored += extent.byteLength;
+          progress.objectsWritten += 1;
+          options.onProgress?.({ ...progress });
+        });
+      });
+      const stored: Promise<void> = Promise.all(puts)
+        .then(
+          () => {
+            progress.bytesProcessed = Math.min(sizeBytes, progress.bytesProcessed + length);
+            options.onProgress?.({ ...progress });
+          },
+          (error: unknown) => {
+            putFailure ??= error;
+          },
+        )
+        .finally(() => {
+          pendingPuts.delete(stored);
+          freeSlots.push(slot);
+          slotsInUse -= 1;
+          wake?.();
+          wake = null;
+        });
+      pendingPuts.add(stored);
     };
 
     let nextPiece = 0;
-    while (nextPiece < pieceCount || inFlight.length > 0) {
-      while (nextPiece < pieceCount && inFlight.length < maxInFlight) {
-        checkAbort();
-        await throttle.admit(Math.min(objectSize, sizeBytes - nextPiece * objectSize), signal);
-        checkAbort();
-        dispatch(nextPiece);
-        nextPiece += 1;
+    let piecesReceived = 0;
+    try {
+      while (nextPiece < pieceCount || inFlight.length > 0) {
+        if (putFailure !== null) throw putFailure;
+        while (nextPiece < pieceCount && slotsInUse < maxInFlight) {
+          checkAbort();
+          await throttle.admit(Math.min(objectSize, sizeBytes - nextPiece * objectSize), signal);
+          checkAbort();
+          dispatch(nextPiece);
+          slotsInUse += 1;
+          nextPiece += 1;
+        }
+        const next = inFlight[0];
+        if (next === undefined || !next.settled) {
+          // Wake on the oldest piece's result, or on a slot coming free (to start another piece).
+          await Promise.race(next === undefined ? [slotReleased()] : [next.result.then(() => undefined), slotReleased()]);
+          continue;
+        }
+        inFlight.shift();
+        const result = await next.result;
+        const pieceIndex = piecesReceived;
+        piecesReceived += 1;
+        Buffer.from(result.digests).copy(digests, ((pieceIndex * objectSize) / blockSize) * DIGEST_BYTES);
+        storePiece(next.slot, Math.min(objectSize, sizeBytes - pieceIndex * objectSize), result.extents);
       }
-      const pieceIndex = nextPiece - inFlight.length;
-      const { result: pending, slot } = inFlight[0]!;
-      const result = await pending;
-      inFlight.shift();
-      Buffer.from(result.digests).copy(digests, ((pieceIndex * objectSize) / blockSize) * DIGEST_BYTES);
-      for (const extent of result.extents) {
-        checkAbort();
-        const name = dataObjectName(prefix, objects.length + 1);
-        await store.putObject(container, name, Buffer.from(slot, extent.slotOffset, extent.byteLength), { signal });
-        objects.push({ name, offset: extent.offset, length: extent.length, compression: extent.compression, md5: extent.md5 });
-        progress.bytesStored += extent.byteLength;
-        progress.objectsWritten += 1;
-        options.onProgress?.({ ...progress });
-      }
-      freeSlots.push(slot);
-      progress.bytesProcessed = Math.min(sizeBytes, (pieceIndex + 1) * objectSize);
-      options.onProgress?.({ ...progress });
+    } finally {
+      await Promise.allSettled([...pendingPuts]);
     }
+    if (putFailure !== null) throw putFailure;
     checkAbort();
 
     const description = {

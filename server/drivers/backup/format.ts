@@ -140,12 +140,14 @@ export function buildMetadataFile(input: MetadataFileInput): Buffer {
 }
 
 /** The sha file; `digests` holds one 32-byte SHA-256 per block, in volume order. */
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'ascii');
+
+/**
+ * The sha file, written straight into one buffer: a 16 GiB volume has 512 Ki digests, and
+ * building the text from per-line strings would cost several times its 37 MB in transient heap.
+ */
 export function buildShaFile(input: BackupDescription & { blockSize: number; digests: Buffer }): Buffer {
   const count = input.digests.length / DIGEST_BYTES;
-  const lines: string[] = new Array(count);
-  for (let index = 0; index < count; index += 1) {
-    lines[index] = `    "${input.digests.toString('hex', index * DIGEST_BYTES, (index + 1) * DIGEST_BYTES)}"`;
-  }
   const placeholder = '"__sha256s__"';
   const skeleton = pythonJsonDumps(
     {
@@ -160,8 +162,41 @@ export function buildShaFile(input: BackupDescription & { blockSize: number; dig
     },
     { indent: 2, sortKeys: true },
   );
-  const list = count === 0 ? '[]' : `[\n${lines.join(',\n')}\n  ]`;
-  return Buffer.from(skeleton.replace(placeholder, list), 'ascii');
+  const at = skeleton.indexOf(placeholder);
+  const head = Buffer.from(skeleton.slice(0, at), 'ascii');
+  const tail = Buffer.from(skeleton.slice(at + placeholder.length), 'ascii');
+  // Each line is `    "<64 hex digits>"`, lines joined by ",\n", the list is "[\n" ... "\n  ]".
+  const LINE = 4 + 1 + DIGEST_BYTES * 2 + 1;
+  const listLength = count === 0 ? 2 : 2 + count * LINE + (count - 1) * 2 + 4;
+  const out = Buffer.allocUnsafe(head.length + listLength + tail.length);
+  let position = head.copy(out, 0);
+  if (count === 0) {
+    position += out.write('[]', position, 'ascii');
+  } else {
+    position += out.write('[\n', position, 'ascii');
+    const digests = input.digests;
+    for (let index = 0; index < count; index += 1) {
+      if (index > 0) {
+        out[position++] = 0x2c; // ,
+        out[position++] = 0x0a;
+      }
+      out[position++] = 0x20;
+      out[position++] = 0x20;
+      out[position++] = 0x20;
+      out[position++] = 0x20;
+      out[position++] = 0x22; // "
+      for (let byte = index * DIGEST_BYTES; byte < (index + 1) * DIGEST_BYTES; byte += 1) {
+        const value = digests[byte]!;
+        out[position++] = HEX_DIGITS[value >>> 4]!;
+        out[position++] = HEX_DIGITS[value & 15]!;
+      }
+      out[position++] = 0x22;
+    }
+    position += out.write('\n  ]', position, 'ascii');
+  }
+  position += tail.copy(out, position);
+  if (position !== out.length) throw new Error(`sha file length ${position} != ${out.length}`);
+  return out;
 }
 
 const objectEntrySchema = z.object({
@@ -257,6 +292,43 @@ const shaHeaderSchema = z.object({
  * Parses a sha file without building a JS array of strings: the hex list is decoded straight
  * into one buffer of binary digests (2.3 MB of JSON per GiB of volume).
  */
+function hexValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  if (code >= 0x61 && code <= 0x66) return code - 0x61 + 10;
+  if (code >= 0x41 && code <= 0x46) return code - 0x41 + 10;
+  return -1;
+}
+
+/**
+ * The digests of a sha256s list body (bytes[from, to): quoted 64-digit hex strings separated by
+ * commas and whitespace), decoded without building a string per digest; null if malformed.
+ */
+function parseHexList(bytes: Buffer, from: number, to: number): Buffer | null {
+  let quotes = 0;
+  for (let index = from; index < to; index += 1) if (bytes[index] === 0x22) quotes += 1;
+  if (quotes % 2 !== 0) return null;
+  const digests = Buffer.allocUnsafe((quotes / 2) * DIGEST_BYTES);
+  let count = 0;
+  let index = from;
+  while (index < to) {
+    const code = bytes[index]!;
+    if (code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09 || code === 0x2c) {
+      index += 1;
+      continue;
+    }
+    if (code !== 0x22 || index + DIGEST_BYTES * 2 + 1 >= to || bytes[index + DIGEST_BYTES * 2 + 1] !== 0x22) return null;
+    for (let byte = 0; byte < DIGEST_BYTES; byte += 1) {
+      const high = hexValue(bytes[index + 1 + byte * 2]!);
+      const low = hexValue(bytes[index + 2 + byte * 2]!);
+      if (high < 0 || low < 0) return null;
+      digests[count * DIGEST_BYTES + byte] = (high << 4) | low;
+    }
+    count += 1;
+    index += DIGEST_BYTES * 2 + 2;
+  }
+  return count * DIGEST_BYTES === digests.length ? digests : null;
+}
+
 export function parseShaFile(bytes: Buffer, objectName: string): ShaFile {
   const corrupt = (why: string) => new BackupError('METADATA_CORRUPT', `${objectName} ${why}`, { objectName });
   const key = bytes.indexOf('"sha256s"');
@@ -264,9 +336,8 @@ export function parseShaFile(bytes: Buffer, objectName: string): ShaFile {
   const open = bytes.indexOf('[', key);
   const close = open < 0 ? -1 : bytes.indexOf(']', open);
   if (open < 0 || close < 0) throw corrupt('has an unterminated sha256s list (truncated)');
-  const list = bytes.toString('latin1', open + 1, close);
-  const hexes = list.match(/[0-9a-fA-F]{64}/g) ?? [];
-  if (list.replace(/"[0-9a-fA-F]{64}"/g, '').replace(/[\s,]/g, '') !== '') throw corrupt('has a malformed sha256s list');
+  const digestBytes = parseHexList(bytes, open + 1, close);
+  if (digestBytes === null) throw corrupt('has a malformed sha256s list');
   const rest = Buffer.concat([bytes.subarray(0, open), Buffer.from('[]'), bytes.subarray(close + 1)]);
   let header: unknown;
   try {
@@ -277,8 +348,7 @@ export function parseShaFile(bytes: Buffer, objectName: string): ShaFile {
   const parsed = shaHeaderSchema.safeParse(header);
   if (!parsed.success) throw corrupt('does not have the sha file shape');
   assertSupportedVersion(parsed.data.version, objectName);
-  const digests = Buffer.allocUnsafe(hexes.length * DIGEST_BYTES);
-  hexes.forEach((hex, index) => digests.write(hex, index * DIGEST_BYTES, 'hex'));
+  const digests = digestBytes;
   return { version: parsed.data.version, backupId: parsed.data.backup_id ?? null, blockSize: parsed.data.chunk_size, digests };
 }
 

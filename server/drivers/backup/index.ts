@@ -19,6 +19,14 @@
  * Every failure is a BackupError with a `code` and a message naming the object or file.
  * Progress: onProgress({ bytesProcessed, totalBytes, bytesStored, objectsWritten }), at least once per object.
  * Hashing and (de)compression run on one shared pool of worker threads (sharedWorkerPool()).
+ *
+ * Memory is bounded by in-flight slots, whatever the volume size: a transfer keeps at most
+ * `maxInFlight` (default pool size + 1) shared slots of one object (+ headroom) each, reused
+ * across transfers (slot-cache.ts). A backup piece is read straight into its slot and encoded in
+ * place (object-encoder.ts); a restore reads the stored object into a slot and decodes it in 1 MiB
+ * chunks. Worker threads reuse one zlib engine and one 1 MiB buffer each (zlib-engine.ts), so
+ * the hot path allocates nothing per object. Stores write several objects at once while the
+ * threads encode the next pieces; a restore flushes its target in the background as it goes.
  */
 export { backupVolume, type BackupParent, type BackupVolumeOptions, type BackupVolumeResult } from './backup-volume';
 export { restoreBackup, type ChainLayer, type RestoreBackupOptions, type RestoreBackupResult, type RestoredLayer } from './restore-backup';

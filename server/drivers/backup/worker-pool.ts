@@ -1,7 +1,8 @@
 /**
  * One pool of worker threads per process, shared by every transfer, sized to the machine's
- * parallelism. Hashing, compression, decompression and md5 checks all run here; buffers move
- * between threads by transfer, never by copy. Idle workers do not keep the process alive.
+ * parallelism. Hashing, compression, decompression and md5 checks all run here; object data
+ * lives in shared in-flight slots (or is transferred), never copied between threads. Idle
+ * workers do not keep the process alive.
  */
 import os from 'node:os';
 import path from 'node:path';
