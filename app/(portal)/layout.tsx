@@ -9,8 +9,8 @@ const NAV = [
   { href: '/', label: 'Overview' },
   { href: '/volumes', label: 'Volumes' },
   { href: '/snapshots', label: 'Snapshots' },
-  { href: '/access', label: 'API access' },
   { href: '/backups', label: 'Backups' },
+  { href: '/access', label: 'API access' },
 ];
 
 export default async function PortalLayout({ children }: { children: ReactNode }) {

@@ -8,6 +8,8 @@ const NAV = [
   { href: '/admin/services', label: 'Services' },
   { href: '/admin/volumes', label: 'Volumes' },
   { href: '/admin/snapshots', label: 'Snapshots' },
+  { href: '/admin/backups', label: 'Backups' },
+  { href: '/admin/records', label: 'Backup records' },
   { href: '/admin/capacity', label: 'Capacity' },
   { href: '/admin/quotas', label: 'Quotas' },
   { href: '/admin/projects', label: 'Projects' },

@@ -2,7 +2,8 @@
 
 import Link from 'next/link';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
+import { CreateBackupDialog } from '@/components/backups/backup-dialogs';
 import { ActionForm } from '@/components/ui/action-form';
 import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/card';
@@ -27,8 +28,8 @@ export const snapshotKeys = { all: ['snapshots'] as const, list: (q: Record<stri
 
 const SNAPSHOT_STATUSES = ['available', 'error', 'creating', 'deleting', 'error_deleting'];
 
-export function SnapshotTable({ initial, query, scope = {}, base, volumeBase, admin = false }: {
-  initial: SnapshotPage; query: Record<string, string | undefined>; scope?: Record<string, string>; base: string; volumeBase: string; admin?: boolean;
+export function SnapshotTable({ initial, query, scope = {}, base, volumeBase, admin = false, canWrite = true }: {
+  initial: SnapshotPage; query: Record<string, string | undefined>; scope?: Record<string, string>; base: string; volumeBase: string; admin?: boolean; canWrite?: boolean;
 }) {
   const queryClient = useQueryClient();
   const { data = initial } = useQuery<SnapshotPage>({
@@ -45,7 +46,9 @@ export function SnapshotTable({ initial, query, scope = {}, base, volumeBase, ad
   const [forcing, setForcing] = useState<Row | null>(null);
   const [resetting, setResetting] = useState<Row | null>(null);
   const [cloning, setCloning] = useState<Row | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<ReactNode>(null);
+  const [backingUp, setBackingUp] = useState<Row | null>(null);
+  const backupsBase = admin ? '/admin/backups' : '/backups';
   const refresh = () => Promise.all([queryClient.invalidateQueries({ queryKey: snapshotKeys.all }), queryClient.invalidateQueries({ queryKey: ['volumes'] })]);
 
   return (
@@ -77,6 +80,7 @@ export function SnapshotTable({ initial, query, scope = {}, base, volumeBase, ad
                 <Td><LocalTime value={s.createdAt} /></Td>
                 <Td className="space-x-1 text-right">
                   <Button size="sm" variant="secondary" disabled={s.status !== 'available'} onClick={() => setCloning(s)}>New volume…</Button>
+                  {canWrite && !s.temporary && <Button size="sm" variant="secondary" disabled={s.status !== 'available' || s.backupStatus === 'backing-up'} onClick={() => setBackingUp(s)}>Back up…</Button>}
                   <Button size="sm" variant="ghost" disabled={!['available', 'error', 'error_deleting'].includes(s.status)} onClick={() => setDeleting(s)}>Delete…</Button>
                   {admin && <Button size="sm" variant="ghost" onClick={() => setResetting(s)}>Reset…</Button>}
                   {admin && <Button size="sm" variant="ghost" onClick={() => setForcing(s)}>Force delete…</Button>}
@@ -110,6 +114,11 @@ export function SnapshotTable({ initial, query, scope = {}, base, volumeBase, ad
           </ActionForm>
         )}
       </Dialog>
+      {backingUp && (
+        <CreateBackupDialog open admin={admin} onClose={() => setBackingUp(null)}
+          source={{ volume: { id: backingUp.volumeId, name: backingUp.volumeName, status: 'available', size: backingUp.size, projectId: backingUp.projectId, projectName: backingUp.projectName }, snapshot: backingUp }}
+          onDone={(started) => { setNotice(<>{started.message}. <Link className="underline" href={`${backupsBase}/${started.id}`}>Watch its progress</Link></>); void refresh(); }} />
+      )}
       {cloning && <CreateVolumeDialog open onClose={() => setCloning(null)} onDone={() => { setNotice('The volume is being created'); void refresh(); }} projectId={cloning.projectId} snapshots={[]} fromSnapshot={cloning} />}
     </div>
   );

@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
+import { CreateBackupDialog, type BackupSource } from '@/components/backups/backup-dialogs';
 import { Button, buttonClass } from '@/components/ui/button';
 import { Card } from '@/components/ui/card';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
@@ -30,7 +31,7 @@ const JOB_LABELS: Record<string, string> = {
   volume_export: 'Prepare download', volume_checksum: 'Compute SHA-256',
 };
 
-export function VolumeDetailView({ initial, base, admin = false }: { initial: Detail; base: string; admin?: boolean }) {
+export function VolumeDetailView({ initial, base, admin = false, canWrite = true }: { initial: Detail; base: string; admin?: boolean; canWrite?: boolean }) {
   const id = initial.volume.id;
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -53,7 +54,9 @@ export function VolumeDetailView({ initial, base, admin = false }: { initial: De
   });
   const [dialog, setDialog] = useState<Dialogs>(null);
   const [cloneFrom, setCloneFrom] = useState<Detail['snapshots'][number] | null>(null);
-  const [notice, setNotice] = useState<{ tone: 'success' | 'error'; text: string } | null>(null);
+  const [notice, setNotice] = useState<{ tone: 'success' | 'error'; text: ReactNode } | null>(null);
+  const [backupSource, setBackupSource] = useState<BackupSource | null>(null);
+  const backupsBase = admin ? '/admin/backups' : '/backups';
   const refresh = async () => { await queryClient.invalidateQueries({ queryKey: volumeKeys.all }); };
   const close = () => setDialog(null);
   const v = data.volume;
@@ -82,8 +85,10 @@ export function VolumeDetailView({ initial, base, admin = false }: { initial: De
             <span data-testid="volume-status"><VolumeStatusBadges status={v.status} backupStatus={v.backupStatus} /></span>
           </h1>
           <p className="mt-1 font-mono text-xs text-slate-500">{v.id}</p>
+          <Link href={`${backupsBase}?volumeId=${id}`} className="mt-1 inline-block text-sm text-slate-500 hover:text-slate-900">Backups of this volume →</Link>
         </div>
         <div className="flex flex-wrap gap-2">
+          {canWrite && <Button variant="secondary" disabled={!allowed('backup')} title={allowed('backup') ? undefined : (checkVolumeOperation('backup', v) as { reason: string }).reason} onClick={() => setBackupSource({ volume: v })}>Back up…</Button>}
           <Button variant="secondary" disabled={!allowed('upload')} onClick={() => setDialog('upload')}>Upload…</Button>
           <Button variant="secondary" disabled={!allowed('snapshot_force')} onClick={() => setDialog('snapshot')}>Snapshot…</Button>
           <Button variant="secondary" disabled={!allowed('extend')} onClick={() => setDialog('extend')}>Extend…</Button>
@@ -187,6 +192,7 @@ export function VolumeDetailView({ initial, base, admin = false }: { initial: De
                 <Td><LocalTime value={s.createdAt} /></Td>
                 <Td className="space-x-2 text-right">
                   <Button size="sm" variant="secondary" disabled={s.status !== 'available'} onClick={() => { setCloneFrom(s); setDialog('clone'); }}>New volume…</Button>
+                  {canWrite && !s.temporary && <Button size="sm" variant="secondary" disabled={s.status !== 'available' || s.backupStatus === 'backing-up'} onClick={() => setBackupSource({ volume: v, snapshot: s })}>Back up…</Button>}
                   <Button size="sm" variant="ghost" disabled={!['available', 'error', 'error_deleting'].includes(s.status)} onClick={() => run(() => deleteSnapshotAction(s.id))}>Delete</Button>
                 </Td>
               </tr>
@@ -211,6 +217,10 @@ export function VolumeDetailView({ initial, base, admin = false }: { initial: De
       </Card>
 
       <UploadDialog open={dialog === 'upload'} onClose={close} onDone={() => { setNotice({ tone: 'success', text: 'Upload received; the volume service is writing it.' }); void refresh(); }} volume={v} />
+      {backupSource && (
+        <CreateBackupDialog open admin={admin} source={backupSource} onClose={() => setBackupSource(null)}
+          onDone={(started) => { setNotice({ tone: 'success', text: <>{started.message}. <Link className="underline" href={`${backupsBase}/${started.id}`}>Watch its progress</Link></> }); void refresh(); }} />
+      )}
       <SnapshotDialog open={dialog === 'snapshot'} onClose={close} onDone={refresh} volume={v} />
       <ExtendDialog open={dialog === 'extend'} onClose={close} onDone={refresh} volume={v} />
       <AttachDialog open={dialog === 'attach'} onClose={close} onDone={refresh} volumeId={id} />

@@ -3,7 +3,8 @@
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
+import { CreateBackupDialog } from '@/components/backups/backup-dialogs';
 import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/card';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
@@ -12,6 +13,7 @@ import { Pagination } from '@/components/ui/pagination';
 import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { deleteVolumesAction } from '@/server/volumes/actions';
+import { checkVolumeOperation } from '@/server/volumes/operations';
 import type { VolumeListRow } from '@/server/volumes/queries';
 import { listHref } from '@/components/ui/list/list-url';
 import { SortHeader } from '@/components/ui/list/sort-header';
@@ -50,7 +52,11 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirming, setConfirming] = useState(false);
   const [creating, setCreating] = useState(false);
-  const [notice, setNotice] = useState<{ tone: 'success' | 'error'; text: string } | null>(null);
+  const [notice, setNotice] = useState<{ tone: 'success' | 'error'; text: ReactNode } | null>(null);
+  const [backingUp, setBackingUp] = useState<Row | null>(null);
+  // Members back up their project's volumes; an administrator acts for the volume's project.
+  const canBackUp = !!createIn || admin;
+  const backupsBase = admin ? '/admin/backups' : '/backups';
   const refresh = async () => { await queryClient.invalidateQueries({ queryKey: volumeKeys.all }); router.refresh(); };
   const toggle = (id: string) => setSelected((s) => { const next = new Set(s); if (next.has(id)) next.delete(id); else next.add(id); return next; });
   const allSelected = data.rows.length > 0 && data.rows.every((r) => selected.has(r.id));
@@ -84,6 +90,7 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
             <SortHeader base={base} current={query} column="status">Status</SortHeader>
             <Th>Attached to</Th>
             <SortHeader base={base} current={query} column="created">Created</SortHeader>
+            {canBackUp && <Th className="text-right">Actions</Th>}
           </THead>
           <TBody>
             {data.rows.map((v) => (
@@ -101,6 +108,11 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
                 </Td>
                 <Td>{v.attachedTo.length ? v.attachedTo.join(', ') : <span className="text-slate-400">—</span>}</Td>
                 <Td><LocalTime value={v.createdAt} /></Td>
+                {canBackUp && (
+                  <Td className="text-right">
+                    <Button size="sm" variant="secondary" disabled={!!backupRefusal(v)} title={backupRefusal(v)} onClick={() => setBackingUp(v)}>Back up…</Button>
+                  </Td>
+                )}
               </tr>
             ))}
           </TBody>
@@ -129,7 +141,16 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
         <p>Their data is destroyed and cannot be recovered (backups are kept). Attached volumes and volumes with snapshots are skipped.</p>
         <ul className="mt-2 list-inside list-disc">{selectedRows.map((r) => <li key={r.id}>{r.name ?? r.id} ({r.size} GiB)</li>)}</ul>
       </ConfirmDialog>
+      {backingUp && (
+        <CreateBackupDialog open admin={admin} source={{ volume: backingUp }} onClose={() => setBackingUp(null)}
+          onDone={(started) => { setNotice({ tone: 'success', text: <>{started.message}. <Link className="underline" href={`${backupsBase}/${started.id}`}>Watch its progress</Link></> }); void refresh(); }} />
+      )}
       {createIn && <CreateVolumeDialog open={creating} onClose={() => setCreating(false)} onDone={refresh} projectId={createIn} snapshots={snapshots} />}
     </div>
   );
+}
+
+function backupRefusal(volume: Row): string | undefined {
+  const check = checkVolumeOperation('backup', volume);
+  return check.ok ? undefined : check.reason;
 }

@@ -254,7 +254,9 @@ export async function restoreBackup(actor: Actor, input: unknown, tx: Executor =
         detail: { fromBackup: backup.id, size: backup.size },
       });
     }
-    await swapBackup(t, backup.id, ['available'], { status: 'restoring', restoreVolumeId: target.id }, () => 'Invalid backup: Backup status must be available');
+    await swapBackup(t, backup.id, ['available'], {
+      status: 'restoring', restoreVolumeId: target.id, progressBytes: 0, progressTotalBytes: backup.size * 1024 ** 3,
+    }, () => 'Invalid backup: Backup status must be available');
     const service = await backupServiceFor(t, 'restoring backup', { host: backup.service?.includes('posix') ? backup.host : null });
     const job = await enqueueJob(t, {
       kind: 'backup_restore', payload: { backupId: backup.id, volumeId: target.id, volumeIsNew }, targetBinary: BACKUP_BINARY, targetHost: service.host,

@@ -15,11 +15,12 @@ export default async function SnapshotsPage({ searchParams }: { searchParams: Pr
   if (!project) return <EmptyState title="You are not a member of any project yet">Ask an administrator to add you to a project.</EmptyState>;
   const query = pickListQuery(await searchParams, ['q', 'status', 'sort', 'dir', 'page', 'volumeId']);
   const page = await listSnapshots(actor, { ...query, projectId: project.id });
+  const canWrite = actor.isAdmin || actor.roles.get(project.id) === 'member';
   return (
     <>
       <PageHeader title="Snapshots" description={`Point-in-time copies of project ${project.name}'s volumes. Create a snapshot from a volume's page.`} />
       <ListFilters base="/snapshots" current={query} statuses={snapshotStatus.enumValues.filter((s) => s !== 'deleted')} searchLabel="Name or id" />
-      <SnapshotTable initial={page} query={query} scope={{ projectId: project.id }} base="/snapshots" volumeBase="/volumes" />
+      <SnapshotTable initial={page} query={query} scope={{ projectId: project.id }} base="/snapshots" volumeBase="/volumes" canWrite={canWrite} />
     </>
   );
 }

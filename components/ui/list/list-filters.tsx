@@ -2,16 +2,19 @@ import Link from 'next/link';
 import { buttonClass } from '@/components/ui/button';
 
 /** A GET form: filters live in the URL, so a filtered list can be bookmarked and shared. */
-export function ListFilters({ base, current, statuses, projects, searchLabel }: {
+export function ListFilters({ base, current, statuses, projects, searchLabel, keep = [] }: {
   base: string; current: Record<string, string | undefined>; statuses: readonly string[];
   projects?: { id: string; name: string }[]; searchLabel: string;
+  /** Filters set elsewhere (e.g. a volume id from a link) that applying this form keeps. */
+  keep?: string[];
 }) {
   const control = 'rounded-md border-0 px-3 py-1.5 text-sm text-slate-900 shadow-xs ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-brand-500';
-  const active = !!(current.q || current.status || current.projectId);
+  const active = !!(current.q || current.status || current.projectId || keep.some((k) => current[k]));
   return (
     <form method="get" action={base} className="mb-4 flex flex-wrap items-end gap-3" role="search">
       {current.sort && <input type="hidden" name="sort" value={current.sort} />}
       {current.dir && <input type="hidden" name="dir" value={current.dir} />}
+      {keep.map((k) => current[k] && <input key={k} type="hidden" name={k} value={current[k]} />)}
       <label className="text-xs font-medium text-slate-600">Search
         <input type="search" name="q" defaultValue={current.q ?? ''} placeholder={searchLabel} className={`mt-1 block w-64 ${control}`} />
       </label>

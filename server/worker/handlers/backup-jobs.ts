@@ -32,8 +32,11 @@ async function loadBackup(database: Executor, id: string): Promise<BackupRow | u
   return row;
 }
 
-/** Progress into the backup row (what the console polls) and the job, at most once a second. */
-function progressReporter(context: JobContext, backupId: string) {
+/**
+ * Progress into the backup row (what the console polls) and the job, at most once a second. A
+ * restore reports how far it got but leaves the backup's own bytes-stored figure alone.
+ */
+function progressReporter(context: JobContext, backupId: string, transfer: 'backup' | 'restore') {
   let last = 0;
   return (progress: TransferProgress) => {
     context.reportProgress({ bytesProcessed: progress.bytesProcessed, totalBytes: progress.totalBytes, bytesStored: progress.bytesStored });
@@ -41,7 +44,10 @@ function progressReporter(context: JobContext, backupId: string) {
     if (now - last < 1000) return;
     last = now;
     void context.database.update(backups)
-      .set({ progressBytes: progress.bytesProcessed, progressTotalBytes: progress.totalBytes, bytesStored: progress.bytesStored, updatedAt: sql`now()` })
+      .set({
+        progressBytes: progress.bytesProcessed, progressTotalBytes: progress.totalBytes, updatedAt: sql`now()`,
+        ...(transfer === 'backup' ? { bytesStored: progress.bytesStored } : {}),
+      })
       .where(and(eq(backups.id, backupId), inArray(backups.status, ['creating', 'restoring'])))
       .catch(() => undefined);
   };
@@ -174,7 +180,7 @@ export const backupCreateHandler: JobHandler = {
         parent: parent ? { backupId: parent.id, container: parent.container!, prefix: parent.serviceMetadata! } : null,
         container, availabilityZone: backup.availabilityZone ?? env.CINDERBLOCK_AVAILABILITY_ZONE, createdAt: backup.createdAt, startedAt,
         name: backup.displayName, description: backup.displayDescription, volumeMeta,
-        compression: env.CINDERBLOCK_COMPRESSION, signal, onProgress: progressReporter(context, backup.id),
+        compression: env.CINDERBLOCK_COMPRESSION, signal, onProgress: progressReporter(context, backup.id, 'backup'),
         maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
       }), signal);
       if (tempSnapshotId) await driver.deleteSnapshot(tempSnapshotId);
@@ -334,7 +340,7 @@ export const backupRestoreHandler: JobHandler = {
     const result = await transfers(env).run(() => restoreBackup({
       store: backupStore(env),
       chain: chain.map((layer) => ({ backupId: layer.id, container: layer.container!, prefix: layer.serviceMetadata! })),
-      targetPath: driver.pathOf(volumeId), targetIsNew: volumeIsNew, signal, onProgress: progressReporter(context, backup.id),
+      targetPath: driver.pathOf(volumeId), targetIsNew: volumeIsNew, signal, onProgress: progressReporter(context, backup.id, 'restore'),
       maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
     }), signal);
     const originalName = restoredName(result.layers.at(-1)?.volumeMeta ?? null);

@@ -13,5 +13,6 @@ export default async function VolumePage({ params }: { params: Promise<{ id: str
     if (error instanceof AppError && error.code === 'not_found') notFound();
     throw error;
   });
-  return <VolumeDetailView initial={JSON.parse(JSON.stringify(detail))} base="/volumes" />;
+  const canWrite = actor.isAdmin || actor.roles.get(detail.volume.projectId) === 'member';
+  return <VolumeDetailView initial={JSON.parse(JSON.stringify(detail))} base="/volumes" canWrite={canWrite} />;
 }

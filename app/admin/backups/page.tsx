@@ -1,0 +1,38 @@
+import type { Metadata } from 'next';
+import { asc } from 'drizzle-orm';
+import { BackupForProject } from '@/components/backups/backup-for-project';
+import { BackupTable } from '@/components/backups/backup-table';
+import { PageHeader } from '@/components/ui/card';
+import { ListFilters } from '@/components/ui/list/list-filters';
+import { pickListQuery } from '@/components/ui/list/search-params';
+import { requireAdminPage } from '@/server/auth/session';
+import { BACKUP_STATUSES, listBackups } from '@/server/backups/queries';
+import { db } from '@/server/db/client';
+import { projects } from '@/server/db/schema';
+
+export const metadata: Metadata = { title: 'Backups' };
+
+const LINKS = { backups: '/admin/backups', volumes: '/admin/volumes', snapshots: '/admin/snapshots' };
+
+export default async function AdminBackupsPage({ searchParams }: { searchParams: Promise<{ [key: string]: string | string[] | undefined }> }) {
+  const actor = await requireAdminPage();
+  const query = pickListQuery(await searchParams, ['q', 'status', 'projectId', 'volumeId', 'sort', 'dir', 'page']);
+  const [page, projectList] = await Promise.all([
+    listBackups(actor, query),
+    db().select({ id: projects.id, name: projects.name }).from(projects).orderBy(asc(projects.name)),
+  ]);
+  return (
+    <>
+      <PageHeader
+        title="Backups"
+        description="Every project's backups. Force-delete cancels a running backup or removes a stuck one; backing up for a project charges that project."
+        actions={<BackupForProject projects={projectList} />}
+      />
+      <ListFilters base="/admin/backups" current={query} statuses={BACKUP_STATUSES} projects={projectList} searchLabel="Name or id" keep={['volumeId']} />
+      <BackupTable
+        initial={JSON.parse(JSON.stringify(page))} query={query} links={LINKS} admin canWrite
+        empty={<>No project has a backup. Back up a volume for a project with <b>Back up for a project…</b>, or from a volume in Volumes.</>}
+      />
+    </>
+  );
+}

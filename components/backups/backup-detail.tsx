@@ -1,0 +1,245 @@
+'use client';
+
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type ReactNode } from 'react';
+import { Badge } from '@/components/ui/badge';
+import { Button } from '@/components/ui/button';
+import { Card } from '@/components/ui/card';
+import { ConfirmDialog } from '@/components/ui/confirm-dialog';
+import { Notice } from '@/components/ui/notice';
+import { LocalTime } from '@/components/ui/time';
+import { formatBytes, isWorking, StatusBadge } from '@/components/volumes/volume-status-badge';
+import type { ActionResult } from '@/server/action';
+import { cancelBackupAction, deleteBackupAction, forceDeleteBackupAction } from '@/server/backups/actions';
+import { ExportRecordDialog } from '@/components/records/export-record-dialog';
+import { ResetBackupDialog } from '@/components/records/reset-backup-dialog';
+import type { BackupDetail } from '@/server/backups/queries';
+import { backupKeys, EditBackupDialog, RestoreBackupDialog } from './backup-dialogs';
+import { isTransferring, TransferProgress, useTransferRates } from './backup-progress';
+import { BackupSourceCell, deleteRefusal, type BackupLinks, type BackupRowData } from './backup-table';
+
+type Serialized<T> = T extends Date ? string : T extends (infer U)[] ? Serialized<U>[] : T extends object ? { [K in keyof T]: Serialized<T[K]> } : T;
+type Detail = Serialized<BackupDetail>;
+type Dialogs = 'restore' | 'edit' | 'cancel' | 'delete' | 'force' | null;
+
+/**
+ * One backup: every field, the chain it belongs to (full → incrementals, each linked), metadata,
+ * events and the failure reason, with restore, cancel, edit and delete. Polled every second
+ * while it is being created, restored or deleted.
+ */
+export function BackupDetailView({ initial, links, admin = false, canWrite }: { initial: Detail; links: BackupLinks; admin?: boolean; canWrite: boolean }) {
+  const id = initial.backup.id;
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const { data = initial, error } = useQuery<Detail>({
+    queryKey: backupKeys.detail(id),
+    queryFn: async () => {
+      const response = await fetch(`/api/backups/${id}`);
+      if (response.status === 404) throw new Error('gone');
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      return response.json();
+    },
+    initialData: initial,
+    retry: (count, e) => e.message !== 'gone' && count < 3,
+    refetchInterval: (q) => (q.state.error?.message === 'gone' ? false : isWorking(q.state.data?.backup.status) ? 1000 : false),
+  });
+  const b = data.backup;
+  const rates = useTransferRates(isTransferring(b.status) ? [{ key: `${b.id}:${b.status}`, bytes: b.progressBytes, total: b.progressTotalBytes, at: b.updatedAt }] : []);
+  const [dialog, setDialog] = useState<Dialogs>(null);
+  const [notice, setNotice] = useState<{ tone: 'success' | 'error'; text: ReactNode } | null>(null);
+  const refresh = async () => { await queryClient.invalidateQueries({ queryKey: backupKeys.all }); };
+  const close = () => setDialog(null);
+  const after = async (result: ActionResult) => {
+    if (result.ok) setNotice(result.message ? { tone: 'success', text: result.message } : null);
+    await refresh();
+    return result;
+  };
+  const refusal = deleteRefusal(b);
+
+  if (error?.message === 'gone') {
+    return <Notice tone="info">This backup no longer exists: it was deleted or its creation was cancelled. <Link className="underline" href={links.backups}>Back to backups</Link></Notice>;
+  }
+
+  return (
+    <div className="space-y-6">
+      <div className="flex flex-wrap items-start justify-between gap-4">
+        <div>
+          <Link href={links.backups} className="text-sm text-slate-500 hover:text-slate-900">← Backups</Link>
+          <h1 className="mt-1 flex flex-wrap items-center gap-3 text-2xl font-semibold tracking-tight text-slate-900">
+            {b.name ?? <span className="italic text-slate-500">unnamed backup</span>}
+            <span data-testid="backup-status"><StatusBadge status={b.status} title={b.failReason} /></span>
+            {b.isIncremental ? <Badge tone="blue">incremental</Badge> : <Badge tone="slate">full</Badge>}
+          </h1>
+          <p className="mt-1 font-mono text-xs text-slate-500">{b.id}</p>
+        </div>
+        {canWrite && (
+          <div className="flex flex-wrap gap-2">
+            {isTransferring(b.status)
+              ? <Button variant="secondary" onClick={() => setDialog('cancel')}>{b.status === 'restoring' ? 'Cancel restore…' : 'Cancel backup…'}</Button>
+              : <Button variant="secondary" disabled={b.status !== 'available'} onClick={() => setDialog('restore')}>Restore…</Button>}
+            <Button variant="secondary" onClick={() => setDialog('edit')}>Edit…</Button>
+            <Button variant="danger" disabled={refusal !== null} title={refusal ?? undefined} onClick={() => setDialog('delete')}>Delete…</Button>
+            {admin && <Button variant="danger" disabled={b.status === 'restoring'} title={b.status === 'restoring' ? 'Cancel the restore first' : undefined} onClick={() => setDialog('force')}>Force delete…</Button>}
+            {admin && <ResetBackupDialog backupId={b.id} status={b.status} />}
+            {admin && b.status === 'available' && <ExportRecordDialog backupId={b.id} name={b.name} />}
+          </div>
+        )}
+      </div>
+      {!canWrite && <Notice tone="info">You can read this project&apos;s backups but not change them (reader role).</Notice>}
+      {b.failReason && <div data-testid="fail-reason"><Notice tone="error"><b>{b.status === 'error' ? 'Failed:' : 'Last check:'}</b> {b.failReason}</Notice></div>}
+      {b.status === 'restoring' && b.restoreVolumeId && (
+        <Notice tone="info">Restoring onto volume <Link className="underline" href={`${links.volumes}/${b.restoreVolumeId}`}>{b.restoreVolumeId.slice(0, 8)}</Link>. It cannot be used until the restore ends.</Notice>
+      )}
+      {b.status === 'deleting' && <Notice tone="info">Being deleted: the backup service is removing its objects.</Notice>}
+      {notice && <Notice tone={notice.tone}>{notice.text}</Notice>}
+
+      {isTransferring(b.status) && (
+        <Card title={b.status === 'restoring' ? 'Restore in progress' : 'Backup in progress'}
+          description={b.status === 'restoring' ? 'Reading the chain, full backup first, and writing the volume.' : 'Reading the volume, storing only blocks that are not empty or unchanged.'}>
+          <TransferProgress status={b.status} bytes={b.progressBytes} total={b.progressTotalBytes} rate={rates.get(`${b.id}:${b.status}`)} />
+          {b.status === 'creating' && <p className="mt-2 text-xs text-slate-500">{formatBytes(b.bytesStored)} stored so far.</p>}
+        </Card>
+      )}
+
+      <div className="grid items-start gap-6 lg:grid-cols-3">
+        <Card title="Details" className="lg:col-span-2">
+          <dl className="grid grid-cols-1 gap-x-6 gap-y-3 text-sm sm:grid-cols-2">
+            <Prop label="Name">{b.name ?? <span className="text-slate-400">none</span>}</Prop>
+            <Prop label="Status"><StatusBadge status={b.status} /></Prop>
+            <Prop label="Description" wide>{b.description ?? <span className="text-slate-400">none</span>}</Prop>
+            <Prop label="Size">{b.size} GiB <span className="text-xs text-slate-500">(of the volume when backed up)</span></Prop>
+            <Prop label="Bytes stored"><span data-testid="bytes-stored">{formatBytes(b.bytesStored)}</span> <span className="text-xs text-slate-500">in {b.objectCount} object{b.objectCount === 1 ? '' : 's'}</span></Prop>
+            <Prop label="Progress">{formatBytes(b.progressBytes)} of {formatBytes(b.progressTotalBytes)}</Prop>
+            <Prop label="Type">{b.isIncremental ? 'Incremental' : 'Full'}{b.hasDependentBackups ? ` · ${b.numDependentBackups} dependent backup${b.numDependentBackups === 1 ? '' : 's'}` : ''}</Prop>
+            <Prop label="Source"><BackupSourceCell row={b} links={links} /></Prop>
+            <Prop label="Data captured at"><LocalTime value={b.dataTimestamp} /></Prop>
+            <Prop label="Created"><LocalTime value={b.createdAt} /></Prop>
+            <Prop label="Updated"><LocalTime value={b.updatedAt} /></Prop>
+            <Prop label="Availability zone">{b.availabilityZone ?? <span className="text-slate-400">—</span>}</Prop>
+            <Prop label="Container"><span className="break-all font-mono text-xs">{b.container ?? 'default'}</span></Prop>
+            <Prop label="Project">{b.projectName}</Prop>
+            {admin && <Prop label="Host"><span className="font-mono text-xs">{b.host ?? '—'}</span></Prop>}
+            {admin && <Prop label="Service"><span className="break-all font-mono text-xs">{b.service ?? '—'}</span></Prop>}
+            {b.failReason && <Prop label="Fail reason" wide><span className="text-red-700">{b.failReason}</span></Prop>}
+          </dl>
+        </Card>
+
+        <Card title="Metadata" actions={canWrite ? <Button size="sm" variant="secondary" onClick={() => setDialog('edit')}>Edit</Button> : undefined}>
+          {Object.keys(data.metadata).length === 0 ? <p className="text-sm text-slate-500">No metadata. {canWrite ? 'Add key=value pairs with Edit.' : ''}</p> : (
+            <dl className="space-y-1.5 text-sm" data-testid="backup-metadata">
+              {Object.entries(data.metadata).map(([k, v]) => (
+                <div key={k} className="flex gap-2"><dt className="shrink-0 font-mono text-xs leading-5 text-slate-500">{k}</dt><dd className="break-all text-slate-900">{v}</dd></div>
+              ))}
+            </dl>
+          )}
+        </Card>
+      </div>
+
+      <Card title="Chain" description="A restore reads the full backup, then each incremental up to the one restored. A backup can only be deleted once nothing depends on it.">
+        <BackupChain ancestors={data.ancestors} current={b} dependents={data.dependents} base={links.backups} />
+        {b.hasDependentBackups && (
+          <p className="mt-3 text-sm text-amber-800">
+            This backup cannot be deleted while {b.numDependentBackups === 1 ? 'an incremental backup depends' : `${b.numDependentBackups} incremental backups depend`} on it: delete {b.numDependentBackups === 1 ? 'it' : 'them'} first, newest first.
+          </p>
+        )}
+      </Card>
+
+      <Card title="Events" description="Who changed what, newest first.">
+        {data.events.length === 0 ? <p className="text-sm text-slate-500">No events.</p> : (
+          <ol className="space-y-2 text-sm" data-testid="backup-events">
+            {data.events.map((e) => {
+              const reason = (e.detail as { reason?: unknown } | null)?.reason;
+              return (
+                <li key={e.id} className="flex flex-wrap items-baseline gap-x-3">
+                  <span className="w-44 shrink-0 text-xs text-slate-500"><LocalTime value={e.at} /></span>
+                  <span className="font-medium text-slate-900">{e.action.replaceAll('_', ' ')}</span>
+                  {(e.fromStatus || e.toStatus) && <span className="text-slate-600">{e.fromStatus ?? '—'} → {e.toStatus ?? '—'}</span>}
+                  <span className="text-xs text-slate-500">by {e.actorName ?? 'system'}</span>
+                  {typeof reason === 'string' && <span className="basis-full pl-47 text-xs text-red-700">{reason}</span>}
+                </li>
+              );
+            })}
+          </ol>
+        )}
+      </Card>
+
+      {dialog === 'restore' && (
+        <RestoreBackupDialog open onClose={close} backup={b}
+          onDone={(result) => { setNotice({ tone: 'success', text: result.message ?? 'Restoring' }); void refresh(); }} />
+      )}
+      {dialog === 'edit' && <EditBackupDialog open onClose={close} onDone={() => void refresh()} backup={b} metadata={data.metadata} />}
+      <ConfirmDialog open={dialog === 'cancel'} onClose={close} title={b.status === 'restoring' ? 'Cancel this restore?' : 'Cancel this backup?'} confirmLabel={b.status === 'restoring' ? 'Cancel restore' : 'Cancel backup'}
+        onConfirm={async () => after(await cancelBackupAction(id))}>
+        {b.status === 'restoring'
+          ? <p>The restore stops within one object. A new volume being restored ends in error (delete it); an existing one keeps a partial copy and is marked error_restoring until it is restored again or reset. The backup stays available.</p>
+          : <p>The backup stops within one object, what it wrote is removed and the backup goes away with its quota. The volume is not affected.</p>}
+      </ConfirmDialog>
+      <ConfirmDialog open={dialog === 'delete'} onClose={close} title={`Delete backup ${b.name ?? ''}?`} confirmLabel="Delete permanently"
+        onConfirm={async () => { const r = await deleteBackupAction(id); if (r.ok) { await refresh(); router.push(links.backups); } return r; }}>
+        <p>Deleted backups are not recoverable. Its {b.size} GiB are released from the backup quota.</p>
+      </ConfirmDialog>
+      {admin && (
+        <ConfirmDialog open={dialog === 'force'} onClose={close} title="Force-delete this backup?" confirmLabel="Force delete"
+          onConfirm={async () => after(await forceDeleteBackupAction(id))}>
+          <p>
+            {b.status === 'creating'
+              ? 'The running backup is cancelled: the worker stops within one object and removes what it wrote.'
+              : `The backup is deleted whatever its status (now ${b.status}), objects and all.`}
+            {' '}Project {b.projectName} gets its quota back. This cannot be undone.
+          </p>
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}
+
+type ChainNode = Pick<BackupRowData, 'id' | 'name' | 'status' | 'isIncremental' | 'bytesStored' | 'createdAt'>;
+
+/** ancestors (full first) → this backup → the incrementals made from it, each linked. */
+function BackupChain({ ancestors, current, dependents, base }: { ancestors: ChainNode[]; current: ChainNode; dependents: ChainNode[]; base: string }) {
+  const arrow = <span aria-hidden className="self-center px-1 text-lg text-slate-300">→</span>;
+  return (
+    <ol className="flex flex-wrap items-stretch gap-1" aria-label="Backup chain" data-testid="backup-chain">
+      {ancestors.map((a) => (
+        <li key={a.id} className="flex items-stretch gap-1"><ChainCard node={a} base={base} role="parent" />{arrow}</li>
+      ))}
+      <li className="flex items-stretch gap-1">
+        <ChainCard node={current} base={base} role="current" />
+        {dependents.length > 0 && arrow}
+      </li>
+      {dependents.length > 0 && (
+        <li className="flex flex-col gap-1">
+          {dependents.map((d) => <ChainCard key={d.id} node={d} base={base} role="dependent" />)}
+        </li>
+      )}
+    </ol>
+  );
+}
+
+function ChainCard({ node, base, role }: { node: ChainNode; base: string; role: 'parent' | 'current' | 'dependent' }) {
+  const body = (
+    <>
+      <div className="flex items-center justify-between gap-2 text-[11px] font-medium uppercase tracking-wide text-slate-500">
+        <span>{node.isIncremental ? 'incremental' : 'full'}</span>
+        <span>{role === 'current' ? 'this backup' : role}</span>
+      </div>
+      <div className="mt-0.5 truncate font-medium text-slate-900">{node.name ?? <span className="italic text-slate-500">unnamed</span>}</div>
+      <div className="mt-1 flex items-center gap-2 text-xs text-slate-500"><StatusBadge status={node.status} /><span>{formatBytes(node.bytesStored)}</span></div>
+      <div className="mt-1 text-[11px] text-slate-400"><LocalTime value={node.createdAt} /></div>
+    </>
+  );
+  const frame = 'block w-52 rounded-md px-3 py-2 ring-1 ring-inset';
+  if (role === 'current') return <div className={`${frame} bg-brand-50 ring-brand-500`} aria-current="true">{body}</div>;
+  return <Link href={`${base}/${node.id}`} className={`${frame} bg-white ring-slate-200 hover:bg-slate-50 hover:ring-slate-300`} data-testid={`chain-${role}`}>{body}</Link>;
+}
+
+function Prop({ label, children, wide = false }: { label: string; children: ReactNode; wide?: boolean }) {
+  return (
+    <div className={wide ? 'sm:col-span-2' : undefined}>
+      <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</dt>
+      <dd className="mt-0.5 text-slate-900">{children}</dd>
+    </div>
+  );
+}
