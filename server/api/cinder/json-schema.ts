@@ -19,6 +19,9 @@ export interface Schema {
   /** A named check, as jsonschema's format checker: the value is refused with `'v' is not a '<format>'`. */
   format?: { name: string; test: (value: string) => boolean };
   enum?: unknown[];
+  /** For numbers only, as jsonschema: `-1 is less than the minimum of 1`. */
+  minimum?: number;
+  maximum?: number;
   /** Exactly one must match (Cinder's `uuid_allow_null`). */
   oneOf?: Schema[];
 }
@@ -71,6 +74,10 @@ function check(schema: Schema, value: unknown, path: string[]): Failure | null {
   }
   if (schema.enum && !schema.enum.some((e) => e === value)) {
     return fail(`${pyRepr(value)} is not one of ${pyRepr(schema.enum)}`);
+  }
+  if (typeof value === 'number') {
+    if (schema.minimum !== undefined && value < schema.minimum) return fail(`${pyRepr(value)} is less than the minimum of ${schema.minimum}`);
+    if (schema.maximum !== undefined && value > schema.maximum) return fail(`${pyRepr(value)} is greater than the maximum of ${schema.maximum}`);
   }
   if (typeof value === 'string') {
     const length = [...value].length;

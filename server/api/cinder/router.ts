@@ -4,6 +4,16 @@ import {
   backupActionHandler, createBackupHandler, deleteBackupHandler, exportRecordHandler, importRecordHandler,
   listBackupsHandler, restoreBackupHandler, showBackupHandler, updateBackupHandler,
 } from './backup-handlers';
+import { listExtensionsHandler, listTypesHandler, showTypeHandler, typeExtraSpecsHandler } from './catalog-handlers';
+import { deleteMessageHandler, listMessagesHandler, showMessageHandler } from './message-handlers';
+import { deleteQuotasHandler, limitsHandler, quotaDefaultsHandler, showQuotasHandler, updateQuotasHandler } from './quota-handlers';
+import { availabilityZonesHandler, listServicesHandler, updateServiceHandler } from './service-handlers';
+import {
+  createSnapshotHandler, deleteSnapshotHandler, listSnapshotsHandler, showSnapshotHandler, snapshotActionHandler, updateSnapshotHandler,
+} from './snapshot-handlers';
+import {
+  createVolumeHandler, deleteVolumeHandler, listVolumesHandler, metadataHandlers, showVolumeHandler, updateVolumeHandler, volumeActionHandler,
+} from './volume-handlers';
 import { UnsupportedMediaType, type CinderContext, type Handler } from './context';
 import { AUTH_REQUIRED, fault, faultFrom } from './faults';
 import { Links, publicOrigin } from './links';
@@ -22,6 +32,9 @@ interface Route {
   serviceMissing?: 404 | 503;
 }
 
+const volumeMetadata = metadataHandlers('volume');
+const snapshotMetadata = metadataHandlers('snapshot');
+
 const ROUTES: Route[] = [
   { pattern: ['backups'], methods: { GET: listBackupsHandler(false), POST: createBackupHandler } },
   { pattern: ['backups', 'detail'], methods: { GET: listBackupsHandler(true) } },
@@ -30,6 +43,30 @@ const ROUTES: Route[] = [
   { pattern: ['backups', ':id', 'restore'], methods: { POST: restoreBackupHandler }, serviceMissing: 404 },
   { pattern: ['backups', ':id', 'action'], methods: { POST: backupActionHandler }, serviceMissing: 404 },
   { pattern: ['backups', ':id', 'export_record'], methods: { GET: exportRecordHandler }, serviceMissing: 404 },
+  { pattern: ['volumes'], methods: { GET: listVolumesHandler(false), POST: createVolumeHandler } },
+  { pattern: ['volumes', 'detail'], methods: { GET: listVolumesHandler(true) } },
+  { pattern: ['volumes', ':id'], methods: { GET: showVolumeHandler, PUT: updateVolumeHandler, DELETE: deleteVolumeHandler } },
+  { pattern: ['volumes', ':id', 'action'], methods: { POST: volumeActionHandler } },
+  { pattern: ['volumes', ':id', 'metadata'], methods: { GET: volumeMetadata.list, POST: volumeMetadata.write(false), PUT: volumeMetadata.write(true) } },
+  { pattern: ['volumes', ':id', 'metadata', ':key'], methods: { GET: volumeMetadata.show, PUT: volumeMetadata.put, DELETE: volumeMetadata.remove } },
+  { pattern: ['snapshots'], methods: { GET: listSnapshotsHandler(false), POST: createSnapshotHandler } },
+  { pattern: ['snapshots', 'detail'], methods: { GET: listSnapshotsHandler(true) } },
+  { pattern: ['snapshots', ':id'], methods: { GET: showSnapshotHandler, PUT: updateSnapshotHandler, DELETE: deleteSnapshotHandler } },
+  { pattern: ['snapshots', ':id', 'action'], methods: { POST: snapshotActionHandler } },
+  { pattern: ['snapshots', ':id', 'metadata'], methods: { GET: snapshotMetadata.list, POST: snapshotMetadata.write(false), PUT: snapshotMetadata.write(true) } },
+  { pattern: ['snapshots', ':id', 'metadata', ':key'], methods: { GET: snapshotMetadata.show, PUT: snapshotMetadata.put, DELETE: snapshotMetadata.remove } },
+  { pattern: ['os-quota-sets', ':target'], methods: { GET: showQuotasHandler, PUT: updateQuotasHandler, DELETE: deleteQuotasHandler } },
+  { pattern: ['os-quota-sets', ':target', 'defaults'], methods: { GET: quotaDefaultsHandler } },
+  { pattern: ['limits'], methods: { GET: limitsHandler } },
+  { pattern: ['os-services'], methods: { GET: listServicesHandler } },
+  { pattern: ['os-services', ':action'], methods: { PUT: updateServiceHandler } },
+  { pattern: ['os-availability-zone'], methods: { GET: availabilityZonesHandler } },
+  { pattern: ['types'], methods: { GET: listTypesHandler } },
+  { pattern: ['types', ':id'], methods: { GET: showTypeHandler } },
+  { pattern: ['types', ':id', 'extra_specs'], methods: { GET: typeExtraSpecsHandler } },
+  { pattern: ['extensions'], methods: { GET: listExtensionsHandler } },
+  { pattern: ['messages'], methods: { GET: listMessagesHandler } },
+  { pattern: ['messages', ':id'], methods: { GET: showMessageHandler, DELETE: deleteMessageHandler } },
 ];
 
 /** Collections that may follow `/v3/` directly (3.67: the project segment is optional). */
@@ -59,6 +96,17 @@ function decode(segment: string): string {
   }
 }
 
+/**
+ * The catalog's placeholder image endpoint: Glance's version document, so openstackclient can
+ * build the image client it creates before every `volume create`, and a 404 for everything else.
+ */
+function imageStub(endpoint: string, path: string, method: string): Response {
+  if ((path === '/image' || path === '/image/') && method === 'GET') {
+    return Response.json({ versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ rel: 'self', href: `${endpoint}/image/v2/` }] }] });
+  }
+  return fault(404, 'Cinderblock has no image service: create an empty volume and upload the image to it.');
+}
+
 /** The token's context, or a 401: missing, unknown, expired, revoked, or no longer granting its project. */
 async function authenticate(request: Request) {
   const token = await resolveToken(request.headers.get('x-auth-token'));
@@ -86,6 +134,7 @@ async function dispatch(request: Request, mount: '' | '/volume', method: string)
   if (mount && (path === '' || path === '/')) {
     return method === 'GET' ? rootVersions(endpoint) : fault(405, 'The method specified is not allowed for this resource.', { ...baseHeaders, Allow: 'GET, HEAD' });
   }
+  if (mount && /^\/image(?:\/|$)/.test(path)) return imageStub(endpoint, path, method);
   if (!/^\/v3(?:\/|$)/.test(path)) return fault(404, 'The resource could not be found.', baseHeaders);
   const segments = path.slice(3).split('/').filter(Boolean).map(decode);
   if (segments.length === 0) {

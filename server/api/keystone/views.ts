@@ -40,6 +40,10 @@ export function catalog(origin: string, projectId: string) {
     service('5b1a2c3d4e5f40718293a4b5c6d7e8f1', 'volumev3', 'cinderv3', volume),
     service('5b1a2c3d4e5f40718293a4b5c6d7e8f2', 'block-storage', 'cinder', volume),
     service('5b1a2c3d4e5f40718293a4b5c6d7e8f3', 'identity', 'keystone', `${origin}/identity`),
+    // No image service exists. openstackclient 6's `volume create` builds an image client (with
+    // version discovery) before it looks at --image; this entry answers discovery and a JSON 404
+    // for anything else (server/api/cinder/router.ts).
+    service('5b1a2c3d4e5f40718293a4b5c6d7e8f4', 'image', 'glance', `${origin}/volume/image`),
   ];
 }
 

@@ -1,0 +1,136 @@
+import { and, eq } from 'drizzle-orm';
+import type { Actor } from '../../auth/actor';
+import { authorize, requireAdmin } from '../../auth/policy';
+import { db } from '../../db/client';
+import { projects, quotas } from '../../db/schema';
+import { AppError, invalid } from '../../errors';
+import { recordEvent } from '../../events/audit';
+import { quotaDefaultsList, updateProjectQuotas } from '../../quotas/admin';
+import { projectQuotas } from '../../quotas/queries';
+import { QUOTA_RESOURCES, type QuotaResource } from '../../quotas/resources';
+import { empty, json, readJson, type CinderContext } from './context';
+import { isTrueString } from './json-schema';
+
+/**
+ * `os-quota-sets` and `limits` (reference §3.3, cinder/api/contrib/quotas.py, used_limits.py).
+ * The limits themselves live in server/quotas; this module reads and writes them with Cinder's
+ * shapes, keys and messages.
+ */
+const NON_QUOTA_KEYS = ['tenant_id', 'id'];
+const MAX_INT = 2 ** 31 - 1;
+
+async function targetProject(actor: Actor, id: string): Promise<string> {
+  const notFound = `Project ${id} could not be found.`;
+  authorize(actor, id, 'read', 'volume_extension:quotas:show', notFound);
+  const [project] = await db().select({ id: projects.id }).from(projects).where(eq(projects.id, id));
+  if (!project) throw new AppError('not_found', notFound);
+  return project.id;
+}
+
+export async function showQuotasHandler(c: CinderContext) {
+  const projectId = await targetProject(c.actor, c.params.target);
+  const usage = isTrueString(c.query.get('usage') ?? '');
+  const rows = await projectQuotas(c.actor, projectId);
+  const set: Record<string, unknown> = { id: projectId };
+  for (const row of rows) set[row.resource] = usage ? { limit: row.limit, in_use: row.inUse, reserved: row.reserved } : row.limit;
+  return json(c, { quota_set: set });
+}
+
+export async function quotaDefaultsHandler(c: CinderContext) {
+  const projectId = await targetProject(c.actor, c.params.target);
+  const defaults = await quotaDefaultsList();
+  return json(c, { quota_set: { id: projectId, ...Object.fromEntries(defaults.map((d) => [d.resource, d.limit])) } });
+}
+
+/** Cinder's checks, in Cinder's order: the body, unknown keys, integers ≥ -1, then not below usage. */
+export async function updateQuotasHandler(c: CinderContext) {
+  requireAdmin(c.actor, 'volume_extension:quotas:update');
+  const projectId = c.params.target;
+  const body = await readJson(c.request);
+  const set = (body as Record<string, unknown> | null)?.quota_set;
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof set !== 'object' || set === null || Array.isArray(set)) {
+    throw invalid("Missing required element 'quota_set' in request body.");
+  }
+  const entries = Object.entries(set as Record<string, unknown>).filter(([key]) => !NON_QUOTA_KEYS.includes(key));
+  const bad = entries.map(([key]) => key).filter((key) => !(QUOTA_RESOURCES as string[]).includes(key));
+  if (bad.length) throw invalid(`Bad key(s) in quota set: ${bad.join(',')}`);
+  const limits: Partial<Record<QuotaResource, number>> = {};
+  for (const [key, value] of entries) {
+    const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : null;
+    if (text === null || !/^[+-]?\d+$/.test(text)) throw invalid(`${key} must be an integer.`);
+    const limit = Number.parseInt(text, 10);
+    if (limit < -1) throw invalid(`${key} must be >= -1`);
+    if (limit > MAX_INT) throw invalid(`${key} must be <= ${MAX_INT}`);
+    limits[key as QuotaResource] = limit;
+  }
+  const [project] = await db().select({ id: projects.id }).from(projects).where(eq(projects.id, projectId));
+  if (!project) throw new AppError('not_found', `Project ${projectId} could not be found.`);
+  if (Object.keys(limits).length) {
+    const usage = new Map((await projectQuotas(c.actor, projectId)).map((r) => [r.resource, r]));
+    for (const [key, limit] of Object.entries(limits) as [QuotaResource, number][]) {
+      const used = (usage.get(key)?.inUse ?? 0) + (usage.get(key)?.reserved ?? 0);
+      if (key !== 'per_volume_gigabytes' && limit !== -1 && limit < used) {
+        throw invalid(`Quota ${key} limit must be equal or greater than existing resources. Current usage is ${used} and the requested limit is ${limit}.`);
+      }
+    }
+    try {
+      await updateProjectQuotas(c.actor, { projectId, limits });
+    } catch (error) {
+      // The service refuses below usage atomically too (usage may have grown since the check).
+      if (error instanceof AppError && error.fieldErrors) {
+        const [key] = Object.keys(error.fieldErrors);
+        const current = (await projectQuotas(c.actor, projectId)).find((r) => r.resource === key);
+        if (current && key in limits) {
+          throw invalid(`Quota ${key} limit must be equal or greater than existing resources. Current usage is ${current.inUse + current.reserved} and the requested limit is ${limits[key as QuotaResource]}.`);
+        }
+      }
+      throw error;
+    }
+  }
+  const rows = await projectQuotas(c.actor, projectId);
+  return json(c, { quota_set: Object.fromEntries(rows.map((r) => [r.resource, r.limit])) });
+}
+
+/** Back to the defaults (Cinder destroys the project's own limits; usage is kept). */
+export async function deleteQuotasHandler(c: CinderContext) {
+  requireAdmin(c.actor, 'volume_extension:quotas:delete');
+  const projectId = c.params.target;
+  const [project] = await db().select({ id: projects.id }).from(projects).where(eq(projects.id, projectId));
+  if (!project) throw new AppError('not_found', `Project ${projectId} could not be found.`);
+  const defaults = await quotaDefaultsList();
+  await db().transaction(async (t) => {
+    for (const { resource, limit } of defaults) {
+      const updated = await t.update(quotas).set({ hardLimit: limit }).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource))).returning();
+      if (updated.length === 0) await t.insert(quotas).values({ projectId, resource, hardLimit: limit }).onConflictDoNothing();
+    }
+    await recordEvent(t, {
+      actor: c.actor, projectId, resourceType: 'quota', resourceId: projectId, action: 'reset_defaults',
+      detail: Object.fromEntries(defaults.map((d) => [d.resource, d.limit])),
+    });
+  });
+  return empty(c, 200);
+}
+
+/** `GET /limits`: the absolute limits and what is used, backups included (used = in_use). */
+export async function limitsHandler(c: CinderContext) {
+  const rows = new Map((await projectQuotas(c.actor, c.projectId)).map((r) => [r.resource, r]));
+  const limit = (r: QuotaResource) => rows.get(r)?.limit ?? 0;
+  const used = (r: QuotaResource) => rows.get(r)?.inUse ?? 0;
+  return json(c, {
+    limits: {
+      rate: [],
+      absolute: {
+        maxTotalVolumes: limit('volumes'),
+        maxTotalSnapshots: limit('snapshots'),
+        maxTotalVolumeGigabytes: limit('gigabytes'),
+        maxTotalBackups: limit('backups'),
+        maxTotalBackupGigabytes: limit('backup_gigabytes'),
+        totalVolumesUsed: used('volumes'),
+        totalSnapshotsUsed: used('snapshots'),
+        totalGigabytesUsed: used('gigabytes'),
+        totalBackupsUsed: used('backups'),
+        totalBackupGigabytesUsed: used('backup_gigabytes'),
+      },
+    },
+  });
+}
