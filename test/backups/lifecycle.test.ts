@@ -7,7 +7,7 @@ import { and, eq } from 'drizzle-orm';
 import { backupDetail, listBackups, restoreTargets } from '../../server/backups/queries';
 import { cancelBackup, createBackup, deleteBackup, forceDeleteBackup, restoreBackup, updateBackup } from '../../server/backups/service';
 import { dataPaths } from '../../server/data-paths';
-import { backups, jobs, quotas, services, snapshots, volumes } from '../../server/db/schema';
+import { backups, jobs, quotas, services, snapshots, userMessages, volumes } from '../../server/db/schema';
 import { projectQuotas } from '../../server/quotas/queries';
 import { createSnapshot } from '../../server/snapshots/service';
 import { volumeBackend } from '../../server/volumes/backend';
@@ -237,6 +237,8 @@ describe('the backup lifecycle', () => {
     assert.ok(failed.failReason && failed.failReason.length <= 255, failed.failReason ?? '');
     const afterFailure = await waitForVolume(h, volume.id, (v) => v.backupStatus === 'error_backing-up');
     assert.equal(afterFailure.status, 'available', 'a failed backup never touches the volume status');
+    const [message] = await h.database.handle.db.select().from(userMessages).where(eq(userMessages.resourceUuid, failing.id));
+    assert.equal(message.eventId, 'VOLUME_VOLUME_BACKUP_013_020', 'the tenant is told through a user message');
     assert.equal(await usage(project.id, 'backups'), 1, 'a backup in error counts until deleted');
 
     const good = await createBackup(actor, { volumeId: volume.id });

@@ -9,6 +9,7 @@ import {
 } from '../../drivers/backup';
 import type { WorkerEnv } from '../../env';
 import { recordEvent } from '../../events/audit';
+import { BACKUP_DETAIL, BACKUP_MESSAGE, recordUserMessage } from '../../events/user-messages';
 import { enqueueJob } from '../../jobs/enqueue';
 import { BACKUP_BINARY, jobPayloads } from '../../jobs/kinds';
 import { changeUsage } from '../../quotas/service';
@@ -126,6 +127,10 @@ async function endCreateBadly(tx: Executor, job: JobRow, reason: string, action:
     .where(and(eq(backups.id, backupId), eq(backups.status, 'creating'))).returning();
   if (failed) {
     await recordEvent(tx, { actor: SYSTEM_ACTOR, projectId: failed.projectId, resourceType: BACKUP, resourceId: failed.id, action, fromStatus: 'creating', toStatus: 'error', detail: { jobId: job.id, reason } });
+    await recordUserMessage(tx, {
+      projectId: failed.projectId, resourceType: 'VOLUME_BACKUP', resourceUuid: failed.id, actionId: BACKUP_MESSAGE.create,
+      detailId: action === 'create_abandoned' ? BACKUP_DETAIL.serviceDown : BACKUP_DETAIL.createFailed,
+    });
   }
 }
 
@@ -280,7 +285,9 @@ export const backupDeleteHandler: JobHandler = {
     const { backupId } = jobPayloads.backup_delete.parse(job.payload);
     const [failed] = await tx.update(backups).set({ status: 'error', failReason: reason.slice(0, 255), updatedAt: sql`now()` })
       .where(and(eq(backups.id, backupId), eq(backups.status, 'deleting'))).returning();
-    if (failed) await recordEvent(tx, { actor: SYSTEM_ACTOR, projectId: failed.projectId, resourceType: BACKUP, resourceId: backupId, action: 'delete_failed', fromStatus: 'deleting', toStatus: 'error', detail: { jobId: job.id, reason } });
+    if (!failed) return;
+    await recordEvent(tx, { actor: SYSTEM_ACTOR, projectId: failed.projectId, resourceType: BACKUP, resourceId: backupId, action: 'delete_failed', fromStatus: 'deleting', toStatus: 'error', detail: { jobId: job.id, reason } });
+    await recordUserMessage(tx, { projectId: failed.projectId, resourceType: 'VOLUME_BACKUP', resourceUuid: backupId, actionId: BACKUP_MESSAGE.delete, detailId: BACKUP_DETAIL.deleteFailed });
   },
 };
 
@@ -297,6 +304,9 @@ async function endRestoreBadly(tx: Executor, job: JobRow, reason: string, action
     actor: SYSTEM_ACTOR, projectId: backup?.projectId ?? job.projectId, resourceType: BACKUP, resourceId: backupId, action, fromStatus: 'restoring', toStatus: 'available',
     detail: { jobId: job.id, volumeId, volumeIsNew, reason },
   });
+  if (action === 'restore_failed' && backup) {
+    await recordUserMessage(tx, { projectId: backup.projectId, resourceType: 'VOLUME_BACKUP', resourceUuid: backupId, actionId: BACKUP_MESSAGE.restore, detailId: BACKUP_DETAIL.restoreFailed });
+  }
 }
 
 /** The chain from the full backup to `backup`, following parent_id through the rows. */
