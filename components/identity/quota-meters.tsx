@@ -1,20 +1,13 @@
 import type { QuotaUsage } from '@/server/quotas/queries';
+import { QUOTA_LABELS } from '@/components/quotas/labels';
 
-const LABELS: Record<string, { label: string; unit?: string }> = {
-  volumes: { label: 'Volumes' },
-  snapshots: { label: 'Snapshots' },
-  gigabytes: { label: 'Volume and snapshot storage', unit: 'GiB' },
-  backups: { label: 'Backups' },
-  backup_gigabytes: { label: 'Backup storage', unit: 'GiB' },
-  per_volume_gigabytes: { label: 'Largest volume', unit: 'GiB' },
-};
 
 /** One meter per quota: used of limit, amber past 80 %, red when full. */
 export function QuotaMeters({ quotas }: { quotas: QuotaUsage[] }) {
   return (
     <dl className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
       {quotas.map((q) => {
-        const { label, unit } = LABELS[q.resource] ?? { label: q.resource };
+        const { label, unit } = QUOTA_LABELS[q.resource] ?? { label: q.resource };
         const unlimited = q.limit < 0;
         const limitOnly = q.resource === 'per_volume_gigabytes';
         const ratio = unlimited || q.limit === 0 ? 0 : Math.min(1, q.inUse / q.limit);

@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import { backupDetail, listBackups, restoreTargets } from '../../server/backups/queries';
-import { cancelBackup, createBackup, deleteBackup, forceDeleteBackup, restoreBackup, updateBackup } from '../../server/backups/service';
+import { createBackup, deleteBackup, forceDeleteBackup, restoreBackup, updateBackup } from '../../server/backups/service';
 import { dataPaths } from '../../server/data-paths';
-import { backups, jobs, quotas, services, snapshots, userMessages, volumes } from '../../server/db/schema';
-import { projectQuotas } from '../../server/quotas/queries';
+import { backups, services, snapshots, userMessages, volumes } from '../../server/db/schema';
 import { createSnapshot } from '../../server/snapshots/service';
 import { volumeBackend } from '../../server/volumes/backend';
-import { attachVolume, createVolume, deleteVolume, detachVolume, extendVolume } from '../../server/volumes/service';
+import { attachVolume, detachVolume, extendVolume } from '../../server/volumes/service';
 import { seedAdmin, seedProject } from '../support/identities';
+import { backupTools } from './support';
 import { expectError, startHarness, waitFor, waitForSnapshot, waitForVolume, type Harness } from '../support/harness';
 
 const MiB = 1024 ** 2;
@@ -21,49 +20,7 @@ let h: Harness;
 before(async () => { h = await startHarness({ host: 'backup-host' }); });
 after(async () => { await h?.stop(); });
 
-type Actor = Awaited<ReturnType<typeof seedProject>>['actor'];
-
-async function newVolume(actor: Actor, projectId: string, name: string, size = 1) {
-  const volume = await createVolume(actor, { projectId, name, size: String(size) });
-  return waitForVolume(h, volume.id, 'available');
-}
-
-/** Writes random bytes at the given MiB offsets of a volume's file. */
-async function writeData(volumeId: string, offsetsMiB: number[], length = MiB) {
-  const file = await open(volumeBackend(h.env).driver.pathOf(volumeId), 'r+');
-  try {
-    for (const offset of offsetsMiB) await file.write(randomBytes(length), 0, length, offset * MiB);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-}
-
-const sha = (volumeId: string) => volumeBackend(h.env).driver.sha256(volumeId);
-
-async function backupRow(id: string) {
-  const [row] = await h.database.handle.db.select().from(backups).where(eq(backups.id, id));
-  return row;
-}
-
-async function waitForBackup(id: string, status: string, timeoutMs = 60_000) {
-  return waitFor(`backup ${id} to be ${status}`, async () => {
-    const row = await backupRow(id);
-    if (row?.status === 'error' && status !== 'error') throw new Error(`backup ${id} failed: ${row.failReason}`);
-    return row?.status === status ? row : undefined;
-  }, timeoutMs);
-}
-
-async function usage(projectId: string, resource: string) {
-  const [row] = await h.database.handle.db.select().from(quotas).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource)));
-  return row.inUse;
-}
-
-async function objectsUnder(backup: typeof backups.$inferSelect) {
-  const dir = path.join(dataPaths(h.env).backups, backup.container!);
-  const names = await readdir(dir).catch(() => [] as string[]);
-  return names.filter((n) => n.startsWith(backup.serviceMetadata!));
-}
+const { newVolume, writeData, sha, backupRow, waitForBackup, usage, objectsUnder } = backupTools(() => h);
 
 describe('the backup lifecycle', () => {
   test('full, incremental, restore to a new volume and onto an existing one: the same bytes', async () => {

@@ -7,14 +7,13 @@ import { AppError, invalid } from '../../errors';
 import type { BackupRow } from '../../backups/guards';
 import { isBoolString, isTrueString } from './json-schema';
 import type { Microversion } from './microversions';
+import { integerParam, isUuidLike, MAX_LIMIT, sortParams } from './rest-list';
 
 /**
  * Reads for the REST API with Cinder's list semantics (reference §2.5): limit/marker/offset,
  * sort or sort_key/sort_dir, with_count (3.45), all_tenants (admins only), the generic filters
  * (3.31) and LIKE filters (3.34), timestamps to the microsecond.
  */
-export const MAX_LIMIT = 1000;
-
 export type RestBackup = BackupRow & {
   createdAtText: string;
   updatedAtText: string | null;
@@ -58,8 +57,6 @@ async function loadRows(tx: Executor, ids: string[], withMetadata: boolean): Pro
   return ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
 }
 
-export const isUuidLike = (id: string) => /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/.test(id);
-
 /** One backup, if the actor may read it; another project's is "not found" (§0). */
 export async function showBackup(actor: Actor, id: string, tx: Executor = db()): Promise<RestBackup> {
   const notFound = new AppError('not_found', `Backup ${id} could not be found.`);
@@ -88,44 +85,6 @@ export interface ListResult {
   nextMarker?: string;
 }
 
-function integerParam(value: string | null, name: string, fallback: number): number {
-  if (value === null) return fallback;
-  if (!/^\s*[+-]?\d+\s*$/.test(value)) {
-    throw invalid(name === 'limit' ? 'limit param must be an integer' : `Invalid input received: ${name} must be an integer.`);
-  }
-  const parsed = Number.parseInt(value, 10);
-  if (parsed < 0) throw invalid(name === 'limit' ? 'limit param must be positive' : `Invalid input received: ${name} must be >= 0.`);
-  if (parsed > 2 ** 31 - 1) throw invalid(`Invalid input received: ${name} must be <= ${2 ** 31 - 1}.`);
-  return parsed;
-}
-
-function sortParams(params: Map<string, string>, version: Microversion): [string, 'asc' | 'desc'][] {
-  const sort = params.get('sort');
-  const sortKey = params.get('sort_key');
-  const sortDir = params.get('sort_dir');
-  params.delete('sort');
-  params.delete('sort_key');
-  params.delete('sort_dir');
-  if (sort !== undefined && (sortKey !== undefined || sortDir !== undefined)) {
-    throw invalid("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.");
-  }
-  const pairs: [string, string][] = sort !== undefined
-    ? sort.split(',').map((part) => {
-      const [key, dir] = part.split(':');
-      return [key.trim(), (dir ?? 'desc').trim().toLowerCase()];
-    })
-    : [[(sortKey ?? 'created_at').trim(), (sortDir ?? 'desc').trim().toLowerCase()]];
-  const keys: [string, 'asc' | 'desc'][] = [];
-  for (const [rawKey, dir] of pairs) {
-    if (dir !== 'asc' && dir !== 'desc') throw invalid("Invalid input received: Unknown sort direction, must be 'desc' or 'asc'.");
-    const key = rawKey === 'name' && version.atLeast('3.37') ? 'display_name' : rawKey;
-    if (!(key in COLUMNS)) throw invalid(`Invalid input received: Invalid sort key ${rawKey}`);
-    keys.push([key, dir]);
-  }
-  // Cinder's tie-breakers: created_at, then id, in the first key's direction.
-  for (const tie of ['created_at', 'id']) if (!keys.some(([k]) => k === tie)) keys.push([tie, keys[0][1]]);
-  return keys;
-}
 
 /**
  * The filters left after paging and sorting, as Cinder treats them: below 3.31 a non-admin's
@@ -169,7 +128,7 @@ export async function listBackupsRest(input: ListRequest, tx: Executor = db()): 
   const marker = take('marker');
   const limit = Math.min(integerParam(take('limit'), 'limit', MAX_LIMIT), MAX_LIMIT);
   const offset = integerParam(take('offset'), 'offset', 0);
-  const keys = sortParams(params, version);
+  const keys = sortParams(params, COLUMNS, version.atLeast('3.37'));
   let withCount = false;
   if (version.atLeast('3.45') && params.has('with_count')) {
     const value = take('with_count')!;

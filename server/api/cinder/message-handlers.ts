@@ -3,10 +3,9 @@ import { authorize } from '../../auth/policy';
 import { db } from '../../db/client';
 import { userMessages } from '../../db/schema';
 import { AppError } from '../../errors';
-import { isUuidLike } from './backup-queries';
 import { json, type CinderContext } from './context';
 import { requireVersion } from './microversions';
-import { cinderTime, listIds, type ListSpec } from './rest-list';
+import { cinderTime, isUuidLike, listIds, type ListSpec } from './rest-list';
 
 /**
  * User messages (3.3+, reference §5.8): the failures a tenant should see, e.g. a backup that

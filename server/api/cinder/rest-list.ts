@@ -3,9 +3,14 @@ import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Actor } from '../../auth/actor';
 import type { Executor } from '../../db/client';
 import { AppError, invalid } from '../../errors';
-import { isUuidLike, MAX_LIMIT } from './backup-queries';
 import { isBoolString, isTrueString } from './json-schema';
 import type { Microversion } from './microversions';
+
+/** Cinder's `osapi_max_limit`: the largest page a list returns. */
+export const MAX_LIMIT = 1000;
+
+/** Ids as Cinder's UUID columns take them (dashes optional). */
+export const isUuidLike = (id: string) => /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/.test(id);
 
 /**
  * Cinder's list semantics for volumes and snapshots (the same rules as backup-queries.ts, which
@@ -47,7 +52,8 @@ export interface ListIds {
   nextMarker?: string;
 }
 
-function integerParam(value: string | null, name: string, fallback: number): number {
+/** A non-negative integer query parameter, refused with Cinder's messages. */
+export function integerParam(value: string | null, name: string, fallback: number): number {
   if (value === null) return fallback;
   if (!/^\s*[+-]?\d+\s*$/.test(value)) {
     throw invalid(name === 'limit' ? 'limit param must be an integer' : `Invalid input received: ${name} must be an integer.`);
@@ -58,7 +64,11 @@ function integerParam(value: string | null, name: string, fallback: number): num
   return parsed;
 }
 
-function sortParams(params: Map<string, string>, spec: ListSpec): [string, 'asc' | 'desc'][] {
+/**
+ * `sort=key[:dir],…` or the deprecated `sort_key`/`sort_dir`, validated against `columns`, with
+ * Cinder's tie-breakers. `name` means `display_name` (always here; for backups from 3.37).
+ */
+export function sortParams(params: Map<string, string>, columns: Record<string, unknown>, nameIsDisplayName = true): [string, 'asc' | 'desc'][] {
   const sort = params.get('sort');
   const sortKey = params.get('sort_key');
   const sortDir = params.get('sort_dir');
@@ -77,8 +87,8 @@ function sortParams(params: Map<string, string>, spec: ListSpec): [string, 'asc'
   const keys: [string, 'asc' | 'desc'][] = [];
   for (const [rawKey, dir] of pairs) {
     if (dir !== 'asc' && dir !== 'desc') throw invalid("Invalid input received: Unknown sort direction, must be 'desc' or 'asc'.");
-    const key = rawKey === 'name' ? 'display_name' : rawKey;
-    if (!(key in spec.columns)) throw invalid(`Invalid input received: Invalid sort key ${rawKey}`);
+    const key = rawKey === 'name' && nameIsDisplayName ? 'display_name' : rawKey;
+    if (!(key in columns)) throw invalid(`Invalid input received: Invalid sort key ${rawKey}`);
     keys.push([key, dir]);
   }
   for (const tie of ['created_at', 'id']) if (!keys.some(([k]) => k === tie)) keys.push([tie, keys[0][1]]);
@@ -148,7 +158,7 @@ export async function listIds(spec: ListSpec, input: ListInput, tx: Executor): P
   const marker = take('marker');
   const limit = Math.min(integerParam(take('limit'), 'limit', MAX_LIMIT), MAX_LIMIT);
   const offset = integerParam(take('offset'), 'offset', 0);
-  const keys = sortParams(params, spec);
+  const keys = sortParams(params, spec.columns);
   let withCount = false;
   if (params.has('with_count')) {
     const value = take('with_count')!;

@@ -1,7 +1,7 @@
 import { db } from '../../db/client';
 import { AppError, invalid } from '../../errors';
 import { createSnapshot, deleteSnapshot, forceDeleteSnapshot, resetSnapshotStatus } from '../../snapshots/service';
-import { isUuidLike } from './backup-queries';
+import { isUuidLike } from './rest-list';
 import { empty, json, readJson, type CinderContext } from './context';
 import { isTrueString, pyRepr, validateBody } from './json-schema';
 import { updateFields, writeMetadata } from './resource-writes';

@@ -5,8 +5,7 @@ import { db, type Executor } from '../../db/client';
 import { snapshotMetadata, snapshots, volumes } from '../../db/schema';
 import { AppError } from '../../errors';
 import type { SnapshotRow } from '../../snapshots/service';
-import { isUuidLike } from './backup-queries';
-import { cinderTime, listIds, type ListIds, type ListInput, type ListSpec } from './rest-list';
+import { cinderTime, isUuidLike, listIds, type ListIds, type ListInput, type ListSpec } from './rest-list';
 
 /** Snapshot reads for the REST API; temporary snapshots (a backup's) are never a tenant's. */
 export type RestSnapshot = SnapshotRow & {

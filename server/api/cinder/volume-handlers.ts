@@ -6,7 +6,7 @@ import { AppError, invalid } from '../../errors';
 import { VOLUME_BINARY } from '../../jobs/kinds';
 import { forceDeleteVolume, resetVolumeStatus } from '../../volumes/admin';
 import { attachVolume, createVolume, deleteVolume, detachVolume, extendVolume } from '../../volumes/service';
-import { isUuidLike } from './backup-queries';
+import { isUuidLike } from './rest-list';
 import { empty, json, readJson, type CinderContext } from './context';
 import { isTrueString, pyRepr, validateBody } from './json-schema';
 import { beginDetaching, deleteMetadataKey, readMetadata, rollDetaching, updateFields, updateMetadata, writeMetadata, type MetadataTarget } from './resource-writes';

@@ -5,8 +5,7 @@ import { db, type Executor } from '../../db/client';
 import { volumeAttachments, volumeMetadata, volumes } from '../../db/schema';
 import { AppError } from '../../errors';
 import type { VolumeRow } from '../../volumes/guards';
-import { isUuidLike } from './backup-queries';
-import { cinderTime, listIds, type ListIds, type ListInput, type ListSpec } from './rest-list';
+import { cinderTime, isUuidLike, listIds, type ListIds, type ListInput, type ListSpec } from './rest-list';
 
 /** Volume reads for the REST API: the row, its metadata and live attachments, timestamps in Cinder's form. */
 export interface RestAttachment {
