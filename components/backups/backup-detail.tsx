@@ -43,7 +43,8 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
     },
     initialData: initial,
     retry: (count, e) => e.message !== 'gone' && count < 3,
-    refetchInterval: (q) => (q.state.error?.message === 'gone' ? false : isWorking(q.state.data?.backup.status) ? 1000 : false),
+    refetchInterval: (q) => (q.state.error?.message === 'gone' ? false
+      : isWorking(q.state.data?.backup.status) || (q.state.data?.pendingJobs ?? 0) > 0 ? 1000 : false),
   });
   const b = data.backup;
   const rates = useTransferRates(isTransferring(b.status) ? [{ key: `${b.id}:${b.status}`, bytes: b.progressBytes, total: b.progressTotalBytes, at: b.updatedAt }] : []);

@@ -1,8 +1,10 @@
 'use client';
 
+import { useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { resetBackupStatusAction } from '@/server/backups/records-actions';
+import { backupKeys } from '@/components/backups/backup-dialogs';
 import { Button } from '@/components/ui/button';
 import { Dialog } from '@/components/ui/dialog';
 import { Notice } from '@/components/ui/notice';
@@ -23,6 +25,7 @@ const CHOICES = [
 /** Admin reset of a stuck backup: only the states Cinder allows, each explained. */
 export function ResetBackupDialog({ backupId, status }: { backupId: string; status: string }) {
   const router = useRouter();
+  const queryClient = useQueryClient();
   const [open, setOpen] = useState(false);
   const [choice, setChoice] = useState<'available' | 'error'>(status === 'available' ? 'error' : 'available');
   const [result, setResult] = useState<{ ok: boolean; message?: string } | null>(null);
@@ -49,6 +52,8 @@ export function ResetBackupDialog({ backupId, status }: { backupId: string; stat
             const outcome = await resetBackupStatusAction(backupId, choice);
             setPending(false);
             setResult({ ok: outcome.ok, message: outcome.message });
+            // The backup's page polls while the verify job is pending, so its outcome shows up there.
+            await queryClient.invalidateQueries({ queryKey: backupKeys.all });
             router.refresh();
           }}>{pending ? 'Resetting…' : `Reset to ${choice}`}</Button>
         </div>

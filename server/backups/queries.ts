@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Actor } from '../auth/actor';
 import { authorize } from '../auth/policy';
 import { db, type Executor } from '../db/client';
-import { auditEvents, backupMetadata, backups, projects, snapshots, volumes } from '../db/schema';
+import { auditEvents, backupMetadata, backups, jobs, projects, snapshots, volumes } from '../db/schema';
 import { AppError } from '../errors';
 import { listScope } from '../volumes/queries';
 
@@ -106,15 +106,19 @@ export async function backupDetail(actor: Actor, id: string, tx: Executor = db()
     ancestors.unshift(parent);
     parentId = parent.parentId;
   }
-  const [dependents, metadata, events] = await Promise.all([
+  const [dependents, metadata, events, [{ pendingJobs }]] = await Promise.all([
     tx.select().from(backups).where(and(eq(backups.parentId, id), eq(backups.deleted, false))).orderBy(asc(backups.createdAt)),
     tx.select({ key: backupMetadata.key, value: backupMetadata.value }).from(backupMetadata).where(eq(backupMetadata.backupId, id)).orderBy(asc(backupMetadata.key)),
     tx.select().from(auditEvents).where(and(eq(auditEvents.resourceType, 'backup'), eq(auditEvents.resourceId, id))).orderBy(desc(auditEvents.at), desc(auditEvents.id)).limit(50),
+    // Work queued or running on the backup (a verify, a delete): the page keeps polling until it ends.
+    tx.select({ pendingJobs: sql<number>`count(*)::int` }).from(jobs)
+      .where(and(eq(jobs.resourceType, 'backup'), eq(jobs.resourceId, id), inArray(jobs.status, ['queued', 'running']))),
   ]);
   const names = await sourceNames(tx, [backup, ...ancestors, ...dependents]);
   return {
     backup: { ...toListRow(backup, names), ...backup, hasDependentBackups: backup.numDependentBackups > 0 },
     metadata: Object.fromEntries(metadata.map((m) => [m.key, m.value])),
+    pendingJobs,
     ancestors: ancestors.map((b) => toListRow(b, names)),
     dependents: dependents.map((b) => toListRow(b, names)),
     events,
