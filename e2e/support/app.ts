@@ -47,7 +47,8 @@ export async function launchApp(env: Record<string, string> = {}, reuse: { dataD
   fs.closeSync(log);
   const deadline = Date.now() + 240_000;
   const output = () => fs.readFileSync(logFile, 'utf8').slice(startedAt);
-  while (!output().includes('[cinderblock] ready:')) {
+  // Ready means the web server answers and the worker has registered its services.
+  while (!output().includes('[cinderblock] ready:') || !output().includes('[worker] ') || !output().includes(' serving ')) {
     if (child.exitCode !== null || Date.now() > deadline) {
       throw new Error(`The app did not start:\n${output().slice(-4000)}`);
     }
