@@ -4,7 +4,7 @@ import { cookies } from 'next/headers';
 import { revalidatePath } from 'next/cache';
 import { z } from 'zod';
 import { signOut } from './config';
-import { PROJECT_COOKIE, projectChoices, requireActor } from './session';
+import { PROJECT_COOKIE, projectChoices } from './session';
 import { runAction } from '../action';
 import { AppError } from '../errors';
 import { parseInput } from '../validation';

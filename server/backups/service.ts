@@ -1,17 +1,17 @@
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import { authorize } from '../auth/policy';
-import { sharedConfig } from '../config';
 import { db, type Executor } from '../db/client';
 import { backupMetadata, backups, jobs, snapshots, volumes } from '../db/schema';
 import { AppError, invalid } from '../errors';
 import { recordEvent } from '../events/audit';
 import { enqueueJob, requestCancel } from '../jobs/enqueue';
-import { BACKUP_BINARY } from '../jobs/kinds';
+import { BACKUP_BINARY, VOLUME_BINARY } from '../jobs/kinds';
+import { findLiveService } from '../services/routing';
 import { changeUsage } from '../quotas/service';
 import { parseInput } from '../validation';
 import { checkPerVolumeLimit, swapVolume, visibleVolume, volumeServiceOn } from '../volumes/guards';
-import { backupNotFound, backupServiceFor, hasNoChildren, swapBackup, visibleBackup, type BackupRow } from './guards';
+import { backupServiceFor, hasNoChildren, swapBackup, visibleBackup, type BackupRow } from './guards';
 import {
   adminContainerSchema, backupIdSchema, createBackupSchema, restoreBackupSchema, tenantContainerSchema, updateBackupSchema,
 } from './schemas';
@@ -242,8 +242,9 @@ export async function restoreBackup(actor: Actor, input: unknown, tx: Executor =
       volumeIsNew = true;
       await checkPerVolumeLimit(t, backup.projectId, backup.size);
       await changeUsage(t, backup.projectId, [{ resource: 'volumes', delta: 1 }, { resource: 'gigabytes', delta: backup.size }]);
-      const volumeService = await volumeServiceOn(t, (await t.select({ host: volumes.host }).from(volumes).where(eq(volumes.id, backup.volumeId)))[0]?.host
-        ?? await anyVolumeHost(t), 'creating a volume');
+      // The new volume goes where its source lived, or to any live volume service.
+      const [source] = await t.select({ host: volumes.host }).from(volumes).where(eq(volumes.id, backup.volumeId));
+      const volumeService = await volumeServiceOn(t, source?.host ?? (await findLiveService(t, VOLUME_BINARY))?.host ?? null, 'creating a volume');
       [target] = await t.insert(volumes).values({
         projectId: backup.projectId, userId: actor.userId, size: backup.size, status: 'creating', backupStatus: 'restoring-backup',
         name: data.name ?? `restore_backup_${backup.id}`, description: 'auto-created_from_restore_from_backup',
@@ -269,12 +270,3 @@ export async function restoreBackup(actor: Actor, input: unknown, tx: Executor =
     return { backupId: backup.id, volumeId: target.id, volumeName: target.name };
   });
 }
-
-async function anyVolumeHost(t: Executor): Promise<string | null> {
-  const { findLiveService } = await import('../services/routing');
-  const { VOLUME_BINARY } = await import('../jobs/kinds');
-  return (await findLiveService(t, VOLUME_BINARY))?.host ?? null;
-}
-
-export { backupNotFound };
-export const backupDownTime = () => sharedConfig().CINDERBLOCK_SERVICE_DOWN_TIME;

