@@ -19,7 +19,7 @@ export default async function RecordsPage() {
         title="Backup records"
         description="A backup record points at objects in the repository. Export records to move backups to another installation or to keep for disaster recovery; import them (from here or from OpenStack Cinder) into a database that does not know them."
       />
-      <div className="grid gap-6 xl:grid-cols-2">
+      <div className="grid items-start gap-6 xl:grid-cols-2">
         <Card title="Import records" description="Each record turns available once a worker has checked that the repository holds its objects.">
           <ImportRecordsForm projects={choices} />
         </Card>
