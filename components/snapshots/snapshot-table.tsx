@@ -26,7 +26,13 @@ export interface SnapshotPage { rows: Row[]; total: number; page: number; pageSi
 
 export const snapshotKeys = { all: ['snapshots'] as const, list: (q: Record<string, string | undefined>) => ['snapshots', 'list', q] as const };
 
-const SNAPSHOT_STATUSES = ['available', 'error', 'creating', 'deleting', 'error_deleting'];
+/** The states an administrator may reset a snapshot to, and what each one lets happen next. */
+const SNAPSHOT_STATUSES: [string, string][] = [
+  ['available', 'usable: back up, clone, delete'],
+  ['error', 'unusable; can only be deleted'],
+  ['creating', 'waiting for the volume service'],
+  ['error_deleting', 'a delete failed; delete again or force-delete'],
+];
 
 export function SnapshotTable({ initial, query, scope = {}, base, volumeBase, admin = false, canWrite = true }: {
   initial: SnapshotPage; query: Record<string, string | undefined>; scope?: Record<string, string>; base: string; volumeBase: string; admin?: boolean; canWrite?: boolean;
@@ -107,7 +113,7 @@ export function SnapshotTable({ initial, query, scope = {}, base, volumeBase, ad
               <>
                 <input type="hidden" name="id" value={resetting.id} />
                 <Field label="Status" name="status" error={errors.status} hint={`Now ${resetting.status}. Only the database changes.`}>
-                  <Select name="status" defaultValue="available" error={errors.status}>{SNAPSHOT_STATUSES.map((s) => <option key={s}>{s}</option>)}</Select>
+                  <Select name="status" defaultValue="available" error={errors.status}>{SNAPSHOT_STATUSES.map(([s, meaning]) => <option key={s} value={s}>{s} — {meaning}</option>)}</Select>
                 </Field>
               </>
             )}

@@ -166,7 +166,26 @@ export function UploadDialog({ open, onClose, onDone, volume }: { open: boolean;
   );
 }
 
-const VOLUME_STATUSES = ['available', 'error', 'in-use', 'creating', 'attaching', 'detaching', 'extending', 'error_deleting', 'error_extending', 'maintenance'];
+/** The states an administrator may reset a volume to, and what each one lets happen next. */
+const VOLUME_STATUSES: [string, string][] = [
+  ['available', 'usable: attach, snapshot, back up, extend, delete'],
+  ['error', 'unusable; can only be deleted'],
+  ['in-use', 'attached (needs an attachment)'],
+  ['creating', 'waiting for the volume service'],
+  ['attaching', 'an attach in progress'],
+  ['detaching', 'a detach in progress'],
+  ['extending', 'an extend in progress'],
+  ['error_deleting', 'a delete failed; delete again or force-delete'],
+  ['error_extending', 'an extend failed; can be deleted'],
+  ['maintenance', 'blocked for every operation'],
+];
+const BACKUP_STATUS_CHOICES: [string, string][] = [
+  ['none', 'none: no backup work (clears a stuck one)'],
+  ['backing-up', 'backing-up: blocks delete, a second backup, upload, restore-into'],
+  ['error_backing-up', 'error_backing-up: a backup failed; blocks nothing'],
+  ['restoring-backup', 'restoring-backup: blocks every other operation'],
+  ['error_restoring', 'error_restoring: partial data; blocks attach, snapshot, backup, extend'],
+];
 
 export function ResetVolumeDialog({ open, onClose, onDone, volume }: { open: boolean; onClose: () => void; onDone: () => void; volume: { id: string; status: string; attachStatus: string; backupStatus: string | null } }) {
   return (
@@ -179,7 +198,7 @@ export function ResetVolumeDialog({ open, onClose, onDone, volume }: { open: boo
             <Field label="Status" name="status" error={errors.status} hint={`Now ${volume.status}.`}>
               <Select name="status" defaultValue="" error={errors.status}>
                 <option value="">Leave as is</option>
-                {VOLUME_STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
+                {VOLUME_STATUSES.map(([s, meaning]) => <option key={s} value={s}>{s} — {meaning}</option>)}
               </Select>
             </Field>
             <Field label="Attach status" name="attachStatus" error={errors.attachStatus} hint={`Now ${volume.attachStatus}. Detached also ends every attachment.`}>
@@ -192,8 +211,7 @@ export function ResetVolumeDialog({ open, onClose, onDone, volume }: { open: boo
             <Field label="Backup status" name="backupStatus" error={errors.backupStatus} hint={`Now ${volume.backupStatus ?? 'none'}.`}>
               <Select name="backupStatus" defaultValue="" error={errors.backupStatus}>
                 <option value="">Leave as is</option>
-                <option value="none">none (clear)</option>
-                {['backing-up', 'error_backing-up', 'restoring-backup', 'error_restoring'].map((s) => <option key={s} value={s}>{s}</option>)}
+                {BACKUP_STATUS_CHOICES.map(([s, meaning]) => <option key={s} value={s}>{meaning}</option>)}
               </Select>
             </Field>
           </>
