@@ -13,8 +13,7 @@ export const MAX_LIMIT = 1000;
 export const isUuidLike = (id: string) => /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/.test(id);
 
 /**
- * Cinder's list semantics for volumes and snapshots (the same rules as backup-queries.ts, which
- * backups keep): limit/marker/offset, sort or sort_key/sort_dir, with_count (3.45), all_tenants
+ * Cinder's list semantics for backups, volumes, snapshots and messages: limit/marker/offset, sort or sort_key/sort_dir, with_count (3.45), all_tenants
  * (admins only), the resource filters (unknown ones dropped below 3.31, a 400 from 3.31 for
  * non-admins), LIKE filters (3.34) and the `metadata` filter.
  */
@@ -37,6 +36,10 @@ export interface ListSpec {
   metadataCondition?: (key: string, value: string) => SQL;
   /** A filter with its own meaning (e.g. `bootable`), or undefined to use the column. */
   special?: (key: string, value: string) => SQL | undefined;
+  /** From which microversion `sort=name` means `display_name` (backups: 3.37); always when unset. */
+  sortsNameFrom?: string;
+  /** Whether tenants may use the LIKE form (`name~`) of their filters (not for backups). */
+  tenantLikeFilters?: boolean;
 }
 
 export interface ListInput {
@@ -113,7 +116,7 @@ export function parseMetadataFilter(value: string): Record<string, string> {
 function filterConditions(params: Map<string, string>, spec: ListSpec, actor: Actor, version: Microversion): SQL[] | null {
   params.delete('all_tenants');
   if (!actor.isAdmin) {
-    const allowed = (k: string) => spec.tenantFilters.includes(k.endsWith('~') ? k.slice(0, -1) : k);
+    const allowed = (k: string) => spec.tenantFilters.includes(k.endsWith('~') && spec.tenantLikeFilters !== false ? k.slice(0, -1) : k);
     if (version.atLeast('3.31')) {
       const bad = [...params.keys()].filter((k) => !allowed(k));
       if (bad.length) throw invalid(`Invalid filters ${bad.join(',')} are found in query options.`);
@@ -158,7 +161,7 @@ export async function listIds(spec: ListSpec, input: ListInput, tx: Executor): P
   const marker = take('marker');
   const limit = Math.min(integerParam(take('limit'), 'limit', MAX_LIMIT), MAX_LIMIT);
   const offset = integerParam(take('offset'), 'offset', 0);
-  const keys = sortParams(params, spec.columns);
+  const keys = sortParams(params, spec.columns, !spec.sortsNameFrom || version.atLeast(spec.sortsNameFrom));
   let withCount = false;
   if (params.has('with_count')) {
     const value = take('with_count')!;
