@@ -5,9 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import { backups, quotas } from '../../server/db/schema';
 import { createVolume } from '../../server/volumes/service';
-import { seedAdmin, seedProject, addMember } from '../support/identities';
 import { startHarness, waitFor, waitForVolume, type Harness } from '../support/harness';
-import { call, CINDER_TIME, ORIGIN, passwordToken, shape } from './support';
+import { apiActors, apiTenant, call, CINDER_TIME, ORIGIN, shape, type ApiTenant } from './support';
 
 /**
  * The backup routes over HTTP (reference §2): every route, every error code of §2.6, microversion
@@ -16,23 +15,12 @@ import { call, CINDER_TIME, ORIGIN, passwordToken, shape } from './support';
 let h: Harness;
 const fixture = (name: string) => JSON.parse(readFileSync(path.join(import.meta.dirname, 'fixtures', name), 'utf8'));
 
-interface Tenant {
-  project: { id: string; name: string };
-  token: string;
-  actor: Awaited<ReturnType<typeof seedProject>>['actor'];
-  userId: string;
-}
+type Tenant = ApiTenant;
 let member: Tenant;
 let reader: string;
 let admin: string;
 let adminHome: string;
 let stranger: Tenant;
-
-async function tenant(): Promise<Tenant> {
-  const seeded = await seedProject('member');
-  const { token } = await passwordToken(seeded.user.name, seeded.password, { id: seeded.project.id });
-  return { project: seeded.project, token, actor: seeded.actor, userId: seeded.user.id };
-}
 
 async function newVolume(t: Tenant, name: string, size = 1) {
   const volume = await createVolume(t.actor, { projectId: t.project.id, name, size: String(size) });
@@ -67,16 +55,7 @@ async function createAvailable(t: Tenant, volumeId: string, extra: Record<string
 
 before(async () => {
   h = await startHarness({ host: 'api-backups-host' });
-  member = await tenant();
-  stranger = await tenant();
-  const readerSeed = await seedProject('reader');
-  await addMember(readerSeed.user.id, member.project.id, 'reader');
-  reader = (await passwordToken(readerSeed.user.name, readerSeed.password, { id: member.project.id })).token;
-  const adminSeed = await seedAdmin();
-  const home = await seedProject('member');
-  await addMember(adminSeed.actor.userId, home.project.id, 'member');
-  adminHome = home.project.id;
-  admin = (await passwordToken(adminSeed.name, adminSeed.password, { id: adminHome })).token;
+  ({ member, stranger, reader, admin, adminHome } = await apiActors());
 });
 after(async () => { await h?.stop(); });
 
@@ -130,7 +109,7 @@ describe('microversions', () => {
 
 describe('the backup lifecycle over HTTP, with a token from the identity endpoint', () => {
   test('create, show, list, update, restore, export, delete: shapes as upstream samples', async () => {
-    const member = await tenant();
+    const member = await apiTenant();
     const volumeId = await newVolume(member, 'lifecycle');
     const created = await call('POST', base(member), {
       token: member.token, body: { backup: { volume_id: volumeId, name: ' first ', description: 'Test backup', incremental: false, force: 'no', container: null, snapshot_id: null } },
@@ -275,7 +254,7 @@ describe('the backup lifecycle over HTTP, with a token from the identity endpoin
 
 describe('lists: paging, sorting, filters, all_tenants', () => {
   test('limit, marker, offset, sort and the next link', async () => {
-    const t = await tenant();
+    const t = await apiTenant();
     const volumeId = await newVolume(t, 'paging');
     const ids: string[] = [];
     for (const name of ['a', 'b', 'c']) ids.push(await createAvailable(t, volumeId, { name }));
@@ -335,7 +314,7 @@ describe('lists: paging, sorting, filters, all_tenants', () => {
   });
 
   test('3.67: without a project segment the links have none either', async () => {
-    const t = await tenant();
+    const t = await apiTenant();
     const volumeId = await newVolume(t, 'projectless');
     const id = await createAvailable(t, volumeId);
     const shown = await call('GET', `/v3/backups/${id}`, { token: t.token, version: '3.67' });
@@ -351,7 +330,7 @@ describe('lists: paging, sorting, filters, all_tenants', () => {
 
 describe('bad input: Cinder\'s status and fault, never a 500, never a change', () => {
   test('create: schema, unknown keys, microversion-gated keys, missing volume, status rules, quota', async () => {
-    const t = await tenant();
+    const t = await apiTenant();
     const volumeId = await newVolume(t, 'bad-input');
     const post = (body: unknown, version?: string) => call('POST', base(t), { token: t.token, version, body });
     const cases: [unknown, string | undefined, RegExp | string][] = [

@@ -1,3 +1,4 @@
+import { addMember, seedAdmin, seedProject } from '../support/identities';
 import * as identityRoute from '@/app/identity/[[...path]]/route';
 import * as v3Route from '@/app/v3/[[...path]]/route';
 import * as volumeRoute from '@/app/volume/[[...path]]/route';
@@ -73,3 +74,34 @@ export function shape(value: unknown): unknown {
 
 /** Cinder's API timestamp form: `%Y-%m-%dT%H:%M:%S.%f`, no zone. */
 export const CINDER_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
+
+/** A project with a member and that member's project-scoped token. */
+export interface ApiTenant {
+  project: { id: string; name: string };
+  token: string;
+  actor: Awaited<ReturnType<typeof seedProject>>['actor'];
+  userId: string;
+}
+
+export async function apiTenant(): Promise<ApiTenant> {
+  const seeded = await seedProject('member');
+  const { token } = await passwordToken(seeded.user.name, seeded.password, { id: seeded.project.id });
+  return { project: seeded.project, token, actor: seeded.actor, userId: seeded.user.id };
+}
+
+/**
+ * Who the API tests act as: a member and a stranger (each with a project), a reader in the
+ * member's project, and an administrator scoped to a project of its own.
+ */
+export async function apiActors() {
+  const member = await apiTenant();
+  const stranger = await apiTenant();
+  const readerSeed = await seedProject('reader');
+  await addMember(readerSeed.user.id, member.project.id, 'reader');
+  const reader = (await passwordToken(readerSeed.user.name, readerSeed.password, { id: member.project.id })).token;
+  const adminSeed = await seedAdmin();
+  const home = await seedProject('member');
+  await addMember(adminSeed.actor.userId, home.project.id, 'member');
+  const admin = (await passwordToken(adminSeed.name, adminSeed.password, { id: home.project.id })).token;
+  return { member, stranger, reader, admin, adminHome: home.project.id };
+}

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { backups, quotas, userMessages, volumes } from '../../server/db/schema';
-import { seedAdmin, seedProject, addMember } from '../support/identities';
 import { startHarness, waitFor, waitForVolume, type Harness } from '../support/harness';
-import { call, CINDER_TIME, passwordToken } from './support';
+import { apiActors, call, CINDER_TIME, type ApiTenant } from './support';
 
 /**
  * Volumes, snapshots, quotas, limits, services, zones, types, extensions and messages over HTTP
@@ -13,20 +12,11 @@ import { call, CINDER_TIME, passwordToken } from './support';
  */
 let h: Harness;
 
-interface Tenant {
-  project: { id: string; name: string };
-  token: string;
-}
+type Tenant = ApiTenant;
 let member: Tenant;
 let stranger: Tenant;
 let reader: string;
 let admin: string;
-
-async function tenant(): Promise<Tenant> {
-  const seeded = await seedProject('member');
-  const { token } = await passwordToken(seeded.user.name, seeded.password, { id: seeded.project.id });
-  return { project: seeded.project, token };
-}
 
 const v = (t: Tenant, rest: string) => `/v3/${t.project.id}/${rest}`;
 
@@ -55,15 +45,7 @@ function assertFault(response: { status: number; body: Record<string, { code: nu
 
 before(async () => {
   h = await startHarness({ host: 'api-volumes-host' });
-  member = await tenant();
-  stranger = await tenant();
-  const readerSeed = await seedProject('reader');
-  await addMember(readerSeed.user.id, member.project.id, 'reader');
-  reader = (await passwordToken(readerSeed.user.name, readerSeed.password, { id: member.project.id })).token;
-  const adminSeed = await seedAdmin();
-  const home = await seedProject('member');
-  await addMember(adminSeed.actor.userId, home.project.id, 'member');
-  admin = (await passwordToken(adminSeed.name, adminSeed.password, { id: home.project.id })).token;
+  ({ member, stranger, reader, admin } = await apiActors());
 });
 after(async () => { await h?.stop(); });
 
