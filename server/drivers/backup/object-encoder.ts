@@ -9,9 +9,11 @@
  * level. Every part ends byte-aligned and non-final (Z_SYNC_FLUSH), so the parts concatenate
  * into one valid stream; Adler-32 values of the parts are combined for the trailer.
  *
- * In-place safety: the output cursor starts at least SLOT_HEADROOM bytes before the input and
- * no part grows by more than a few bytes per 64 KiB, so output never overtakes unread input.
- * Each part is hashed (md5) and encoded before its bytes can be overwritten.
+ * In-place safety: the output cursor starts at least slotHeadroom() bytes before the input and
+ * no part grows by more than a few bytes per 64 KiB, so output never overtakes unread input and
+ * stays more than a stored block (65535 bytes) behind it: zlib's stored-block copies from input
+ * to output never overlap. Each part is hashed (md5) and encoded before its bytes can be
+ * overwritten.
  */
 import { createHash, type Hash } from 'node:crypto';
 import zlib from 'node:zlib';
@@ -186,9 +188,16 @@ function composeZlibInPlace(slot: Buffer, inputAt: number, length: number, outpu
     } else {
       const input = slot.subarray(inputAt + from, inputAt + to);
       md5?.update(input);
-      let part = deflaterFor(kind === DENSE_KIND ? level : 0).deflate(input, output);
-      if (kind === DENSE_KIND && part.length > storedSize(input.length)) part = deflaterFor(0).deflate(input, output);
-      output.copy(slot, cursor, PART_START, PART_START + part.length);
+      let part;
+      if (kind === RANDOM_KIND) {
+        // Stored blocks straight into the slot: they trail their input by the headroom, which is wider than one block.
+        part = deflaterFor(0).deflate(input, slot, cursor);
+      } else {
+        // Deflated through the scratch buffer, so the input is still there should it have to be stored after all.
+        part = deflaterFor(level).deflate(input, output);
+        if (part.length > storedSize(input.length)) part = deflaterFor(0).deflate(input, output);
+        output.copy(slot, cursor, PART_START, PART_START + part.length);
+      }
       cursor += part.length;
       adler = combineAdler32(adler, part.adler, input.length);
     }

@@ -2,10 +2,12 @@
  * Restore of a backup chain (full first, then each incremental) onto a volume file. Each layer's
  * listing must match its metadata; every object's length and md5 are checked in a worker thread,
  * which also writes it. On a fresh target the full layer skips all-zero ranges, leaving holes.
+ * When every object of the chain is block-aligned, large writes bypass the page cache (direct-io.ts).
  */
 import fs from 'node:fs/promises';
+import { isAligned } from './direct-io';
 import { BackupError, describeError, errnoCode, isBackupError } from './errors';
-import { isDataObjectOf, metadataObjectName, parseMetadataFile, SHA_BLOCK_SIZE, type BackupMetadata } from './format';
+import { isDataObjectOf, metadataObjectName, parseMetadataFile, SHA_BLOCK_SIZE, type BackupMetadata, type ObjectRecord } from './format';
 import { Throttle } from './limits';
 import type { ProgressListener } from './progress';
 import type { BackupStore } from './stores/types';
@@ -13,7 +15,6 @@ import { slotHeadroom } from './object-encoder';
 import { returnSlot, takeSlot } from './slot-cache';
 import { transferableCopyOf } from './transfer-buffers';
 import { sharedWorkerPool, type WorkerPool } from './worker-pool';
-import type { RestoreObjectResult } from './worker-protocol';
 
 export interface ChainLayer {
   backupId?: string;
@@ -57,6 +58,15 @@ export interface RestoreBackupResult {
  * background), so the final flush does not have to write the whole volume after decoding ends.
  */
 const BACKGROUND_SYNC_BYTES = 128 * 1024 * 1024;
+
+/** Objects decoding to at most this many bytes are read into memory of their own, not an in-flight slot. */
+const SMALL_OBJECT_BYTES = 1024 * 1024;
+/** Small objects restored at once beside the large ones. */
+const MAX_SMALL_IN_FLIGHT = 8;
+
+function isLarge(object: ObjectRecord): boolean {
+  return object.length > SMALL_OBJECT_BYTES;
+}
 
 function aborted(signal: AbortSignal | undefined): BackupError | null {
   return signal?.aborted ? new BackupError('ABORTED', 'restore was cancelled') : null;
@@ -205,75 +215,100 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
     }
   }
   const originalSize = await prepareTarget(targetPath, options.targetIsNew, sizeBytes);
+  const directIo = layers.every((metadata) => metadata.objects.every((object) => isAligned(object.offset) && isAligned(object.length)));
   const progress = { bytesProcessed: 0, totalBytes, bytesStored: 0, objectsWritten: 0 };
   const throttle = new Throttle(options.maxBytesPerSec ?? null);
-  const inFlight = new Set<Promise<RestoreObjectResult>>();
   const largestObject = layers.reduce((largest, metadata) => metadata.objects.reduce((most, object) => Math.max(most, object.length), largest), 0);
   // Room beyond the largest decoded object for a stored object that grew (headers of an incompressible one).
   const slotSize = largestObject + slotHeadroom(largestObject);
   const freeSlots: Buffer[] = [];
   const taken: SharedArrayBuffer[] = [];
+  const takeFreeSlot = () => {
+    let slot = freeSlots.pop();
+    if (slot === undefined) {
+      const shared = takeSlot(slotSize);
+      taken.push(shared);
+      slot = Buffer.from(shared);
+    }
+    return slot;
+  };
   let bytesWritten = 0;
   const syncer = new BackgroundSync(targetPath);
 
+  /** Reads one object (a large one into an in-flight slot) and has a worker thread check and write it. */
+  const restoreOne = async (layer: ChainLayer, object: ObjectRecord, skipZeroRanges: boolean): Promise<void> => {
+    const slot = isLarge(object) ? takeFreeSlot() : null;
+    try {
+      let data = await store.getObject(layer.container, object.name, slot === null ? {} : { into: slot });
+      if (slot !== null && data.buffer !== slot.buffer && data.length <= slot.length) data = slot.subarray(0, data.copy(slot));
+      const inSlot = slot !== null && data.buffer === slot.buffer;
+      const payload = inSlot ? slot.buffer : transferableCopyOf(data);
+      const result = await pool.run(
+        {
+          kind: 'restore-object' as const,
+          objectName: object.name,
+          data: payload,
+          dataOffset: inSlot ? data.byteOffset : 0,
+          dataLength: data.length,
+          compression: object.compression,
+          length: object.length,
+          md5: object.md5,
+          targetPath,
+          offset: object.offset,
+          skipZeroRanges,
+          zeroScanSize: SHA_BLOCK_SIZE,
+          directIo,
+        },
+        payload instanceof ArrayBuffer ? [payload] : [],
+      );
+      bytesWritten += result.bytesWritten;
+      syncer.wrote(result.bytesWritten);
+      progress.bytesProcessed += object.length;
+      progress.bytesStored += data.length;
+      progress.objectsWritten += 1;
+      options.onProgress?.({ ...progress });
+    } finally {
+      if (slot !== null) freeSlots.push(slot);
+    }
+  };
+
+  // Objects are read and restored concurrently: at most maxInFlight large ones (each holds a slot),
+  // and a few small ones beside them, so the reads of many small objects overlap too.
+  const inFlight = new Set<Promise<void>>();
+  let largeInFlight = 0;
+  let failure: unknown = null;
   try {
     for (const [layerIndex, metadata] of layers.entries()) {
       const layer = chain[layerIndex]!;
       const skipZeroRanges = options.targetIsNew && layerIndex === 0;
       for (const object of metadata.objects) {
+        if (failure !== null) break;
         const stop = aborted(signal);
         if (stop) throw stop;
         await throttle.admit(object.length, signal);
-        while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-        let slot = freeSlots.pop();
-        if (slot === undefined) {
-          const shared = takeSlot(slotSize);
-          taken.push(shared);
-          slot = Buffer.from(shared);
-        }
-        let data = await store.getObject(layer.container, object.name, { into: slot });
-        if (data.buffer !== slot.buffer && data.length <= slot.length) data = slot.subarray(0, data.copy(slot));
-        const storedLength = data.length;
-        const inSlot = data.buffer === slot.buffer;
-        const payload = inSlot ? slot.buffer : transferableCopyOf(data);
-        const task = pool.run(
-          {
-            kind: 'restore-object' as const,
-            objectName: object.name,
-            data: payload,
-            dataOffset: inSlot ? data.byteOffset : 0,
-            dataLength: storedLength,
-            compression: object.compression,
-            length: object.length,
-            md5: object.md5,
-            targetPath,
-            offset: object.offset,
-            skipZeroRanges,
-            zeroScanSize: SHA_BLOCK_SIZE,
-          },
-          payload instanceof ArrayBuffer ? [payload] : [],
-        );
-        const tracked: Promise<RestoreObjectResult> = task.finally(() => freeSlots.push(slot)).then((result) => {
-          inFlight.delete(tracked);
-          bytesWritten += result.bytesWritten;
-          syncer.wrote(result.bytesWritten);
-          progress.bytesProcessed += object.length;
-          progress.bytesStored += storedLength;
-          progress.objectsWritten += 1;
-          options.onProgress?.({ ...progress });
-          return result;
-        });
-        tracked.catch(() => undefined);
-        inFlight.add(tracked);
+        const large = isLarge(object);
+        while ((large && largeInFlight >= maxInFlight) || inFlight.size >= maxInFlight + MAX_SMALL_IN_FLIGHT) await Promise.race(inFlight);
+        if (large) largeInFlight += 1;
+        const pipeline: Promise<void> = restoreOne(layer, object, skipZeroRanges)
+          .catch((error: unknown) => {
+            failure ??= error;
+          })
+          .finally(() => {
+            inFlight.delete(pipeline);
+            if (large) largeInFlight -= 1;
+          });
+        inFlight.add(pipeline);
       }
+      // A layer is whole before the next one overwrites parts of it.
       await Promise.all(inFlight);
+      if (failure !== null) throw failure;
     }
     const stop = aborted(signal);
     if (stop) throw stop;
     await syncer.finish();
     await syncTarget(targetPath);
   } catch (error) {
-    await Promise.allSettled(inFlight);
+    await Promise.all(inFlight);
     await syncer.finish().catch(() => undefined);
     if (options.targetIsNew) await releaseTarget(targetPath, Math.max(originalSize, sizeBytes)).catch(() => undefined);
     throw aborted(signal) ?? error;

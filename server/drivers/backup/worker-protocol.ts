@@ -52,6 +52,8 @@ export interface RestoreObjectTask {
   /** true on a fresh target: all-zero ranges are not written, leaving holes. */
   skipZeroRanges: boolean;
   zeroScanSize: number;
+  /** Write with O_DIRECT where the filesystem allows (every offset and length of the restore is aligned for it). */
+  directIo: boolean;
 }
 
 export interface RestoreObjectResult {

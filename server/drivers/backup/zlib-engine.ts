@@ -86,7 +86,7 @@ export function zlibHandlesAvailable(): boolean {
   return handlesChecked;
 }
 
-/** Where a part starts in PartDeflater's output (after the zlib header). */
+/** Where a part starts in PartDeflater's output by default (after the zlib header). */
 export const PART_START = 2;
 
 export interface DeflatedPart {
@@ -119,15 +119,20 @@ export class PartDeflater {
   }
 
   /**
-   * Deflates `input` into `output` (which must hold PartDeflater.bound(input.length) bytes).
-   * The part is output[PART_START, PART_START + length): the 2 bytes before it are a zlib header.
+   * Deflates `input` into `output` at `at` (output must have PartDeflater.bound(input.length)
+   * bytes of room there). The engine writes a 2-byte zlib header just before `at`; the two bytes
+   * that were there are put back, so `output` may hold earlier parts (or, being written in place,
+   * not-yet-deflated input well after `at`).
    */
-  deflate(input: Uint8Array, output: Uint8Array): DeflatedPart {
+  deflate(input: Uint8Array, output: Uint8Array, at = PART_START): DeflatedPart {
     const stream = this.stream;
+    const headerAt = at - PART_START;
+    const kept0 = output[headerAt]!;
+    const kept1 = output[headerAt + 1]!;
     try {
       stream.reset();
-      const room = Math.min(output.length, PartDeflater.bound(input.length));
-      stream.write(Z_SYNC_FLUSH, input, 0, input.length, output, 0, room);
+      const room = Math.min(output.length - headerAt, PartDeflater.bound(input.length));
+      stream.write(Z_SYNC_FLUSH, input, 0, input.length, output, headerAt, room);
       if (stream.consumed !== input.length || stream.produced >= room) throw new Error('deflate output did not fit its bound');
       const length = stream.produced - PART_START;
       stream.write(Z_FINISH, EMPTY, 0, 0, this.tail, 0, this.tail.length);
@@ -137,37 +142,49 @@ export class PartDeflater {
       this.stream.destroy();
       this.stream = PartDeflater.open(this.level);
       throw error;
+    } finally {
+      output[headerAt] = kept0;
+      output[headerAt + 1] = kept1;
     }
   }
 }
 
-/** Inflates whole zlib streams chunk by chunk into a reused buffer. */
+/** Inflates one zlib stream at a time, chunk by chunk, into buffers the caller provides. */
 export class ChunkInflater {
   private stream = new NativeStream('inflate', {});
+  private input: Uint8Array = EMPTY;
+  private inOffset = 0;
+  private decoded = 0;
+  private limit = 0;
+  private ended = true;
+
+  /** Starts on `input`; more than `limit` decoded bytes is an error. */
+  begin(input: Uint8Array, limit: number): void {
+    this.stream.reset();
+    this.input = input;
+    this.inOffset = 0;
+    this.decoded = 0;
+    this.limit = limit;
+    this.ended = false;
+  }
 
   /**
-   * Calls `onChunk(view, decodedSoFar)` for each decoded chunk (a view of `chunk`, valid only
-   * during the call). Returns the decoded length. Throws ZlibStreamError on a corrupt or
-   * truncated stream, or once more than `limit` bytes come out.
+   * Decodes the next chunk into `chunk` and returns its length; 0 once the stream is done.
+   * Throws ZlibStreamError on a corrupt or truncated stream, or past the limit.
    */
-  inflate(input: Uint8Array, chunk: Buffer, limit: number, onChunk: (view: Buffer, position: number) => void): number {
-    const stream = this.stream;
-    let decoded = 0;
-    let inOffset = 0;
+  next(chunk: Uint8Array): number {
+    if (this.ended) return 0;
     try {
-      stream.reset();
-      for (;;) {
-        stream.write(Z_FINISH, input, inOffset, input.length - inOffset, chunk, 0, chunk.length);
-        inOffset += stream.consumed;
-        if (stream.produced > 0) {
-          if (decoded + stream.produced > limit) throw new ZlibStreamError(`decodes to more than ${limit} bytes`);
-          onChunk(chunk.subarray(0, stream.produced), decoded);
-          decoded += stream.produced;
-        }
-        if (stream.produced < chunk.length) return decoded;
-      }
+      this.stream.write(Z_FINISH, this.input, this.inOffset, this.input.length - this.inOffset, chunk, 0, chunk.length);
+      this.inOffset += this.stream.consumed;
+      const produced = this.stream.produced;
+      if (produced < chunk.length) this.ended = true;
+      this.decoded += produced;
+      if (this.decoded > this.limit) throw new ZlibStreamError(`decodes to more than ${this.limit} bytes`);
+      return produced;
     } catch (error) {
-      if (stream.failed || error instanceof ZlibStreamError) {
+      this.ended = true;
+      if (this.stream.failed || error instanceof ZlibStreamError) {
         this.stream.destroy();
         this.stream = new NativeStream('inflate', {});
       }
