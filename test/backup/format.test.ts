@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import {
   backupPrefix,
@@ -14,7 +15,7 @@ import {
 } from '../../server/drivers/backup/index';
 import { combineAdler32, zeroAdler32 } from '../../server/drivers/backup/adler32';
 import { decoderFor } from '../../server/drivers/backup/compression';
-import { buildMetadataFile, dataObjectName, parseShaFile, buildShaFile } from '../../server/drivers/backup/format';
+import { buildMetadataFile, buildShaFile, dataObjectName, parseShaFile, shaFileChunks, ShaFileParser } from '../../server/drivers/backup/format';
 import { Throttle } from '../../server/drivers/backup/limits';
 import { pythonJsonDumps } from '../../server/drivers/backup/python-json';
 
@@ -69,6 +70,29 @@ describe('Cinder format details', () => {
     assert.equal(parsed.blockSize, 32768);
     assert.deepEqual(parsed.digests, digests);
     assert.throws(() => parseShaFile(sha.subarray(0, 100), 'x_sha256file'), (error: unknown) => isBackupError(error, 'METADATA_CORRUPT') && /x_sha256file/.test(error.message));
+  });
+
+  test('a large sha file streams out in chunks and parses back chunk by chunk, whatever the cut', () => {
+    const digests = createHash('sha512').update('seed').digest().subarray(0, 32);
+    const many = Buffer.concat(Array.from({ length: 40_000 }, (_, index) => createHash('sha256').update(digests).update(String(index)).digest()));
+    const description = { backupId: 'b', volumeId: 'v', name: 'n', description: 'text with "sha256s": [ in it', createdAt: new Date('2024-01-01T00:00:00Z'), blockSize: 32768 };
+    const file = shaFileChunks({ ...description, digests: many });
+    const chunks = [...file.chunks()];
+    assert.ok(chunks.length > 2, 'the list is cut into several chunks');
+    const whole = Buffer.concat(chunks);
+    assert.equal(whole.length, file.length);
+    assert.deepEqual(parseShaFile(whole, 'x_sha256file').digests, many);
+    for (const cut of [1, 7, 70, 4096, 1_000_003]) {
+      const parser = new ShaFileParser(whole.length, 'x_sha256file');
+      for (let at = 0; at < whole.length; at += cut) parser.push(whole.subarray(at, at + cut));
+      assert.deepEqual(parser.finish().digests, many, `cut every ${cut} bytes`);
+    }
+    const broken = Buffer.from(whole);
+    broken[Math.floor(whole.length / 2)] = 0x7a; // a "z" inside a digest
+    const parser = new ShaFileParser(broken.length, 'x_sha256file');
+    assert.throws(() => {
+      for (let at = 0; at < broken.length; at += 65536) parser.push(broken.subarray(at, at + 65536));
+    }, (error: unknown) => isBackupError(error, 'METADATA_CORRUPT') && /malformed sha256s list/.test(error.message));
   });
 
   test('compression names: Cinder\'s options and recorded aliases; unknown names are errors', () => {

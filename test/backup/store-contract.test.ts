@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -33,6 +34,22 @@ function contract(name: string, open: () => Promise<StoreUnderTest>) {
       assert.deepEqual(await subject.store.getObject(container, 'vol_1-00001'), data);
       await subject.store.putObject(container, 'vol_1-00001', Buffer.from('replaced'));
       assert.equal((await subject.store.getObject(container, 'vol_1-00001')).toString(), 'replaced');
+    });
+
+    test('an object put from chunks reads back whole and chunk by chunk', async () => {
+      const container = subject.freshContainer('chunks');
+      await subject.store.ensureContainer(container);
+      const parts = [Buffer.from('head:'), randomBytes(3 * 1024 * 1024 + 17), Buffer.alloc(0), Buffer.from(':tail')];
+      const whole = Buffer.concat(parts);
+      await subject.store.putObject(container, 'vol_1_sha256file', { length: whole.length, chunks: () => parts.values() });
+      assert.ok((await subject.store.getObject(container, 'vol_1_sha256file')).equals(whole));
+
+      const reader = await subject.store.readObject(container, 'vol_1_sha256file');
+      assert.equal(reader.length, whole.length);
+      const read: Buffer[] = [];
+      for await (const chunk of reader.chunks) read.push(Buffer.from(chunk));
+      assert.ok(Buffer.concat(read).equals(whole));
+      await assert.rejects(subject.store.readObject(container, 'nope_sha256file'), (error: unknown) => isBackupError(error, 'OBJECT_MISSING'));
     });
 
     test('a missing object is OBJECT_MISSING, naming it', async () => {

@@ -10,14 +10,14 @@ import { BackupError, describeError, errnoCode, isBackupError } from './errors';
 import {
   backupPrefix,
   buildMetadataFile,
-  buildShaFile,
   dataObjectName,
   DEFAULT_OBJECT_SIZE,
   DIGEST_BYTES,
   metadataObjectName,
-  parseShaFile,
   serviceNameFor,
   SHA_BLOCK_SIZE,
+  shaFileChunks,
+  ShaFileParser,
   shaObjectName,
   type ObjectRecord,
 } from './format';
@@ -115,18 +115,21 @@ async function sourceSize(sourcePath: string, requested: number | undefined): Pr
   return requested;
 }
 
+/** The parent's digests, parsed as its sha file streams in (at 16 GiB the file is 37 MB of text). */
 async function loadParentDigests(store: BackupStore, parent: BackupParent, blockSize: number): Promise<Buffer> {
   const name = shaObjectName(parent.prefix);
-  let bytes: Buffer;
+  let reader;
   try {
-    bytes = await store.getObject(parent.container, name);
+    reader = await store.readObject(parent.container, name);
   } catch (error) {
     if (isBackupError(error, 'OBJECT_MISSING')) {
       throw new BackupError('METADATA_MISSING', `parent backup ${parent.backupId} has no sha file ${name}`, { objectName: name, cause: error });
     }
     throw error;
   }
-  const shaFile = parseShaFile(bytes, name);
+  const parser = new ShaFileParser(reader.length, name);
+  for await (const chunk of reader.chunks) parser.push(chunk);
+  const shaFile = parser.finish();
   if (shaFile.blockSize !== blockSize) {
     throw new BackupError(
       'SHA_BLOCK_SIZE_MISMATCH',
@@ -304,7 +307,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
       description: options.description,
       createdAt: options.createdAt,
     };
-    await store.putObject(container, shaObjectName(prefix), buildShaFile({ ...description, blockSize, digests }), { signal });
+    await store.putObject(container, shaObjectName(prefix), shaFileChunks({ ...description, blockSize, digests }), { signal });
     await store.flushContainer(container);
     checkAbort();
     const metadata = buildMetadataFile({ ...description, parentId: options.parent?.backupId ?? null, objects, volumeMeta: options.volumeMeta });

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { BackupError } from './errors';
 import { pythonJsonDumps, type JsonValue } from './python-json';
+import type { ObjectChunks } from './stores/types';
 
 import { DIGEST_BYTES, FORMAT_VERSION } from './constants';
 
@@ -142,11 +143,16 @@ export function buildMetadataFile(input: MetadataFileInput): Buffer {
 /** The sha file; `digests` holds one 32-byte SHA-256 per block, in volume order. */
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'ascii');
 
+/** Digests per chunk of sha file text (about 1 MiB of text). */
+const SHA_FILE_DIGESTS_PER_CHUNK = 16 * 1024;
+// Each line is `    "<64 hex digits>"`, lines joined by ",\n", the list is "[\n" ... "\n  ]".
+const SHA_LINE_BYTES = 4 + 1 + DIGEST_BYTES * 2 + 1;
+
 /**
- * The sha file, written straight into one buffer: a 16 GiB volume has 512 Ki digests, and
- * building the text from per-line strings would cost several times its 37 MB in transient heap.
+ * The sha file as chunks written on demand: a 16 GiB volume has 512 Ki digests, 37 MB of text,
+ * which the engine streams to the store instead of holding (see ObjectChunks).
  */
-export function buildShaFile(input: BackupDescription & { blockSize: number; digests: Buffer }): Buffer {
+export function shaFileChunks(input: BackupDescription & { blockSize: number; digests: Buffer }): ObjectChunks {
   const count = input.digests.length / DIGEST_BYTES;
   const placeholder = '"__sha256s__"';
   const skeleton = pythonJsonDumps(
@@ -165,37 +171,53 @@ export function buildShaFile(input: BackupDescription & { blockSize: number; dig
   const at = skeleton.indexOf(placeholder);
   const head = Buffer.from(skeleton.slice(0, at), 'ascii');
   const tail = Buffer.from(skeleton.slice(at + placeholder.length), 'ascii');
-  // Each line is `    "<64 hex digits>"`, lines joined by ",\n", the list is "[\n" ... "\n  ]".
-  const LINE = 4 + 1 + DIGEST_BYTES * 2 + 1;
-  const listLength = count === 0 ? 2 : 2 + count * LINE + (count - 1) * 2 + 4;
-  const out = Buffer.allocUnsafe(head.length + listLength + tail.length);
-  let position = head.copy(out, 0);
-  if (count === 0) {
-    position += out.write('[]', position, 'ascii');
-  } else {
-    position += out.write('[\n', position, 'ascii');
-    const digests = input.digests;
-    for (let index = 0; index < count; index += 1) {
-      if (index > 0) {
-        out[position++] = 0x2c; // ,
-        out[position++] = 0x0a;
+  const listLength = count === 0 ? 2 : 2 + count * SHA_LINE_BYTES + (count - 1) * 2 + 4;
+  return {
+    length: head.length + listLength + tail.length,
+    *chunks() {
+      if (count === 0) {
+        yield Buffer.concat([head, Buffer.from('[]', 'ascii'), tail]);
+        return;
       }
-      out[position++] = 0x20;
-      out[position++] = 0x20;
-      out[position++] = 0x20;
-      out[position++] = 0x20;
-      out[position++] = 0x22; // "
-      for (let byte = index * DIGEST_BYTES; byte < (index + 1) * DIGEST_BYTES; byte += 1) {
-        const value = digests[byte]!;
-        out[position++] = HEX_DIGITS[value >>> 4]!;
-        out[position++] = HEX_DIGITS[value & 15]!;
+      yield Buffer.concat([head, Buffer.from('[\n', 'ascii')]);
+      for (let first = 0; first < count; first += SHA_FILE_DIGESTS_PER_CHUNK) {
+        yield shaLines(input.digests, first, Math.min(count, first + SHA_FILE_DIGESTS_PER_CHUNK));
       }
-      out[position++] = 0x22;
+      yield Buffer.concat([Buffer.from('\n  ]', 'ascii'), tail]);
+    },
+  };
+}
+
+/** The list lines of digests [first, end), each but the very first preceded by ",\n". */
+function shaLines(digests: Buffer, first: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe((end - first) * SHA_LINE_BYTES + (end - first - (first === 0 ? 1 : 0)) * 2);
+  let position = 0;
+  for (let index = first; index < end; index += 1) {
+    if (index > 0) {
+      out[position++] = 0x2c; // ,
+      out[position++] = 0x0a;
     }
-    position += out.write('\n  ]', position, 'ascii');
+    out[position++] = 0x20;
+    out[position++] = 0x20;
+    out[position++] = 0x20;
+    out[position++] = 0x20;
+    out[position++] = 0x22; // "
+    for (let byte = index * DIGEST_BYTES; byte < (index + 1) * DIGEST_BYTES; byte += 1) {
+      const value = digests[byte]!;
+      out[position++] = HEX_DIGITS[value >>> 4]!;
+      out[position++] = HEX_DIGITS[value & 15]!;
+    }
+    out[position++] = 0x22;
   }
-  position += tail.copy(out, position);
-  if (position !== out.length) throw new Error(`sha file length ${position} != ${out.length}`);
+  if (position !== out.length) throw new Error(`sha file lines ${position} != ${out.length}`);
+  return out;
+}
+
+/** The whole sha file in one buffer (for small volumes and tests). */
+export function buildShaFile(input: BackupDescription & { blockSize: number; digests: Buffer }): Buffer {
+  const file = shaFileChunks(input);
+  const out = Buffer.concat([...file.chunks()]);
+  if (out.length !== file.length) throw new Error(`sha file length ${out.length} != ${file.length}`);
   return out;
 }
 
@@ -303,11 +325,8 @@ function hexValue(code: number): number {
  * The digests of a sha256s list body (bytes[from, to): quoted 64-digit hex strings separated by
  * commas and whitespace), decoded without building a string per digest; null if malformed.
  */
-function parseHexList(bytes: Buffer, from: number, to: number): Buffer | null {
-  let quotes = 0;
-  for (let index = from; index < to; index += 1) if (bytes[index] === 0x22) quotes += 1;
-  if (quotes % 2 !== 0) return null;
-  const digests = Buffer.allocUnsafe((quotes / 2) * DIGEST_BYTES);
+/** Parses `"<hex>"` entries separated by commas and whitespace in bytes [from, to) into `into` at `at`; returns the entries, or -1 if malformed. */
+function parseHexList(bytes: Buffer, from: number, to: number, into: Buffer, at: number): number {
   let count = 0;
   let index = from;
   while (index < to) {
@@ -316,40 +335,100 @@ function parseHexList(bytes: Buffer, from: number, to: number): Buffer | null {
       index += 1;
       continue;
     }
-    if (code !== 0x22 || index + DIGEST_BYTES * 2 + 1 >= to || bytes[index + DIGEST_BYTES * 2 + 1] !== 0x22) return null;
+    if (code !== 0x22 || index + DIGEST_BYTES * 2 + 1 >= to || bytes[index + DIGEST_BYTES * 2 + 1] !== 0x22) return -1;
+    const base = at + count * DIGEST_BYTES;
+    if (base + DIGEST_BYTES > into.length) return -1;
     for (let byte = 0; byte < DIGEST_BYTES; byte += 1) {
       const high = hexValue(bytes[index + 1 + byte * 2]!);
       const low = hexValue(bytes[index + 2 + byte * 2]!);
-      if (high < 0 || low < 0) return null;
-      digests[count * DIGEST_BYTES + byte] = (high << 4) | low;
+      if (high < 0 || low < 0) return -1;
+      into[base + byte] = (high << 4) | low;
     }
     count += 1;
     index += DIGEST_BYTES * 2 + 2;
   }
-  return count * DIGEST_BYTES === digests.length ? digests : null;
+  return count;
 }
 
-export function parseShaFile(bytes: Buffer, objectName: string): ShaFile {
-  const corrupt = (why: string) => new BackupError('METADATA_CORRUPT', `${objectName} ${why}`, { objectName });
-  const key = bytes.indexOf('"sha256s"');
-  if (key < 0) throw corrupt('has no sha256s list (truncated or corrupt)');
-  const open = bytes.indexOf('[', key);
-  const close = open < 0 ? -1 : bytes.indexOf(']', open);
-  if (open < 0 || close < 0) throw corrupt('has an unterminated sha256s list (truncated)');
-  const digestBytes = parseHexList(bytes, open + 1, close);
-  if (digestBytes === null) throw corrupt('has a malformed sha256s list');
-  const rest = Buffer.concat([bytes.subarray(0, open), Buffer.from('[]'), bytes.subarray(close + 1)]);
-  let header: unknown;
-  try {
-    header = JSON.parse(rest.toString('utf8'));
-  } catch (error) {
-    throw new BackupError('METADATA_CORRUPT', `${objectName} is not valid JSON (truncated or corrupt)`, { objectName, cause: error });
+/** The shortest text one digest takes in a sha file (`"<64 hex>"`), for sizing the digest buffer. */
+const MIN_DIGEST_TEXT_BYTES = DIGEST_BYTES * 2 + 2;
+
+/**
+ * Parses a sha file fed chunk by chunk: digests go straight into one buffer sized from the
+ * file's length, and only the small JSON around the list is kept as text, so a 16 GiB volume's
+ * 37 MB sha file never sits in memory whole.
+ */
+export class ShaFileParser {
+  private readonly digests: Buffer;
+  private count = 0;
+  private state: 'head' | 'list' | 'tail' = 'head';
+  /** Head: everything so far. List: the unparsed end of the last chunk. Tail: the JSON after the list. */
+  private pending: Buffer = Buffer.alloc(0);
+  private head: Buffer = Buffer.alloc(0);
+
+  constructor(
+    fileLength: number,
+    private readonly objectName: string,
+  ) {
+    this.digests = Buffer.allocUnsafe(Math.floor(fileLength / MIN_DIGEST_TEXT_BYTES) * DIGEST_BYTES);
   }
-  const parsed = shaHeaderSchema.safeParse(header);
-  if (!parsed.success) throw corrupt('does not have the sha file shape');
-  assertSupportedVersion(parsed.data.version, objectName);
-  const digests = digestBytes;
-  return { version: parsed.data.version, backupId: parsed.data.backup_id ?? null, blockSize: parsed.data.chunk_size, digests };
+
+  push(chunk: Buffer): void {
+    let bytes = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    if (this.state === 'head') {
+      const key = bytes.indexOf('"sha256s"');
+      const open = key < 0 ? -1 : bytes.indexOf('[', key);
+      if (open < 0) {
+        this.pending = bytes;
+        return;
+      }
+      this.head = Buffer.from(bytes.subarray(0, open));
+      this.state = 'list';
+      bytes = bytes.subarray(open + 1);
+    }
+    if (this.state === 'list') {
+      const close = bytes.indexOf(']');
+      const end = close >= 0 ? close : bytes.lastIndexOf(0x2c) + 1;
+      const parsed = parseHexList(bytes, 0, end, this.digests, this.count * DIGEST_BYTES);
+      if (parsed < 0) throw this.corrupt('has a malformed sha256s list');
+      this.count += parsed;
+      if (close < 0) {
+        this.pending = Buffer.from(bytes.subarray(end));
+        if (this.pending.length > MIN_DIGEST_TEXT_BYTES * 4) throw this.corrupt('has a malformed sha256s list');
+        return;
+      }
+      this.state = 'tail';
+      bytes = bytes.subarray(close + 1);
+    }
+    this.pending = Buffer.from(bytes);
+  }
+
+  finish(): ShaFile {
+    if (this.state === 'head') throw this.corrupt('has no sha256s list (truncated or corrupt)');
+    if (this.state === 'list') throw this.corrupt('has an unterminated sha256s list (truncated)');
+    let header: unknown;
+    try {
+      header = JSON.parse(Buffer.concat([this.head, Buffer.from('[]'), this.pending]).toString('utf8'));
+    } catch (error) {
+      throw new BackupError('METADATA_CORRUPT', `${this.objectName} is not valid JSON (truncated or corrupt)`, { objectName: this.objectName, cause: error });
+    }
+    const parsed = shaHeaderSchema.safeParse(header);
+    if (!parsed.success) throw this.corrupt('does not have the sha file shape');
+    assertSupportedVersion(parsed.data.version, this.objectName);
+    const digests = this.digests.subarray(0, this.count * DIGEST_BYTES);
+    return { version: parsed.data.version, backupId: parsed.data.backup_id ?? null, blockSize: parsed.data.chunk_size, digests };
+  }
+
+  private corrupt(why: string): BackupError {
+    return new BackupError('METADATA_CORRUPT', `${this.objectName} ${why}`, { objectName: this.objectName });
+  }
+}
+
+/** Parses a whole sha file held in memory. */
+export function parseShaFile(bytes: Buffer, objectName: string): ShaFile {
+  const parser = new ShaFileParser(bytes.length, objectName);
+  parser.push(bytes);
+  return parser.finish();
 }
 
 /** Python `json.dumps(value)` with default separators, as Cinder encodes `volume_meta`. */

@@ -41,7 +41,7 @@ export {
   type VerifyResult,
 } from './maintenance';
 export { createStore, storeConfigSchema, type StoreConfig, type StoreConfigInput } from './stores/create-store';
-export type { BackupStore, PutOptions } from './stores/types';
+export type { BackupStore, ObjectChunks, ObjectReader, PutOptions } from './stores/types';
 export {
   backupPrefix,
   DEFAULT_OBJECT_SIZE,

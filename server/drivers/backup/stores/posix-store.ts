@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BackupError, describeError, errnoCode } from '../errors';
 import { perBackupDirectory } from '../format';
-import type { BackupStore, GetOptions, PutOptions } from './types';
+import type { BackupStore, GetOptions, ObjectChunks, ObjectReader, PutOptions } from './types';
 
 export interface PosixStoreConfig {
   kind: 'posix';
@@ -22,6 +22,8 @@ export interface PosixStoreConfig {
 }
 
 const TEMP_SUFFIX = '.part';
+/** Chunk size of readObject (each chunk reuses one buffer: consume it before asking for the next). */
+const READ_CHUNK_BYTES = 1024 * 1024;
 
 function storeError(action: string, target: string, error: unknown): BackupError {
   const code = errnoCode(error);
@@ -97,17 +99,22 @@ export class PosixStore implements BackupStore {
     }
   }
 
-  async putObject(container: string, name: string, data: Buffer, options: PutOptions = {}): Promise<void> {
+  async putObject(container: string, name: string, data: Buffer | ObjectChunks, options: PutOptions = {}): Promise<void> {
     const final = this.fileOf(container, name);
     const temporary = path.join(path.dirname(final), `.${name}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
     try {
       options.signal?.throwIfAborted();
       const handle = await fs.open(temporary, 'wx', this.config.fileMode);
       try {
-        let done = 0;
-        while (done < data.length) {
-          const { bytesWritten } = await handle.write(data, done, data.length - done, done);
-          done += bytesWritten;
+        let position = 0;
+        for (const chunk of Buffer.isBuffer(data) ? [data] : data.chunks()) {
+          let done = 0;
+          while (done < chunk.length) {
+            const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position + done);
+            done += bytesWritten;
+          }
+          position += chunk.length;
+          options.signal?.throwIfAborted();
         }
         await handle.chmod(this.config.fileMode);
         await handle.sync();
@@ -143,6 +150,37 @@ export class PosixStore implements BackupStore {
     } catch (error) {
       throw storeError('read', file, error);
     }
+  }
+
+  async readObject(container: string, name: string): Promise<ObjectReader> {
+    const file = this.fileOf(container, name);
+    let handle: fs.FileHandle;
+    let length: number;
+    try {
+      handle = await fs.open(file, 'r');
+      length = (await handle.stat()).size;
+    } catch (error) {
+      throw storeError('read', file, error);
+    }
+    async function* chunks(): AsyncGenerator<Buffer> {
+      const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, Math.max(1, length)));
+      try {
+        for (let position = 0; ; ) {
+          let bytesRead: number;
+          try {
+            ({ bytesRead } = await handle.read(buffer, 0, buffer.length, position));
+          } catch (error) {
+            throw storeError('read', file, error);
+          }
+          if (bytesRead === 0) return;
+          position += bytesRead;
+          yield buffer.subarray(0, bytesRead);
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+    return { length, chunks: chunks() };
   }
 
   async listObjects(container: string, prefix: string): Promise<string[]> {

@@ -4,9 +4,10 @@
  * The AWS SDK is loaded on first use, so processes that only use POSIX stores do not pay for it.
  */
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { BackupError, describeError, errnoCode } from '../errors';
-import type { BackupStore, PutOptions } from './types';
+import type { BackupStore, ObjectChunks, ObjectReader, PutOptions } from './types';
 
 export interface S3StoreConfig {
   kind: 's3';
@@ -110,22 +111,55 @@ export class S3Store implements BackupStore {
     }
   }
 
-  async putObject(container: string, name: string, data: Buffer, options: PutOptions = {}): Promise<void> {
+  async putObject(container: string, name: string, data: Buffer | ObjectChunks, options: PutOptions = {}): Promise<void> {
     const { client, sdk } = await this.connect();
+    let md5: string;
+    if (Buffer.isBuffer(data)) {
+      md5 = createHash('md5').update(data).digest('base64');
+    } else {
+      const hash = createHash('md5');
+      for (const chunk of data.chunks()) hash.update(chunk);
+      md5 = hash.digest('base64');
+    }
     try {
       await client.send(
         new sdk.PutObjectCommand({
           Bucket: container,
           Key: name,
-          Body: data,
+          Body: Buffer.isBuffer(data) ? data : Readable.from(data.chunks()),
           ContentLength: data.length,
-          ContentMD5: createHash('md5').update(data).digest('base64'),
+          ContentMD5: md5,
         }),
         { abortSignal: options.signal },
       );
     } catch (error) {
       throw s3Error('write', this.where(container, name), error, name);
     }
+  }
+
+  async readObject(container: string, name: string): Promise<ObjectReader> {
+    const { client, sdk } = await this.connect();
+    const where = this.where(container, name);
+    let body: Readable;
+    let length: number;
+    try {
+      const response = await client.send(new sdk.GetObjectCommand({ Bucket: container, Key: name }));
+      if (!(response.Body instanceof Readable) || response.ContentLength === undefined) throw new Error('the response has no body stream or length');
+      body = response.Body;
+      length = response.ContentLength;
+    } catch (error) {
+      throw s3Error('read', where, error, name);
+    }
+    async function* chunks(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of body) yield chunk as Buffer;
+      } catch (error) {
+        throw s3Error('read', where, error, name);
+      } finally {
+        body.destroy();
+      }
+    }
+    return { length, chunks: chunks() };
   }
 
   async getObject(container: string, name: string): Promise<Buffer> {

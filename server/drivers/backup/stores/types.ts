@@ -10,6 +10,22 @@ export interface GetOptions {
   into?: Buffer;
 }
 
+/** An object's bytes produced on demand, chunk by chunk, so a large object needs no buffer of its own. */
+export interface ObjectChunks {
+  /** Bytes of all chunks together. */
+  readonly length: number;
+  /** The chunks, in order; may be called more than once (each call starts over). */
+  chunks(): Iterable<Buffer>;
+}
+
+/** An object being read chunk by chunk. */
+export interface ObjectReader {
+  /** The object's length in bytes. */
+  readonly length: number;
+  /** Each chunk is valid until the next one is asked for. Read to the end (or break out of the loop) to release the object. */
+  readonly chunks: AsyncIterable<Buffer>;
+}
+
 export interface BackupStore {
   readonly kind: StoreKind;
   /** Where a backup goes when its request named no container. */
@@ -19,9 +35,11 @@ export interface BackupStore {
   /** Creates the container (directory, bucket) if missing. */
   ensureContainer(container: string): Promise<void>;
   /** Writes a whole object; it is never visible under `name` half-written. */
-  putObject(container: string, name: string, data: Buffer, options?: PutOptions): Promise<void>;
+  putObject(container: string, name: string, data: Buffer | ObjectChunks, options?: PutOptions): Promise<void>;
   /** OBJECT_MISSING when absent. */
   getObject(container: string, name: string, options?: GetOptions): Promise<Buffer>;
+  /** Reads an object chunk by chunk; OBJECT_MISSING when absent. */
+  readObject(container: string, name: string): Promise<ObjectReader>;
   /** Every object name in the container that starts with `prefix` (all pages). Missing container: []. */
   listObjects(container: string, prefix: string): Promise<string[]>;
   /** Idempotent: deleting a missing object succeeds. */
