@@ -1,7 +1,7 @@
 'use client';
 
 import { useRouter } from 'next/navigation';
-import { useCallback, useState, useTransition } from 'react';
+import { useState, useTransition } from 'react';
 import type { ActionResult } from '@/server/action';
 import { createApplicationCredentialAction, revokeApplicationCredentialAction } from '@/server/identity/app-credential-actions';
 import { ActionForm } from '@/components/ui/action-form';
@@ -19,9 +19,9 @@ interface Created {
 /** The create form; after success the secret is shown once, with the id to use it with. */
 export function CreateAppCredentialForm({ projects, defaultProjectId }: { projects: { id: string; name: string }[]; defaultProjectId?: string }) {
   const [created, setCreated] = useState<Created | null>(null);
-  const onSuccess = useCallback((result: ActionResult) => {
+  const onSuccess = (result: ActionResult) => {
     if (result.ok) setCreated(result.data as Created);
-  }, []);
+  };
   return (
     <div className="space-y-4">
       {created && (

@@ -22,8 +22,12 @@ export function ActionForm({ action, submitLabel, pendingLabel, children, classN
 }) {
   const [state, formAction, pending] = useActionState<ActionResult | null, FormData>(action, null);
   const form = useRef<HTMLFormElement>(null);
+  // Each result is acted on once: callers pass a fresh onSuccess every render, and one that
+  // refreshes the page would otherwise run again on the render it caused, and again after that.
+  const handled = useRef<ActionResult | null>(null);
   useEffect(() => {
-    if (state?.ok) {
+    if (state?.ok && handled.current !== state) {
+      handled.current = state;
       form.current?.reset();
       onSuccess?.(state);
     }

@@ -26,7 +26,7 @@ export default async function AccessPage() {
           {credentials.length === 0 ? <p className="text-sm text-slate-600">None yet.</p> : (
             <Table label="Application credentials">
               <THead>
-                <tr><Th>Name</Th><Th>Project</Th><Th>Created</Th><Th>Expires</Th><Th className="text-right">Actions</Th></tr>
+                <Th>Name</Th><Th>Project</Th><Th>Created</Th><Th>Expires</Th><Th className="text-right">Actions</Th>
               </THead>
               <TBody>
                 {credentials.map((c) => (
