@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { backupVolume, createStore, restoreBackup, sharedWorkerPool } from '../server/drivers/backup/index';
+import { backupVolume, createStore, DEFAULT_OBJECT_SIZE, restoreBackup, sharedWorkerPool } from '../server/drivers/backup/index';
 import { ensureVolumePair, type VolumePair } from './volume-images';
 
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -128,20 +128,22 @@ async function main(): Promise<void> {
     fs.rmSync(repository, { recursive: true, force: true });
     fs.rmSync(target, { force: true });
     const store = createStore({ kind: 'posix', root: repository });
+    const runNumber = String(run + warmupRuns).padStart(12, '0');
+    const fullId = `b0000000-0000-4000-8000-${runNumber}`;
+    const incrementalId = `c0000000-0000-4000-8000-${runNumber}`;
     const common = { store, volumeId: '5b1c0f5e-0000-4000-8000-00000000b0b0', createdAt: new Date(), name: 'bench', description: null, volumeMeta: null, compression: values.compression, objectSize, pool };
     let full = { container: '', prefix: '' };
     figures.full.push(
       await measure(async () => {
-        const result = await backupVolume({ ...common, backupId: `b0000000-0000-4000-8000-${String(run + warmupRuns).padStart(12, '0')}`, sourcePath: pair.base, parent: null });
+        const result = await backupVolume({ ...common, backupId: fullId, sourcePath: pair.base, parent: null });
         full = result;
         return result.bytesStored;
       }),
     );
-    const incrementalId = `c0000000-0000-4000-8000-${String(run + warmupRuns).padStart(12, '0')}`;
     let incremental = { container: '', prefix: '' };
     figures.incremental.push(
       await measure(async () => {
-        const result = await backupVolume({ ...common, backupId: incrementalId, sourcePath: pair.changed, parent: { backupId: `b0000000-0000-4000-8000-${String(run + warmupRuns).padStart(12, '0')}`, ...full } });
+        const result = await backupVolume({ ...common, backupId: incrementalId, sourcePath: pair.changed, parent: { backupId: fullId, ...full } });
         incremental = result;
         return result.bytesStored;
       }),
@@ -161,7 +163,7 @@ async function main(): Promise<void> {
 
   const targets = { full: '>= 500 MB/s, stores <= 540 MB', incremental: '>= 1000 MB/s, stores <= 15 MB', restore: '>= 800 MB/s' };
   console.log(`backup engine benchmark: ${mb(pair.size).toFixed(0)} MB volume (${pair.base}, ${pair.changed})`);
-  console.log(`compression ${values.compression}, object size ${objectSize ?? 32 * 2 ** 20} B, ${pool.size} worker threads, median of ${runs} run(s)`);
+  console.log(`compression ${values.compression}, object size ${objectSize ?? DEFAULT_OBJECT_SIZE} B, ${pool.size} worker threads, median of ${runs} run(s)`);
   console.log(`machine: raw read (warm cache) ${rawReadMBps.toFixed(0)} MB/s, single-thread SHA-256 ${sha256MBps.toFixed(0)} MB/s`);
   for (const step of ['full', 'incremental', 'restore'] as const) {
     const wall = median(figures[step].map((figure) => figure.wallSeconds));

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 
 /** Alignment asked of direct writes (covers devices with 512-byte and 4 KiB logical blocks). */
-export const DIRECT_IO_ALIGNMENT = 4096;
+const DIRECT_IO_ALIGNMENT = 4096;
 const WASM_PAGE_BYTES = 64 * 1024;
 /**
  * Transfers smaller than this go through the page cache: a direct transfer waits for the device,

@@ -1,4 +1,6 @@
 /** Typed failures of the backup engine. Every message names the object, file or setting involved. */
+export { errnoCode, isOutOfSpace } from '../errno';
+
 export const backupErrorCodes = [
   'ABORTED',
   'INVALID_ARGUMENT',
@@ -54,17 +56,6 @@ export function isBackupError(error: unknown, code?: BackupErrorCode): error is 
   return error instanceof BackupError && (code === undefined || error.code === code);
 }
 
-export function abortedError(what: string): BackupError {
-  return new BackupError('ABORTED', `${what} was cancelled`);
-}
-
-export function errnoCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
-}
 
 export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -104,7 +104,7 @@ export async function scanRepository(options: { store: BackupStore; containers?:
   const { store } = options;
   const backups: ScannedBackup[] = [];
   const problems: ScanProblem[] = [];
-  const suffix = '_metadata';
+  const suffix = metadataObjectName('');
   for (const container of options.containers ?? (await store.listContainers())) {
     const names = (await store.listObjects(container, '')).filter((name) => name.endsWith(suffix));
     for (const objectName of names) {

@@ -64,8 +64,13 @@ const zeroZlibFragments = new Map<string, Buffer>();
 const zeroZstdObjects = new Map<string, Buffer>();
 const zeroSource = Buffer.alloc(ZERO_STEP);
 
+/** `length` zero bytes (at most 1 MiB), to compare data with. */
+export function zeroBytes(length: number): Buffer {
+  return zeroSource.subarray(0, length);
+}
+
 /** Feeds `length` zero bytes to `hash`. */
-function hashZeros(hash: Hash, length: number): void {
+export function hashZeros(hash: Hash, length: number): void {
   for (let done = 0; done < length; done += ZERO_STEP) hash.update(zeroSource.subarray(0, Math.min(ZERO_STEP, length - done)));
 }
 

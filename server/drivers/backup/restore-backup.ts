@@ -6,9 +6,10 @@
  */
 import fs from 'node:fs/promises';
 import { isAligned } from './direct-io';
-import { BackupError, describeError, errnoCode, isBackupError } from './errors';
-import { isDataObjectOf, metadataObjectName, parseMetadataFile, SHA_BLOCK_SIZE, type BackupMetadata, type ObjectRecord } from './format';
+import { BackupError, describeError, errnoCode, isOutOfSpace } from './errors';
+import { isDataObjectOf, SHA_BLOCK_SIZE, type BackupMetadata, type ObjectRecord } from './format';
 import { Throttle } from './limits';
+import { readBackupMetadata } from './maintenance';
 import type { ProgressListener } from './progress';
 import type { BackupStore } from './stores/types';
 import { slotHeadroom } from './object-encoder';
@@ -72,20 +73,6 @@ function aborted(signal: AbortSignal | undefined): BackupError | null {
   return signal?.aborted ? new BackupError('ABORTED', 'restore was cancelled') : null;
 }
 
-async function readLayerMetadata(store: BackupStore, layer: ChainLayer): Promise<BackupMetadata> {
-  const name = metadataObjectName(layer.prefix);
-  let bytes: Buffer;
-  try {
-    bytes = await store.getObject(layer.container, name);
-  } catch (error) {
-    if (isBackupError(error, 'OBJECT_MISSING')) {
-      throw new BackupError('METADATA_MISSING', `backup metadata ${name} is missing from ${layer.container}`, { objectName: name, cause: error });
-    }
-    throw error;
-  }
-  return parseMetadataFile(bytes, name);
-}
-
 /** Cinder's check: the objects under the prefix are exactly those the metadata lists. */
 async function checkLayerListing(store: BackupStore, layer: ChainLayer, metadata: BackupMetadata): Promise<void> {
   const listed = new Set((await store.listObjects(layer.container, layer.prefix)).filter((name) => isDataObjectOf(layer.prefix, name)));
@@ -134,7 +121,7 @@ async function prepareTarget(targetPath: string, targetIsNew: boolean, sizeBytes
   } catch (error) {
     if (error instanceof BackupError) throw error;
     const code = errnoCode(error);
-    if (code === 'ENOSPC') throw new BackupError('TARGET_NO_SPACE', `no space left for restore target ${targetPath}`, { cause: error });
+    if (isOutOfSpace(error)) throw new BackupError('TARGET_NO_SPACE', `no space left for restore target ${targetPath}`, { cause: error });
     throw new BackupError('TARGET_IO', `cannot open restore target ${targetPath}: ${code ?? describeError(error)}`, { cause: error });
   }
 }
@@ -149,7 +136,7 @@ async function syncTarget(targetPath: string): Promise<void> {
     }
   } catch (error) {
     const code = errnoCode(error);
-    if (code === 'ENOSPC') throw new BackupError('TARGET_NO_SPACE', `no space left on restore target ${targetPath} while flushing it`, { cause: error });
+    if (isOutOfSpace(error)) throw new BackupError('TARGET_NO_SPACE', `no space left on restore target ${targetPath} while flushing it`, { cause: error });
     throw new BackupError('TARGET_IO', `cannot flush restore target ${targetPath}: ${code ?? describeError(error)}`, { cause: error });
   }
 }
@@ -202,7 +189,7 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
   if (early) throw early;
 
   const layers: BackupMetadata[] = [];
-  for (const layer of chain) layers.push(await readLayerMetadata(store, layer));
+  for (const layer of chain) layers.push(await readBackupMetadata({ store, container: layer.container, prefix: layer.prefix }));
   checkChain(layers, chain);
   for (const [index, layer] of chain.entries()) await checkLayerListing(store, layer, layers[index]!);
 
@@ -239,8 +226,7 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
   const restoreOne = async (layer: ChainLayer, object: ObjectRecord, skipZeroRanges: boolean): Promise<void> => {
     const slot = isLarge(object) ? takeFreeSlot() : null;
     try {
-      let data = await store.getObject(layer.container, object.name, slot === null ? {} : { into: slot });
-      if (slot !== null && data.buffer !== slot.buffer && data.length <= slot.length) data = slot.subarray(0, data.copy(slot));
+      const data = await store.getObject(layer.container, object.name, slot === null ? {} : { into: slot });
       const inSlot = slot !== null && data.buffer === slot.buffer;
       const payload = inSlot ? slot.buffer : transferableCopyOf(data);
       const result = await pool.run(

@@ -8,24 +8,19 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { decodeObject, decoderFor } from './compression';
-import { BackupError, describeError, errnoCode } from './errors';
-import { isEncodedZeros, zeroMd5 } from './object-encoder';
+import { BackupError, describeError, errnoCode, isOutOfSpace } from './errors';
+import { hashZeros, isEncodedZeros, zeroBytes, zeroMd5 } from './object-encoder';
 import { TARGET_BUFFER_BYTES as CHUNK_BYTES, TargetWriter } from './target-writer';
 import type { RestoreObjectResult, RestoreObjectTask } from './worker-protocol';
 import { ChunkInflater, zlibHandlesAvailable, ZlibStreamError } from './zlib-engine';
 
-const zeroChunk = Buffer.alloc(CHUNK_BYTES);
 let inflater: ChunkInflater | null = null;
-
-function zerosOf(size: number): Buffer {
-  return zeroChunk.subarray(0, size);
-}
 
 /** A failure on the way, as a BackupError (write failures name the target and the object). */
 function targetError(task: RestoreObjectTask, error: unknown): BackupError {
   if (error instanceof BackupError) return error;
   const code = errnoCode(error);
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
+  if (isOutOfSpace(error)) {
     return new BackupError('TARGET_NO_SPACE', `no space left on restore target ${task.targetPath} while writing object ${task.objectName}`, { objectName: task.objectName, cause: error });
   }
   return new BackupError('TARGET_IO', `cannot write restore target ${task.targetPath} (object ${task.objectName}): ${code ?? describeError(error)}`, { objectName: task.objectName, cause: error });
@@ -48,10 +43,10 @@ class ChunkSink {
   accept(chunk: Buffer): void {
     const { task } = this;
     if (this.decoded + chunk.length > task.length) throw corrupt(task, `decodes to more than the ${task.length} bytes the metadata records (corrupt)`);
-    const chunkIsZero = chunk.equals(zerosOf(chunk.length));
+    const chunkIsZero = chunk.equals(zeroBytes(chunk.length));
     if (!chunkIsZero && this.hash === null) {
       this.hash = createHash('md5');
-      for (let done = 0; done < this.decoded; done += CHUNK_BYTES) this.hash.update(zerosOf(Math.min(CHUNK_BYTES, this.decoded - done)));
+      hashZeros(this.hash, this.decoded);
     }
     this.hash?.update(chunk);
     this.write(chunk, task.offset + this.decoded, chunkIsZero);
@@ -75,7 +70,7 @@ class ChunkSink {
     let runStart = -1;
     for (let at = 0; at < chunk.length; at += scanSize) {
       const end = Math.min(at + scanSize, chunk.length);
-      const isZero = chunk.subarray(at, end).equals(zerosOf(end - at));
+      const isZero = chunk.subarray(at, end).equals(zeroBytes(end - at));
       if (!isZero && runStart < 0) runStart = at;
       if (isZero && runStart >= 0) {
         this.target.write(chunk.subarray(runStart, at), position + runStart);

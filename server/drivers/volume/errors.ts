@@ -1,3 +1,5 @@
+export { errnoCode, isOutOfSpace } from '../errno';
+
 export type VolumeDriverErrorCode =
   | 'not_found'
   | 'already_exists'
@@ -25,18 +27,7 @@ export function isVolumeDriverError(error: unknown, code?: VolumeDriverErrorCode
   return error instanceof VolumeDriverError && (code === undefined || error.code === code);
 }
 
-export function errnoCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
-}
 
-export function isOutOfSpace(error: unknown): boolean {
-  const code = errnoCode(error);
-  return code === 'ENOSPC' || code === 'EDQUOT';
-}
 
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted) {

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { BackupError, describeError, errnoCode } from '../errors';
+import { BackupError, describeError, errnoCode, isOutOfSpace } from '../errors';
 import { perBackupDirectory } from '../format';
 import type { BackupStore, GetOptions, ObjectChunks, ObjectReader, PutOptions } from './types';
 
@@ -27,7 +27,7 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 
 function storeError(action: string, target: string, error: unknown): BackupError {
   const code = errnoCode(error);
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new BackupError('STORE_FULL', `backup repository is full: cannot ${action} ${target}`, { cause: error });
+  if (isOutOfSpace(error)) return new BackupError('STORE_FULL', `backup repository is full: cannot ${action} ${target}`, { cause: error });
   if (code === 'ENOENT' && action === 'read') return new BackupError('OBJECT_MISSING', `object ${path.basename(target)} is missing (${target})`, { objectName: path.basename(target), cause: error });
   return new BackupError('STORE_ERROR', `cannot ${action} ${target}: ${code ?? describeError(error)}`, { cause: error });
 }

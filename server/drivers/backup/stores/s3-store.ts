@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { BackupError, describeError, errnoCode } from '../errors';
-import type { BackupStore, ObjectChunks, ObjectReader, PutOptions } from './types';
+import type { BackupStore, GetOptions, ObjectChunks, ObjectReader, PutOptions } from './types';
 
 export interface S3StoreConfig {
   kind: 's3';
@@ -162,13 +162,15 @@ export class S3Store implements BackupStore {
     return { length, chunks: chunks() };
   }
 
-  async getObject(container: string, name: string): Promise<Buffer> {
+  async getObject(container: string, name: string, options: GetOptions = {}): Promise<Buffer> {
     const { client, sdk } = await this.connect();
     try {
       const response = await client.send(new sdk.GetObjectCommand({ Bucket: container, Key: name }));
       if (response.Body === undefined) throw new Error('empty response body');
-      const bytes = await response.Body.transformToByteArray();
-      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const body = await response.Body.transformToByteArray();
+      const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      if (options.into !== undefined && bytes.length <= options.into.length) return options.into.subarray(0, bytes.copy(options.into));
+      return bytes;
     } catch (error) {
       throw s3Error('read', this.where(container, name), error, name);
     }

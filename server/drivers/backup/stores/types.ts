@@ -6,7 +6,7 @@ export interface PutOptions {
 }
 
 export interface GetOptions {
-  /** Scratch space the store may read into (the result is then a view of it) to avoid an allocation. */
+  /** Memory to read into when the object fits (the result is then a view of it), such as an in-flight slot. */
   into?: Buffer;
 }
 
