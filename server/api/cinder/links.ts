@@ -7,9 +7,7 @@ import { webEnvSchema } from '../../env';
  * request URL had none (3.67).
  */
 export function publicOrigin(request: Request): string {
-  const configured = webEnvSchema.shape.CINDERBLOCK_PUBLIC_URL.safeParse(process.env.CINDERBLOCK_PUBLIC_URL || undefined);
-  if (configured.success && configured.data) return configured.data.replace(/\/+$/, '');
-  return new URL(request.url).origin;
+  return publicOriginFromEnv() ?? new URL(request.url).origin;
 }
 
 export class Links {

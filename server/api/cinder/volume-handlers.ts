@@ -1,7 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
+import { visibleBackup } from '../../backups/guards';
 import { restoreBackup } from '../../backups/service';
 import { db } from '../../db/client';
-import { backups, services, volumes } from '../../db/schema';
+import { services, volumes } from '../../db/schema';
 import { AppError, invalid } from '../../errors';
 import { VOLUME_BINARY } from '../../jobs/kinds';
 import { forceDeleteVolume, resetVolumeStatus } from '../../volumes/admin';
@@ -112,9 +113,7 @@ export async function createVolumeHandler(c: CinderContext) {
 
 /** 3.47: a new volume from a backup, through the backup service's restore (design.md). */
 async function createFromBackup(c: CinderContext, backupId: string, size: number | undefined, name: string | null, description: string | null, metadata: Record<string, string> | null) {
-  const [backup] = await db().select({ size: backups.size, projectId: backups.projectId, status: backups.status }).from(backups)
-    .where(and(eq(backups.id, backupId), eq(backups.deleted, false)));
-  if (!backup || (!c.actor.isAdmin && backup.projectId !== c.projectId)) throw new AppError('not_found', `Backup ${backupId} could not be found.`);
+  const backup = await visibleBackup(db(), c.actor, backupId, 'read', 'backup:get');
   if (backup.status !== 'available') throw invalid("Invalid backup: Originating backup status must be one of 'available' values");
   if (size !== undefined && size < backup.size) {
     throw invalid(`Volume size ${size}GB cannot be smaller than the backup size ${backup.size}GB. It must be >= backup size.`);

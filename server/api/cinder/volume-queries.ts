@@ -5,6 +5,7 @@ import { db, type Executor } from '../../db/client';
 import { volumeAttachments, volumeMetadata, volumes } from '../../db/schema';
 import { AppError } from '../../errors';
 import type { VolumeRow } from '../../volumes/guards';
+import { isTrueString } from './json-schema';
 import { cinderTime, isUuidLike, listIds, type ListIds, type ListInput, type ListSpec } from './rest-list';
 
 /** Volume reads for the REST API: the row, its metadata and live attachments, timestamps in Cinder's form. */
@@ -41,7 +42,7 @@ export const VOLUME_LIST: ListSpec = {
   tenantFilters: ['name', 'status', 'metadata', 'bootable', 'migration_status', 'availability_zone', 'group_id', 'size', 'created_at', 'updated_at'],
   metadataCondition: (k, v) => sql`exists (select 1 from ${volumeMetadata} m where m.volume_id = ${volumes.id} and m.key = ${k} and m.value = ${v})`,
   special: (key, value) => {
-    if (key === 'bootable') return sql`${volumes.bootable} = ${['1', 't', 'true', 'on', 'y', 'yes'].includes(value.trim().toLowerCase())}`;
+    if (key === 'bootable') return sql`${volumes.bootable} = ${isTrueString(value)}`;
     if (key === 'group_id') return sql`false`;
     return undefined;
   },

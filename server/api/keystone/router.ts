@@ -6,6 +6,7 @@ import { db } from '../../db/client';
 import { projects, users } from '../../db/schema';
 import { authenticateApplicationCredential } from '../../identity/app-credentials';
 import { issueToken, resolveToken, revokeToken, scopableProject, type TokenContext } from '../../identity/tokens';
+import { AUTH_REQUIRED } from '../cinder/faults';
 import { publicOrigin } from '../cinder/links';
 import { identityVersion, keystoneError, projectView, tokenBody } from './views';
 
@@ -14,8 +15,6 @@ import { identityVersion, keystoneError, projectView, tokenBody } from './views'
  * (password and application credential; project scope by id or by name in the Default domain),
  * validation and revocation, and the project reads openstackclient resolves names through.
  */
-const AUTH_REQUIRED = 'The request you have made requires authentication.';
-
 class KeystoneError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
@@ -192,10 +191,7 @@ async function userProjects(request: Request, origin: string, userId: string): P
   return Response.json({ links: { self: `${origin}/identity/v3/users/${userId}/projects`, previous: null, next: null }, projects: rows.map((p) => projectView(p, origin)) });
 }
 
-const notAllowed = (allow: string) => new Response(
-  JSON.stringify({ error: { code: 405, message: 'The method specified is not allowed for this resource.', title: 'Method Not Allowed' } }),
-  { status: 405, headers: { 'Content-Type': 'application/json', Allow: allow } },
-);
+const notAllowed = (allow: string) => keystoneError(405, 'The method specified is not allowed for this resource.', { Allow: allow });
 
 export async function handleIdentity(request: Request): Promise<Response> {
   const origin = publicOrigin(request);

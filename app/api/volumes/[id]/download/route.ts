@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { currentActor } from '@/server/auth/session';
+import { requireActor } from '@/server/auth/session';
 import { sharedConfig } from '@/server/config';
 import { stagingStore } from '@/server/volumes/backend';
-import { errorResponse, unauthenticated } from '@/server/volumes/http';
+import { errorResponse } from '@/server/volumes/http';
 import { exportedDownload } from '@/server/volumes/queries';
 
 export const dynamic = 'force-dynamic';
@@ -13,9 +13,8 @@ export const dynamic = 'force-dynamic';
  * mostly empty volume never sits in memory, whatever its size.
  */
 export async function GET(request: Request, { params }: { params: Promise<{ id: string }> }) {
-  const actor = await currentActor();
-  if (!actor) return unauthenticated();
   try {
+    const actor = await requireActor();
     const { id } = await params;
     const jobId = new URL(request.url).searchParams.get('job') ?? '';
     const download = await exportedDownload(actor, id, jobId);
