@@ -1,11 +1,12 @@
 'use client';
 
 import { useRouter } from 'next/navigation';
-import { useState, useTransition } from 'react';
+import { useState } from 'react';
 import type { ActionResult } from '@/server/action';
 import { createApplicationCredentialAction, revokeApplicationCredentialAction } from '@/server/identity/app-credential-actions';
 import { ActionForm } from '@/components/ui/action-form';
 import { Button } from '@/components/ui/button';
+import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { Field, Select, TextInput } from '@/components/ui/field';
 import { Notice } from '@/components/ui/notice';
 
@@ -60,26 +61,23 @@ export function CreateAppCredentialForm({ projects, defaultProjectId }: { projec
 
 export function RevokeAppCredentialButton({ id, name }: { id: string; name: string }) {
   const router = useRouter();
-  const [pending, start] = useTransition();
-  const [error, setError] = useState<string | null>(null);
+  const [asking, setAsking] = useState(false);
   return (
-    <div className="flex flex-col items-end gap-1">
-      <Button
-        size="sm"
-        variant="danger"
-        disabled={pending}
-        onClick={() => {
-          if (!confirm(`Revoke ${name}? Scripts using it stop working at once.`)) return;
-          start(async () => {
-            const result = await revokeApplicationCredentialAction(id);
-            setError(result.ok ? null : result.message);
-            router.refresh();
-          });
+    <>
+      <Button size="sm" variant="danger" onClick={() => setAsking(true)}>Revoke</Button>
+      <ConfirmDialog
+        open={asking}
+        onClose={() => setAsking(false)}
+        title={`Revoke ${name}?`}
+        confirmLabel="Revoke"
+        onConfirm={async () => {
+          const result = await revokeApplicationCredentialAction(id);
+          router.refresh();
+          return result;
         }}
       >
-        {pending ? 'Revoking…' : 'Revoke'}
-      </Button>
-      {error && <p className="text-xs text-red-600" role="alert">{error}</p>}
-    </div>
+        Scripts using it stop working at once.
+      </ConfirmDialog>
+    </>
   );
 }

@@ -2,7 +2,7 @@
 
 import { useEffect, useRef, useState } from 'react';
 import { ProgressBar } from '@/components/ui/progress-bar';
-import { formatBytes } from '@/components/volumes/volume-status-badge';
+import { formatBytes, formatDuration } from '@/components/ui/format';
 
 /** What one poll says about a running transfer; `at` is when the worker wrote it (the row's updated_at). */
 export interface TransferSample { key: string; bytes: number; total: number; at: string | Date }
@@ -50,13 +50,6 @@ export function useTransferRates(samples: TransferSample[]): Map<string, Transfe
     // The signature stands for `samples`: recompute only when a poll brought something new.
   }, [signature]);
   return rates;
-}
-
-export function formatDuration(seconds: number): string {
-  const s = Math.round(seconds);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
 /** A running backup or restore: bar, percentage, bytes, throughput and time left. */

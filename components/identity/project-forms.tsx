@@ -1,10 +1,11 @@
 'use client';
 
 import { useRouter } from 'next/navigation';
-import { useTransition } from 'react';
+import { useState, useTransition } from 'react';
 import { createProjectAction, removeMembershipAction, setMembershipAction, setProjectEnabledAction } from '@/server/identity/actions';
 import { ActionForm } from '@/components/ui/action-form';
 import { Button } from '@/components/ui/button';
+import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { Field, Select, TextInput } from '@/components/ui/field';
 
 export function CreateProjectForm() {
@@ -27,19 +28,28 @@ export function CreateProjectForm() {
 export function ProjectEnabledToggle({ projectId, enabled, name }: { projectId: string; enabled: boolean; name: string }) {
   const router = useRouter();
   const [pending, start] = useTransition();
+  const [asking, setAsking] = useState(false);
   if (name === 'admin') return null;
+  const enable = () => start(async () => { await setProjectEnabledAction(projectId, true); router.refresh(); });
   return (
-    <Button
-      size="sm"
-      variant={enabled ? 'secondary' : 'primary'}
-      disabled={pending}
-      onClick={() => {
-        if (enabled && !confirm(`Disable project ${name}? Its members lose access until it is enabled again; nothing is deleted.`)) return;
-        start(async () => { await setProjectEnabledAction(projectId, !enabled); router.refresh(); });
-      }}
-    >
-      {enabled ? 'Disable' : 'Enable'}
-    </Button>
+    <>
+      <Button size="sm" variant={enabled ? 'secondary' : 'primary'} disabled={pending} onClick={() => (enabled ? setAsking(true) : enable())}>
+        {enabled ? 'Disable' : 'Enable'}
+      </Button>
+      <ConfirmDialog
+        open={asking}
+        onClose={() => setAsking(false)}
+        title={`Disable project ${name}?`}
+        confirmLabel="Disable"
+        onConfirm={async () => {
+          const result = await setProjectEnabledAction(projectId, false);
+          router.refresh();
+          return result;
+        }}
+      >
+        Its members lose access until it is enabled again; nothing is deleted.
+      </ConfirmDialog>
+    </>
   );
 }
 
@@ -70,11 +80,23 @@ export function AddMemberForm({ projectId, users }: { projectId: string; users: 
 
 export function RemoveMemberButton({ userId, projectId, name }: { userId: string; projectId: string; name: string }) {
   const router = useRouter();
-  const [pending, start] = useTransition();
+  const [asking, setAsking] = useState(false);
   return (
-    <Button size="sm" variant="ghost" disabled={pending} onClick={() => {
-      if (!confirm(`Remove ${name} from this project?`)) return;
-      start(async () => { await removeMembershipAction(userId, projectId); router.refresh(); });
-    }}>Remove</Button>
+    <>
+      <Button size="sm" variant="ghost" onClick={() => setAsking(true)}>Remove</Button>
+      <ConfirmDialog
+        open={asking}
+        onClose={() => setAsking(false)}
+        title={`Remove ${name} from this project?`}
+        confirmLabel="Remove"
+        onConfirm={async () => {
+          const result = await removeMembershipAction(userId, projectId);
+          router.refresh();
+          return result;
+        }}
+      >
+        They lose access to its volumes and backups; nothing is deleted.
+      </ConfirmDialog>
+    </>
   );
 }

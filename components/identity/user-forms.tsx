@@ -5,6 +5,7 @@ import { useState, useTransition } from 'react';
 import { createUserAction, setPasswordAction, setUserEnabledAction } from '@/server/identity/actions';
 import { ActionForm } from '@/components/ui/action-form';
 import { Button } from '@/components/ui/button';
+import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { Dialog } from '@/components/ui/dialog';
 import { Checkbox, Field, Select, TextInput } from '@/components/ui/field';
 
@@ -42,15 +43,29 @@ export function UserRowActions({ userId, name, enabled, isSelf }: { userId: stri
   const router = useRouter();
   const [pending, start] = useTransition();
   const [settingPassword, setSettingPassword] = useState(false);
+  const [disabling, setDisabling] = useState(false);
   return (
     <div className="flex justify-end gap-2">
       <Button size="sm" variant="secondary" onClick={() => setSettingPassword(true)}>Set password…</Button>
       {!isSelf && (
         <Button size="sm" variant="secondary" disabled={pending} onClick={() => {
-          if (enabled && !confirm(`Disable ${name}? They are signed out at once and cannot sign in until enabled again.`)) return;
-          start(async () => { await setUserEnabledAction(userId, !enabled); router.refresh(); });
+          if (enabled) setDisabling(true);
+          else start(async () => { await setUserEnabledAction(userId, true); router.refresh(); });
         }}>{enabled ? 'Disable' : 'Enable'}</Button>
       )}
+      <ConfirmDialog
+        open={disabling}
+        onClose={() => setDisabling(false)}
+        title={`Disable ${name}?`}
+        confirmLabel="Disable"
+        onConfirm={async () => {
+          const result = await setUserEnabledAction(userId, false);
+          router.refresh();
+          return result;
+        }}
+      >
+        They are signed out at once and cannot sign in until enabled again.
+      </ConfirmDialog>
       <Dialog open={settingPassword} onClose={() => setSettingPassword(false)} title={`Set a new password for ${name}`}>
         <ActionForm action={setPasswordAction} submitLabel="Set password" onSuccess={() => setTimeout(() => setSettingPassword(false), 600)}>
           {(errors) => (

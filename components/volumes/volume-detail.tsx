@@ -20,7 +20,8 @@ import { checkVolumeOperation, type VolumeOperation } from '@/server/volumes/ope
 import type { VolumeDetail } from '@/server/volumes/queries';
 import { volumeKeys } from './volume-table';
 import { AttachDialog, CreateVolumeDialog, ExtendDialog, ResetVolumeDialog, SnapshotDialog, UploadDialog } from './volume-dialogs';
-import { formatBytes, isWorking, StatusBadge, VolumeStatusBadges } from './volume-status-badge';
+import { isWorking, StatusBadge, VolumeStatusBadges } from './volume-status-badge';
+import { formatBytes } from '@/components/ui/format';
 
 type Serialized<T> = T extends Date ? string : T extends (infer U)[] ? Serialized<U>[] : T extends object ? { [K in keyof T]: Serialized<T[K]> } : T;
 type Detail = Serialized<VolumeDetail>;

@@ -9,7 +9,7 @@ import { Notice } from '@/components/ui/notice';
 import { ProgressBar } from '@/components/ui/progress-bar';
 import { createSnapshotAction } from '@/server/snapshots/actions';
 import { attachVolumeAction, createVolumeAction, extendVolumeAction, resetVolumeAction } from '@/server/volumes/actions';
-import { formatBytes } from './volume-status-badge';
+import { formatBytes } from '@/components/ui/format';
 
 export interface SnapshotChoice { id: string; name: string | null; size: number }
 

@@ -3,7 +3,7 @@ import { Card, EmptyState, PageHeader } from '@/components/ui/card';
 import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { CapacityRefresh } from '@/components/volumes/capacity-refresh';
-import { formatBytes } from '@/components/volumes/volume-status-badge';
+import { formatBytes } from '@/components/ui/format';
 import { requireAdminPage } from '@/server/auth/session';
 import { latestCapacity, provisionedByHost } from '@/server/volumes/queries';
 
