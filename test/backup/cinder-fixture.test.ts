@@ -40,6 +40,15 @@ const [fixtureFull, fixtureIncremental] = records.backups as [FixtureBackup, Fix
 const fixtureRepo = path.join(cinderFixtureDir, 'repo');
 const layerOf = (backup: FixtureBackup) => ({ backupId: backup.id, container: backup.container, prefix: backup.prefix });
 const fixtureFile = (backup: FixtureBackup, suffix: '_metadata' | '_sha256file') => path.join(fixtureRepo, backup.container, `${backup.prefix}${suffix}`);
+/** The backupVolume options that reproduce what Cinder recorded in a backup's _metadata. */
+const cinderDerivedOptions = (cinderMetadata: Record<string, unknown>) => ({
+  volumeId: records.volume.id,
+  createdAt: cinderMetadata.created_at as string,
+  name: cinderMetadata.backup_name as string,
+  description: cinderMetadata.backup_description as string,
+  volumeMeta: cinderMetadata.volume_meta as string,
+  objectSize: 4 * 1024 * 1024,
+});
 
 describe('repositories written by OpenStack Cinder', () => {
   let work: string;
@@ -80,15 +89,10 @@ describe('repositories written by OpenStack Cinder', () => {
     const result = await backupVolume({
       store,
       backupId: fixtureFull.id,
-      volumeId: records.volume.id,
       sourcePath: path.join(images, 'base.img'),
       parent: null,
-      createdAt: cinderMetadata.created_at as string,
       startedAt: new Date('2024-06-01T12:00:02Z'),
-      name: cinderMetadata.backup_name as string,
-      description: cinderMetadata.backup_description as string,
-      volumeMeta: cinderMetadata.volume_meta as string,
-      objectSize: 4 * 1024 * 1024,
+      ...cinderDerivedOptions(cinderMetadata),
     });
     assert.equal(result.container, fixtureFull.container);
     assert.equal(result.prefix, fixtureFull.prefix);
@@ -108,15 +112,10 @@ describe('repositories written by OpenStack Cinder', () => {
     const result = await backupVolume({
       store,
       backupId: ourId,
-      volumeId: records.volume.id,
       sourcePath: path.join(images, 'changed.img'),
       parent: layerOf(fixtureFull),
-      createdAt: cinderMetadata.created_at as string,
       startedAt: new Date('2024-06-02T12:00:02Z'),
-      name: cinderMetadata.backup_name as string,
-      description: cinderMetadata.backup_description as string,
-      volumeMeta: cinderMetadata.volume_meta as string,
-      objectSize: 4 * 1024 * 1024,
+      ...cinderDerivedOptions(cinderMetadata),
     });
     const ourMetadata = await readBackupMetadata({ store, container: result.container, prefix: result.prefix });
     const shape = (objects: Array<Record<string, { offset: number; length: number; md5: string }>>) =>

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -18,6 +17,7 @@ import {
 import { sha256OfFile, writeImage, type RegionKind } from './support/images';
 import { makeTempDir } from './support/paths';
 import { backup, chainOf, MiB, newVolume } from './support/scenario';
+import { freePort } from '../support/ports';
 
 const KINDS: RegionKind[] = ['random', 'random', 'random', 'random', 'text', 'zero', 'random', 'text', 'random', 'zero', 'zero', 'random'];
 
@@ -198,10 +198,7 @@ describe('faults', () => {
   });
 
   test('an unreachable S3 repository is STORE_UNREACHABLE', async () => {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise((resolve) => server.close(resolve));
+    const port = await freePort();
     const s3 = createStore({ kind: 's3', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'a', secretAccessKey: 'b', maxAttempts: 1 });
     try {
       await assert.rejects(backup(s3, volume, source, null), failsWith('STORE_UNREACHABLE', /unreachable/));

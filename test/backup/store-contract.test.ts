@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createStore, isBackupError } from '../../server/drivers/backup/index';
 import { posixStoreUnderTest, s3StoreUnderTest, type StoreUnderTest } from './support/stores';
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../support/ports';
 
 function contract(name: string, open: () => Promise<StoreUnderTest>) {
   describe(`${name} store contract`, () => {
@@ -150,7 +142,7 @@ describe('store configuration', () => {
   });
 
   test('an unreachable S3 endpoint fails checkSetup with STORE_UNREACHABLE', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const store = createStore({ kind: 's3', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'a', secretAccessKey: 'b', maxAttempts: 1, requestTimeoutMs: 2000 });
     try {
       await assert.rejects(store.checkSetup(), (error: unknown) => isBackupError(error, 'STORE_UNREACHABLE') && /unreachable.*volumebackups/.test(error.message));

@@ -36,7 +36,6 @@ describe('the backup lifecycle', () => {
     assert.equal((await waitForVolume(h, volume.id, (v) => v.backupStatus === null)).status, 'available');
     assert.equal(await usage(project.id, 'backups'), 1);
     assert.equal(await usage(project.id, 'backup_gigabytes'), 1);
-    const fullSha = await sha(volume.id);
 
     await writeData(volume.id, [5, 900]);
     const changedSha = await sha(volume.id);
@@ -65,7 +64,6 @@ describe('the backup lifecycle', () => {
     await targetFile.read(firstGiB, 0, MiB, MiB);
     await targetFile.close();
     assert.ok(firstGiB.every((b) => b === 0), 'blocks the backup holds as zeros are zeroed on an existing volume');
-    void fullSha;
 
     const detail = await backupDetail(actor, incremental.id);
     assert.deepEqual(detail.ancestors.map((b) => b.id), [full.id]);

@@ -5,22 +5,13 @@ import { auditEvents, jobs, services } from '../../server/db/schema';
 import { enqueueJob, requestCancel } from '../../server/jobs/enqueue';
 import { BACKUP_BINARY } from '../../server/jobs/kinds';
 import { startTestDatabase, type TestDatabase } from '../support/database';
+import { waitFor } from '../support/harness';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
 let database: TestDatabase;
 const workers: WorkerProcess[] = [];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 async function ping(holdSeconds = 0, targetHost: string | null = null) {
   return database.handle.db.transaction((tx) => enqueueJob(tx, { kind: 'ping', payload: { holdSeconds }, targetBinary: BACKUP_BINARY, targetHost }));
@@ -56,7 +47,7 @@ describe('the job queue with two real worker processes', () => {
     const done = await waitFor('every job to finish', async () => {
       const rows = await database.handle.db.select().from(jobs).where(inArray(jobs.id, ids));
       return rows.every((r) => r.status === 'succeeded') && rows;
-    });
+    }, 15_000);
     assert.equal(done.length, 40);
     for (const row of done) assert.equal(row.attempts, 1, `job ${row.id} ran ${row.attempts} times`);
     const completions = await database.handle.db.select({ jobId: sql<string>`${auditEvents.detail}->>'jobId'` }).from(auditEvents)
@@ -89,7 +80,7 @@ describe('the job queue with two real worker processes', () => {
     const a = worker('cancel-a');
     await a.ready;
     const queued = await ping(60, 'cancel-a');
-    await waitFor('the job to run', async () => (await job(queued.id)).status === 'running');
+    await waitFor('the job to run', async () => (await job(queued.id)).status === 'running', 15_000);
     const asked = Date.now();
     await database.handle.db.transaction((tx) => requestCancel(tx, queued.id));
     const row = await waitFor('the job to be cancelled', async () => {
@@ -111,7 +102,7 @@ describe('the job queue with two real worker processes', () => {
     await database.handle.db.update(services).set({ disabled: false, disabledReason: null })
       .where(and(eq(services.binary, BACKUP_BINARY), eq(services.host, 'disabled-a')));
     await ping(0, 'disabled-a'); // its NOTIFY wakes the worker, which then takes both
-    await waitFor('the job to run once enabled', async () => (await job(queued.id)).status === 'succeeded');
+    await waitFor('the job to run once enabled', async () => (await job(queued.id)).status === 'succeeded', 15_000);
     await a.stop();
   });
 
@@ -124,7 +115,7 @@ describe('the job queue with two real worker processes', () => {
     const running = await waitFor('the job to run', async () => {
       const r = await job(queued.id);
       return r.status === 'running' && r;
-    });
+    }, 15_000);
     const victim = running.leaseOwner!.startsWith('crash-a') ? a : b;
     const killedAt = Date.now();
     await victim.stop('SIGKILL');
@@ -149,7 +140,7 @@ describe('the job queue with two real worker processes', () => {
     const first = await waitFor('the job to run', async () => {
       const r = await job(queued.id);
       return r.status === 'running' && r;
-    });
+    }, 15_000);
     a.child.kill('SIGSTOP');
     // Past the lease: a second worker on the same host recovers and runs the job again.
     const b = worker('stale-a');

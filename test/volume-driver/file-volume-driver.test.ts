@@ -2,12 +2,8 @@ import assert from 'node:assert/strict';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { FileVolumeDriver, VolumeDriverError } from '@/server/drivers/volume';
-import { GiB, MiB, allocatedBytes, randomData, readAt, temporaryDirectory, writeAt } from './helpers';
-
-function isCode(code: string) {
-  return (error: unknown) => error instanceof VolumeDriverError && error.code === code;
-}
+import { FileVolumeDriver } from '@/server/drivers/volume';
+import { GiB, MiB, allocatedBytes, isCode, randomData, readAt, temporaryDirectory, writeAt } from './helpers';
 
 test('createEmpty makes a sparse image of exactly the requested size', async (t) => {
   const volumeDir = await temporaryDirectory(t, 'volumes');

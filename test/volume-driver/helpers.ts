@@ -6,8 +6,14 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
+import { VolumeDriverError } from '@/server/drivers/volume';
 
 const execFileAsync = promisify(execFile);
+
+/** A predicate for assert.rejects/throws: a VolumeDriverError with this code. */
+export function isCode(code: string) {
+  return (error: unknown) => error instanceof VolumeDriverError && error.code === code;
+}
 
 export const MiB = 1024 ** 2;
 export const GiB = 1024 ** 3;

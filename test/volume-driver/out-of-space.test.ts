@@ -2,12 +2,8 @@ import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { FileVolumeDriver, VolumeDriverError } from '@/server/drivers/volume';
-import { MiB, randomData, smallTmpfs, temporaryDirectory, writeAt } from './helpers';
-
-function isCode(code: string) {
-  return (error: unknown) => error instanceof VolumeDriverError && error.code === code;
-}
+import { FileVolumeDriver } from '@/server/drivers/volume';
+import { MiB, isCode, randomData, smallTmpfs, temporaryDirectory, writeAt } from './helpers';
 
 test('running out of space while writing an image is a typed no_space error', async (t) => {
   const volumeDir = await smallTmpfs(t, 8);

@@ -3,12 +3,8 @@ import { readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { VolumeDriverError, createStagingStore, isStagedId } from '@/server/drivers/volume';
-import { MiB, allocatedBytes, randomData, smallTmpfs, temporaryDirectory } from './helpers';
-
-function isCode(code: string) {
-  return (error: unknown) => error instanceof VolumeDriverError && error.code === code;
-}
+import { createStagingStore, isStagedId } from '@/server/drivers/volume';
+import { MiB, allocatedBytes, isCode, randomData, smallTmpfs, temporaryDirectory } from './helpers';
 
 /** A browser-style upload body delivering `parts` one per pull, then failing if `failWith` is set. */
 function webUpload(parts: Buffer[], failWith?: Error): ReadableStream<Uint8Array> {

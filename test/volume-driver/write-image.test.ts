@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { FileVolumeDriver, VolumeDriverError, sha256File, type TransferProgress } from '@/server/drivers/volume';
+import { FileVolumeDriver, sha256File, type TransferProgress } from '@/server/drivers/volume';
 import {
   GiB,
   MiB,
   allocatedBytes,
+  isCode,
   randomData,
   readAt,
   sha256OfPaddedContent,
@@ -14,10 +15,6 @@ import {
   temporaryDirectory,
   writeAt,
 } from './helpers';
-
-function isCode(code: string) {
-  return (error: unknown) => error instanceof VolumeDriverError && error.code === code;
-}
 
 /** 3 MiB of data, 2 MiB of zeros, then 1.5 MiB + 123 bytes of data: 6.5 MiB + 123 bytes in all. */
 function sampleImage(): Buffer {

@@ -18,6 +18,7 @@ import {
 import { receiveUpload } from '../../server/volumes/upload';
 import { seedAdmin, seedProject } from '../support/identities';
 import { expectError, startHarness, waitForJob, waitForSnapshot, waitForVolume, type Harness } from '../support/harness';
+import { sha256OfPaddedContent } from '../volume-driver/helpers';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -44,14 +45,6 @@ function uploadRequest(data: Buffer, options: { cutAfter?: number; contentLength
   return new Request('http://localhost/upload', { method: 'POST', body, headers, duplex: 'half' } as RequestInit);
 }
 
-function sha256Padded(data: Buffer, totalBytes: number): string {
-  const hash = createHash('sha256');
-  hash.update(data);
-  const zeros = Buffer.alloc(MiB);
-  for (let left = totalBytes - data.length; left > 0; left -= Math.min(left, MiB)) hash.update(zeros.subarray(0, Math.min(left, MiB)));
-  return hash.digest('hex');
-}
-
 test('a volume goes through create, upload, checksum, snapshot, clone, download, extend, attach and delete', async () => {
   const { project, actor } = await seedProject('member');
   const { driver, staging } = volumeBackend(h.env);
@@ -74,7 +67,7 @@ test('a volume goes through create, upload, checksum, snapshot, clone, download,
   await waitForVolume(h, created.id, 'available');
   await assert.rejects(stat(staging.stagedPath(uploaded.stagedId)), 'the staged file is removed after the write');
 
-  const expectedSha = sha256Padded(data, GiB);
+  const expectedSha = sha256OfPaddedContent(data, GiB);
   const checksumJob = await requestChecksum(actor, { id: created.id });
   await waitForJob(h, checksumJob.id);
   assert.equal((await waitForVolume(h, created.id, (r) => !!r.checksumSha256)).checksumSha256, expectedSha);
