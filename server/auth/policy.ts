@@ -8,10 +8,6 @@ import type { Actor } from './actor';
  */
 export type Permission = 'read' | 'write' | 'admin';
 
-export function isAdmin(actor: Actor): boolean {
-  return actor.isAdmin;
-}
-
 export function canSeeProject(actor: Actor, projectId: string): boolean {
   return actor.isAdmin || actor.roles.has(projectId);
 }

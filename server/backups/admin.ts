@@ -2,13 +2,13 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor } from '../auth/actor';
 import { db, type Executor } from '../db/client';
-import { backups, jobs, snapshots, volumes } from '../db/schema';
+import { backups, jobs, volumes } from '../db/schema';
 import { AppError } from '../errors';
 import { recordEvent } from '../events/audit';
 import { enqueueJob, requestCancel } from '../jobs/enqueue';
 import { BACKUP_BINARY } from '../jobs/kinds';
 import { parseInput } from '../validation';
-import { backupServiceFor, visibleBackup, type BackupRow } from './guards';
+import { backupServiceFor, releaseBackupSource, visibleBackup, type BackupRow } from './guards';
 
 const BACKUP = 'backup';
 
@@ -34,16 +34,7 @@ async function abortLiveJobs(tx: Executor, backupId: string): Promise<string[]> 
  * create that did not finish, `error_restoring` for a restore target (a new one is unusable).
  */
 export async function settleSourcesAfterReset(tx: Executor, backup: BackupRow, to: 'available' | 'error') {
-  if (backup.status === 'creating') {
-    const next = to === 'available' ? null : 'error_backing-up';
-    if (backup.snapshotId) {
-      await tx.update(snapshots).set({ backupStatus: next, updatedAt: sql`now()` })
-        .where(and(eq(snapshots.id, backup.snapshotId), eq(snapshots.backupStatus, 'backing-up')));
-    } else {
-      await tx.update(volumes).set({ backupStatus: next, updatedAt: sql`now()` })
-        .where(and(eq(volumes.id, backup.volumeId), eq(volumes.backupStatus, 'backing-up')));
-    }
-  }
+  if (backup.status === 'creating') await releaseBackupSource(tx, backup, to === 'available' ? null : 'error_backing-up');
   if (backup.status === 'restoring' && backup.restoreVolumeId) {
     await tx.update(volumes).set({
       backupStatus: 'error_restoring', updatedAt: sql`now()`,

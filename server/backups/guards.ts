@@ -2,10 +2,11 @@ import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import { authorize, type Permission } from '../auth/policy';
 import type { Executor } from '../db/client';
-import { backups } from '../db/schema';
+import { backups, snapshots, volumes } from '../db/schema';
 import { AppError } from '../errors';
 import { BACKUP_BINARY } from '../jobs/kinds';
 import { findLiveService } from '../services/routing';
+import { isUuidShape } from '../volumes/guards';
 
 export type BackupRow = typeof backups.$inferSelect;
 export type BackupStatus = BackupRow['status'];
@@ -14,10 +15,25 @@ export const backupNotFound = (id: string) => new AppError('not_found', `Backup 
 
 /** The backup, if the actor may see it; another project's backup is "not found". */
 export async function visibleBackup(tx: Executor, actor: Actor, id: string, permission: Permission, policy: string): Promise<BackupRow> {
+  if (!isUuidShape(id)) throw backupNotFound(id);
   const [backup] = await tx.select().from(backups).where(and(eq(backups.id, id), eq(backups.deleted, false)));
   if (!backup) throw backupNotFound(id);
   authorize(actor, backup.projectId, permission, policy, `Backup ${id} could not be found.`);
   return backup;
+}
+
+/**
+ * Releases the backup's source (its snapshot, else its volume) from `backing-up`: to null, or to
+ * `error_backing-up` after a create that did not finish. A source in any other state is left alone.
+ */
+export async function releaseBackupSource(tx: Executor, backup: Pick<BackupRow, 'snapshotId' | 'volumeId'>, to: 'error_backing-up' | null) {
+  if (backup.snapshotId) {
+    await tx.update(snapshots).set({ backupStatus: to, updatedAt: sql`now()` })
+      .where(and(eq(snapshots.id, backup.snapshotId), eq(snapshots.backupStatus, 'backing-up')));
+  } else {
+    await tx.update(volumes).set({ backupStatus: to, updatedAt: sql`now()` })
+      .where(and(eq(volumes.id, backup.volumeId), eq(volumes.backupStatus, 'backing-up')));
+  }
 }
 
 /**

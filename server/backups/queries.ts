@@ -1,15 +1,12 @@
 import { and, asc, desc, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor } from '../auth/actor';
-import { authorize } from '../auth/policy';
 import { db, type Executor } from '../db/client';
 import { auditEvents, backupMetadata, backups, jobs, projects, snapshots, volumes } from '../db/schema';
-import { AppError } from '../errors';
 import { listScope } from '../volumes/queries';
+import { visibleBackup } from './guards';
 
 export const BACKUP_STATUSES = ['creating', 'available', 'deleting', 'error', 'error_deleting', 'restoring'] as const;
-/** Statuses in which a backup has work under way: the console polls while any row is in one. */
-export const TRANSITIONAL_BACKUP_STATUSES = ['creating', 'deleting', 'restoring'] as const;
 
 export const listBackupsSchema = z.object({
   projectId: z.string().max(64).optional(),
@@ -94,10 +91,7 @@ export type BackupListRow = ReturnType<typeof toListRow>;
 
 /** The detail page: every field, metadata, the chain (ancestors and dependents) and the events. */
 export async function backupDetail(actor: Actor, id: string, tx: Executor = db()) {
-  if (!z.string().uuid().safeParse(id).success) throw new AppError('not_found', `Backup ${id} could not be found.`);
-  const [backup] = await tx.select().from(backups).where(and(eq(backups.id, id), eq(backups.deleted, false)));
-  if (!backup) throw new AppError('not_found', `Backup ${id} could not be found.`);
-  authorize(actor, backup.projectId, 'read', 'backup:get', `Backup ${id} could not be found.`);
+  const backup = await visibleBackup(tx, actor, id, 'read', 'backup:get');
 
   const ancestors: (typeof backups.$inferSelect)[] = [];
   for (let parentId = backup.parentId; parentId && ancestors.length < 1000;) {
@@ -129,21 +123,10 @@ export type BackupDetail = Awaited<ReturnType<typeof backupDetail>>;
 
 /** Volumes a backup can be restored onto: available, idle, at least as large, in the backup's project. */
 export async function restoreTargets(actor: Actor, backupId: string, tx: Executor = db()) {
-  if (!z.string().uuid().safeParse(backupId).success) throw new AppError('not_found', `Backup ${backupId} could not be found.`);
-  const [backup] = await tx.select().from(backups).where(and(eq(backups.id, backupId), eq(backups.deleted, false)));
-  if (!backup) throw new AppError('not_found', `Backup ${backupId} could not be found.`);
-  authorize(actor, backup.projectId, 'read', 'backup:get', `Backup ${backupId} could not be found.`);
+  const backup = await visibleBackup(tx, actor, backupId, 'read', 'backup:get');
   return tx.select({ id: volumes.id, name: volumes.name, size: volumes.size }).from(volumes).where(and(
     eq(volumes.projectId, backup.projectId), eq(volumes.deleted, false), eq(volumes.status, 'available'),
     sql`${volumes.size} >= ${backup.size}`,
     sql`(${volumes.backupStatus} is null or ${volumes.backupStatus} not in ('backing-up', 'restoring-backup'))`,
   )).orderBy(desc(volumes.createdAt)).limit(200);
-}
-
-/** Which of these volumes have an available backup (an incremental is offered only for those). */
-export async function volumesWithAvailableBackups(volumeIds: string[], projectId: string, tx: Executor = db()): Promise<Set<string>> {
-  if (volumeIds.length === 0) return new Set();
-  const rows = await tx.selectDistinct({ volumeId: backups.volumeId }).from(backups)
-    .where(and(inArray(backups.volumeId, volumeIds), eq(backups.projectId, projectId), eq(backups.deleted, false), eq(backups.status, 'available')));
-  return new Set(rows.map((r) => r.volumeId));
 }

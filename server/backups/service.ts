@@ -3,6 +3,7 @@ import type { Actor } from '../auth/actor';
 import { authorize } from '../auth/policy';
 import { db, type Executor } from '../db/client';
 import { backupMetadata, backups, jobs, snapshots, volumes } from '../db/schema';
+import { GiB } from '../drivers/volume';
 import { AppError, invalid } from '../errors';
 import { recordEvent } from '../events/audit';
 import { enqueueJob, requestCancel } from '../jobs/enqueue';
@@ -106,7 +107,7 @@ export async function createBackup(actor: Actor, input: unknown, tx: Executor = 
       projectId, userId: actor.userId, volumeId: volume.id, snapshotId: data.snapshotId ?? null, parentId: parent?.id ?? null,
       host: service.host, availabilityZone: service.availabilityZone, container, status: 'creating', size: volume.size,
       displayName: data.name ?? null, displayDescription: data.description ?? null,
-      progressTotalBytes: volume.size * 1024 ** 3,
+      progressTotalBytes: volume.size * GiB,
       ...(snapshotTime ? { dataTimestamp: snapshotTime } : {}),
     }).returning();
     if (data.metadata) await replaceMetadata(t, backup.id, data.metadata);
@@ -256,7 +257,7 @@ export async function restoreBackup(actor: Actor, input: unknown, tx: Executor =
       });
     }
     await swapBackup(t, backup.id, ['available'], {
-      status: 'restoring', restoreVolumeId: target.id, progressBytes: 0, progressTotalBytes: backup.size * 1024 ** 3,
+      status: 'restoring', restoreVolumeId: target.id, progressBytes: 0, progressTotalBytes: backup.size * GiB,
     }, () => 'Invalid backup: Backup status must be available');
     const service = await backupServiceFor(t, 'restoring backup', { host: backup.service?.includes('posix') ? backup.host : null });
     const job = await enqueueJob(t, {

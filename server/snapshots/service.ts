@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
-import { authorize } from '../auth/policy';
+import { authorize, type Permission } from '../auth/policy';
 import { db, type Executor } from '../db/client';
 import { snapshots, volumes } from '../db/schema';
 import { AppError } from '../errors';
@@ -9,14 +9,16 @@ import { enqueueJob } from '../jobs/enqueue';
 import { VOLUME_BINARY } from '../jobs/kinds';
 import { changeUsage } from '../quotas/service';
 import { parseInput } from '../validation';
-import { swapVolume, visibleVolume, volumeServiceOn } from '../volumes/guards';
+import { isUuidShape, swapVolume, visibleVolume, volumeServiceOn } from '../volumes/guards';
 import { createSnapshotSchema, resetSnapshotSchema, snapshotIdSchema } from './schemas';
 
 export type SnapshotRow = typeof snapshots.$inferSelect;
 
 const snapshotNotFound = (id: string) => new AppError('not_found', `Snapshot ${id} could not be found.`);
 
-async function visibleSnapshot(tx: Executor, actor: Actor, id: string, permission: 'read' | 'write' | 'admin', policy: string) {
+/** The snapshot, if the actor may see it; another project's (or, for a tenant, a temporary) snapshot is "not found". */
+export async function visibleSnapshot(tx: Executor, actor: Actor, id: string, permission: Permission, policy: string): Promise<SnapshotRow> {
+  if (!isUuidShape(id)) throw snapshotNotFound(id);
   const [snapshot] = await tx.select().from(snapshots).where(and(eq(snapshots.id, id), eq(snapshots.deleted, false)));
   if (!snapshot || (snapshot.temporary && !actor.isAdmin)) throw snapshotNotFound(id);
   authorize(actor, snapshot.projectId, permission, policy, `Snapshot ${id} could not be found.`);

@@ -13,10 +13,19 @@ export type VolumeRow = typeof volumes.$inferSelect;
 export const volumeNotFound = (id: string) => new AppError('not_found', `Volume ${id} could not be found.`);
 
 /**
+ * Whether `id` is text Postgres takes as a uuid (hyphens optional after any group of four digits,
+ * optionally in braces): anything else would fail in the database, so it is simply "not found".
+ */
+export function isUuidShape(id: string): boolean {
+  return /^(?:[0-9a-f]{4}(?:-?[0-9a-f]{4}){7}|\{[0-9a-f]{4}(?:-?[0-9a-f]{4}){7}\})$/i.test(id);
+}
+
+/**
  * The volume, if the actor may see it; another project's volume is "not found". Reading the row
  * only decides who may ask; every status change is still a compare-and-swap.
  */
 export async function visibleVolume(tx: Executor, actor: Actor, id: string, permission: Permission, policy: string): Promise<VolumeRow> {
+  if (!isUuidShape(id)) throw volumeNotFound(id);
   const [volume] = await tx.select().from(volumes).where(and(eq(volumes.id, id), eq(volumes.deleted, false)));
   if (!volume) throw volumeNotFound(id);
   authorize(actor, volume.projectId, permission, policy, `Volume ${id} could not be found.`);

@@ -59,9 +59,3 @@ export function checkVolumeOperation(
   }
   return { ok: true };
 }
-
-/** Statuses in which work is under way; the console polls while any row is in one. */
-export const TRANSITIONAL_VOLUME_STATUSES: readonly VolumeStatus[] = [
-  'creating', 'attaching', 'detaching', 'extending', 'deleting', 'downloading', 'uploading', 'retyping', 'managing',
-];
-export const TRANSITIONAL_BACKUP_STATUSES: readonly VolumeBackupStatus[] = ['backing-up', 'restoring-backup'];

@@ -4,6 +4,7 @@ import { authorize } from '../auth/policy';
 import { db, type Executor } from '../db/client';
 import { auditEvents, jobs, projects, snapshots, volumeAttachments, volumes } from '../db/schema';
 import { AppError } from '../errors';
+import { isUuidShape, visibleVolume } from './guards';
 import { listVolumesSchema, type ListVolumesInput } from './schemas';
 
 export interface Page<T> {
@@ -84,10 +85,7 @@ export async function listVolumes(actor: Actor, input: ListVolumesInput, tx: Exe
 
 /** Everything the detail page shows: the volume, its attachments, snapshots, recent jobs and events. */
 export async function volumeDetail(actor: Actor, id: string, tx: Executor = db()) {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `Volume ${id} could not be found.`);
-  const [volume] = await tx.select().from(volumes).where(and(eq(volumes.id, id), eq(volumes.deleted, false)));
-  if (!volume) throw new AppError('not_found', `Volume ${id} could not be found.`);
-  authorize(actor, volume.projectId, 'read', 'volume:get', `Volume ${id} could not be found.`);
+  const volume = await visibleVolume(tx, actor, id, 'read', 'volume:get');
   const [project] = await tx.select({ name: projects.name }).from(projects).where(eq(projects.id, volume.projectId));
   const [attachments, volumeSnapshots, recentJobs, events] = await Promise.all([
     tx.select().from(volumeAttachments).where(and(eq(volumeAttachments.volumeId, id), eq(volumeAttachments.deleted, false))).orderBy(desc(volumeAttachments.createdAt)),
@@ -104,20 +102,13 @@ export async function volumeDetail(actor: Actor, id: string, tx: Executor = db()
 
 export type VolumeDetail = Awaited<ReturnType<typeof volumeDetail>>;
 
-/** Available volumes of a project, for pickers (snapshot dialog). */
-export async function volumeChoices(actor: Actor, projectId: string, tx: Executor = db()) {
-  authorize(actor, projectId, 'read', 'volume:get_all', `Project ${projectId} could not be found.`);
-  return tx.select({ id: volumes.id, name: volumes.name, size: volumes.size, status: volumes.status }).from(volumes)
-    .where(and(eq(volumes.projectId, projectId), eq(volumes.deleted, false))).orderBy(desc(volumes.createdAt)).limit(200);
-}
-
 /** The download a finished export job made, if it belongs to this volume and the actor may read it. */
 export async function exportedDownload(actor: Actor, volumeId: string, jobId: string, tx: Executor = db()) {
-  const [volume] = await tx.select({ projectId: volumes.projectId, name: volumes.name }).from(volumes).where(and(eq(volumes.id, volumeId), eq(volumes.deleted, false)));
-  if (!volume) throw new AppError('not_found', `Volume ${volumeId} could not be found.`);
-  authorize(actor, volume.projectId, 'read', 'volume:download', `Volume ${volumeId} could not be found.`);
+  const volume = await visibleVolume(tx, actor, volumeId, 'read', 'volume:download');
+  const downloadNotFound = new AppError('not_found', `Download ${jobId} could not be found.`);
+  if (!isUuidShape(jobId)) throw downloadNotFound;
   const [job] = await tx.select().from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.kind, 'volume_export'), eq(jobs.resourceId, volumeId)));
-  if (!job) throw new AppError('not_found', `Download ${jobId} could not be found.`);
+  if (!job) throw downloadNotFound;
   if (job.status !== 'succeeded') throw new AppError('conflict', `The download is not ready yet (${job.status}).`);
   const result = job.result as { stagedId: string; bytes: number };
   return { stagedId: result.stagedId, bytes: result.bytes, name: volume.name };

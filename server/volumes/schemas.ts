@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { volumeStatus, attachStatus } from '../db/schema';
+import { volumeStatus } from '../db/schema';
 
 /** Largest volume we accept in one request (16 TiB); quotas usually bound it earlier. */
 export const MAX_VOLUME_GIB = 16384;
@@ -63,5 +63,3 @@ export const listVolumesSchema = z.object({
   pageSize: z.coerce.number().int().min(5).max(100).catch(20).default(20),
 });
 export type ListVolumesInput = z.input<typeof listVolumesSchema>;
-
-export const ATTACH_STATUSES = attachStatus.enumValues;

@@ -1,8 +1,9 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import { authorize } from '../auth/policy';
 import { db, type Executor } from '../db/client';
 import { snapshots, volumeAttachments, volumes } from '../db/schema';
+import { GiB } from '../drivers/volume';
 import { AppError, invalid } from '../errors';
 import { recordEvent } from '../events/audit';
 import { enqueueJob } from '../jobs/enqueue';
@@ -223,7 +224,7 @@ export async function commitUpload(actor: Actor, input: { id: string; stagedId: 
   return tx.transaction(async (t) => {
     await visibleVolume(t, actor, input.id, 'write', 'volume:upload');
     const volume = await swapVolume(t, input.id, 'upload', { status: 'downloading', statusReason: null, checksumSha256: null, checksumAt: null });
-    if (input.bytes > volume.size * 1024 ** 3) throw invalid(`The file is larger than the volume (${volume.size} GiB).`, { file: 'The file is larger than the volume' });
+    if (input.bytes > volume.size * GiB) throw invalid(`The file is larger than the volume (${volume.size} GiB).`, { file: 'The file is larger than the volume' });
     await volumeServiceOn(t, volume.host, 'writing an image to a volume');
     const job = await enqueueJob(t, {
       kind: 'volume_write_image', payload: { volumeId: input.id, stagedId: input.stagedId, bytes: input.bytes }, targetBinary: VOLUME_BINARY,
@@ -235,8 +236,4 @@ export async function commitUpload(actor: Actor, input: { id: string; stagedId: 
     });
     return { volume, job };
   });
-}
-
-export async function volumesByIds(ids: string[], tx: Executor = db()) {
-  return ids.length ? tx.select().from(volumes).where(inArray(volumes.id, ids)) : [];
 }

@@ -1,11 +1,9 @@
 import type { Actor } from '../auth/actor';
-import { isVolumeDriverError } from '../drivers/volume';
+import { GiB, isVolumeDriverError } from '../drivers/volume';
 import type { SharedEnv } from '../env';
 import { AppError, invalid } from '../errors';
 import { STAGED_TTL_MS, stagingStore } from './backend';
 import { checkUpload, commitUpload } from './service';
-
-const GiB = 1024 ** 3;
 
 /**
  * The upload path (design.md): check the volume may take an upload, stream the body into the

@@ -7,12 +7,14 @@ import {
   backupPrefix, backupVolume, createTransferLimiter, deleteBackupObjects, encodeVolumeMeta, restoreBackup, serviceNameFor,
   type TransferLimiter, type TransferProgress,
 } from '../../drivers/backup';
+import { GiB } from '../../drivers/volume';
 import type { WorkerEnv } from '../../env';
 import { recordEvent } from '../../events/audit';
 import { BACKUP_DETAIL, BACKUP_MESSAGE, recordUserMessage } from '../../events/user-messages';
 import { enqueueJob } from '../../jobs/enqueue';
 import { BACKUP_BINARY, jobPayloads } from '../../jobs/kinds';
 import { changeUsage } from '../../quotas/service';
+import { releaseBackupSource } from '../../backups/guards';
 import { backupStore, backupStoreKind, defaultContainer } from '../../backups/store';
 import { volumeBackend } from '../../volumes/backend';
 import type { JobRow } from '../queue';
@@ -20,7 +22,6 @@ import type { JobContext, JobHandler } from './types';
 
 type BackupRow = typeof backups.$inferSelect;
 const BACKUP = 'backup';
-const GiB = 1024 ** 3;
 
 let limiter: TransferLimiter | undefined;
 /** CINDERBLOCK_MAX_TRANSFERS bounds the backups and restores one worker runs at once. */
@@ -70,13 +71,7 @@ async function volumeMetaFor(database: Database, volume: typeof volumes.$inferSe
 
 /** Clears the source's `backing-up` (to null, or to `error_backing-up` after a failure). */
 async function releaseSource(tx: Executor, backup: BackupRow, to: 'error_backing-up' | null) {
-  if (backup.snapshotId) {
-    await tx.update(snapshots).set({ backupStatus: to, updatedAt: sql`now()` })
-      .where(and(eq(snapshots.id, backup.snapshotId), eq(snapshots.backupStatus, 'backing-up')));
-  } else {
-    await tx.update(volumes).set({ backupStatus: to, updatedAt: sql`now()` })
-      .where(and(eq(volumes.id, backup.volumeId), eq(volumes.backupStatus, 'backing-up')));
-  }
+  await releaseBackupSource(tx, backup, to);
   if (backup.tempSnapshotId) {
     await tx.update(snapshots).set({ deleted: true, deletedAt: sql`now()`, status: 'deleted', updatedAt: sql`now()` })
       .where(eq(snapshots.id, backup.tempSnapshotId));
@@ -195,7 +190,7 @@ export const backupCreateHandler: JobHandler = {
           serviceMetadata: result.prefix, service: result.service, progressBytes: result.sizeBytes, progressTotalBytes: result.sizeBytes,
           failReason: null, updatedAt: sql`now()`,
         }).where(and(eq(backups.id, backup.id), eq(backups.status, 'creating'))).returning();
-        const current = (await loadBackup(tx, backup.id))!;
+        const current = done ?? (await loadBackup(tx, backup.id))!;
         await releaseSource(tx, current, null);
         if (!done) {
           // Cancelled at the very end: the finished objects are removed like any deletion.

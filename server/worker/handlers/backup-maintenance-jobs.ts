@@ -6,12 +6,12 @@ import { backupStore, backupStoreKind } from '../../backups/store';
 import type { Executor } from '../../db/client';
 import { backupMetadata, backups, jobs } from '../../db/schema';
 import { scanRepository, serviceNameFor, verifyBackup } from '../../drivers/backup';
+import { GiB } from '../../drivers/volume';
 import { recordEvent } from '../../events/audit';
 import { jobPayloads } from '../../jobs/kinds';
 import type { JobHandler } from './types';
 
 const BACKUP = 'backup';
-const GiB = 1024 ** 3;
 
 async function setFailReason(tx: Executor, backupId: string, reason: string, status?: 'error') {
   await tx.update(backups).set({ failReason: reason.slice(0, 255), updatedAt: sql`now()`, ...(status ? { status } : {}) })
