@@ -3,6 +3,7 @@
  * through the real engine and POSIX store. Prints figures; asserts only that the restore is right.
  *
  *   npm run bench                           1 GiB pair from shared/bench/make_volume.py, 3 runs
+ *                                           (compiled first, so the figures are those of the worker, which runs compiled too)
  *   npm run bench -- --smoke                64 MiB pair, 1 run
  *   npm run bench -- --size 4G              a larger generated pair
  *   npm run bench -- --image A --changed B  any pair of equally sized images
@@ -16,7 +17,14 @@ import { parseArgs } from 'node:util';
 import { backupVolume, createStore, DEFAULT_OBJECT_SIZE, restoreBackup, sharedWorkerPool } from '../server/drivers/backup/index';
 import { ensureVolumePair, type VolumePair } from './volume-images';
 
-const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+/** The checkout: the nearest folder above this file with a package.json (it runs from bench/ or compiled, from .data/build/bench/). */
+function findRepoRoot(): string {
+  let directory = path.dirname(new URL(import.meta.url).pathname);
+  while (!fs.existsSync(path.join(directory, 'package.json')) && path.dirname(directory) !== directory) directory = path.dirname(directory);
+  return directory;
+}
+
+const repoRoot = findRepoRoot();
 
 function parseSize(text: string): number {
   const match = /^(\d+)([KMGT]?)i?B?$/i.exec(text.trim());

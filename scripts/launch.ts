@@ -14,6 +14,7 @@ import { migrateDatabase } from '../server/db/migrate';
 import { EnvError, parseEnv } from '../server/env';
 import { seedOnce } from '../server/identity/seed';
 import { buildIfStale } from './build';
+import { compileProgram } from './compile';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -96,6 +97,7 @@ async function main() {
 
   try {
     await buildIfStale(ROOT, log);
+    const workerProgram = await compileProgram(ROOT, 'worker');
 
     if (!databaseUrl) {
       log(`starting the embedded PostgreSQL on 127.0.0.1:${env.CINDERBLOCK_PG_PORT} (data in ${path.join(dataDir, 'pg')})`);
@@ -138,7 +140,7 @@ async function main() {
     };
 
     const web = spawnChild('web', [path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-H', env.HOST, '-p', String(env.PORT)]);
-    const worker = spawnChild('worker', ['--import', 'tsx', path.join(ROOT, 'server/worker/main.ts')]);
+    const worker = spawnChild('worker', ['--enable-source-maps', workerProgram]);
     // Which process is which, for operators and for tests that stop one of them.
     fs.writeFileSync(path.join(dataDir, 'processes.json'), JSON.stringify({
       launcher: process.pid, web: web.pid, worker: worker.pid, postgres: cluster?.process.pid ?? null,
