@@ -2,7 +2,7 @@
 
 import { formFields, runAction, type ActionResult } from '../action';
 import { AppError, invalid } from '../errors';
-import { cancelBackup, createBackup, deleteBackup, forceDeleteBackup, restoreBackup, updateBackup } from './service';
+import { cancelBackup, createBackup, deleteBackup, deleteBackups, forceDeleteBackup, restoreBackup, updateBackup } from './service';
 
 type FormState = ActionResult | null;
 const PATHS = ['/backups', '/volumes', '/snapshots', '/admin/backups', '/admin/volumes'];
@@ -59,17 +59,10 @@ export async function deleteBackupAction(id: string) {
 /** Bulk delete: each backup on its own, so one refusal does not stop the others. */
 export async function deleteBackupsAction(ids: string[]) {
   return runAction(async (actor) => {
-    const refused: string[] = [];
-    for (const id of ids.slice(0, 100)) {
-      try {
-        await deleteBackup(actor, { id });
-      } catch (error) {
-        if (!(error instanceof AppError)) throw error;
-        refused.push(`${id.slice(0, 8)}: ${error.message}`);
-      }
-    }
-    if (refused.length) throw new AppError('conflict', `${ids.length - refused.length} deleted; refused: ${refused.join('; ')}`);
-    return { deleted: ids.length };
+    const results = await deleteBackups(actor, { ids });
+    const refused = results.filter((result) => !result.ok).map((result) => `${result.id.slice(0, 8)}: ${result.message}`);
+    if (refused.length) throw new AppError('conflict', `${results.length - refused.length} deleted; refused: ${refused.join('; ')}`);
+    return { deleted: results.length };
   }, { revalidate: PATHS });
 }
 

@@ -38,6 +38,10 @@ export const createBackupSchema = z.object({
 
 export const backupIdSchema = z.object({ id: z.string({ error: 'Missing backup id' }).uuid('Not a valid backup id') });
 
+export const bulkDeleteBackupsSchema = z.object({
+  ids: z.array(z.string().uuid('Not a valid backup id')).min(1, 'Select at least one backup').max(100, 'At most 100 backups at once'),
+});
+
 export const updateBackupSchema = backupIdSchema.extend({
   name: optionalText('The name'),
   description: optionalText('The description'),

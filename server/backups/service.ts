@@ -12,9 +12,10 @@ import { findLiveService } from '../services/routing';
 import { changeUsage } from '../quotas/service';
 import { parseInput } from '../validation';
 import { checkPerVolumeLimit, swapVolume, visibleVolume, volumeServiceOn } from '../volumes/guards';
+import type { BulkResult } from '../volumes/service';
 import { backupServiceFor, hasNoChildren, swapBackup, visibleBackup, type BackupRow } from './guards';
 import {
-  adminContainerSchema, backupIdSchema, createBackupSchema, restoreBackupSchema, tenantContainerSchema, updateBackupSchema,
+  adminContainerSchema, backupIdSchema, bulkDeleteBackupsSchema, createBackupSchema, restoreBackupSchema, tenantContainerSchema, updateBackupSchema,
 } from './schemas';
 import { namespacedContainer } from './store';
 
@@ -144,6 +145,22 @@ export async function updateBackup(actor: Actor, input: unknown, tx: Executor = 
 }
 
 /** Delete from available or error, never under a live incremental; the worker removes the objects. */
+/** Bulk delete: each backup on its own, so one refusal does not stop the others. */
+export async function deleteBackups(actor: Actor, input: unknown, tx: Executor = db()): Promise<BulkResult[]> {
+  const { ids } = parseInput(bulkDeleteBackupsSchema, input);
+  const results: BulkResult[] = [];
+  for (const id of new Set(ids)) {
+    try {
+      await deleteBackup(actor, { id }, tx);
+      results.push({ id, ok: true });
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      results.push({ id, ok: false, message: error.message });
+    }
+  }
+  return results;
+}
+
 export async function deleteBackup(actor: Actor, input: unknown, tx: Executor = db()): Promise<BackupRow> {
   const { id } = parseInput(backupIdSchema, input);
   return tx.transaction(async (t) => {
