@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import { authorize } from '../auth/policy';
+import { eachOnItsOwn, type BulkResult } from '../bulk';
 import { db, type Executor } from '../db/client';
 import { backupMetadata, backups, jobs, snapshots, volumes } from '../db/schema';
 import { GiB } from '../drivers/volume';
@@ -12,7 +13,6 @@ import { findLiveService } from '../services/routing';
 import { changeUsage } from '../quotas/service';
 import { parseInput } from '../validation';
 import { checkPerVolumeLimit, swapVolume, visibleVolume, volumeServiceOn } from '../volumes/guards';
-import type { BulkResult } from '../volumes/service';
 import { backupServiceFor, hasNoChildren, swapBackup, visibleBackup, type BackupRow } from './guards';
 import {
   adminContainerSchema, backupIdSchema, bulkDeleteBackupsSchema, createBackupSchema, restoreBackupSchema, tenantContainerSchema, updateBackupSchema,
@@ -148,17 +148,7 @@ export async function updateBackup(actor: Actor, input: unknown, tx: Executor = 
 /** Bulk delete: each backup on its own, so one refusal does not stop the others. */
 export async function deleteBackups(actor: Actor, input: unknown, tx: Executor = db()): Promise<BulkResult[]> {
   const { ids } = parseInput(bulkDeleteBackupsSchema, input);
-  const results: BulkResult[] = [];
-  for (const id of new Set(ids)) {
-    try {
-      await deleteBackup(actor, { id }, tx);
-      results.push({ id, ok: true });
-    } catch (error) {
-      if (!(error instanceof AppError)) throw error;
-      results.push({ id, ok: false, message: error.message });
-    }
-  }
-  return results;
+  return eachOnItsOwn(ids, (id) => deleteBackup(actor, { id }, tx));
 }
 
 export async function deleteBackup(actor: Actor, input: unknown, tx: Executor = db()): Promise<BackupRow> {

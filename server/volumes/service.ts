@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import { authorize } from '../auth/policy';
+import { eachOnItsOwn, type BulkResult } from '../bulk';
 import { db, type Executor } from '../db/client';
 import { snapshots, volumeAttachments, volumes } from '../db/schema';
 import { GiB } from '../drivers/volume';
@@ -97,22 +98,11 @@ async function deleteRefusal(t: Executor, id: string): Promise<string> {
   return 'The volume changed while the request was made; try again.';
 }
 
-export interface BulkResult { id: string; ok: boolean; message?: string }
 
 /** Deletes each volume in its own transaction; one refusal does not stop the others. */
 export async function deleteVolumes(actor: Actor, input: unknown, tx: Executor = db()): Promise<BulkResult[]> {
   const { ids } = parseInput(bulkDeleteSchema, input);
-  const results: BulkResult[] = [];
-  for (const id of new Set(ids)) {
-    try {
-      await deleteVolume(actor, { id }, tx);
-      results.push({ id, ok: true });
-    } catch (error) {
-      if (!(error instanceof AppError)) throw error;
-      results.push({ id, ok: false, message: error.message });
-    }
-  }
-  return results;
+  return eachOnItsOwn(ids, (id) => deleteVolume(actor, { id }, tx));
 }
 
 /** Extend: only from `available`, grow only; the extra gigabytes are charged now and released if it fails. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
@@ -13,7 +13,7 @@ import { forceDeleteVolume, resetVolumeStatus } from '../../server/volumes/admin
 import { volumeBackend } from '../../server/volumes/backend';
 import { exportedDownload, volumeDetail } from '../../server/volumes/queries';
 import {
-  attachVolume, createVolume, deleteVolume, detachVolume, extendVolume, requestChecksum, requestExport,
+  attachVolume, createVolume, deleteVolume, deleteVolumes, detachVolume, extendVolume, requestChecksum, requestExport,
 } from '../../server/volumes/service';
 import { receiveUpload } from '../../server/volumes/upload';
 import { seedAdmin, seedProject } from '../support/identities';
@@ -120,6 +120,24 @@ test('a volume goes through create, upload, checksum, snapshot, clone, download,
   const usage = Object.fromEntries((await projectQuotas(actor, project.id)).map((q) => [q.resource, q.inUse]));
   assert.deepEqual({ volumes: usage.volumes, snapshots: usage.snapshots, gigabytes: usage.gigabytes }, { volumes: 0, snapshots: 0, gigabytes: 0 });
 
+});
+
+test('bulk delete takes each volume on its own: a refusal is named, the rest go, more than 100 is refused whole', async () => {
+  const { project, actor } = await seedProject('member');
+  const kept = await createVolume(actor, { projectId: project.id, size: 1 });
+  const gone = await createVolume(actor, { projectId: project.id, size: 1 });
+  await waitForVolume(h, kept.id, 'available');
+  await waitForVolume(h, gone.id, 'available');
+  await attachVolume(actor, { id: kept.id, instanceName: 'web-1' });
+
+  const results = await deleteVolumes(actor, { ids: [kept.id, gone.id, gone.id] });
+  assert.deepEqual(results.map((r) => [r.id, r.ok]), [[kept.id, false], [gone.id, true]]);
+  assert.match(results[0]!.message ?? '', /in-use/);
+  await waitForVolume(h, gone.id, (r) => r.deleted);
+  assert.equal((await volumeDetail(actor, kept.id)).volume.status, 'in-use');
+
+  const tooMany = Array.from({ length: 101 }, () => randomUUID());
+  await expectError(deleteVolumes(actor, { ids: tooMany }), 'invalid', 'At most 100 volumes at once');
 });
 
 test('uploads larger than the volume or cut off halfway are refused and change nothing', async () => {
