@@ -173,6 +173,8 @@ test('bad input gets a clear message and changes nothing', async () => {
   assert.ok(longName.fieldErrors?.name);
   await expectError(createVolume(actor, { projectId: project.id }), 'invalid', 'Size is required');
   await expectError(createVolume(actor, { projectId: other.project.id, size: 1 }), 'not_found', `Project ${other.project.id} could not be found.`);
+  await expectError(exportedDownload(actor, 'not-a-volume', 'x'), 'not_found', 'Volume not-a-volume could not be found.');
+  await expectError(volumeDetail(actor, "1'; drop table volumes; --"), 'not_found', 'could not be found');
   await expectError(createVolume(reader.actor, { projectId: reader.project.id, size: 1 }), 'forbidden', "Policy doesn't allow volume:create to be performed.");
 
   const theirs = await createVolume(other.actor, { projectId: other.project.id, size: 1 });
