@@ -8,6 +8,9 @@
  *   npm run bench -- --size 4G              a larger generated pair
  *   npm run bench -- --image A --changed B  any pair of equally sized images
  * One unmeasured warm-up run comes first (not in smoke mode): it also settles the page cache.
+ * Each step's input is read once just before it is measured (the images, or the repository for
+ * the restore), so every step starts with a warm cache even when the images, the repository and
+ * the restored volume together outgrow the page cache (16 GiB: 32 GiB of images).
  * Options: --runs N, --object-size BYTES, --compression zlib|zstd|none, --work DIR
  */
 import { createHash } from 'node:crypto';
@@ -37,33 +40,58 @@ interface StepFigures {
   wallSeconds: number;
   cpuSeconds: number;
   bytesStored: number;
-  maxRssMiB: number;
+  /** Sampled every 20 ms during the step. */
+  peakRssMiB: number;
 }
 
+/** Runs a step; its peak RSS is sampled (the process's own maximum covers every step before it too). */
 async function measure(step: () => Promise<number>): Promise<StepFigures> {
+  let peakRss = process.memoryUsage.rss();
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  }, 20);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  const bytesStored = await step();
-  const wallSeconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  return { wallSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, bytesStored, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  try {
+    const bytesStored = await step();
+    const wallSeconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    return { wallSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, bytesStored, peakRssMiB: Math.max(peakRss, process.memoryUsage.rss()) / 2 ** 20 };
+  } finally {
+    clearInterval(sampler);
+  }
 }
 
 /** One read buffer for every whole-file read, so the bench's own reads do not add to its peak RSS. */
 const readBuffer = Buffer.allocUnsafeSlow(8 * 1024 * 1024);
 
-function readWhole(file: string, onChunk?: (chunk: Buffer) => void): void {
+/** Reads the file (or its first `limit` bytes) from the start, in order. */
+function readWhole(file: string, onChunk?: (chunk: Buffer) => void, limit = Infinity): void {
   const fd = fs.openSync(file, 'r');
   const buffer = readBuffer;
   try {
-    for (;;) {
-      const count = fs.readSync(fd, buffer, 0, buffer.length, null);
+    for (let done = 0; done < limit; ) {
+      const count = fs.readSync(fd, buffer, 0, Math.min(buffer.length, limit - done), null);
       if (count === 0) break;
+      done += count;
       onChunk?.(buffer.subarray(0, count));
     }
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Every file under `directory`. */
+function filesUnder(directory: string): string[] {
+  return fs
+    .readdirSync(directory, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name));
+}
+
+/** Reads the files once, so the step that follows finds them in the page cache. */
+function warm(files: string[]): void {
+  for (const file of files) readWhole(file);
 }
 
 function sha256File(file: string): string {
@@ -115,13 +143,10 @@ async function main(): Promise<void> {
   readWhole(pair.base);
   const rawReadMBps = mb(pair.size) / ((performance.now() - started) / 1000);
   const hashProbe = Math.min(pair.size, 256 * 2 ** 20);
+  readWhole(pair.base, undefined, hashProbe);
   started = performance.now();
-  let hashed = 0;
   const hash = createHash('sha256');
-  readWhole(pair.base, (chunk) => {
-    if (hashed < hashProbe) hash.update(chunk.subarray(0, Math.min(chunk.length, hashProbe - hashed)));
-    hashed += chunk.length;
-  });
+  readWhole(pair.base, (chunk) => hash.update(chunk), hashProbe);
   hash.digest();
   const hashSeconds = (performance.now() - started) / 1000;
   const sha256MBps = mb(hashProbe) / hashSeconds;
@@ -141,6 +166,7 @@ async function main(): Promise<void> {
     const incrementalId = `c0000000-0000-4000-8000-${runNumber}`;
     const common = { store, volumeId: '5b1c0f5e-0000-4000-8000-00000000b0b0', createdAt: new Date(), name: 'bench', description: null, volumeMeta: null, compression: values.compression, objectSize, pool };
     let full = { container: '', prefix: '' };
+    warm([pair.base]);
     figures.full.push(
       await measure(async () => {
         const result = await backupVolume({ ...common, backupId: fullId, sourcePath: pair.base, parent: null });
@@ -149,6 +175,7 @@ async function main(): Promise<void> {
       }),
     );
     let incremental = { container: '', prefix: '' };
+    warm([pair.changed]);
     figures.incremental.push(
       await measure(async () => {
         const result = await backupVolume({ ...common, backupId: incrementalId, sourcePath: pair.changed, parent: { backupId: fullId, ...full } });
@@ -156,6 +183,7 @@ async function main(): Promise<void> {
         return result.bytesStored;
       }),
     );
+    warm(filesUnder(repository));
     figures.restore.push(
       await measure(async () => {
         const result = await restoreBackup({ store, chain: [full, incremental], targetPath: target, targetIsNew: true, pool });
@@ -169,7 +197,13 @@ async function main(): Promise<void> {
     if (run < 0) for (const step of Object.values(figures)) step.pop();
   }
 
-  const targets = { full: '>= 500 MB/s, stores <= 540 MB', incremental: '>= 1000 MB/s, stores <= 15 MB', restore: '>= 800 MB/s' };
+  // The stored-bytes targets are set for 1 GiB and scale with the volume.
+  const perGiB = pair.size / 2 ** 30;
+  const targets = {
+    full: `>= 500 MB/s, stores <= ${(540 * perGiB).toFixed(0)} MB`,
+    incremental: `>= 1000 MB/s, stores <= ${(15 * perGiB).toFixed(0)} MB`,
+    restore: '>= 800 MB/s',
+  };
   console.log(`backup engine benchmark: ${mb(pair.size).toFixed(0)} MB volume (${pair.base}, ${pair.changed})`);
   console.log(`compression ${values.compression}, object size ${objectSize ?? DEFAULT_OBJECT_SIZE} B, ${pool.size} worker threads, median of ${runs} run(s)`);
   console.log(`machine: raw read (warm cache) ${rawReadMBps.toFixed(0)} MB/s, single-thread SHA-256 ${sha256MBps.toFixed(0)} MB/s`);
@@ -178,8 +212,9 @@ async function main(): Promise<void> {
     const cpu = median(figures[step].map((figure) => figure.cpuSeconds));
     const stored = median(figures[step].map((figure) => figure.bytesStored));
     const storedLabel = step === 'restore' ? 'written to target' : 'stored';
+    const rss = Math.max(...figures[step].map((figure) => figure.peakRssMiB));
     console.log(
-      `${step.padEnd(12)} ${(mb(pair.size) / wall).toFixed(0).padStart(6)} MB/s  ${mb(stored).toFixed(1).padStart(8)} MB ${storedLabel}  cpu/wall ${(cpu / wall).toFixed(2)}  wall ${wall.toFixed(2)} s  (target ${targets[step]})`,
+      `${step.padEnd(12)} ${(mb(pair.size) / wall).toFixed(0).padStart(6)} MB/s  ${mb(stored).toFixed(1).padStart(8)} MB ${storedLabel}  cpu/wall ${(cpu / wall).toFixed(2)}  wall ${wall.toFixed(2)} s  RSS ${rss.toFixed(0)} MiB  (target ${targets[step]})`,
     );
   }
   console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (whole process, worker threads included; target <= 300 MiB)`);
