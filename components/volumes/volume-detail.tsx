@@ -45,9 +45,10 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
       return response.json();
     },
     initialData: initial,
+    retry: (count, e) => e.message !== 'gone' && count < 3,
     refetchInterval: (q) => {
       const d = q.state.data;
-      if (!d) return false;
+      if (!d || q.state.error?.message === 'gone') return false;
       const busy = isWorking(d.volume.status) || isWorking(d.volume.backupStatus) || d.jobs.some((j) => j.status === 'queued' || j.status === 'running')
         || d.snapshots.some((s) => isWorking(s.status));
       return busy ? 1000 : false;

@@ -9,7 +9,6 @@ import {
   isBackupError,
   parseCompressionOption,
   perBackupDirectory,
-  readTransferLimits,
   serviceNameFor,
   storeKindForService,
 } from '../../server/drivers/backup/index';
@@ -18,6 +17,7 @@ import { decoderFor } from '../../server/drivers/backup/compression';
 import { buildMetadataFile, buildShaFile, dataObjectName, parseShaFile, shaFileChunks, ShaFileParser } from '../../server/drivers/backup/format';
 import { Throttle } from '../../server/drivers/backup/limits';
 import { pythonJsonDumps } from '../../server/drivers/backup/python-json';
+import { EnvError, parseEnv, workerEnvSchema } from '../../server/env';
 
 describe('Cinder format details', () => {
   test('JSON matches Python json.dumps(ensure_ascii=True, indent=2, sort_keys=True)', () => {
@@ -117,11 +117,16 @@ describe('Cinder format details', () => {
 });
 
 describe('transfer limits', () => {
-  test('environment is read and validated in one place', () => {
-    assert.deepEqual(readTransferLimits({}), { maxTransfers: 2, maxBytesPerSec: null });
-    assert.deepEqual(readTransferLimits({ CINDERBLOCK_MAX_TRANSFERS: '4', CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: '1048576' }), { maxTransfers: 4, maxBytesPerSec: 1048576 });
-    assert.throws(() => readTransferLimits({ CINDERBLOCK_MAX_TRANSFERS: 'two' }), (error: unknown) => isBackupError(error, 'INVALID_ARGUMENT') && /CINDERBLOCK_MAX_TRANSFERS/.test(error.message));
-    assert.throws(() => readTransferLimits({ CINDERBLOCK_MAX_TRANSFERS: '0' }), /CINDERBLOCK_MAX_TRANSFERS/);
+  test('the worker reads them from its environment, validated', () => {
+    const base = { NODE_ENV: 'test' as const, DATABASE_URL: 'postgres://localhost/cinderblock' };
+    const limits = (extra: Record<string, string>) => {
+      const env = parseEnv(workerEnvSchema, { ...base, ...extra });
+      return { maxTransfers: env.CINDERBLOCK_MAX_TRANSFERS, maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null };
+    };
+    assert.deepEqual(limits({}), { maxTransfers: 2, maxBytesPerSec: null });
+    assert.deepEqual(limits({ CINDERBLOCK_MAX_TRANSFERS: '4', CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: '1048576' }), { maxTransfers: 4, maxBytesPerSec: 1048576 });
+    assert.throws(() => limits({ CINDERBLOCK_MAX_TRANSFERS: 'two' }), (error: unknown) => error instanceof EnvError && /CINDERBLOCK_MAX_TRANSFERS/.test(error.message));
+    assert.throws(() => limits({ CINDERBLOCK_MAX_TRANSFERS: '0' }), /CINDERBLOCK_MAX_TRANSFERS/);
   });
 
   test('the limiter runs at most N transfers at once, and a waiting one can be cancelled', async () => {

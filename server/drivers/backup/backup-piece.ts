@@ -8,7 +8,8 @@ import { createHash, hash } from 'node:crypto';
 import fs from 'node:fs';
 import { BackupError, describeError, errnoCode } from './errors';
 import { DIGEST_BYTES } from './constants';
-import { encodeInPlace, type EncodedExtent as Encoded } from './object-encoder';
+import { alignUp } from './direct-io';
+import { encodeInPlace, slotHeadroom, type EncodedExtent as Encoded } from './object-encoder';
 import type { BackupPieceResult, BackupPieceTask, EncodedExtent } from './worker-protocol';
 
 let zeroBlock = Buffer.alloc(0);
@@ -133,6 +134,10 @@ export async function backupPiece(task: BackupPieceTask): Promise<BackupPieceRes
     for (const [first, end] of runs) {
       const start = first * blockSize;
       const length = Math.min(end * blockSize, task.length) - start;
+      // Each object starts on a page boundary of the slot (so the store can write it with direct
+      // I/O) wherever that keeps it a full headroom behind its input, as encoding in place needs.
+      const alignedCursor = alignUp(cursor);
+      if (inputAt + start - alignedCursor >= slotHeadroom(length)) cursor = alignedCursor;
       let encoded: Encoded | null = await encodeInPlace(slot, inputAt + start, length, cursor, zeroMap.subarray(first, end), {
         compression: task.compression,
         level: task.level,

@@ -1,8 +1,9 @@
 /**
- * Direct I/O (O_DIRECT) for restored volume data: it goes from the engine's buffers to the
- * device without passing through the page cache. A restore of a large volume then neither evicts
- * the host's working set nor piles up gigabytes of dirty pages for the final flush to write
- * (Cinder's volume copies use `dd oflag=direct` for the same reason).
+ * Direct I/O (O_DIRECT) for restored volume data and for the POSIX store's objects: bytes go from
+ * the engine's buffers to the device without passing through the page cache. A restore of a large
+ * volume then neither evicts the host's working set nor piles up gigabytes of dirty pages for the
+ * final flush to write (Cinder's volume copies use `dd oflag=direct` for the same reason), and a
+ * backup's objects, which nobody reads until a restore, do not push the volume out of the cache.
  *
  * O_DIRECT wants the memory, the file offset and the length aligned to the device's block. The
  * buffers below start on a page boundary (WebAssembly memory is mapped whole pages at a time);
@@ -27,12 +28,34 @@ export function isAligned(value: number): boolean {
   return value % DIRECT_IO_ALIGNMENT === 0;
 }
 
+/** Rounds `value` down to the direct I/O alignment. */
+export function alignDown(value: number): number {
+  return Math.floor(value / DIRECT_IO_ALIGNMENT) * DIRECT_IO_ALIGNMENT;
+}
+
+/** Rounds `value` up to the direct I/O alignment. */
+export function alignUp(value: number): number {
+  return Math.ceil(value / DIRECT_IO_ALIGNMENT) * DIRECT_IO_ALIGNMENT;
+}
+
+function wasmPages(size: number): number {
+  return Math.max(1, Math.ceil(size / WASM_PAGE_BYTES));
+}
+
 /** A zeroed buffer that starts on a page boundary. */
 export function pageAlignedBuffer(size: number): Buffer {
-  const pages = Math.max(1, Math.ceil(size / WASM_PAGE_BYTES));
+  const pages = wasmPages(size);
   const buffer = Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, size);
   pageAligned.add(buffer.buffer);
   return buffer;
+}
+
+/** Zeroed shared memory of at least `size` bytes (whole 64 KiB pages) that starts on a page boundary. */
+export function pageAlignedSharedMemory(size: number): SharedArrayBuffer {
+  const pages = wasmPages(size);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer as unknown as SharedArrayBuffer;
+  pageAligned.add(memory);
+  return memory;
 }
 
 /** True when `data` lies in page-aligned memory of this thread, at an aligned offset. */

@@ -11,7 +11,6 @@
  *   readBackupMetadata({ store, container, prefix })      -> BackupMetadata
  *   scanRepository({ store, containers? })                -> { backups, problems }
  *   serviceNameFor('posix' | 's3')           -> Cinder's class path for backups.service
- *   readTransferLimits(process.env)          -> { maxTransfers, maxBytesPerSec }
  *   createTransferLimiter(maxTransfers)      -> run(transfer, signal) with at most N at once
  *
  * Cancellation: pass an AbortSignal; it is checked before every object. A cancelled backup removes
@@ -60,6 +59,6 @@ export {
 } from './format';
 export { parseCompressionOption, writableCompressions, type WritableCompression } from './compression';
 export { BackupError, backupErrorCodes, isBackupError, type BackupErrorCode } from './errors';
-export { createTransferLimiter, DEFAULT_MAX_TRANSFERS, readTransferLimits, type TransferLimiter, type TransferLimits } from './limits';
+export { createTransferLimiter, type TransferLimiter } from './limits';
 export type { ProgressListener, TransferProgress } from './progress';
 export { sharedWorkerPool, WorkerPool } from './worker-pool';

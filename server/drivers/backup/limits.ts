@@ -1,47 +1,8 @@
 /**
  * Per-process transfer limits: how many backups/restores run at once, and how fast each one
- * may process volume data. Configuration is read once, by the caller, with readTransferLimits.
+ * may process volume data. The worker reads both settings from its environment (server/env.ts).
  */
-import { z } from 'zod';
 import { BackupError } from './errors';
-
-const positiveIntegerText = z
-  .string()
-  .trim()
-  .regex(/^\d+$/, 'must be a whole number')
-  .transform(Number)
-  .pipe(z.number().int().positive());
-
-const transferEnvSchema = z.object({
-  CINDERBLOCK_MAX_TRANSFERS: positiveIntegerText.optional(),
-  CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: positiveIntegerText.optional(),
-});
-
-export interface TransferLimits {
-  /** Concurrent transfers per worker process (default 2). */
-  maxTransfers: number;
-  /** Volume bytes per second per transfer; null = unlimited. */
-  maxBytesPerSec: number | null;
-}
-
-export const DEFAULT_MAX_TRANSFERS = 2;
-
-/** Reads CINDERBLOCK_MAX_TRANSFERS and CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC from an env object. */
-export function readTransferLimits(env: Record<string, string | undefined>): TransferLimits {
-  const blankToUndefined = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : value);
-  const parsed = transferEnvSchema.safeParse({
-    CINDERBLOCK_MAX_TRANSFERS: blankToUndefined(env.CINDERBLOCK_MAX_TRANSFERS),
-    CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: blankToUndefined(env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC),
-  });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BackupError('INVALID_ARGUMENT', `${String(issue?.path[0] ?? 'transfer limit')} ${issue?.message ?? 'is invalid'}`);
-  }
-  return {
-    maxTransfers: parsed.data.CINDERBLOCK_MAX_TRANSFERS ?? DEFAULT_MAX_TRANSFERS,
-    maxBytesPerSec: parsed.data.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
-  };
-}
 
 export interface TransferLimiter {
   readonly limit: number;

@@ -3,7 +3,10 @@
  * or an object is read into and decoded from (restore). They are kept for reuse across transfers
  * instead of being allocated per transfer: fresh memory costs page faults on first touch, and
  * dropped slots only leave RSS when the GC runs. At most MAX_CACHED free slots are kept.
+ * Slots start on a page boundary, so what is stored from them can be written with direct I/O.
  */
+import { pageAlignedSharedMemory } from './direct-io';
+
 const MAX_CACHED = 4;
 const free: SharedArrayBuffer[] = [];
 
@@ -15,7 +18,7 @@ export function takeSlot(size: number): SharedArrayBuffer {
     if (length >= size && length <= size * 2 && (best < 0 || length < free[best]!.byteLength)) best = index;
   }
   if (best >= 0) return free.splice(best, 1)[0]!;
-  return new SharedArrayBuffer(size);
+  return pageAlignedSharedMemory(size);
 }
 
 /** Hands a slot back once no thread uses it any more. */

@@ -3,11 +3,13 @@
  * a container is a directory path relative to the root (with no container configured, Cinder
  * uses one directory per backup, `<id[0:2]>/<id[2:4]>/<id>`); an object is a file in it.
  * Directories 0770, files 0660, so a Cinder service in the same group can read them.
- * Objects are written to a hidden temp name, fsynced, then renamed into place.
+ * Objects are written to a hidden temp name, fsynced, then renamed into place; the page-aligned
+ * bulk of a large object goes with direct I/O (see direct-io.ts), its tail through the page cache.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { alignDown, closeFile, DIRECT_IO_MIN_BYTES, isDirectIoRefusal, openForDirectWrite, startsOnPage, writeAt } from '../direct-io';
 import { BackupError, describeError, errnoCode, isOutOfSpace } from '../errors';
 import { perBackupDirectory } from '../format';
 import type { BackupStore, GetOptions, ObjectChunks, ObjectReader, PutOptions } from './types';
@@ -38,6 +40,27 @@ async function syncDirectory(directory: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Writes the largest page-aligned prefix of `data` to the new, empty `file` with direct I/O and
+ * returns its length: 0 when `data` is small or not in page-aligned memory, or the filesystem
+ * refuses direct I/O (the caller then writes everything through the page cache).
+ */
+async function writeDirectPrefix(file: string, data: Buffer): Promise<number> {
+  const length = alignDown(data.length);
+  if (length < DIRECT_IO_MIN_BYTES || !startsOnPage(data)) return 0;
+  const fd = await openForDirectWrite(file);
+  if (fd === null) return 0;
+  try {
+    await writeAt(fd, data.subarray(0, length), 0);
+    return length;
+  } catch (error) {
+    if (isDirectIoRefusal(error)) return 0;
+    throw error;
+  } finally {
+    await closeFile(fd);
   }
 }
 
@@ -106,8 +129,8 @@ export class PosixStore implements BackupStore {
       options.signal?.throwIfAborted();
       const handle = await fs.open(temporary, 'wx', this.config.fileMode);
       try {
-        let position = 0;
-        for (const chunk of Buffer.isBuffer(data) ? [data] : data.chunks()) {
+        let position = Buffer.isBuffer(data) ? await writeDirectPrefix(temporary, data) : 0;
+        for (const chunk of Buffer.isBuffer(data) ? [data.subarray(position)] : data.chunks()) {
           let done = 0;
           while (done < chunk.length) {
             const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position + done);

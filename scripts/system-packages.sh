@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The Debian packages the test suite needs: Chromium for the journeys, the OpenStack clients, jq
+# and curl for scripts/client-check.sh. As root, installs whichever are missing; otherwise names
+# the command to run and fails (a missing client fails the run, it never skips it).
+set -euo pipefail
+missing=()
+[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
+[ -x /usr/bin/cinder ] || missing+=(python3-cinderclient)
+[ -x /usr/bin/openstack ] || missing+=(python3-openstackclient)
+command -v jq >/dev/null || missing+=(jq)
+command -v curl >/dev/null || missing+=(curl)
+[ "${#missing[@]}" -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "[packages] installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  echo "[packages] missing: run 'sudo apt-get install ${missing[*]}' (or set CHROMIUM_PATH to a Chromium), then try again" >&2
+  exit 1
+fi
