@@ -7,7 +7,9 @@ import { sparseCopy } from '../drivers/volume/sparse-copy';
 import type { SharedEnv } from '../env';
 
 /** Staged uploads and downloads older than this are removed. */
-export const STAGED_TTL_MS = 24 * 3600 * 1000;
+const STAGED_TTL_MS = 24 * 3600 * 1000;
+/** A volume copy's temp file untouched this long was left by a worker that died in the middle of the copy. */
+const ABANDONED_COPY_MS = 3600 * 1000;
 
 export interface VolumeBackend {
   driver: VolumeDriver;
@@ -29,6 +31,12 @@ export function volumeBackend(env: SharedEnv): VolumeBackend {
     cache.set(key, backend);
   }
   return backend;
+}
+
+/** Removes what ended or interrupted work left on disk: staged files past their time and abandoned volume copies. */
+export async function sweepLeftovers(env: SharedEnv): Promise<{ staged: string[]; copies: string[] }> {
+  const { driver, staging } = volumeBackend(env);
+  return { staged: await staging.expireStaged(STAGED_TTL_MS), copies: await driver.removeAbandonedCopies(ABANDONED_COPY_MS) };
 }
 
 /** The staging store alone (web side: the upload route and the download route). */

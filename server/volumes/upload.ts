@@ -2,7 +2,7 @@ import type { Actor } from '../auth/actor';
 import { GiB, isVolumeDriverError } from '../drivers/volume';
 import type { SharedEnv } from '../env';
 import { AppError, invalid } from '../errors';
-import { STAGED_TTL_MS, stagingStore } from './backend';
+import { stagingStore } from './backend';
 import { checkUpload, commitUpload } from './service';
 
 /**
@@ -18,7 +18,6 @@ export async function receiveUpload(actor: Actor, volumeId: string, request: Req
   const expectedBytes = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
   const fileName = request.headers.get('x-file-name') ?? undefined;
   const staging = stagingStore(env);
-  void staging.expireStaged(STAGED_TTL_MS).catch(() => []);
   let staged;
   try {
     staged = await staging.stageFromStream(request.body, { maxBytes, expectedBytes, signal: request.signal });

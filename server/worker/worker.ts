@@ -7,6 +7,7 @@ import type { WorkerEnv } from '../env';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import { recordEvent } from '../events/audit';
 import { BACKUP_BINARY, CANCEL_CHANNEL, JOBS_CHANNEL, RETRIED_AFTER_LEASE_EXPIRY, VOLUME_BINARY, type JobKind } from '../jobs/kinds';
+import { sweepLeftovers } from '../volumes/backend';
 import { handlers } from './handlers';
 import {
   claimJob, expireLease, failRecovered, finishJob, LeaseLostError, lockExpiredJob, renewLease, requeue, saveProgress, type JobRow,
@@ -28,6 +29,8 @@ interface RunningJob {
 }
 
 const MAX_CONCURRENT_JOBS = 8;
+/** How often leftovers of ended or interrupted work (expired staged files, abandoned copies) are swept. */
+const SWEEP_SECONDS = 600;
 export const WORKER_VERSION = '0.1.0';
 
 /**
@@ -74,9 +77,18 @@ export class Worker {
     every(Math.max(0.2, this.env.CINDERBLOCK_JOB_LEASE_SECONDS / 3), () => this.renewLeases());
     if (this.env.CINDERBLOCK_JOB_POLL_SECONDS > 0) every(this.env.CINDERBLOCK_JOB_POLL_SECONDS, async () => this.wake());
 
+    every(SWEEP_SECONDS, () => this.sweepLeftovers());
+
     await this.recoverExpiredLeases();
+    await this.sweepLeftovers().catch((e) => this.log(`sweeping leftovers failed: ${(e as Error).message}`));
     this.log(`${this.owner} serving ${Object.entries(this.hosts).map(([b, h]) => `${b} on ${h}`).join(', ')} in zone ${this.env.CINDERBLOCK_AVAILABILITY_ZONE}`);
     this.wake();
+  }
+
+  private async sweepLeftovers(): Promise<void> {
+    const { staged, copies } = await sweepLeftovers(this.env);
+    if (staged.length > 0) this.log(`removed ${staged.length} expired staged file(s)`);
+    if (copies.length > 0) this.log(`removed ${copies.length} abandoned volume copy file(s): ${copies.join(', ')}`);
   }
 
   private async register(): Promise<void> {

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createStore, isBackupError } from '../../server/drivers/backup/index';
+import { backupPrefix, createStore, deleteBackupObjects, isBackupError, perBackupDirectory } from '../../server/drivers/backup/index';
+import { dataObjectName } from '../../server/drivers/backup/format';
 import { posixStoreUnderTest, s3StoreUnderTest, type StoreUnderTest } from './support/stores';
 import { freePort } from '../support/ports';
 
@@ -117,6 +118,30 @@ describe('posix store specifics', () => {
       }
       assert.equal(fs.statSync(path.join(root, container, 'obj-00001')).mode & 0o777, 0o660);
       assert.deepEqual(fs.readdirSync(path.join(root, container)), ['obj-00001']);
+    } finally {
+      await subject.close();
+    }
+  });
+
+  test("removing a backup also removes the temp files of puts a crash interrupted, and only its own", async () => {
+    const subject = posixStoreUnderTest();
+    try {
+      const backupId = 'f1e2d3c4-0000-4000-8000-000000000001';
+      const container = perBackupDirectory(backupId);
+      const prefix = backupPrefix('posix', { volumeId: 'v1', backupId, startedAt: new Date(), availabilityZone: 'nova' });
+      await subject.store.ensureContainer(container);
+      await subject.store.putObject(container, dataObjectName(prefix, 1), Buffer.from('stored'));
+      const directory = path.join((subject.store as unknown as { root: string }).root, container);
+      const interrupted = `.${dataObjectName(prefix, 2)}.0a1b2c3d4e5f.part`;
+      const someoneElses = '.volume_v2_20260101000000_backup_other-00001.0a1b2c3d4e5f.part';
+      fs.writeFileSync(path.join(directory, interrupted), 'half an object');
+      fs.writeFileSync(path.join(directory, someoneElses), 'in flight');
+
+      await deleteBackupObjects({ store: subject.store, container, prefix });
+      assert.deepEqual(fs.readdirSync(directory), [someoneElses]);
+      fs.rmSync(path.join(directory, someoneElses));
+      await deleteBackupObjects({ store: subject.store, container, prefix });
+      assert.equal(fs.existsSync(directory), false, 'the emptied per-backup directory is removed');
     } finally {
       await subject.close();
     }

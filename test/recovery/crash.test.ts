@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -61,7 +61,8 @@ async function newVolume(actor: Awaited<ReturnType<typeof seedProject>>['actor']
 async function objectsOf(backup: typeof backups.$inferSelect) {
   if (!backup.container || !backup.serviceMetadata) return [];
   const names = await readdir(path.join(dataDir, 'backups', backup.container)).catch(() => [] as string[]);
-  return names.filter((n) => n.startsWith(backup.serviceMetadata!));
+  // Hidden `.<name>.<nonce>.part` files are puts the crash interrupted: they count as partial objects too.
+  return names.filter((n) => n.startsWith(backup.serviceMetadata!) || n.startsWith(`.${backup.serviceMetadata!}`));
 }
 
 /** Quota usage equals what the rows say (design.md: usage counts while the row exists). */
@@ -250,6 +251,20 @@ describe('crash recovery', () => {
     }, RECOVERY_MS);
     assert.equal(after.backupStatus, ended.status === 'available' ? null : 'error_backing-up');
     await assertQuotasMatchRows(project.id);
+    await w.stop();
+  });
+
+  test("a volume copy's temp file that a dead worker left is removed when a worker starts", async () => {
+    const volumeDir = path.join(dataDir, 'volumes');
+    await mkdir(volumeDir, { recursive: true });
+    const leftover = path.join(volumeDir, '.tmp-3c1d0b7e-snapshot-left-behind.img');
+    await writeFile(leftover, 'half a copy');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(leftover, twoHoursAgo, twoHoursAgo);
+    const w = worker();
+    await w.ready;
+    await assert.rejects(stat(leftover), { code: 'ENOENT' });
+    assert.match(w.output(), /removed 1 abandoned volume copy file\(s\): \.tmp-3c1d0b7e-snapshot-left-behind\.img/);
     await w.stop();
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { FileVolumeDriver } from '@/server/drivers/volume';
@@ -127,6 +127,23 @@ test('delete and deleteSnapshot are idempotent', async (t) => {
   assert.deepEqual(await readdir(volumeDir), []);
   await assert.rejects(driver.inspect('vol-1'), isCode('not_found'));
   await assert.rejects(driver.inspectSnapshot('snap-1'), isCode('not_found'));
+});
+
+test('removeAbandonedCopies removes only temp files left untouched for the given time', async (t) => {
+  const volumeDir = await temporaryDirectory(t, 'volumes');
+  const driver = new FileVolumeDriver({ volumeDir, overSubscriptionRatio: 20 });
+  await driver.createEmpty('vol-1', 1);
+  const abandoned = '.tmp-0b6f7c1e-snapshot-snap-1.img';
+  const inProgress = '.tmp-5d2a9e4f-volume-vol-2.img';
+  await writeFile(path.join(volumeDir, abandoned), 'half a copy');
+  await writeFile(path.join(volumeDir, inProgress), 'a copy being written');
+  const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+  await utimes(path.join(volumeDir, abandoned), twoHoursAgo, twoHoursAgo);
+  await utimes(path.join(volumeDir, 'volume-vol-1.img'), twoHoursAgo, twoHoursAgo);
+
+  assert.deepEqual(await driver.removeAbandonedCopies(3600_000), [abandoned]);
+  assert.deepEqual((await readdir(volumeDir)).sort(), [inProgress, 'volume-vol-1.img']);
+  assert.deepEqual(await new FileVolumeDriver({ volumeDir: path.join(volumeDir, 'missing'), overSubscriptionRatio: 20 }).removeAbandonedCopies(0), []);
 });
 
 test('capacity reports the file system, allocated and provisioned bytes', async (t) => {

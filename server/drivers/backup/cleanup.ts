@@ -13,6 +13,7 @@ export async function removeObjectsUnderPrefix(store: BackupStore, container: st
   for (let index = 0; index < rest.length; index += DELETE_CONCURRENCY) {
     await Promise.all(rest.slice(index, index + DELETE_CONCURRENCY).map((name) => store.deleteObject(container, name)));
   }
+  await store.discardInterruptedPuts(container, prefix);
   await store.removeEmptyContainer(container);
   return names.length;
 }

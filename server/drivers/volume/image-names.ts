@@ -24,6 +24,12 @@ export function parseImageFileName(name: string): { kind: ImageKind; id: string 
   return match ? { kind: match[1] as ImageKind, id: match[2] } : null;
 }
 
+const TEMPORARY_PREFIX = '.tmp-';
+
 export function temporaryFileName(finalName: string, nonce: string): string {
-  return `.tmp-${nonce}-${finalName}`;
+  return `${TEMPORARY_PREFIX}${nonce}-${finalName}`;
+}
+
+export function isTemporaryFileName(name: string): boolean {
+  return name.startsWith(TEMPORARY_PREFIX);
 }

@@ -38,6 +38,11 @@ export interface VolumeDriver {
   delete(volumeId: string): Promise<void>;
   /** Idempotent: a missing snapshot is not an error. */
   deleteSnapshot(snapshotId: string): Promise<void>;
+  /**
+   * Removes the hidden temp files of copies (snapshot, volume from snapshot) whose process died
+   * in the middle: those untouched for `olderThanMs`. Returns their names.
+   */
+  removeAbandonedCopies(olderThanMs: number, now?: number): Promise<string[]>;
 
   capacity(): Promise<CapacityReport>;
   canProvision(extraGiB: number): Promise<ProvisionDecision>;

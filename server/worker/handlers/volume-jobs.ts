@@ -5,7 +5,7 @@ import { volumeAttachments, volumes } from '../../db/schema';
 import { recordEvent } from '../../events/audit';
 import { jobPayloads } from '../../jobs/kinds';
 import { changeUsage } from '../../quotas/service';
-import { exportToStaging, STAGED_TTL_MS, volumeBackend } from '../../volumes/backend';
+import { exportToStaging, volumeBackend } from '../../volumes/backend';
 import type { VolumeStatus } from '../../volumes/operations';
 import type { JobRow } from '../queue';
 import type { JobHandler } from './types';
@@ -115,7 +115,6 @@ export const volumeWriteImageHandler: JobHandler = {
       await settleVolume(tx, job, volumeId, ['downloading'], { status: 'available', statusReason: null }, 'upload_done', { ...result });
     });
     await staging.removeStaged(stagedId);
-    await staging.expireStaged(STAGED_TTL_MS).catch(() => []);
   },
   async onFailure(tx, job, reason) {
     const { volumeId } = jobPayloads.volume_write_image.parse(job.payload);
@@ -133,7 +132,6 @@ export const volumeExportHandler: JobHandler = {
   async run({ job, env, signal, complete }) {
     const { volumeId } = jobPayloads.volume_export.parse(job.payload);
     const backend = volumeBackend(env);
-    await backend.staging.expireStaged(STAGED_TTL_MS).catch(() => []);
     const staged = await exportToStaging(backend, volumeId, signal);
     await complete({ ...staged }, (tx) => recordEvent(tx, {
       actor: SYSTEM_ACTOR, projectId: job.projectId, resourceType: 'volume', resourceId: volumeId, action: 'download_ready', detail: { jobId: job.id, bytes: staged.bytes },

@@ -238,6 +238,24 @@ export class PosixStore implements BackupStore {
     }
   }
 
+  async discardInterruptedPuts(container: string, prefix: string): Promise<void> {
+    const directory = this.directoryOf(container);
+    let names: string[];
+    try {
+      names = await fs.readdir(directory);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return;
+      throw storeError('list', directory, error);
+    }
+    for (const name of names) {
+      if (!name.startsWith(`.${prefix}`) || !name.endsWith(TEMP_SUFFIX)) continue;
+      const file = path.join(directory, name);
+      await fs.rm(file, { force: true }).catch((error: unknown) => {
+        throw storeError('delete', file, error);
+      });
+    }
+  }
+
   async removeEmptyContainer(container: string): Promise<void> {
     if (container === this.config.container) return;
     let current = this.directoryOf(container);

@@ -205,6 +205,9 @@ export class S3Store implements BackupStore {
 
   async flushContainer(): Promise<void> {}
 
+  /** Single-part PUTs are all or nothing: an interrupted one leaves no object behind. */
+  async discardInterruptedPuts(): Promise<void> {}
+
   async removeEmptyContainer(): Promise<void> {}
 
   async listContainers(): Promise<string[]> {

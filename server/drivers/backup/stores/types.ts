@@ -46,6 +46,11 @@ export interface BackupStore {
   deleteObject(container: string, name: string): Promise<void>;
   /** Makes every completed put in the container durable (directory fsync on POSIX). */
   flushContainer(container: string): Promise<void>;
+  /**
+   * Removes what interrupted puts of objects named `prefix…` left behind, such as the temp file of
+   * a worker killed in the middle of a write (POSIX); a store whose puts leave nothing does nothing.
+   */
+  discardInterruptedPuts(container: string, prefix: string): Promise<void>;
   /** Removes the container if it is empty and the store owns it (POSIX per-backup directories). */
   removeEmptyContainer(container: string): Promise<void>;
   /** Containers to look in when rebuilding records from the repository. */
