@@ -126,12 +126,15 @@ test.describe('volumes', () => {
     await page.goto('/admin/services');
     await page.getByRole('link', { name: 'Quotas', exact: true }).click();
     await page.getByRole('link', { name: `Edit limits of ${tenant.project.name}` }).click();
-    const volumesLimit = page.getByRole('textbox', { name: 'Volumes limit' });
+    // The project's editor replaces the defaults' editor, whose fields carry the same labels: wait for it.
+    const editor = page.locator('section').filter({ has: page.getByRole('heading', { name: `Limits for ${tenant.project.name}` }) });
+    await expect(editor).toBeVisible();
+    const volumesLimit = editor.getByRole('textbox', { name: 'Volumes limit' });
     await volumesLimit.fill('0');
-    await page.getByRole('button', { name: 'Save limits' }).click();
+    await editor.getByRole('button', { name: 'Save limits' }).click();
     await expect(page.getByText('Quota limit 0 for volumes is smaller than already used and reserved 1.')).toBeVisible();
-    await page.getByRole('textbox', { name: 'Volumes limit' }).fill('5');
-    await page.getByRole('button', { name: 'Save limits' }).click();
+    await volumesLimit.fill('5');
+    await editor.getByRole('button', { name: 'Save limits' }).click();
     await expect(page.getByText('Saved: volumes 1 → 5')).toBeVisible();
     await expect(page.getByTestId('quota-project-row').filter({ hasText: tenant.project.name })).toContainText('1 / 5');
     await shot(page, 'admin-quotas');
