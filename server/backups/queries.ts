@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor } from '../auth/actor';
-import { db, type Executor } from '../db/client';
+import { db, readSnapshot, type Executor } from '../db/client';
 import { auditEvents, backupMetadata, backups, jobs, projects, snapshots, volumes } from '../db/schema';
 import { listScope } from '../volumes/queries';
 import { visibleBackup } from './guards';
@@ -89,8 +89,12 @@ function toListRow(b: typeof backups.$inferSelect, names: Awaited<ReturnType<typ
 
 export type BackupListRow = ReturnType<typeof toListRow>;
 
-/** The detail page: every field, metadata, the chain (ancestors and dependents) and the events. */
-export async function backupDetail(actor: Actor, id: string, tx: Executor = db()) {
+/** The detail page: every field, metadata, the chain (ancestors and dependents) and the events, read on one snapshot. */
+export function backupDetail(actor: Actor, id: string) {
+  return readSnapshot((tx) => readBackupDetail(tx, actor, id));
+}
+
+async function readBackupDetail(tx: Executor, actor: Actor, id: string) {
   const backup = await visibleBackup(tx, actor, id, 'read', 'backup:get');
 
   const ancestors: (typeof backups.$inferSelect)[] = [];

@@ -38,6 +38,15 @@ export function db(): Database {
   return getDb().db;
 }
 
+/**
+ * Runs `read` on one snapshot of the database (a read-only REPEATABLE READ transaction), so rows
+ * read by several queries agree: a page never shows a job finished beside its resource as it was
+ * before the job's transaction committed.
+ */
+export function readSnapshot<T>(read: (tx: Executor) => Promise<T>): Promise<T> {
+  return db().transaction(read, { isolationLevel: 'repeatable read', accessMode: 'read only' });
+}
+
 /** Closes the process-wide pool (tests, shutdown); the next getDb() opens a new one. */
 export async function closeSharedDb(): Promise<void> {
   const handle = shared;

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import { authorize } from '../auth/policy';
-import { db, type Executor } from '../db/client';
+import { db, readSnapshot, type Executor } from '../db/client';
 import { auditEvents, jobs, projects, snapshots, volumeAttachments, volumes } from '../db/schema';
 import { AppError } from '../errors';
 import { isUuidShape, visibleVolume } from './guards';
@@ -83,8 +83,12 @@ export async function listVolumes(actor: Actor, input: ListVolumesInput, tx: Exe
   return page;
 }
 
-/** Everything the detail page shows: the volume, its attachments, snapshots, recent jobs and events. */
-export async function volumeDetail(actor: Actor, id: string, tx: Executor = db()) {
+/** Everything the detail page shows: the volume, its attachments, snapshots, recent jobs and events, read on one snapshot. */
+export function volumeDetail(actor: Actor, id: string) {
+  return readSnapshot((tx) => readVolumeDetail(tx, actor, id));
+}
+
+async function readVolumeDetail(tx: Executor, actor: Actor, id: string) {
   const volume = await visibleVolume(tx, actor, id, 'read', 'volume:get');
   const [project] = await tx.select({ name: projects.name }).from(projects).where(eq(projects.id, volume.projectId));
   const [attachments, volumeSnapshots, recentJobs, events] = await Promise.all([
