@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { startCluster, type RunningCluster } from '../server/db/cluster';
@@ -38,6 +39,20 @@ function authSecret(dataDir: string, given?: string): string {
   const secret = randomBytes(32).toString('base64url');
   fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return secret;
+}
+
+/**
+ * Fails with a message naming the setting when another program already listens on host:port
+ * (else the web server would fail after the launcher, asking that other program, said "ready").
+ */
+async function assertPortFree(host: string, port: number, setting: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'EADDRINUSE' ? new Error(`${host}:${port} is already in use (another Cinderblock, or another program): stop it, or choose another port with ${setting}`) : error);
+    });
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
 
 async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {
@@ -96,6 +111,8 @@ async function main() {
   process.on('SIGHUP', () => void stopAll(129));
 
   try {
+    await assertPortFree(env.HOST, env.PORT, 'PORT');
+    if (!databaseUrl) await assertPortFree('127.0.0.1', env.CINDERBLOCK_PG_PORT, 'CINDERBLOCK_PG_PORT');
     await buildIfStale(ROOT, log);
     const workerProgram = await compileProgram(ROOT, 'worker');
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -111,6 +112,22 @@ describe('npm start: the launcher', () => {
     assert.equal(code, 143);
     for (const pid of [running.web, running.worker, running.postgres]) assert.ok(await waitGone(pid, 5000), `process ${pid} stopped`);
     assert.match(second.output(), /PostgreSQL stopped/);
+  });
+
+  test('a port that another program holds stops the start with a message naming the setting', async () => {
+    const port = await freePort();
+    const holder = net.createServer().listen(port, '127.0.0.1');
+    await new Promise((resolve) => holder.once('listening', resolve));
+    try {
+      const launcher = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/launch.ts')], {
+        cwd: ROOT, env: { ...process.env, DATABASE_URL: '', PORT: String(port), CINDERBLOCK_DATA_DIR: path.join(privateDir, 'busy-port') }, encoding: 'utf8', timeout: 60_000,
+      });
+      assert.equal(launcher.status, 1);
+      assert.match(launcher.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is already in use .*choose another port with PORT`));
+      assert.doesNotMatch(launcher.stdout, /ready:/);
+    } finally {
+      holder.close();
+    }
   });
 
   test('an invalid environment stops with a clear message and no stack trace', () => {
