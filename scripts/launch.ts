@@ -44,6 +44,8 @@ function authSecret(dataDir: string, given?: string): string {
 /**
  * Fails with a message naming the setting when another program already listens on host:port
  * (else the web server would fail after the launcher, asking that other program, said "ready").
+ * Not for PostgreSQL's port: a cluster left running by a killed launcher holds it, and
+ * startCluster takes that cluster back.
  */
 async function assertPortFree(host: string, port: number, setting: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -112,7 +114,6 @@ async function main() {
 
   try {
     await assertPortFree(env.HOST, env.PORT, 'PORT');
-    if (!databaseUrl) await assertPortFree('127.0.0.1', env.CINDERBLOCK_PG_PORT, 'CINDERBLOCK_PG_PORT');
     await buildIfStale(ROOT, log);
     const workerProgram = await compileProgram(ROOT, 'worker');
 

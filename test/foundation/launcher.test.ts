@@ -114,7 +114,7 @@ describe('npm start: the launcher', () => {
     assert.match(second.output(), /PostgreSQL stopped/);
   });
 
-  test('a port that another program holds stops the start with a message naming the setting', async () => {
+  test("a web port that another program holds stops the start with a message naming PORT", async () => {
     const port = await freePort();
     const holder = net.createServer().listen(port, '127.0.0.1');
     await new Promise((resolve) => holder.once('listening', resolve));
