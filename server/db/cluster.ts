@@ -93,7 +93,43 @@ async function resolveLayout(options: ClusterOptions, account: Account | undefin
   const mirroredData = path.join(MIRROR_ROOT, 'clusters', clusterKey);
   fs.mkdirSync(path.dirname(mirroredData), { recursive: true, mode: 0o755 });
   if (!existingLink) fs.symlinkSync(mirroredData, dataDir);
+  fs.writeFileSync(`${mirroredData}${ORIGIN_SUFFIX}`, `${dataDir}\n`);
+  removeOrphanedClusters(path.dirname(mirroredData));
   return { binDir: path.join(mirroredNative, 'bin'), dataDir: mirroredData };
+}
+
+/** Beside each mirrored cluster, the path of the link that points to it. */
+const ORIGIN_SUFFIX = '.origin';
+
+/**
+ * Removes mirrored clusters whose link is gone (the checkout or the temporary directory that held
+ * it was deleted), unless a server still runs on them; clusters recorded before origins were
+ * written are left alone.
+ */
+function removeOrphanedClusters(clustersDir: string): void {
+  for (const name of fs.readdirSync(clustersDir)) {
+    if (!name.endsWith(ORIGIN_SUFFIX)) continue;
+    const cluster = path.join(clustersDir, name.slice(0, -ORIGIN_SUFFIX.length));
+    const origin = fs.readFileSync(path.join(clustersDir, name), 'utf8').trim();
+    let linked = false;
+    try {
+      linked = fs.readlinkSync(origin) === cluster;
+    } catch {
+      // the link, or the directory that held it, is gone
+    }
+    if (linked || serverRunsOn(cluster)) continue;
+    fs.rmSync(cluster, { recursive: true, force: true });
+    fs.rmSync(path.join(clustersDir, name), { force: true });
+  }
+}
+
+function serverRunsOn(dataDir: string): boolean {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return pid > 0 && isAlive(pid);
+  } catch {
+    return false;
+  }
 }
 
 function isAlive(pid: number): boolean {

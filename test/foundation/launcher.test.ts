@@ -64,7 +64,11 @@ after(async () => {
   }
   // The cluster's files were mirrored outside the 0700 directory: remove them too.
   const pgLink = path.join(dataDir, 'pg');
-  if (fs.lstatSync(pgLink, { throwIfNoEntry: false })?.isSymbolicLink()) fs.rmSync(fs.readlinkSync(pgLink), { recursive: true, force: true });
+  if (fs.lstatSync(pgLink, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    const mirrored = fs.readlinkSync(pgLink);
+    fs.rmSync(mirrored, { recursive: true, force: true });
+    fs.rmSync(`${mirrored}.origin`, { force: true });
+  }
   fs.rmSync(privateDir, { recursive: true, force: true });
 });
 
@@ -72,8 +76,22 @@ describe('npm start: the launcher', () => {
   let pgPort = 0;
 
   test('starts from a 0700 directory as root, seeds once, and serves web and worker', async () => {
+    // A mirrored cluster whose checkout was deleted: the next cluster to start removes it.
+    const mirrorClusters = '/var/lib/cinderblock/clusters';
+    const orphan = path.join(mirrorClusters, `orphan-${process.pid}`);
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      fs.mkdirSync(orphan, { recursive: true });
+      fs.writeFileSync(path.join(orphan, 'PG_VERSION'), '18\n');
+      fs.writeFileSync(`${orphan}.origin`, `${path.join(privateDir, 'deleted-checkout', 'pg')}\n`);
+    }
     const first = await launch({ CINDERBLOCK_ADMIN_PASSWORD: 'launcher-admin-pw' });
     pgPort = first.pgPort;
+    if (asRoot) {
+      assert.equal(fs.existsSync(orphan) || fs.existsSync(`${orphan}.origin`), false, 'the orphaned cluster is removed');
+      const mirrored = fs.readlinkSync(path.join(dataDir, 'pg'));
+      assert.equal(fs.readFileSync(`${mirrored}.origin`, 'utf8').trim(), path.join(dataDir, 'pg'), 'the new cluster records its link');
+    }
     assert.match(first.output(), /seeded the admin and demo projects and users/);
     assert.match(first.output(), /generated password for demo: \S{20}/);
     assert.doesNotMatch(first.output(), /generated password for admin/);
