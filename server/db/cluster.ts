@@ -117,18 +117,9 @@ function removeOrphanedClusters(clustersDir: string): void {
     } catch {
       // the link, or the directory that held it, is gone
     }
-    if (linked || serverRunsOn(cluster)) continue;
+    if (linked || runningServerPid(cluster) !== null) continue;
     fs.rmSync(cluster, { recursive: true, force: true });
     fs.rmSync(path.join(clustersDir, name), { force: true });
-  }
-}
-
-function serverRunsOn(dataDir: string): boolean {
-  try {
-    const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return pid > 0 && isAlive(pid);
-  } catch {
-    return false;
   }
 }
 
@@ -150,32 +141,37 @@ async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boole
   return check();
 }
 
+/** The pid of the PostgreSQL server that holds the cluster, from its pid file; null when none runs. */
+function runningServerPid(dataDir: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return null;
+  }
+  if (!pid || !isAlive(pid)) return null;
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres') ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A server left behind by a launcher that was killed (`kill -9`) still holds the cluster. Stop it
  * cleanly (SIGINT is a fast shutdown that keeps committed data); a stale pid file whose process is
  * gone, or belongs to something else, is removed.
  */
 async function clearStaleServer(dataDir: string): Promise<void> {
-  const pidFile = path.join(dataDir, 'postmaster.pid');
-  const content = fs.readFileSync(pidFile, { encoding: 'utf8', flag: 'r' }).split('\n');
-  const pid = Number(content[0]);
-  const ownsCluster = (() => {
-    if (!pid || !isAlive(pid)) return false;
-    try {
-      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      return cmdline.includes('postgres');
-    } catch {
-      return false;
-    }
-  })();
-  if (ownsCluster) {
+  const pid = runningServerPid(dataDir);
+  if (pid !== null) {
     process.kill(pid, 'SIGINT');
     if (!(await waitUntil(() => !isAlive(pid), 30_000))) {
       process.kill(pid, 'SIGQUIT');
       await waitUntil(() => !isAlive(pid), 10_000);
     }
   }
-  fs.rmSync(pidFile, { force: true });
+  fs.rmSync(path.join(dataDir, 'postmaster.pid'), { force: true });
 }
 
 function passwordFor(dataDirLink: string): string {

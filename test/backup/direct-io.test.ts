@@ -25,23 +25,27 @@ async function directIoWorksIn(directory: string): Promise<boolean> {
   return fd !== null;
 }
 
-describe('restore writes with direct I/O', () => {
-  let dir: string;
-  let directIo: boolean;
-
+/** A temporary directory for one suite, and whether its filesystem takes O_DIRECT. */
+function scratchDirectory(name: string): { path: string; directIo: boolean } {
+  const scratch = { path: '', directIo: false };
   before(async () => {
-    dir = makeTempDir('direct-io');
-    directIo = await directIoWorksIn(dir);
+    scratch.path = makeTempDir(name);
+    scratch.directIo = await directIoWorksIn(scratch.path);
   });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  after(() => fs.rmSync(scratch.path, { recursive: true, force: true }));
+  return scratch;
+}
+
+describe('restore writes with direct I/O', () => {
+  const scratch = scratchDirectory('direct-io');
 
   test('a restored volume is written past the page cache and comes out byte-identical', async (t) => {
-    if (!directIo) return t.skip(`the filesystem of ${dir} refuses O_DIRECT`);
-    const source = path.join(dir, 'source.img');
+    if (!scratch.directIo) return t.skip(`the filesystem of ${scratch.path} refuses O_DIRECT`);
+    const source = path.join(scratch.path, 'source.img');
     writeImage(source, ['random', 'text', 'zero', 'random', 'text', 'random', 'zero', 'text'], 4 * MiB, 'direct-io');
-    const store = createStore({ kind: 'posix', root: path.join(dir, 'repo') });
+    const store = createStore({ kind: 'posix', root: path.join(scratch.path, 'repo') });
     const full = await backup(store, newVolume(), source, null);
-    const target = path.join(dir, 'restored.img');
+    const target = path.join(scratch.path, 'restored.img');
     const result = await restoreBackup({ store, chain: chainOf(full), targetPath: target, targetIsNew: true });
 
     assert.ok(result.bytesWritten >= 20 * MiB, `wrote ${result.bytesWritten} bytes`);
@@ -51,7 +55,7 @@ describe('restore writes with direct I/O', () => {
   });
 
   test('small, unaligned and aligned writes all land where they were asked to go', async () => {
-    const target = path.join(dir, 'mixed.img');
+    const target = path.join(scratch.path, 'mixed.img');
     fs.writeFileSync(target, '');
     fs.truncateSync(target, 4 * MiB);
     const expected = Buffer.alloc(4 * MiB);
@@ -80,25 +84,18 @@ describe('restore writes with direct I/O', () => {
   });
 
   test('a chain whose objects are not block-aligned restores through the page cache', async () => {
-    const source = path.join(dir, 'odd.img');
+    const source = path.join(scratch.path, 'odd.img');
     writeImage(source, ['text', 'random', 'zero', 'text'], 1_000_000, 'odd-blocks');
-    const store = createStore({ kind: 'posix', root: path.join(dir, 'odd-repo') });
+    const store = createStore({ kind: 'posix', root: path.join(scratch.path, 'odd-repo') });
     const full = await backup(store, newVolume(), source, null, { shaBlockSize: 1000, objectSize: 1_500_000 });
-    const target = path.join(dir, 'odd-restored.img');
+    const target = path.join(scratch.path, 'odd-restored.img');
     await restoreBackup({ store, chain: chainOf(full), targetPath: target, targetIsNew: true });
     assert.equal(sha256OfFile(target), sha256OfFile(source));
   });
 });
 
 describe('the POSIX store writes large objects with direct I/O', () => {
-  let dir: string;
-  let directIo: boolean;
-
-  before(async () => {
-    dir = makeTempDir('direct-put');
-    directIo = await directIoWorksIn(dir);
-  });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const scratch = scratchDirectory('direct-put');
 
   /** Data object files of a repository (not the metadata or sha files). */
   function dataObjects(root: string): string[] {
@@ -109,10 +106,10 @@ describe('the POSIX store writes large objects with direct I/O', () => {
   }
 
   test("a backup's objects bypass the page cache and restore byte-identical", async (t) => {
-    if (!directIo) return t.skip(`the filesystem of ${dir} refuses O_DIRECT`);
-    const source = path.join(dir, 'source.img');
+    if (!scratch.directIo) return t.skip(`the filesystem of ${scratch.path} refuses O_DIRECT`);
+    const source = path.join(scratch.path, 'source.img');
     writeImage(source, ['random', 'zero', 'text', 'random', 'zero', 'zero', 'random', 'text'], 4 * MiB, 'direct-put');
-    const root = path.join(dir, 'repo');
+    const root = path.join(scratch.path, 'repo');
     const store = createStore({ kind: 'posix', root });
     const full = await backup(store, newVolume(), source, null);
 
@@ -121,13 +118,13 @@ describe('the POSIX store writes large objects with direct I/O', () => {
     const stored = objects.reduce((sum, file) => sum + fs.statSync(file).size, 0);
     const cached = objects.reduce((sum, file) => sum + cachedBytes(file), 0);
     assert.ok(cached < stored / 4, `${cached} of ${stored} stored bytes are in the page cache`);
-    const target = path.join(dir, 'restored.img');
+    const target = path.join(scratch.path, 'restored.img');
     await restoreBackup({ store, chain: chainOf(full), targetPath: target, targetIsNew: true });
     assert.equal(sha256OfFile(target), sha256OfFile(source));
   });
 
   test('an object whose length is not page-aligned keeps its tail', async () => {
-    const store = createStore({ kind: 'posix', root: path.join(dir, 'tail-repo') });
+    const store = createStore({ kind: 'posix', root: path.join(scratch.path, 'tail-repo') });
     await store.ensureContainer('c');
     const length = MiB + 1234;
     const data = Buffer.from(pageAlignedSharedMemory(length), 0, length);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { access, constants, link, lstat, mkdir, open, readdir, rm, truncate } from 'node:fs/promises';
+import { access, constants, link, lstat, mkdir, open, rm, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { measureCapacity, decideProvision, type CapacityReport, type ProvisionDecision } from './capacity';
@@ -7,7 +7,7 @@ import { sha256OfHandle } from './checksum';
 import { CHUNK_BYTES } from './chunks';
 import { resolveFileVolumeDriverConfig, type FileVolumeDriverConfig } from './config';
 import { VolumeDriverError, errnoCode, isOutOfSpace } from './errors';
-import { closeQuietly, openExisting, syncDirectory } from './files';
+import { closeQuietly, openExisting, removeFilesOlderThan, syncDirectory } from './files';
 import { imageFileName, isTemporaryFileName, temporaryFileName, type ImageKind } from './image-names';
 import { sparseCopy } from './sparse-copy';
 import type { TransferOptions } from './transfer';
@@ -161,21 +161,8 @@ export class FileVolumeDriver implements VolumeDriver {
     }
   }
 
-  async removeAbandonedCopies(olderThanMs: number, now = Date.now()): Promise<string[]> {
-    const names = await readdir(this.config.volumeDir).catch((error: unknown) => {
-      if (errnoCode(error) === 'ENOENT') return [];
-      throw error;
-    });
-    const removed: string[] = [];
-    for (const name of names) {
-      if (!isTemporaryFileName(name)) continue;
-      const filePath = path.join(this.config.volumeDir, name);
-      const stats = await lstat(filePath).catch(() => null);
-      if (!stats?.isFile() || now - stats.mtimeMs < olderThanMs) continue;
-      await rm(filePath, { force: true });
-      removed.push(name);
-    }
-    return removed;
+  removeAbandonedCopies(olderThanMs: number, now = Date.now()): Promise<string[]> {
+    return removeFilesOlderThan(this.config.volumeDir, isTemporaryFileName, olderThanMs, now);
   }
 
   private imagePath(kind: ImageKind, id: string): string {

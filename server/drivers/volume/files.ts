@@ -1,4 +1,5 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 import { VolumeDriverError, errnoCode } from './errors';
 
 export async function openExisting(filePath: string, flags: 'r' | 'r+', notFoundMessage: string): Promise<FileHandle> {
@@ -30,4 +31,25 @@ export async function syncDirectory(directoryPath: string): Promise<void> {
   } finally {
     await closeQuietly(handle);
   }
+}
+
+/**
+ * Removes the files in `directory` whose names match and that were last modified at least
+ * `olderThanMs` before `now`; returns their names. A missing directory holds none.
+ */
+export async function removeFilesOlderThan(directory: string, matches: (name: string) => boolean, olderThanMs: number, now: number): Promise<string[]> {
+  const names = await readdir(directory).catch((error: unknown) => {
+    if (errnoCode(error) === 'ENOENT') return [];
+    throw error;
+  });
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!matches(name)) continue;
+    const filePath = path.join(directory, name);
+    const stats = await lstat(filePath).catch(() => null);
+    if (!stats?.isFile() || now - stats.mtimeMs < olderThanMs) continue;
+    await rm(filePath, { force: true });
+    removed.push(name);
+  }
+  return removed;
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import { CHUNK_BYTES, isAllZero } from './chunks';
 import { VolumeDriverError, errnoCode, isOutOfSpace, throwIfAborted } from './errors';
-import { closeQuietly, syncDirectory, writeFully } from './files';
+import { closeQuietly, removeFilesOlderThan, syncDirectory, writeFully } from './files';
 import { formatBytes } from './units';
 
 /** A browser upload (`request.body`), a Node stream, or any async source of byte chunks. */
@@ -107,21 +107,8 @@ export function createStagingStore(config: { stagingDir: string }): StagingStore
     await rm(stagedPath(stagedId), { force: true });
   }
 
-  async function expireStaged(olderThanMs: number, now = Date.now()): Promise<string[]> {
-    const names = await readdir(stagingDir).catch((error: unknown) => {
-      if (errnoCode(error) === 'ENOENT') return [];
-      throw error;
-    });
-    const removed: string[] = [];
-    for (const name of names) {
-      if (!STAGED_FILE.test(name)) continue;
-      const filePath = path.join(stagingDir, name);
-      const stats = await stat(filePath).catch(() => null);
-      if (!stats || now - stats.mtimeMs < olderThanMs) continue;
-      await rm(filePath, { force: true });
-      removed.push(name);
-    }
-    return removed;
+  function expireStaged(olderThanMs: number, now = Date.now()): Promise<string[]> {
+    return removeFilesOlderThan(stagingDir, (name) => STAGED_FILE.test(name), olderThanMs, now);
   }
 
   return { stagingDir, stageFromStream, stagedPath, stagedSize, removeStaged, expireStaged };

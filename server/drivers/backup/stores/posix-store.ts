@@ -207,13 +207,16 @@ export class PosixStore implements BackupStore {
   }
 
   async listObjects(container: string, prefix: string): Promise<string[]> {
+    const names = await this.fileNamesIn(container);
+    return names.filter((name) => !name.startsWith('.') && name.startsWith(prefix)).sort();
+  }
+
+  /** Names of the files in a container's directory, hidden ones included; none when it is missing. */
+  private async fileNamesIn(container: string): Promise<string[]> {
     const directory = this.directoryOf(container);
     try {
       const entries = await fs.readdir(directory, { withFileTypes: true });
-      return entries
-        .filter((entry) => entry.isFile() && !entry.name.startsWith('.') && entry.name.startsWith(prefix))
-        .map((entry) => entry.name)
-        .sort();
+      return entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return [];
       throw storeError('list', directory, error);
@@ -239,17 +242,9 @@ export class PosixStore implements BackupStore {
   }
 
   async discardInterruptedPuts(container: string, prefix: string): Promise<void> {
-    const directory = this.directoryOf(container);
-    let names: string[];
-    try {
-      names = await fs.readdir(directory);
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return;
-      throw storeError('list', directory, error);
-    }
-    for (const name of names) {
+    for (const name of await this.fileNamesIn(container)) {
       if (!name.startsWith(`.${prefix}`) || !name.endsWith(TEMP_SUFFIX)) continue;
-      const file = path.join(directory, name);
+      const file = path.join(this.directoryOf(container), name);
       await fs.rm(file, { force: true }).catch((error: unknown) => {
         throw storeError('delete', file, error);
       });
