@@ -14,6 +14,7 @@ import { BACKUP_BINARY } from '../jobs/kinds';
 import { changeUsage } from '../quotas/service';
 import { parseInput } from '../validation';
 import { backupServiceFor, visibleBackup, type BackupRow } from './guards';
+import { otherOwnersOf } from './object-owners';
 import { backupStoreKind } from './store';
 
 const BACKUP = 'backup';
@@ -140,6 +141,7 @@ export async function importRecord(actor: Actor, input: unknown, tx: Executor = 
   return tx.transaction(async (t) => {
     const [existing] = await t.select().from(backups).where(eq(backups.id, record.id));
     if (existing && !existing.deleted) throw new AppError('conflict', 'Invalid backup: Backup already exists in database.');
+    await refuseObjectsOfAnother(t, record);
     if (record.parent_id) {
       const [parent] = await t.select({ id: backups.id }).from(backups).where(and(eq(backups.id, record.parent_id), eq(backups.deleted, false)));
       if (!parent) throw invalid(`Import the parent backup ${record.parent_id} first: a restore follows the chain through this database.`, { backup_url: 'Import its parent first' });
@@ -166,6 +168,16 @@ export async function importRecord(actor: Actor, input: unknown, tx: Executor = 
     });
     return row;
   });
+}
+
+/** A record naming the objects of another live backup is refused: importing it would let a delete remove them. */
+async function refuseObjectsOfAnother(tx: Executor, record: ReturnType<typeof decodeRecord>) {
+  const { container, service_metadata: prefix } = record;
+  if (typeof container !== 'string' || typeof prefix !== 'string') return;
+  const [owner] = await otherOwnersOf(tx, { container, prefix }, record.id);
+  if (owner) {
+    throw new AppError('conflict', `Import record failed: its objects (${container}/${prefix}) belong to backup ${owner}; a record may not take over another backup's objects.`);
+  }
 }
 
 async function homeProject(tx: Executor, actor: Actor): Promise<string> {

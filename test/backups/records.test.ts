@@ -192,6 +192,52 @@ describe('export and import of records', () => {
     assert.throws(() => decodeRecord('e30='), /missing an id/);
   });
 
+  test("an imposter record (another backup's objects under a new id) is refused, and the original still restores", async () => {
+    const { actor: admin } = await seedAdmin();
+    const { project, actor } = await seedProject('member');
+    const { backup, volume } = await availableBackup(actor, project.id, [0, 5]);
+    const record = await exportRecord(admin, { id: backup.id });
+    const imposterId = crypto.randomUUID();
+    const fields = JSON.parse(Buffer.from(record.backup_url, 'base64').toString('utf8'));
+    const imposter = { ...record, backup_url: Buffer.from(JSON.stringify({ ...fields, id: imposterId })).toString('base64'), projectId: project.id };
+
+    // While the original's record is here: refused at once, naming the backup that owns the objects.
+    await expectError(importRecord(admin, imposter), 'conflict', backup.id);
+    assert.equal(await backupRow(imposterId), undefined);
+
+    // With the original's row lost, the repository's own metadata names the owner: the import ends in error, owning nothing.
+    await h.database.handle.db.update(backups).set({ deleted: true, status: 'deleted' }).where(eq(backups.id, backup.id));
+    await importRecord(admin, imposter);
+    const refused = await waitForBackup(imposterId, (b) => b.status === 'error', 'the import to be refused');
+    assert.match(refused.failReason!, new RegExp(`belong to backup ${backup.id}`));
+    assert.equal(refused.serviceMetadata, null);
+    await deleteBackup(admin, { id: imposterId });
+    await waitForBackup(imposterId, (b) => b.deleted, 'the imposter deleted');
+
+    // The original's objects are all still there: its record imports back and restores byte-identical.
+    await importRecord(admin, { ...record, projectId: project.id });
+    await waitForBackup(backup.id, (b) => b.status === 'available', 'the original imported back');
+    const restored = await restoreBackup(actor, { id: backup.id });
+    await waitForVolume(h, restored.volumeId, 'available');
+    assert.equal(await volumeBackend(h.env).driver.sha256(restored.volumeId), await volumeBackend(h.env).driver.sha256(volume.id));
+  });
+
+  test('deleting a record removes no objects that another record still references', async () => {
+    const { project, actor } = await seedProject('member');
+    const { backup, volume } = await availableBackup(actor, project.id, [1, 4]);
+    // Two records over the same objects, as an older release's import could leave them.
+    const { id: _id, ...fields } = await backupRow(backup.id);
+    const twinId = crypto.randomUUID();
+    await h.database.handle.db.insert(backups).values({ ...fields, id: twinId });
+    await deleteBackup(actor, { id: twinId });
+    await waitForBackup(twinId, (b) => b.deleted, 'the twin deleted');
+    const dir = path.join(dataPaths(h.env).backups, backup.container!);
+    assert.ok((await readdir(dir)).some((name) => name.startsWith(backup.serviceMetadata!.split('/').pop()!)), 'objects kept');
+    const restored = await restoreBackup(actor, { id: backup.id });
+    await waitForVolume(h, restored.volumeId, 'available');
+    assert.equal(await volumeBackend(h.env).driver.sha256(restored.volumeId), await volumeBackend(h.env).driver.sha256(volume.id));
+  });
+
   test('a record whose objects are gone imports as error, naming what is missing', async () => {
     const { actor: admin } = await seedAdmin();
     const { project, actor } = await seedProject('member');

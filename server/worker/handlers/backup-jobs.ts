@@ -15,6 +15,7 @@ import { enqueueJob } from '../../jobs/enqueue';
 import { BACKUP_BINARY, jobPayloads } from '../../jobs/kinds';
 import { changeUsage } from '../../quotas/service';
 import { releaseBackupSource } from '../../backups/guards';
+import { otherOwnersOf } from '../../backups/object-owners';
 import { backupStore, backupStoreKind, defaultContainer } from '../../backups/store';
 import { volumeBackend } from '../../volumes/backend';
 import type { JobRow } from '../queue';
@@ -237,6 +238,13 @@ export const backupCreateHandler: JobHandler = {
   },
 };
 
+/** Removes a backup's objects, unless another live record references them (then they are left in place). */
+async function deleteOwnObjects(database: Executor, env: WorkerEnv, backupId: string, container: string | null | undefined, prefix: string | null | undefined) {
+  if (!container || !prefix) return { deletedObjects: 0 };
+  if ((await otherOwnersOf(database, { container, prefix }, backupId)).length) return { deletedObjects: 0 };
+  return deleteBackupObjects({ store: backupStore(env), container, prefix });
+}
+
 /** Removes what a crashed backup left: its partial objects and its temporary snapshot. */
 export const backupCleanupHandler: JobHandler = {
   async run({ job, env, database, complete }) {
@@ -244,8 +252,8 @@ export const backupCleanupHandler: JobHandler = {
     const backup = await loadBackup(database, backupId);
     let deletedObjects = 0;
     // A backup that is being deleted anyway has its own delete job; only an error backup's are removed here.
-    if (prefix && container && (!backup || backup.status === 'error')) {
-      deletedObjects = (await deleteBackupObjects({ store: backupStore(env), container, prefix })).deletedObjects;
+    if (!backup || backup.status === 'error') {
+      deletedObjects = (await deleteOwnObjects(database, env, backupId, container, prefix)).deletedObjects;
     }
     if (tempSnapshotId) await volumeBackend(env).driver.deleteSnapshot(tempSnapshotId);
     await complete({ deletedObjects }, async (tx) => {
@@ -268,9 +276,7 @@ export const backupDeleteHandler: JobHandler = {
       await complete({ skipped: backup?.status ?? 'gone' });
       return;
     }
-    const deleted = backup.serviceMetadata && backup.container
-      ? await deleteBackupObjects({ store: backupStore(env), container: backup.container, prefix: backup.serviceMetadata })
-      : { deletedObjects: 0 };
+    const deleted = await deleteOwnObjects(database, env, backup.id, backup.container, backup.serviceMetadata);
     await complete({ deletedObjects: deleted.deletedObjects }, async (tx) => {
       const current = await loadBackup(tx, backupId);
       if (current?.status === 'deleting') await markDeleted(tx, current, job.id, 'delete_done');

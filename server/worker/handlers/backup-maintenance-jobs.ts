@@ -1,6 +1,7 @@
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../../auth/actor';
 import { settleSourcesAfterReset } from '../../backups/admin';
+import { otherOwnersOf } from '../../backups/object-owners';
 import { decodeRecord, RECORD_REQUIRED_FIELDS } from '../../backups/records';
 import { backupStore, backupStoreKind } from '../../backups/store';
 import type { Executor } from '../../db/client';
@@ -87,9 +88,15 @@ export const backupImportHandler: JobHandler = {
     if (!container || !prefix) throw new Error('Import record failed: the record names no container or object prefix.');
     const verified = await verifyBackup({ store: backupStore(env), container, prefix });
     if (!verified.ok) throw new Error(`Import record failed: the repository does not hold this backup (${describeProblems(verified).replace('Verify failed: ', '')}).`);
+    const owner = verified.metadata?.backupId;
+    if (owner && owner !== backupId) {
+      throw new Error(`Import record failed: the objects under ${container}/${prefix} belong to backup ${owner}, not ${backupId}.`);
+    }
     const time = (key: string) => (text(key) ? new Date(text(key)!) : null);
     const metadata = (record.metadata && typeof record.metadata === 'object' ? record.metadata : {}) as Record<string, unknown>;
     await complete({ verified: true }, async (tx) => {
+      const [owner] = await otherOwnersOf(tx, { container, prefix }, backupId);
+      if (owner) throw new Error(`Import record failed: its objects (${container}/${prefix}) belong to backup ${owner}.`);
       const [row] = await tx.update(backups).set({
         volumeId: text('volume_id') ?? undefined, parentId: text('parent_id'), snapshotId: text('snapshot_id'),
         container, serviceMetadata: prefix, service: ours, host, availabilityZone: env.CINDERBLOCK_AVAILABILITY_ZONE,
