@@ -89,6 +89,21 @@ export async function finishJob(
   });
 }
 
+/**
+ * Runs `writes` in a transaction that first locks this job's row while this worker still holds its
+ * lease: a worker whose job was recovered by someone else gets LeaseLostError and writes nothing,
+ * and recovery waits until the fenced writes commit.
+ */
+export async function fencedTransaction<T>(database: Database, job: Pick<JobRow, 'id' | 'leaseToken'>, writes: (tx: Executor) => Promise<T>): Promise<T> {
+  return database.transaction(async (tx) => {
+    const [held] = await tx.select({ id: jobs.id }).from(jobs)
+      .where(and(eq(jobs.id, job.id), eq(jobs.leaseToken, job.leaseToken!), eq(jobs.status, 'running')))
+      .for('share');
+    if (!held) throw new LeaseLostError(job.id);
+    return writes(tx);
+  });
+}
+
 /** Gives a lease up at once (shutdown), so recovery handles the job now instead of after expiry. */
 export async function expireLease(database: Database, job: JobRow): Promise<void> {
   await database.update(jobs)

@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { Database } from '../db/client';
-import { services } from '../db/schema';
 import type { WorkerEnv } from '../env';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import { recordEvent } from '../events/audit';
-import { BACKUP_BINARY, CANCEL_CHANNEL, JOBS_CHANNEL, RETRIED_AFTER_LEASE_EXPIRY, VOLUME_BINARY, type JobKind } from '../jobs/kinds';
+import { BACKUP_BINARY, CANCEL_CHANNEL, JOBS_CHANNEL, jobPayloads, RETRIED_AFTER_LEASE_EXPIRY, VOLUME_BINARY, type JobKind } from '../jobs/kinds';
+import { registerService, reportServiceAlive } from '../services/registration';
 import { sweepLeftovers } from '../volumes/backend';
 import { handlers } from './handlers';
+import type { JobContext, JobHandler, TypedJob } from './handlers/types';
 import {
-  claimJob, expireLease, failRecovered, finishJob, LeaseLostError, lockExpiredJob, renewLease, requeue, saveProgress, type JobRow,
+  claimJob, expireLease, failRecovered, fencedTransaction, finishJob, LeaseLostError, lockExpiredJob, renewLease, requeue, saveProgress,
+  type JobRow,
 } from './queue';
 
 type AbortReason = 'cancel' | 'lease-lost' | 'shutdown';
@@ -93,21 +94,12 @@ export class Worker {
 
   private async register(): Promise<void> {
     for (const [binary, host] of Object.entries(this.hosts)) {
-      await this.database.insert(services).values({
-        binary, host, availabilityZone: this.env.CINDERBLOCK_AVAILABILITY_ZONE, version: WORKER_VERSION,
-      }).onConflictDoUpdate({
-        target: [services.binary, services.host],
-        set: { availabilityZone: this.env.CINDERBLOCK_AVAILABILITY_ZONE, version: WORKER_VERSION, deleted: false, updatedAt: sql`now()` },
-      });
+      await registerService(this.database, { binary, host, availabilityZone: this.env.CINDERBLOCK_AVAILABILITY_ZONE, version: WORKER_VERSION });
     }
   }
 
   private async heartbeat(): Promise<void> {
-    for (const [binary, host] of Object.entries(this.hosts)) {
-      await this.database.update(services)
-        .set({ reportCount: sql`${services.reportCount} + 1`, updatedAt: sql`now()` })
-        .where(sql`${services.binary} = ${binary} and ${services.host} = ${host}`);
-    }
+    for (const [binary, host] of Object.entries(this.hosts)) await reportServiceAlive(this.database, binary, host);
   }
 
   /** Claims and starts jobs until the queue is empty or every slot is busy. */
@@ -136,13 +128,13 @@ export class Worker {
     })();
   }
 
-  private execute(job: JobRow): void {
+  private execute(row: JobRow): void {
     const controller = new AbortController();
-    const handler = handlers[job.kind as JobKind];
+    const { handler, job, invalid } = typedJob(row);
     let lastProgressWrite = 0;
     let completed = false;
     const host = this.hosts[job.targetBinary];
-    const context = {
+    const context: JobContext = {
       job, signal: controller.signal, host, env: this.env, database: this.database,
       reportProgress: (progress: Record<string, number>) => {
         const now = Date.now();
@@ -150,6 +142,7 @@ export class Worker {
         lastProgressWrite = now;
         void saveProgress(this.database, job, progress).catch(() => undefined);
       },
+      transact: (writes) => fencedTransaction(this.database, job, writes),
       complete: async (result?: Record<string, unknown>, writes?: Parameters<typeof finishJob>[3]) => {
         await finishJob(this.database, job, { status: 'succeeded', result }, writes);
         completed = true;
@@ -158,12 +151,12 @@ export class Worker {
 
     const done = (async () => {
       try {
-        if (!handler) throw new Error(`No handler for job kind ${job.kind}`);
+        if (invalid) throw new Error(invalid);
         if (job.cancelRequested) throw new JobAbort('cancel');
-        await handler.run(context);
+        await handler!.run(context);
         if (!completed) await finishJob(this.database, job, { status: 'succeeded' });
       } catch (error) {
-        await this.settleFailure(job, handler, controller.signal, error);
+        await this.settleFailure(job, invalid ? undefined : handler, controller.signal, error);
       } finally {
         this.running.delete(job.id);
         this.wake();
@@ -172,7 +165,7 @@ export class Worker {
     this.running.set(job.id, { job, controller, done });
   }
 
-  private async settleFailure(job: JobRow, handler: (typeof handlers)[JobKind] | undefined, signal: AbortSignal, error: unknown): Promise<void> {
+  private async settleFailure(job: TypedJob<JobKind>, handler: JobHandler | undefined, signal: AbortSignal, error: unknown): Promise<void> {
     const reason = signal.aborted && signal.reason instanceof JobAbort ? signal.reason.reason : undefined;
     try {
       if (error instanceof LeaseLostError || reason === 'lease-lost') {
@@ -218,7 +211,8 @@ export class Worker {
           await requeue(tx, job);
         } else {
           await failRecovered(tx, job, job.cancelRequested ? 'Cancelled while its worker was gone' : 'Its worker stopped before finishing (lease expired)');
-          await handlers[kind]?.onAbandoned?.(tx, job);
+          const typed = typedJob(job);
+          if (!typed.invalid) await typed.handler?.onAbandoned?.(tx, typed.job);
         }
         await recordEvent(tx, {
           actor: SYSTEM_ACTOR, projectId: job.projectId, resourceType: 'job', resourceId: job.id, action: 'recover',
@@ -249,4 +243,18 @@ export class Worker {
       if (pending.length) await this.recoverExpiredLeases().catch(() => 0);
     }
   }
+}
+
+/**
+ * The job with its payload parsed, once, by its kind's schema, and the kind's handler; `invalid`
+ * says why a job cannot run (unknown kind, or a payload its schema refuses).
+ */
+function typedJob(row: JobRow): { job: TypedJob<JobKind>; handler?: JobHandler; invalid?: string } {
+  const kind = row.kind as JobKind;
+  const schema = jobPayloads[kind];
+  const handler = handlers[kind] as unknown as JobHandler | undefined;
+  if (!schema || !handler) return { job: row as TypedJob<JobKind>, invalid: `No handler for job kind ${row.kind}` };
+  const parsed = schema.safeParse(row.payload);
+  if (!parsed.success) return { job: row as TypedJob<JobKind>, invalid: `Job ${row.id} (${row.kind}) has an invalid payload: ${parsed.error.issues[0]?.message}` };
+  return { job: { ...row, kind, payload: parsed.data } as TypedJob<JobKind>, handler };
 }

@@ -1,15 +1,14 @@
-import type { JobKind } from '../../jobs/kinds';
 import { backupCleanupHandler, backupCreateHandler, backupDeleteHandler, backupRestoreHandler } from './backup-jobs';
 import { backupImportHandler, backupVerifyHandler, repositoryScanHandler } from './backup-maintenance-jobs';
 import { pingHandler } from './ping';
 import { snapshotCreateHandler, snapshotDeleteHandler } from './snapshot-jobs';
-import type { JobHandler } from './types';
+import type { HandlerRegistry } from './types';
 import {
   volumeCapacityHandler, volumeChecksumHandler, volumeCreateHandler, volumeDeleteHandler, volumeExportHandler, volumeExtendHandler,
   volumeWriteImageHandler,
 } from './volume-jobs';
 
-export const handlers: Record<JobKind, JobHandler> = {
+export const handlers: HandlerRegistry = {
   ping: pingHandler,
   volume_create: volumeCreateHandler,
   volume_delete: volumeDeleteHandler,

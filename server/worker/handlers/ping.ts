@@ -1,6 +1,5 @@
 import { recordEvent } from '../../events/audit';
 import { SYSTEM_ACTOR } from '../../auth/actor';
-import { jobPayloads } from '../../jobs/kinds';
 import type { JobHandler } from './types';
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -12,9 +11,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** A round trip through a service: proves it claims and runs work, and reports who ran it. */
-export const pingHandler: JobHandler = {
+export const pingHandler: JobHandler<'ping'> = {
   async run({ job, signal, host, complete, reportProgress }) {
-    const { holdSeconds } = jobPayloads.ping.parse(job.payload);
+    const { holdSeconds } = job.payload;
     const started = Date.now();
     const holdMs = holdSeconds * 1000;
     while (Date.now() - started < holdMs) {
