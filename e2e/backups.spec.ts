@@ -162,7 +162,8 @@ test.describe('backups', () => {
     await restore.getByLabel('New volume name').fill('restored');
     await restore.getByRole('button', { name: 'Restore' }).click();
     await expect(restore).toBeHidden();
-    await expect(page.getByText(/Restoring to volume restored/)).toBeVisible();
+    // The notice follows the restore: under way, then done (a small restore may already be done).
+    await expect(page.getByText(/(Restoring|Restored) to volume restored/)).toBeVisible();
     await expect(page.getByTestId('backup-events')).toContainText('restore done', { timeout: 60_000 });
     await waitForBackupStatus(page, 'available');
 
@@ -222,6 +223,9 @@ test.describe('backups', () => {
     await expect(row).toContainText(tenant.project.name);
     await expectMovingProgress(row.getByTestId('transfer-progress'));
     await shot(page, 'admin-backups-mid-transfer');
+    // Force delete is no red button on every row: it sits in the row's "More" menu.
+    await expect(row.getByRole('button', { name: 'Force delete…' })).toBeHidden();
+    await row.getByTitle(/More actions for/).click();
     await row.getByRole('button', { name: 'Force delete…' }).click();
     const confirm = page.getByRole('dialog', { name: 'Force-delete this backup?' });
     await expect(confirm).toContainText('The running backup is cancelled');
@@ -279,6 +283,15 @@ test.describe('backups', () => {
     await page.goto(`/volumes/${volume.id}`);
     await expect(page.getByRole('heading', { name: /shared/ })).toBeVisible();
     await expect(page.getByRole('button', { name: 'Back up…' })).toHaveCount(0);
+    // Only what a reader may do is offered: no button that the policy would refuse after a confirmation.
+    for (const name of ['Upload…', 'Snapshot…', 'Extend…', 'Attach…', 'Delete…', 'Create snapshot']) {
+      await expect(page.getByRole('button', { name, exact: true })).toHaveCount(0);
+    }
+    await expect(page.getByText("You can read this project's volumes but not change them")).toBeVisible();
+    await page.goto('/volumes');
+    await expect(page.getByTestId('volume-row').filter({ hasText: 'shared' })).toBeVisible();
+    await expect(page.getByRole('button', { name: /Delete selected/ })).toHaveCount(0);
+    await expect(page.getByRole('checkbox')).toHaveCount(0);
 
     // And the service refuses whatever the page shows.
     await expect(deleteBackup(reader, { id: backup.id })).rejects.toMatchObject({ code: 'forbidden' });

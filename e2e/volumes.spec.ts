@@ -65,6 +65,9 @@ test.describe('volumes', () => {
     await expect(upload).toBeHidden({ timeout: 30_000 });
     await waitForStatus(page, 'available');
     await expect(page.getByText('upload done')).toBeVisible({ timeout: 15_000 });
+    // The notice followed the write to its end: no "received" banner beside an available volume.
+    await expect(page.getByText('The upload was written to the volume.')).toBeVisible();
+    await expect(page.getByText(/Upload received/)).toHaveCount(0);
     const sourceSha = await computeChecksum(page);
     const expected = createHash('sha256').update(content).update(Buffer.alloc(1024 ** 3 - content.length)).digest('hex');
     expect(sourceSha).toBe(expected);

@@ -8,6 +8,7 @@ import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { Card } from '@/components/ui/card';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
+import { eventReason, follow, useFollowedNotice } from '@/components/ui/followed-notice';
 import { Notice } from '@/components/ui/notice';
 import { LocalTime } from '@/components/ui/time';
 import { isWorking, StatusBadge } from '@/components/volumes/volume-status-badge';
@@ -50,14 +51,29 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
   const b = data.backup;
   const rates = useTransferRates(isTransferring(b.status) ? [{ key: `${b.id}:${b.status}`, bytes: b.progressBytes, total: b.progressTotalBytes, at: b.updatedAt }] : []);
   const [dialog, setDialog] = useState<Dialogs>(null);
-  const [notice, setNotice] = useState<{ tone: 'success' | 'error'; text: ReactNode } | null>(null);
+  const { notice, follow: followJob, show } = useFollowedNotice(data.events);
   const refresh = async () => { await queryClient.invalidateQueries({ queryKey: backupKeys.all }); };
   const close = () => setDialog(null);
   const after = async (result: ActionResult) => {
-    if (result.ok) setNotice(result.message ? { tone: 'success', text: result.message } : null);
+    if (result.ok) show(result.message ? { tone: 'success', text: result.message } : null);
     await refresh();
     return result;
   };
+  const cancel = async () => {
+    const result = await cancelBackupAction(id);
+    if (result.ok) {
+      followJob(follow(data.events, 'Cancelling: the backup service stops within one object…', {
+        restore_cancelled: () => ({ tone: 'success', text: 'The restore was cancelled. The backup is available; the target volume holds partial data.' }),
+        restore_done: () => ({ tone: 'info', text: 'The restore finished before the cancel reached it.' }),
+        restore_failed: (event) => ({ tone: 'error', text: `The restore failed: ${eventReason(event) ?? 'see the events below'}` }),
+        create_done: () => ({ tone: 'info', text: 'The backup finished before the cancel reached it.' }),
+      }));
+    }
+    await refresh();
+    return result;
+  };
+  const lastEvent = data.events[0];
+  const resetByAdmin = b.status === 'error' && lastEvent?.action === 'reset_status' && lastEvent.toStatus === 'error';
   const refusal = deleteRefusal(b);
 
   if (error?.message === 'gone') {
@@ -90,7 +106,13 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
         )}
       </div>
       {!canWrite && <Notice tone="info">You can read this project&apos;s backups but not change them (reader role).</Notice>}
-      {b.failReason && <div data-testid="fail-reason"><Notice tone="error"><b>{b.status === 'error' ? 'Failed:' : 'Last check:'}</b> {b.failReason}</Notice></div>}
+      {b.failReason && (
+        <div data-testid="fail-reason">
+          {resetByAdmin
+            ? <Notice tone="info"><b>Reset to error</b> by {lastEvent.actorName ?? 'an administrator'}. It can now be deleted, or reset to available after a check.</Notice>
+            : <Notice tone="error"><b>{b.status === 'error' ? 'Failed:' : 'Last check:'}</b> {b.failReason}</Notice>}
+        </div>
+      )}
       {b.status === 'restoring' && b.restoreVolumeId && (
         <Notice tone="info">Restoring onto volume <Link className="underline" href={`${links.volumes}/${b.restoreVolumeId}`}>{b.restoreVolumeId.slice(0, 8)}</Link>. It cannot be used until the restore ends.</Notice>
       )}
@@ -169,11 +191,21 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
 
       {dialog === 'restore' && (
         <RestoreBackupDialog open onClose={close} backup={b}
-          onDone={(result) => { setNotice({ tone: 'success', text: result.message ?? 'Restoring' }); void refresh(); }} />
+          onDone={(result) => {
+            const target = result.ok ? (result.data as { volumeName?: string | null; volumeId?: string } | undefined) : undefined;
+            const volume = target?.volumeName ?? target?.volumeId?.slice(0, 8) ?? 'the volume';
+            followJob(follow(data.events, result.message ?? 'Restoring…', {
+              restore_done: () => ({ tone: 'success', text: `Restored to volume ${volume}: it is available.` }),
+              restore_failed: (event) => ({ tone: 'error', text: `The restore failed: ${eventReason(event) ?? 'see the events below'}` }),
+              restore_abandoned: (event) => ({ tone: 'error', text: `The restore stopped: ${eventReason(event) ?? 'the backup service went away'}` }),
+              restore_cancelled: () => ({ tone: 'info', text: 'The restore was cancelled.' }),
+            }));
+            void refresh();
+          }} />
       )}
       {dialog === 'edit' && <EditBackupDialog open onClose={close} onDone={() => void refresh()} backup={b} metadata={data.metadata} />}
       <ConfirmDialog open={dialog === 'cancel'} onClose={close} title={b.status === 'restoring' ? 'Cancel this restore?' : 'Cancel this backup?'} confirmLabel={b.status === 'restoring' ? 'Cancel restore' : 'Cancel backup'}
-        onConfirm={async () => after(await cancelBackupAction(id))}>
+        onConfirm={cancel}>
         {b.status === 'restoring'
           ? <p>The restore stops within one object. A new volume being restored ends in error (delete it); an existing one keeps a partial copy and is marked error_restoring until it is restored again or reset. The backup stays available.</p>
           : <p>The backup stops within one object, what it wrote is removed and the backup goes away with its quota. The volume is not affected.</p>}

@@ -105,13 +105,24 @@ export function CreateBackupDialog({ open, onClose, onDone, source, admin = fals
   );
 }
 
-interface RestoreTarget { id: string; name: string | null; size: number }
+interface RestoreTarget { id: string; name: string | null; size: number; status: string; createdAt: string }
+
+/** A name no existing volume is likely to have: `<name>-restored-<YYYY-MM-DD>`. */
+export function restoredVolumeName(backup: { name: string | null; id: string }, today = new Date()): string {
+  return `${backup.name ?? `backup-${backup.id.slice(0, 8)}`}-restored-${today.toISOString().slice(0, 10)}`;
+}
+
+/** Name, short id, size and status: three volumes called "vol1" still look different. */
+function targetLabel(volume: RestoreTarget): string {
+  return `${volume.name ?? 'unnamed'} · ${volume.id.slice(0, 8)} · ${volume.size} GiB · ${volume.status}`;
+}
 
 /** Restore to a new volume (optionally named) or onto an eligible existing one. */
 export function RestoreBackupDialog({ open, onClose, onDone, backup }: {
   open: boolean; onClose: () => void; onDone: (result: ActionResult) => void; backup: { id: string; name: string | null; size: number };
 }) {
   const [target, setTarget] = useState('new');
+  const overwriting = target !== 'new';
   const { data: targets, isPending } = useQuery({
     queryKey: backupKeys.targets(backup.id),
     queryFn: () => getJson<RestoreTarget[]>(`/api/backups/${backup.id}/targets`),
@@ -120,7 +131,8 @@ export function RestoreBackupDialog({ open, onClose, onDone, backup }: {
   const close = () => { setTarget('new'); onClose(); };
   return (
     <Dialog open={open} onClose={close} title={`Restore backup ${backup.name ?? backup.id.slice(0, 8)}`}>
-      <ActionForm action={restoreBackupAction} submitLabel="Restore" pendingLabel="Starting restore…" onSuccess={(result) => { onDone(result); close(); }}>
+      <ActionForm action={restoreBackupAction} submitLabel={overwriting ? 'Overwrite and restore' : 'Restore'} variant={overwriting ? 'danger' : 'primary'}
+        pendingLabel="Starting restore…" onSuccess={(result) => { onDone(result); close(); }}>
         {(errors) => (
           <>
             <input type="hidden" name="id" value={backup.id} />
@@ -128,15 +140,22 @@ export function RestoreBackupDialog({ open, onClose, onDone, backup }: {
               hint={isPending ? 'Looking for eligible volumes…' : targets?.length ? `${targets.length} existing volume${targets.length === 1 ? '' : 's'} can take it.` : 'No existing volume can take it, so a new one will be made.'}>
               <Select name="target" value={target} onChange={(e) => setTarget(e.target.value)} error={errors.target ?? errors.volumeId}>
                 <option value="new">A new volume of {backup.size} GiB</option>
-                {targets?.map((v) => <option key={v.id} value={v.id}>Existing volume {v.name ?? v.id.slice(0, 8)} ({v.size} GiB)</option>)}
+                {targets?.length ? (
+                  <optgroup label="Overwrite an existing volume (its data is destroyed)">
+                    {targets.map((v) => <option key={v.id} value={v.id}>{targetLabel(v)}</option>)}
+                  </optgroup>
+                ) : null}
               </Select>
             </Field>
             {target === 'new' ? (
-              <Field label="New volume name" name="name" error={errors.name} hint="Optional; by default the restored volume takes the backed-up volume's name.">
-                <TextInput name="name" maxLength={300} error={errors.name} autoFocus />
+              <Field label="New volume name" name="name" error={errors.name} hint="A new volume of its own; change the name if you like.">
+                <TextInput name="name" maxLength={300} defaultValue={restoredVolumeName(backup)} error={errors.name} autoFocus />
               </Field>
             ) : (
-              <Notice tone="info">Everything on the chosen volume is overwritten with the backup&apos;s data. It cannot be attached or used until the restore ends.</Notice>
+              <Notice tone="error">
+                Everything on volume <b>{targets?.find((v) => v.id === target)?.name ?? target.slice(0, 8)}</b> ({target.slice(0, 8)}) is overwritten
+                with the backup&apos;s data and cannot be recovered. It cannot be attached or used until the restore ends.
+              </Notice>
             )}
             <p className="text-xs text-slate-500">
               An existing volume qualifies when it is available (not attached), not being backed up or restored, and at least {backup.size} GiB, the size of the backed-up volume.

@@ -7,7 +7,10 @@ import { useState, type ReactNode } from 'react';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/card';
+import { bulkOutcome } from '@/components/ui/bulk-outcome';
+import type { ShownNotice } from '@/components/ui/followed-notice';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
+import { RowMenu } from '@/components/ui/row-menu';
 import { listHref } from '@/components/ui/list/list-url';
 import { SortHeader } from '@/components/ui/list/sort-header';
 import { Notice } from '@/components/ui/notice';
@@ -86,7 +89,7 @@ export function BackupTable({ initial, query, scope = {}, links, admin = false, 
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirming, setConfirming] = useState(false);
   const [dialog, setDialog] = useState<RowDialog>(null);
-  const [notice, setNotice] = useState<{ tone: 'success' | 'error'; text: ReactNode } | null>(null);
+  const [notice, setNotice] = useState<ShownNotice | null>(null);
   const refresh = async () => { await queryClient.invalidateQueries({ queryKey: backupKeys.all }); router.refresh(); };
   const after = async (result: ActionResult) => {
     if (result.ok) setNotice(result.message ? { tone: 'success', text: result.message } : null);
@@ -167,7 +170,11 @@ export function BackupTable({ initial, query, scope = {}, links, admin = false, 
                       <Button size="sm" variant="secondary" disabled={b.status !== 'available'} onClick={() => setDialog({ kind: 'restore', row: b })}>Restore…</Button>
                     )}
                     <Button size="sm" variant="ghost" disabled={deleteRefusal(b) !== null} title={deleteRefusal(b) ?? undefined} onClick={() => setDialog({ kind: 'delete', row: b })}>Delete…</Button>
-                    {admin && <Button size="sm" variant="ghost" disabled={b.status === 'restoring'} title={b.status === 'restoring' ? 'Cancel the restore first' : undefined} onClick={() => setDialog({ kind: 'force', row: b })}>Force delete…</Button>}
+                    {admin && (
+                      <RowMenu label={`More actions for ${b.name ?? b.id.slice(0, 8)}`}>
+                        <Button size="sm" variant="ghost" disabled={b.status === 'restoring'} title={b.status === 'restoring' ? 'Cancel the restore first' : undefined} onClick={() => setDialog({ kind: 'force', row: b })}>Force delete…</Button>
+                      </RowMenu>
+                    )}
                   </div></Td>
                 )}
               </tr>
@@ -185,7 +192,7 @@ export function BackupTable({ initial, query, scope = {}, links, admin = false, 
         confirmLabel="Delete permanently"
         onConfirm={async () => {
           const result = await deleteBackupsAction(selectedRows.map((r) => r.id));
-          setNotice(result.ok ? { tone: 'success', text: `Deleting ${selectedRows.length} backup${selectedRows.length === 1 ? '' : 's'}.` } : { tone: 'error', text: result.message });
+          setNotice(result.ok ? bulkOutcome(result.data ?? [], selectedRows, 'backup', 'Deleting') : { tone: 'error', text: result.message });
           setSelected(new Set());
           await refresh();
           return { ok: true };

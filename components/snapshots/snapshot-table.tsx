@@ -8,6 +8,7 @@ import { ActionForm } from '@/components/ui/action-form';
 import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/card';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
+import { RowMenu } from '@/components/ui/row-menu';
 import { Dialog } from '@/components/ui/dialog';
 import { Field, Select } from '@/components/ui/field';
 import { Notice } from '@/components/ui/notice';
@@ -73,7 +74,7 @@ export function SnapshotTable({ initial, query, scope = {}, base, volumeBase, ad
             <SortHeader base={base} current={query} column="size">Size</SortHeader>
             <SortHeader base={base} current={query} column="status">Status</SortHeader>
             <SortHeader base={base} current={query} column="created">Created</SortHeader>
-            <Th className="text-right">Actions</Th>
+            {canWrite && <Th className="text-right">Actions</Th>}
           </THead>
           <TBody>
             {data.rows.map((s) => (
@@ -84,13 +85,19 @@ export function SnapshotTable({ initial, query, scope = {}, base, volumeBase, ad
                 <Td>{s.size} GiB</Td>
                 <Td><StatusBadge status={s.status} title={s.statusReason} />{s.temporary && <span className="ml-1 text-xs text-slate-500">(temporary)</span>}</Td>
                 <Td><LocalTime value={s.createdAt} /></Td>
-                <Td className="space-x-1 text-right">
-                  <Button size="sm" variant="secondary" disabled={s.status !== 'available'} onClick={() => setCloning(s)}>New volume…</Button>
-                  {canWrite && !s.temporary && <Button size="sm" variant="secondary" disabled={s.status !== 'available' || s.backupStatus === 'backing-up'} onClick={() => setBackingUp(s)}>Back up…</Button>}
-                  <Button size="sm" variant="ghost" disabled={!['available', 'error', 'error_deleting'].includes(s.status)} onClick={() => setDeleting(s)}>Delete…</Button>
-                  {admin && <Button size="sm" variant="ghost" onClick={() => setResetting(s)}>Reset…</Button>}
-                  {admin && <Button size="sm" variant="ghost" onClick={() => setForcing(s)}>Force delete…</Button>}
-                </Td>
+                {canWrite && (
+                  <Td className="space-x-1 whitespace-nowrap text-right">
+                    <Button size="sm" variant="secondary" disabled={s.status !== 'available'} onClick={() => setCloning(s)}>New volume…</Button>
+                    {!s.temporary && <Button size="sm" variant="secondary" disabled={s.status !== 'available' || s.backupStatus === 'backing-up'} onClick={() => setBackingUp(s)}>Back up…</Button>}
+                    <Button size="sm" variant="ghost" disabled={!['available', 'error', 'error_deleting'].includes(s.status)} onClick={() => setDeleting(s)}>Delete…</Button>
+                    {admin && (
+                      <RowMenu label={`More actions for ${s.name ?? s.id.slice(0, 8)}`}>
+                        <Button size="sm" variant="ghost" onClick={() => setResetting(s)}>Reset…</Button>
+                        <Button size="sm" variant="ghost" onClick={() => setForcing(s)}>Force delete…</Button>
+                      </RowMenu>
+                    )}
+                  </Td>
+                )}
               </tr>
             ))}
           </TBody>

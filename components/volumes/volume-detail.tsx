@@ -8,6 +8,7 @@ import { CreateBackupDialog, type BackupSource } from '@/components/backups/back
 import { Button, buttonClass } from '@/components/ui/button';
 import { Card } from '@/components/ui/card';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
+import { eventReason, follow, useFollowedNotice } from '@/components/ui/followed-notice';
 import { Notice } from '@/components/ui/notice';
 import { ProgressBar } from '@/components/ui/progress-bar';
 import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
@@ -25,7 +26,7 @@ import { formatBytes } from '@/components/ui/format';
 
 type Serialized<T> = T extends Date ? string : T extends (infer U)[] ? Serialized<U>[] : T extends object ? { [K in keyof T]: Serialized<T[K]> } : T;
 type Detail = Serialized<VolumeDetail>;
-type Dialogs = 'upload' | 'snapshot' | 'extend' | 'attach' | 'detach' | 'delete' | 'reset' | 'force' | 'clone' | null;
+type Dialogs = 'upload' | 'snapshot' | 'extend' | 'attach' | 'detach' | 'delete' | 'reset' | 'force' | 'clone' | 'delete-snapshot' | null;
 
 const JOB_LABELS: Record<string, string> = {
   volume_create: 'Create', volume_delete: 'Delete', volume_extend: 'Extend', volume_write_image: 'Write uploaded image',
@@ -56,7 +57,8 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
   });
   const [dialog, setDialog] = useState<Dialogs>(null);
   const [cloneFrom, setCloneFrom] = useState<Detail['snapshots'][number] | null>(null);
-  const [notice, setNotice] = useState<{ tone: 'success' | 'error'; text: ReactNode } | null>(null);
+  const [deletingSnapshot, setDeletingSnapshot] = useState<Detail['snapshots'][number] | null>(null);
+  const { notice, follow: followJob, show: setNotice } = useFollowedNotice(data.events);
   const [backupSource, setBackupSource] = useState<BackupSource | null>(null);
   const backupsBase = admin ? '/admin/backups' : '/backups';
   const refresh = async () => { await queryClient.invalidateQueries({ queryKey: volumeKeys.all }); };
@@ -91,15 +93,20 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
         </div>
         <div className="flex flex-wrap gap-2">
           {canWrite && <Button variant="secondary" disabled={!allowed('backup')} title={allowed('backup') ? undefined : (checkVolumeOperation('backup', v) as { reason: string }).reason} onClick={() => setBackupSource({ volume: v })}>Back up…</Button>}
-          <Button variant="secondary" disabled={!allowed('upload')} onClick={() => setDialog('upload')}>Upload…</Button>
-          <Button variant="secondary" disabled={!allowed('snapshot_force')} onClick={() => setDialog('snapshot')}>Snapshot…</Button>
-          <Button variant="secondary" disabled={!allowed('extend')} onClick={() => setDialog('extend')}>Extend…</Button>
-          {v.status === 'in-use'
-            ? <Button variant="secondary" disabled={!allowed('detach')} onClick={() => setDialog('detach')}>Detach…</Button>
-            : <Button variant="secondary" disabled={!allowed('attach')} onClick={() => setDialog('attach')}>Attach…</Button>}
-          <Button variant="danger" disabled={!allowed('delete')} onClick={() => setDialog('delete')}>Delete…</Button>
+          {canWrite && (
+            <>
+              <Button variant="secondary" disabled={!allowed('upload')} onClick={() => setDialog('upload')}>Upload…</Button>
+              <Button variant="secondary" disabled={!allowed('snapshot_force')} onClick={() => setDialog('snapshot')}>Snapshot…</Button>
+              <Button variant="secondary" disabled={!allowed('extend')} onClick={() => setDialog('extend')}>Extend…</Button>
+              {v.status === 'in-use'
+                ? <Button variant="secondary" disabled={!allowed('detach')} onClick={() => setDialog('detach')}>Detach…</Button>
+                : <Button variant="secondary" disabled={!allowed('attach')} onClick={() => setDialog('attach')}>Attach…</Button>}
+              <Button variant="danger" disabled={!allowed('delete')} onClick={() => setDialog('delete')}>Delete…</Button>
+            </>
+          )}
         </div>
       </div>
+      {!canWrite && <Notice tone="info">You can read this project&apos;s volumes but not change them (reader role).</Notice>}
       {v.statusReason && <Notice tone={v.status.startsWith('error') ? 'error' : 'info'}>{v.statusReason}</Notice>}
       {notice && <Notice tone={notice.tone}>{notice.text}</Notice>}
 
@@ -182,21 +189,23 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
         )}
       </Card>
 
-      <Card title="Snapshots" actions={<Button size="sm" variant="secondary" disabled={!allowed('snapshot_force')} onClick={() => setDialog('snapshot')}>Create snapshot</Button>}>
+      <Card title="Snapshots" actions={canWrite ? <Button size="sm" variant="secondary" disabled={!allowed('snapshot_force')} onClick={() => setDialog('snapshot')}>Create snapshot</Button> : undefined}>
         {data.snapshots.length === 0 ? <p className="text-sm text-slate-500">No snapshots. A snapshot is a point-in-time copy you can create new volumes from.</p> : (
           <Table label="Snapshots of this volume">
-            <THead><Th>Name</Th><Th>Size</Th><Th>Status</Th><Th>Created</Th><Th className="text-right">Actions</Th></THead>
+            <THead><Th>Name</Th><Th>Size</Th><Th>Status</Th><Th>Created</Th>{canWrite && <Th className="text-right">Actions</Th>}</THead>
             <TBody>{data.snapshots.map((s) => (
               <tr key={s.id} data-testid="snapshot-row">
                 <Td><div className="font-medium text-slate-900">{s.name ?? <span className="italic text-slate-500">unnamed</span>}</div><div className="font-mono text-[11px] text-slate-400">{s.id}</div></Td>
                 <Td>{s.size} GiB</Td>
                 <Td><StatusBadge status={s.status} title={s.statusReason} />{s.temporary && <span className="ml-1 text-xs text-slate-500">(temporary)</span>}</Td>
                 <Td><LocalTime value={s.createdAt} /></Td>
-                <Td className="space-x-2 text-right">
-                  <Button size="sm" variant="secondary" disabled={s.status !== 'available'} onClick={() => { setCloneFrom(s); setDialog('clone'); }}>New volume…</Button>
-                  {canWrite && !s.temporary && <Button size="sm" variant="secondary" disabled={s.status !== 'available' || s.backupStatus === 'backing-up'} onClick={() => setBackupSource({ volume: v, snapshot: s })}>Back up…</Button>}
-                  <Button size="sm" variant="ghost" disabled={!['available', 'error', 'error_deleting'].includes(s.status)} onClick={() => run(() => deleteSnapshotAction(s.id))}>Delete</Button>
-                </Td>
+                {canWrite && (
+                  <Td className="space-x-2 whitespace-nowrap text-right">
+                    <Button size="sm" variant="secondary" disabled={s.status !== 'available'} onClick={() => { setCloneFrom(s); setDialog('clone'); }}>New volume…</Button>
+                    {!s.temporary && <Button size="sm" variant="secondary" disabled={s.status !== 'available' || s.backupStatus === 'backing-up'} onClick={() => setBackupSource({ volume: v, snapshot: s })}>Back up…</Button>}
+                    <Button size="sm" variant="ghost" disabled={!['available', 'error', 'error_deleting'].includes(s.status)} onClick={() => { setDeletingSnapshot(s); setDialog('delete-snapshot'); }}>Delete…</Button>
+                  </Td>
+                )}
               </tr>
             ))}</TBody>
           </Table>
@@ -218,7 +227,15 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
         )}
       </Card>
 
-      <UploadDialog open={dialog === 'upload'} onClose={close} onDone={() => { setNotice({ tone: 'success', text: 'Upload received; the volume service is writing it.' }); void refresh(); }} volume={v} />
+      <UploadDialog open={dialog === 'upload'} onClose={close} volume={v} onDone={() => {
+        followJob(follow(data.events, 'Upload received; the volume service is writing it…', {
+          upload_done: () => ({ tone: 'success', text: 'The upload was written to the volume.' }),
+          upload_failed: (event) => ({ tone: 'error', text: `The upload was not written: ${eventReason(event) ?? 'see the events below'}` }),
+          job_failed: (event) => ((event.detail as { kind?: string } | null)?.kind === 'volume_write_image'
+            ? { tone: 'error', text: `Writing the upload failed: ${eventReason(event) ?? 'see the events below'}` } : null),
+        }));
+        void refresh();
+      }} />
       {backupSource && (
         <CreateBackupDialog open admin={admin} source={backupSource} onClose={() => setBackupSource(null)}
           onDone={(started) => { setNotice({ tone: 'success', text: <>{started.message}. <Link className="underline" href={`${backupsBase}/${started.id}`}>Watch its progress</Link></> }); void refresh(); }} />
@@ -231,6 +248,11 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
       <ConfirmDialog open={dialog === 'detach'} onClose={close} title="Detach volume?" confirmLabel="Detach" tone="primary"
         onConfirm={async () => { const r = await detachVolumeAction(id); await refresh(); return r; }}>
         <p>Detach from {data.attachments.map((a) => a.instanceName).join(', ') || 'its instance'}. Make sure nothing on the instance is still writing to it.</p>
+      </ConfirmDialog>
+      <ConfirmDialog open={dialog === 'delete-snapshot' && !!deletingSnapshot} onClose={close}
+        title={`Delete snapshot ${deletingSnapshot?.name ?? deletingSnapshot?.id.slice(0, 8) ?? ''}?`} confirmLabel="Delete snapshot"
+        onConfirm={async () => { const r = await deleteSnapshotAction(deletingSnapshot!.id); await refresh(); return r; }}>
+        <p>The snapshot {deletingSnapshot?.name ?? ''} ({deletingSnapshot?.id.slice(0, 8)}, {deletingSnapshot?.size} GiB) is destroyed and cannot be recovered. Volumes made from it and backups of it are kept.</p>
       </ConfirmDialog>
       <ConfirmDialog open={dialog === 'delete'} onClose={close} title={`Delete ${v.name ?? 'this volume'}?`} confirmLabel="Delete permanently"
         onConfirm={async () => { const r = await deleteVolumeAction(id); if (r.ok) { await refresh(); router.push(base); } return r; }}>

@@ -3,10 +3,12 @@
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type ReactNode } from 'react';
+import { useState } from 'react';
 import { CreateBackupDialog } from '@/components/backups/backup-dialogs';
 import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/card';
+import { bulkOutcome } from '@/components/ui/bulk-outcome';
+import type { ShownNotice } from '@/components/ui/followed-notice';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { Notice } from '@/components/ui/notice';
 import { Pagination } from '@/components/ui/pagination';
@@ -52,10 +54,10 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirming, setConfirming] = useState(false);
   const [creating, setCreating] = useState(false);
-  const [notice, setNotice] = useState<{ tone: 'success' | 'error'; text: ReactNode } | null>(null);
+  const [notice, setNotice] = useState<ShownNotice | null>(null);
   const [backingUp, setBackingUp] = useState<Row | null>(null);
-  // Members back up their project's volumes; an administrator acts for the volume's project.
-  const canBackUp = !!createIn || admin;
+  // Members change their project's volumes; an administrator acts for the volume's project; readers only look.
+  const canWrite = !!createIn || admin;
   const backupsBase = admin ? '/admin/backups' : '/backups';
   const refresh = async () => { await queryClient.invalidateQueries({ queryKey: volumeKeys.all }); router.refresh(); };
   const toggle = (id: string) => setSelected((s) => { const next = new Set(s); if (next.has(id)) next.delete(id); else next.add(id); return next; });
@@ -66,12 +68,14 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
   return (
     <div>
       <div className="mb-3 flex items-center justify-between gap-3">
-        <div className="flex items-center gap-2">
-          <Button variant="danger" size="sm" disabled={selectedRows.length === 0} onClick={() => setConfirming(true)}>
-            Delete selected{selectedRows.length ? ` (${selectedRows.length})` : ''}
-          </Button>
-          {selectedRows.length > 0 && <Button variant="ghost" size="sm" onClick={() => setSelected(new Set())}>Clear selection</Button>}
-        </div>
+        {canWrite ? (
+          <div className="flex items-center gap-2">
+            <Button variant="danger" size="sm" disabled={selectedRows.length === 0} onClick={() => setConfirming(true)}>
+              Delete selected{selectedRows.length ? ` (${selectedRows.length})` : ''}
+            </Button>
+            {selectedRows.length > 0 && <Button variant="ghost" size="sm" onClick={() => setSelected(new Set())}>Clear selection</Button>}
+          </div>
+        ) : <p className="text-sm text-slate-500">You can read this project&apos;s volumes but not change them (reader role).</p>}
         {createIn && <Button onClick={() => setCreating(true)}>Create volume</Button>}
       </div>
       {notice && <div className="mb-3"><Notice tone={notice.tone}>{notice.text}</Notice></div>}
@@ -83,19 +87,19 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
       ) : (
         <Table label="Volumes">
           <THead>
-            <Th className="w-8"><input type="checkbox" aria-label="Select all on this page" checked={allSelected} onChange={() => setSelected(allSelected ? new Set() : new Set(data.rows.map((r) => r.id)))} className="size-4 rounded border-slate-300" /></Th>
+            {canWrite && <Th className="w-8"><input type="checkbox" aria-label="Select all on this page" checked={allSelected} onChange={() => setSelected(allSelected ? new Set() : new Set(data.rows.map((r) => r.id)))} className="size-4 rounded border-slate-300" /></Th>}
             <SortHeader base={base} current={query} column="name">Name</SortHeader>
             {admin && <Th>Project</Th>}
             <SortHeader base={base} current={query} column="size">Size</SortHeader>
             <SortHeader base={base} current={query} column="status">Status</SortHeader>
             <Th>Attached to</Th>
             <SortHeader base={base} current={query} column="created">Created</SortHeader>
-            {canBackUp && <Th className="text-right">Actions</Th>}
+            {canWrite && <Th className="text-right">Actions</Th>}
           </THead>
           <TBody>
             {data.rows.map((v) => (
               <tr key={v.id} data-testid="volume-row" data-volume-id={v.id} className={selected.has(v.id) ? 'bg-brand-50/50' : 'hover:bg-slate-50'}>
-                <Td><input type="checkbox" aria-label={`Select ${v.name ?? v.id}`} checked={selected.has(v.id)} onChange={() => toggle(v.id)} className="size-4 rounded border-slate-300" /></Td>
+                {canWrite && <Td><input type="checkbox" aria-label={`Select ${v.name ?? v.id}`} checked={selected.has(v.id)} onChange={() => toggle(v.id)} className="size-4 rounded border-slate-300" /></Td>}
                 <Td>
                   <Link href={detail(v.id)} className="font-medium text-slate-900 hover:text-brand-700 hover:underline">{v.name ?? <span className="italic text-slate-500">unnamed</span>}</Link>
                   <div className="font-mono text-[11px] text-slate-400">{v.id}</div>
@@ -108,7 +112,7 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
                 </Td>
                 <Td>{v.attachedTo.length ? v.attachedTo.join(', ') : <span className="text-slate-400">—</span>}</Td>
                 <Td><LocalTime value={v.createdAt} /></Td>
-                {canBackUp && (
+                {canWrite && (
                   <Td className="text-right">
                     <Button size="sm" variant="secondary" disabled={!!backupRefusal(v)} title={backupRefusal(v)} onClick={() => setBackingUp(v)}>Back up…</Button>
                   </Td>
@@ -128,11 +132,8 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
         onConfirm={async () => {
           const result = await deleteVolumesAction(selectedRows.map((r) => r.id));
           if (!result.ok) return result;
-          const failures = (result.data ?? []).filter((r) => !r.ok);
-          const name = (id: string) => data.rows.find((r) => r.id === id)?.name ?? id.slice(0, 8);
-          setNotice(failures.length
-            ? { tone: 'error', text: `${result.message}. Not deleted: ${failures.map((f) => `${name(f.id)}: ${f.message}`).join(' ')}` }
-            : { tone: 'success', text: result.message ?? 'Deleting' });
+          // Each selected volume was tried on its own: say which went and why the others stayed.
+          setNotice(bulkOutcome(result.data ?? [], selectedRows, 'volume', 'Deleting'));
           setSelected(new Set());
           await refresh();
           return { ok: true };

@@ -58,12 +58,7 @@ export async function deleteBackupAction(id: string) {
 
 /** Bulk delete: each backup on its own, so one refusal does not stop the others. */
 export async function deleteBackupsAction(ids: string[]) {
-  return runAction(async (actor) => {
-    const results = await deleteBackups(actor, { ids });
-    const refused = results.filter((result) => !result.ok).map((result) => `${result.id.slice(0, 8)}: ${result.message}`);
-    if (refused.length) throw new AppError('conflict', `${results.length - refused.length} deleted; refused: ${refused.join('; ')}`);
-    return { deleted: results.length };
-  }, { revalidate: PATHS });
+  return runAction((actor) => deleteBackups(actor, { ids }), { revalidate: PATHS });
 }
 
 export async function cancelBackupAction(id: string) {

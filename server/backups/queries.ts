@@ -128,7 +128,7 @@ export type BackupDetail = Awaited<ReturnType<typeof backupDetail>>;
 /** Volumes a backup can be restored onto: available, idle, at least as large, in the backup's project. */
 export async function restoreTargets(actor: Actor, backupId: string, tx: Executor = db()) {
   const backup = await visibleBackup(tx, actor, backupId, 'read', 'backup:get');
-  return tx.select({ id: volumes.id, name: volumes.name, size: volumes.size }).from(volumes).where(and(
+  return tx.select({ id: volumes.id, name: volumes.name, size: volumes.size, status: volumes.status, createdAt: volumes.createdAt }).from(volumes).where(and(
     eq(volumes.projectId, backup.projectId), eq(volumes.deleted, false), eq(volumes.status, 'available'),
     sql`${volumes.size} >= ${backup.size}`,
     sql`(${volumes.backupStatus} is null or ${volumes.backupStatus} not in ('backing-up', 'restoring-backup'))`,

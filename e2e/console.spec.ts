@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { eq } from 'drizzle-orm';
+import type { Actor } from '../server/auth/actor';
+import { createBackup } from '../server/backups/service';
+import { db } from '../server/db/client';
+import { backups, volumes } from '../server/db/schema';
+import { createSnapshot } from '../server/snapshots/service';
+import { createVolume } from '../server/volumes/service';
+import { seedProject } from '../test/support/identities';
+import { signIn } from './support/session';
+
+const SHOTS = path.resolve(import.meta.dirname, '..', 'test-results', 'screenshots');
+fs.mkdirSync(SHOTS, { recursive: true });
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const dataDir = () => process.env.CINDERBLOCK_E2E_DATA_DIR!;
+
+async function availableVolume(actor: Actor, projectId: string, name: string) {
+  const volume = await createVolume(actor, { projectId, name, size: 1 });
+  await expect.poll(async () => (await db().select().from(volumes).where(eq(volumes.id, volume.id)))[0]?.status, { timeout: 30_000 }).toBe('available');
+  const fd = fs.openSync(path.join(dataDir(), 'volumes', `volume-${volume.id}.img`), 'r+');
+  try {
+    fs.writeSync(fd, randomBytes(2 * 1024 * 1024), 0, 2 * 1024 * 1024, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return volume;
+}
+
+async function availableBackup(actor: Actor, volumeId: string, name: string) {
+  const backup = await createBackup(actor, { volumeId, name });
+  await expect.poll(async () => (await db().select().from(backups).where(eq(backups.id, backup.id)))[0]?.status, { timeout: 60_000 }).toBe('available');
+  return (await db().select().from(backups).where(eq(backups.id, backup.id)))[0];
+}
+
+test.describe('the console speaks plainly and asks before destroying', () => {
+  test('deleting a snapshot from its volume page asks first, naming the snapshot', async ({ page }) => {
+    const tenant = await seedProject('member');
+    const volume = await availableVolume(tenant.actor, tenant.project.id, 'with-snapshot');
+    const snapshot = await createSnapshot(tenant.actor, { volumeId: volume.id, name: 'keep-me' });
+    await signIn(page, tenant.user.name, tenant.password);
+    await page.goto(`/volumes/${volume.id}`);
+    const row = page.getByTestId('snapshot-row').filter({ hasText: 'keep-me' });
+    await expect(row.getByTestId('status')).toHaveAttribute('data-status', 'available', { timeout: 30_000 });
+    await row.getByRole('button', { name: 'Delete…' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete snapshot keep-me?' });
+    await expect(confirm).toContainText(snapshot.id.slice(0, 8));
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await expect(row).toBeVisible();
+    await row.getByRole('button', { name: 'Delete…' }).click();
+    await page.getByRole('dialog', { name: 'Delete snapshot keep-me?' }).getByRole('button', { name: 'Delete snapshot' }).click();
+    await expect(row).toHaveCount(0, { timeout: 30_000 });
+  });
+
+  test('the restore picker tells look-alike volumes apart, and a failed restore says so', async ({ page }) => {
+    test.setTimeout(120_000);
+    const tenant = await seedProject('member');
+    const source = await availableVolume(tenant.actor, tenant.project.id, 'vol1');
+    const twins = [await availableVolume(tenant.actor, tenant.project.id, 'vol1'), await availableVolume(tenant.actor, tenant.project.id, 'vol1')];
+    const backup = await availableBackup(tenant.actor, source.id, 'nightly');
+    await signIn(page, tenant.user.name, tenant.password);
+    await page.goto(`/backups/${backup.id}`);
+    await page.getByRole('button', { name: 'Restore…' }).click();
+    const restore = page.getByRole('dialog', { name: 'Restore backup nightly' });
+    const today = new Date().toISOString().slice(0, 10);
+    await expect(restore.getByLabel('New volume name')).toHaveValue(`nightly-restored-${today}`);
+    const options = restore.getByLabel('Restore to').locator('option');
+    for (const twin of twins) await expect(options.filter({ hasText: twin.id.slice(0, 8) })).toHaveText(new RegExp(`vol1 · ${twin.id.slice(0, 8)} · 1 GiB · available`));
+    await restore.getByLabel('Restore to').selectOption(twins[0].id);
+    await expect(restore.getByRole('button', { name: 'Overwrite and restore' })).toBeVisible();
+    await expect(restore.getByRole('alert')).toContainText('cannot be recovered');
+    await shot(page, 'portal-restore-picker');
+    await restore.getByLabel('Restore to').selectOption('new');
+
+    // One object of the backup goes missing from the repository: the restore fails, and the notice says so.
+    const directory = path.join(dataDir(), 'backups', backup.container!);
+    const objects = fs.readdirSync(directory).filter((name) => /-\d{5}$/.test(name)).sort();
+    fs.rmSync(path.join(directory, objects[0]));
+    await restore.getByRole('button', { name: 'Restore', exact: true }).click();
+    await expect(restore).toBeHidden();
+    await expect(page.getByText('The restore failed', { exact: false })).toBeVisible({ timeout: 60_000 });
+    await expect(page.getByText(/^Restoring to volume/)).toHaveCount(0);
+    await shot(page, 'portal-restore-failed');
+  });
+});
