@@ -24,7 +24,7 @@ type SnapshotSet = Partial<typeof snapshots.$inferInsert>;
 
 const now = () => sql`now()` as unknown as Date;
 
-// ─── Requests ────────────────────────────────────────────────────────────────────────────────
+// Requests
 
 /**
  * The source of a new volume: a no-op compare-and-swap that locks the snapshot so it cannot be
@@ -32,7 +32,9 @@ const now = () => sql`now()` as unknown as Date;
  */
 export async function lockAsSource(t: Executor, id: string, projectId: string): Promise<SnapshotRow> {
   const snapshot = await compareAndSwap(t, snapshots, id, and(eq(snapshots.temporary, false), eq(snapshots.projectId, projectId)), {});
-  if (!snapshot) throw new AppError('not_found', `Snapshot ${id} could not be found.`, { sourceSnapshotId: 'This snapshot does not exist in the project' });
+  if (!snapshot) {
+    throw new AppError('not_found', `Snapshot ${id} could not be found.`, { sourceSnapshotId: 'This snapshot does not exist in the project' });
+  }
   if (snapshot.status !== 'available') {
     throw invalid(`Invalid snapshot: Originating snapshot status must be one of 'available' values (it is ${snapshot.status}).`, { sourceSnapshotId: `The snapshot is ${snapshot.status}; it must be available` });
   }
@@ -105,14 +107,20 @@ export async function resetStatus(t: Executor, actor: Actor, before: SnapshotRow
 }
 
 /** Name and description; the status is left alone. */
-export async function changeFields(t: Executor, actor: Actor, before: SnapshotRow, set: { name?: string | null; description?: string | null }): Promise<void> {
+export async function changeFields(
+  t: Executor, actor: Actor, before: SnapshotRow, set: { name?: string | null; description?: string | null },
+): Promise<void> {
   if (Object.keys(set).length && !await compareAndSwap(t, snapshots, before.id, undefined, set)) throw snapshotNotFound(before.id);
-  await recordEvent(t, { actor, projectId: before.projectId, resourceType: 'snapshot', resourceId: before.id, action: 'update', detail: { ...set } });
+  await recordEvent(t, {
+    actor, projectId: before.projectId, resourceType: 'snapshot', resourceId: before.id, action: 'update', detail: { ...set },
+  });
 }
 
-// ─── Outcomes of the volume service's snapshot jobs ─────────────────────────────────────────
+// Outcomes of the volume service's snapshot jobs
 
-async function settle(tx: Executor, job: JobRef, snapshotId: string, from: SnapshotStatus[], set: SnapshotSet, action: string, detail?: Record<string, unknown>) {
+async function settle(
+  tx: Executor, job: JobRef, snapshotId: string, from: SnapshotStatus[], set: SnapshotSet, action: string, detail?: Record<string, unknown>,
+) {
   const row = await compareAndSwap(tx, snapshots, snapshotId, inArray(snapshots.status, from), set);
   if (row) {
     await recordEvent(tx, {
@@ -137,7 +145,8 @@ export async function createFailed(tx: Executor, job: JobRef, snapshotId: string
 
 /** The image is gone: the row is deleted and, unless it was temporary (those cost no quota), its snapshot and gigabytes released. */
 export async function deleteDone(tx: Executor, job: JobRef, snapshotId: string): Promise<void> {
-  const row = await compareAndSwap(tx, snapshots, snapshotId, eq(snapshots.status, 'deleting'), { status: 'deleted', deleted: true, deletedAt: now() });
+  const row = await compareAndSwap(tx, snapshots, snapshotId, eq(snapshots.status, 'deleting'),
+    { status: 'deleted', deleted: true, deletedAt: now() });
   if (!row) return;
   if (!row.temporary) await changeUsage(tx, row.projectId, [{ resource: 'snapshots', delta: -1 }, { resource: 'gigabytes', delta: -row.size }]);
   await recordEvent(tx, {

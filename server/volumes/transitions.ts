@@ -27,7 +27,7 @@ export interface JobRef { id: string; kind: string; projectId: string | null }
 /** The database clock, for a timestamp column of a compare-and-swap. */
 const now = () => sql`now()` as unknown as Date;
 
-// ─── Requests ────────────────────────────────────────────────────────────────────────────────
+// Requests
 
 /** The matrix row of `operation` as a SQL condition, for the WHERE of a compare-and-swap. */
 export function volumeOperationCondition(operation: VolumeOperation): SQL {
@@ -115,7 +115,10 @@ export async function requestDelete(t: Executor, actor: Actor, before: VolumeRow
     kind: 'volume_delete', payload: { volumeId: id }, targetBinary: VOLUME_BINARY, targetHost: volume.host,
     projectId: volume.projectId, resourceType: 'volume', resourceId: id, actor,
   });
-  await recordEvent(t, { actor, projectId: volume.projectId, resourceType: 'volume', resourceId: id, action: 'delete', fromStatus: before.status, toStatus: 'deleting', detail: { jobId: job.id } });
+  await recordEvent(t, {
+    actor, projectId: volume.projectId, resourceType: 'volume', resourceId: id, action: 'delete', fromStatus: before.status, toStatus: 'deleting',
+    detail: { jobId: job.id },
+  });
   return volume;
 }
 
@@ -184,7 +187,9 @@ export async function detach(t: Executor, actor: Actor, id: string): Promise<Vol
 /** os-begin_detaching: `in-use` → `detaching` (on the detach rule of the matrix). */
 export async function beginDetaching(t: Executor, actor: Actor, id: string): Promise<VolumeRow> {
   const volume = await swapVolume(t, id, 'detach', { status: 'detaching' });
-  await recordEvent(t, { actor, projectId: volume.projectId, resourceType: 'volume', resourceId: id, action: 'begin_detaching', fromStatus: 'in-use', toStatus: 'detaching' });
+  await recordEvent(t, {
+    actor, projectId: volume.projectId, resourceType: 'volume', resourceId: id, action: 'begin_detaching', fromStatus: 'in-use', toStatus: 'detaching',
+  });
   return volume;
 }
 
@@ -194,7 +199,9 @@ export async function rollDetaching(t: Executor, actor: Actor, id: string): Prom
     status: sql`case when ${volumes.attachStatus} = 'attached' then 'in-use'::volume_status else 'available'::volume_status end` as unknown as VolumeStatus,
   });
   if (volume) {
-    await recordEvent(t, { actor, projectId: volume.projectId, resourceType: 'volume', resourceId: id, action: 'roll_detaching', fromStatus: 'detaching', toStatus: volume.status });
+    await recordEvent(t, {
+      actor, projectId: volume.projectId, resourceType: 'volume', resourceId: id, action: 'roll_detaching', fromStatus: 'detaching', toStatus: volume.status,
+    });
   }
   return volume;
 }
@@ -284,10 +291,12 @@ export async function requestImageWrite(t: Executor, actor: Actor, upload: Stage
   return { volume, job };
 }
 
-// ─── Outcomes of the volume service's jobs ──────────────────────────────────────────────────
+// Outcomes of the volume service's jobs
 
 /** Moves the volume from the status its request left to the job's outcome, with an audit event. */
-async function settle(tx: Executor, job: JobRef, volumeId: string, from: VolumeStatus[], set: VolumeSet, action: string, detail?: Record<string, unknown>) {
+async function settle(
+  tx: Executor, job: JobRef, volumeId: string, from: VolumeStatus[], set: VolumeSet, action: string, detail?: Record<string, unknown>,
+) {
   const row = await compareAndSwap(tx, volumes, volumeId, inArray(volumes.status, from), set);
   if (row) {
     await recordEvent(tx, {
@@ -313,7 +322,8 @@ export async function createFailed(tx: Executor, job: JobRef, volumeId: string, 
 
 /** The bytes are gone: the row is deleted, its attachments end, and its volume and gigabytes are released. */
 export async function deleteDone(tx: Executor, job: JobRef, volumeId: string): Promise<void> {
-  const row = await compareAndSwap(tx, volumes, volumeId, eq(volumes.status, 'deleting'), { deleted: true, deletedAt: now(), attachStatus: 'detached' });
+  const row = await compareAndSwap(tx, volumes, volumeId, eq(volumes.status, 'deleting'),
+    { deleted: true, deletedAt: now(), attachStatus: 'detached' });
   if (!row) return;
   await detachAll(tx, volumeId);
   await changeUsage(tx, row.projectId, [{ resource: 'volumes', delta: -1 }, { resource: 'gigabytes', delta: -row.size }]);
@@ -330,7 +340,8 @@ export async function deleteFailed(tx: Executor, job: JobRef, volumeId: string, 
 export interface Extension { volumeId: string; oldSize: number; newSize: number }
 
 export async function extendDone(tx: Executor, job: JobRef, { volumeId, oldSize, newSize }: Extension): Promise<void> {
-  await settle(tx, job, volumeId, ['extending'], { status: 'available', size: newSize, statusReason: null }, 'extend_done', { oldSize, newSize });
+  await settle(tx, job, volumeId, ['extending'], { status: 'available', size: newSize, statusReason: null }, 'extend_done',
+    { oldSize, newSize });
 }
 
 /** The gigabytes charged for the growth are released: the volume kept its old size. */
@@ -350,7 +361,8 @@ export async function imageWriteFailed(tx: Executor, job: JobRef, volumeId: stri
 
 /** The write never touched the volume (staged file missing or too large): it stays intact and available. */
 export async function imageWriteUntouched(tx: Executor, job: JobRef, volumeId: string, reason: string): Promise<void> {
-  await settle(tx, job, volumeId, ['downloading'], { status: 'available', statusReason: `The upload was not written: ${reason}` }, 'upload_failed', { reason });
+  await settle(tx, job, volumeId, ['downloading'], { status: 'available', statusReason: `The upload was not written: ${reason}` },
+    'upload_failed', { reason });
 }
 
 /**
@@ -371,6 +383,7 @@ export async function checksumDone(tx: Executor, job: JobRef, volumeId: string, 
 /** The volume's copy is staged for download (the volume's status never changed). */
 export async function exportReady(tx: Executor, job: JobRef, volumeId: string, bytes: number): Promise<void> {
   await recordEvent(tx, {
-    actor: SYSTEM_ACTOR, projectId: job.projectId, resourceType: 'volume', resourceId: volumeId, action: 'download_ready', detail: { jobId: job.id, bytes },
+    actor: SYSTEM_ACTOR, projectId: job.projectId, resourceType: 'volume', resourceId: volumeId, action: 'download_ready',
+    detail: { jobId: job.id, bytes },
   });
 }
