@@ -1,4 +1,4 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import { authorize, type Permission } from '../auth/policy';
 import type { Executor } from '../db/client';
@@ -6,9 +6,11 @@ import { quotas, volumes } from '../db/schema';
 import { AppError } from '../errors';
 import { VOLUME_BINARY } from '../jobs/kinds';
 import { findLiveService } from '../services/routing';
-import { checkVolumeOperation, VOLUME_RULES, type VolumeOperation } from './operations';
 
 export type VolumeRow = typeof volumes.$inferSelect;
+
+/** The request compare-and-swap lives with the other status changes; named here too for the backups domain's requests. */
+export { swapVolume } from './transitions';
 
 export const volumeNotFound = (id: string) => new AppError('not_found', `Volume ${id} could not be found.`);
 
@@ -32,28 +34,6 @@ export async function visibleVolume(tx: Executor, actor: Actor, id: string, perm
   return volume;
 }
 
-/**
- * Compare-and-swap on a volume for one operation of the matrix: `UPDATE … WHERE id AND rule
- * RETURNING *`. Zero rows: the volume changed under us or is in the wrong state; the error says why.
- */
-export async function swapVolume(
-  tx: Executor,
-  id: string,
-  operation: VolumeOperation,
-  set: Partial<typeof volumes.$inferInsert>,
-  extra?: { condition: SQL; reason: string },
-): Promise<VolumeRow> {
-  const [row] = await tx.update(volumes)
-    .set({ ...set, updatedAt: sql`now()` })
-    .where(and(eq(volumes.id, id), eq(volumes.deleted, false), volumeOperationCondition(operation), extra?.condition))
-    .returning();
-  if (row) return row;
-  const [current] = await tx.select().from(volumes).where(and(eq(volumes.id, id), eq(volumes.deleted, false)));
-  if (!current) throw volumeNotFound(id);
-  const check = checkVolumeOperation(operation, current);
-  throw new AppError('conflict', check.ok ? extra?.reason ?? 'The volume changed while the request was made; try again.' : `Invalid volume: ${check.reason}`);
-}
-
 /** The live volume service on `host`, or Cinder's refusal at once. */
 export async function volumeServiceOn(tx: Executor, host: string | null, what: string) {
   const service = host ? await findLiveService(tx, VOLUME_BINARY, { host }) : undefined;
@@ -72,12 +52,4 @@ export async function checkPerVolumeLimit(tx: Executor, projectId: string, size:
     const message = `VolumeSizeExceedsLimit: Requested volume size ${size}G is larger than maximum allowed limit ${limit}G.`;
     throw new AppError('over_quota', message, { [field]: message });
   }
-}
-
-/** The same rule as a SQL condition, for the WHERE of a compare-and-swap. */
-export function volumeOperationCondition(operation: VolumeOperation): SQL {
-  const rule = VOLUME_RULES[operation];
-  const statuses = sql.join(rule.statuses.map((s) => sql`${s}`), sql`, `);
-  const blocked = sql.join(rule.blockedBy.map((s) => sql`${s}`), sql`, `);
-  return sql`(${volumes.status} in (${statuses}) and (${volumes.backupStatus} is null or ${volumes.backupStatus} not in (${blocked})))`;
 }

@@ -3,7 +3,7 @@ import type { volumes } from '../db/schema';
 /**
  * The one allowed-operations matrix for volumes: status × backup_status × operation
  * (design.md "Status model" and "Outcomes"). The service layer turns each row into the WHERE of
- * its compare-and-swap (guards.ts `volumeOperationCondition`), and explains a refusal with
+ * its compare-and-swap (transitions.ts `volumeOperationCondition`), and explains a refusal with
  * `checkVolumeOperation`. Free of database imports, so the console can grey out buttons with it.
  */
 export type VolumeStatus = (typeof volumes.$inferSelect)['status'];

@@ -1,42 +1,38 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Actor } from '../auth/actor';
 import { authorize } from '../auth/policy';
 import { eachOnItsOwn, type BulkResult } from '../bulk';
 import { db, type Executor } from '../db/client';
-import { snapshots, volumeAttachments, volumes } from '../db/schema';
-import { GiB } from '../drivers/volume';
+import { volumes } from '../db/schema';
 import { AppError, invalid } from '../errors';
-import { recordEvent } from '../events/audit';
-import { enqueueJob } from '../jobs/enqueue';
 import { VOLUME_BINARY } from '../jobs/kinds';
-import { changeUsage } from '../quotas/service';
 import { findLiveService } from '../services/routing';
+import * as snapshotTransitions from '../snapshots/transitions';
 import { parseInput } from '../validation';
 import { checkVolumeOperation } from './operations';
-import { checkPerVolumeLimit, swapVolume, visibleVolume, volumeServiceOn, type VolumeRow } from './guards';
+import { checkPerVolumeLimit, visibleVolume, volumeServiceOn, type VolumeRow } from './guards';
+import { metadataOfRequest, type Metadata } from './metadata';
 import { attachVolumeSchema, bulkDeleteSchema, createVolumeSchema, extendVolumeSchema, volumeIdSchema } from './schemas';
+import * as transitions from './transitions';
 
 /**
- * Volume rules and writes (design.md "Flow of one operation"): authorize → validate → one
- * transaction with the compare-and-swap, the quota change, the job and the audit event.
+ * Volume requests (design.md "Flow of one operation"): authorize → validate → one transaction
+ * calling the transitions (compare-and-swap, quota change, job and audit event together).
  */
+
+/** Any text as an id: the lookup answers "not found" for what is not a uuid, as Cinder does. */
+const lookupIdSchema = z.object({ id: z.string() });
 
 export async function createVolume(actor: Actor, input: unknown, tx: Executor = db()): Promise<VolumeRow> {
   const data = parseInput(createVolumeSchema, input);
+  const metadata = metadataOfRequest(input);
   authorize(actor, data.projectId, 'write', 'volume:create', `Project ${data.projectId} could not be found.`);
   return tx.transaction(async (t) => {
     let host: string;
     let size = data.size;
     if (data.sourceSnapshotId) {
-      // Lock the snapshot (a no-op compare-and-swap) so it cannot be deleted while we copy it.
-      const [snapshot] = await t.update(snapshots).set({ updatedAt: sql`now()` })
-        .where(and(eq(snapshots.id, data.sourceSnapshotId), eq(snapshots.deleted, false), eq(snapshots.temporary, false),
-          eq(snapshots.projectId, data.projectId)))
-        .returning();
-      if (!snapshot) throw new AppError('not_found', `Snapshot ${data.sourceSnapshotId} could not be found.`, { sourceSnapshotId: 'This snapshot does not exist in the project' });
-      if (snapshot.status !== 'available') {
-        throw invalid(`Invalid snapshot: Originating snapshot status must be one of 'available' values (it is ${snapshot.status}).`, { sourceSnapshotId: `The snapshot is ${snapshot.status}; it must be available` });
-      }
+      const snapshot = await snapshotTransitions.lockAsSource(t, data.sourceSnapshotId, data.projectId);
       size ??= snapshot.size;
       if (size < snapshot.size) {
         const message = `Volume size ${size}GB cannot be smaller than the snapshot size ${snapshot.size}GB. It must be >= snapshot size.`;
@@ -50,20 +46,10 @@ export async function createVolume(actor: Actor, input: unknown, tx: Executor = 
       host = service.host;
     }
     await checkPerVolumeLimit(t, data.projectId, size!);
-    const [volume] = await t.insert(volumes).values({
-      projectId: data.projectId, userId: actor.userId, name: data.name, description: data.description, size: size!,
-      status: 'creating', host, sourceSnapshotId: data.sourceSnapshotId ?? null,
-    }).returning();
-    await changeUsage(t, data.projectId, [{ resource: 'volumes', delta: 1 }, { resource: 'gigabytes', delta: size! }]);
-    const job = await enqueueJob(t, {
-      kind: 'volume_create', payload: { volumeId: volume.id, size: size!, sourceSnapshotId: data.sourceSnapshotId },
-      targetBinary: VOLUME_BINARY, targetHost: host, projectId: data.projectId, resourceType: 'volume', resourceId: volume.id, actor,
+    return transitions.requestCreate(t, actor, {
+      projectId: data.projectId, name: data.name, description: data.description, size: size!, host,
+      sourceSnapshotId: data.sourceSnapshotId, metadata,
     });
-    await recordEvent(t, {
-      actor, projectId: data.projectId, resourceType: 'volume', resourceId: volume.id, action: 'create', toStatus: 'creating',
-      detail: { size: size!, name: volume.name, sourceSnapshotId: data.sourceSnapshotId ?? null, jobId: job.id },
-    });
-    return volume;
   });
 }
 
@@ -75,29 +61,9 @@ export async function deleteVolume(actor: Actor, input: unknown, tx: Executor = 
   const { id } = parseInput(volumeIdSchema, input);
   return tx.transaction(async (t) => {
     const before = await visibleVolume(t, actor, id, 'write', 'volume:delete');
-    await t.select({ id: volumes.id }).from(volumes).where(eq(volumes.id, id)).for('update');
-    const volume = await swapVolume(t, id, 'delete', { status: 'deleting', statusReason: null }, {
-      condition: sql`${volumes.attachStatus} = 'detached' and not exists (select 1 from ${snapshots} s where s.volume_id = ${volumes.id} and s.deleted = false)`,
-      reason: await deleteRefusal(t, id),
-    });
-    await volumeServiceOn(t, volume.host, 'deleting a volume');
-    const job = await enqueueJob(t, {
-      kind: 'volume_delete', payload: { volumeId: id }, targetBinary: VOLUME_BINARY, targetHost: volume.host,
-      projectId: volume.projectId, resourceType: 'volume', resourceId: id, actor,
-    });
-    await recordEvent(t, { actor, projectId: volume.projectId, resourceType: 'volume', resourceId: id, action: 'delete', fromStatus: before.status, toStatus: 'deleting', detail: { jobId: job.id } });
-    return volume;
+    return transitions.requestDelete(t, actor, before);
   });
 }
-
-async function deleteRefusal(t: Executor, id: string): Promise<string> {
-  const [volume] = await t.select({ attachStatus: volumes.attachStatus }).from(volumes).where(eq(volumes.id, id));
-  if (volume && volume.attachStatus !== 'detached') return 'Invalid volume: Volume cannot be deleted while it is attached; detach it first.';
-  const [{ count }] = await t.select({ count: sql<number>`count(*)::int` }).from(snapshots).where(and(eq(snapshots.volumeId, id), eq(snapshots.deleted, false)));
-  if (count > 0) return `Invalid volume: Volume still has ${count} dependent snapshot${count === 1 ? '' : 's'}; delete ${count === 1 ? 'it' : 'them'} first.`;
-  return 'The volume changed while the request was made; try again.';
-}
-
 
 /** Deletes each volume in its own transaction; one refusal does not stop the others. */
 export async function deleteVolumes(actor: Actor, input: unknown, tx: Executor = db()): Promise<BulkResult[]> {
@@ -114,21 +80,7 @@ export async function extendVolume(actor: Actor, input: unknown, tx: Executor = 
       const message = `New size for extend must be greater than current size. (current: ${before.size}, extended: ${data.newSize}).`;
       throw invalid(message, { newSize: message });
     }
-    const volume = await swapVolume(t, data.id, 'extend', { status: 'extending', statusReason: null }, {
-      condition: sql`${volumes.size} = ${before.size}`, reason: 'The volume was resized while the request was made; try again.',
-    });
-    await checkPerVolumeLimit(t, volume.projectId, data.newSize, 'newSize');
-    await changeUsage(t, volume.projectId, [{ resource: 'gigabytes', delta: data.newSize - volume.size }]);
-    await volumeServiceOn(t, volume.host, 'extending a volume');
-    const job = await enqueueJob(t, {
-      kind: 'volume_extend', payload: { volumeId: data.id, oldSize: volume.size, newSize: data.newSize }, targetBinary: VOLUME_BINARY,
-      targetHost: volume.host, projectId: volume.projectId, resourceType: 'volume', resourceId: data.id, actor,
-    });
-    await recordEvent(t, {
-      actor, projectId: volume.projectId, resourceType: 'volume', resourceId: data.id, action: 'extend', fromStatus: 'available', toStatus: 'extending',
-      detail: { oldSize: volume.size, newSize: data.newSize, jobId: job.id },
-    });
-    return volume;
+    return transitions.requestExtend(t, actor, before, data.newSize);
   });
 }
 
@@ -137,31 +89,52 @@ export async function attachVolume(actor: Actor, input: unknown, tx: Executor = 
   const data = parseInput(attachVolumeSchema, input);
   return tx.transaction(async (t) => {
     await visibleVolume(t, actor, data.id, 'write', 'volume:attach');
-    const volume = await swapVolume(t, data.id, 'attach', { status: 'in-use', attachStatus: 'attached' });
-    await t.insert(volumeAttachments).values({
-      volumeId: data.id, instanceName: data.instanceName, mountpoint: data.mountpoint ?? '/dev/vdb', attachStatus: 'attached', attachedAt: sql`now()`,
-    });
-    await recordEvent(t, {
-      actor, projectId: volume.projectId, resourceType: 'volume', resourceId: data.id, action: 'attach', fromStatus: 'available', toStatus: 'in-use',
-      detail: { instanceName: data.instanceName, mountpoint: data.mountpoint ?? '/dev/vdb' },
-    });
-    return volume;
+    return transitions.attach(t, actor, data.id, data.instanceName, data.mountpoint ?? '/dev/vdb');
   });
 }
 
-export async function detachVolume(actor: Actor, input: unknown, tx: Executor = db()): Promise<VolumeRow> {
-  const { id } = parseInput(volumeIdSchema, input);
+/**
+ * Detach from every instance: the volume `available`. With `fromDetaching` (Cinder's os-detach), a
+ * volume that began detaching is first rolled back to `in-use`, in the same transaction.
+ */
+export async function detachVolume(actor: Actor, input: unknown, tx: Executor = db(), options: { fromDetaching?: boolean } = {}): Promise<VolumeRow> {
   return tx.transaction(async (t) => {
+    if (options.fromDetaching) await rollDetaching(actor, input, t);
+    const { id } = parseInput(volumeIdSchema, input);
     await visibleVolume(t, actor, id, 'write', 'volume:detach');
-    const volume = await swapVolume(t, id, 'detach', { status: 'available', attachStatus: 'detached' });
-    const detached = await t.update(volumeAttachments).set({ attachStatus: 'detached', detachedAt: sql`now()`, deleted: true })
-      .where(and(eq(volumeAttachments.volumeId, id), eq(volumeAttachments.deleted, false)))
-      .returning({ instanceName: volumeAttachments.instanceName });
-    await recordEvent(t, {
-      actor, projectId: volume.projectId, resourceType: 'volume', resourceId: id, action: 'detach', fromStatus: 'in-use', toStatus: 'available',
-      detail: { instances: detached.map((a) => a.instanceName) },
+    return transitions.detach(t, actor, id);
+  });
+}
+
+/** os-begin_detaching: `in-use` → `detaching`. */
+export async function beginDetaching(actor: Actor, input: unknown, tx: Executor = db()): Promise<VolumeRow> {
+  const { id } = parseInput(lookupIdSchema, input);
+  return tx.transaction(async (t) => {
+    await visibleVolume(t, actor, id, 'write', 'volume:begin_detaching');
+    return transitions.beginDetaching(t, actor, id);
+  });
+}
+
+/** os-roll_detaching: `detaching` → `in-use` (or `available`); any other status is left alone. */
+export async function rollDetaching(actor: Actor, input: unknown, tx: Executor = db()): Promise<VolumeRow | undefined> {
+  const { id } = parseInput(lookupIdSchema, input);
+  return tx.transaction(async (t) => {
+    await visibleVolume(t, actor, id, 'write', 'volume:roll_detaching');
+    return transitions.rollDetaching(t, actor, id);
+  });
+}
+
+export interface VolumeChanges { id: string; name?: string | null; description?: string | null; metadata?: Metadata | null }
+
+/** Name (trimmed; blank is none), description and (replacing) metadata, as Cinder's volume update. */
+export async function updateVolume(actor: Actor, changes: VolumeChanges, tx: Executor = db()): Promise<void> {
+  const { id } = parseInput(lookupIdSchema, changes);
+  return tx.transaction(async (t) => {
+    const before = await visibleVolume(t, actor, id, 'write', 'volume:update');
+    await transitions.changeFields(t, actor, before, {
+      name: changes.name === undefined || changes.name === null ? changes.name : changes.name.trim() || null,
+      description: changes.description, metadata: changes.metadata,
     });
-    return volume;
   });
 }
 
@@ -170,14 +143,7 @@ export async function requestChecksum(actor: Actor, input: unknown, tx: Executor
   const { id } = parseInput(volumeIdSchema, input);
   return tx.transaction(async (t) => {
     await visibleVolume(t, actor, id, 'read', 'volume:get');
-    const volume = await swapVolume(t, id, 'checksum', {});
-    await volumeServiceOn(t, volume.host, 'computing a checksum');
-    const job = await enqueueJob(t, {
-      kind: 'volume_checksum', payload: { volumeId: id }, targetBinary: VOLUME_BINARY, targetHost: volume.host,
-      projectId: volume.projectId, resourceType: 'volume', resourceId: id, actor,
-    });
-    await recordEvent(t, { actor, projectId: volume.projectId, resourceType: 'volume', resourceId: id, action: 'checksum_requested', detail: { jobId: job.id } });
-    return job;
+    return transitions.requestChecksum(t, actor, id);
   });
 }
 
@@ -186,14 +152,7 @@ export async function requestExport(actor: Actor, input: unknown, tx: Executor =
   const { id } = parseInput(volumeIdSchema, input);
   return tx.transaction(async (t) => {
     await visibleVolume(t, actor, id, 'read', 'volume:download');
-    const volume = await swapVolume(t, id, 'download', {});
-    await volumeServiceOn(t, volume.host, 'downloading a volume');
-    const job = await enqueueJob(t, {
-      kind: 'volume_export', payload: { volumeId: id }, targetBinary: VOLUME_BINARY, targetHost: volume.host,
-      projectId: volume.projectId, resourceType: 'volume', resourceId: id, actor,
-    });
-    await recordEvent(t, { actor, projectId: volume.projectId, resourceType: 'volume', resourceId: id, action: 'download_requested', detail: { jobId: job.id } });
-    return job;
+    return transitions.requestExport(t, actor, id);
   });
 }
 
@@ -206,24 +165,10 @@ export async function checkUpload(actor: Actor, input: unknown, tx: Executor = d
   return volume;
 }
 
-/**
- * After the upload is staged: the volume turns `downloading` (Cinder's status for a volume taking an
- * image) and the write job is queued, in one transaction.
- */
-export async function commitUpload(actor: Actor, input: { id: string; stagedId: string; bytes: number; fileName?: string }, tx: Executor = db()) {
+/** After the upload is staged: the volume turns `downloading` and the write job is queued, in one transaction. */
+export async function commitUpload(actor: Actor, input: transitions.StagedUpload, tx: Executor = db()) {
   return tx.transaction(async (t) => {
     await visibleVolume(t, actor, input.id, 'write', 'volume:upload');
-    const volume = await swapVolume(t, input.id, 'upload', { status: 'downloading', statusReason: null, checksumSha256: null, checksumAt: null });
-    if (input.bytes > volume.size * GiB) throw invalid(`The file is larger than the volume (${volume.size} GiB).`, { file: 'The file is larger than the volume' });
-    await volumeServiceOn(t, volume.host, 'writing an image to a volume');
-    const job = await enqueueJob(t, {
-      kind: 'volume_write_image', payload: { volumeId: input.id, stagedId: input.stagedId, bytes: input.bytes }, targetBinary: VOLUME_BINARY,
-      targetHost: volume.host, projectId: volume.projectId, resourceType: 'volume', resourceId: input.id, actor,
-    });
-    await recordEvent(t, {
-      actor, projectId: volume.projectId, resourceType: 'volume', resourceId: input.id, action: 'upload', fromStatus: 'available', toStatus: 'downloading',
-      detail: { bytes: input.bytes, fileName: input.fileName ?? null, jobId: job.id },
-    });
-    return { volume, job };
+    return transitions.requestImageWrite(t, actor, input);
   });
 }

@@ -1,10 +1,10 @@
-import { db } from '../../db/client';
 import { AppError, invalid } from '../../errors';
-import { createSnapshot, deleteSnapshot, forceDeleteSnapshot, resetSnapshotStatus } from '../../snapshots/service';
+import {
+  createSnapshot, deleteSnapshot, forceDeleteSnapshot, resetSnapshotStatus, updateSnapshot, type SnapshotChanges,
+} from '../../snapshots/service';
 import { isUuidLike } from './rest-list';
 import { empty, json, readJson, type CinderContext } from './context';
 import { isTrueString, pyRepr, validateBody } from './json-schema';
-import { updateFields, writeMetadata } from './resource-writes';
 import { listSnapshotsRest, showSnapshot } from './snapshot-queries';
 import { createSnapshotSchema, emptyActionSchema, resetSnapshotStatusSchema, updateSnapshotSchema } from './volume-schemas';
 import { snapshotView } from './volume-views';
@@ -54,15 +54,11 @@ export async function createSnapshotHandler(c: CinderContext) {
     force = true;
   }
   const metadata = (s.metadata ?? null) as Record<string, string> | null;
-  const id = await db().transaction(async (t) => {
-    const snapshot = await createSnapshot(c.actor, {
-      volumeId: s.volume_id, name: (s.name ?? s.display_name ?? undefined) as string | undefined,
-      description: (s.description ?? s.display_description ?? undefined) as string | undefined, force,
-    }, t);
-    if (metadata && Object.keys(metadata).length) await writeMetadata(t, 'snapshot', snapshot.id, metadata, true);
-    return snapshot.id;
+  const snapshot = await createSnapshot(c.actor, {
+    volumeId: s.volume_id, name: (s.name ?? s.display_name ?? undefined) as string | undefined,
+    description: (s.description ?? s.display_description ?? undefined) as string | undefined, force, metadata,
   });
-  return render(c, id, 202);
+  return render(c, snapshot.id, 202);
 }
 
 export async function updateSnapshotHandler(c: CinderContext) {
@@ -71,10 +67,10 @@ export async function updateSnapshotHandler(c: CinderContext) {
   validateBody(updateSnapshotSchema, body);
   const s = (body as Body).snapshot as Body;
   if (Object.keys(s).length === 0) throw invalid("Invalid input received: 'snapshot' must contain at least one of name or description");
-  const fields: Parameters<typeof updateFields>[4] = {};
+  const fields: SnapshotChanges = { id };
   if ('name' in s || 'display_name' in s) fields.name = (s.name ?? s.display_name ?? null) as string | null;
   if ('description' in s || 'display_description' in s) fields.description = (s.description ?? s.display_description ?? null) as string | null;
-  await updateFields(c.actor, db(), 'snapshot', id, fields);
+  await updateSnapshot(c.actor, fields);
   return render(c, id);
 }
 

@@ -6,11 +6,13 @@ import { services, volumes } from '../../db/schema';
 import { AppError, invalid } from '../../errors';
 import { VOLUME_BINARY } from '../../jobs/kinds';
 import { forceDeleteVolume, resetVolumeStatus } from '../../volumes/admin';
-import { attachVolume, createVolume, deleteVolume, detachVolume, extendVolume } from '../../volumes/service';
+import { deleteMetadataKey, readMetadata, updateMetadata, writeMetadata, type MetadataTarget } from '../../volumes/metadata';
+import {
+  attachVolume, beginDetaching, createVolume, deleteVolume, detachVolume, extendVolume, rollDetaching, updateVolume, type VolumeChanges,
+} from '../../volumes/service';
 import { isUuidLike } from './rest-list';
 import { empty, json, readJson, type CinderContext } from './context';
 import { isTrueString, pyRepr, validateBody } from './json-schema';
-import { beginDetaching, deleteMetadataKey, readMetadata, rollDetaching, updateFields, updateMetadata, writeMetadata, type MetadataTarget } from './resource-writes';
 import { listVolumesRest, showVolume } from './volume-queries';
 import {
   attachSchema, createVolumeSchema, detachSchema, emptyActionSchema, extendSchema, metadataBodySchema, metaItemSchema,
@@ -100,15 +102,11 @@ export async function createVolumeHandler(c: CinderContext) {
   if (backupId) return createFromBackup(c, backupId, size, name, description, metadata);
 
   if (v.snapshot_id) await showSnapshot(c.actor, v.snapshot_id as string);
-  const id = await db().transaction(async (t) => {
-    const volume = await createVolume(c.actor, {
-      projectId: c.projectId, name: name ?? undefined, description: description ?? undefined,
-      size: size === undefined ? undefined : String(size), sourceSnapshotId: (v.snapshot_id as string | null) ?? undefined,
-    }, t);
-    if (metadata && Object.keys(metadata).length) await writeMetadata(t, 'volume', volume.id, metadata, true);
-    return volume.id;
+  const volume = await createVolume(c.actor, {
+    projectId: c.projectId, name: name ?? undefined, description: description ?? undefined,
+    size: size === undefined ? undefined : String(size), sourceSnapshotId: (v.snapshot_id as string | null) ?? undefined, metadata,
   });
-  return render(c, id, 202);
+  return render(c, volume.id, 202);
 }
 
 /** 3.47: a new volume from a backup, through the backup service's restore (design.md). */
@@ -142,11 +140,11 @@ export async function updateVolumeHandler(c: CinderContext) {
   const body = await readJson(c.request);
   validateBody(updateVolumeSchema, body);
   const v = (body as Body).volume as Body;
-  const fields: Parameters<typeof updateFields>[4] = {};
+  const fields: VolumeChanges = { id };
   if ('name' in v || 'display_name' in v) fields.name = (v.name ?? v.display_name ?? null) as string | null;
   if ('description' in v || 'display_description' in v) fields.description = (v.description ?? v.display_description ?? null) as string | null;
   if ('metadata' in v) fields.metadata = v.metadata as Record<string, string> | null;
-  await updateFields(c.actor, db(), 'volume', id, fields);
+  await updateVolume(c.actor, fields);
   return render(c, id);
 }
 
@@ -199,19 +197,16 @@ export async function volumeActionHandler(c: CinderContext) {
     }
     case 'os-detach': {
       validateBody(detachSchema, body);
-      await db().transaction(async (t) => {
-        await rollDetaching(c.actor, t, id);
-        await detachVolume(c.actor, { id }, t);
-      });
+      await detachVolume(c.actor, { id }, undefined, { fromDetaching: true });
       return empty(c);
     }
     case 'os-begin_detaching':
       validateBody(emptyActionSchema(action), body);
-      await beginDetaching(c.actor, db(), id);
+      await beginDetaching(c.actor, { id });
       return empty(c);
     case 'os-roll_detaching':
       validateBody(emptyActionSchema(action), body);
-      await rollDetaching(c.actor, db(), id);
+      await rollDetaching(c.actor, { id });
       return empty(c);
     default:
       throw invalid(`There is no such action: ${action}`);
@@ -230,18 +225,18 @@ export function metadataHandlers(target: MetadataTarget) {
   return {
     list: async (c: CinderContext) => {
       const id = await resourceFor(c, target);
-      return json(c, { metadata: await readMetadata(db(), target, id) });
+      return json(c, { metadata: await readMetadata(c.actor, target, id) });
     },
     /** POST merges, PUT replaces. */
     write: (replace: boolean) => async (c: CinderContext) => {
       const id = await resourceFor(c, target);
       const body = await readJson(c.request);
       validateBody(metadataBodySchema, body);
-      return json(c, { metadata: await updateMetadata(c.actor, db(), target, id, (body as Body).metadata as Record<string, string>, replace) });
+      return json(c, { metadata: await updateMetadata(c.actor, target, id, (body as Body).metadata as Record<string, string>, replace) });
     },
     show: async (c: CinderContext) => {
       const id = await resourceFor(c, target);
-      const all = await readMetadata(db(), target, id);
+      const all = await readMetadata(c.actor, target, id);
       if (!(c.params.key in all)) throw new AppError('not_found', 'Metadata item was not found');
       return json(c, { meta: { [c.params.key]: all[c.params.key] } });
     },
@@ -252,12 +247,12 @@ export function metadataHandlers(target: MetadataTarget) {
       const meta = (body as Body).meta as Record<string, string>;
       if (Object.keys(meta).length > 1) throw invalid('Request body contains too many items');
       if (!(c.params.key in meta)) throw invalid('Request body and URI mismatch');
-      await updateMetadata(c.actor, db(), target, id, meta, false);
+      await updateMetadata(c.actor, target, id, meta, false);
       return json(c, { meta });
     },
     remove: async (c: CinderContext) => {
       const id = await resourceFor(c, target);
-      await deleteMetadataKey(c.actor, db(), target, id, c.params.key);
+      await deleteMetadataKey(c.actor, target, id, c.params.key);
       return new Response(null, { status: 200, headers: c.headers });
     },
   };

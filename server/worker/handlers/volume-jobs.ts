@@ -1,104 +1,65 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
-import { SYSTEM_ACTOR } from '../../auth/actor';
 import type { Executor } from '../../db/client';
-import { volumeAttachments, volumes } from '../../db/schema';
-import { recordEvent } from '../../events/audit';
-import { jobPayloads } from '../../jobs/kinds';
-import { changeUsage } from '../../quotas/service';
+import type { JobKind } from '../../jobs/kinds';
 import { exportToStaging, volumeBackend } from '../../volumes/backend';
-import type { VolumeStatus } from '../../volumes/operations';
-import type { JobRow } from '../queue';
-import type { JobHandler } from './types';
-
-type VolumeSet = Partial<typeof volumes.$inferInsert>;
+import * as volumes from '../../volumes/transitions';
+import type { JobHandler, TypedJob } from './types';
 
 /**
- * The final compare-and-swap of a volume job (inside the job's fenced transaction): moves the
- * volume from the status the request left to its outcome, with an audit event.
+ * The volume service's jobs: each moves bytes through the volume driver, then hands its outcome
+ * to the volume transitions (inside the fenced transaction of `complete`, `onFailure`, `onCancel`
+ * or `onAbandoned`).
  */
-async function settleVolume(tx: Executor, job: JobRow, volumeId: string, from: VolumeStatus[], set: VolumeSet, action: string, detail?: Record<string, unknown>) {
-  const [row] = await tx.update(volumes).set({ ...set, updatedAt: sql`now()` })
-    .where(and(eq(volumes.id, volumeId), eq(volumes.deleted, false), inArray(volumes.status, from)))
-    .returning();
-  if (row) {
-    await recordEvent(tx, {
-      actor: SYSTEM_ACTOR, projectId: row.projectId, resourceType: 'volume', resourceId: volumeId, action,
-      fromStatus: from.join('|'), toStatus: row.status, detail: { jobId: job.id, ...detail },
-    });
-  }
-  return row;
-}
 
-/** When a job ends badly: the volume goes to `status` with the reason, as design.md's outcomes say. */
-function failTo(status: VolumeStatus, from: VolumeStatus[], extra?: (tx: Executor, job: JobRow, row: typeof volumes.$inferSelect) => Promise<void>) {
-  const fail = async (tx: Executor, job: JobRow, reason: string) => {
-    const { volumeId } = job.payload as { volumeId: string };
-    const row = await settleVolume(tx, job, volumeId, from, { status, statusReason: reason.slice(0, 1000) }, 'job_failed', { kind: job.kind, reason });
-    if (row) await extra?.(tx, job, row);
-  };
+/** The bad endings of a job (failed, cancelled, abandoned by a vanished worker), each with its reason. */
+export function endsBadly<K extends JobKind>(
+  fail: (tx: Executor, job: TypedJob<K>, reason: string) => Promise<void>,
+): Pick<JobHandler<K>, 'onFailure' | 'onCancel' | 'onAbandoned'> {
   return {
     onFailure: fail,
-    onCancel: (tx: Executor, job: JobRow) => fail(tx, job, 'Cancelled on request'),
-    onAbandoned: (tx: Executor, job: JobRow) => fail(tx, job, 'The volume service stopped before finishing'),
+    onCancel: (tx, job) => fail(tx, job, 'Cancelled on request'),
+    onAbandoned: (tx, job) => fail(tx, job, 'The volume service stopped before finishing'),
   };
 }
 
-export const volumeCreateHandler: JobHandler = {
+export const volumeCreateHandler: JobHandler<'volume_create'> = {
   async run({ job, env, signal, complete }) {
-    const { volumeId, size, sourceSnapshotId } = jobPayloads.volume_create.parse(job.payload);
+    const { volumeId, size, sourceSnapshotId } = job.payload;
     const { driver } = volumeBackend(env);
     if (job.attempts > 1) await driver.delete(volumeId);
     if (sourceSnapshotId) await driver.createFromSnapshot(volumeId, sourceSnapshotId, size, { signal });
     else await driver.createEmpty(volumeId, size);
     const info = await driver.inspect(volumeId);
-    await complete({ allocatedBytes: info.allocatedBytes, sizeBytes: info.sizeBytes }, async (tx) => {
-      await settleVolume(tx, job, volumeId, ['creating'], { status: 'available', launchedAt: sql`now()` as unknown as Date, statusReason: null }, 'create_done');
-    });
+    await complete({ allocatedBytes: info.allocatedBytes, sizeBytes: info.sizeBytes }, (tx) => volumes.createDone(tx, job, volumeId));
   },
-  ...failTo('error', ['creating']),
+  ...endsBadly<'volume_create'>((tx, job, reason) => volumes.createFailed(tx, job, job.payload.volumeId, reason)),
 };
 
-export const volumeDeleteHandler: JobHandler = {
+export const volumeDeleteHandler: JobHandler<'volume_delete'> = {
   async run({ job, env, complete }) {
-    const { volumeId } = jobPayloads.volume_delete.parse(job.payload);
+    const { volumeId } = job.payload;
     await volumeBackend(env).driver.delete(volumeId);
-    await complete({}, async (tx) => {
-      const [row] = await tx.update(volumes).set({ deleted: true, deletedAt: sql`now()`, updatedAt: sql`now()`, attachStatus: 'detached' })
-        .where(and(eq(volumes.id, volumeId), eq(volumes.deleted, false), eq(volumes.status, 'deleting')))
-        .returning();
-      if (!row) return;
-      await tx.update(volumeAttachments).set({ deleted: true, attachStatus: 'detached', detachedAt: sql`now()` })
-        .where(and(eq(volumeAttachments.volumeId, volumeId), eq(volumeAttachments.deleted, false)));
-      await changeUsage(tx, row.projectId, [{ resource: 'volumes', delta: -1 }, { resource: 'gigabytes', delta: -row.size }]);
-      await recordEvent(tx, { actor: SYSTEM_ACTOR, projectId: row.projectId, resourceType: 'volume', resourceId: volumeId, action: 'delete_done', fromStatus: 'deleting', toStatus: 'deleted', detail: { jobId: job.id, size: row.size } });
-    });
+    await complete({}, (tx) => volumes.deleteDone(tx, job, volumeId));
   },
-  ...failTo('error_deleting', ['deleting']),
+  ...endsBadly<'volume_delete'>((tx, job, reason) => volumes.deleteFailed(tx, job, job.payload.volumeId, reason)),
 };
 
-export const volumeExtendHandler: JobHandler = {
+export const volumeExtendHandler: JobHandler<'volume_extend'> = {
   async run({ job, env, complete }) {
-    const { volumeId, newSize, oldSize } = jobPayloads.volume_extend.parse(job.payload);
+    const { volumeId, newSize, oldSize } = job.payload;
     await volumeBackend(env).driver.extend(volumeId, newSize);
-    await complete({ oldSize, newSize }, async (tx) => {
-      await settleVolume(tx, job, volumeId, ['extending'], { status: 'available', size: newSize, statusReason: null }, 'extend_done', { oldSize, newSize });
-    });
+    await complete({ oldSize, newSize }, (tx) => volumes.extendDone(tx, job, job.payload));
   },
-  // The gigabytes charged for the growth are released: the volume kept its old size.
-  ...failTo('error_extending', ['extending'], async (tx, job, row) => {
-    const { newSize, oldSize } = jobPayloads.volume_extend.parse(job.payload);
-    await changeUsage(tx, row.projectId, [{ resource: 'gigabytes', delta: -(newSize - oldSize) }]);
-  }),
+  ...endsBadly<'volume_extend'>((tx, job, reason) => volumes.extendFailed(tx, job, job.payload, reason)),
 };
 
 /** Jobs whose write never touched the volume (staged file missing or too large): it stays intact. */
 const untouchedWrites = new Set<string>();
 
-const writeFailure = failTo('error', ['downloading']);
+const writeEndsBadly = endsBadly<'volume_write_image'>((tx, job, reason) => volumes.imageWriteFailed(tx, job, job.payload.volumeId, reason));
 
-export const volumeWriteImageHandler: JobHandler = {
+export const volumeWriteImageHandler: JobHandler<'volume_write_image'> = {
   async run({ job, env, signal, reportProgress, complete }) {
-    const { volumeId, stagedId } = jobPayloads.volume_write_image.parse(job.payload);
+    const { volumeId, stagedId } = job.payload;
     const { driver, staging } = volumeBackend(env);
     try {
       const [imageBytes, volume] = await Promise.all([staging.stagedSize(stagedId), driver.inspect(volumeId)]);
@@ -111,56 +72,36 @@ export const volumeWriteImageHandler: JobHandler = {
       signal, onProgress: ({ doneBytes, totalBytes }) => reportProgress({ doneBytes, totalBytes }),
     });
     reportProgress({ doneBytes: result.imageBytes, totalBytes: result.imageBytes });
-    await complete({ ...result }, async (tx) => {
-      await settleVolume(tx, job, volumeId, ['downloading'], { status: 'available', statusReason: null }, 'upload_done', { ...result });
-    });
+    await complete({ ...result }, (tx) => volumes.imageWriteDone(tx, job, volumeId, { ...result }));
     await staging.removeStaged(stagedId);
   },
   async onFailure(tx, job, reason) {
-    const { volumeId } = jobPayloads.volume_write_image.parse(job.payload);
-    if (untouchedWrites.delete(job.id)) {
-      await settleVolume(tx, job, volumeId, ['downloading'], { status: 'available', statusReason: `The upload was not written: ${reason}` }, 'upload_failed', { reason });
-    } else {
-      await writeFailure.onFailure(tx, job, reason);
-    }
+    if (untouchedWrites.delete(job.id)) await volumes.imageWriteUntouched(tx, job, job.payload.volumeId, reason);
+    else await writeEndsBadly.onFailure!(tx, job, reason);
   },
-  onCancel: writeFailure.onCancel,
-  onAbandoned: writeFailure.onAbandoned,
+  onCancel: writeEndsBadly.onCancel,
+  onAbandoned: writeEndsBadly.onAbandoned,
 };
 
-export const volumeExportHandler: JobHandler = {
+export const volumeExportHandler: JobHandler<'volume_export'> = {
   async run({ job, env, signal, complete }) {
-    const { volumeId } = jobPayloads.volume_export.parse(job.payload);
-    const backend = volumeBackend(env);
-    const staged = await exportToStaging(backend, volumeId, signal);
-    await complete({ ...staged }, (tx) => recordEvent(tx, {
-      actor: SYSTEM_ACTOR, projectId: job.projectId, resourceType: 'volume', resourceId: volumeId, action: 'download_ready', detail: { jobId: job.id, bytes: staged.bytes },
-    }));
+    const { volumeId } = job.payload;
+    const staged = await exportToStaging(volumeBackend(env), volumeId, signal);
+    await complete({ ...staged }, (tx) => volumes.exportReady(tx, job, volumeId, staged.bytes));
   },
 };
 
-export const volumeChecksumHandler: JobHandler = {
+export const volumeChecksumHandler: JobHandler<'volume_checksum'> = {
   async run({ job, env, signal, reportProgress, complete }) {
-    const { volumeId } = jobPayloads.volume_checksum.parse(job.payload);
+    const { volumeId } = job.payload;
     const sha256 = await volumeBackend(env).driver.sha256(volumeId, {
       signal, onProgress: ({ doneBytes, totalBytes }) => reportProgress({ doneBytes, totalBytes }),
     });
-    await complete({ sha256 }, async (tx) => {
-      // A write that started after the request makes this checksum stale: keep it off the volume then.
-      const [row] = await tx.update(volumes).set({ checksumSha256: sha256, checksumAt: sql`now()` })
-        .where(and(eq(volumes.id, volumeId), eq(volumes.deleted, false), sql`${volumes.status} <> 'downloading'`,
-          sql`not exists (select 1 from jobs w where w.kind = 'volume_write_image' and w.resource_id = ${volumeId}
-            and w.created_at > (select created_at from jobs where id = ${job.id}))`))
-        .returning({ projectId: volumes.projectId });
-      await recordEvent(tx, {
-        actor: SYSTEM_ACTOR, projectId: job.projectId, resourceType: 'volume', resourceId: volumeId, action: 'checksum_done',
-        detail: { jobId: job.id, sha256, recorded: !!row },
-      });
-    });
+    await complete({ sha256 }, (tx) => volumes.checksumDone(tx, job, volumeId, sha256));
   },
 };
 
-export const volumeCapacityHandler: JobHandler = {
+export const volumeCapacityHandler: JobHandler<'volume_capacity'> = {
   async run({ env, host, complete }) {
     const report = await volumeBackend(env).driver.capacity();
     await complete({ host, ...report });
