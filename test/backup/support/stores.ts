@@ -5,6 +5,8 @@ import { startS3rver, type RunningS3rver } from './s3rver';
 
 export interface StoreUnderTest {
   kind: 'posix' | 's3';
+  /** The POSIX store's directory, for tests that damage objects on disk. */
+  root?: string;
   store: BackupStore;
   /** A fresh, empty container name for one test. */
   freshContainer(label: string): string;
@@ -18,6 +20,7 @@ export function posixStoreUnderTest(): StoreUnderTest {
   const store = createStore({ kind: 'posix', root });
   return {
     kind: 'posix',
+    root,
     store,
     freshContainer: (label) => `${label}-${++counter}`,
     async close() {
