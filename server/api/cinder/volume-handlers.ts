@@ -1,10 +1,10 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { visibleBackup } from '../../backups/guards';
 import { restoreBackup } from '../../backups/service';
 import { db } from '../../db/client';
-import { services, volumes } from '../../db/schema';
+import { volumes } from '../../db/schema';
 import { AppError, invalid } from '../../errors';
-import { VOLUME_BINARY } from '../../jobs/kinds';
+import { volumeServiceZones } from '../../services/queries';
 import { forceDeleteVolume, resetVolumeStatus } from '../../volumes/admin';
 import { attachVolume, createVolume, deleteVolume, detachVolume, extendVolume } from '../../volumes/service';
 import { isUuidLike } from './rest-list';
@@ -61,9 +61,7 @@ function checkVolumeType(type: unknown) {
 
 async function checkZone(zone: unknown) {
   if (zone === null || zone === undefined) return;
-  const zones = await db().selectDistinct({ zone: services.availabilityZone }).from(services)
-    .where(and(eq(services.binary, VOLUME_BINARY), eq(services.deleted, false)));
-  if (!zones.some((z) => z.zone === zone)) throw invalid(`Invalid input received: Availability zone '${String(zone)}' is invalid.`);
+  if (!(await volumeServiceZones()).includes(zone as string)) throw invalid(`Invalid input received: Availability zone '${String(zone)}' is invalid.`);
 }
 
 /** Cinder's size rule after the schema: a string of digits must still be > 0. */
