@@ -153,6 +153,9 @@ export type VolumeRecord = VolumeRow & {
   attachments: VolumeAttachmentRecord[];
 };
 
+/** How a list filter spells "true" (Cinder's boolean strings); anything else is false. */
+const TRUE_WORDS = ['1', 't', 'true', 'on', 'y', 'yes'];
+
 const VOLUME_TABLE: MarkerTable = {
   noun: 'Volume',
   table: volumes,
@@ -169,7 +172,7 @@ const VOLUME_TABLE: MarkerTable = {
   },
   metadataCondition: (k, v) => sql`exists (select 1 from ${volumeMetadata} m where m.volume_id = ${volumes.id} and m.key = ${k} and m.value = ${v})`,
   special: {
-    bootable: (value) => sql`${volumes.bootable} = ${['true', '1', 'yes', 'y', 't', 'on'].includes(value.trim().toLowerCase())}`,
+    bootable: (value) => sql`${volumes.bootable} = ${TRUE_WORDS.includes(value.trim().toLowerCase())}`,
     group_id: () => sql`false`,
   },
 };
