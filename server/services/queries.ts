@@ -69,10 +69,10 @@ export async function volumeServiceZones(tx: Executor = db()): Promise<string[]>
   return rows.map((r) => r.zone);
 }
 
-/** Whether the database answers a query (readiness for a load balancer). */
-export async function databaseAnswers(tx: Executor = db()): Promise<boolean> {
+/** Whether the database answers a query (readiness for a load balancer); no connection settings is "no" too. */
+export async function databaseAnswers(tx?: Executor): Promise<boolean> {
   try {
-    await tx.execute(sql`select 1`);
+    await (tx ?? db()).execute(sql`select 1`);
     return true;
   } catch {
     return false;
