@@ -1,5 +1,6 @@
 import { and, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
+import type { z } from 'zod';
 import type { Actor } from '../auth/actor';
 import type { Executor } from '../db/client';
 import { AppError, invalid } from '../errors';
@@ -37,7 +38,7 @@ export function listFields(table: MarkerTable): ListFields {
 export const utcMicros = (column: SQL | AnyColumn) => sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
 
 /** The filter conditions, or null when a filter names no field of the table (it then matches nothing). */
-function filterConditions(table: MarkerTable, filters: ReturnType<typeof listOptionsSchema.parse>['filters']): SQL[] | null {
+function filterConditions(table: MarkerTable, filters: z.output<typeof listOptionsSchema>['filters']): SQL[] | null {
   const conditions: SQL[] = [];
   for (const filter of filters) {
     if ('metadata' in filter) {
@@ -59,8 +60,15 @@ function filterConditions(table: MarkerTable, filters: ReturnType<typeof listOpt
   return conditions;
 }
 
+/** One page's ids, with the count when asked for and the next marker when the page is full. */
+export interface PageIds {
+  ids: string[];
+  count?: number;
+  nextMarker?: string;
+}
+
 /** The ids of one page, in order, and the count and next marker when asked for. */
-export async function markerPageIds(table: MarkerTable, actor: Actor, projectId: string, input: ListOptions, tx: Executor): Promise<{ ids: string[]; count?: number; nextMarker?: string }> {
+export async function markerPageIds(table: MarkerTable, actor: Actor, projectId: string, input: ListOptions, tx: Executor): Promise<PageIds> {
   const options = parseInput(listOptionsSchema, input);
   for (const [key] of options.sort) if (!(key in table.columns)) throw invalid(`Invalid input received: Invalid sort key ${key}`);
   const filters = filterConditions(table, options.filters);
@@ -71,21 +79,24 @@ export async function markerPageIds(table: MarkerTable, actor: Actor, projectId:
   if (marker !== null) {
     const markerMissing = new AppError('not_found', `${table.noun} ${marker} could not be found.`);
     if (!isUuidLike(marker)) throw markerMissing;
-    const found = await tx.execute(sql`select ${table.projectColumn} as project_id from ${table.table} where ${table.idColumn} = ${marker}::uuid and ${base}`) as unknown as { project_id: string }[];
+    const markerRow = sql`select ${table.projectColumn} as project_id from ${table.table} where ${table.idColumn} = ${marker}::uuid and ${base}`;
+    const found = await tx.execute(markerRow) as unknown as { project_id: string }[];
     if (!found[0] || (!actor.isAdmin && found[0].project_id !== projectId)) throw markerMissing;
   }
   if (filters === null) return { ids: [], ...(withCount ? { count: 0 } : {}) };
 
   const where = and(base, allProjects ? undefined : sql`${table.projectColumn} = ${projectId}`, ...filters)!;
-  const order = sql.join(options.sort.map(([key, dir]) => sql`${table.columns[key]} ${dir === 'asc' ? sql`asc nulls first` : sql`desc nulls last`}`), sql`, `);
+  const direction = (dir: 'asc' | 'desc') => (dir === 'asc' ? sql`asc nulls first` : sql`desc nulls last`);
+  const order = sql.join(options.sort.map(([key, dir]) => sql`${table.columns[key]} ${direction(dir)}`), sql`, `);
   const scope = marker !== null ? sql`(${where}) or ${table.idColumn} = ${marker}::uuid` : where;
   const afterMarker = marker !== null ? sql`rn > (select rn from ordered where id = ${marker}::uuid)` : sql`true`;
   const found = await tx.execute(sql`
     with ordered as (select ${table.idColumn} as id, row_number() over (order by ${order}) as rn from ${table.table} where ${scope})
     select id from ordered where ${afterMarker} order by rn limit ${limit} offset ${offset}`) as unknown as { id: string }[];
-  const result: { ids: string[]; count?: number; nextMarker?: string } = { ids: found.map((r) => r.id) };
+  const result: PageIds = { ids: found.map((r) => r.id) };
   if (withCount) {
-    const [{ count }] = await tx.execute(sql`select count(*)::int as count from ${table.table} where ${where}`) as unknown as { count: number }[];
+    const counted = await tx.execute(sql`select count(*)::int as count from ${table.table} where ${where}`) as unknown as { count: number }[];
+    const [{ count }] = counted;
     result.count = count;
   }
   if (result.ids.length > 0 && result.ids.length >= limit) result.nextMarker = result.ids[result.ids.length - 1];
