@@ -186,6 +186,11 @@ async function loadBackupRecords(tx: Executor, ids: string[], withMetadata: bool
   })));
 }
 
+/** A backup's row, if the actor may read it; another project's is "not found". */
+export function readableBackup(actor: Actor, id: string, tx: Executor = db()): Promise<BackupRow> {
+  return visibleBackup(tx, actor, id, 'read', 'backup:get');
+}
+
 /** One backup with its metadata, if the actor may read it; another project's is "not found". */
 export async function backupRecord(actor: Actor, id: string, tx: Executor = db()): Promise<BackupRecord> {
   const notFound = new AppError('not_found', `Backup ${id} could not be found.`);

@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { visibleBackup } from '../../backups/guards';
+import { readableBackup } from '../../backups/queries';
 import { restoreBackup } from '../../backups/service';
 import { db } from '../../db/client';
 import { volumes } from '../../db/schema';
@@ -111,7 +111,7 @@ export async function createVolumeHandler(c: CinderContext) {
 
 /** 3.47: a new volume from a backup, through the backup service's restore (design.md). */
 async function createFromBackup(c: CinderContext, backupId: string, size: number | undefined, name: string | null, description: string | null, metadata: Record<string, string> | null) {
-  const backup = await visibleBackup(db(), c.actor, backupId, 'read', 'backup:get');
+  const backup = await readableBackup(c.actor, backupId);
   if (backup.status !== 'available') throw invalid("Invalid backup: Originating backup status must be one of 'available' values");
   if (size !== undefined && size < backup.size) {
     throw invalid(`Volume size ${size}GB cannot be smaller than the backup size ${backup.size}GB. It must be >= backup size.`);
