@@ -1,10 +1,14 @@
 import { and, asc, desc, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor } from '../auth/actor';
+import { authorize } from '../auth/policy';
 import { db, readSnapshot, type Executor } from '../db/client';
 import { auditEvents, backupMetadata, backups, jobs, projects, snapshots, volumes } from '../db/schema';
+import { AppError } from '../errors';
+import { isUuidLike, type ListOptions, type MarkerPage } from '../lists/list-options';
+import { inIdOrder, listFields, markerPageIds, utcMicros, type MarkerTable } from '../lists/marker-page';
 import { listScope } from '../volumes/queries';
-import { visibleBackup } from './guards';
+import { visibleBackup, type BackupRow } from './guards';
 
 export const BACKUP_STATUSES = ['creating', 'available', 'deleting', 'error', 'error_deleting', 'restoring'] as const;
 
@@ -133,4 +137,78 @@ export async function restoreTargets(actor: Actor, backupId: string, tx: Executo
     sql`${volumes.size} >= ${backup.size}`,
     sql`(${volumes.backupStatus} is null or ${volumes.backupStatus} not in ('backing-up', 'restoring-backup'))`,
   )).orderBy(desc(volumes.createdAt)).limit(200);
+}
+
+/** A backup with its metadata (when asked for), timestamps to the microsecond (what the REST API shows). */
+export type BackupRecord = BackupRow & {
+  createdAtText: string;
+  updatedAtText: string | null;
+  dataTimestampText: string;
+  metadata: Record<string, string>;
+};
+
+const BACKUP_TABLE: MarkerTable = {
+  noun: 'Backup',
+  table: backups,
+  idColumn: backups.id,
+  projectColumn: backups.projectId,
+  base: () => sql`${backups.deleted} = false`,
+  columns: {
+    id: backups.id, user_id: backups.userId, project_id: backups.projectId, volume_id: backups.volumeId,
+    snapshot_id: backups.snapshotId, parent_id: backups.parentId, restore_volume_id: backups.restoreVolumeId,
+    temp_volume_id: backups.tempVolumeId, temp_snapshot_id: backups.tempSnapshotId, host: backups.host,
+    availability_zone: backups.availabilityZone, container: backups.container, status: sql`${backups.status}::text`,
+    fail_reason: backups.failReason, size: backups.size, display_name: backups.displayName,
+    display_description: backups.displayDescription, service_metadata: backups.serviceMetadata, service: backups.service,
+    object_count: backups.objectCount, num_dependent_backups: backups.numDependentBackups,
+    encryption_key_id: backups.encryptionKeyId, data_timestamp: backups.dataTimestamp,
+    created_at: backups.createdAt, updated_at: backups.updatedAt,
+  },
+};
+
+/** The keys a backup marker list sorts and filters on. */
+export const BACKUP_LIST_FIELDS = listFields(BACKUP_TABLE);
+
+async function loadBackupRecords(tx: Executor, ids: string[], withMetadata: boolean): Promise<BackupRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await tx.select({
+    backup: backups, createdAtText: utcMicros(backups.createdAt), updatedAtText: utcMicros(backups.updatedAt),
+    dataTimestampText: utcMicros(backups.dataTimestamp),
+  }).from(backups).where(inArray(backups.id, ids));
+  const metadata = new Map<string, Record<string, string>>();
+  if (withMetadata) {
+    const entries = await tx.select().from(backupMetadata).where(inArray(backupMetadata.backupId, ids)).orderBy(asc(backupMetadata.key));
+    for (const m of entries) (metadata.get(m.backupId) ?? metadata.set(m.backupId, {}).get(m.backupId)!)[m.key] = m.value;
+  }
+  return inIdOrder(ids, rows.map((r) => ({
+    ...r.backup, createdAtText: r.createdAtText, updatedAtText: r.updatedAtText, dataTimestampText: r.dataTimestampText,
+    metadata: metadata.get(r.backup.id) ?? {},
+  })));
+}
+
+/** A backup's row, if the actor may read it; another project's is "not found". */
+export function readableBackup(actor: Actor, id: string, tx: Executor = db()): Promise<BackupRow> {
+  return visibleBackup(tx, actor, id, 'read', 'backup:get');
+}
+
+/** One backup with its metadata, if the actor may read it; another project's is "not found". */
+export async function backupRecord(actor: Actor, id: string, tx: Executor = db()): Promise<BackupRecord> {
+  const notFound = new AppError('not_found', `Backup ${id} could not be found.`);
+  if (!isUuidLike(id)) throw notFound;
+  const [row] = await tx.select({ id: backups.id, projectId: backups.projectId }).from(backups)
+    .where(and(eq(backups.id, id), eq(backups.deleted, false)));
+  if (!row) throw notFound;
+  authorize(actor, row.projectId, 'read', 'backup:get', notFound.message);
+  const [backup] = await loadBackupRecords(tx, [row.id], true);
+  return backup;
+}
+
+/** A page of backups by marker: the project's (or, for an admin asking, every project's); metadata only when asked for. */
+export async function backupMarkerPage(
+  actor: Actor, projectId: string, options: ListOptions & { withMetadata?: boolean }, tx: Executor = db(),
+): Promise<MarkerPage<BackupRecord>> {
+  authorize(actor, projectId, 'read', 'backup:get_all', `Project ${projectId} could not be found.`);
+  const { withMetadata = false, ...listOptions } = options;
+  const { ids, ...rest } = await markerPageIds(BACKUP_TABLE, actor, projectId, listOptions, tx);
+  return { rows: await loadBackupRecords(tx, ids, withMetadata), ...rest };
 }

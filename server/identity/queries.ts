@@ -17,6 +17,18 @@ export async function listProjects(actor: Actor) {
   }).from(projects).orderBy(asc(projects.name));
 }
 
+/** Every project's id and name, by name: the project pickers of the admin pages. */
+export async function projectOptions(actor: Actor) {
+  requireAdmin(actor, 'identity:list_projects');
+  return db().select({ id: projects.id, name: projects.name }).from(projects).orderBy(asc(projects.name));
+}
+
+/** Whether a project exists (the caller has already authorized what it does with it). */
+export async function projectExists(projectId: string): Promise<boolean> {
+  const [project] = await db().select({ id: projects.id }).from(projects).where(eq(projects.id, projectId));
+  return !!project;
+}
+
 export async function getProject(actor: Actor, projectId: string) {
   requireAdmin(actor, 'identity:get_project');
   const [project] = await db().select().from(projects).where(eq(projects.id, projectId));

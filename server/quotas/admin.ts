@@ -95,6 +95,27 @@ export async function updateQuotaDefaults(actor: Actor, input: unknown, tx: Exec
   });
 }
 
+/**
+ * Puts a project's limits back to the defaults (admin), as Cinder's quota-set delete does: the
+ * project's own limits go, its usage is kept. One transaction with the audit event.
+ */
+export async function resetProjectQuotas(actor: Actor, input: { projectId: string }, tx: Executor = db()) {
+  requireAdmin(actor, 'volume_extension:quotas:delete');
+  const { projectId } = input;
+  return tx.transaction(async (t) => {
+    const [project] = await t.select({ id: projects.id }).from(projects).where(eq(projects.id, projectId));
+    if (!project) throw notFound('Project', projectId);
+    const defaults = await quotaDefaultsList(t);
+    for (const { resource, limit } of defaults) {
+      const updated = await t.update(quotas).set({ hardLimit: limit }).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource))).returning();
+      if (updated.length === 0) await t.insert(quotas).values({ projectId, resource, hardLimit: limit }).onConflictDoNothing();
+    }
+    const detail = Object.fromEntries(defaults.map((d) => [d.resource, d.limit]));
+    await recordEvent(t, { actor, projectId, resourceType: 'quota', resourceId: projectId, action: 'reset_defaults', detail });
+    return detail;
+  });
+}
+
 export async function quotaDefaultsList(tx: Executor = db()) {
   const rows = new Map((await tx.select().from(quotaDefaults)).map((r) => [r.resource, r.hardLimit]));
   return QUOTA_RESOURCES.map((resource) => ({ resource, limit: rows.get(resource) ?? QUOTA_DEFAULTS[resource] }));

@@ -1,7 +1,8 @@
-import { asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import { db, type Executor } from '../db/client';
 import { auditEvents, jobs, services } from '../db/schema';
 import { sharedConfig } from '../config';
+import { VOLUME_BINARY } from '../jobs/kinds';
 
 export type ServiceState = 'up' | 'down';
 
@@ -59,4 +60,21 @@ export async function recentPings(limit = 10, tx: Executor = db()) {
 
 export async function recentAuditEvents(limit = 50, tx: Executor = db()) {
   return tx.select().from(auditEvents).orderBy(desc(auditEvents.at), desc(auditEvents.id)).limit(limit);
+}
+
+/** The availability zones of the volume services that are registered (not deleted). */
+export async function volumeServiceZones(tx: Executor = db()): Promise<string[]> {
+  const rows = await tx.selectDistinct({ zone: services.availabilityZone }).from(services)
+    .where(and(eq(services.binary, VOLUME_BINARY), eq(services.deleted, false)));
+  return rows.map((r) => r.zone);
+}
+
+/** Whether the database answers a query (readiness for a load balancer); no connection settings is "no" too. */
+export async function databaseAnswers(tx?: Executor): Promise<boolean> {
+  try {
+    await (tx ?? db()).execute(sql`select 1`);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,7 +1,11 @@
 import { and, asc, desc, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import { db, type Executor } from '../db/client';
-import { projects, snapshots, volumes } from '../db/schema';
+import { authorize } from '../auth/policy';
+import { projects, snapshotMetadata, snapshots, volumes } from '../db/schema';
+import { AppError } from '../errors';
+import { isUuidLike, type ListOptions, type MarkerPage } from '../lists/list-options';
+import { inIdOrder, listFields, markerPageIds, utcMicros, type MarkerTable } from '../lists/marker-page';
 import { listScope } from '../volumes/queries';
 import { listSnapshotsSchema, type ListSnapshotsInput } from './schemas';
 
@@ -56,4 +60,62 @@ export async function snapshotChoices(actor: Actor, projectId: string, tx: Execu
   return tx.select({ id: snapshots.id, name: snapshots.name, size: snapshots.size }).from(snapshots)
     .where(and(eq(snapshots.projectId, projectId), eq(snapshots.deleted, false), eq(snapshots.temporary, false), eq(snapshots.status, 'available')))
     .orderBy(desc(snapshots.createdAt)).limit(200);
+}
+
+/** A snapshot with its metadata, timestamps to the microsecond (what the REST API shows). */
+export type SnapshotRecord = typeof snapshots.$inferSelect & {
+  createdAtText: string;
+  updatedAtText: string | null;
+  metadata: Record<string, string>;
+};
+
+/** Temporary snapshots (a backup's) are never a tenant's. */
+const SNAPSHOT_TABLE: MarkerTable = {
+  noun: 'Snapshot',
+  table: snapshots,
+  idColumn: snapshots.id,
+  projectColumn: snapshots.projectId,
+  base: (actor) => (actor.isAdmin ? sql`${snapshots.deleted} = false` : sql`${snapshots.deleted} = false and ${snapshots.temporary} = false`),
+  columns: {
+    id: snapshots.id, user_id: snapshots.userId, project_id: snapshots.projectId, volume_id: snapshots.volumeId,
+    display_name: snapshots.name, display_description: snapshots.description, status: sql`${snapshots.status}::text`,
+    volume_size: snapshots.size, size: snapshots.size, progress: snapshots.progress, created_at: snapshots.createdAt, updated_at: snapshots.updatedAt,
+  },
+  metadataCondition: (k, v) => sql`exists (select 1 from ${snapshotMetadata} m where m.snapshot_id = ${snapshots.id} and m.key = ${k} and m.value = ${v})`,
+  special: {
+    availability_zone: (value) => sql`exists (select 1 from ${volumes} v where v.id = ${snapshots.volumeId} and v.availability_zone = ${value})`,
+  },
+};
+
+/** The keys a snapshot marker list sorts and filters on. */
+export const SNAPSHOT_LIST_FIELDS = listFields(SNAPSHOT_TABLE);
+
+async function loadSnapshotRecords(tx: Executor, ids: string[]): Promise<SnapshotRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await tx.select({ snapshot: snapshots, createdAtText: utcMicros(snapshots.createdAt), updatedAtText: utcMicros(snapshots.updatedAt) })
+    .from(snapshots).where(inArray(snapshots.id, ids));
+  const metadata = await tx.select().from(snapshotMetadata).where(inArray(snapshotMetadata.snapshotId, ids)).orderBy(asc(snapshotMetadata.key));
+  return inIdOrder(ids, rows.map((r) => ({
+    ...r.snapshot, createdAtText: r.createdAtText, updatedAtText: r.updatedAtText,
+    metadata: Object.fromEntries(metadata.filter((m) => m.snapshotId === r.snapshot.id).map((m) => [m.key, m.value])),
+  })));
+}
+
+/** One snapshot the actor may read, with its metadata; another project's, or a temporary one for a tenant, is "not found". */
+export async function snapshotRecord(actor: Actor, id: string, tx: Executor = db()): Promise<SnapshotRecord> {
+  const notFound = new AppError('not_found', `Snapshot ${id} could not be found.`);
+  if (!isUuidLike(id)) throw notFound;
+  const [row] = await tx.select({ id: snapshots.id, projectId: snapshots.projectId, temporary: snapshots.temporary }).from(snapshots)
+    .where(and(eq(snapshots.id, id), eq(snapshots.deleted, false)));
+  if (!row || (row.temporary && !actor.isAdmin)) throw notFound;
+  authorize(actor, row.projectId, 'read', 'volume:get_snapshot', notFound.message);
+  const [snapshot] = await loadSnapshotRecords(tx, [row.id]);
+  return snapshot;
+}
+
+/** A page of snapshots by marker: the project's (or, for an admin asking, every project's). */
+export async function snapshotMarkerPage(actor: Actor, projectId: string, options: ListOptions, tx: Executor = db()): Promise<MarkerPage<SnapshotRecord>> {
+  authorize(actor, projectId, 'read', 'volume:get_all_snapshots', `Project ${projectId} could not be found.`);
+  const { ids, ...rest } = await markerPageIds(SNAPSHOT_TABLE, actor, projectId, options, tx);
+  return { rows: await loadSnapshotRecords(tx, ids), ...rest };
 }

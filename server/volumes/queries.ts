@@ -2,9 +2,11 @@ import { and, asc, desc, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-o
 import type { Actor } from '../auth/actor';
 import { authorize } from '../auth/policy';
 import { db, readSnapshot, type Executor } from '../db/client';
-import { auditEvents, jobs, projects, snapshots, volumeAttachments, volumes } from '../db/schema';
+import { auditEvents, jobs, projects, snapshots, volumeAttachments, volumeMetadata, volumes } from '../db/schema';
 import { AppError } from '../errors';
-import { isUuidShape, visibleVolume } from './guards';
+import { isUuidLike, type ListOptions, type MarkerPage } from '../lists/list-options';
+import { inIdOrder, listFields, markerPageIds, utcMicros, type MarkerTable } from '../lists/marker-page';
+import { isUuidShape, visibleVolume, type VolumeRow } from './guards';
 import { listVolumesSchema, type ListVolumesInput } from './schemas';
 
 export interface Page<T> {
@@ -134,4 +136,84 @@ export async function latestCapacity(tx: Executor = db()) {
     select distinct on (coalesce(result->>'host', target_host)) id, coalesce(result->>'host', target_host) as host, result, finished_at, status
     from ${jobs} where kind = 'volume_capacity' and status = 'succeeded'
     order by coalesce(result->>'host', target_host), finished_at desc`);
+}
+
+/** A volume with its metadata and live attachments, timestamps to the microsecond (what the REST API shows). */
+export interface VolumeAttachmentRecord {
+  id: string;
+  instanceName: string;
+  mountpoint: string | null;
+  attachedAtText: string | null;
+}
+
+export type VolumeRecord = VolumeRow & {
+  createdAtText: string;
+  updatedAtText: string | null;
+  metadata: Record<string, string>;
+  attachments: VolumeAttachmentRecord[];
+};
+
+/** How a list filter spells "true" (Cinder's boolean strings); anything else is false. */
+const TRUE_WORDS = ['1', 't', 'true', 'on', 'y', 'yes'];
+
+const VOLUME_TABLE: MarkerTable = {
+  noun: 'Volume',
+  table: volumes,
+  idColumn: volumes.id,
+  projectColumn: volumes.projectId,
+  base: () => sql`${volumes.deleted} = false`,
+  columns: {
+    id: volumes.id, user_id: volumes.userId, project_id: volumes.projectId, display_name: volumes.name,
+    display_description: volumes.description, size: volumes.size, status: sql`${volumes.status}::text`,
+    attach_status: sql`${volumes.attachStatus}::text`, migration_status: volumes.migrationStatus, host: volumes.host,
+    availability_zone: volumes.availabilityZone, volume_type_id: volumes.volumeType, bootable: volumes.bootable,
+    snapshot_id: volumes.sourceSnapshotId, source_volid: volumes.sourceVolumeId, created_at: volumes.createdAt,
+    updated_at: volumes.updatedAt, launched_at: volumes.launchedAt,
+  },
+  metadataCondition: (k, v) => sql`exists (select 1 from ${volumeMetadata} m where m.volume_id = ${volumes.id} and m.key = ${k} and m.value = ${v})`,
+  special: {
+    bootable: (value) => sql`${volumes.bootable} = ${TRUE_WORDS.includes(value.trim().toLowerCase())}`,
+    group_id: () => sql`false`,
+  },
+};
+
+/** The keys a volume marker list sorts and filters on. */
+export const VOLUME_LIST_FIELDS = listFields(VOLUME_TABLE);
+
+async function loadVolumeRecords(tx: Executor, ids: string[]): Promise<VolumeRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await tx.select({ volume: volumes, createdAtText: utcMicros(volumes.createdAt), updatedAtText: utcMicros(volumes.updatedAt) })
+    .from(volumes).where(inArray(volumes.id, ids));
+  const [metadata, attachments] = await Promise.all([
+    tx.select().from(volumeMetadata).where(inArray(volumeMetadata.volumeId, ids)).orderBy(asc(volumeMetadata.key)),
+    tx.select({
+      id: volumeAttachments.id, volumeId: volumeAttachments.volumeId, instanceName: volumeAttachments.instanceName,
+      mountpoint: volumeAttachments.mountpoint, attachedAtText: utcMicros(volumeAttachments.attachedAt),
+    }).from(volumeAttachments).where(and(inArray(volumeAttachments.volumeId, ids), eq(volumeAttachments.deleted, false)))
+      .orderBy(asc(volumeAttachments.createdAt)),
+  ]);
+  return inIdOrder(ids, rows.map((r) => ({
+    ...r.volume, createdAtText: r.createdAtText, updatedAtText: r.updatedAtText,
+    metadata: Object.fromEntries(metadata.filter((m) => m.volumeId === r.volume.id).map((m) => [m.key, m.value])),
+    attachments: attachments.filter((a) => a.volumeId === r.volume.id),
+  })));
+}
+
+/** One volume the actor may read, with metadata and attachments; another project's (or a malformed id) is "not found". */
+export async function volumeRecord(actor: Actor, id: string, tx: Executor = db()): Promise<VolumeRecord> {
+  const notFound = new AppError('not_found', `Volume ${id} could not be found.`);
+  if (!isUuidLike(id)) throw notFound;
+  const [row] = await tx.select({ id: volumes.id, projectId: volumes.projectId }).from(volumes)
+    .where(and(eq(volumes.id, id), eq(volumes.deleted, false)));
+  if (!row) throw notFound;
+  authorize(actor, row.projectId, 'read', 'volume:get', notFound.message);
+  const [volume] = await loadVolumeRecords(tx, [row.id]);
+  return volume;
+}
+
+/** A page of volumes by marker: the project's (or, for an admin asking, every project's). */
+export async function volumeMarkerPage(actor: Actor, projectId: string, options: ListOptions, tx: Executor = db()): Promise<MarkerPage<VolumeRecord>> {
+  authorize(actor, projectId, 'read', 'volume:get_all', `Project ${projectId} could not be found.`);
+  const { ids, ...rest } = await markerPageIds(VOLUME_TABLE, actor, projectId, options, tx);
+  return { rows: await loadVolumeRecords(tx, ids), ...rest };
 }

@@ -4,11 +4,11 @@ import { EmptyState, PageHeader } from '@/components/ui/card';
 import { ListFilters } from '@/components/ui/list/list-filters';
 import { pickListQuery } from '@/components/ui/list/search-params';
 import { VolumeTable } from '@/components/volumes/volume-table';
-import { volumeStatus } from '@/server/db/schema';
 import { currentProject, requirePageActor } from '@/server/auth/session';
 import { projectQuotas } from '@/server/quotas/queries';
 import { snapshotChoices } from '@/server/snapshots/queries';
 import { listVolumes } from '@/server/volumes/queries';
+import { VOLUME_STATUSES } from '@/server/volumes/statuses';
 
 export const metadata: Metadata = { title: 'Volumes' };
 
@@ -29,7 +29,7 @@ export default async function VolumesPage({ searchParams }: { searchParams: Prom
       <section aria-label="Usage" className="mb-6">
         <QuotaMeters quotas={quotas.filter((q) => ['volumes', 'snapshots', 'gigabytes'].includes(q.resource))} />
       </section>
-      <ListFilters base="/volumes" current={query} statuses={volumeStatus.enumValues} searchLabel="Name or id" />
+      <ListFilters base="/volumes" current={query} statuses={VOLUME_STATUSES} searchLabel="Name or id" />
       <VolumeTable initial={page} query={query} scope={{ projectId: project.id }} base="/volumes" createIn={canWrite ? project.id : undefined} snapshots={snapshots} />
     </>
   );

@@ -1,5 +1,4 @@
 import type { Metadata } from 'next';
-import { asc } from 'drizzle-orm';
 import { BackupForProject } from '@/components/backups/backup-for-project';
 import { BackupTable } from '@/components/backups/backup-table';
 import { PageHeader } from '@/components/ui/card';
@@ -7,8 +6,7 @@ import { ListFilters } from '@/components/ui/list/list-filters';
 import { pickListQuery } from '@/components/ui/list/search-params';
 import { requireAdminPage } from '@/server/auth/session';
 import { BACKUP_STATUSES, listBackups } from '@/server/backups/queries';
-import { db } from '@/server/db/client';
-import { projects } from '@/server/db/schema';
+import { projectOptions } from '@/server/identity/queries';
 
 export const metadata: Metadata = { title: 'Backups' };
 
@@ -19,7 +17,7 @@ export default async function AdminBackupsPage({ searchParams }: { searchParams:
   const query = pickListQuery(await searchParams, ['q', 'status', 'projectId', 'volumeId', 'sort', 'dir', 'page']);
   const [page, projectList] = await Promise.all([
     listBackups(actor, query),
-    db().select({ id: projects.id, name: projects.name }).from(projects).orderBy(asc(projects.name)),
+    projectOptions(actor),
   ]);
   return (
     <>

@@ -1,13 +1,12 @@
 import type { Metadata } from 'next';
-import { asc } from 'drizzle-orm';
 import { SnapshotTable } from '@/components/snapshots/snapshot-table';
 import { PageHeader } from '@/components/ui/card';
 import { ListFilters } from '@/components/ui/list/list-filters';
 import { pickListQuery } from '@/components/ui/list/search-params';
-import { db } from '@/server/db/client';
-import { projects, snapshotStatus } from '@/server/db/schema';
 import { requireAdminPage } from '@/server/auth/session';
+import { projectOptions } from '@/server/identity/queries';
 import { listSnapshots } from '@/server/snapshots/queries';
+import { SNAPSHOT_STATUSES } from '@/server/snapshots/statuses';
 
 export const metadata: Metadata = { title: 'Snapshots' };
 
@@ -16,12 +15,12 @@ export default async function AdminSnapshotsPage({ searchParams }: { searchParam
   const query = pickListQuery(await searchParams, ['q', 'status', 'sort', 'dir', 'page', 'projectId', 'volumeId']);
   const [page, projectList] = await Promise.all([
     listSnapshots(actor, query),
-    db().select({ id: projects.id, name: projects.name }).from(projects).orderBy(asc(projects.name)),
+    projectOptions(actor),
   ]);
   return (
     <>
       <PageHeader title="Snapshots" description="Every project's snapshots, temporary backup snapshots included." />
-      <ListFilters base="/admin/snapshots" current={query} statuses={snapshotStatus.enumValues} projects={projectList} searchLabel="Name or id" />
+      <ListFilters base="/admin/snapshots" current={query} statuses={SNAPSHOT_STATUSES} projects={projectList} searchLabel="Name or id" />
       <SnapshotTable initial={page} query={query} base="/admin/snapshots" volumeBase="/admin/volumes" admin />
     </>
   );

@@ -1,11 +1,7 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
-import { authorize } from '../../auth/policy';
-import { db } from '../../db/client';
-import { userMessages } from '../../db/schema';
-import { AppError } from '../../errors';
+import { deleteMessage, MESSAGE_LIST_FIELDS, messageMarkerPage, messageRecord, type MessageRecord } from '../../events/messages';
 import { json, type CinderContext } from './context';
 import { requireVersion } from './microversions';
-import { cinderTime, isUuidLike, listIds, type ListSpec } from './rest-list';
+import { listOptions, type ListRules } from './rest-list';
 
 /**
  * User messages (3.3+, reference §5.8): the failures a tenant should see, e.g. a backup that
@@ -29,37 +25,12 @@ const DETAILS: Record<string, string> = {
   '025': 'Backup driver failed to delete backup.', '026': 'Backup driver failed to restore backup.', '027': 'Volume status is invalid.',
 };
 
-const MESSAGE_LIST: ListSpec = {
-  noun: 'Message',
-  table: userMessages,
-  idColumn: userMessages.id,
-  projectColumn: userMessages.projectId,
-  base: () => sql`${userMessages.deleted} = false and ${userMessages.expiresAt} > now()`,
-  columns: {
-    id: userMessages.id, project_id: userMessages.projectId, resource_type: userMessages.resourceType,
-    resource_uuid: userMessages.resourceUuid, event_id: userMessages.eventId, message_level: userMessages.messageLevel,
-    created_at: userMessages.createdAt, expires_at: userMessages.expiresAt,
-  },
+const MESSAGE_LIST: ListRules = {
+  fields: MESSAGE_LIST_FIELDS,
   tenantFilters: ['resource_uuid', 'resource_type', 'event_id', 'request_id', 'message_level'],
-  special: (key, value) => {
-    if (key === 'resource_type') return sql`upper(${userMessages.resourceType}) = upper(${value})`;
-    if (key === 'message_level') return sql`upper(${userMessages.messageLevel}) = upper(${value})`;
-    if (key === 'request_id') return sql`'req-' || ${userMessages.id}::text = ${value}`;
-    return undefined;
-  },
 };
 
-type MessageRow = typeof userMessages.$inferSelect & { createdAtText: string; expiresAtText: string };
-
-async function load(ids: string[]): Promise<MessageRow[]> {
-  if (ids.length === 0) return [];
-  const rows = await db().select({ m: userMessages, createdAtText: cinderTime(userMessages.createdAt), expiresAtText: cinderTime(userMessages.expiresAt) })
-    .from(userMessages).where(inArray(userMessages.id, ids));
-  const byId = new Map(rows.map((r) => [r.m.id, { ...r.m, createdAtText: r.createdAtText, expiresAtText: r.expiresAtText }]));
-  return ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
-}
-
-function view(m: MessageRow, c: CinderContext) {
+function view(m: MessageRecord, c: CinderContext) {
   const action = ACTIONS[m.actionId] ?? 'unknown action';
   const detail = DETAILS[m.detailId] ?? DETAILS['001'];
   return {
@@ -71,33 +42,20 @@ function view(m: MessageRow, c: CinderContext) {
 
 export async function listMessagesHandler(c: CinderContext) {
   requireVersion(c.version, '3.3');
-  authorize(c.actor, c.projectId, 'read', 'message:get_all', `Project ${c.projectId} could not be found.`);
-  const result = await listIds(MESSAGE_LIST, { actor: c.actor, projectId: c.projectId, version: c.version, query: c.query }, db());
-  const body: Record<string, unknown> = { messages: (await load(result.ids)).map((m) => view(m, c)) };
+  const input = { actor: c.actor, projectId: c.projectId, version: c.version, query: c.query };
+  const result = await messageMarkerPage(c.actor, c.projectId, listOptions(MESSAGE_LIST, input));
+  const body: Record<string, unknown> = { messages: result.rows.map((m) => view(m, c)) };
   if (result.nextMarker) body.messages_links = [{ rel: 'next', href: c.links.next('messages', c.query, result.nextMarker) }];
   return json(c, body);
 }
 
-async function visibleMessage(c: CinderContext, permission: 'read' | 'write') {
-  const id = c.params.id;
-  const notFound = new AppError('not_found', `Message ${id} could not be found.`);
-  if (!isUuidLike(id)) throw notFound;
-  const [row] = await db().select({ id: userMessages.id, projectId: userMessages.projectId }).from(userMessages)
-    .where(and(eq(userMessages.id, id), eq(userMessages.deleted, false)));
-  if (!row) throw notFound;
-  authorize(c.actor, row.projectId, permission, permission === 'read' ? 'message:get' : 'message:delete', notFound.message);
-  return row.id;
-}
-
 export async function showMessageHandler(c: CinderContext) {
   requireVersion(c.version, '3.3');
-  const [message] = await load([await visibleMessage(c, 'read')]);
-  return json(c, { message: view(message, c) });
+  return json(c, { message: view(await messageRecord(c.actor, c.params.id), c) });
 }
 
 export async function deleteMessageHandler(c: CinderContext) {
   requireVersion(c.version, '3.3');
-  const id = await visibleMessage(c, 'write');
-  await db().update(userMessages).set({ deleted: true }).where(eq(userMessages.id, id));
+  await deleteMessage(c.actor, c.params.id);
   return new Response(null, { status: 204, headers: c.headers });
 }

@@ -1,11 +1,8 @@
-import { and, eq } from 'drizzle-orm';
 import type { Actor } from '../../auth/actor';
 import { authorize, requireAdmin } from '../../auth/policy';
-import { db } from '../../db/client';
-import { projects, quotas } from '../../db/schema';
 import { AppError, invalid } from '../../errors';
-import { recordEvent } from '../../events/audit';
-import { quotaDefaultsList, updateProjectQuotas } from '../../quotas/admin';
+import { projectExists } from '../../identity/queries';
+import { quotaDefaultsList, resetProjectQuotas, updateProjectQuotas } from '../../quotas/admin';
 import { projectQuotas } from '../../quotas/queries';
 import { QUOTA_RESOURCES, type QuotaResource } from '../../quotas/resources';
 import { empty, json, readJson, type CinderContext } from './context';
@@ -22,9 +19,8 @@ const MAX_INT = 2 ** 31 - 1;
 async function targetProject(actor: Actor, id: string): Promise<string> {
   const notFound = `Project ${id} could not be found.`;
   authorize(actor, id, 'read', 'volume_extension:quotas:show', notFound);
-  const [project] = await db().select({ id: projects.id }).from(projects).where(eq(projects.id, id));
-  if (!project) throw new AppError('not_found', notFound);
-  return project.id;
+  if (!(await projectExists(id))) throw new AppError('not_found', notFound);
+  return id;
 }
 
 export async function showQuotasHandler(c: CinderContext) {
@@ -63,8 +59,7 @@ export async function updateQuotasHandler(c: CinderContext) {
     if (limit > MAX_INT) throw invalid(`${key} must be <= ${MAX_INT}`);
     limits[key as QuotaResource] = limit;
   }
-  const [project] = await db().select({ id: projects.id }).from(projects).where(eq(projects.id, projectId));
-  if (!project) throw new AppError('not_found', `Project ${projectId} could not be found.`);
+  if (!(await projectExists(projectId))) throw new AppError('not_found', `Project ${projectId} could not be found.`);
   if (Object.keys(limits).length) {
     const usage = new Map((await projectQuotas(c.actor, projectId)).map((r) => [r.resource, r]));
     for (const [key, limit] of Object.entries(limits) as [QuotaResource, number][]) {
@@ -93,21 +88,7 @@ export async function updateQuotasHandler(c: CinderContext) {
 
 /** Back to the defaults (Cinder destroys the project's own limits; usage is kept). */
 export async function deleteQuotasHandler(c: CinderContext) {
-  requireAdmin(c.actor, 'volume_extension:quotas:delete');
-  const projectId = c.params.target;
-  const [project] = await db().select({ id: projects.id }).from(projects).where(eq(projects.id, projectId));
-  if (!project) throw new AppError('not_found', `Project ${projectId} could not be found.`);
-  const defaults = await quotaDefaultsList();
-  await db().transaction(async (t) => {
-    for (const { resource, limit } of defaults) {
-      const updated = await t.update(quotas).set({ hardLimit: limit }).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource))).returning();
-      if (updated.length === 0) await t.insert(quotas).values({ projectId, resource, hardLimit: limit }).onConflictDoNothing();
-    }
-    await recordEvent(t, {
-      actor: c.actor, projectId, resourceType: 'quota', resourceId: projectId, action: 'reset_defaults',
-      detail: Object.fromEntries(defaults.map((d) => [d.resource, d.limit])),
-    });
-  });
+  await resetProjectQuotas(c.actor, { projectId: c.params.target });
   return empty(c, 200);
 }
 

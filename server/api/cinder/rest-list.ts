@@ -1,41 +1,22 @@
-import { and, sql, type AnyColumn, type SQL } from 'drizzle-orm';
-import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Actor } from '../../auth/actor';
-import type { Executor } from '../../db/client';
-import { AppError, invalid } from '../../errors';
+import { invalid } from '../../errors';
+import { MAX_LIMIT, isUuidLike, type ListFields, type ListFilter, type ListOptions } from '../../lists/list-options';
 import { isBoolString, isTrueString } from './json-schema';
 import type { Microversion } from './microversions';
 
-/** Cinder's `osapi_max_limit`: the largest page a list returns. */
-export const MAX_LIMIT = 1000;
-
-/** Ids as Cinder's UUID columns take them (dashes optional). */
-export const isUuidLike = (id: string) => /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/.test(id);
+export { MAX_LIMIT, isUuidLike };
 
 /**
- * Cinder's list semantics for backups, volumes, snapshots and messages: limit/marker/offset, sort or sort_key/sort_dir, with_count (3.45), all_tenants
- * (admins only), the resource filters (unknown ones dropped below 3.31, a 400 from 3.31 for
- * non-admins), LIKE filters (3.34) and the `metadata` filter.
+ * Cinder's list semantics for backups, volumes, snapshots and messages, read from the query string
+ * into the domain's `ListOptions`: limit/marker/offset, sort or sort_key/sort_dir, with_count
+ * (3.45), all_tenants (admins only), the resource filters (unknown ones dropped below 3.31, a 400
+ * from 3.31 for non-admins), LIKE filters (3.34) and the `metadata` filter.
  */
-export const cinderTime = (column: SQL | AnyColumn) =>
-  sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
-
-export interface ListSpec {
-  /** e.g. `Volume`: for "Volume <marker> could not be found." */
-  noun: string;
-  table: PgTable;
-  idColumn: AnyColumn;
-  projectColumn: AnyColumn;
-  /** Always applied (not deleted; no temporary snapshots for tenants). */
-  base: (actor: Actor) => SQL;
-  /** Sortable and (for admins) filterable columns by Cinder's model name. */
-  columns: Record<string, SQL | AnyColumn>;
+export interface ListRules {
+  /** What the domain's list sorts and filters on. */
+  fields: ListFields;
   /** Filters a non-admin may use (Cinder's default resource_filters.json). */
   tenantFilters: string[];
-  /** `metadata={'k': 'v'}`: a condition per pair. */
-  metadataCondition?: (key: string, value: string) => SQL;
-  /** A filter with its own meaning (e.g. `bootable`), or undefined to use the column. */
-  special?: (key: string, value: string) => SQL | undefined;
   /** From which microversion `sort=name` means `display_name` (backups: 3.37); always when unset. */
   sortsNameFrom?: string;
   /** Whether tenants may use the LIKE form (`name~`) of their filters (not for backups). */
@@ -47,12 +28,6 @@ export interface ListInput {
   projectId: string;
   version: Microversion;
   query: URLSearchParams;
-}
-
-export interface ListIds {
-  ids: string[];
-  count?: number;
-  nextMarker?: string;
 }
 
 /** A non-negative integer query parameter, refused with Cinder's messages. */
@@ -68,10 +43,10 @@ export function integerParam(value: string | null, name: string, fallback: numbe
 }
 
 /**
- * `sort=key[:dir],…` or the deprecated `sort_key`/`sort_dir`, validated against `columns`, with
- * Cinder's tie-breakers. `name` means `display_name` (always here; for backups from 3.37).
+ * `sort=key[:dir],…` or the deprecated `sort_key`/`sort_dir`, validated against the sort keys,
+ * with Cinder's tie-breakers. `name` means `display_name` (always here; for backups from 3.37).
  */
-export function sortParams(params: Map<string, string>, columns: Record<string, unknown>, nameIsDisplayName = true): [string, 'asc' | 'desc'][] {
+export function sortParams(params: Map<string, string>, sortKeys: readonly string[], nameIsDisplayName = true): [string, 'asc' | 'desc'][] {
   const sort = params.get('sort');
   const sortKey = params.get('sort_key');
   const sortDir = params.get('sort_dir');
@@ -91,7 +66,7 @@ export function sortParams(params: Map<string, string>, columns: Record<string, 
   for (const [rawKey, dir] of pairs) {
     if (dir !== 'asc' && dir !== 'desc') throw invalid("Invalid input received: Unknown sort direction, must be 'desc' or 'asc'.");
     const key = rawKey === 'name' && nameIsDisplayName ? 'display_name' : rawKey;
-    if (!(key in columns)) throw invalid(`Invalid input received: Invalid sort key ${rawKey}`);
+    if (!sortKeys.includes(key)) throw invalid(`Invalid input received: Invalid sort key ${rawKey}`);
     keys.push([key, dir]);
   }
   for (const tie of ['created_at', 'id']) if (!keys.some(([k]) => k === tie)) keys.push([tie, keys[0][1]]);
@@ -113,10 +88,15 @@ export function parseMetadataFilter(value: string): Record<string, string> {
   return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
 }
 
-function filterConditions(params: Map<string, string>, spec: ListSpec, actor: Actor, version: Microversion): SQL[] | null {
+/**
+ * The filters left after paging and sorting, as Cinder treats them: below 3.31 a non-admin's
+ * unknown keys are dropped; from 3.31 they are a 400. An admin may filter on any field; one the
+ * list does not have matches nothing, so what follows it is not read.
+ */
+function filters(params: Map<string, string>, rules: ListRules, actor: Actor, version: Microversion): ListFilter[] {
   params.delete('all_tenants');
   if (!actor.isAdmin) {
-    const allowed = (k: string) => spec.tenantFilters.includes(k.endsWith('~') && spec.tenantLikeFilters !== false ? k.slice(0, -1) : k);
+    const allowed = (k: string) => rules.tenantFilters.includes(k.endsWith('~') && rules.tenantLikeFilters !== false ? k.slice(0, -1) : k);
     if (version.atLeast('3.31')) {
       const bad = [...params.keys()].filter((k) => !allowed(k));
       if (bad.length) throw invalid(`Invalid filters ${bad.join(',')} are found in query options.`);
@@ -124,32 +104,24 @@ function filterConditions(params: Map<string, string>, spec: ListSpec, actor: Ac
       for (const key of [...params.keys()]) if (!allowed(key)) params.delete(key);
     }
   }
-  const conditions: SQL[] = [];
+  const result: ListFilter[] = [];
   for (const [rawKey, value] of params) {
     const like = rawKey.endsWith('~') && version.atLeast('3.34');
     let key = like ? rawKey.slice(0, -1) : rawKey;
-    if (key === 'metadata' && spec.metadataCondition) {
-      for (const [k, v] of Object.entries(parseMetadataFilter(value))) conditions.push(spec.metadataCondition(k, v));
-      continue;
-    }
-    const special = spec.special?.(key, value);
-    if (special) {
-      conditions.push(special);
+    if (key === 'metadata' && rules.fields.metadata) {
+      result.push({ key, metadata: parseMetadataFilter(value) });
       continue;
     }
     if (key === 'name') key = 'display_name';
     if (key === 'description') key = 'display_description';
-    const column = spec.columns[key];
-    if (!column) return null;
-    conditions.push(like
-      ? sql`${column}::text ilike ${`%${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`
-      : sql`${column}::text = ${value}`);
+    result.push({ key, value, like });
+    if (!rules.fields.filterKeys.includes(key)) break;
   }
-  return conditions;
+  return result;
 }
 
-/** The ids of one page, in order, and the count and next marker when asked for. */
-export async function listIds(spec: ListSpec, input: ListInput, tx: Executor): Promise<ListIds> {
+/** The domain's list options from a Cinder list request, refused with Cinder's messages. */
+export function listOptions(rules: ListRules, input: ListInput): ListOptions {
   const { actor, version } = input;
   const params = new Map<string, string>();
   for (const [key, value] of input.query) if (!params.has(key)) params.set(key, value);
@@ -161,7 +133,7 @@ export async function listIds(spec: ListSpec, input: ListInput, tx: Executor): P
   const marker = take('marker');
   const limit = Math.min(integerParam(take('limit'), 'limit', MAX_LIMIT), MAX_LIMIT);
   const offset = integerParam(take('offset'), 'offset', 0);
-  const keys = sortParams(params, spec.columns, !spec.sortsNameFrom || version.atLeast(spec.sortsNameFrom));
+  const sort = sortParams(params, rules.fields.sortKeys, !rules.sortsNameFrom || version.atLeast(rules.sortsNameFrom));
   let withCount = false;
   if (params.has('with_count')) {
     const value = take('with_count')!;
@@ -171,31 +143,7 @@ export async function listIds(spec: ListSpec, input: ListInput, tx: Executor): P
     }
   }
   const allTenantsValue = params.get('all_tenants') ?? '0';
-  const filters = filterConditions(params, spec, actor, version);
+  const conditions = filters(params, rules, actor, version);
   if (!isBoolString(allTenantsValue)) throw invalid(`all_tenants must be a boolean, got '${allTenantsValue}'.`);
-  const allTenants = actor.isAdmin && isTrueString(allTenantsValue);
-
-  const base = spec.base(actor);
-  if (marker !== null) {
-    const markerMissing = new AppError('not_found', `${spec.noun} ${marker} could not be found.`);
-    if (!isUuidLike(marker)) throw markerMissing;
-    const found = await tx.execute(sql`select ${spec.projectColumn} as project_id from ${spec.table} where ${spec.idColumn} = ${marker}::uuid and ${base}`) as unknown as { project_id: string }[];
-    if (!found[0] || (!actor.isAdmin && found[0].project_id !== input.projectId)) throw markerMissing;
-  }
-  if (filters === null) return { ids: [], ...(withCount ? { count: 0 } : {}) };
-
-  const where = and(base, allTenants ? undefined : sql`${spec.projectColumn} = ${input.projectId}`, ...filters)!;
-  const order = sql.join(keys.map(([key, dir]) => sql`${spec.columns[key]} ${dir === 'asc' ? sql`asc nulls first` : sql`desc nulls last`}`), sql`, `);
-  const scope = marker !== null ? sql`(${where}) or ${spec.idColumn} = ${marker}::uuid` : where;
-  const afterMarker = marker !== null ? sql`rn > (select rn from ordered where id = ${marker}::uuid)` : sql`true`;
-  const found = await tx.execute(sql`
-    with ordered as (select ${spec.idColumn} as id, row_number() over (order by ${order}) as rn from ${spec.table} where ${scope})
-    select id from ordered where ${afterMarker} order by rn limit ${limit} offset ${offset}`) as unknown as { id: string }[];
-  const result: ListIds = { ids: found.map((r) => r.id) };
-  if (withCount) {
-    const [{ count }] = await tx.execute(sql`select count(*)::int as count from ${spec.table} where ${where}`) as unknown as { count: number }[];
-    result.count = count;
-  }
-  if (result.ids.length > 0 && result.ids.length >= limit) result.nextMarker = result.ids[result.ids.length - 1];
-  return result;
+  return { marker, limit, offset, sort, filters: conditions, allProjects: actor.isAdmin && isTrueString(allTenantsValue), withCount };
 }

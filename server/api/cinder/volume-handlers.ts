@@ -1,10 +1,10 @@
-import { and, eq, sql } from 'drizzle-orm';
-import { visibleBackup } from '../../backups/guards';
+import { eq, sql } from 'drizzle-orm';
+import { readableBackup } from '../../backups/queries';
 import { restoreBackup } from '../../backups/service';
 import { db } from '../../db/client';
-import { services, volumes } from '../../db/schema';
+import { volumes } from '../../db/schema';
 import { AppError, invalid } from '../../errors';
-import { VOLUME_BINARY } from '../../jobs/kinds';
+import { volumeServiceZones } from '../../services/queries';
 import { forceDeleteVolume, resetVolumeStatus } from '../../volumes/admin';
 import { deleteMetadataKey, readMetadata, updateMetadata, writeMetadata, type MetadataTarget } from '../../volumes/metadata';
 import {
@@ -63,9 +63,7 @@ function checkVolumeType(type: unknown) {
 
 async function checkZone(zone: unknown) {
   if (zone === null || zone === undefined) return;
-  const zones = await db().selectDistinct({ zone: services.availabilityZone }).from(services)
-    .where(and(eq(services.binary, VOLUME_BINARY), eq(services.deleted, false)));
-  if (!zones.some((z) => z.zone === zone)) throw invalid(`Invalid input received: Availability zone '${String(zone)}' is invalid.`);
+  if (!(await volumeServiceZones()).includes(zone as string)) throw invalid(`Invalid input received: Availability zone '${String(zone)}' is invalid.`);
 }
 
 /** Cinder's size rule after the schema: a string of digits must still be > 0. */
@@ -111,7 +109,7 @@ export async function createVolumeHandler(c: CinderContext) {
 
 /** 3.47: a new volume from a backup, through the backup service's restore (design.md). */
 async function createFromBackup(c: CinderContext, backupId: string, size: number | undefined, name: string | null, description: string | null, metadata: Record<string, string> | null) {
-  const backup = await visibleBackup(db(), c.actor, backupId, 'read', 'backup:get');
+  const backup = await readableBackup(c.actor, backupId);
   if (backup.status !== 'available') throw invalid("Invalid backup: Originating backup status must be one of 'available' values");
   if (size !== undefined && size < backup.size) {
     throw invalid(`Volume size ${size}GB cannot be smaller than the backup size ${backup.size}GB. It must be >= backup size.`);
