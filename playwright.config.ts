@@ -8,8 +8,12 @@ export default defineConfig({
   testDir: './e2e',
   globalSetup: './e2e/support/global-setup.ts',
   globalTeardown: './e2e/support/global-teardown.ts',
+  // Spec files run side by side, the journeys of one file in order. Every journey seeds its own
+  // project, users and volumes; what the files share is the one app of global-setup (its admin
+  // account, used read-only, and its worker's transfer slots, which only backups.spec fills).
+  // recovery.spec and the services journey of foundation.spec start apps of their own.
   fullyParallel: false,
-  workers: 1,
+  workers: 2,
   retries: 0,
   timeout: 60_000,
   expect: { timeout: 15_000 },

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { withFileLock } from './lock';
 
 /** What the production build is made from: a change to any of these makes the build stale. */
 const INPUT_DIRS = ['app', 'components', 'server', 'public'];
@@ -26,21 +27,30 @@ export function sourceFingerprint(root: string): string {
   return hash.digest('hex');
 }
 
-/** Runs `next build` unless `.next` was built from exactly the current sources. */
-export async function buildIfStale(root: string, log: (message: string) => void): Promise<void> {
+function isFresh(root: string, fingerprint: string): boolean {
   const stamp = path.join(root, '.next', 'cinderblock-sources.sha256');
+  return fs.existsSync(path.join(root, '.next', 'BUILD_ID')) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === fingerprint;
+}
+
+/**
+ * Runs `next build` unless `.next` was built from exactly the current sources. Launchers that start
+ * at once (parallel test files) build once: the others wait for the lock and find the build fresh.
+ */
+export async function buildIfStale(root: string, log: (message: string) => void): Promise<void> {
   const fingerprint = sourceFingerprint(root);
-  const built = fs.existsSync(path.join(root, '.next', 'BUILD_ID')) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === fingerprint;
-  if (built) return;
-  log('building the web app (first start, or the sources changed)…');
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'node_modules/next/dist/bin/next'), 'build'], {
-      cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+  if (isFresh(root, fingerprint)) return;
+  await withFileLock(path.join(root, '.data', 'locks', 'next-build'), async () => {
+    if (isFresh(root, fingerprint)) return;
+    log('building the web app (first start, or the sources changed)…');
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(root, 'node_modules/next/dist/bin/next'), 'build'], {
+        cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`next build failed (exit ${code})`))));
     });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`next build failed (exit ${code})`))));
+    fs.writeFileSync(path.join(root, '.next', 'cinderblock-sources.sha256'), fingerprint);
   });
-  fs.writeFileSync(stamp, fingerprint);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

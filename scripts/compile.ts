@@ -7,6 +7,7 @@
  *
  *   node --import tsx scripts/compile.ts worker|bench    writes .data/build/<program>/<program>.mjs
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -19,10 +20,13 @@ export type Program = keyof typeof PROGRAMS;
 
 const WORKER_THREAD_ENTRY = 'server/drivers/backup/worker-thread.ts';
 
-/** Compiles `program` and returns the path of its entry file. */
+/**
+ * Compiles `program` and returns the path of its entry file. Each file is written beside its place
+ * and renamed over it, so a worker that starts while another launcher compiles never loads half a file.
+ */
 export async function compileProgram(root: string, program: Program): Promise<string> {
   const outdir = path.join(root, '.data', 'build', program);
-  await build({
+  const { outputFiles } = await build({
     absWorkingDir: root,
     entryPoints: { [program]: PROGRAMS[program], 'worker-thread': WORKER_THREAD_ENTRY },
     outdir,
@@ -34,7 +38,14 @@ export async function compileProgram(root: string, program: Program): Promise<st
     packages: 'external',
     sourcemap: 'linked',
     logLevel: 'warning',
+    write: false,
   });
+  fs.mkdirSync(outdir, { recursive: true });
+  for (const file of outputFiles) {
+    const partial = `${file.path}.${process.pid}.partial`;
+    fs.writeFileSync(partial, file.contents);
+    fs.renameSync(partial, file.path);
+  }
   return path.join(outdir, `${program}.mjs`);
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite: type check, integration tests (node:test, real PostgreSQL, real files), then the
+# The whole suite: format check and lint (Biome), type check, integration tests (node:test, real PostgreSQL, real files), then the
 # real OpenStack clients (scripts/client-check.sh), then the Playwright journeys in Debian's
 # Chromium against the production build started by the launcher.
 set -euo pipefail
@@ -8,12 +8,17 @@ export NEXT_TELEMETRY_DISABLED=1
 
 bash scripts/system-packages.sh
 
+echo "[test] format check and lint"
+node_modules/.bin/biome ci --reporter=summary .
+
 echo "[test] type check"
 node node_modules/typescript/bin/tsc --noEmit -p tsconfig.check.json
 
 echo "[test] integration tests"
+# Each test file has its own database cluster and data directories, so files run side by side.
 mapfile -t files < <(find test -name '*.test.ts' | sort)
-node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+concurrency=$(node -p 'Math.max(2, os.availableParallelism())')
+node --import tsx --test --test-concurrency="$concurrency" --test-reporter=spec "${files[@]}"
 
 echo "[test] the real OpenStack clients"
 bash scripts/client-check.sh

@@ -82,12 +82,7 @@ async function resolveLayout(options: ClusterOptions, account: Account | undefin
 
   const version = JSON.parse(fs.readFileSync(path.join(binDir, '..', '..', 'package.json'), 'utf8')).version as string;
   const mirroredNative = path.join(MIRROR_ROOT, 'runtime', `postgres-${version}`);
-  if (!fs.existsSync(path.join(mirroredNative, '.complete'))) {
-    fs.mkdirSync(path.dirname(mirroredNative), { recursive: true, mode: 0o755 });
-    fs.rmSync(mirroredNative, { recursive: true, force: true });
-    await run('cp', ['-a', path.join(binDir, '..'), mirroredNative]);
-    fs.writeFileSync(path.join(mirroredNative, '.complete'), version);
-  }
+  if (!fs.existsSync(path.join(mirroredNative, '.complete'))) await mirrorRuntime(path.join(binDir, '..'), mirroredNative, version);
   fs.chmodSync(MIRROR_ROOT, 0o755);
   const clusterKey = createHash('sha256').update(fs.realpathSync(dataParent)).digest('hex').slice(0, 16);
   const mirroredData = path.join(MIRROR_ROOT, 'clusters', clusterKey);
@@ -96,6 +91,28 @@ async function resolveLayout(options: ClusterOptions, account: Account | undefin
   fs.writeFileSync(`${mirroredData}${ORIGIN_SUFFIX}`, `${dataDir}\n`);
   removeOrphanedClusters(path.dirname(mirroredData));
   return { binDir: path.join(mirroredNative, 'bin'), dataDir: mirroredData };
+}
+
+/**
+ * Copies the server binaries to `target` as a whole: into a private directory first, then renamed
+ * into place, so processes that start clusters at once (parallel test files) never run, or remove,
+ * a half-made copy.
+ */
+async function mirrorRuntime(source: string, target: string, version: string): Promise<void> {
+  fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
+  const partial = `${target}.${process.pid}.partial`;
+  fs.rmSync(partial, { recursive: true, force: true });
+  await run('cp', ['-a', source, partial]);
+  fs.writeFileSync(path.join(partial, '.complete'), version);
+  // A copy left without its marker by an older version of this code is replaced.
+  if (fs.existsSync(target) && !fs.existsSync(path.join(target, '.complete'))) fs.rmSync(target, { recursive: true, force: true });
+  try {
+    fs.renameSync(partial, target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+    fs.rmSync(partial, { recursive: true, force: true }); // another process finished its copy first
+  }
 }
 
 /** Beside each mirrored cluster, the path of the link that points to it. */

@@ -1,36 +1,21 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { dataPaths } from '../data-paths';
-import { createStagingStore, FileVolumeDriver, type StagingStore, type VolumeDriver } from '../drivers/volume';
+import type { StagingStore } from '../drivers/volume';
 import { sparseCopy } from '../drivers/volume/sparse-copy';
 import type { SharedEnv } from '../env';
+import { stagingStoreFor, type VolumeBackend, volumeBackendFor } from '../runtime';
 
 /** Staged uploads and downloads older than this are removed. */
 const STAGED_TTL_MS = 24 * 3600 * 1000;
 /** A volume copy's temp file untouched this long was left by a worker that died in the middle of the copy. */
 const ABANDONED_COPY_MS = 3600 * 1000;
 
-export interface VolumeBackend {
-  driver: VolumeDriver;
-  staging: StagingStore;
-}
+export type { VolumeBackend } from '../runtime';
 
-const cache = new Map<string, VolumeBackend>();
-
-/** The file volume backend and staging store for this process's environment (worker side). */
+/** The file volume backend and staging store for this process's environment (worker side), built by server/runtime.ts. */
 export function volumeBackend(env: SharedEnv): VolumeBackend {
-  const paths = dataPaths(env);
-  const key = `${paths.volumes}|${paths.staging}|${env.CINDERBLOCK_OVERSUBSCRIPTION_RATIO}`;
-  let backend = cache.get(key);
-  if (!backend) {
-    backend = {
-      driver: new FileVolumeDriver({ volumeDir: paths.volumes, overSubscriptionRatio: env.CINDERBLOCK_OVERSUBSCRIPTION_RATIO }),
-      staging: createStagingStore({ stagingDir: paths.staging }),
-    };
-    cache.set(key, backend);
-  }
-  return backend;
+  return volumeBackendFor(env);
 }
 
 /** Removes what ended or interrupted work left on disk: staged files past their time and abandoned volume copies. */
@@ -41,7 +26,7 @@ export async function sweepLeftovers(env: SharedEnv): Promise<{ staged: string[]
 
 /** The staging store alone (web side: the upload route and the download route). */
 export function stagingStore(env: SharedEnv): StagingStore {
-  return createStagingStore({ stagingDir: dataPaths(env).staging });
+  return stagingStoreFor(env);
 }
 
 /**

@@ -158,13 +158,14 @@ describe('npm start: the launcher', () => {
     assert.doesNotMatch(launcher.stderr, /\n\s+at /);
 
     const worker = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/worker/main.ts')], {
-      cwd: ROOT, env: { ...process.env, DATABASE_URL: '', CINDERBLOCK_REPORT_INTERVAL: '-1' }, encoding: 'utf8',
+      cwd: ROOT, env: { ...process.env, DATABASE_URL: '', CINDERBLOCK_DATA_DIR: path.join(privateDir, 'no-launcher'), CINDERBLOCK_REPORT_INTERVAL: '-1' }, encoding: 'utf8',
     });
     assert.equal(worker.status, 2);
     assert.match(worker.stderr, /\[worker\] Invalid environment/);
     assert.match(worker.stderr, /DATABASE_URL/);
     assert.match(worker.stderr, /CINDERBLOCK_REPORT_INTERVAL/);
     assert.doesNotMatch(worker.stderr, /\n\s+at /);
+    assert.match(worker.stderr, /DATABASE_URL: not set, and no embedded database of npm start runs in .*no-launcher\/pg/);
 
     const web = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-p', '0'], {
       cwd: ROOT, env: { ...process.env, DATABASE_URL: 'postgres://x@127.0.0.1:1/x', AUTH_SECRET: 'short', CINDERBLOCK_LAUNCHER_PID: '' }, encoding: 'utf8', timeout: 60_000,
@@ -172,5 +173,60 @@ describe('npm start: the launcher', () => {
     assert.equal(web.status, 2);
     assert.match(web.stderr, /\[web\] Invalid environment/);
     assert.match(web.stderr, /AUTH_SECRET must be at least 32 characters/);
+  });
+  test('`npm run worker` without DATABASE_URL joins the launcher\'s embedded database, and a second host joins with CINDERBLOCK_HOST', async () => {
+    const app = await launch({ CINDERBLOCK_PG_PORT: String(pgPort || (await freePort())) });
+    const extra = spawn('npm', ['run', '--silent', 'worker'], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: '', CINDERBLOCK_DATA_DIR: dataDir, CINDERBLOCK_HOST: 'other', CINDERBLOCK_LAUNCHER_PID: '', CINDERBLOCK_REPORT_INTERVAL: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    children.push(extra);
+    let output = '';
+    extra.stdout!.on('data', (c) => (output += c));
+    extra.stderr!.on('data', (c) => (output += c));
+    const deadline = Date.now() + 120_000;
+    while (!output.includes(' serving ')) {
+      if (extra.exitCode !== null) throw new Error(`npm run worker exited ${extra.exitCode}:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`npm run worker did not serve:\n${output}`);
+      await sleep(200);
+    }
+    assert.match(output, new RegExp(`joining the embedded database of npm start on 127\\.0\\.0\\.1:${app.pgPort}`));
+    const sql = postgres(databaseUrl(app.pgPort), { max: 1, onnotice: () => {} });
+    try {
+      const rows = await sql`select "binary", host from services where host like 'other%' order by "binary"`;
+      assert.deepEqual(rows.map((r) => [r.binary, r.host]), [['cinder-backup', 'other'], ['cinder-volume', 'other@file']]);
+    } finally {
+      await sql.end();
+    }
+    const stopped = new Promise((resolve) => extra.once('exit', resolve));
+    process.kill(-extra.pid!, 'SIGTERM');
+    await stopped;
+    assert.match(output, /SIGTERM: stopping/);
+    const launcherExit = new Promise((resolve) => app.child.once('exit', resolve));
+    process.kill(app.child.pid!, 'SIGTERM');
+    assert.equal(await launcherExit, 143);
+  });
+
+  test('the worker checks its backup repository at start and stops with a message naming it', () => {
+    const worker = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/worker/main.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', CINDERBLOCK_DATA_DIR: path.join(privateDir, 'setup-check'), CINDERBLOCK_LAUNCHER_PID: '', ...env },
+      encoding: 'utf8', timeout: 120_000,
+    });
+    const notADirectory = path.join(privateDir, 'a-file');
+    fs.writeFileSync(notADirectory, 'not a directory\n');
+    const posix = worker({ CINDERBLOCK_BACKUP_STORE: 'posix', CINDERBLOCK_BACKUP_PATH: path.join(notADirectory, 'backups') });
+    assert.equal(posix.status, 1);
+    assert.match(posix.stderr, /\[worker\] could not start: the posix backup repository cannot be used: .*a-file\/backups is not a writable directory/);
+    assert.doesNotMatch(posix.stdout, / serving /);
+
+    const s3 = worker({
+      CINDERBLOCK_BACKUP_STORE: 's3', CINDERBLOCK_S3_ENDPOINT: 'http://127.0.0.1:1', CINDERBLOCK_S3_ACCESS_KEY: 'key', CINDERBLOCK_S3_SECRET_KEY: 'secret',
+    });
+    assert.equal(s3.status, 1);
+    assert.match(s3.stderr, /\[worker\] could not start: the s3 backup repository cannot be used: .*unreachable.*127\.0\.0\.1:1/);
+    assert.doesNotMatch(s3.stderr, /\n\s+at /);
   });
 });

@@ -20,9 +20,26 @@ export interface TestDatabase {
 }
 
 /**
+ * Starts the throwaway cluster on a port that was free a moment ago. Test files run side by side,
+ * so another file's server can take that port first: then the next free port is tried.
+ */
+async function startOnFreePort(tempDir: string): Promise<{ cluster: RunningCluster; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return { cluster: await startCluster({ dataDir: path.join(tempDir, 'pg'), port, logFile: path.join(tempDir, 'postgres.log') }), port };
+    } catch (error) {
+      const log = fs.readFileSync(path.join(tempDir, 'postgres.log'), { encoding: 'utf8', flag: 'a+' });
+      if (attempt >= 5 || !/could not (bind|create listen)|Address already in use/i.test(log)) throw error;
+    }
+  }
+}
+
+/**
  * A fresh, migrated database on real PostgreSQL: a throwaway cluster in a temporary directory on a
  * free port, or a new database on the server in TEST_DATABASE_URL. Never `.data/`. Sets
- * DATABASE_URL so the service layer's shared pool uses it.
+ * DATABASE_URL so the service layer's shared pool uses it. Each test file (its own process) has its
+ * own database, so files run in parallel.
  */
 export async function startTestDatabase(): Promise<TestDatabase> {
   const external = process.env.TEST_DATABASE_URL;
@@ -41,8 +58,7 @@ export async function startTestDatabase(): Promise<TestDatabase> {
   } else {
     tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinderblock-test-pg-'));
     fs.chmodSync(tempDir, 0o755);
-    port = await freePort();
-    cluster = await startCluster({ dataDir: path.join(tempDir, 'pg'), port, logFile: path.join(tempDir, 'postgres.log') });
+    ({ cluster, port } = await startOnFreePort(tempDir));
     await cluster.createDatabase(name);
     url = cluster.url(name);
   }

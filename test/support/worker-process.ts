@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -9,6 +11,18 @@ export interface WorkerProcess {
   /** Resolves once the worker printed that it serves its services. */
   ready: Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+let defaultDataDir: string | undefined;
+
+/** One data directory for the worker processes of this test file that name none (never the checkout's `.data`). */
+function testFileDataDir(): string {
+  if (!defaultDataDir) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinderblock-worker-data-'));
+    defaultDataDir = dir;
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  return defaultDataDir;
 }
 
 /** A real worker process (`server/worker/main.ts`) against the given database. */
@@ -25,6 +39,7 @@ export function startWorkerProcess(databaseUrl: string, env: Record<string, stri
       CINDERBLOCK_JOB_POLL_SECONDS: '0',
       CINDERBLOCK_SHUTDOWN_GRACE_SECONDS: '1',
       CINDERBLOCK_LAUNCHER_PID: '',
+      ...(env.CINDERBLOCK_DATA_DIR ? {} : { CINDERBLOCK_DATA_DIR: testFileDataDir() }),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
