@@ -15,7 +15,7 @@ import { listHref } from '@/components/ui/list/list-url';
 import { SortHeader } from '@/components/ui/list/sort-header';
 import { Notice } from '@/components/ui/notice';
 import { Pagination } from '@/components/ui/pagination';
-import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
+import { ShortId, Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { isWorking, StatusBadge } from '@/components/volumes/volume-status-badge';
 import { formatBytes } from '@/components/ui/format';
@@ -145,7 +145,7 @@ export function BackupTable({ initial, query, scope = {}, links, admin = false, 
                 <Td className="max-w-72">
                   <Link href={`${links.backups}/${b.id}`} className="block truncate font-medium text-slate-900 hover:text-brand-700 hover:underline">{b.name ?? <span className="italic text-slate-500">unnamed</span>}</Link>
                   <div className="mt-0.5 flex items-center gap-2">
-                    <span className="font-mono text-[11px] text-slate-400" title={b.id}>{b.id.slice(0, 8)}</span>
+                    <ShortId id={b.id} />
                     {b.isIncremental ? <span data-testid="incremental-marker"><Badge tone="blue">incremental</Badge></span> : <Badge tone="slate">full</Badge>}
                   </div>
                   {b.description && <div className="truncate text-xs text-slate-500" title={b.description}>{b.description}</div>}

@@ -19,7 +19,7 @@ export function AppShell({ area, nav, user, switcher, crossLink, children }: {
 }) {
   return (
     <div className="flex min-h-screen">
-      <aside className="flex w-60 shrink-0 flex-col bg-slate-900 text-slate-300">
+      <aside className="flex w-52 shrink-0 flex-col bg-slate-900 text-slate-300 xl:w-60">
         <div className="flex items-center gap-2 px-5 py-5">
           <span className="grid size-8 place-items-center rounded-md bg-brand-600 font-bold text-white">C</span>
           <div>
@@ -44,7 +44,7 @@ export function AppShell({ area, nav, user, switcher, crossLink, children }: {
           </div>
         </div>
       </aside>
-      <main className="min-w-0 flex-1 px-8 py-8">{children}</main>
+      <main className="min-w-0 flex-1 px-5 py-6 xl:px-8 xl:py-8">{children}</main>
     </div>
   );
 }

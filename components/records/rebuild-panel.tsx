@@ -8,7 +8,7 @@ import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/card';
 import { Field, Select } from '@/components/ui/field';
 import { Notice } from '@/components/ui/notice';
-import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
+import { ShortId, Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 
 interface Scanned { id: string; name: string | null; volumeId: string | null; parentId: string | null; createdAt: string | null; container: string; size: number; objectCount: number; known: boolean }
@@ -55,7 +55,7 @@ export function RebuildPanel({ initial, projects }: { initial: Scan | null; proj
                   <tr key={b.id} data-testid="scanned-backup">
                     <Td>{!b.known && <input type="checkbox" aria-label={`Select ${b.name ?? b.id}`} className="size-4 rounded border-slate-300" checked={selected.has(b.id)}
                       onChange={() => setSelected((s) => { const next = new Set(s); if (next.has(b.id)) next.delete(b.id); else next.add(b.id); return next; })} />}</Td>
-                    <Td><div className="font-medium text-slate-900">{b.name ?? <span className="italic text-slate-500">unnamed</span>}</div><div className="font-mono text-[11px] text-slate-400">{b.id}</div></Td>
+                    <Td><div className="font-medium text-slate-900">{b.name ?? <span className="italic text-slate-500">unnamed</span>}</div><div><ShortId id={b.id} /></div></Td>
                     <Td className="font-mono text-xs">{b.volumeId ?? '—'}</Td>
                     <Td className="font-mono text-xs">{b.parentId ? b.parentId.slice(0, 8) : <span className="font-sans text-slate-400">full</span>}</Td>
                     <Td>{b.size} GiB</Td>

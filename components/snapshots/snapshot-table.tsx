@@ -13,7 +13,7 @@ import { Dialog } from '@/components/ui/dialog';
 import { Field, Select } from '@/components/ui/field';
 import { Notice } from '@/components/ui/notice';
 import { Pagination } from '@/components/ui/pagination';
-import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
+import { ShortId, Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { deleteSnapshotAction, forceDeleteSnapshotAction, resetSnapshotAction } from '@/server/snapshots/actions';
 import type { SnapshotListRow } from '@/server/snapshots/queries';
@@ -79,14 +79,14 @@ export function SnapshotTable({ initial, query, scope = {}, base, volumeBase, ad
           <TBody>
             {data.rows.map((s) => (
               <tr key={s.id} data-testid="snapshot-row" className="hover:bg-slate-50">
-                <Td><div className="font-medium text-slate-900">{s.name ?? <span className="italic text-slate-500">unnamed</span>}</div><div className="font-mono text-[11px] text-slate-400">{s.id}</div></Td>
+                <Td><div className="font-medium text-slate-900">{s.name ?? <span className="italic text-slate-500">unnamed</span>}</div><div><ShortId id={s.id} /></div></Td>
                 <Td><Link className="hover:underline" href={`${volumeBase}/${s.volumeId}`}>{s.volumeName ?? s.volumeId.slice(0, 8)}</Link></Td>
                 {admin && <Td><Link className="hover:underline" href={listHref(base, query, { projectId: s.projectId, page: undefined })}>{s.projectName}</Link></Td>}
                 <Td>{s.size} GiB</Td>
                 <Td><StatusBadge status={s.status} title={s.statusReason} />{s.temporary && <span className="ml-1 text-xs text-slate-500">(temporary)</span>}</Td>
                 <Td><LocalTime value={s.createdAt} /></Td>
                 {canWrite && (
-                  <Td className="space-x-1 whitespace-nowrap text-right">
+                  <Td className="text-right"><div className="flex flex-col items-end gap-1">
                     <Button size="sm" variant="secondary" disabled={s.status !== 'available'} onClick={() => setCloning(s)}>New volume…</Button>
                     {!s.temporary && <Button size="sm" variant="secondary" disabled={s.status !== 'available' || s.backupStatus === 'backing-up'} onClick={() => setBackingUp(s)}>Back up…</Button>}
                     <Button size="sm" variant="ghost" disabled={!['available', 'error', 'error_deleting'].includes(s.status)} onClick={() => setDeleting(s)}>Delete…</Button>
@@ -96,7 +96,7 @@ export function SnapshotTable({ initial, query, scope = {}, base, volumeBase, ad
                         <Button size="sm" variant="ghost" onClick={() => setForcing(s)}>Force delete…</Button>
                       </RowMenu>
                     )}
-                  </Td>
+                  </div></Td>
                 )}
               </tr>
             ))}

@@ -9,11 +9,17 @@ export function Table({ children, label }: { children: ReactNode; label: string 
 }
 
 export function Th({ children, className = '', ...props }: ThHTMLAttributes<HTMLTableCellElement>) {
-  return <th scope="col" className={`px-4 py-2.5 text-left text-xs font-semibold uppercase tracking-wide text-slate-500 ${className}`} {...props}>{children}</th>;
+  return <th scope="col" className={`px-3 py-2.5 text-left align-bottom text-xs font-semibold uppercase tracking-wide text-slate-500 ${className}`} {...props}>{children}</th>;
 }
 
+/** A cell: text wraps, so a table fits 1024–1920 px; keep short values on one line with `whitespace-nowrap`. */
 export function Td({ children, className = '', ...props }: TdHTMLAttributes<HTMLTableCellElement>) {
-  return <td className={`whitespace-nowrap px-4 py-3 text-slate-700 ${className}`} {...props}>{children}</td>;
+  return <td className={`px-3 py-2.5 align-top text-slate-700 ${className}`} {...props}>{children}</td>;
+}
+
+/** The first eight characters of an id, the whole id on hover (and for copying from the detail page). */
+export function ShortId({ id }: { id: string }) {
+  return <span className="font-mono text-[11px] text-slate-400" title={id}>{id.slice(0, 8)}</span>;
 }
 
 export function THead({ children }: { children: ReactNode }) {

@@ -11,7 +11,7 @@ import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { eventReason, follow, useFollowedNotice } from '@/components/ui/followed-notice';
 import { Notice } from '@/components/ui/notice';
 import { ProgressBar } from '@/components/ui/progress-bar';
-import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
+import { ShortId, Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { deleteSnapshotAction } from '@/server/snapshots/actions';
 import {
@@ -195,16 +195,16 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
             <THead><Th>Name</Th><Th>Size</Th><Th>Status</Th><Th>Created</Th>{canWrite && <Th className="text-right">Actions</Th>}</THead>
             <TBody>{data.snapshots.map((s) => (
               <tr key={s.id} data-testid="snapshot-row">
-                <Td><div className="font-medium text-slate-900">{s.name ?? <span className="italic text-slate-500">unnamed</span>}</div><div className="font-mono text-[11px] text-slate-400">{s.id}</div></Td>
+                <Td><div className="font-medium text-slate-900">{s.name ?? <span className="italic text-slate-500">unnamed</span>}</div><div><ShortId id={s.id} /></div></Td>
                 <Td>{s.size} GiB</Td>
                 <Td><StatusBadge status={s.status} title={s.statusReason} />{s.temporary && <span className="ml-1 text-xs text-slate-500">(temporary)</span>}</Td>
                 <Td><LocalTime value={s.createdAt} /></Td>
                 {canWrite && (
-                  <Td className="space-x-2 whitespace-nowrap text-right">
+                  <Td className="text-right"><div className="flex flex-col items-end gap-1">
                     <Button size="sm" variant="secondary" disabled={s.status !== 'available'} onClick={() => { setCloneFrom(s); setDialog('clone'); }}>New volume…</Button>
                     {!s.temporary && <Button size="sm" variant="secondary" disabled={s.status !== 'available' || s.backupStatus === 'backing-up'} onClick={() => setBackupSource({ volume: v, snapshot: s })}>Back up…</Button>}
                     <Button size="sm" variant="ghost" disabled={!['available', 'error', 'error_deleting'].includes(s.status)} onClick={() => { setDeletingSnapshot(s); setDialog('delete-snapshot'); }}>Delete…</Button>
-                  </Td>
+                  </div></Td>
                 )}
               </tr>
             ))}</TBody>

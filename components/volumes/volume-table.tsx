@@ -12,7 +12,7 @@ import type { ShownNotice } from '@/components/ui/followed-notice';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { Notice } from '@/components/ui/notice';
 import { Pagination } from '@/components/ui/pagination';
-import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
+import { ShortId, Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { deleteVolumesAction } from '@/server/volumes/actions';
 import { checkVolumeOperation } from '@/server/volumes/operations';
@@ -92,7 +92,7 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
             {admin && <Th>Project</Th>}
             <SortHeader base={base} current={query} column="size">Size</SortHeader>
             <SortHeader base={base} current={query} column="status">Status</SortHeader>
-            <Th>Attached to</Th>
+            <Th className="hidden xl:table-cell">Attached to</Th>
             <SortHeader base={base} current={query} column="created">Created</SortHeader>
             {canWrite && <Th className="text-right">Actions</Th>}
           </THead>
@@ -100,17 +100,17 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
             {data.rows.map((v) => (
               <tr key={v.id} data-testid="volume-row" data-volume-id={v.id} className={selected.has(v.id) ? 'bg-brand-50/50' : 'hover:bg-slate-50'}>
                 {canWrite && <Td><input type="checkbox" aria-label={`Select ${v.name ?? v.id}`} checked={selected.has(v.id)} onChange={() => toggle(v.id)} className="size-4 rounded border-slate-300" /></Td>}
-                <Td>
+                <Td className="min-w-40 break-words">
                   <Link href={detail(v.id)} className="font-medium text-slate-900 hover:text-brand-700 hover:underline">{v.name ?? <span className="italic text-slate-500">unnamed</span>}</Link>
-                  <div className="font-mono text-[11px] text-slate-400">{v.id}</div>
+                  <div><ShortId id={v.id} /></div>
                 </Td>
                 {admin && <Td><Link className="hover:underline" href={listHref(base, query, { projectId: v.projectId, page: undefined })}>{v.projectName}</Link></Td>}
                 <Td>{v.size} GiB</Td>
                 <Td>
                   <VolumeStatusBadges status={v.status} backupStatus={v.backupStatus} reason={v.statusReason} />
-                  {v.statusReason && v.status.startsWith('error') && <div className="mt-1 max-w-72 truncate text-xs text-red-600" title={v.statusReason}>{v.statusReason}</div>}
+                  {v.statusReason && v.status.startsWith('error') && <div className="mt-1 max-w-40 truncate text-xs text-red-600" title={v.statusReason}>{v.statusReason}</div>}
                 </Td>
-                <Td>{v.attachedTo.length ? v.attachedTo.join(', ') : <span className="text-slate-400">—</span>}</Td>
+                <Td className="hidden xl:table-cell">{v.attachedTo.length ? v.attachedTo.join(', ') : <span className="text-slate-400">—</span>}</Td>
                 <Td><LocalTime value={v.createdAt} /></Td>
                 {canWrite && (
                   <Td className="text-right">

@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import { EmptyState, PageHeader } from '@/components/ui/card';
-import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
+import { ShortId, Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { requireAdminPage } from '@/server/auth/session';
 import { recentAuditEvents } from '@/server/services/queries';
@@ -22,9 +22,9 @@ export default async function EventsPage() {
                 <Td><LocalTime value={e.at} /></Td>
                 <Td>{e.actorName ?? 'system'}</Td>
                 <Td className="font-medium text-slate-900">{e.action.replaceAll('_', ' ')}</Td>
-                <Td><span className="text-slate-500">{e.resourceType}</span> <span className="font-mono text-xs">{e.resourceId}</span></Td>
+                <Td><span className="text-slate-500">{e.resourceType}</span> <ShortId id={e.resourceId} /></Td>
                 <Td>{e.fromStatus || e.toStatus ? `${e.fromStatus ?? '—'} → ${e.toStatus ?? '—'}` : ''}</Td>
-                <Td className="max-w-96 truncate font-mono text-xs text-slate-500" title={e.detail ? JSON.stringify(e.detail) : undefined}>{e.detail ? JSON.stringify(e.detail) : ''}</Td>
+                <Td><div className="max-w-xs truncate font-mono text-xs text-slate-500" title={e.detail ? JSON.stringify(e.detail) : undefined}>{e.detail ? JSON.stringify(e.detail) : ''}</div></Td>
               </tr>
             ))}
           </TBody>

@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { Badge } from '@/components/ui/badge';
 import { PageHeader } from '@/components/ui/card';
 import { DialogButton } from '@/components/ui/dialog';
-import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
+import { ShortId, Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { CreateProjectForm, ProjectEnabledToggle } from '@/components/identity/project-forms';
 import { requireAdminPage } from '@/server/auth/session';
@@ -24,8 +24,8 @@ export default async function ProjectsPage() {
           <TBody>
             {projects.map((p) => (
               <tr key={p.id}>
-                <Td><Link href={`/admin/projects/${p.id}`} className="font-medium text-slate-900 hover:underline">{p.name}</Link><div className="font-mono text-xs text-slate-400">{p.id}</div></Td>
-                <Td className="max-w-64 truncate">{p.description || <span className="text-slate-400">—</span>}</Td>
+                <Td><Link href={`/admin/projects/${p.id}`} className="font-medium text-slate-900 hover:underline">{p.name}</Link><div><ShortId id={p.id} /></div></Td>
+                <Td><div className="max-w-64 truncate" title={p.description ?? undefined}>{p.description || <span className="text-slate-400">—</span>}</div></Td>
                 <Td>{p.members}</Td>
                 <Td>{p.enabled ? <Badge tone="green">enabled</Badge> : <Badge tone="amber">disabled</Badge>}</Td>
                 <Td><LocalTime value={p.createdAt} /></Td>

@@ -47,7 +47,7 @@ export default async function AdminQuotasPage({ searchParams }: { searchParams: 
                 const full = q && q.limit >= 0 && q.inUse >= q.limit;
                 return <Td key={r} className={full ? 'font-medium text-red-600' : undefined}>{usage(q)}</Td>;
               })}
-              <Td className="text-right"><Link href={`/admin/quotas?project=${p.id}`} className="text-sm font-medium text-brand-700 hover:underline" aria-label={`Edit limits of ${p.name}`}>Edit limits</Link></Td>
+              <Td className="text-right"><Link href={`/admin/quotas?project=${p.id}`} className="whitespace-nowrap text-sm font-medium text-brand-700 hover:underline" aria-label={`Edit limits of ${p.name}`}>Edit limits</Link></Td>
             </tr>
           ))}
         </TBody>
