@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { eq } from 'drizzle-orm';
-import type { Actor } from '../server/auth/actor';
+import { SYSTEM_ACTOR, type Actor } from '../server/auth/actor';
 import { createBackup } from '../server/backups/service';
 import { db } from '../server/db/client';
 import { backups, volumes } from '../server/db/schema';
+import { updateProjectQuotas } from '../server/quotas/admin';
 import { createSnapshot } from '../server/snapshots/service';
 import { createVolume } from '../server/volumes/service';
 import { seedProject } from '../test/support/identities';
@@ -83,5 +84,28 @@ test.describe('the console speaks plainly and asks before destroying', () => {
     await expect(page.getByText('The restore failed', { exact: false })).toBeVisible({ timeout: 60_000 });
     await expect(page.getByText(/^Restoring to volume/)).toHaveCount(0);
     await shot(page, 'portal-restore-failed');
+  });
+
+  test('refusals read as plain words, not internal names', async ({ page }) => {
+    const tenant = await seedProject('member');
+    await updateProjectQuotas(SYSTEM_ACTOR, { projectId: tenant.project.id, limits: { volumes: 1 } });
+    const volume = await availableVolume(tenant.actor, tenant.project.id, 'only-one');
+    await signIn(page, tenant.user.name, tenant.password);
+    await page.goto('/volumes');
+    await page.getByRole('button', { name: 'Create volume' }).first().click();
+    const create = page.getByRole('dialog', { name: 'Create volume' });
+    await create.getByLabel('Name').fill('one-too-many');
+    await create.getByLabel('Size (GiB)').fill('1');
+    await create.getByRole('button', { name: 'Create volume' }).click();
+    await expect(create.getByText(/Not enough quota for volumes: this needs 1 more, and 1 of the project's 1 is in use/)).toBeVisible();
+    await expect(create.getByText(/VolumeLimitExceeded|quota 'volumes'/)).toHaveCount(0);
+    await create.getByRole('button', { name: 'Close' }).click();
+
+    await page.goto(`/volumes/${volume.id}`);
+    await page.getByRole('button', { name: 'Attach…' }).click();
+    const attach = page.getByRole('dialog', { name: /Attach/ });
+    await attach.getByRole('button', { name: /^Attach/ }).click();
+    await expect(attach.getByText('Name the instance to attach to')).toBeVisible();
+    await expect(attach.getByText(/expected string/)).toHaveCount(0);
   });
 });

@@ -23,7 +23,7 @@ export async function runAction<T>(
     const message = typeof options.message === 'function' ? options.message(data) : options.message;
     return { ok: true, data, message };
   } catch (error) {
-    if (error instanceof AppError) return { ok: false, code: error.code, message: error.message, fieldErrors: error.fieldErrors };
+    if (error instanceof AppError) return { ok: false, code: error.code, ...consoleWords(error) };
     console.error('[action] unexpected error', error);
     return { ok: false, code: 'internal', message: 'Something went wrong on our side. Try again; if it keeps failing, an operator can find the details in the server log.' };
   }
@@ -38,4 +38,13 @@ export function formFields(formData: FormData, booleans: string[] = []): Record<
   }
   for (const key of booleans) fields[key] = formData.get(key) === 'on' || formData.get(key) === 'true';
   return fields;
+}
+
+/** What the console shows for an expected failure: plain words where the message is Cinder's text, in the fields too. */
+function consoleWords(error: AppError): { message: string; fieldErrors?: Record<string, string> } {
+  if (!error.plain) return { message: error.message, fieldErrors: error.fieldErrors };
+  const fieldErrors = error.fieldErrors
+    ? Object.fromEntries(Object.entries(error.fieldErrors).map(([field, text]) => [field, text === error.message ? error.plain! : text]))
+    : undefined;
+  return { message: error.plain, fieldErrors };
 }

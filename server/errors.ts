@@ -27,6 +27,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly fieldErrors?: Record<string, string>,
+    /** The console's plain words, where `message` is Cinder's text (kept for the REST API). */
+    readonly plain?: string,
   ) {
     super(message);
     this.name = 'AppError';
@@ -35,4 +37,5 @@ export class AppError extends Error {
 
 export const notFound = (what: string, id: string) => new AppError('not_found', `${what} ${id} could not be found.`);
 export const invalid = (message: string, fieldErrors?: Record<string, string>) => new AppError('invalid', message, fieldErrors);
-export const forbidden = (action: string) => new AppError('forbidden', `Policy doesn't allow ${action} to be performed.`);
+export const forbidden = (action: string, plain = 'Your role does not allow this.') =>
+  new AppError('forbidden', `Policy doesn't allow ${action} to be performed.`, undefined, plain);

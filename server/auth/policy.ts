@@ -8,6 +8,8 @@ import type { Actor } from './actor';
  */
 export type Permission = 'read' | 'write' | 'admin';
 
+const ONLY_ADMINS = 'Only an administrator can do this.';
+
 export function canSeeProject(actor: Actor, projectId: string): boolean {
   return actor.isAdmin || actor.roles.has(projectId);
 }
@@ -20,12 +22,12 @@ export function authorize(actor: Actor, projectId: string, permission: Permissio
   if (actor.isAdmin) return;
   const role = actor.roles.get(projectId);
   if (!role) throw new AppError('not_found', notFoundMessage);
-  if (permission === 'admin') throw forbidden(action);
-  if (permission === 'write' && role !== 'member') throw forbidden(action);
+  if (permission === 'admin') throw forbidden(action, ONLY_ADMINS);
+  if (permission === 'write' && role !== 'member') throw forbidden(action, 'Readers can look at this project but not change it; a member can.');
 }
 
 export function requireAdmin(actor: Actor, action: string): void {
-  if (!actor.isAdmin) throw forbidden(action);
+  if (!actor.isAdmin) throw forbidden(action, ONLY_ADMINS);
 }
 
 /** The projects an actor may list in, or `undefined` for every project (admins). */

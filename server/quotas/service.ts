@@ -2,6 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client';
 import { quotaDefaults, quotas } from '../db/schema';
 import { AppError } from '../errors';
+import { QUOTA_LABELS } from './labels';
 import { QUOTA_DEFAULTS, QUOTA_RESOURCES, type QuotaResource } from './resources';
 
 /** Gives a new project one quota row per resource, at the current defaults. */
@@ -33,6 +34,14 @@ const OVER_LIMIT_MESSAGES: Partial<Record<QuotaResource, (limit: number, used: n
     `VolumeBackupSizeExceedsAvailableQuota: Requested backup exceeds allowed Backup gigabytes quota. Requested ${delta}G, quota is ${limit}G and ${used}G has been consumed.`,
 };
 
+/** The console's words for a full quota: which one, how full, what the request needed. */
+export function overQuotaInPlainWords(resource: string, limit: number, used: number, delta: number): string {
+  const { label, unit } = QUOTA_LABELS[resource] ?? { label: resource };
+  const amount = (n: number) => (unit ? `${n} ${unit}` : String(n));
+  return `Not enough quota for ${label.toLowerCase()}: this needs ${amount(delta)} more, and ${amount(used)} of the project's ${amount(limit)} is in use. `
+    + 'Free some up, or ask an administrator to raise the limit.';
+}
+
 /**
  * Charges or releases usage in the caller's transaction. A positive change is one conditional
  * UPDATE (`limit < 0 OR in_use + delta <= limit`); zero rows means over quota and throws, which
@@ -60,7 +69,7 @@ export async function changeUsage(tx: Executor, projectId: string, changes: Quot
       const limit = row?.hardLimit ?? 0;
       const used = row?.inUse ?? 0;
       const message = OVER_LIMIT_MESSAGES[resource]?.(limit, used, delta) ?? `Quota exceeded for ${resource}`;
-      throw new AppError('over_quota', message);
+      throw new AppError('over_quota', message, undefined, overQuotaInPlainWords(resource, limit, used, delta));
     }
   }
 }

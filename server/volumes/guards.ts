@@ -50,6 +50,6 @@ export async function checkPerVolumeLimit(tx: Executor, projectId: string, size:
   const limit = row?.limit ?? -1;
   if (limit >= 0 && size > limit) {
     const message = `VolumeSizeExceedsLimit: Requested volume size ${size}G is larger than maximum allowed limit ${limit}G.`;
-    throw new AppError('over_quota', message, { [field]: message });
+    throw new AppError('over_quota', message, { [field]: message }, `This project allows volumes of at most ${limit} GiB.`);
   }
 }

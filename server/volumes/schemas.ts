@@ -36,7 +36,7 @@ export const createVolumeSchema = z.object({
 export const extendVolumeSchema = z.object({ id: volumeId, newSize: sizeGiB('New size') });
 export const attachVolumeSchema = z.object({
   id: volumeId,
-  instanceName: z.string().trim().min(1, 'Name the instance to attach to').max(255, 'Instance names can be at most 255 characters')
+  instanceName: z.string({ error: 'Name the instance to attach to' }).trim().min(1, 'Name the instance to attach to').max(255, 'Instance names can be at most 255 characters')
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'Use letters, digits and _ . : - only'),
   mountpoint: z.string().trim().max(255).optional().transform((v) => v || null)
     .refine((v) => v === null || /^\/dev\/[a-z0-9]+$/.test(v), 'A mount point looks like /dev/vdb'),
