@@ -1,8 +1,8 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { visibleBackup } from '../../backups/guards';
 import { restoreBackup } from '../../backups/service';
 import { db } from '../../db/client';
-import { services, volumes } from '../../db/schema';
+import { services } from '../../db/schema';
 import { AppError, invalid } from '../../errors';
 import { VOLUME_BINARY } from '../../jobs/kinds';
 import { forceDeleteVolume, resetVolumeStatus } from '../../volumes/admin';
@@ -123,17 +123,13 @@ async function createFromBackup(c: CinderContext, backupId: string, size: number
   }
   let restored;
   try {
-    restored = await restoreBackup(c.actor, { id: backupId, volumeId: null, name: name ?? null });
+    restored = await restoreBackup(c.actor, { id: backupId, volumeId: null, name: name ?? null, description, metadata });
   } catch (error) {
     if (error instanceof AppError && error.code === 'conflict' && /Backup status must be available/.test(error.message)) {
       throw invalid("Invalid backup: Originating backup status must be one of 'available' values");
     }
     throw error;
   }
-  await db().transaction(async (t) => {
-    await t.update(volumes).set({ description, updatedAt: sql`now()` }).where(eq(volumes.id, restored.volumeId));
-    if (metadata && Object.keys(metadata).length) await writeMetadata(t, 'volume', restored.volumeId, metadata, true);
-  });
   return render(c, restored.volumeId, 202);
 }
 
