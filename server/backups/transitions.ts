@@ -1,6 +1,5 @@
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
-import type { Actor } from '../auth/actor';
-import { SYSTEM_ACTOR } from '../auth/actor';
+import { SYSTEM_ACTOR, type Actor } from '../auth/actor';
 import { compareAndSwap } from '../db/cas';
 import type { Executor } from '../db/client';
 import { backupMetadata, backups, snapshots, volumeMetadata, volumes } from '../db/schema';
@@ -40,7 +39,7 @@ const statusIn = (from: readonly BackupStatus[]) => inArray(backups.status, [...
  * A request's compare-and-swap on a backup's status: zero rows means the request conflicts with
  * the current state (`explain` says why), or the backup is gone.
  */
-export async function swapBackup(
+async function swapBackup(
   tx: Executor,
   id: string,
   from: readonly BackupStatus[],
@@ -60,8 +59,8 @@ function moveBackup(tx: Executor, id: string, from: readonly BackupStatus[], set
   return compareAndSwap(tx, backups, id, statusIn(from), set);
 }
 
-/** Name, description and metadata replaced whole. */
-export async function replaceBackupMetadata(tx: Executor, backupId: string, metadata: Record<string, string>) {
+/** A backup's metadata, replaced whole. */
+async function replaceBackupMetadata(tx: Executor, backupId: string, metadata: Record<string, string>) {
   await tx.delete(backupMetadata).where(eq(backupMetadata.backupId, backupId));
   const entries = Object.entries(metadata);
   if (entries.length) await tx.insert(backupMetadata).values(entries.map(([key, value]) => ({ backupId, key, value })));
@@ -72,7 +71,7 @@ export async function replaceBackupMetadata(tx: Executor, backupId: string, meta
  * available or restoring, reference §4.6) wherever a child appears, goes, or enters or leaves those
  * states. The delete refusal checks the rows themselves (`hasNoChildren`).
  */
-export async function recountDependents(tx: Executor, backupId: string) {
+async function recountDependents(tx: Executor, backupId: string) {
   await compareAndSwap(tx, backups, backupId, undefined, {
     numDependentBackups: expression<number>(sql`(select count(*)::int from ${backups} c
       where c.parent_id = ${backupId} and c.deleted = false and c.status in ('available', 'restoring'))`),
@@ -81,6 +80,17 @@ export async function recountDependents(tx: Executor, backupId: string) {
 
 async function recountParentOf(tx: Executor, backup: Pick<BackupRow, 'parentId'>) {
   if (backup.parentId) await recountDependents(tx, backup.parentId);
+}
+
+/** An audit event the backup service itself records on a backup (a worker's outcome). */
+function recordServiceEvent(
+  tx: Executor, backup: { id: string; projectId: string | null }, action: string, change: { from: BackupStatus; to: BackupStatus },
+  detail: Record<string, unknown>,
+) {
+  return recordEvent(tx, {
+    actor: SYSTEM_ACTOR, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action,
+    fromStatus: change.from, toStatus: change.to, detail,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -118,7 +128,7 @@ export async function markVolumeRestoring(tx: Executor, volume: VolumeRow, backu
  * Releases the backup's source (its snapshot, else its volume) from `backing-up`: to null, or to
  * `error_backing-up` after a create that did not finish. A source in any other state is left alone.
  */
-export async function releaseBackupSource(tx: Executor, backup: Pick<BackupRow, 'snapshotId' | 'volumeId'>, to: 'error_backing-up' | null) {
+async function releaseBackupSource(tx: Executor, backup: Pick<BackupRow, 'snapshotId' | 'volumeId'>, to: 'error_backing-up' | null) {
   if (backup.snapshotId) {
     await compareAndSwap(tx, snapshots, backup.snapshotId, eq(snapshots.backupStatus, 'backing-up'), { backupStatus: to }, { includeDeleted: true });
   } else {
@@ -245,7 +255,8 @@ export async function requestBackupDelete(tx: Executor, actor: Actor, id: string
     projectId: backup.projectId, resourceType: BACKUP, resourceId: id, actor,
   });
   await recordEvent(tx, {
-    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: id, action, fromStatus: from.length === 1 ? from[0] : null, toStatus: 'deleting',
+    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: id, action,
+    fromStatus: from.length === 1 ? from[0] : null, toStatus: 'deleting',
     detail: { jobId: job.id },
   });
   return backup;
@@ -312,7 +323,8 @@ export async function requestRestore(tx: Executor, actor: Actor, backup: BackupR
     projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, actor,
   });
   await recordEvent(tx, {
-    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action: 'restore', fromStatus: 'available', toStatus: 'restoring',
+    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action: 'restore',
+    fromStatus: 'available', toStatus: 'restoring',
     detail: { volumeId: target.id, volumeIsNew, jobId: job.id },
   });
   return { backupId: backup.id, volumeId: target.id, volumeName: target.name };
@@ -332,7 +344,8 @@ export async function resetToError(tx: Executor, actor: Actor, backup: BackupRow
   await settleSourcesAfterReset(tx, backup, 'error');
   await recountParentOf(tx, reset);
   await recordEvent(tx, {
-    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action: 'reset_status', fromStatus: backup.status, toStatus: 'error',
+    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action: 'reset_status',
+    fromStatus: backup.status, toStatus: 'error',
     detail: { abortedJobs },
   });
   return reset;
@@ -453,10 +466,7 @@ async function markDeleted(tx: Executor, backup: BackupRow, jobId: string, actio
   if (!gone) return;
   await changeUsage(tx, gone.projectId, [{ resource: 'backups', delta: -1 }, { resource: 'backup_gigabytes', delta: -gone.size }]);
   await recountParentOf(tx, gone);
-  await recordEvent(tx, {
-    actor: SYSTEM_ACTOR, projectId: gone.projectId, resourceType: BACKUP, resourceId: gone.id, action, fromStatus: backup.status, toStatus: 'deleted',
-    detail: { jobId },
-  });
+  await recordServiceEvent(tx, gone, action, { from: backup.status, to: 'deleted' }, { jobId });
 }
 
 /** Hands leftover objects to a delete job: the backup ends deleted once they are gone. */
@@ -499,9 +509,8 @@ export async function completeBackupCreate(tx: Executor, backupId: string, jobId
     return;
   }
   await recountParentOf(tx, done);
-  await recordEvent(tx, {
-    actor: SYSTEM_ACTOR, projectId: done.projectId, resourceType: BACKUP, resourceId: done.id, action: 'create_done', fromStatus: 'creating', toStatus: 'available',
-    detail: { jobId, objectCount: result.objectCount, bytesStored: result.bytesStored, incremental: !!done.parentId },
+  await recordServiceEvent(tx, done, 'create_done', { from: 'creating', to: 'available' }, {
+    jobId, objectCount: result.objectCount, bytesStored: result.bytesStored, incremental: !!done.parentId,
   });
 }
 
@@ -517,11 +526,9 @@ export async function failBackupCreate(tx: Executor, backupId: string, jobId: st
   }
   const failed = await moveBackup(tx, backupId, ['creating'], { status: 'error', failReason: reason.slice(0, 255) });
   if (!failed) return;
-  await recordEvent(tx, {
-    actor: SYSTEM_ACTOR, projectId: failed.projectId, resourceType: BACKUP, resourceId: failed.id, action, fromStatus: 'creating', toStatus: 'error',
-    detail: { jobId, reason },
-  });
-  await recordBackupMessage(tx, failed, BACKUP_MESSAGE.create, action === 'create_abandoned' ? BACKUP_DETAIL.serviceDown : BACKUP_DETAIL.createFailed);
+  await recordServiceEvent(tx, failed, action, { from: 'creating', to: 'error' }, { jobId, reason });
+  const detail = action === 'create_abandoned' ? BACKUP_DETAIL.serviceDown : BACKUP_DETAIL.createFailed;
+  await recordBackupMessage(tx, failed, BACKUP_MESSAGE.create, detail);
 }
 
 /** A cancelled create: deleted when it was cancelled; when an administrator's reset aborted it, its objects are gone. */
@@ -545,7 +552,8 @@ export async function abandonBackupCreate(tx: Executor, backupId: string, jobId:
   await failBackupCreate(tx, backupId, jobId, 'incomplete backup reset on manager restart', 'create_abandoned');
   if (backup.serviceMetadata || backup.tempSnapshotId) {
     await enqueueJob(tx, {
-      kind: 'backup_cleanup', payload: { backupId, container: backup.container, prefix: backup.serviceMetadata, tempSnapshotId: backup.tempSnapshotId },
+      kind: 'backup_cleanup',
+      payload: { backupId, container: backup.container, prefix: backup.serviceMetadata, tempSnapshotId: backup.tempSnapshotId },
       targetBinary: BACKUP_BINARY, targetHost: backup.host, projectId: backup.projectId, resourceType: BACKUP, resourceId: backupId,
     });
   }
@@ -570,10 +578,7 @@ export async function completeBackupDelete(tx: Executor, backupId: string, jobId
 export async function failBackupDelete(tx: Executor, backupId: string, jobId: string, reason: string) {
   const failed = await moveBackup(tx, backupId, ['deleting'], { status: 'error', failReason: reason.slice(0, 255) });
   if (!failed) return;
-  await recordEvent(tx, {
-    actor: SYSTEM_ACTOR, projectId: failed.projectId, resourceType: BACKUP, resourceId: backupId, action: 'delete_failed', fromStatus: 'deleting', toStatus: 'error',
-    detail: { jobId, reason },
-  });
+  await recordServiceEvent(tx, failed, 'delete_failed', { from: 'deleting', to: 'error' }, { jobId, reason });
   await recordBackupMessage(tx, failed, BACKUP_MESSAGE.delete, BACKUP_DETAIL.deleteFailed);
 }
 
@@ -603,9 +608,8 @@ export async function completeRestore(
     await tx.insert(volumeMetadata).values({ volumeId, key: 'src_backup_id', value: backupId })
       .onConflictDoUpdate({ target: [volumeMetadata.volumeId, volumeMetadata.key], set: { value: backupId } });
   }
-  await recordEvent(tx, {
-    actor: SYSTEM_ACTOR, projectId: outcome.backup.projectId, resourceType: BACKUP, resourceId: backupId, action: 'restore_done',
-    fromStatus: 'restoring', toStatus: 'available', detail: { jobId, volumeId, volumeIsNew, bytesWritten: outcome.bytesWritten },
+  await recordServiceEvent(tx, outcome.backup, 'restore_done', { from: 'restoring', to: 'available' }, {
+    jobId, volumeId, volumeIsNew, bytesWritten: outcome.bytesWritten,
   });
 }
 
@@ -617,9 +621,8 @@ export async function failRestore(
   const { backupId, volumeId, volumeIsNew } = restore;
   const backup = await moveBackup(tx, backupId, ['restoring'], { status: 'available' });
   await failRestoreTarget(tx, volumeId, volumeIsNew, reason);
-  await recordEvent(tx, {
-    actor: SYSTEM_ACTOR, projectId: backup?.projectId ?? job.projectId, resourceType: BACKUP, resourceId: backupId, action,
-    fromStatus: 'restoring', toStatus: 'available', detail: { jobId: job.id, volumeId, volumeIsNew, reason },
+  await recordServiceEvent(tx, { id: backupId, projectId: backup?.projectId ?? job.projectId }, action, { from: 'restoring', to: 'available' }, {
+    jobId: job.id, volumeId, volumeIsNew, reason,
   });
   if (action === 'restore_failed' && backup) await recordBackupMessage(tx, backup, BACKUP_MESSAGE.restore, BACKUP_DETAIL.restoreFailed);
 }
@@ -641,20 +644,14 @@ export async function completeVerify(
 ) {
   if (!outcome.ok) {
     await setFailReason(tx, backup.id, outcome.reason);
-    await recordEvent(tx, {
-      actor: SYSTEM_ACTOR, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action: 'verify_failed',
-      fromStatus: backup.status, toStatus: backup.status, detail: { jobId, reason: outcome.reason },
-    });
+    await recordServiceEvent(tx, backup, 'verify_failed', { from: backup.status, to: backup.status }, { jobId, reason: outcome.reason });
     return;
   }
   const reset = await moveBackup(tx, backup.id, [backup.status], { status: 'available', failReason: null, objectCount: outcome.objectCount });
   if (!reset) return;
   await settleSourcesAfterReset(tx, backup, 'available');
   await recountParentOf(tx, reset);
-  await recordEvent(tx, {
-    actor: SYSTEM_ACTOR, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action: 'reset_status',
-    fromStatus: backup.status, toStatus: 'available', detail: { jobId, verified: true },
-  });
+  await recordServiceEvent(tx, backup, 'reset_status', { from: backup.status, to: 'available' }, { jobId, verified: true });
 }
 
 export async function failVerify(tx: Executor, backupId: string, reason: string) {
@@ -697,16 +694,11 @@ export async function completeImport(tx: Executor, backupId: string, jobId: stri
   await recountParentOf(tx, row);
   const entries = Object.entries(metadata);
   if (entries.length) await tx.insert(backupMetadata).values(entries.map(([key, value]) => ({ backupId, key, value }))).onConflictDoNothing();
-  await recordEvent(tx, {
-    actor: SYSTEM_ACTOR, projectId: row.projectId, resourceType: BACKUP, resourceId: backupId, action: 'import_done', fromStatus: 'creating', toStatus: 'available',
-    detail: { jobId },
-  });
+  await recordServiceEvent(tx, { id: backupId, projectId: row.projectId }, 'import_done', { from: 'creating', to: 'available' }, { jobId });
 }
 
 export async function failImport(tx: Executor, backupId: string, job: { id: string; projectId: string | null }, reason: string) {
   await setFailReason(tx, backupId, reason, 'error');
-  await recordEvent(tx, {
-    actor: SYSTEM_ACTOR, projectId: job.projectId, resourceType: BACKUP, resourceId: backupId, action: 'import_failed', fromStatus: 'creating', toStatus: 'error',
-    detail: { jobId: job.id, reason },
-  });
+  const backup = { id: backupId, projectId: job.projectId };
+  await recordServiceEvent(tx, backup, 'import_failed', { from: 'creating', to: 'error' }, { jobId: job.id, reason });
 }
