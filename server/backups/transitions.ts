@@ -269,9 +269,10 @@ export async function requestBackupDelete(tx: Executor, actor: Actor, id: string
 export async function requestCreateCancel(
   tx: Executor, actor: Actor, id: string, action: 'cancel' | 'force_delete', explain: (current: BackupRow) => string,
 ): Promise<BackupRow> {
-  const cancelled = await swapBackup(tx, id, ['creating'], { status: 'deleting' }, explain);
+  // The job row first, then the backup's: the order a worker's fenced writes lock them in.
   const job = await liveJobOf(tx, id, 'backup_create');
   if (job) await requestCancel(tx, job.id);
+  const cancelled = await swapBackup(tx, id, ['creating'], { status: 'deleting' }, explain);
   await recordEvent(tx, {
     actor, projectId: cancelled.projectId, resourceType: BACKUP, resourceId: id, action, fromStatus: 'creating', toStatus: 'deleting',
     detail: { jobId: job?.id ?? null },
