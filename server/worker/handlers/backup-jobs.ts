@@ -78,7 +78,8 @@ export const backupCreateHandler: JobHandler<'backup_create'> = {
     const kind = backupStoreKind(env);
     const startedAt = new Date();
     const container = backup.container ?? defaultContainer(env, backup.id);
-    const prefix = backupPrefix(kind, { volumeId: volume.id, backupId: backup.id, startedAt, availabilityZone: backup.availabilityZone ?? env.CINDERBLOCK_AVAILABILITY_ZONE });
+    const availabilityZone = backup.availabilityZone ?? env.CINDERBLOCK_AVAILABILITY_ZONE;
+    const prefix = backupPrefix(kind, { volumeId: volume.id, backupId: backup.id, startedAt, availabilityZone });
     // Where the objects go is recorded before any is written, so a crash can always be cleaned up.
     await transact((tx) => recordBackupLocation(tx, backup.id, { container, prefix, service: serviceNameFor(kind) }));
 
@@ -98,13 +99,14 @@ export const backupCreateHandler: JobHandler<'backup_create'> = {
     try {
       const result = await transfers(env).run(() => backupVolume({
         store: backupStore(env), backupId: backup.id, volumeId: volume.id, sourcePath, sizeBytes: backup.size * GiB, parent,
-        container, availabilityZone: backup.availabilityZone ?? env.CINDERBLOCK_AVAILABILITY_ZONE, createdAt: backup.createdAt, startedAt,
+        container, availabilityZone, createdAt: backup.createdAt, startedAt,
         name: backup.displayName, description: backup.displayDescription, volumeMeta,
         compression: env.CINDERBLOCK_COMPRESSION, signal, onProgress: progressReporter(context, backup.id, 'backup'),
         maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
       }), signal);
       if (tempSnapshotId) await driver.deleteSnapshot(tempSnapshotId);
-      await complete({ objectCount: result.objectCount, bytesStored: result.bytesStored }, (tx) => completeBackupCreate(tx, backup.id, job.id, result));
+      await complete({ objectCount: result.objectCount, bytesStored: result.bytesStored },
+        (tx) => completeBackupCreate(tx, backup.id, job.id, result));
     } catch (error) {
       if (tempSnapshotId) await driver.deleteSnapshot(tempSnapshotId).catch(() => undefined);
       throw error;
