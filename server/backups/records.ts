@@ -11,13 +11,12 @@ import { AppError, invalid } from '../errors';
 import { recordEvent } from '../events/audit';
 import { enqueueJob } from '../jobs/enqueue';
 import { BACKUP_BINARY } from '../jobs/kinds';
-import { changeUsage } from '../quotas/service';
 import { parseInput } from '../validation';
 import { backupServiceFor, visibleBackup, type BackupRow } from './guards';
 import { otherOwnersOf } from './object-owners';
 import { backupStoreKind } from './store';
+import { recreateBackupRecord, requestImport } from './transitions';
 
-const BACKUP = 'backup';
 export const PLACEHOLDER_VOLUME_ID = '00000000-0000-0000-0000-000000000000';
 
 /** Export records use `YYYY-MM-DDTHH:MM:SSZ` (reference §6.1). */
@@ -148,25 +147,10 @@ export async function importRecord(actor: Actor, input: unknown, tx: Executor = 
     }
     const projectId = data.projectId || (await homeProject(t, actor));
     const service = await backupServiceFor(t, 'importing backup');
-    await changeUsage(t, projectId, [{ resource: 'backups', delta: 1 }, { resource: 'backup_gigabytes', delta: record.size }]);
-    const values = {
-      projectId, userId: actor.userId, volumeId: PLACEHOLDER_VOLUME_ID, status: 'creating' as const, size: record.size,
-      deleted: false, deletedAt: null, failReason: null, host: service.host, availabilityZone: service.availabilityZone,
-      updatedAt: sql`now()` as unknown as Date,
-    };
-    const [row] = existing
-      ? await t.update(backups).set(values).where(eq(backups.id, record.id)).returning()
-      : await t.insert(backups).values({ id: record.id, ...values }).returning();
-    await t.delete(backupMetadata).where(eq(backupMetadata.backupId, row.id));
-    const job = await enqueueJob(t, {
-      kind: 'backup_import', payload: { backupId: row.id, backupService: data.backup_service, backupUrl: data.backup_url.replace(/\s+/g, '') },
-      targetBinary: BACKUP_BINARY, targetHost: service.host, projectId, resourceType: BACKUP, resourceId: row.id, actor,
+    return requestImport(t, actor, {
+      existing, id: record.id, size: record.size, parentId: record.parent_id ?? null, projectId, service,
+      backupService: data.backup_service, backupUrl: data.backup_url.replace(/\s+/g, ''), placeholderVolumeId: PLACEHOLDER_VOLUME_ID,
     });
-    await recordEvent(t, {
-      actor, projectId, resourceType: BACKUP, resourceId: row.id, action: existing ? 'import_revive' : 'import', toStatus: 'creating',
-      detail: { jobId: job.id, size: record.size, parentId: record.parent_id ?? null },
-    });
-    return row;
   });
 }
 
@@ -257,22 +241,12 @@ export async function recreateFromScan(actor: Actor, input: unknown, tx: Executo
         const [parent] = await t.select({ id: backups.id }).from(backups).where(and(eq(backups.id, b.parentId), eq(backups.deleted, false)));
         if (!parent) throw invalid(`Backup ${b.id} is an incremental of ${b.parentId}, which is neither in this database nor selected.`);
       }
-      await changeUsage(t, data.projectId, [{ resource: 'backups', delta: 1 }, { resource: 'backup_gigabytes', delta: b.size }]);
       const service = await backupServiceFor(t, 'recreating backups');
-      const values = {
-        projectId: data.projectId, userId: actor.userId, volumeId: b.volumeId ?? PLACEHOLDER_VOLUME_ID, parentId: b.parentId,
-        host: service.host, availabilityZone: service.availabilityZone, container: b.container, status: 'available' as const,
-        size: b.size, displayName: b.name, displayDescription: b.description, serviceMetadata: b.prefix, service: b.service,
-        objectCount: b.objectCount, deleted: false, deletedAt: null, failReason: null,
-        createdAt: b.createdAt ? new Date(b.createdAt.replace(' ', 'T')) : new Date(),
-        dataTimestamp: b.createdAt ? new Date(b.createdAt.replace(' ', 'T')) : new Date(),
-      };
-      if (existing) await t.update(backups).set(values).where(eq(backups.id, b.id));
-      else await t.insert(backups).values({ id: b.id, ...values });
-      if (b.parentId) {
-        await t.update(backups).set({ numDependentBackups: sql`${backups.numDependentBackups} + 1` }).where(eq(backups.id, b.parentId));
-      }
-      await recordEvent(t, { actor, projectId: data.projectId, resourceType: BACKUP, resourceId: b.id, action: 'recreate_from_repository', toStatus: 'available', detail: { container: b.container, prefix: b.prefix } });
+      const createdAt = b.createdAt ? new Date(b.createdAt.replace(' ', 'T')) : new Date();
+      await recreateBackupRecord(t, actor, data.projectId, {
+        id: b.id, volumeId: b.volumeId ?? PLACEHOLDER_VOLUME_ID, parentId: b.parentId, container: b.container, prefix: b.prefix, service: b.service,
+        size: b.size, name: b.name, description: b.description, objectCount: b.objectCount, createdAt,
+      }, existing, service);
       created.push(b.id);
     }
     return { created };

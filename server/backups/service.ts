@@ -1,31 +1,25 @@
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, lt } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Actor } from '../auth/actor';
 import { authorize } from '../auth/policy';
 import { eachOnItsOwn, type BulkResult } from '../bulk';
 import { db, type Executor } from '../db/client';
-import { backupMetadata, backups, jobs, snapshots, volumes } from '../db/schema';
-import { GiB } from '../drivers/volume';
+import { backups, snapshots, volumes } from '../db/schema';
 import { AppError, invalid } from '../errors';
-import { recordEvent } from '../events/audit';
-import { enqueueJob, requestCancel } from '../jobs/enqueue';
-import { BACKUP_BINARY, VOLUME_BINARY } from '../jobs/kinds';
+import { VOLUME_BINARY } from '../jobs/kinds';
 import { findLiveService } from '../services/routing';
-import { changeUsage } from '../quotas/service';
 import { parseInput } from '../validation';
-import { checkPerVolumeLimit, swapVolume, visibleVolume, volumeServiceOn } from '../volumes/guards';
-import { backupServiceFor, hasNoChildren, swapBackup, visibleBackup, type BackupRow } from './guards';
+import { checkPerVolumeLimit, visibleVolume, volumeServiceOn } from '../volumes/guards';
+import { backupServiceFor, pinnedHostOf, visibleBackup, type BackupRow } from './guards';
 import {
-  adminContainerSchema, backupIdSchema, bulkDeleteBackupsSchema, createBackupSchema, restoreBackupSchema, tenantContainerSchema, updateBackupSchema,
+  adminContainerSchema, backupIdSchema, bulkDeleteBackupsSchema, createBackupSchema, restoreBackupSchema, tenantContainerSchema,
+  updateBackupSchema,
 } from './schemas';
 import { namespacedContainer } from './store';
-
-const BACKUP = 'backup';
-
-async function replaceMetadata(tx: Executor, backupId: string, metadata: Record<string, string>) {
-  await tx.delete(backupMetadata).where(eq(backupMetadata.backupId, backupId));
-  const entries = Object.entries(metadata);
-  if (entries.length) await tx.insert(backupMetadata).values(entries.map(([key, value]) => ({ backupId, key, value })));
-}
+import {
+  createRestoreTarget, markSnapshotBackingUp, markVolumeBackingUp, markVolumeRestoring, requestBackupCreate, requestBackupDelete,
+  requestCreateCancel, requestRestore, requestRestoreCancel, updateBackupDetails,
+} from './transitions';
 
 function resolveContainer(actor: Actor, projectId: string, container: string | null | undefined): string | null {
   if (container === undefined || container === null || container.trim() === '') return null;
@@ -67,27 +61,14 @@ export async function createBackup(actor: Actor, input: unknown, tx: Executor = 
       if (snapshot.volumeId !== volume.id) {
         throw invalid(`Invalid volume: Volume ${volume.id} does not match with snapshot.volume_id ${snapshot.volumeId}.`, { snapshotId: 'This snapshot is not of this volume' });
       }
-      const [swapped] = await t.update(snapshots)
-        .set({ backupStatus: 'backing-up', updatedAt: sql`now()` })
-        .where(and(eq(snapshots.id, snapshot.id), eq(snapshots.status, 'available'),
-          sql`(${snapshots.backupStatus} is null or ${snapshots.backupStatus} not in ('backing-up', 'restoring-backup'))`))
-        .returning();
-      if (!swapped) {
-        throw new AppError('conflict', snapshot.status !== 'available'
-          ? `Invalid snapshot: Snapshot to be backed up must be available, but the current status is "${snapshot.status}".`
-          : `Invalid snapshot: Snapshot is already being backed up or restored (${snapshot.backupStatus}).`);
-      }
+      await markSnapshotBackingUp(t, snapshot);
       snapshotTime = snapshot.createdAt;
     } else {
       if (volume.status === 'in-use' && !data.force) {
         throw invalid('Invalid volume: Backing up an in-use volume must use the force flag.', { force: 'This volume is attached: back it up with force (crash-consistent)' });
       }
-      await swapVolume(t, volume.id, 'backup', { backupStatus: 'backing-up' }, data.force ? undefined : {
-        condition: sql`${volumes.status} <> 'in-use'`, reason: 'Invalid volume: Backing up an in-use volume must use the force flag.',
-      });
+      await markVolumeBackingUp(t, volume.id, data.force);
     }
-
-    await changeUsage(t, projectId, [{ resource: 'backups', delta: 1 }, { resource: 'backup_gigabytes', delta: volume.size }]);
 
     let parent: BackupRow | undefined;
     if (data.incremental) {
@@ -100,28 +81,12 @@ export async function createBackup(actor: Actor, input: unknown, tx: Executor = 
       }
     }
 
-    // Incrementals on a POSIX repository stay on the parent's host, whose files they build on.
-    const pinnedHost = parent?.service?.includes('posix') ? parent.host : null;
-    const service = await backupServiceFor(t, 'creating backup', { host: pinnedHost, zone: data.availabilityZone ?? null });
-
-    const [backup] = await t.insert(backups).values({
-      projectId, userId: actor.userId, volumeId: volume.id, snapshotId: data.snapshotId ?? null, parentId: parent?.id ?? null,
-      host: service.host, availabilityZone: service.availabilityZone, container, status: 'creating', size: volume.size,
-      displayName: data.name ?? null, displayDescription: data.description ?? null,
-      progressTotalBytes: volume.size * GiB,
-      ...(snapshotTime ? { dataTimestamp: snapshotTime } : {}),
-    }).returning();
-    if (data.metadata) await replaceMetadata(t, backup.id, data.metadata);
-
-    const job = await enqueueJob(t, {
-      kind: 'backup_create', payload: { backupId: backup.id, force: data.force }, targetBinary: BACKUP_BINARY, targetHost: service.host,
-      projectId, resourceType: BACKUP, resourceId: backup.id, actor,
+    // Incrementals on a host-local repository stay on the parent's host, whose files they build on.
+    const service = await backupServiceFor(t, 'creating backup', { host: parent ? pinnedHostOf(parent) : null, zone: data.availabilityZone ?? null });
+    return requestBackupCreate(t, actor, {
+      projectId, volume, snapshotId: data.snapshotId ?? null, snapshotTime, parent, service, container,
+      name: data.name ?? null, description: data.description ?? null, metadata: data.metadata ?? null, incremental: data.incremental, force: data.force,
     });
-    await recordEvent(t, {
-      actor, projectId, resourceType: BACKUP, resourceId: backup.id, action: 'create', toStatus: 'creating',
-      detail: { volumeId: volume.id, snapshotId: data.snapshotId ?? null, incremental: data.incremental, parentId: parent?.id ?? null, size: volume.size, force: data.force, jobId: job.id },
-    });
-    return backup;
   });
 }
 
@@ -130,59 +95,23 @@ export async function updateBackup(actor: Actor, input: unknown, tx: Executor = 
   const data = parseInput(updateBackupSchema, input);
   return tx.transaction(async (t) => {
     const before = await visibleBackup(t, actor, data.id, 'write', 'backup:update');
-    const [backup] = await t.update(backups).set({
-      ...(data.name !== undefined ? { displayName: data.name } : {}),
-      ...(data.description !== undefined ? { displayDescription: data.description } : {}),
-      updatedAt: sql`now()`,
-    }).where(eq(backups.id, before.id)).returning();
-    if (data.metadata) await replaceMetadata(t, backup.id, data.metadata);
-    await recordEvent(t, {
-      actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action: 'update',
-      detail: { name: data.name, description: data.description, metadata: data.metadata },
-    });
-    return backup;
+    return updateBackupDetails(t, actor, before, { name: data.name, description: data.description, metadata: data.metadata });
   });
 }
 
-/** Delete from available or error, never under a live incremental; the worker removes the objects. */
 /** Bulk delete: each backup on its own, so one refusal does not stop the others. */
 export async function deleteBackups(actor: Actor, input: unknown, tx: Executor = db()): Promise<BulkResult[]> {
   const { ids } = parseInput(bulkDeleteBackupsSchema, input);
   return eachOnItsOwn(ids, (id) => deleteBackup(actor, { id }, tx));
 }
 
+/** Delete from available or error, never under a live incremental; the worker removes the objects. */
 export async function deleteBackup(actor: Actor, input: unknown, tx: Executor = db()): Promise<BackupRow> {
   const { id } = parseInput(backupIdSchema, input);
   return tx.transaction(async (t) => {
     await visibleBackup(t, actor, id, 'write', 'backup:delete');
-    return startDeletion(t, actor, id, ['available', 'error'], 'delete');
+    return requestBackupDelete(t, actor, id, ['available', 'error'], 'delete');
   });
-}
-
-async function startDeletion(t: Executor, actor: Actor, id: string, from: BackupRow['status'][], action: string): Promise<BackupRow> {
-  const backup = await swapBackup(t, id, from, { status: 'deleting', failReason: null }, (current) => {
-    if (from.includes(current.status)) return 'Invalid backup: Incremental backups exist for this backup.';
-    return action === 'delete'
-      ? 'Invalid backup: Backup status must be available or error'
-      : `Invalid backup: a ${current.status} backup cannot be force-deleted; cancel it instead.`;
-  }, hasNoChildren(id));
-  const service = await backupServiceFor(t, 'deleting backup', { host: backup.service?.includes('posix') ? backup.host : null });
-  const job = await enqueueJob(t, {
-    kind: 'backup_delete', payload: { backupId: id }, targetBinary: BACKUP_BINARY, targetHost: service.host,
-    projectId: backup.projectId, resourceType: BACKUP, resourceId: id, actor,
-  });
-  await recordEvent(t, {
-    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: id, action, fromStatus: from.length === 1 ? from[0] : null, toStatus: 'deleting',
-    detail: { jobId: job.id },
-  });
-  return backup;
-}
-
-async function liveJob(t: Executor, backupId: string, kind: 'backup_create' | 'backup_restore') {
-  const [job] = await t.select().from(jobs)
-    .where(and(eq(jobs.resourceType, BACKUP), eq(jobs.resourceId, backupId), eq(jobs.kind, kind), inArray(jobs.status, ['queued', 'running'])))
-    .orderBy(desc(jobs.createdAt)).limit(1);
-  return job;
 }
 
 /**
@@ -194,26 +123,10 @@ export async function cancelBackup(actor: Actor, input: unknown, tx: Executor = 
   const { id } = parseInput(backupIdSchema, input);
   return tx.transaction(async (t) => {
     const before = await visibleBackup(t, actor, id, 'write', 'backup:cancel');
-    if (before.status === 'restoring') {
-      const job = await liveJob(t, id, 'backup_restore');
-      if (!job) throw new AppError('conflict', 'This restore is already finishing; nothing to cancel.');
-      await requestCancel(t, job.id);
-      await recordEvent(t, { actor, projectId: before.projectId, resourceType: BACKUP, resourceId: id, action: 'cancel_restore', fromStatus: 'restoring', detail: { jobId: job.id, volumeId: before.restoreVolumeId } });
-      return before;
-    }
-    const backup = await swapBackup(t, id, ['creating'], {}, (current) => `Invalid backup: only a backup being created or restored can be cancelled; this one is ${current.status}.`);
-    return cancelCreation(t, actor, backup, 'cancel');
+    if (before.status === 'restoring') return requestRestoreCancel(t, actor, before);
+    return requestCreateCancel(t, actor, id, 'cancel',
+      (current) => `Invalid backup: only a backup being created or restored can be cancelled; this one is ${current.status}.`);
   });
-}
-
-async function cancelCreation(t: Executor, actor: Actor, backup: BackupRow, action: string): Promise<BackupRow> {
-  const [cancelled] = await t.update(backups).set({ status: 'deleting', updatedAt: sql`now()` })
-    .where(and(eq(backups.id, backup.id), eq(backups.status, 'creating'))).returning();
-  if (!cancelled) throw new AppError('conflict', 'The backup finished or changed while it was being cancelled; look again.');
-  const job = await liveJob(t, backup.id, 'backup_create');
-  if (job) await requestCancel(t, job.id);
-  await recordEvent(t, { actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action, fromStatus: 'creating', toStatus: 'deleting', detail: { jobId: job?.id ?? null } });
-  return cancelled;
 }
 
 /**
@@ -224,57 +137,40 @@ export async function forceDeleteBackup(actor: Actor, input: unknown, tx: Execut
   const { id } = parseInput(backupIdSchema, input);
   return tx.transaction(async (t) => {
     const before = await visibleBackup(t, actor, id, 'admin', 'volume_extension:backup_admin_actions:force_delete');
-    if (before.status === 'creating') return cancelCreation(t, actor, before, 'force_delete');
-    return startDeletion(t, actor, id, ['available', 'error', 'error_deleting', 'deleting'], 'force_delete');
+    if (before.status === 'creating') {
+      return requestCreateCancel(t, actor, id, 'force_delete', () => 'The backup finished or changed while it was being cancelled; look again.');
+    }
+    return requestBackupDelete(t, actor, id, ['available', 'error', 'error_deleting', 'deleting'], 'force_delete');
   });
 }
+
+/** A restore; a new target volume may be given its description and metadata (REST's volume from a backup). */
+const restoreInputSchema = restoreBackupSchema.extend({
+  description: z.string().max(1000, 'Descriptions can be at most 1000 characters').nullable().optional(),
+  metadata: z.record(
+    z.string().regex(/^[a-zA-Z0-9-_:. /]{1,255}$/, 'Metadata keys are 1-255 letters, digits and - _ : . / or spaces'),
+    z.string().max(255, 'Metadata values are at most 255 characters'),
+  ).nullable().optional(),
+});
 
 /**
  * Restore to a new volume (charged to the backup's project) or onto an available volume at least
  * as large. One transaction: backup → restoring, target → restoring-backup, the job, the event.
  */
 export async function restoreBackup(actor: Actor, input: unknown, tx: Executor = db()) {
-  const data = parseInput(restoreBackupSchema, input);
+  const data = parseInput(restoreInputSchema, input);
   return tx.transaction(async (t) => {
     const backup = await visibleBackup(t, actor, data.id, 'write', 'backup:restore');
     if (backup.status !== 'available') throw new AppError('conflict', 'Invalid backup: Backup status must be available');
-    let target;
-    let volumeIsNew = false;
     if (data.volumeId) {
       const volume = await visibleVolume(t, actor, data.volumeId, 'write', 'backup:restore');
-      target = await swapVolume(t, volume.id, 'restore_into', { backupStatus: 'restoring-backup' }, {
-        condition: sql`${volumes.size} >= ${backup.size}`,
-        reason: `Invalid volume: volume size ${volume.size} is too small to restore backup of size ${backup.size}.`,
-      });
-    } else {
-      volumeIsNew = true;
-      await checkPerVolumeLimit(t, backup.projectId, backup.size);
-      await changeUsage(t, backup.projectId, [{ resource: 'volumes', delta: 1 }, { resource: 'gigabytes', delta: backup.size }]);
-      // The new volume goes where its source lived, or to any live volume service.
-      const [source] = await t.select({ host: volumes.host }).from(volumes).where(eq(volumes.id, backup.volumeId));
-      const volumeService = await volumeServiceOn(t, source?.host ?? (await findLiveService(t, VOLUME_BINARY))?.host ?? null, 'creating a volume');
-      [target] = await t.insert(volumes).values({
-        projectId: backup.projectId, userId: actor.userId, size: backup.size, status: 'creating', backupStatus: 'restoring-backup',
-        name: data.name ?? `restore_backup_${backup.id}`, description: 'auto-created_from_restore_from_backup',
-        host: volumeService.host, availabilityZone: volumeService.availabilityZone, sourceBackupId: backup.id,
-      }).returning();
-      await recordEvent(t, {
-        actor, projectId: target.projectId, resourceType: 'volume', resourceId: target.id, action: 'create', toStatus: 'creating',
-        detail: { fromBackup: backup.id, size: backup.size },
-      });
+      return requestRestore(t, actor, backup, await markVolumeRestoring(t, volume, backup), false);
     }
-    await swapBackup(t, backup.id, ['available'], {
-      status: 'restoring', restoreVolumeId: target.id, progressBytes: 0, progressTotalBytes: backup.size * GiB,
-    }, () => 'Invalid backup: Backup status must be available');
-    const service = await backupServiceFor(t, 'restoring backup', { host: backup.service?.includes('posix') ? backup.host : null });
-    const job = await enqueueJob(t, {
-      kind: 'backup_restore', payload: { backupId: backup.id, volumeId: target.id, volumeIsNew }, targetBinary: BACKUP_BINARY, targetHost: service.host,
-      projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, actor,
-    });
-    await recordEvent(t, {
-      actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action: 'restore', fromStatus: 'available', toStatus: 'restoring',
-      detail: { volumeId: target.id, volumeIsNew, jobId: job.id },
-    });
-    return { backupId: backup.id, volumeId: target.id, volumeName: target.name };
+    await checkPerVolumeLimit(t, backup.projectId, backup.size);
+    // The new volume goes where its source lived, or to any live volume service.
+    const [source] = await t.select({ host: volumes.host }).from(volumes).where(eq(volumes.id, backup.volumeId));
+    const volumeService = await volumeServiceOn(t, source?.host ?? (await findLiveService(t, VOLUME_BINARY))?.host ?? null, 'creating a volume');
+    const target = await createRestoreTarget(t, actor, backup, volumeService, { name: data.name, description: data.description, metadata: data.metadata });
+    return requestRestore(t, actor, backup, target, true);
   });
 }

@@ -31,3 +31,11 @@ export async function recordUserMessage(tx: Executor, message: { projectId: stri
     expiresAt: sql`now() + make_interval(secs => ${MESSAGE_TTL_SECONDS})`,
   });
 }
+
+/** A backup failure its project sees: one of BACKUP_MESSAGE's actions with one of BACKUP_DETAIL's details. */
+export async function recordBackupMessage(
+  tx: Executor, backup: { id: string; projectId: string },
+  actionId: (typeof BACKUP_MESSAGE)[keyof typeof BACKUP_MESSAGE], detailId: (typeof BACKUP_DETAIL)[keyof typeof BACKUP_DETAIL],
+) {
+  await recordUserMessage(tx, { projectId: backup.projectId, resourceType: 'VOLUME_BACKUP', resourceUuid: backup.id, actionId, detailId });
+}

@@ -1,12 +1,9 @@
-import { eq, sql } from 'drizzle-orm';
 import { readableBackup } from '../../backups/queries';
 import { restoreBackup } from '../../backups/service';
-import { db } from '../../db/client';
-import { volumes } from '../../db/schema';
 import { AppError, invalid } from '../../errors';
 import { volumeServiceZones } from '../../services/queries';
 import { forceDeleteVolume, resetVolumeStatus } from '../../volumes/admin';
-import { deleteMetadataKey, readMetadata, updateMetadata, writeMetadata, type MetadataTarget } from '../../volumes/metadata';
+import { deleteMetadataKey, readMetadata, updateMetadata, type MetadataTarget } from '../../volumes/metadata';
 import {
   attachVolume, beginDetaching, createVolume, deleteVolume, detachVolume, extendVolume, rollDetaching, updateVolume, type VolumeChanges,
 } from '../../volumes/service';
@@ -119,17 +116,13 @@ async function createFromBackup(c: CinderContext, backupId: string, size: number
   }
   let restored;
   try {
-    restored = await restoreBackup(c.actor, { id: backupId, volumeId: null, name: name ?? null });
+    restored = await restoreBackup(c.actor, { id: backupId, volumeId: null, name: name ?? null, description, metadata });
   } catch (error) {
     if (error instanceof AppError && error.code === 'conflict' && /Backup status must be available/.test(error.message)) {
       throw invalid("Invalid backup: Originating backup status must be one of 'available' values");
     }
     throw error;
   }
-  await db().transaction(async (t) => {
-    await t.update(volumes).set({ description, updatedAt: sql`now()` }).where(eq(volumes.id, restored.volumeId));
-    if (metadata && Object.keys(metadata).length) await writeMetadata(t, 'volume', restored.volumeId, metadata, true);
-  });
   return render(c, restored.volumeId, 202);
 }
 
