@@ -18,6 +18,13 @@ export interface ResourceViewOptions {
   version: Microversion;
   links: Links;
   isAdmin: boolean;
+  /**
+   * Whether the call is one Cinder's extensions extend: only show and the detail list
+   * (volume_host_attribute, volume_tenant_attribute, volume_mig_status_attribute,
+   * extended_snapshot_attributes). Create, update and the other calls that return a body never
+   * carry the extensions' keys.
+   */
+  extended: boolean;
 }
 
 const MERGED_VOLUME_STATUSES = new Set(['backing-up', 'restoring-backup', 'error_restoring']);
@@ -65,7 +72,7 @@ export function volumeDetail(volume: RestVolume, options: ResourceViewOptions) {
     consistencygroup_id: null,
     multiattach: false,
   };
-  if (isAdmin) {
+  if (isAdmin && options.extended) {
     view['os-vol-host-attr:host'] = volume.host;
     view['os-vol-mig-status-attr:migstat'] = volume.migrationStatus;
     view['os-vol-mig-status-attr:name_id'] = null;
@@ -85,6 +92,11 @@ export function volumeDetail(volume: RestVolume, options: ResourceViewOptions) {
   return view;
 }
 
+/**
+ * The snapshot view of one call (cinder/api/views/snapshots.py, v3/views/snapshots.py): the summary
+ * list has the base keys only; create, update, show and the detail list add the v3 keys; show and
+ * the detail list (`options.extended`) also carry the extension's progress and project.
+ */
 export function snapshotView(snapshot: RestSnapshot, options: ResourceViewOptions, detail: boolean) {
   const { version } = options;
   const view: Record<string, unknown> = {
@@ -98,13 +110,13 @@ export function snapshotView(snapshot: RestSnapshot, options: ResourceViewOption
     size: snapshot.size,
     metadata: snapshot.metadata,
   };
-  if (detail) {
+  if (detail && options.extended) {
     view['os-extended-snapshot-attributes:progress'] = snapshot.progress ?? (snapshot.status === 'available' ? '100%' : '0%');
     view['os-extended-snapshot-attributes:project_id'] = snapshot.projectId;
   }
-  if (version.atLeast('3.14')) view.group_snapshot_id = null;
-  if (version.atLeast('3.41')) view.user_id = snapshot.userId;
-  if (version.atLeast('3.65')) view.consumes_quota = !snapshot.temporary;
+  if (detail && version.atLeast('3.14')) view.group_snapshot_id = null;
+  if (detail && version.atLeast('3.41')) view.user_id = snapshot.userId;
+  if (detail && version.atLeast('3.65')) view.consumes_quota = !snapshot.temporary;
   if (version.atLeast('3.72')) view.backup_status = snapshot.backupStatus;
   return view;
 }
