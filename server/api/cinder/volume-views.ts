@@ -54,7 +54,8 @@ export function volumeDetail(volume: RestVolume, options: ResourceViewOptions) {
     availability_zone: volume.availabilityZone,
     created_at: volume.createdAtText,
     updated_at: volume.updatedAtText,
-    attachments: volume.attachments.map((a) => ({
+    // Only attachments that are attached (Cinder's _get_attachments); a reserved or attaching one has no attached_at yet.
+    attachments: volume.attachments.filter((a) => a.attachedAtText !== null).map((a) => ({
       server_id: a.instanceName, attachment_id: a.id, attached_at: a.attachedAtText, host_name: null,
       volume_id: volume.id, device: a.mountpoint, id: volume.id,
     })),
