@@ -29,10 +29,14 @@ export interface ResourceViewOptions {
 
 const MERGED_VOLUME_STATUSES = new Set(['backing-up', 'restoring-backup', 'error_restoring']);
 
+/** Cinder hides its managing statuses behind the ones clients know (v2 views `_get_volume_status`). */
+const MANAGING_STATUSES: Record<string, string> = { managing: 'creating', error_managing: 'error' };
+
 /** The status a client sees at this version. */
 export function volumeStatusAt(volume: { status: string; backupStatus: string | null }, version: Microversion): string {
-  if (version.atLeast('3.72')) return volume.status;
-  return volume.backupStatus && MERGED_VOLUME_STATUSES.has(volume.backupStatus) ? volume.backupStatus : volume.status;
+  const status = MANAGING_STATUSES[volume.status] ?? volume.status;
+  if (version.atLeast('3.72')) return status;
+  return volume.backupStatus && MERGED_VOLUME_STATUSES.has(volume.backupStatus) ? volume.backupStatus : status;
 }
 
 export function snapshotStatusAt(snapshot: { status: string; backupStatus: string | null }, version: Microversion): string {
@@ -56,6 +60,7 @@ export function volumeDetail(volume: RestVolume, options: ResourceViewOptions) {
     updated_at: volume.updatedAtText,
     // Only attachments that are attached (Cinder's _get_attachments); a reserved or attaching one has no attached_at yet.
     attachments: volume.attachments.filter((a) => a.attachedAtText !== null).map((a) => ({
+      // host_name is the connector's host, shown to admins only; we do not keep it, so it reads null for everyone.
       server_id: a.instanceName, attachment_id: a.id, attached_at: a.attachedAtText, host_name: null,
       volume_id: volume.id, device: a.mountpoint, id: volume.id,
     })),
@@ -73,6 +78,8 @@ export function volumeDetail(volume: RestVolume, options: ResourceViewOptions) {
     consistencygroup_id: null,
     multiattach: false,
   };
+  // The base view's own admin key (v2 views `detail`), on every call that renders a volume.
+  if (isAdmin) view.migration_status = volume.migrationStatus;
   if (isAdmin && options.extended) {
     view['os-vol-host-attr:host'] = volume.host;
     view['os-vol-mig-status-attr:migstat'] = volume.migrationStatus;
