@@ -25,7 +25,7 @@ export const LOCAL_DRIVER_VOLUME_TYPE = 'local';
 
 /** What a connector may carry that we use; the rest (initiator, ip, host, …) is accepted and not needed by a local file. */
 const connectorSchema = z.object({
-  mountpoint: z.string().max(255).optional(),
+  mountpoint: z.string().max(255).nullish(),
   mode: z.enum(['rw', 'ro']).nullish(),
 }).passthrough();
 
@@ -84,7 +84,8 @@ export async function createAttachment(actor: Actor, input: unknown, tx: Executo
   return tx.transaction(async (t) => {
     const volume = await visibleVolume(t, actor, data.volumeId, 'write', 'volume:attachment_create');
     const attachment = await transitions.reserveAttachment(t, actor, volume, data.instanceUuid);
-    if (!data.connector) return attachment;
+    // An empty connector (cinderclient's attachment-create without --connect) reserves only, as in Cinder.
+    if (!data.connector || Object.keys(data.connector).length === 0) return attachment;
     return transitions.connectAttachment(t, actor, attachment.id, data.connector.mountpoint ?? 'na');
   });
 }

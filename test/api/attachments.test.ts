@@ -144,6 +144,19 @@ describe('attachments', () => {
     for (const action of ['attachment_reserve', 'attachment_update', 'attachment_complete', 'attachment_delete']) assert.ok(actions.includes(action), action);
   });
 
+  test('cinderclient\'s shapes: an empty connector reserves only; a connector of nulls but the host connects', async () => {
+    const volumeId = await createVolume(member);
+    const reserved = await reserve(member, volumeId, { connector: {} }, '3.54');
+    assert.equal(reserved.status, 202, reserved.text);
+    assert.equal(reserved.body.attachment.status, 'reserved');
+    const nulls = { initiator: null, ip: null, platform: 'x86_64', host: null, os_type: 'linux2', multipath: false, mountpoint: null };
+    const updated = await call('PUT', v(member, `attachments/${reserved.body.attachment.id}`), { token: member.token, version: V, body: { attachment: { connector: nulls } } });
+    assert.equal(updated.status, 200, updated.text);
+    assert.equal(updated.body.attachment.status, 'attaching');
+    await call('DELETE', v(member, `attachments/${reserved.body.attachment.id}`), { token: member.token, version: V });
+    assert.equal((await volumeRow(volumeId)).status, 'available');
+  });
+
   test('create with a connector connects at once; a second attachment of the same instance keeps the volume in use until the last goes', async () => {
     const volumeId = await createVolume(member);
     const instance = randomUUID();
