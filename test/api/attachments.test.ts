@@ -183,6 +183,26 @@ describe('attachments', () => {
     assert.equal(row.attachStatus, 'detached');
   });
 
+  test('the list pages newest first with limit and marker, and refuses another order', async () => {
+    const tenant = member;
+    const first = await createVolume(tenant);
+    const second = await createVolume(tenant);
+    const a = (await reserve(tenant, first)).body.attachment.id;
+    const b = (await reserve(tenant, second)).body.attachment.id;
+    const page = await call('GET', v(tenant, `attachments?limit=1&volume_id=${second}`), { token: tenant.token, version: V });
+    assert.deepEqual(page.body.attachments.map((x: { id: string }) => x.id), [b]);
+    const all = await call('GET', v(tenant, 'attachments'), { token: tenant.token, version: V });
+    const ours = all.body.attachments.map((x: { id: string }) => x.id).filter((id: string) => id === a || id === b);
+    assert.deepEqual(ours, [b, a], 'newest first');
+    const next = await call('GET', v(tenant, `attachments?marker=${b}&limit=1`), { token: tenant.token, version: V });
+    assert.deepEqual(next.body.attachments.map((x: { id: string }) => x.id), [a]);
+    const sorted = await call('GET', v(tenant, 'attachments?sort=status:asc'), { token: tenant.token, version: V });
+    assert.equal(sorted.status, 400);
+    const strangerMarker = await call('GET', v(stranger, `attachments?marker=${b}`), { token: stranger.token, version: V });
+    assert.equal(strangerMarker.status, 404);
+    for (const id of [a, b]) await call('DELETE', v(tenant, `attachments/${id}`), { token: tenant.token, version: V });
+  });
+
   test('a reserved volume cannot be deleted or extended; deleting the reservation frees it', async () => {
     const volumeId = await createVolume(member);
     const reserved = await reserve(member, volumeId);

@@ -73,6 +73,27 @@ export async function listAttachmentsRest(input: AttachmentListInput, tx: Execut
   if (!(actor.isAdmin && isTrueString(allTenantsValue))) conditions.push(eq(volumes.projectId, projectId));
   const limit = Math.min(integerParam(query.get('limit'), 'limit', MAX_LIMIT), MAX_LIMIT);
   const offset = integerParam(query.get('offset'), 'offset', 0);
+  checkSort(query);
+  const marker = query.get('marker');
+  if (marker !== null) conditions.push(await afterMarker(tx, actor, marker));
   return tx.select(FIELDS).from(volumeAttachments).innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
     .where(and(...conditions)).orderBy(desc(volumeAttachments.createdAt), desc(volumeAttachments.id)).limit(limit).offset(offset);
+}
+
+/** The one order we keep, newest first: asking for another is refused rather than ignored. */
+function checkSort(query: URLSearchParams) {
+  const keys = [query.get('sort'), query.get('sort_key')].filter((v): v is string => v !== null)
+    .flatMap((v) => v.split(',')).map((part) => part.split(':'));
+  for (const [key, dir] of keys) {
+    if (key.trim() !== 'created_at' && key.trim() !== 'id') throw invalid(`Invalid input received: Invalid sort key ${key.trim()}`);
+    if (dir !== undefined && dir.trim().toLowerCase() !== 'desc') throw invalid('Invalid input received: attachments are listed newest first (desc) only.');
+  }
+  const dir = query.get('sort_dir');
+  if (dir !== null && dir.trim().toLowerCase() !== 'desc') throw invalid('Invalid input received: attachments are listed newest first (desc) only.');
+}
+
+/** The rows after `marker` in the list's order; a marker the actor cannot see is "not found". */
+async function afterMarker(tx: Executor, actor: Actor, marker: string): Promise<SQL> {
+  const row = await visibleAttachment(tx, actor, marker, 'read', 'volume:attachment_get');
+  return sql`(${volumeAttachments.createdAt}, ${volumeAttachments.id}) < (select m.created_at, m.id from ${volumeAttachments} m where m.id = ${row.id})`;
 }
