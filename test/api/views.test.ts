@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
@@ -9,8 +11,8 @@ import { startHarness, waitFor, waitForVolume, type Harness } from '../support/h
 import { apiTenant, call, CINDER_TIME, passwordToken } from './support';
 
 /**
- * Golden views (issue 16.2): what each call returns for volumes, snapshots and backups — create,
- * show, update, summary list, detail list — at 3.0, a middle microversion where keys appear, and
+ * Golden views (issue 16.2): what each call returns for volumes, snapshots, backups and
+ * attachments — create, show, update, summary list, detail list (and an attachment's delete) — at 3.0, a middle microversion where keys appear, and
  * 3.72, for a project member and for an administrator (who sees the admin-only keys, and the
  * extensions' keys on show and the detail list only, as Cinder's extensions add them). Each
  * answer is compared in full with test/api/fixtures/views/<resource>-<version>-<actor>.json after
@@ -77,7 +79,7 @@ function settleCreateStatus(answer: Answer, key: 'volume' | 'snapshot') {
   row.status = '<creating or available>';
 }
 
-async function ok(method: 'GET' | 'POST' | 'PUT', url: string, who: Caller, version: string, body?: unknown, status = 200) {
+async function ok(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, who: Caller, version: string, body?: unknown, status = 200) {
   const answer = await call(method, url, { token: who.token, version, body });
   assert.equal(answer.status, status, `${method} ${url}: ${answer.text}`);
   return answer.body as Answer;
@@ -143,14 +145,48 @@ async function backupAnswers(who: Caller, version: string, names: Map<string, st
   return answers;
 }
 
+async function attachmentAnswers(who: Caller, version: string, names: Map<string, string>): Promise<Answer> {
+  const volumeId = await newVolume(who, version);
+  names.set(volumeId, '<volume_id>');
+  names.set(volumeDir, '<volume_dir>');
+  const instance = '7d8fc4c4-4bdf-4d8f-9d52-5f4fd9e8b2b1';
+  const base = `/v3/${who.projectId}/attachments`;
+  const create = await ok('POST', base, who, version, { attachment: { volume_uuid: volumeId, instance_uuid: instance } }, 202);
+  const id = (create.attachment as { id: string }).id;
+  names.set(id, '<attachment_id>');
+  const connector = { host: 'compute-1', mountpoint: '/dev/vdb', platform: 'x86_64', os_type: 'linux2', multipath: false };
+  const update = await ok('PUT', `${base}/${id}`, who, version, { attachment: { connector } });
+  const answers: Answer = { create, update };
+  if (version !== '3.27') {
+    await ok('POST', `${base}/${id}/action`, who, version, { 'os-complete': null }, 204);
+    answers.volume = await ok('GET', `/v3/${who.projectId}/volumes/${volumeId}`, who, version);
+  }
+  answers.show = await ok('GET', `${base}/${id}`, who, version);
+  answers.list = await ok('GET', base, who, version);
+  answers.detail = await ok('GET', `${base}/detail`, who, version);
+  answers.delete = await ok('DELETE', `${base}/${id}`, who, version);
+  return answers;
+}
+
 const RESOURCES = {
   volume: { answers: volumeAnswers, versions: ['3.0', '3.48', '3.72'] },
   snapshot: { answers: snapshotAnswers, versions: ['3.0', '3.41', '3.72'] },
   backup: { answers: backupAnswers, versions: ['3.0', '3.43', '3.72'] },
+  attachment: { answers: attachmentAnswers, versions: ['3.27', '3.72'] },
 };
 
-before(async () => { h = await startHarness({ host: 'api-views-host' }); });
-after(async () => { await h?.stop(); });
+let volumeDir: string;
+
+before(async () => {
+  volumeDir = await mkdtemp(path.join(tmpdir(), 'cinderblock-views-'));
+  // The API (connection info) and the worker read the same volume directory, as in one installation.
+  process.env.CINDERBLOCK_VOLUME_DIR = volumeDir;
+  h = await startHarness({ host: 'api-views-host', volumeDir });
+});
+after(async () => {
+  await h?.stop();
+  await rm(volumeDir, { recursive: true, force: true });
+});
 
 describe('golden views per call and microversion', () => {
   for (const [resource, { answers, versions }] of Object.entries(RESOURCES)) {
