@@ -80,20 +80,23 @@ export async function listAttachmentsRest(input: AttachmentListInput, tx: Execut
     .where(and(...conditions)).orderBy(desc(volumeAttachments.createdAt), desc(volumeAttachments.id)).limit(limit).offset(offset);
 }
 
+const NEWEST_FIRST = 'Invalid input received: attachments are listed newest first (desc) only.';
+
 /** The one order we keep, newest first: asking for another is refused rather than ignored. */
 function checkSort(query: URLSearchParams) {
   const keys = [query.get('sort'), query.get('sort_key')].filter((v): v is string => v !== null)
     .flatMap((v) => v.split(',')).map((part) => part.split(':'));
   for (const [key, dir] of keys) {
     if (key.trim() !== 'created_at' && key.trim() !== 'id') throw invalid(`Invalid input received: Invalid sort key ${key.trim()}`);
-    if (dir !== undefined && dir.trim().toLowerCase() !== 'desc') throw invalid('Invalid input received: attachments are listed newest first (desc) only.');
+    if (dir !== undefined && dir.trim().toLowerCase() !== 'desc') throw invalid(NEWEST_FIRST);
   }
   const dir = query.get('sort_dir');
-  if (dir !== null && dir.trim().toLowerCase() !== 'desc') throw invalid('Invalid input received: attachments are listed newest first (desc) only.');
+  if (dir !== null && dir.trim().toLowerCase() !== 'desc') throw invalid(NEWEST_FIRST);
 }
 
 /** The rows after `marker` in the list's order; a marker the actor cannot see is "not found". */
 async function afterMarker(tx: Executor, actor: Actor, marker: string): Promise<SQL> {
   const row = await visibleAttachment(tx, actor, marker, 'read', 'volume:attachment_get');
-  return sql`(${volumeAttachments.createdAt}, ${volumeAttachments.id}) < (select m.created_at, m.id from ${volumeAttachments} m where m.id = ${row.id})`;
+  const position = sql`(select m.created_at, m.id from ${volumeAttachments} m where m.id = ${row.id})`;
+  return sql`(${volumeAttachments.createdAt}, ${volumeAttachments.id}) < ${position}`;
 }
