@@ -246,8 +246,46 @@ flow() { # flow <microversion or "latest">
   log "flow at $label passed"
 }
 
+attachments() { # Cinder's attach flow (3.27+, os-complete 3.44+) through `cinder attachment-*`
+  local -a C=("$CINDER" --os-volume-api-version 3.44)
+  local vol server att shown
+  log "── attachments at 3.44 ──"
+  vol=$(as_demo "$OPENSTACK" volume create --size 1 "attach-$RANDOM" -f json | jq -r .id)
+  wait_for "volume $vol to be available" volume_is "$vol" available
+  server=$("$PY" -c 'import uuid; print(uuid.uuid4())')
+
+  log "reserve without a connector, then delete the reservation"
+  att=$(as_demo "${C[@]}" attachment-create "$vol" "$server" | table_json | jq -r .id)
+  [ -n "$att" ] && [ "$att" != null ] || fail "attachment-create named no attachment"
+  expect "volume status after reserve" "$(as_demo "$OPENSTACK" volume show "$vol" -f json | jq -r .status)" reserved
+  expect "attachment-show status" "$(as_demo "${C[@]}" attachment-show "$att" | table_json | jq -r .status)" reserved
+  as_demo "${C[@]}" attachment-delete "$att"
+  expect "volume status after deleting the reservation" "$(as_demo "$OPENSTACK" volume show "$vol" -f json | jq -r .status)" available
+
+  log "attach with a connector, complete, list, detach"
+  shown=$(as_demo "${C[@]}" attachment-create --connect True --host compute-1 --mountpoint /dev/vdb "$vol" "$server" | table_json)
+  att=$(jq -r .id <<<"$shown")
+  expect "attachment status after connecting" "$(jq -r .status <<<"$shown")" attaching
+  expect "connection info's driver_volume_type" "$(jq -r .driver_volume_type <<<"$shown")" local
+  expect "volume status while attaching" "$(as_demo "$OPENSTACK" volume show "$vol" -f json | jq -r .status)" attaching
+  as_demo "${C[@]}" attachment-complete "$att"
+  expect "volume status after attachment-complete" "$(as_demo "$OPENSTACK" volume show "$vol" -f json | jq -r .status)" in-use
+  expect "attachment-show after complete" "$(as_demo "${C[@]}" attachment-show "$att" | table_json | jq -r .status)" attached
+  expect "attachment-list of the volume" \
+    "$(as_demo "${C[@]}" attachment-list --volume-id "$vol" | table_json | jq -r 'map(.ID + "/" + .Status + "/" + .["Server ID"]) | join(",")')" \
+    "$att/attached/$server"
+  as_demo "${C[@]}" attachment-delete "$att"
+  expect "volume status after attachment-delete" "$(as_demo "$OPENSTACK" volume show "$vol" -f json | jq -r .status)" available
+  expect "attachments left" "$(as_demo "${C[@]}" attachment-list --volume-id "$vol" | table_json | jq -r length)" 0
+
+  as_demo "$OPENSTACK" volume delete "$vol"
+  wait_for "volume $vol to be deleted" volume_gone "$vol"
+  log "attachments passed"
+}
+
 flow latest
 flow 3.0
+attachments
 
 log "disable and enable a service (admin)"
 HOST=$(as_admin "$OPENSTACK" volume service list --service cinder-backup -f json | jq -r '.[0].Host')

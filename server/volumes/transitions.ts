@@ -387,3 +387,120 @@ export async function exportReady(tx: Executor, job: JobRef, volumeId: string, b
     detail: { jobId: job.id, bytes },
   });
 }
+
+// Attachments (Cinder's attach flow from 3.27: cinder/volume/api.py attachment_create, attachment_update,
+// attachment_delete, and the os-complete action). The volume goes reserved → attaching → in-use, and back to
+// available when its last attachment is deleted; each step is a compare-and-swap on the volume with its event.
+
+export type AttachmentRow = typeof volumeAttachments.$inferSelect;
+
+/** Cinder's VolumeAttachmentNotFound. */
+export const attachmentNotFound = (id: string) => new AppError('not_found', `Volume attachment could not be found with filter: attachment_id = ${id}.`);
+
+/** Statuses a volume with a live attachment of the new flow can be in. */
+const ATTACHMENT_STATUSES = ['reserved', 'attaching', 'in-use'] as const;
+const inAttachmentStatus = sql`${volumes.status} in ('reserved', 'attaching', 'in-use')`;
+
+async function liveAttachment(t: Executor, attachmentId: string): Promise<AttachmentRow> {
+  const [row] = await t.select().from(volumeAttachments)
+    .where(and(eq(volumeAttachments.id, attachmentId), eq(volumeAttachments.deleted, false))).for('update');
+  if (!row) throw attachmentNotFound(attachmentId);
+  return row;
+}
+
+/**
+ * Reserve: an attachment `reserved` for the instance, and the volume `reserved` (from `available`,
+ * as the attach rule of the matrix says). As Cinder does, an instance that already holds an
+ * attachment of an `in-use` or `reserved` volume may reserve another one (a move between hosts),
+ * leaving the volume's status alone.
+ */
+export async function reserveAttachment(t: Executor, actor: Actor, before: VolumeRow, instanceUuid: string): Promise<AttachmentRow> {
+  const id = before.id;
+  await lockVolume(t, id);
+  let volume = await compareAndSwap(t, volumes, id, volumeOperationCondition('attach'), { status: 'reserved' });
+  if (!volume) {
+    const [current] = await t.select().from(volumes).where(and(eq(volumes.id, id), eq(volumes.deleted, false)));
+    if (!current) throw volumeNotFound(id);
+    const [same] = (current.status === 'in-use' || current.status === 'reserved')
+      ? await t.select({ id: volumeAttachments.id }).from(volumeAttachments).where(and(
+        eq(volumeAttachments.volumeId, id), eq(volumeAttachments.deleted, false), eq(volumeAttachments.instanceName, instanceUuid)))
+      : [];
+    if (!same) {
+      const check = checkVolumeOperation('attach', current);
+      const reason = !check.ok && current.status === 'available' ? check.reason
+        : `Volume ${id} status must be available to reserve, but the current status is ${current.status}.`;
+      throw new AppError('conflict', `Invalid volume: ${reason}`);
+    }
+    volume = current;
+  }
+  const [attachment] = await t.insert(volumeAttachments).values({ volumeId: id, instanceName: instanceUuid, attachStatus: 'reserved' }).returning();
+  await recordEvent(t, {
+    actor, projectId: volume.projectId, resourceType: 'volume', resourceId: id, action: 'attachment_reserve',
+    fromStatus: before.status, toStatus: volume.status, detail: { attachmentId: attachment.id, instance: instanceUuid },
+  });
+  return attachment;
+}
+
+/**
+ * Update with a connector: the attachment and the volume `attaching` (Cinder's volume_attached with
+ * mark_attached false). An attachment in an error state is refused, as in Cinder.
+ */
+export async function connectAttachment(t: Executor, actor: Actor, attachmentId: string, mountpoint: string): Promise<AttachmentRow> {
+  const attachment = await liveAttachment(t, attachmentId);
+  if (attachment.attachStatus.startsWith('error')) {
+    throw new AppError('conflict', `Invalid volume: The attachment ${attachmentId} is in an error state (${attachment.attachStatus}); delete it.`);
+  }
+  const volume = await compareAndSwap(t, volumes, attachment.volumeId, inAttachmentStatus, { status: 'attaching', attachStatus: 'attaching' });
+  if (!volume) throw await attachmentVolumeRefusal(t, attachment.volumeId, 'connected');
+  const [row] = await t.update(volumeAttachments).set({ attachStatus: 'attaching', mountpoint })
+    .where(eq(volumeAttachments.id, attachmentId)).returning();
+  await recordEvent(t, {
+    actor, projectId: volume.projectId, resourceType: 'volume', resourceId: volume.id, action: 'attachment_update',
+    toStatus: 'attaching', detail: { attachmentId, instance: attachment.instanceName, mountpoint },
+  });
+  return row;
+}
+
+/** os-complete: the attachment `attached` (from now), the volume `in-use` and attached. */
+export async function completeAttachment(t: Executor, actor: Actor, attachmentId: string): Promise<AttachmentRow> {
+  const attachment = await liveAttachment(t, attachmentId);
+  const volume = await compareAndSwap(t, volumes, attachment.volumeId, inAttachmentStatus, { status: 'in-use', attachStatus: 'attached' });
+  if (!volume) throw await attachmentVolumeRefusal(t, attachment.volumeId, 'completed');
+  const [row] = await t.update(volumeAttachments)
+    .set({ attachStatus: 'attached', attachedAt: sql`coalesce(${volumeAttachments.attachedAt}, now())` })
+    .where(eq(volumeAttachments.id, attachmentId)).returning();
+  await recordEvent(t, {
+    actor, projectId: volume.projectId, resourceType: 'volume', resourceId: volume.id, action: 'attachment_complete',
+    toStatus: 'in-use', detail: { attachmentId, instance: attachment.instanceName },
+  });
+  return row;
+}
+
+/**
+ * Delete (detach): the attachment ends; the volume is `in-use` while another attachment stays, else
+ * `available` and detached (Cinder's volume_detached). Answers the volume's remaining attachments.
+ */
+export async function deleteAttachment(t: Executor, actor: Actor, attachmentId: string): Promise<AttachmentRow[]> {
+  const found = await liveAttachment(t, attachmentId);
+  await lockVolume(t, found.volumeId);
+  await t.update(volumeAttachments).set({ attachStatus: 'detached', detachedAt: sql`now()`, deleted: true })
+    .where(eq(volumeAttachments.id, attachmentId));
+  const remaining = await t.select().from(volumeAttachments)
+    .where(and(eq(volumeAttachments.volumeId, found.volumeId), eq(volumeAttachments.deleted, false)));
+  const set: VolumeSet = remaining.length ? { status: 'in-use', attachStatus: 'attached' } : { status: 'available', attachStatus: 'detached' };
+  const [before] = await t.select({ status: volumes.status }).from(volumes).where(eq(volumes.id, found.volumeId));
+  const volume = await compareAndSwap(t, volumes, found.volumeId, undefined, set);
+  if (!volume) throw volumeNotFound(found.volumeId);
+  await recordEvent(t, {
+    actor, projectId: volume.projectId, resourceType: 'volume', resourceId: volume.id, action: 'attachment_delete',
+    fromStatus: before?.status, toStatus: volume.status, detail: { attachmentId, instance: found.instanceName, remaining: remaining.length },
+  });
+  return remaining;
+}
+
+async function attachmentVolumeRefusal(t: Executor, volumeId: string, verb: string): Promise<AppError> {
+  const [current] = await t.select({ status: volumes.status }).from(volumes).where(and(eq(volumes.id, volumeId), eq(volumes.deleted, false)));
+  if (!current) return volumeNotFound(volumeId);
+  return new AppError('conflict',
+    `Invalid volume: The attachment cannot be ${verb} while the volume's status is ${current.status}; it must be ${ATTACHMENT_STATUSES.join(' or ')}.`);
+}

@@ -4,6 +4,9 @@ import {
   backupActionHandler, createBackupHandler, deleteBackupHandler, exportRecordHandler, importRecordHandler,
   listBackupsHandler, restoreBackupHandler, showBackupHandler, updateBackupHandler,
 } from './backup-handlers';
+import {
+  attachmentActionHandler, createAttachmentHandler, deleteAttachmentHandler, listAttachmentsHandler, showAttachmentHandler, updateAttachmentHandler,
+} from './attachment-handlers';
 import { listExtensionsHandler, listTypesHandler, showTypeHandler, typeExtraSpecsHandler } from './catalog-handlers';
 import { deleteMessageHandler, listMessagesHandler, showMessageHandler } from './message-handlers';
 import { deleteQuotasHandler, limitsHandler, quotaDefaultsHandler, showQuotasHandler, updateQuotasHandler } from './quota-handlers';
@@ -55,6 +58,10 @@ const ROUTES: Route[] = [
   { pattern: ['snapshots', ':id', 'action'], methods: { POST: snapshotActionHandler } },
   { pattern: ['snapshots', ':id', 'metadata'], methods: { GET: snapshotMetadata.list, POST: snapshotMetadata.write(false), PUT: snapshotMetadata.write(true) } },
   { pattern: ['snapshots', ':id', 'metadata', ':key'], methods: { GET: snapshotMetadata.show, PUT: snapshotMetadata.put, DELETE: snapshotMetadata.remove } },
+  { pattern: ['attachments'], methods: { GET: listAttachmentsHandler(false), POST: createAttachmentHandler } },
+  { pattern: ['attachments', 'detail'], methods: { GET: listAttachmentsHandler(true) } },
+  { pattern: ['attachments', ':id'], methods: { GET: showAttachmentHandler, PUT: updateAttachmentHandler, DELETE: deleteAttachmentHandler } },
+  { pattern: ['attachments', ':id', 'action'], methods: { POST: attachmentActionHandler } },
   { pattern: ['os-quota-sets', ':target'], methods: { GET: showQuotasHandler, PUT: updateQuotasHandler, DELETE: deleteQuotasHandler } },
   { pattern: ['os-quota-sets', ':target', 'defaults'], methods: { GET: quotaDefaultsHandler } },
   { pattern: ['limits'], methods: { GET: limitsHandler } },

@@ -12,7 +12,8 @@ import { snapshotView } from './volume-views';
 /** Block Storage v3 snapshot routes (reference §3.2). */
 type Body = Record<string, unknown>;
 
-const viewOptions = (c: CinderContext) => ({ version: c.version, links: c.links, isAdmin: c.actor.isAdmin });
+/** `extended`: show and the detail list carry the extended-snapshot-attributes keys; create and update do not. */
+const viewOptions = (c: CinderContext, extended: boolean) => ({ version: c.version, links: c.links, isAdmin: c.actor.isAdmin, extended });
 
 function snapshotId(c: CinderContext): string {
   const id = c.params.id;
@@ -20,14 +21,14 @@ function snapshotId(c: CinderContext): string {
   return id;
 }
 
-async function render(c: CinderContext, id: string, status = 200) {
-  return json(c, { snapshot: snapshotView(await showSnapshot(c.actor, id), viewOptions(c), true) }, status);
+async function render(c: CinderContext, id: string, status = 200, extended = false) {
+  return json(c, { snapshot: snapshotView(await showSnapshot(c.actor, id), viewOptions(c, extended), true) }, status);
 }
 
 export function listSnapshotsHandler(detail: boolean) {
   return async (c: CinderContext) => {
     const result = await listSnapshotsRest({ actor: c.actor, projectId: c.projectId, version: c.version, query: c.query });
-    const body: Record<string, unknown> = { snapshots: result.rows.map((s) => snapshotView(s, viewOptions(c), detail)) };
+    const body: Record<string, unknown> = { snapshots: result.rows.map((s) => snapshotView(s, viewOptions(c, detail), detail)) };
     if (result.count !== undefined) body.count = result.count;
     if (result.nextMarker) body.snapshots_links = [{ rel: 'next', href: c.links.next(detail ? 'snapshots/detail' : 'snapshots', c.query, result.nextMarker) }];
     return json(c, body);
@@ -35,7 +36,7 @@ export function listSnapshotsHandler(detail: boolean) {
 }
 
 export async function showSnapshotHandler(c: CinderContext) {
-  return render(c, snapshotId(c));
+  return render(c, snapshotId(c), 200, true);
 }
 
 /**

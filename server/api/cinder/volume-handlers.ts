@@ -24,7 +24,8 @@ import { DEFAULT_TYPE_ID, DEFAULT_TYPE_NAME, volumeDetail, volumeSummary } from 
  */
 type Body = Record<string, unknown>;
 
-const viewOptions = (c: CinderContext) => ({ version: c.version, links: c.links, isAdmin: c.actor.isAdmin });
+/** `extended`: show and the detail list carry the host, tenant and migration extensions' keys; create and update do not. */
+const viewOptions = (c: CinderContext, extended: boolean) => ({ version: c.version, links: c.links, isAdmin: c.actor.isAdmin, extended });
 
 function volumeId(c: CinderContext): string {
   const id = c.params.id;
@@ -32,15 +33,15 @@ function volumeId(c: CinderContext): string {
   return id;
 }
 
-async function render(c: CinderContext, id: string, status = 200) {
-  return json(c, { volume: volumeDetail(await showVolume(c.actor, id), viewOptions(c)) }, status);
+async function render(c: CinderContext, id: string, status = 200, extended = false) {
+  return json(c, { volume: volumeDetail(await showVolume(c.actor, id), viewOptions(c, extended)) }, status);
 }
 
 export function listVolumesHandler(detail: boolean) {
   return async (c: CinderContext) => {
     const result = await listVolumesRest({ actor: c.actor, projectId: c.projectId, version: c.version, query: c.query, detail });
     const body: Record<string, unknown> = {
-      volumes: result.rows.map((v) => (detail ? volumeDetail(v, viewOptions(c)) : volumeSummary(v, c.links))),
+      volumes: result.rows.map((v) => (detail ? volumeDetail(v, viewOptions(c, true)) : volumeSummary(v, c.links))),
     };
     if (result.count !== undefined) body.count = result.count;
     if (result.nextMarker) body.volumes_links = [{ rel: 'next', href: c.links.next(detail ? 'volumes/detail' : 'volumes', c.query, result.nextMarker) }];
@@ -49,7 +50,7 @@ export function listVolumesHandler(detail: boolean) {
 }
 
 export async function showVolumeHandler(c: CinderContext) {
-  return render(c, volumeId(c));
+  return render(c, volumeId(c), 200, true);
 }
 
 /** The one volume type: null, its name or its id. */

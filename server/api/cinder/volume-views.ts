@@ -18,14 +18,25 @@ export interface ResourceViewOptions {
   version: Microversion;
   links: Links;
   isAdmin: boolean;
+  /**
+   * Whether the call is one Cinder's extensions extend: only show and the detail list
+   * (volume_host_attribute, volume_tenant_attribute, volume_mig_status_attribute,
+   * extended_snapshot_attributes). Create, update and the other calls that return a body never
+   * carry the extensions' keys.
+   */
+  extended: boolean;
 }
 
 const MERGED_VOLUME_STATUSES = new Set(['backing-up', 'restoring-backup', 'error_restoring']);
 
+/** Cinder hides its managing statuses behind the ones clients know (v2 views `_get_volume_status`). */
+const MANAGING_STATUSES: Record<string, string> = { managing: 'creating', error_managing: 'error' };
+
 /** The status a client sees at this version. */
 export function volumeStatusAt(volume: { status: string; backupStatus: string | null }, version: Microversion): string {
-  if (version.atLeast('3.72')) return volume.status;
-  return volume.backupStatus && MERGED_VOLUME_STATUSES.has(volume.backupStatus) ? volume.backupStatus : volume.status;
+  const status = MANAGING_STATUSES[volume.status] ?? volume.status;
+  if (version.atLeast('3.72')) return status;
+  return volume.backupStatus && MERGED_VOLUME_STATUSES.has(volume.backupStatus) ? volume.backupStatus : status;
 }
 
 export function snapshotStatusAt(snapshot: { status: string; backupStatus: string | null }, version: Microversion): string {
@@ -47,7 +58,9 @@ export function volumeDetail(volume: RestVolume, options: ResourceViewOptions) {
     availability_zone: volume.availabilityZone,
     created_at: volume.createdAtText,
     updated_at: volume.updatedAtText,
-    attachments: volume.attachments.map((a) => ({
+    // Only attachments that are attached (Cinder's _get_attachments); a reserved or attaching one has no attached_at yet.
+    attachments: volume.attachments.filter((a) => a.attachedAtText !== null).map((a) => ({
+      // host_name is the connector's host, shown to admins only; we do not keep it, so it reads null for everyone.
       server_id: a.instanceName, attachment_id: a.id, attached_at: a.attachedAtText, host_name: null,
       volume_id: volume.id, device: a.mountpoint, id: volume.id,
     })),
@@ -65,7 +78,9 @@ export function volumeDetail(volume: RestVolume, options: ResourceViewOptions) {
     consistencygroup_id: null,
     multiattach: false,
   };
-  if (isAdmin) {
+  // The base view's own admin key (v2 views `detail`), on every call that renders a volume.
+  if (isAdmin) view.migration_status = volume.migrationStatus;
+  if (isAdmin && options.extended) {
     view['os-vol-host-attr:host'] = volume.host;
     view['os-vol-mig-status-attr:migstat'] = volume.migrationStatus;
     view['os-vol-mig-status-attr:name_id'] = null;
@@ -85,6 +100,11 @@ export function volumeDetail(volume: RestVolume, options: ResourceViewOptions) {
   return view;
 }
 
+/**
+ * The snapshot view of one call (cinder/api/views/snapshots.py, v3/views/snapshots.py): the summary
+ * list has the base keys only; create, update, show and the detail list add the v3 keys; show and
+ * the detail list (`options.extended`) also carry the extension's progress and project.
+ */
 export function snapshotView(snapshot: RestSnapshot, options: ResourceViewOptions, detail: boolean) {
   const { version } = options;
   const view: Record<string, unknown> = {
@@ -98,13 +118,13 @@ export function snapshotView(snapshot: RestSnapshot, options: ResourceViewOption
     size: snapshot.size,
     metadata: snapshot.metadata,
   };
-  if (detail) {
+  if (detail && options.extended) {
     view['os-extended-snapshot-attributes:progress'] = snapshot.progress ?? (snapshot.status === 'available' ? '100%' : '0%');
     view['os-extended-snapshot-attributes:project_id'] = snapshot.projectId;
   }
-  if (version.atLeast('3.14')) view.group_snapshot_id = null;
-  if (version.atLeast('3.41')) view.user_id = snapshot.userId;
-  if (version.atLeast('3.65')) view.consumes_quota = !snapshot.temporary;
+  if (detail && version.atLeast('3.14')) view.group_snapshot_id = null;
+  if (detail && version.atLeast('3.41')) view.user_id = snapshot.userId;
+  if (detail && version.atLeast('3.65')) view.consumes_quota = !snapshot.temporary;
   if (version.atLeast('3.72')) view.backup_status = snapshot.backupStatus;
   return view;
 }
