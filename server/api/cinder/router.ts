@@ -1,5 +1,6 @@
 import { resolveToken } from '../../identity/tokens';
 import { AppError } from '../../errors';
+import { canonicalUuid } from '../../validation';
 import {
   backupActionHandler, createBackupHandler, deleteBackupHandler, exportRecordHandler, importRecordHandler,
   listBackupsHandler, restoreBackupHandler, showBackupHandler, updateBackupHandler,
@@ -78,7 +79,9 @@ function match(segments: string[]): { route: Route; params: Record<string, strin
     const params: Record<string, string> = {};
     const ok = route.pattern.every((part, i) => {
       if (part.startsWith(':')) {
-        params[part.slice(1)] = segments[i];
+        const name = part.slice(1);
+        // A resource id is read as its one spelling here, so handlers, services and job payloads never see another.
+        params[name] = name === 'id' ? canonicalUuid(segments[i]) ?? segments[i] : segments[i];
         return true;
       }
       return part === segments[i];
