@@ -1,6 +1,7 @@
 import { resolveToken } from '../../identity/tokens';
 import { AppError } from '../../errors';
 import { canonicalUuid } from '../../validation';
+import { decodePathSegment, unsafeQueryReason } from '../request-input';
 import {
   backupActionHandler, createBackupHandler, deleteBackupHandler, exportRecordHandler, importRecordHandler,
   listBackupsHandler, restoreBackupHandler, showBackupHandler, updateBackupHandler,
@@ -70,6 +71,9 @@ const ROUTES: Route[] = [
   { pattern: ['messages', ':id'], methods: { GET: showMessageHandler, DELETE: deleteMessageHandler } },
 ];
 
+/** Every route's path pattern and methods (for the fuzz test, which walks them all). */
+export const CINDER_ROUTES = ROUTES.map((r) => ({ pattern: r.pattern, methods: Object.keys(r.methods) }));
+
 /** Collections that may follow `/v3/` directly (3.67: the project segment is optional). */
 const COLLECTIONS = new Set(ROUTES.map((r) => r.pattern[0]));
 
@@ -91,13 +95,6 @@ function match(segments: string[]): { route: Route; params: Record<string, strin
   return null;
 }
 
-function decode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
 
 /**
  * The catalog's placeholder image endpoint: Glance's version document, so openstackclient can
@@ -139,7 +136,13 @@ async function dispatch(request: Request, mount: '' | '/volume', method: string)
   }
   if (mount && /^\/image(?:\/|$)/.test(path)) return imageStub(endpoint, path, method);
   if (!/^\/v3(?:\/|$)/.test(path)) return fault(404, 'The resource could not be found.', baseHeaders);
-  const segments = path.slice(3).split('/').filter(Boolean).map(decode);
+  const decoded = path.slice(3).split('/').filter(Boolean).map(decodePathSegment);
+  const segments = decoded.filter((s): s is string => s !== null);
+  if (segments.length !== decoded.length) {
+    return fault(400, 'Malformed request URL: a path segment is not valid percent-encoded UTF-8 text.', baseHeaders);
+  }
+  const unsafeQuery = unsafeQueryReason(url.searchParams);
+  if (unsafeQuery) return fault(400, `Invalid input received: ${unsafeQuery}.`, baseHeaders);
   if (segments.length === 0) {
     return method === 'GET' ? v3Version(endpoint) : fault(405, 'The method specified is not allowed for this resource.', { ...baseHeaders, Allow: 'GET, HEAD' });
   }

@@ -8,6 +8,7 @@ import { authenticateApplicationCredential } from '../../identity/app-credential
 import { issueToken, resolveToken, revokeToken, scopableProject, type TokenContext } from '../../identity/tokens';
 import { AUTH_REQUIRED } from '../cinder/faults';
 import { publicOrigin } from '../cinder/links';
+import { decodePathSegment, parseJsonBody, unsafeQueryReason } from '../request-input';
 import { identityVersion, keystoneError, projectView, tokenBody } from './views';
 
 /**
@@ -53,13 +54,11 @@ function isDefaultDomain(domain: { id?: string; name?: string } | undefined): bo
 }
 
 async function issue(request: Request, origin: string): Promise<Response> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await request.text());
-  } catch {
-    throw new KeystoneError(400, 'Expecting to find valid JSON in request body.');
+  const body = parseJsonBody(await request.text());
+  if (!body.ok) {
+    throw new KeystoneError(400, body.reason === 'cannot understand JSON' ? 'Expecting to find valid JSON in request body.' : `Invalid input: ${body.reason}.`);
   }
-  const parsed = authSchema.safeParse(raw);
+  const parsed = authSchema.safeParse(body.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new KeystoneError(400, `Invalid input for field '${issue.path.join('.') || 'auth'}': ${issue.message}`);
@@ -196,10 +195,15 @@ const notAllowed = (allow: string) => keystoneError(405, 'The method specified i
 export async function handleIdentity(request: Request): Promise<Response> {
   const origin = publicOrigin(request);
   const method = request.method.toUpperCase();
-  const path = new URL(request.url).pathname.replace(/^\/identity/, '').replace(/\/+$/, '');
+  const url = new URL(request.url);
+  const path = url.pathname.replace(/^\/identity/, '').replace(/\/+$/, '');
   const read = method === 'GET' || method === 'HEAD';
   const bodyless = (response: Response) => (method === 'HEAD' ? new Response(null, { status: response.status, headers: response.headers }) : response);
   try {
+    const segments = path.split('/').slice(1).map(decodePathSegment);
+    if (segments.some((segment) => segment === null)) throw new KeystoneError(400, 'Malformed request URL: a path segment is not valid percent-encoded UTF-8 text.');
+    const unsafeQuery = unsafeQueryReason(url.searchParams);
+    if (unsafeQuery) throw new KeystoneError(400, `Invalid input: ${unsafeQuery}.`);
     if (path === '') {
       return read ? bodyless(Response.json({ versions: { values: [identityVersion(origin)] } }, { status: 300 })) : notAllowed('GET, HEAD');
     }
