@@ -1,8 +1,16 @@
 import { z } from 'zod';
 import { invalid } from './errors';
 
-/** Parses input at a service boundary; a failure names each bad field and changes nothing. */
+/**
+ * Parses input at a service boundary; a failure names each bad field and changes nothing. Text
+ * PostgreSQL cannot store (a NUL character, a lone UTF-16 surrogate) is a field error, whatever the schema.
+ */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const unsafe = unsafeText(input);
+  if (unsafe) {
+    const message = unsafe.reason === 'contains a NUL character' ? 'Remove the NUL character from this field' : 'This field is not valid Unicode text';
+    throw invalid(`${unsafe.path || 'The input'} ${unsafe.reason}`, { [unsafe.path || 'form']: message });
+  }
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const fieldErrors: Record<string, string> = {};
@@ -40,3 +48,36 @@ export const uuidSchema = (invalidMessage: string, missingMessage = invalidMessa
     }
     return id;
   });
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why a string cannot be stored in PostgreSQL text or jsonb, or null. */
+export function unsafeTextReason(text: string): string | null {
+  if (text.includes('\u0000')) return 'contains a NUL character';
+  if (LONE_SURROGATE.test(text)) return 'is not valid Unicode text';
+  return null;
+}
+
+/**
+ * The first string (object key or value, at any depth) that cannot be stored, with its path
+ * (`metadata.key`, `ids[2]`), or null. Walks without recursion; plain objects and arrays only.
+ */
+export function unsafeText(value: unknown): { path: string; reason: string } | null {
+  const pending: { value: unknown; path: string }[] = [{ value, path: '' }];
+  while (pending.length) {
+    const { value: current, path } = pending.pop()!;
+    if (typeof current === 'string') {
+      const reason = unsafeTextReason(current);
+      if (reason) return { path, reason };
+    } else if (Array.isArray(current)) {
+      current.forEach((child, i) => pending.push({ value: child, path: `${path}[${i}]` }));
+    } else if (current !== null && typeof current === 'object' && Object.getPrototypeOf(current) === Object.prototype) {
+      for (const [key, child] of Object.entries(current)) {
+        const keyReason = unsafeTextReason(key);
+        if (keyReason) return { path: path || 'a key', reason: `has a key that ${keyReason}` };
+        pending.push({ value: child, path: path ? `${path}.${key}` : key });
+      }
+    }
+  }
+  return null;
+}

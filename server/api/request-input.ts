@@ -4,18 +4,10 @@
  * (PostgreSQL stores neither in text or jsonb, and they only ever come from hostile or broken
  * clients). Each check answers a reason a 400 can carry, or null when the input is fine.
  */
+import { unsafeText, unsafeTextReason } from '../validation';
 
 /** Far deeper than any Cinder or Keystone body (a restore or an import is 3 levels). */
 export const MAX_JSON_DEPTH = 32;
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Why a string cannot be stored, or null. */
-export function unsafeTextReason(text: string): string | null {
-  if (text.includes('\u0000')) return 'contains a NUL character';
-  if (LONE_SURROGATE.test(text)) return 'is not valid Unicode text';
-  return null;
-}
 
 /** The nesting depth of a JSON text, counted without parsing (so without recursion). */
 function jsonDepth(text: string): number {
@@ -34,24 +26,10 @@ function jsonDepth(text: string): number {
   return max;
 }
 
-/** The first string (key or value) in a parsed JSON value that cannot be stored, as `path: reason`. */
+/** The first string (key or value) in a parsed JSON value that cannot be stored, as `path reason`. */
 export function unsafeJsonReason(value: unknown): string | null {
-  const pending: { value: unknown; path: string }[] = [{ value, path: '' }];
-  while (pending.length) {
-    const { value: current, path } = pending.pop()!;
-    if (typeof current === 'string') {
-      const reason = unsafeTextReason(current);
-      if (reason) return `${path || 'the body'} ${reason}`;
-    } else if (current !== null && typeof current === 'object') {
-      for (const [key, child] of Object.entries(current)) {
-        const childPath = Array.isArray(current) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-        const keyReason = Array.isArray(current) ? null : unsafeTextReason(key);
-        if (keyReason) return `a key in ${path || 'the body'} ${keyReason}`;
-        pending.push({ value: child, path: childPath });
-      }
-    }
-  }
-  return null;
+  const found = unsafeText(value);
+  return found ? `${found.path || 'the body'} ${found.reason}` : null;
 }
 
 export type JsonBody = { ok: true; value: unknown } | { ok: false; reason: string };
