@@ -1,6 +1,7 @@
 import { resolveToken } from '../../identity/tokens';
 import { AppError } from '../../errors';
 import { canonicalUuid } from '../../validation';
+import { withApiSecurityHeaders } from '../../http/security-headers';
 import { decodePathSegment, unsafeQueryReason } from '../request-input';
 import {
   backupActionHandler, createBackupHandler, deleteBackupHandler, exportRecordHandler, importRecordHandler,
@@ -122,7 +123,7 @@ export async function handleCinder(request: Request, mount: '' | '/volume'): Pro
   const method = request.method.toUpperCase();
   const head = method === 'HEAD';
   const response = await dispatch(request, mount, head ? 'GET' : method);
-  return head ? new Response(null, { status: response.status, headers: response.headers }) : response;
+  return withApiSecurityHeaders(head ? new Response(null, { status: response.status, headers: response.headers }) : response, request);
 }
 
 async function dispatch(request: Request, mount: '' | '/volume', method: string): Promise<Response> {

@@ -9,6 +9,7 @@ import { authenticateApplicationCredential } from '../../identity/app-credential
 import { issueToken, resolveToken, revokeToken, scopableProject, type TokenContext } from '../../identity/tokens';
 import { AUTH_REQUIRED } from '../cinder/faults';
 import { publicOrigin } from '../cinder/links';
+import { withApiSecurityHeaders } from '../../http/security-headers';
 import { decodePathSegment, parseJsonBody, unsafeQueryReason } from '../request-input';
 import { identityVersion, keystoneError, projectView, tokenBody } from './views';
 
@@ -203,6 +204,10 @@ async function userProjects(request: Request, origin: string, userId: string): P
 const notAllowed = (allow: string) => keystoneError(405, 'The method specified is not allowed for this resource.', { Allow: allow });
 
 export async function handleIdentity(request: Request): Promise<Response> {
+  return withApiSecurityHeaders(await answerIdentity(request), request);
+}
+
+async function answerIdentity(request: Request): Promise<Response> {
   const origin = publicOrigin(request);
   const method = request.method.toUpperCase();
   const url = new URL(request.url);
