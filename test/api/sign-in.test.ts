@@ -4,7 +4,9 @@ import { and, eq, like, sql } from 'drizzle-orm';
 import { signInWithPassword } from '../../server/auth/credentials';
 import { SignInThrottled, THROTTLE } from '../../server/auth/sign-in-throttle';
 import { auditEvents, signInThrottles, users } from '../../server/db/schema';
+import { SYSTEM_ACTOR } from '../../server/auth/actor';
 import { createApplicationCredential } from '../../server/identity/app-credentials';
+import { setPassword } from '../../server/identity/service';
 import { seedAdmin, seedProject } from '../support/identities';
 import { startTestDatabase, type TestDatabase } from '../support/database';
 import { call } from './support';
@@ -121,6 +123,18 @@ describe('password sign-in throttling', () => {
     });
     const viaApi = await tokenRequest(byName(person.user.name, person.password));
     assert.equal(viaApi.status, 429, 'a lock made on the console holds on the API too');
+  });
+});
+
+describe('token lifetime', () => {
+  test('a new password revokes the tokens the old one issued', async () => {
+    const person = await seedProject('member');
+    const before = await tokenRequest(byName(person.user.name, person.password));
+    const token = before.headers.get('x-subject-token')!;
+    assert.equal((await call('GET', '/identity/v3/auth/projects', { token })).status, 200);
+    await setPassword(SYSTEM_ACTOR, { userId: person.user.id, password: 'a-brand-new-password' });
+    assert.equal((await call('GET', '/identity/v3/auth/projects', { token })).status, 401);
+    assert.equal((await tokenRequest(byName(person.user.name, 'a-brand-new-password'))).status, 201);
   });
 });
 
