@@ -1,10 +1,11 @@
+import './auth-secret';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NextRequest } from 'next/server';
 import { unstable_doesMiddlewareMatch } from 'next/experimental/testing/server';
 // @ts-expect-error next.config.mjs is plain JavaScript without declarations
 import nextConfigModule from '../../next.config.mjs';
-import { config as proxyConfig, securePage } from '../../proxy';
+import { proxy, config as proxyConfig, securePage } from '../../proxy';
 import { handleCinder } from '../../server/api/cinder/router';
 import { handleIdentity } from '../../server/api/keystone/router';
 import { API_CONTENT_SECURITY_POLICY, COMMON_SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY } from '../../server/http/security-headers';
@@ -51,6 +52,18 @@ test('over HTTPS a page adds HSTS and upgrades insecure requests; a signed-out r
   const login = securePage(new NextRequest(`${ORIGIN}/login`), false);
   assert.equal(login.headers.get('location'), null, 'the sign-in page itself is not redirected');
   assert.ok(login.headers.get('x-middleware-request-x-nonce'));
+});
+
+test('through the sign-in wrapper, the headers and the nonce survive: a signed-out page redirects, the sign-in page renders', async () => {
+  const run = proxy as unknown as (request: NextRequest, context: unknown) => Promise<Response>;
+  const redirected = await run(new NextRequest(`${ORIGIN}/volumes`), {});
+  assert.equal(redirected.status, 307);
+  assert.equal(redirected.headers.get('location'), `${ORIGIN}/login?next=%2Fvolumes`);
+  assertCommon(redirected.headers, false);
+  const login = await run(new NextRequest(`${ORIGIN}/login`), {});
+  const policy = login.headers.get('content-security-policy')!;
+  assert.equal(`'nonce-${login.headers.get('x-middleware-request-x-nonce')}'`, /'nonce-[^']+'/.exec(policy)?.[0]);
+  assertCommon(login.headers, false);
 });
 
 test('the proxy runs on every page, the sign-in page included, and on no API route', () => {
