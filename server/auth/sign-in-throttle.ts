@@ -78,11 +78,15 @@ export async function throttledSignIn<T>(attempt: SignInAttempt, verify: (tx: Ex
     const locks: Record<string, number> = {};
     for (const key of keys) {
       const free = key.startsWith('address:') ? THROTTLE.addressFreeFailures : THROTTLE.accountFreeFailures;
-      const [row] = await t.update(signInThrottles).set({
-        failures: sql`case when ${signInThrottles.lastFailureAt} < now() - make_interval(secs => ${THROTTLE.forgetAfterSeconds})
-          then 1 else ${signInThrottles.failures} + 1 end`,
-        lastFailureAt: sql`now()`,
-      }).where(eq(signInThrottles.key, key)).returning({ failures: signInThrottles.failures });
+      // An upsert, not an update: the sweep below may have removed a row that had no failures yet.
+      const [row] = await t.insert(signInThrottles).values({ key, failures: 1, lastFailureAt: sql`now()` }).onConflictDoUpdate({
+        target: signInThrottles.key,
+        set: {
+          failures: sql`case when ${signInThrottles.lastFailureAt} < now() - make_interval(secs => ${THROTTLE.forgetAfterSeconds})
+            then 1 else ${signInThrottles.failures} + 1 end`,
+          lastFailureAt: sql`now()`,
+        },
+      }).returning({ failures: signInThrottles.failures });
       if (row.failures < free) continue;
       const seconds = Math.min(THROTTLE.maxLockSeconds, THROTTLE.firstLockSeconds * 2 ** Math.min(20, row.failures - free));
       await t.update(signInThrottles).set({ lockedUntil: sql`now() + make_interval(secs => ${seconds})` }).where(eq(signInThrottles.key, key));
