@@ -1,5 +1,6 @@
 import { webConfig } from './config';
 import { EnvError } from './env';
+import { installMethodGuard } from './http/method-guard';
 import { exitWithLauncher } from './lifecycle';
 
 /**
@@ -15,4 +16,5 @@ try {
   }
   throw error;
 }
+installMethodGuard();
 exitWithLauncher(() => process.exit(0));

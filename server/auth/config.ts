@@ -1,7 +1,8 @@
 import NextAuth, { CredentialsSignin } from 'next-auth';
 import Credentials from 'next-auth/providers/credentials';
 import { z } from 'zod';
-import { authenticatePassword } from './credentials';
+import { signInWithPassword } from './credentials';
+import { SignInThrottled, sourceAddress } from './sign-in-throttle';
 
 const credentialsSchema = z.object({
   username: z.string().trim().min(1).max(255),
@@ -10,6 +11,14 @@ const credentialsSchema = z.object({
 
 class InvalidCredentials extends CredentialsSignin {
   code = 'invalid_credentials';
+}
+
+/** A locked account or address: the login form shows the lock's own message. */
+export class SignInLocked extends CredentialsSignin {
+  code = 'locked';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
 }
 
 /**
@@ -24,10 +33,18 @@ export const { handlers, auth, signIn, signOut } = NextAuth({
   providers: [
     Credentials({
       credentials: { username: {}, password: {} },
-      async authorize(raw) {
+      async authorize(raw, request) {
         const parsed = credentialsSchema.safeParse(raw);
         if (!parsed.success) throw new InvalidCredentials();
-        const user = await authenticatePassword(parsed.data.username, parsed.data.password);
+        let user;
+        try {
+          user = await signInWithPassword({ name: parsed.data.username }, parsed.data.password, {
+            channel: 'console', address: sourceAddress(request.headers),
+          });
+        } catch (error) {
+          if (error instanceof SignInThrottled) throw new SignInLocked(error.message);
+          throw error;
+        }
         if (!user) throw new InvalidCredentials();
         return { id: user.id, name: user.name, sessionVersion: user.sessionVersion };
       },

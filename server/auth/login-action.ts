@@ -1,7 +1,7 @@
 'use server';
 
 import { AuthError } from 'next-auth';
-import { signIn } from './config';
+import { SignInLocked, signIn } from './config';
 
 export interface LoginState {
   error?: string;
@@ -9,19 +9,34 @@ export interface LoginState {
   username?: string;
 }
 
-/** Signs in from the login form; a wrong or empty password is a message, never an exception. */
+const text = (form: FormData, name: string) => {
+  const value = form.get(name);
+  return typeof value === 'string' ? value : '';
+};
+
+/** Only a path on this site: not `//host` or `/\\host`, which browsers read as another site. */
+const localPath = (next: string) => (/^\/(?![/\\])/.test(next) && !/[\u0000-\u001f]/.test(next) ? next : '/');
+
+/**
+ * Signs in from the login form. A wrong or empty password, a locked account, or a call without a
+ * form is a message, never an exception.
+ */
 export async function loginAction(_previous: LoginState, formData: FormData): Promise<LoginState> {
-  const username = String(formData.get('username') ?? '').trim();
-  const password = String(formData.get('password') ?? '');
-  const next = String(formData.get('next') ?? '/');
+  if (!(formData instanceof FormData)) return { error: 'Fill in the sign-in form and send it again.' };
+  const username = text(formData, 'username').trim();
+  const password = text(formData, 'password');
+  const next = text(formData, 'next') || '/';
   const fieldErrors: LoginState['fieldErrors'] = {};
   if (!username) fieldErrors.username = 'Enter your user name';
+  else if (username.length > 255) fieldErrors.username = 'User names are at most 255 characters';
   if (!password) fieldErrors.password = 'Enter your password';
-  if (fieldErrors.username || fieldErrors.password) return { fieldErrors, username };
+  else if (password.length > 1000) fieldErrors.password = 'Passwords are at most 1000 characters';
+  if (fieldErrors.username || fieldErrors.password) return { fieldErrors, username: username.slice(0, 255) };
   try {
-    await signIn('credentials', { username, password, redirectTo: next.startsWith('/') && !next.startsWith('//') ? next : '/' });
+    await signIn('credentials', { username, password, redirectTo: localPath(next) });
     return {};
   } catch (error) {
+    if (error instanceof SignInLocked) return { error: error.reason, username };
     if (error instanceof AuthError) return { error: 'Wrong user name or password, or the account is disabled.', username };
     throw error;
   }

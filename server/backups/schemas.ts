@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { uuidSchema } from '../validation';
 
 /** Cinder's metadata rules (reference §2.2): keys `^[a-zA-Z0-9-_:. /]{1,255}$`, string values ≤ 255. */
 export const metadataSchema = z.record(z.string(), z.string().max(255, 'Metadata values are at most 255 characters'))
@@ -23,8 +24,8 @@ export const adminContainerSchema = z.string().trim().min(1).max(255, 'A contain
   .refine((c) => !c.split('/').includes('..') && !c.startsWith('/'), 'A container cannot be an absolute path or contain ".."');
 
 export const createBackupSchema = z.object({
-  volumeId: z.string({ error: 'Choose a volume' }).uuid('Not a valid volume id'),
-  snapshotId: z.string().uuid('Not a valid snapshot id').optional().nullable(),
+  volumeId: uuidSchema('Not a valid volume id', 'Choose a volume'),
+  snapshotId: uuidSchema('Not a valid snapshot id').optional().nullable(),
   name: optionalText('The name'),
   description: optionalText('The description'),
   container: z.string().optional().nullable(),
@@ -36,10 +37,10 @@ export const createBackupSchema = z.object({
   projectId: z.string().max(64).optional().nullable(),
 });
 
-export const backupIdSchema = z.object({ id: z.string({ error: 'Missing backup id' }).uuid('Not a valid backup id') });
+export const backupIdSchema = z.object({ id: uuidSchema('Not a valid backup id', 'Missing backup id') });
 
 export const bulkDeleteBackupsSchema = z.object({
-  ids: z.array(z.string().uuid('Not a valid backup id')).min(1, 'Select at least one backup').max(100, 'At most 100 backups at once'),
+  ids: z.array(uuidSchema('Not a valid backup id')).min(1, 'Select at least one backup').max(100, 'At most 100 backups at once'),
 });
 
 export const updateBackupSchema = backupIdSchema.extend({
@@ -49,6 +50,6 @@ export const updateBackupSchema = backupIdSchema.extend({
 });
 
 export const restoreBackupSchema = backupIdSchema.extend({
-  volumeId: z.string().uuid('Not a valid volume id').optional().nullable(),
+  volumeId: uuidSchema('Not a valid volume id').optional().nullable(),
   name: optionalText('The name'),
 });

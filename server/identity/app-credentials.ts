@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor } from '../auth/actor';
-import { hashPassword, verifyPassword } from '../auth/password';
+import { lookupable, unknownKey, verifyOrDecoy } from '../auth/credentials';
+import { hashPassword } from '../auth/password';
+import { throttledSignIn } from '../auth/sign-in-throttle';
 import { canSeeProject } from '../auth/policy';
 import { db, type Executor } from '../db/client';
 import { applicationCredentials, projects, users } from '../db/schema';
@@ -87,19 +89,39 @@ export async function revokeApplicationCredential(actor: Actor, input: unknown, 
 
 /**
  * The credential and its user for a secret: by id, or by name with its user (id, or name in the
- * default domain). Null when anything does not match, the credential expired or the user is disabled.
+ * default domain). Null when anything does not match, the credential expired or the user is
+ * disabled, after the same hashing in every case. Throttled per credential and source address
+ * like a password (server/auth/sign-in-throttle.ts): throws SignInThrottled while locked.
  */
-export async function authenticateApplicationCredential(input: { id?: string; name?: string; userId?: string; userName?: string; secret: string }, tx: Executor = db()) {
+export async function authenticateApplicationCredential(
+  input: { id?: string; name?: string; userId?: string; userName?: string; secret: string },
+  context: { address: string | null } = { address: null },
+) {
+  const row = await findApplicationCredential(input);
+  const typed = input.id ?? `${input.userId ?? input.userName ?? ''}/${input.name ?? ''}`;
+  return throttledSignIn({
+    channel: 'application_credential', address: context.address,
+    accountKey: row ? `credential:${row.credential.id}` : unknownKey('credential', typed),
+    accountLabel: row ? `${row.user.name}/${row.credential.name}` : lookupable(typed) ? typed : '(unreadable)',
+  }, async () => {
+    const ok = await verifyOrDecoy(input.secret, row?.credential.secretHash);
+    const user = row ? { userId: row.user.id, name: row.user.name } : null;
+    return { user, value: ok && row && row.user.enabled ? { credential: withoutHash(row.credential), user: row.user } : null };
+  });
+}
+
+async function findApplicationCredential(input: { id?: string; name?: string; userId?: string; userName?: string }) {
   const conditions = [sql`(${applicationCredentials.expiresAt} is null or ${applicationCredentials.expiresAt} > now())`];
-  if (input.id) conditions.push(eq(applicationCredentials.id, input.id));
-  else if (input.name !== undefined && (input.userId || input.userName)) {
+  if (input.id !== undefined) {
+    if (!lookupable(input.id)) return undefined;
+    conditions.push(eq(applicationCredentials.id, input.id));
+  } else if (input.name !== undefined && (input.userId !== undefined || input.userName !== undefined)) {
+    if (!lookupable(input.name) || !lookupable(input.userId ?? input.userName)) return undefined;
     conditions.push(eq(applicationCredentials.name, input.name));
-    if (input.userId) conditions.push(eq(users.id, input.userId));
+    if (input.userId !== undefined) conditions.push(eq(users.id, input.userId));
     else conditions.push(eq(users.name, input.userName!), eq(users.domainId, 'default'));
-  } else return null;
-  const [row] = await tx.select({ credential: applicationCredentials, user: users }).from(applicationCredentials)
+  } else return undefined;
+  const [row] = await db().select({ credential: applicationCredentials, user: users }).from(applicationCredentials)
     .innerJoin(users, eq(users.id, applicationCredentials.userId)).where(and(...conditions));
-  if (!row || !row.user.enabled) return null;
-  if (!(await verifyPassword(input.secret, row.credential.secretHash))) return null;
-  return { credential: withoutHash(row.credential), user: row.user };
+  return row;
 }

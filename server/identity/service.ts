@@ -1,9 +1,9 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import { hashPassword } from '../auth/password';
 import { requireAdmin } from '../auth/policy';
 import { db, type Executor } from '../db/client';
-import { memberships, projects, users } from '../db/schema';
+import { apiTokens, memberships, projects, users } from '../db/schema';
 import { AppError, invalid, notFound } from '../errors';
 import { recordEvent } from '../events/audit';
 import { ensureProjectQuotas } from '../quotas/service';
@@ -108,7 +108,11 @@ export async function setPassword(actor: Actor, input: unknown, tx: Executor = d
       .where(eq(users.id, data.userId))
       .returning({ id: users.id });
     if (!user) throw notFound('User', data.userId);
-    await recordEvent(t, { actor, resourceType: 'user', resourceId: user.id, action: 'set_password' });
+    // As in Keystone, a new password ends the tokens the old one issued (application credentials keep theirs).
+    const revoked = await t.update(apiTokens).set({ revokedAt: sql`now()` })
+      .where(and(eq(apiTokens.userId, user.id), isNull(apiTokens.revokedAt), isNull(apiTokens.applicationCredentialId)))
+      .returning({ id: apiTokens.id });
+    await recordEvent(t, { actor, resourceType: 'user', resourceId: user.id, action: 'set_password', detail: { revokedTokens: revoked.length } });
   });
 }
 

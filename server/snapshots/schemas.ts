@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { snapshotStatus } from '../db/schema';
+import { uuidSchema } from '../validation';
 import { optionalDescription, optionalName, snapshotId, volumeId } from '../volumes/schemas';
 
 export const createSnapshotSchema = z.object({
@@ -19,7 +20,7 @@ export const resetSnapshotSchema = z.object({
 
 export const listSnapshotsSchema = z.object({
   projectId: z.string().optional(),
-  volumeId: z.string().uuid().optional().catch(undefined),
+  volumeId: uuidSchema('Not a valid volume id').optional().catch(undefined),
   status: z.enum(snapshotStatus.enumValues).optional().catch(undefined),
   q: z.string().trim().max(255).optional().catch(undefined),
   sort: z.enum(['created', 'name', 'size', 'status']).catch('created').default('created'),

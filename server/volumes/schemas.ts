@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { volumeStatus } from '../db/schema';
+import { uuidSchema } from '../validation';
 
 /** Largest volume we accept in one request (16 TiB); quotas usually bound it earlier. */
 export const MAX_VOLUME_GIB = 16384;
@@ -14,9 +15,8 @@ export const sizeGiB = (label = 'Size') => z.preprocess(
     .refine((n) => n <= MAX_VOLUME_GIB, `${label} must be at most ${MAX_VOLUME_GIB} GiB`),
 );
 
-const uuid = (what: string) => z.string({ error: `Choose a ${what}` }).trim().regex(
-  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, `That is not a valid ${what} id`,
-);
+/** Ids read as their canonical spelling (lower case, hyphenated), whatever case they were sent in. */
+const uuid = (what: string) => uuidSchema(`That is not a valid ${what} id`, `Choose a ${what}`);
 export const volumeId = uuid('volume');
 export const snapshotId = uuid('snapshot');
 

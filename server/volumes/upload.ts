@@ -2,6 +2,7 @@ import type { Actor } from '../auth/actor';
 import { GiB, isVolumeDriverError } from '../drivers/volume';
 import type { SharedEnv } from '../env';
 import { AppError, invalid } from '../errors';
+import { unsafeTextReason } from '../validation';
 import { stagingStore } from './backend';
 import { checkUpload, commitUpload } from './service';
 
@@ -16,7 +17,7 @@ export async function receiveUpload(actor: Actor, volumeId: string, request: Req
   const maxBytes = volume.size * GiB;
   const declared = request.headers.get('content-length');
   const expectedBytes = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
-  const fileName = request.headers.get('x-file-name') ?? undefined;
+  const fileName = uploadFileName(request.headers.get('x-file-name'));
   const staging = stagingStore(env);
   let staged;
   try {
@@ -32,10 +33,26 @@ export async function receiveUpload(actor: Actor, volumeId: string, request: Req
     throw error;
   }
   try {
-    const { job } = await commitUpload(actor, { id: volumeId, stagedId: staged.stagedId, bytes: staged.bytes, fileName: fileName ? decodeURIComponent(fileName).slice(0, 255) : undefined });
+    const { job } = await commitUpload(actor, { id: volumeId, stagedId: staged.stagedId, bytes: staged.bytes, fileName });
     return { jobId: job.id, bytes: staged.bytes, stagedId: staged.stagedId };
   } catch (error) {
     await staging.removeStaged(staged.stagedId);
     throw error;
   }
+}
+
+/**
+ * The file's name from `X-File-Name` (percent-encoded UTF-8, as the console sends it), read before
+ * any byte is staged: malformed encoding or text that cannot be stored is a 400 with a field message.
+ */
+export function uploadFileName(header: string | null): string | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  let name: string;
+  try {
+    name = decodeURIComponent(header);
+  } catch {
+    throw invalid('The X-File-Name header is not valid percent-encoded UTF-8.', { file: 'The file name could not be read' });
+  }
+  if (unsafeTextReason(name)) throw invalid('The file name contains characters that cannot be stored.', { file: 'Rename the file and try again' });
+  return name.slice(0, 255);
 }

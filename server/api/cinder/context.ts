@@ -1,6 +1,7 @@
 import type { Actor } from '../../auth/actor';
 import type { TokenContext } from '../../identity/tokens';
 import { AppError } from '../../errors';
+import { parseJsonBody } from '../request-input';
 import type { Links } from './links';
 import type { Microversion } from './microversions';
 
@@ -25,7 +26,8 @@ const MALFORMED = 'Malformed request body';
 
 /**
  * The JSON body of a request. Another content type is a 415 as in Cinder; a body that is not JSON
- * is a 400 ("Malformed message body: cannot understand JSON").
+ * is a 400 ("Malformed message body: cannot understand JSON"), and so is one nested absurdly deep or
+ * holding text PostgreSQL cannot store (a NUL character, a lone UTF-16 surrogate).
  */
 export async function readJson(request: Request): Promise<unknown> {
   const type = request.headers.get('content-type');
@@ -34,11 +36,9 @@ export async function readJson(request: Request): Promise<unknown> {
   }
   const text = await request.text();
   if (text.trim() === '') throw new AppError('invalid', `${MALFORMED}: the body is empty.`);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new AppError('invalid', 'Malformed message body: cannot understand JSON');
-  }
+  const body = parseJsonBody(text);
+  if (body.ok) return body.value;
+  throw new AppError('invalid', `Malformed message body: ${body.reason}`);
 }
 
 export class UnsupportedMediaType extends Error {

@@ -1,5 +1,8 @@
 import { resolveToken } from '../../identity/tokens';
 import { AppError } from '../../errors';
+import { canonicalUuid } from '../../validation';
+import { withApiSecurityHeaders } from '../../http/security-headers';
+import { decodePathSegment, unsafeQueryReason } from '../request-input';
 import {
   backupActionHandler, createBackupHandler, deleteBackupHandler, exportRecordHandler, importRecordHandler,
   listBackupsHandler, restoreBackupHandler, showBackupHandler, updateBackupHandler,
@@ -76,6 +79,9 @@ const ROUTES: Route[] = [
   { pattern: ['messages', ':id'], methods: { GET: showMessageHandler, DELETE: deleteMessageHandler } },
 ];
 
+/** Every route's path pattern and methods (for the fuzz test, which walks them all). */
+export const CINDER_ROUTES = ROUTES.map((r) => ({ pattern: r.pattern, methods: Object.keys(r.methods) }));
+
 /** Collections that may follow `/v3/` directly (3.67: the project segment is optional). */
 const COLLECTIONS = new Set(ROUTES.map((r) => r.pattern[0]));
 
@@ -85,7 +91,9 @@ function match(segments: string[]): { route: Route; params: Record<string, strin
     const params: Record<string, string> = {};
     const ok = route.pattern.every((part, i) => {
       if (part.startsWith(':')) {
-        params[part.slice(1)] = segments[i];
+        const name = part.slice(1);
+        // A resource id is read as its one spelling here, so handlers, services and job payloads never see another.
+        params[name] = name === 'id' ? canonicalUuid(segments[i]) ?? segments[i] : segments[i];
         return true;
       }
       return part === segments[i];
@@ -95,13 +103,6 @@ function match(segments: string[]): { route: Route; params: Record<string, strin
   return null;
 }
 
-function decode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
 
 /**
  * The catalog's placeholder image endpoint: Glance's version document, so openstackclient can
@@ -129,7 +130,7 @@ export async function handleCinder(request: Request, mount: '' | '/volume'): Pro
   const method = request.method.toUpperCase();
   const head = method === 'HEAD';
   const response = await dispatch(request, mount, head ? 'GET' : method);
-  return head ? new Response(null, { status: response.status, headers: response.headers }) : response;
+  return withApiSecurityHeaders(head ? new Response(null, { status: response.status, headers: response.headers }) : response, request);
 }
 
 async function dispatch(request: Request, mount: '' | '/volume', method: string): Promise<Response> {
@@ -143,7 +144,13 @@ async function dispatch(request: Request, mount: '' | '/volume', method: string)
   }
   if (mount && /^\/image(?:\/|$)/.test(path)) return imageStub(endpoint, path, method);
   if (!/^\/v3(?:\/|$)/.test(path)) return fault(404, 'The resource could not be found.', baseHeaders);
-  const segments = path.slice(3).split('/').filter(Boolean).map(decode);
+  const decoded = path.slice(3).split('/').filter(Boolean).map(decodePathSegment);
+  const segments = decoded.filter((s): s is string => s !== null);
+  if (segments.length !== decoded.length) {
+    return fault(400, 'Malformed request URL: a path segment is not valid percent-encoded UTF-8 text.', baseHeaders);
+  }
+  const unsafeQuery = unsafeQueryReason(url.searchParams);
+  if (unsafeQuery) return fault(400, `Invalid input received: ${unsafeQuery}.`, baseHeaders);
   if (segments.length === 0) {
     return method === 'GET' ? v3Version(endpoint) : fault(405, 'The method specified is not allowed for this resource.', { ...baseHeaders, Allow: 'GET, HEAD' });
   }

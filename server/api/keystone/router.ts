@@ -1,13 +1,16 @@
 import { and, asc, eq, inArray, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { authenticatePassword } from '../../auth/credentials';
+import { lookupable, signInWithPassword } from '../../auth/credentials';
+import { SignInThrottled, sourceAddress } from '../../auth/sign-in-throttle';
 import { loadActor } from '../../auth/load-actor';
 import { db } from '../../db/client';
-import { projects, users } from '../../db/schema';
+import { projects } from '../../db/schema';
 import { authenticateApplicationCredential } from '../../identity/app-credentials';
 import { issueToken, resolveToken, revokeToken, scopableProject, type TokenContext } from '../../identity/tokens';
 import { AUTH_REQUIRED } from '../cinder/faults';
 import { publicOrigin } from '../cinder/links';
+import { withApiSecurityHeaders } from '../../http/security-headers';
+import { decodePathSegment, parseJsonBody, unsafeQueryReason } from '../request-input';
 import { identityVersion, keystoneError, projectView, tokenBody } from './views';
 
 /**
@@ -16,8 +19,18 @@ import { identityVersion, keystoneError, projectView, tokenBody } from './views'
  * validation and revocation, and the project reads openstackclient resolves names through.
  */
 class KeystoneError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
     super(message);
+  }
+}
+
+/** A locked account or address is a 429 with Retry-After and the lock's own message. */
+async function throttled<T>(signIn: () => Promise<T>): Promise<T> {
+  try {
+    return await signIn();
+  } catch (error) {
+    if (error instanceof SignInThrottled) throw new KeystoneError(429, error.message, { 'Retry-After': String(error.retryAfterSeconds) });
+    throw error;
   }
 }
 
@@ -53,18 +66,18 @@ function isDefaultDomain(domain: { id?: string; name?: string } | undefined): bo
 }
 
 async function issue(request: Request, origin: string): Promise<Response> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await request.text());
-  } catch {
-    throw new KeystoneError(400, 'Expecting to find valid JSON in request body.');
+  // Unstorable text in a credential is answered like any wrong credential (401, same hashing), not a 400.
+  const body = parseJsonBody(await request.text(), { allowUnsafeText: true });
+  if (!body.ok) {
+    throw new KeystoneError(400, body.reason === 'cannot understand JSON' ? 'Expecting to find valid JSON in request body.' : `Invalid input: ${body.reason}.`);
   }
-  const parsed = authSchema.safeParse(raw);
+  const parsed = authSchema.safeParse(body.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new KeystoneError(400, `Invalid input for field '${issue.path.join('.') || 'auth'}': ${issue.message}`);
   }
   const { identity, scope } = parsed.data.auth;
+  const address = sourceAddress(request.headers);
   let userId: string;
   let applicationCredential: { id: string; projectId: string; expiresAt: Date | null } | null = null;
 
@@ -73,24 +86,20 @@ async function issue(request: Request, origin: string): Promise<Response> {
     if (!given) throw new KeystoneError(400, "Invalid input for field 'identity': 'application_credential' is a required property");
     if (scope !== undefined && scope !== 'unscoped') throw unauthorized();
     if (given.user && given.user.id === undefined && !isDefaultDomain(given.user.domain)) throw unauthorized();
-    const found = await authenticateApplicationCredential({
+    const found = await throttled(() => authenticateApplicationCredential({
       id: given.id, name: given.name, userId: given.user?.id, userName: given.user?.name, secret: given.secret,
-    });
+    }, { address }));
     if (!found) throw unauthorized();
     userId = found.user.id;
     applicationCredential = { id: found.credential.id, projectId: found.credential.projectId, expiresAt: found.credential.expiresAt };
   } else if (identity.methods.includes('password')) {
     const user = identity.password?.user;
     if (!user || user.password === undefined) throw new KeystoneError(400, "Invalid input for field 'identity': 'password' is a required property");
-    let name = user.name;
-    if (user.id !== undefined) {
-      const [row] = await db().select({ name: users.name }).from(users).where(eq(users.id, user.id));
-      name = row?.name ?? '\u0000no-such-user';
-    } else if (!isDefaultDomain(user.domain)) {
-      throw unauthorized();
-    }
-    if (name === undefined) throw unauthorized();
-    const found = await authenticatePassword(name, user.password);
+    if (user.id === undefined && (user.name === undefined || !isDefaultDomain(user.domain))) throw unauthorized();
+    // By id or by name, an unknown user costs the same hashing and gets the same 401 as a wrong password.
+    const found = await throttled(() => signInWithPassword(user.id !== undefined ? { id: user.id } : { name: user.name }, user.password!, {
+      channel: 'password', address,
+    }));
     if (!found) throw unauthorized();
     userId = found.id;
   } else {
@@ -107,6 +116,7 @@ async function issue(request: Request, origin: string): Promise<Response> {
     const wanted = scope.project;
     if (!wanted) throw unauthorized();
     if (wanted.id === undefined && !isDefaultDomain(wanted.domain)) throw unauthorized();
+    if (![wanted.id, wanted.name].every((text) => text === undefined || lookupable(text))) throw unauthorized();
     const project = await scopableProject(actor, wanted.id !== undefined ? { id: wanted.id } : { name: wanted.name ?? '', domainId: 'default' });
     if (!project) throw unauthorized();
     projectId = project.id;
@@ -194,12 +204,21 @@ async function userProjects(request: Request, origin: string, userId: string): P
 const notAllowed = (allow: string) => keystoneError(405, 'The method specified is not allowed for this resource.', { Allow: allow });
 
 export async function handleIdentity(request: Request): Promise<Response> {
+  return withApiSecurityHeaders(await answerIdentity(request), request);
+}
+
+async function answerIdentity(request: Request): Promise<Response> {
   const origin = publicOrigin(request);
   const method = request.method.toUpperCase();
-  const path = new URL(request.url).pathname.replace(/^\/identity/, '').replace(/\/+$/, '');
+  const url = new URL(request.url);
+  const path = url.pathname.replace(/^\/identity/, '').replace(/\/+$/, '');
   const read = method === 'GET' || method === 'HEAD';
   const bodyless = (response: Response) => (method === 'HEAD' ? new Response(null, { status: response.status, headers: response.headers }) : response);
   try {
+    const segments = path.split('/').slice(1).map(decodePathSegment);
+    if (segments.some((segment) => segment === null)) throw new KeystoneError(400, 'Malformed request URL: a path segment is not valid percent-encoded UTF-8 text.');
+    const unsafeQuery = unsafeQueryReason(url.searchParams);
+    if (unsafeQuery) throw new KeystoneError(400, `Invalid input: ${unsafeQuery}.`);
     if (path === '') {
       return read ? bodyless(Response.json({ versions: { values: [identityVersion(origin)] } }, { status: 300 })) : notAllowed('GET, HEAD');
     }
@@ -218,7 +237,7 @@ export async function handleIdentity(request: Request): Promise<Response> {
     return keystoneError(404, 'The resource could not be found.');
   } catch (error) {
     if (error instanceof KeystoneError) {
-      const headers: Record<string, string> = error.status === 401 ? { 'WWW-Authenticate': `Keystone uri="${origin}/identity"` } : {};
+      const headers: Record<string, string> = error.status === 401 ? { 'WWW-Authenticate': `Keystone uri="${origin}/identity"` } : { ...error.headers };
       return bodyless(keystoneError(error.status, error.message, headers));
     }
     console.error('[identity-api] unexpected error', error);

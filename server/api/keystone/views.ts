@@ -76,7 +76,8 @@ export function projectView(project: { id: string; name: string; description: st
 }
 
 const TITLES: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 500: 'Internal Server Error',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 429: 'Too Many Requests',
+  500: 'Internal Server Error',
 };
 
 export function keystoneError(status: number, message: string, headers: Record<string, string> = {}) {

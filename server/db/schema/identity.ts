@@ -61,3 +61,15 @@ export const apiTokens = pgTable('api_tokens', {
   expiresAt: timestamp('expires_at', { withTimezone: true, precision: 6 }).notNull(),
   revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 6 }),
 }, (t) => [uniqueIndex('api_tokens_hash_key').on(t.tokenHash), index('api_tokens_user_idx').on(t.userId)]);
+
+/**
+ * Failed sign-ins per account and per source address (server/auth/sign-in-throttle.ts), kept here so
+ * every web process sees the same counts and locks. Times come from the database clock.
+ */
+export const signInThrottles = pgTable('sign_in_throttles', {
+  /** `account:<user id>`, `name:<unknown name>`, `credential:<id>` or `address:<ip>`. */
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull().default(0),
+  lastFailureAt: timestamp('last_failure_at', { withTimezone: true, precision: 6 }),
+  lockedUntil: timestamp('locked_until', { withTimezone: true, precision: 6 }),
+}, (t) => [index('sign_in_throttles_last_failure_idx').on(t.lastFailureAt)]);

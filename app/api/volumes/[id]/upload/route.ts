@@ -1,5 +1,6 @@
 import { currentActor } from '@/server/auth/session';
 import { sharedConfig } from '@/server/config';
+import { withApiSecurityHeaders } from '@/server/http/security-headers';
 import { resolveToken } from '@/server/identity/tokens';
 import { errorResponse, unauthenticated } from '@/server/volumes/http';
 import { receiveUpload } from '@/server/volumes/upload';
@@ -13,7 +14,11 @@ export const dynamic = 'force-dynamic';
  * Keystone token in `X-Auth-Token`, scoped to its project like every REST call; the policy is
  * checked in the service.
  */
-export async function POST(request: Request, { params }: { params: Promise<{ id: string }> }) {
+export async function POST(request: Request, context: { params: Promise<{ id: string }> }) {
+  return withApiSecurityHeaders(await upload(request, context), request);
+}
+
+async function upload(request: Request, { params }: { params: Promise<{ id: string }> }) {
   const tokenHeader = request.headers.get('x-auth-token');
   let actor;
   if (tokenHeader !== null) {
