@@ -11,7 +11,7 @@ import { updateProjectQuotas } from '../server/quotas/admin';
 import { createSnapshot } from '../server/snapshots/service';
 import { createVolume } from '../server/volumes/service';
 import { seedProject } from '../test/support/identities';
-import { signIn } from './support/session';
+import { ADMIN, signIn } from './support/session';
 
 const SHOTS = path.resolve(import.meta.dirname, '..', 'test-results', 'screenshots');
 fs.mkdirSync(SHOTS, { recursive: true });
@@ -84,6 +84,12 @@ test.describe('the console speaks plainly and asks before destroying', () => {
     await expect(page.getByText('The restore failed', { exact: false })).toBeVisible({ timeout: 60_000 });
     await expect(page.getByText(/^Restoring to volume/)).toHaveCount(0);
     await shot(page, 'portal-restore-failed');
+  });
+
+  test('an administrator lands in the operator console, a member in the portal', async ({ page }) => {
+    await signIn(page, ADMIN.user, ADMIN.password);
+    await expect(page).toHaveURL(/\/admin$/);
+    await expect(page.getByText('Operator console')).toBeVisible();
   });
 
   test('refusals read as plain words, not internal names', async ({ page }) => {

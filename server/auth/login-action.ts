@@ -1,6 +1,7 @@
 'use server';
 
 import { AuthError } from 'next-auth';
+import { landingPage } from '../identity/queries';
 import { SignInLocked, signIn } from './config';
 
 export interface LoginState {
@@ -25,7 +26,7 @@ export async function loginAction(_previous: LoginState, formData: FormData): Pr
   if (!(formData instanceof FormData)) return { error: 'Fill in the sign-in form and send it again.' };
   const username = text(formData, 'username').trim();
   const password = text(formData, 'password');
-  const next = text(formData, 'next') || '/';
+  const next = text(formData, 'next');
   const fieldErrors: LoginState['fieldErrors'] = {};
   if (!username) fieldErrors.username = 'Enter your user name';
   else if (username.length > 255) fieldErrors.username = 'User names are at most 255 characters';
@@ -33,7 +34,7 @@ export async function loginAction(_previous: LoginState, formData: FormData): Pr
   else if (password.length > 1000) fieldErrors.password = 'Passwords are at most 1000 characters';
   if (fieldErrors.username || fieldErrors.password) return { fieldErrors, username: username.slice(0, 255) };
   try {
-    await signIn('credentials', { username, password, redirectTo: localPath(next) });
+    await signIn('credentials', { username, password, redirectTo: next && next !== '/' ? localPath(next) : await landingPage(username) });
     return {};
   } catch (error) {
     if (error instanceof SignInLocked) return { error: error.reason, username };

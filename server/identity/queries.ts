@@ -48,3 +48,10 @@ export async function listUsers(actor: Actor) {
     .from(memberships).innerJoin(projects, eq(projects.id, memberships.projectId)).orderBy(asc(projects.name));
   return rows.map((u) => ({ ...u, memberships: roles.filter((r) => r.userId === u.id) }));
 }
+
+/** Where a user lands after signing in without a page to go back to: administrators in the console. */
+export async function landingPage(userName: string): Promise<'/admin' | '/'> {
+  const [user] = await db().select({ isAdmin: users.isAdmin }).from(users)
+    .where(sql`${users.name} = ${userName} and ${users.domainId} = 'default' and ${users.enabled}`);
+  return user?.isAdmin ? '/admin' : '/';
+}

@@ -19,7 +19,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
         <div className="rounded-xl bg-white p-6 shadow-sm ring-1 ring-slate-200">
           <h1 className="text-lg font-semibold">Sign in</h1>
           <p className="mb-5 mt-1 text-sm text-slate-500">Block-storage backups for your projects.</p>
-          <LoginForm next={next ?? '/'} />
+          <LoginForm next={next ?? ''} />
         </div>
       </div>
     </main>
