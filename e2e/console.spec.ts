@@ -114,4 +114,22 @@ test.describe('the console speaks plainly and asks before destroying', () => {
     await expect(attach.getByText('Name the instance to attach to')).toBeVisible();
     await expect(attach.getByText(/expected string/)).toHaveCount(0);
   });
+
+  test('a new application credential comes with a Copy button and settings ready to paste', async ({ page, context }) => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    const tenant = await seedProject('member');
+    await signIn(page, tenant.user.name, tenant.password);
+    await page.goto('/access');
+    await page.getByLabel('Name').fill('ci-script');
+    await page.getByRole('button', { name: 'Create application credential' }).click();
+    const secret = (await page.getByTestId('app-credential-secret').textContent())!;
+    const id = (await page.getByTestId('app-credential-id').textContent())!;
+    const settings = page.getByTestId('app-credential-environment');
+    await expect(settings).toContainText(`OS_APPLICATION_CREDENTIAL_ID=${id}`);
+    await expect(settings).toContainText(`OS_APPLICATION_CREDENTIAL_SECRET=${secret}`);
+    await expect(settings).toContainText(/OS_AUTH_URL=http:\/\/[^<]+\/identity\/v3/);
+    await page.getByRole('button', { name: 'Copy secret' }).click();
+    await expect(page.getByRole('button', { name: 'Copied' })).toBeVisible();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+  });
 });

@@ -7,6 +7,8 @@ import { createApplicationCredentialAction, revokeApplicationCredentialAction } 
 import { ActionForm } from '@/components/ui/action-form';
 import { Button } from '@/components/ui/button';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
+import { CopyButton } from '@/components/ui/copy-button';
+import { credentialEnvironment } from './credential-environment';
 import { Field, Select, TextInput } from '@/components/ui/field';
 import { Notice } from '@/components/ui/notice';
 
@@ -17,8 +19,10 @@ interface Created {
   secret: string;
 }
 
-/** The create form; after success the secret is shown once, with the id to use it with. */
-export function CreateAppCredentialForm({ projects, defaultProjectId }: { projects: { id: string; name: string }[]; defaultProjectId?: string }) {
+/** The create form; after success the secret is shown once, with the id and ready-to-paste settings. */
+export function CreateAppCredentialForm({ projects, defaultProjectId, authUrl }: {
+  projects: { id: string; name: string }[]; defaultProjectId?: string; authUrl: string;
+}) {
   const [created, setCreated] = useState<Created | null>(null);
   const onSuccess = (result: ActionResult) => {
     if (result.ok) setCreated(result.data as Created);
@@ -30,9 +34,13 @@ export function CreateAppCredentialForm({ projects, defaultProjectId }: { projec
           <p className="font-medium">Copy the secret of {created.name} now: it is not shown again.</p>
           <dl className="mt-2 grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-xs">
             <dt className="font-medium">ID</dt><dd><code className="break-all" data-testid="app-credential-id">{created.id}</code></dd>
-            <dt className="font-medium">Secret</dt><dd><code className="break-all" data-testid="app-credential-secret">{created.secret}</code></dd>
+            <dt className="font-medium">Secret</dt>
+            <dd className="flex items-start gap-2"><code className="break-all" data-testid="app-credential-secret">{created.secret}</code><CopyButton text={created.secret} label="Copy secret" /></dd>
             <dt className="font-medium">Project</dt><dd>{created.projectName}</dd>
           </dl>
+          <p className="mt-3 text-xs font-medium">Settings for the openstack and cinder clients:</p>
+          <pre className="mt-1 overflow-x-auto rounded bg-white/70 p-2 text-xs" data-testid="app-credential-environment">{credentialEnvironment(authUrl, created)}</pre>
+          <div className="mt-2"><CopyButton text={credentialEnvironment(authUrl, created)} label="Copy settings" /></div>
         </Notice>
       )}
       <ActionForm action={createApplicationCredentialAction} submitLabel="Create application credential" pendingLabel="Creating…" onSuccess={onSuccess}>

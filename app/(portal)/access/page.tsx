@@ -1,5 +1,7 @@
 import type { Metadata } from 'next';
+import { headers } from 'next/headers';
 import { CreateAppCredentialForm, RevokeAppCredentialButton } from '@/components/access/app-credential-forms';
+import { credentialEnvironment } from '@/components/access/credential-environment';
 import { Card, PageHeader } from '@/components/ui/card';
 import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
@@ -14,7 +16,9 @@ export default async function AccessPage() {
   const actor = await requirePageActor();
   const { project, choices } = await currentProject(actor);
   const credentials = await listApplicationCredentials(actor);
-  const origin = publicOriginFromEnv() ?? '<this server>';
+  const requestHeaders = await headers();
+  const origin = publicOriginFromEnv() ?? `${requestHeaders.get('x-forwarded-proto') ?? 'http'}://${requestHeaders.get('host') ?? 'localhost'}`;
+  const authUrl = `${origin}/identity/v3`;
   return (
     <>
       <PageHeader
@@ -47,17 +51,11 @@ export default async function AccessPage() {
           )}
         </Card>
         <Card title="New application credential">
-          <CreateAppCredentialForm projects={choices.map((p) => ({ id: p.id, name: p.name }))} defaultProjectId={project?.id} />
+          <CreateAppCredentialForm projects={choices.map((p) => ({ id: p.id, name: p.name }))} defaultProjectId={project?.id} authUrl={authUrl} />
         </Card>
       </div>
       <Card title="Using it" className="mt-6">
-        <pre className="overflow-x-auto text-xs text-slate-700">{[
-          `export OS_AUTH_TYPE=v3applicationcredential`,
-          `export OS_AUTH_URL=${origin}/identity/v3`,
-          `export OS_APPLICATION_CREDENTIAL_ID=<id>`,
-          `export OS_APPLICATION_CREDENTIAL_SECRET=<secret>`,
-          `openstack volume backup list`,
-        ].join('\n')}</pre>
+        <pre className="overflow-x-auto text-xs text-slate-700">{`${credentialEnvironment(authUrl)}\nopenstack volume backup list`}</pre>
       </Card>
     </>
   );
