@@ -132,4 +132,20 @@ test.describe('the console speaks plainly and asks before destroying', () => {
     await expect(page.getByRole('button', { name: 'Copied' })).toBeVisible();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
   });
+
+  test('a user changes their own password, and must know the current one', async ({ page }) => {
+    const tenant = await seedProject('member');
+    await signIn(page, tenant.user.name, tenant.password);
+    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByLabel('Current password').fill('not-my-password');
+    await page.getByLabel('New password', { exact: true }).fill('a-brand-new-one');
+    await page.getByLabel('New password again').fill('a-brand-new-one');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect(page.getByText('This is not your current password')).toBeVisible();
+    await page.getByLabel('Current password').fill(tenant.password);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect(page.getByText(/Password changed/)).toBeVisible();
+    await expect(page).toHaveURL(/\/login/, { timeout: 15_000 });
+    await signIn(page, tenant.user.name, 'a-brand-new-one');
+  });
 });

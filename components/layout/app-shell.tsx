@@ -36,7 +36,7 @@ export function AppShell({ area, nav, user, switcher, crossLink, children }: {
           <div className="flex items-center justify-between gap-2 px-3">
             <div className="min-w-0">
               <div className="truncate font-medium text-white" data-testid="signed-in-user">{user.name}</div>
-              <div className="text-xs text-slate-400">{user.role}</div>
+              <div className="text-xs text-slate-400">{user.role} · <Link href="/account" className="underline-offset-2 hover:text-white hover:underline">Account</Link></div>
             </div>
             <form action={signOutAction}>
               <button type="submit" className="rounded-md px-2 py-1 text-xs text-slate-300 ring-1 ring-slate-700 hover:bg-slate-800 hover:text-white">Sign out</button>

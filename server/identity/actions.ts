@@ -1,7 +1,9 @@
 'use server';
 
 import { formFields, runAction, type ActionResult } from '../action';
-import { createProject, createUser, removeMembership, setMembership, setPassword, setProjectEnabled, setUserEnabled } from './service';
+import {
+  changeOwnPassword, createProject, createUser, removeMembership, setMembership, setPassword, setProjectEnabled, setUserEnabled,
+} from './service';
 
 type FormState = ActionResult | null;
 
@@ -27,6 +29,12 @@ export async function setUserEnabledAction(userId: string, enabled: boolean) {
 
 export async function setPasswordAction(_state: FormState, formData: FormData) {
   return runAction((actor) => setPassword(actor, formFields(formData)), { revalidate: ['/admin/users'], message: 'Password changed; the user\'s sessions were signed out' });
+}
+
+export async function changeOwnPasswordAction(_state: FormState, formData: FormData) {
+  return runAction((actor) => changeOwnPassword(actor, formFields(formData)), {
+    message: 'Password changed. Every session ended: sign in again with the new password.',
+  });
 }
 
 export async function setMembershipAction(_state: FormState, formData: FormData) {

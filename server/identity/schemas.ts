@@ -35,6 +35,14 @@ export const setEnabledSchema = z.object({
   enabled: z.boolean(),
 });
 
+/** Your own password: the current one proves it is you; the new one is typed twice. */
+export const changeOwnPasswordSchema = z.object({
+  current: z.string({ error: 'Enter your current password' }).min(1, 'Enter your current password').max(1000),
+  password: passwordSchema,
+  confirm: z.string({ error: 'Type the new password again' }),
+}).refine((data) => data.password === data.confirm, { message: 'The two new passwords differ', path: ['confirm'] })
+  .refine((data) => data.password !== data.current, { message: 'Choose a password other than the current one', path: ['password'] });
+
 export const setPasswordSchema = z.object({
   userId: idSchema,
   password: passwordSchema,

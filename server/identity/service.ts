@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
-import { hashPassword } from '../auth/password';
+import { hashPassword, verifyPassword } from '../auth/password';
 import { requireAdmin } from '../auth/policy';
 import { db, type Executor } from '../db/client';
 import { apiTokens, memberships, projects, users } from '../db/schema';
@@ -9,7 +9,7 @@ import { recordEvent } from '../events/audit';
 import { ensureProjectQuotas } from '../quotas/service';
 import { isUniqueViolation, parseInput as parse } from '../validation';
 import {
-  createProjectSchema, createUserSchema, membershipSchema, setEnabledSchema, setPasswordSchema,
+  changeOwnPasswordSchema, createProjectSchema, createUserSchema, membershipSchema, setEnabledSchema, setPasswordSchema,
 } from './schemas';
 
 export async function createProject(actor: Actor, input: unknown, tx: Executor = db()) {
@@ -114,6 +114,19 @@ export async function setPassword(actor: Actor, input: unknown, tx: Executor = d
       .returning({ id: apiTokens.id });
     await recordEvent(t, { actor, resourceType: 'user', resourceId: user.id, action: 'set_password', detail: { revokedTokens: revoked.length } });
   });
+}
+
+/**
+ * A user changes their own password: the current one must be right (a wrong one is a field error
+ * and changes nothing). Every session and API token of the old password ends, as with an admin's reset.
+ */
+export async function changeOwnPassword(actor: Actor, input: unknown, tx: Executor = db()) {
+  const data = parse(changeOwnPasswordSchema, input);
+  const [user] = await tx.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, actor.userId));
+  if (!user || !(await verifyPassword(data.current, user.passwordHash))) {
+    throw invalid('The current password is wrong.', { current: 'This is not your current password' });
+  }
+  await setPassword(actor, { userId: actor.userId, password: data.password }, tx);
 }
 
 export async function setMembership(actor: Actor, input: unknown, tx: Executor = db()) {
