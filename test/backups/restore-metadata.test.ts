@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { createBackup, restoreBackup } from '../../server/backups/service';
 import { dataPaths } from '../../server/data-paths';
-import { backups, volumeMetadata, volumes } from '../../server/db/schema';
+import { type backups, volumeMetadata, volumes } from '../../server/db/schema';
 import { updateMetadata } from '../../server/volumes/metadata';
 import { createVolume, updateVolume } from '../../server/volumes/service';
 import { seedProject } from '../support/identities';
