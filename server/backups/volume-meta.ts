@@ -6,7 +6,7 @@ import { z } from 'zod';
  * - `volume-base-metadata`: display_name and display_description, only when the backup has a name
  *   and the target has none or still has its automatic `restore_backup_<id>` name;
  * - `volume-metadata`: replaces the target's user metadata;
- * - `volume-glance-metadata`: its presence marks the target bootable (we keep no image metadata).
+ * - `volume-glance-metadata`: image metadata marks the target bootable (we keep no image metadata).
  * A section a layer does not carry leaves the target as it is.
  */
 
@@ -60,7 +60,10 @@ export function restoredVolumeFields(target: { name: string | null }, volumeMeta
     }
     const user = layer['volume-metadata'];
     if (user) fields.metadata = Object.fromEntries(Object.entries(user).map(([key, value]) => [key, text(value) ?? '']));
-    if (layer['volume-glance-metadata']) fields.bootable = true;
+    // Cinder marks the target bootable for any glance section; an empty one (which only our own
+    // earlier backups wrote, Cinder never does) carries no image metadata and is read as none.
+    const image = layer['volume-glance-metadata'];
+    if (image && Object.keys(image).length) fields.bootable = true;
   }
   return fields;
 }

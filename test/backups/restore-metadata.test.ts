@@ -84,6 +84,14 @@ describe('a restore brings back what the backup saved of the volume', () => {
     assert.equal(chosen.description, 'auto-created_from_restore_from_backup', 'and so is the description that came with it');
     assert.deepEqual(await metadataOf(chosen.id), { purpose: 'db', tier: 'gold', src_backup_id: backup.id });
 
+    // An empty glance section (what earlier Cinderblock backups wrote) is no image metadata.
+    const written = JSON.parse(await readFile(metadataFileOf(backup), 'utf8')) as { volume_meta: string };
+    const withEmpty = { ...JSON.parse(written.volume_meta), 'volume-glance-metadata': {} };
+    await writeFile(metadataFileOf(backup), JSON.stringify({ ...written, volume_meta: JSON.stringify(withEmpty) }));
+    const fromEmpty = await restoreBackup(actor, { id: backup.id });
+    await waitForVolume(h, fromEmpty.volumeId, 'available');
+    assert.equal((await volumeRow(fromEmpty.volumeId)).bootable, false);
+
     // A backup Cinder wrote of an image-based volume carries a volume-glance-metadata section.
     const file = JSON.parse(await readFile(metadataFileOf(backup), 'utf8')) as { volume_meta: string };
     const meta = JSON.parse(file.volume_meta) as Record<string, unknown>;

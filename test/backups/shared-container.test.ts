@@ -5,6 +5,7 @@ import { eq } from 'drizzle-orm';
 import { exportRecord, importRecord } from '../../server/backups/records';
 import { createBackup, deleteBackup, restoreBackup } from '../../server/backups/service';
 import { backups } from '../../server/db/schema';
+import { bucketNameProblem } from '../../server/drivers/backup/stores/s3-store';
 import { seedAdmin, seedProject } from '../support/identities';
 import { backupTools } from './support';
 import { expectError, startHarness, waitFor, waitForVolume, type Harness } from '../support/harness';
@@ -82,6 +83,11 @@ describe('a container name shared by two projects', () => {
     await expectError(createBackup(actor, { volumeId: volume.id, container: '../escape' }), 'invalid', 'cannot contain ".."');
     await expectError(createBackup(actor, { volumeId: volume.id, container: '/etc' }), 'invalid', 'absolute path');
     await expectError(createBackup(actor, { volumeId: volume.id, container: 'a//b' }), 'invalid', 'relative path');
+    // The S3 store, where a container is a bucket, checks bucket-name rules itself when it creates one.
+    assert.equal(bucketNameProblem('nightly'), null);
+    assert.match(bucketNameProblem('Team_A/weekly') ?? '', /lowercase letters/);
+    assert.match(bucketNameProblem('ab') ?? '', /3 to 63/);
+    assert.match(bucketNameProblem('a..b') ?? '', /adjacent dots/);
     const nested = await createBackup(actor, { volumeId: volume.id, container: 'Team_A/weekly' });
     assert.equal(nested.container, 'Team_A/weekly', 'any relative name Cinder accepts is kept as given');
     await waitForBackup(nested.id, 'available');
