@@ -80,8 +80,8 @@ export async function changeUsage(tx: Executor, projectId: string, changes: Quot
 const OVER_TYPE_LIMIT_MESSAGES: Partial<Record<QuotaResource, (name: string, limit: number, used: number, delta: number) => string>> = {
   volumes___DEFAULT__: (name, limit) => `VolumeLimitExceeded: Maximum number of volumes allowed (${limit}) exceeded for quota '${name}'.`,
   snapshots___DEFAULT__: (_name, limit) => `SnapshotLimitExceeded: Maximum number of snapshots allowed (${limit}) exceeded`,
-  gigabytes___DEFAULT__: (name, limit, used, delta) =>
-    `VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed ${name} quota. Requested ${delta}G, quota is ${limit}G and ${used}G has been consumed.`,
+  gigabytes___DEFAULT__: (name, limit, used, delta) => `VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed ${name} quota. `
+    + `Requested ${delta}G, quota is ${limit}G and ${used}G has been consumed.`,
 };
 
 /**

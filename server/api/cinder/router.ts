@@ -7,7 +7,8 @@ import {
 import { listExtensionsHandler, listTypesHandler, showTypeHandler, typeExtraSpecsHandler } from './catalog-handlers';
 import { deleteMessageHandler, listMessagesHandler, showMessageHandler } from './message-handlers';
 import {
-  deleteQuotasHandler, limitsHandler, quotaDefaultsHandler, showQuotaClassHandler, showQuotasHandler, updateQuotaClassHandler, updateQuotasHandler,
+  deleteQuotasHandler, limitsHandler, quotaDefaultsHandler, showQuotaClassHandler, showQuotasHandler, updateQuotaClassHandler,
+  updateQuotasHandler,
 } from './quota-handlers';
 import { availabilityZonesHandler, listServicesHandler, updateServiceHandler } from './service-handlers';
 import {

@@ -28,7 +28,9 @@ export interface S3StoreConfig {
  */
 export function bucketNameProblem(name: string): string | null {
   if (name.length < 3 || name.length > 63) return 'a bucket name is 3 to 63 characters';
-  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return 'a bucket name uses lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit';
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) {
+    return 'a bucket name uses lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit';
+  }
   if (name.includes('..') || name.includes('.-') || name.includes('-.')) return 'a bucket name has no adjacent dots or dots next to hyphens';
   if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'a bucket name cannot look like an IP address';
   return null;
