@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { exportRecord, importRecord } from '../../server/backups/records';
 import { createBackup, deleteBackup, restoreBackup } from '../../server/backups/service';
 import { backups } from '../../server/db/schema';
+import { createStore } from '../../server/drivers/backup';
 import { bucketNameProblem } from '../../server/drivers/backup/stores/s3-store';
 import { seedAdmin, seedProject } from '../support/identities';
 import { backupTools } from './support';
@@ -91,5 +95,19 @@ describe('a container name shared by two projects', () => {
     const nested = await createBackup(actor, { volumeId: volume.id, container: 'Team_A/weekly' });
     assert.equal(nested.container, 'Team_A/weekly', 'any relative name Cinder accepts is kept as given');
     await waitForBackup(nested.id, 'available');
+  });
+
+  test('a write into a shared directory that another backup\'s delete just removed creates it again', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'cinderblock-shared-'));
+    try {
+      const store = createStore({ kind: 'posix', root });
+      await store.ensureContainer('nightly');
+      // Another project's last backup in "nightly" is deleted: its cleanup removes the emptied directory.
+      await store.removeEmptyContainer('nightly');
+      await store.putObject('nightly', 'volume_x_backup_y-00001', Buffer.from('data'));
+      assert.equal(await readFile(path.join(root, 'nightly', 'volume_x_backup_y-00001'), 'utf8'), 'data');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
