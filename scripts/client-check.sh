@@ -103,6 +103,11 @@ backup_gone() { ! as_admin "$OPENSTACK" volume backup show "$1" -f json >/dev/nu
 volume_file() { echo "$DATA/volumes/volume-$1.img"; }
 backup_dir() { echo "$DATA/backups/${1:0:2}/${1:2:2}/$1"; }
 
+property_of() { # property_of <volume show json> <key>: one property, whether printed as an object or as k='v' text
+  jq -r 'if (.properties | type) == "object" then (.properties | to_entries | map("\(.key)=\(.value)") | join(",")) else .properties end' <<<"$1" \
+    | tr -d "'{} " | tr ',' '\n' | sed -n "s/^$2[:=]//p"
+}
+
 upload() { # upload <volume id> <file>: the project's upload route, with a Keystone token (X-Auth-Token)
   local token
   token=$(as_demo "$OPENSTACK" token issue -f value -c id)
@@ -205,6 +210,21 @@ flow() { # flow <microversion or "latest">
   [ -n "$restored" ] && [ "$restored" != null ] || fail "backup-restore named no volume"
   wait_for "restored volume $restored" volume_is "$restored" available
   expect "restored volume checksum" "$(sha256sum <"$(volume_file "$restored")" | cut -d' ' -f1)" "$want"
+  expect "restored volume keeps the name it was given" "$(as_demo "${O[@]}" volume show "$restored" -f json | jq -r .name)" "restored-$tag"
+  expect "restored volume property" "$(property_of "$(as_demo "${O[@]}" volume show "$restored" -f json)" purpose)" ci
+
+  log "restore without a name: the backup's volume metadata comes back (name, description, properties)"
+  local auto
+  auto=$(as_demo "${C[@]}" backup-restore "$full" | table_json | jq -r .volume_id)
+  [ -n "$auto" ] && [ "$auto" != null ] || fail "backup-restore named no volume"
+  wait_for "restored volume $auto" volume_is "$auto" available
+  shown=$(as_demo "${O[@]}" volume show "$auto" -f json)
+  expect "auto-named restore takes the original name" "$(jq -r .name <<<"$shown")" "vol-$tag"
+  expect "auto-named restore takes the original description" "$(jq -r .description <<<"$shown")" "client check"
+  expect "auto-named restore property" "$(property_of "$shown" purpose)" ci
+  expect "auto-named restore is not bootable (no image metadata)" "$(jq -r .bootable <<<"$shown")" false
+  as_demo "${O[@]}" volume delete "$auto"
+  wait_for "volume $auto to be deleted" volume_gone "$auto"
 
   log "reset a state as admin, then force-delete"
   as_admin "${C[@]}" reset-state --state error "$restored"
@@ -286,6 +306,19 @@ attachments() { # Cinder's attach flow (3.27+, os-complete 3.44+) through `cinde
 flow latest
 flow 3.0
 attachments
+
+log "the default quota class (admin): show, update, and what new limits come from"
+QC=$(as_admin "$CINDER" quota-class-show default | table_json)
+expect "default class volumes" "$(jq -r .volumes <<<"$QC")" 10
+expect "default class groups" "$(jq -r .groups <<<"$QC")" 10
+expect "default class per-type volumes" "$(jq -r .volumes___DEFAULT__ <<<"$QC")" -1
+as_admin "$CINDER" quota-class-update --volumes 12 default >/dev/null
+expect "default class volumes after update" "$(as_admin "$CINDER" quota-class-show default | table_json | jq -r .volumes)" 12
+expect "project defaults follow the class" "$(as_admin "$CINDER" quota-defaults "$DEMO_PROJECT" | table_json | jq -r .volumes)" 12
+if as_demo "$CINDER" quota-class-update --volumes 50 default >"$WORK/out" 2>&1; then fail "a tenant updated the default quota class"; fi
+grep -q 'HTTP 403' "$WORK/out" || fail "tenant quota-class-update: $(cat "$WORK/out")"
+as_admin "$CINDER" quota-class-update --volumes 10 default >/dev/null
+expect "default class volumes restored" "$(as_admin "$CINDER" quota-class-show default | table_json | jq -r .volumes)" 10
 
 log "disable and enable a service (admin)"
 HOST=$(as_admin "$OPENSTACK" volume service list --service cinder-backup -f json | jq -r '.[0].Host')

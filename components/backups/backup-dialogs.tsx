@@ -92,7 +92,7 @@ export function CreateBackupDialog({ open, onClose, onDone, source, admin = fals
             {hasAvailable === false && <p className="text-xs text-slate-500">This is the volume&apos;s first available backup, so it is a full one; later backups can be incremental.</p>}
             {errors.snapshotId && <p className="text-sm text-red-600" role="alert">{errors.snapshotId}</p>}
             <Field label="Container" name="container" error={errors.container}
-              hint={admin ? 'Optional: any directory or bucket in the repository (no absolute paths or "..").' : 'Optional: 3-54 lowercase letters, digits, dots and hyphens. Backups are kept apart per project.'}>
+              hint={'Optional: a directory or bucket in the repository, kept as you write it (no absolute paths or "..").'}>
               <TextInput name="container" maxLength={300} placeholder="default" error={errors.container} />
             </Field>
             <Field label="Metadata" name="metadata" error={errors.metadata} hint="Optional: one key=value per line.">

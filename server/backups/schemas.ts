@@ -12,16 +12,17 @@ export const metadataSchema = z.record(z.string(), z.string().max(255, 'Metadata
 
 const optionalText = (what: string) => z.string().trim().max(255, `${what} is at most 255 characters`).optional().nullable();
 
-/** A tenant-chosen container: bucket-name rules, never a path (design.md). */
-export const tenantContainerSchema = z.string().trim()
-  .min(3, 'A container name is 3 to 54 characters')
-  .max(54, 'A container name is 3 to 54 characters')
-  .regex(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/, 'Use lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit')
-  .refine((c) => !c.includes('..'), 'A container name cannot contain ".."');
-
-/** An administrator may name any container, still never one that climbs out of the repository. */
-export const adminContainerSchema = z.string().trim().min(1).max(255, 'A container name is at most 255 characters')
-  .refine((c) => !c.split('/').includes('..') && !c.startsWith('/'), 'A container cannot be an absolute path or contain ".."');
+/**
+ * A container as the caller names it, stored and returned exactly as given (Cinder's rule). It only
+ * has to stay inside the repository: no absolute path and no empty, "." or ".." segment. Isolation
+ * comes from the object names, which carry the backup id; a store with naming rules of its own (S3
+ * bucket names) checks them itself.
+ */
+export const containerSchema = z.string().trim().min(1).max(255, 'A container name is at most 255 characters')
+  .refine((c) => !c.startsWith('/'), 'A container cannot be an absolute path')
+  .refine((c) => !c.split('/').includes('..'), 'A container cannot contain ".."')
+  .refine((c) => c.split('/').every((segment) => segment !== '' && segment !== '.') && !c.includes('\0'),
+    'A container is a relative path: no empty or "." segments');
 
 export const createBackupSchema = z.object({
   volumeId: uuidSchema('Not a valid volume id', 'Choose a volume'),

@@ -12,25 +12,20 @@ import { parseInput } from '../validation';
 import { checkPerVolumeLimit, visibleVolume, volumeServiceOn } from '../volumes/guards';
 import { backupServiceFor, pinnedHostOf, visibleBackup, type BackupRow } from './guards';
 import {
-  adminContainerSchema, backupIdSchema, bulkDeleteBackupsSchema, createBackupSchema, restoreBackupSchema, tenantContainerSchema,
+  backupIdSchema, bulkDeleteBackupsSchema, containerSchema, createBackupSchema, restoreBackupSchema,
   updateBackupSchema,
 } from './schemas';
-import { namespacedContainer } from './store';
 import {
   createRestoreTarget, markSnapshotBackingUp, markVolumeBackingUp, markVolumeRestoring, requestBackupCreate, requestBackupDelete,
   requestCreateCancel, requestRestore, requestRestoreCancel, updateBackupDetails,
 } from './transitions';
 
-function resolveContainer(actor: Actor, projectId: string, container: string | null | undefined): string | null {
+/** The container exactly as given (Cinder stores and returns it so), or null for the store's default. */
+function resolveContainer(container: string | null | undefined): string | null {
   if (container === undefined || container === null || container.trim() === '') return null;
-  if (actor.isAdmin) {
-    const parsed = adminContainerSchema.safeParse(container);
-    if (!parsed.success) throw invalid(parsed.error.issues[0].message, { container: parsed.error.issues[0].message });
-    return parsed.data;
-  }
-  const parsed = tenantContainerSchema.safeParse(container);
+  const parsed = containerSchema.safeParse(container);
   if (!parsed.success) throw invalid(parsed.error.issues[0].message, { container: parsed.error.issues[0].message });
-  return namespacedContainer(projectId, parsed.data);
+  return parsed.data;
 }
 
 /** The project that owns what an actor creates: the volume's, or the one an admin acts for. */
@@ -50,7 +45,7 @@ export async function createBackup(actor: Actor, input: unknown, tx: Executor = 
   return tx.transaction(async (t) => {
     const volume = await visibleVolume(t, actor, data.volumeId, 'write', 'backup:create');
     const projectId = owningProject(actor, volume.projectId, data.projectId);
-    const container = resolveContainer(actor, projectId, data.container);
+    const container = resolveContainer(data.container);
 
     let snapshotTime: Date | null = null;
     if (data.snapshotId) {

@@ -16,8 +16,3 @@ export function backupStore(env: SharedEnv): BackupStore {
 export function defaultContainer(env: SharedEnv, backupId: string): string {
   return defaultBackupContainer(env, backupId);
 }
-
-/** A tenant's container lives in its project's namespace, so projects never share one. */
-export function namespacedContainer(projectId: string, name: string): string {
-  return `${projectId.slice(0, 8)}-${name}`;
-}

@@ -14,6 +14,7 @@ import { swapVolume, type VolumeRow } from '../volumes/guards';
 import { backupNotFound, backupServiceFor, hasNoChildren, pinnedHostOf, type BackupRow, type BackupStatus } from './guards';
 import { liveJobOf, liveTransfersOf, loadBackup } from './job-reads';
 import { otherOwnersOf } from './object-owners';
+import type { RestoredVolumeFields } from './volume-meta';
 
 /**
  * Every status change of a backup, and the writes it causes on other rows (the source's and the
@@ -593,18 +594,21 @@ export interface RestoreJob {
   volumeIsNew: boolean;
 }
 
-/** A finished restore: the backup available again, the target volume usable, renamed after its original when it was unnamed. */
+/**
+ * A finished restore: the backup available again, the target volume usable, with what the backup's
+ * volume metadata puts back (name and description when it was unnamed, user metadata, bootable).
+ */
 export async function completeRestore(
   tx: Executor, restore: RestoreJob, jobId: string,
-  outcome: { backup: BackupRow; volumeName: string | null; originalName: string | null; sizeBytes: number; bytesWritten: number },
+  outcome: { backup: BackupRow; restored: RestoredVolumeFields; sizeBytes: number; bytesWritten: number },
 ) {
   const { backupId, volumeId, volumeIsNew } = restore;
   await moveBackup(tx, backupId, ['restoring'], { status: 'available', progressBytes: outcome.sizeBytes });
-  const { originalName, volumeName } = outcome;
-  const renamed = originalName && (!volumeName || volumeName.startsWith('restore_backup_')) ? { name: originalName } : {};
+  const { metadata, ...columns } = outcome.restored;
   const restored = await compareAndSwap(tx, volumes, volumeId, eq(volumes.backupStatus, 'restoring-backup'), {
-    backupStatus: null, statusReason: null, ...renamed, ...(volumeIsNew ? { status: 'available' as const, launchedAt: now() } : {}),
+    backupStatus: null, statusReason: null, ...columns, ...(volumeIsNew ? { status: 'available' as const, launchedAt: now() } : {}),
   }, { includeDeleted: true });
+  if (restored && metadata) await replaceRestoredMetadata(tx, volumeId, metadata);
   if (restored && restored.id !== outcome.backup.volumeId) {
     await tx.insert(volumeMetadata).values({ volumeId, key: 'src_backup_id', value: backupId })
       .onConflictDoUpdate({ target: [volumeMetadata.volumeId, volumeMetadata.key], set: { value: backupId } });
@@ -612,6 +616,13 @@ export async function completeRestore(
   await recordServiceEvent(tx, outcome.backup, 'restore_done', { from: 'restoring', to: 'available' }, {
     jobId, volumeId, volumeIsNew, bytesWritten: outcome.bytesWritten,
   });
+}
+
+/** The backup's user metadata replaces the restored volume's, as Cinder's volume_metadata_update(delete=True). */
+async function replaceRestoredMetadata(tx: Executor, volumeId: string, metadata: Record<string, string>) {
+  await tx.delete(volumeMetadata).where(eq(volumeMetadata.volumeId, volumeId));
+  const entries = Object.entries(metadata);
+  if (entries.length) await tx.insert(volumeMetadata).values(entries.map(([key, value]) => ({ volumeId, key, value })));
 }
 
 /** Where a restore leaves things when it does not succeed (design.md, Outcomes). */

@@ -7,7 +7,7 @@ import { projects, quotaDefaults, quotas } from '../db/schema';
 import { AppError, invalid, notFound } from '../errors';
 import { recordEvent } from '../events/audit';
 import { parseInput } from '../validation';
-import { LIMIT_ONLY_RESOURCES, QUOTA_DEFAULTS, QUOTA_RESOURCES, type QuotaResource } from './resources';
+import { LIMIT_ONLY_RESOURCES, QUOTA_DEFAULTS, QUOTA_RESOURCES, TYPE_QUOTA_PARENTS, type QuotaResource } from './resources';
 
 const limitValue = z.preprocess(
   (v) => (typeof v === 'string' ? v.trim() : v),
@@ -54,7 +54,12 @@ export async function updateProjectQuotas(actor: Actor, input: unknown, tx: Exec
       const limit = limits[resource];
       if (limit === undefined) continue;
       const [before] = await t.select().from(quotas).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource))).for('update');
-      const exempt = LIMIT_ONLY_RESOURCES.has(resource) || limit < 0;
+      const parentUsage = await usageOfParent(t, projectId, resource);
+      if (parentUsage !== null && limit >= 0 && parentUsage > limit) {
+        fieldErrors[resource] = `Quota limit ${limit} for ${resource} is smaller than already used and reserved ${parentUsage}.`;
+        continue;
+      }
+      const exempt = LIMIT_ONLY_RESOURCES.has(resource) || parentUsage !== null || limit < 0;
       const [row] = before
         ? await t.update(quotas).set({ hardLimit: limit })
           .where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource),
@@ -73,6 +78,14 @@ export async function updateProjectQuotas(actor: Actor, input: unknown, tx: Exec
     }
     return changes;
   });
+}
+
+/** A per-type resource counts what its parent counts: the parent's used and reserved, locked; null for other resources. */
+async function usageOfParent(tx: Executor, projectId: string, resource: QuotaResource): Promise<number | null> {
+  const parent = TYPE_QUOTA_PARENTS[resource];
+  if (!parent) return null;
+  const [row] = await tx.select().from(quotas).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, parent))).for('update');
+  return row ? row.inUse + row.reserved : 0;
 }
 
 /** Sets the default limits new projects get (Cinder's default quota class). */

@@ -3,7 +3,7 @@ import type { Executor } from '../db/client';
 import { quotaDefaults, quotas } from '../db/schema';
 import { AppError } from '../errors';
 import { QUOTA_LABELS } from './labels';
-import { QUOTA_DEFAULTS, QUOTA_RESOURCES, type QuotaResource } from './resources';
+import { QUOTA_DEFAULTS, QUOTA_RESOURCES, typeQuotaOf, type QuotaResource } from './resources';
 
 /** Gives a new project one quota row per resource, at the current defaults. */
 export async function ensureProjectQuotas(tx: Executor, projectId: string): Promise<void> {
@@ -71,5 +71,29 @@ export async function changeUsage(tx: Executor, projectId: string, changes: Quot
       const message = OVER_LIMIT_MESSAGES[resource]?.(limit, used, delta) ?? `Quota exceeded for ${resource}`;
       throw new AppError('over_quota', message, undefined, overQuotaInPlainWords(resource, limit, used, delta));
     }
+    const typed = typeQuotaOf(resource);
+    if (typed) await checkTypeLimit(tx, projectId, typed, updated[0].inUse - delta, delta);
   }
+}
+
+/** Cinder's words when a per-type limit is what is full: the quota's name is the per-type one. */
+const OVER_TYPE_LIMIT_MESSAGES: Partial<Record<QuotaResource, (name: string, limit: number, used: number, delta: number) => string>> = {
+  volumes___DEFAULT__: (name, limit) => `VolumeLimitExceeded: Maximum number of volumes allowed (${limit}) exceeded for quota '${name}'.`,
+  snapshots___DEFAULT__: (_name, limit) => `SnapshotLimitExceeded: Maximum number of snapshots allowed (${limit}) exceeded`,
+  gigabytes___DEFAULT__: (name, limit, used, delta) => `VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed ${name} quota. `
+    + `Requested ${delta}G, quota is ${limit}G and ${used}G has been consumed.`,
+};
+
+/**
+ * The per-type limit of the one volume type, checked after its parent was charged in the same
+ * transaction (a refusal rolls both back). Its usage is the parent's; a project without its own
+ * row has the default class's limit.
+ */
+async function checkTypeLimit(tx: Executor, projectId: string, typed: QuotaResource, used: number, delta: number): Promise<void> {
+  const [row] = await tx.select().from(quotas).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, typed)));
+  const [fallback] = row ? [] : await tx.select().from(quotaDefaults).where(eq(quotaDefaults.resource, typed));
+  const limit = row?.hardLimit ?? fallback?.hardLimit ?? QUOTA_DEFAULTS[typed];
+  if (limit < 0 || used + delta <= limit) return;
+  const message = OVER_TYPE_LIMIT_MESSAGES[typed]?.(typed, limit, used, delta) ?? `Quota exceeded for ${typed}`;
+  throw new AppError('over_quota', message, undefined, overQuotaInPlainWords(typed, limit, used, delta));
 }

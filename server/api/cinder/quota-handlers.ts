@@ -2,11 +2,11 @@ import type { Actor } from '../../auth/actor';
 import { authorize, requireAdmin } from '../../auth/policy';
 import { AppError, invalid } from '../../errors';
 import { projectExists } from '../../identity/queries';
-import { quotaDefaultsList, resetProjectQuotas, updateProjectQuotas } from '../../quotas/admin';
+import { quotaDefaultsList, resetProjectQuotas, updateProjectQuotas, updateQuotaDefaults } from '../../quotas/admin';
 import { projectQuotas } from '../../quotas/queries';
 import { QUOTA_RESOURCES, type QuotaResource } from '../../quotas/resources';
 import { empty, json, readJson, type CinderContext } from './context';
-import { isTrueString } from './json-schema';
+import { isTrueString, validateBody, type Schema } from './json-schema';
 
 /**
  * `os-quota-sets` and `limits` (reference §3.3, cinder/api/contrib/quotas.py, used_limits.py).
@@ -15,6 +15,16 @@ import { isTrueString } from './json-schema';
  */
 const NON_QUOTA_KEYS = ['tenant_id', 'id'];
 const MAX_INT = 2 ** 31 - 1;
+
+/** A limit as Cinder's validate_integer takes it: an integer (or its string) from -1 to MAX_INT. */
+function parseLimit(key: string, value: unknown): number {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : null;
+  if (text === null || !/^[+-]?\d+$/.test(text)) throw invalid(`${key} must be an integer.`);
+  const limit = Number.parseInt(text, 10);
+  if (limit < -1) throw invalid(`${key} must be >= -1`);
+  if (limit > MAX_INT) throw invalid(`${key} must be <= ${MAX_INT}`);
+  return limit;
+}
 
 async function targetProject(actor: Actor, id: string): Promise<string> {
   const notFound = `Project ${id} could not be found.`;
@@ -51,14 +61,7 @@ export async function updateQuotasHandler(c: CinderContext) {
   const bad = entries.map(([key]) => key).filter((key) => !(QUOTA_RESOURCES as string[]).includes(key));
   if (bad.length) throw invalid(`Bad key(s) in quota set: ${bad.join(',')}`);
   const limits: Partial<Record<QuotaResource, number>> = {};
-  for (const [key, value] of entries) {
-    const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : null;
-    if (text === null || !/^[+-]?\d+$/.test(text)) throw invalid(`${key} must be an integer.`);
-    const limit = Number.parseInt(text, 10);
-    if (limit < -1) throw invalid(`${key} must be >= -1`);
-    if (limit > MAX_INT) throw invalid(`${key} must be <= ${MAX_INT}`);
-    limits[key as QuotaResource] = limit;
-  }
+  for (const [key, value] of entries) limits[key as QuotaResource] = parseLimit(key, value);
   if (!(await projectExists(projectId))) throw new AppError('not_found', `Project ${projectId} could not be found.`);
   if (Object.keys(limits).length) {
     const usage = new Map((await projectQuotas(c.actor, projectId)).map((r) => [r.resource, r]));
@@ -114,4 +117,45 @@ export async function limitsHandler(c: CinderContext) {
       },
     },
   });
+}
+
+/**
+ * `os-quota-class-sets/{class}` (cinder/api/contrib/quota_classes.py): the `default` class is where
+ * new projects' limits come from (our quota_defaults). Admin only. Any other class shows the
+ * default's limits, as Cinder shows a class that has none of its own; only `default` can be changed.
+ */
+const DEFAULT_QUOTA_CLASS = 'default';
+
+const updateQuotaClassSchema: Schema = {
+  type: 'object',
+  properties: { quota_class_set: { type: 'object' } },
+  required: ['quota_class_set'],
+  additionalProperties: false,
+};
+
+async function defaultClassLimits(): Promise<Record<string, number>> {
+  return Object.fromEntries((await quotaDefaultsList()).map((d) => [d.resource, d.limit]));
+}
+
+export async function showQuotaClassHandler(c: CinderContext) {
+  requireAdmin(c.actor, 'volume_extension:quota_classes');
+  return json(c, { quota_class_set: { ...(await defaultClassLimits()), id: c.params.target } });
+}
+
+/** Cinder's order: the body schema, its keys, the policy, the class name; the answer has no id. */
+export async function updateQuotaClassHandler(c: CinderContext) {
+  const body = await readJson(c.request);
+  validateBody(updateQuotaClassSchema, body);
+  const set = (body as { quota_class_set: Record<string, unknown> }).quota_class_set;
+  const bad = Object.keys(set).filter((key) => !(QUOTA_RESOURCES as string[]).includes(key));
+  if (bad.length) throw invalid(`Invalid input received: Bad key(s) in quota class set: ${bad.join(', ')}`);
+  requireAdmin(c.actor, 'volume_extension:quota_classes:update');
+  const quotaClass = c.params.target;
+  if (quotaClass.length > 255) throw invalid(`Invalid input received: quota_class_name has ${quotaClass.length} characters, more than 255.`);
+  const limits = Object.fromEntries(Object.entries(set).map(([key, value]) => [key, parseLimit(key, value)]));
+  if (quotaClass !== DEFAULT_QUOTA_CLASS) {
+    throw invalid(`Invalid input received: Only the ${DEFAULT_QUOTA_CLASS} quota class is kept; new projects take their limits from it.`);
+  }
+  if (Object.keys(limits).length) await updateQuotaDefaults(c.actor, { limits });
+  return json(c, { quota_class_set: await defaultClassLimits() });
 }

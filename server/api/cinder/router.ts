@@ -12,7 +12,10 @@ import {
 } from './attachment-handlers';
 import { listExtensionsHandler, listTypesHandler, showTypeHandler, typeExtraSpecsHandler } from './catalog-handlers';
 import { deleteMessageHandler, listMessagesHandler, showMessageHandler } from './message-handlers';
-import { deleteQuotasHandler, limitsHandler, quotaDefaultsHandler, showQuotasHandler, updateQuotasHandler } from './quota-handlers';
+import {
+  deleteQuotasHandler, limitsHandler, quotaDefaultsHandler, showQuotaClassHandler, showQuotasHandler, updateQuotaClassHandler,
+  updateQuotasHandler,
+} from './quota-handlers';
 import { availabilityZonesHandler, listServicesHandler, updateServiceHandler } from './service-handlers';
 import {
   createSnapshotHandler, deleteSnapshotHandler, listSnapshotsHandler, showSnapshotHandler, snapshotActionHandler, updateSnapshotHandler,
@@ -67,6 +70,7 @@ const ROUTES: Route[] = [
   { pattern: ['attachments', ':id', 'action'], methods: { POST: attachmentActionHandler } },
   { pattern: ['os-quota-sets', ':target'], methods: { GET: showQuotasHandler, PUT: updateQuotasHandler, DELETE: deleteQuotasHandler } },
   { pattern: ['os-quota-sets', ':target', 'defaults'], methods: { GET: quotaDefaultsHandler } },
+  { pattern: ['os-quota-class-sets', ':target'], methods: { GET: showQuotaClassHandler, PUT: updateQuotaClassHandler } },
   { pattern: ['limits'], methods: { GET: limitsHandler } },
   { pattern: ['os-services'], methods: { GET: listServicesHandler } },
   { pattern: ['os-services', ':action'], methods: { PUT: updateServiceHandler } },

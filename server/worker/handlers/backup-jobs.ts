@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BackupRow } from '../../backups/guards';
 import { loadBackup, loadVolume, restoreChainOf, volumeMetadataOf } from '../../backups/job-reads';
 import { otherOwnersOf } from '../../backups/object-owners';
+import { restoredVolumeFields } from '../../backups/volume-meta';
 import { backupStore, backupStoreKind, defaultContainer } from '../../backups/store';
 import {
   abandonBackupCreate, cancelBackupCreate, completeBackupCleanup, completeBackupCreate, completeBackupDelete, completeRestore,
@@ -41,14 +42,16 @@ function progressReporter(context: JobContext<'backup_create' | 'backup_restore'
 
 /** Cinder's volume_meta (reference §5.7, version 2): what a restore puts back on the volume. */
 async function volumeMetaFor(database: Executor, volume: VolumeRow): Promise<string> {
+  const metadata = await volumeMetadataOf(database, volume.id);
   return encodeVolumeMeta({
     version: 2,
     'volume-base-metadata': {
       id: volume.id, display_name: volume.name, display_description: volume.description, size: volume.size,
       availability_zone: volume.availabilityZone, bootable: volume.bootable, encryption_key_id: volume.encryptionKeyId,
     },
-    'volume-metadata': await volumeMetadataOf(database, volume.id),
-    'volume-glance-metadata': {},
+    // As Cinder: a section only when it has entries. We keep no image metadata, so never a
+    // volume-glance-metadata section (its mere presence makes a restore mark the volume bootable).
+    ...(Object.keys(metadata).length ? { 'volume-metadata': metadata } : {}),
   });
 }
 
@@ -156,16 +159,6 @@ export const backupDeleteHandler: JobHandler<'backup_delete'> = {
   onFailure: (tx, job, reason) => failBackupDelete(tx, job.payload.backupId, job.id, reason),
 };
 
-function restoredName(volumeMeta: string | null): string | null {
-  if (!volumeMeta) return null;
-  try {
-    const meta = JSON.parse(volumeMeta) as { 'volume-base-metadata'?: { display_name?: string | null } };
-    return meta['volume-base-metadata']?.display_name ?? null;
-  } catch {
-    return null;
-  }
-}
-
 export const backupRestoreHandler: JobHandler<'backup_restore'> = {
   async run(context) {
     const { job, env, signal, database, complete } = context;
@@ -186,9 +179,9 @@ export const backupRestoreHandler: JobHandler<'backup_restore'> = {
       targetPath: driver.pathOf(volumeId), targetIsNew: volumeIsNew, signal, onProgress: progressReporter(context, backup.id, 'restore'),
       maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
     }), signal);
-    const originalName = restoredName(result.layers.at(-1)?.volumeMeta ?? null);
+    const restored = restoredVolumeFields(volume, result.layers.map((layer) => layer.volumeMeta));
     await complete({ bytesRestored: result.bytesRestored, bytesWritten: result.bytesWritten }, (tx) => completeRestore(tx, job.payload, job.id, {
-      backup, volumeName: volume.name, originalName, sizeBytes: result.sizeBytes, bytesWritten: result.bytesWritten,
+      backup, restored, sizeBytes: result.sizeBytes, bytesWritten: result.bytesWritten,
     }));
   },
   onFailure: (tx, job, reason) => failRestore(tx, job.payload, job, reason, 'restore_failed'),

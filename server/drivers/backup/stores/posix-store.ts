@@ -127,7 +127,7 @@ export class PosixStore implements BackupStore {
     const temporary = path.join(path.dirname(final), `.${name}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
     try {
       options.signal?.throwIfAborted();
-      const handle = await fs.open(temporary, 'wx', this.config.fileMode);
+      const handle = await this.openForWrite(container, temporary);
       try {
         let position = Buffer.isBuffer(data) ? await writeDirectPrefix(temporary, data) : 0;
         for (const chunk of Buffer.isBuffer(data) ? [data.subarray(position)] : data.chunks()) {
@@ -150,6 +150,20 @@ export class PosixStore implements BackupStore {
       await fs.rm(temporary, { force: true }).catch(() => undefined);
       if (options.signal?.aborted && !(error instanceof BackupError)) throw new BackupError('ABORTED', `writing ${name} was cancelled`, { objectName: name });
       throw storeError('write', final, error);
+    }
+  }
+
+  /**
+   * A container is shared by every backup that names it: another backup's delete may have removed
+   * it while it was momentarily empty, so a missing directory is created again once.
+   */
+  private async openForWrite(container: string, temporary: string) {
+    try {
+      return await fs.open(temporary, 'wx', this.config.fileMode);
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+      await this.ensureContainer(container);
+      return fs.open(temporary, 'wx', this.config.fileMode);
     }
   }
 

@@ -22,6 +22,20 @@ export interface S3StoreConfig {
   requestTimeoutMs: number;
 }
 
+/**
+ * S3's bucket-name rules: a container is a bucket here, so a name the API accepted (any relative
+ * path, as in Cinder) must also be a valid bucket name before this store creates or writes it.
+ */
+export function bucketNameProblem(name: string): string | null {
+  if (name.length < 3 || name.length > 63) return 'a bucket name is 3 to 63 characters';
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) {
+    return 'a bucket name uses lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit';
+  }
+  if (name.includes('..') || name.includes('.-') || name.includes('-.')) return 'a bucket name has no adjacent dots or dots next to hyphens';
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'a bucket name cannot look like an IP address';
+  return null;
+}
+
 const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN']);
 
 function httpStatus(error: unknown): number | undefined {
@@ -96,6 +110,8 @@ export class S3Store implements BackupStore {
   }
 
   async ensureContainer(container: string): Promise<void> {
+    const problem = bucketNameProblem(container);
+    if (problem) throw new BackupError('INVALID_ARGUMENT', `container "${container.slice(0, 80)}" cannot be an S3 bucket: ${problem}`);
     const { client, sdk } = await this.connect();
     try {
       await client.send(new sdk.HeadBucketCommand({ Bucket: container }));
