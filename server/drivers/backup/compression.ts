@@ -11,6 +11,9 @@ import { ChunkZstdDecoder } from './zstd-engine';
 export const writableCompressions = ['zlib', 'gzip', 'zstd', 'none'] as const;
 export type WritableCompression = (typeof writableCompressions)[number];
 
+/** What a backup writes when no compression is given: zstd (Cinder 21 reads our frames; zlib stays selectable for older readers). */
+export const DEFAULT_COMPRESSION: WritableCompression = 'zstd';
+
 const optionAliases: Record<string, WritableCompression> = {
   zlib: 'zlib',
   gzip: 'gzip',

@@ -57,7 +57,7 @@ export {
   type ObjectRecord,
   type StoreKind,
 } from './format';
-export { parseCompressionOption, writableCompressions, type WritableCompression } from './compression';
+export { DEFAULT_COMPRESSION, parseCompressionOption, writableCompressions, type WritableCompression } from './compression';
 export { BackupError, backupErrorCodes, isBackupError, type BackupErrorCode } from './errors';
 export { createTransferLimiter, type TransferLimiter } from './limits';
 export type { ProgressListener, TransferProgress } from './progress';
