@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import zstd from 'zstd-napi/binding';
+import zstd from 'zstd-napi/binding.js';
 import { createStore, encodeVolumeMeta, readBackupMetadata, restoreBackup, type BackupStore } from '../../server/drivers/backup/index';
 import { sha256OfFile } from './support/images';
 import { cinderFixtureDir, makeTempDir } from './support/paths';

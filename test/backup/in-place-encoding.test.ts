@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import zlib from 'node:zlib';
-import zstd from 'zstd-napi/binding';
+import zstd from 'zstd-napi/binding.js';
 import { readBackupMetadata, restoreBackup } from '../../server/drivers/backup/index';
 import { randomBytesFor, sha256OfFile, textBytesFor } from './support/images';
 import { makeTempDir } from './support/paths';

@@ -14,7 +14,7 @@
  * with the output never catches up with the input.
  */
 import type { Hash } from 'node:crypto';
-import zstd from 'zstd-napi/binding';
+import zstd from 'zstd-napi/binding.js';
 
 // The binding is a CommonJS module without statically visible names: take them from its default export.
 const { CCtx, CParameter, DCtx, EndDirective, ResetDirective, getFrameContentSize } = zstd;
