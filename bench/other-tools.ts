@@ -12,9 +12,9 @@ import type { VolumePair } from './volume-images';
 
 export type ToolName = 'borg' | 'restic';
 
-function installed(command: string): boolean {
+function installed(command: ToolName): boolean {
   try {
-    execFileSync(command, ['--version'], { stdio: 'ignore' });
+    execFileSync(command, [command === 'restic' ? 'version' : '--version'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
