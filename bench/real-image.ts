@@ -19,6 +19,14 @@ const DELETE_EVERY = 40;
 const FS_UUID = '5b1c0f5e-7e57-4b1c-8c0f-00000000beef';
 const FAKE_TIME = '1767225600'; // 2026-01-01 00:00:00 UTC
 
+/** An e2fsprogs command: on PATH, or in the sbin folders a non-root PATH may lack. */
+function e2fsprogs(command: 'mkfs.ext4' | 'debugfs'): string {
+  const folders = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/sbin'];
+  const found = folders.map((folder) => path.join(folder, command)).find((candidate) => fs.existsSync(candidate));
+  if (found === undefined) throw new Error(`${command} not found: the real filesystem image needs e2fsprogs (or run the bench with --no-real)`);
+  return found;
+}
+
 /** Where the image's files come from, in this order; each gets an equal share of the fill. */
 function contentSources(repoRoot: string): string[] {
   return ['/usr/share/doc', '/usr/share/locale', path.join(repoRoot, 'node_modules'), '/usr/lib/x86_64-linux-gnu'].filter((source) => fs.existsSync(source));
@@ -108,7 +116,7 @@ export function ensureRealImagePair(cacheRoot: string, repoRoot: string, size: n
     const imageFiles = stage(staging, contentSources(repoRoot), size * FILL_FRACTION);
     const env = { ...process.env, E2FSPROGS_FAKE_TIME: FAKE_TIME, SOURCE_DATE_EPOCH: FAKE_TIME };
     execFileSync(
-      'mkfs.ext4',
+      e2fsprogs('mkfs.ext4'),
       ['-q', '-F', '-b', '4096', '-m', '0', '-U', FS_UUID, '-E', `hash_seed=${FS_UUID},lazy_itable_init=0,lazy_journal_init=0`, '-d', staging, base, `${size / 1024}k`],
       { env, stdio: ['ignore', 'ignore', 'inherit'] },
     );
@@ -116,7 +124,7 @@ export function ensureRealImagePair(cacheRoot: string, repoRoot: string, size: n
     execFileSync('cp', ['--sparse=always', base, changed]);
     const commandFile = path.join(directory, 'changes.debugfs');
     fs.writeFileSync(commandFile, `${changeCommands(imageFiles, size).join('\n')}\n`);
-    execFileSync('debugfs', ['-w', '-f', commandFile, changed], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+    execFileSync(e2fsprogs('debugfs'), ['-w', '-f', commandFile, changed], { env, stdio: ['ignore', 'ignore', 'ignore'] });
     const used = execFileSync('du', ['-B1', base], { encoding: 'utf8' }).split('\t')[0];
     fs.writeFileSync(layoutPath, JSON.stringify({ size, files: imageFiles.length, allocatedBytes: Number(used), sha256: { 'base.img': sha256File(base), 'changed.img': sha256File(changed) } }, null, 1));
   }
