@@ -5,7 +5,9 @@
  * each) into an ext4 image with `mkfs.ext4 -d`, with a fixed UUID, hash seed and creation time.
  * The changed twin is a copy in which `debugfs -w` deletes every 40th file and writes ~1 % of
  * the image in new files, as a day of use would. Cached per size; layout.json records the
- * SHA-256 of both images (they are the same on machines with the same files).
+ * SHA-256 of both images. The layout, the data and the file times are the same on every build
+ * from the same installed files; the inodes' change times are those of the copies, so two builds
+ * are not bit-identical (and need not be: the bench compares tools on one build).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -63,8 +65,8 @@ function stage(staging: string, sources: string[], budget: number): string[] {
       const destination = path.join(staging, relative);
       fs.mkdirSync(path.dirname(destination), { recursive: true });
       fs.copyFileSync(file, destination);
-      const { atime, mtime } = fs.statSync(file);
-      fs.utimesSync(destination, atime, mtime);
+      const { mtime } = fs.statSync(file);
+      fs.utimesSync(destination, mtime, mtime);
       copied.push(`/${relative}`);
       share -= size;
       left -= size;
