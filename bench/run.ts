@@ -1,23 +1,29 @@
 /**
  * Backup engine benchmark: full backup of A, incremental of B on top, restore of B to a new file,
- * through the real engine and POSIX store. Prints figures; asserts only that the restore is right.
+ * through the real engine and POSIX store, on two datasets: the synthetic pair and a real
+ * filesystem image (real-image.ts). borg (lz4) and restic, when installed, do the same three
+ * steps on the same images in the same run, interleaved with ours, and the bench prints our
+ * speed as a ratio to theirs. Prints figures; asserts only that our restores are right.
  *
- *   npm run bench                           1 GiB pair from shared/bench/make_volume.py, 3 runs
+ *   npm run bench                           1 GiB pairs (synthetic from shared/bench/make_volume.py, and real), 3 runs
  *                                           (compiled first, so the figures are those of the worker, which runs compiled too)
- *   npm run bench -- --smoke                64 MiB pair, 1 run
- *   npm run bench -- --size 4G              a larger generated pair
- *   npm run bench -- --image A --changed B  any pair of equally sized images
+ *   npm run bench -- --smoke                64 MiB pairs, 1 run, no borg or restic
+ *   npm run bench -- --size 4G              larger pairs
+ *   npm run bench -- --image A --changed B  any pair of equally sized images (instead of the two datasets)
  * One unmeasured warm-up run comes first (not in smoke mode): it also settles the page cache.
  * Each step's input is read once just before it is measured (the images, or the repository for
  * the restore), so every step starts with a warm cache even when the images, the repository and
  * the restored volume together outgrow the page cache (16 GiB: 32 GiB of images).
- * Options: --runs N, --object-size BYTES, --compression zlib|zstd|none, --work DIR
+ * Options: --runs N, --object-size BYTES, --compression zstd|zlib|none (default: the engine's), --work DIR,
+ *          --no-real (synthetic only), --no-others (neither borg nor restic)
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { backupVolume, createStore, DEFAULT_OBJECT_SIZE, restoreBackup, sharedWorkerPool } from '../server/drivers/backup/index';
+import { backupVolume, createStore, DEFAULT_COMPRESSION, DEFAULT_OBJECT_SIZE, restoreBackup, sharedWorkerPool, type WorkerPool } from '../server/drivers/backup/index';
+import { availableTools, runToolStep, type ToolName } from './other-tools';
+import { ensureRealImagePair } from './real-image';
 import { ensureVolumePair, type VolumePair } from './volume-images';
 
 /** The checkout: the nearest folder above this file with a package.json (it runs from bench/ or compiled, from .data/build/bench/). */
@@ -107,6 +113,145 @@ function median(values: number[]): number {
 
 const mb = (bytes: number) => bytes / 1e6;
 
+type Step = 'full' | 'incremental' | 'restore';
+const STEPS: Step[] = ['full', 'incremental', 'restore'];
+
+interface Dataset {
+  label: string;
+  pair: VolumePair;
+  expectedRestore: string;
+  ours: Record<Step, StepFigures[]>;
+  /** Wall seconds per step of each other tool. */
+  others: Partial<Record<ToolName, Record<Step, number[]>>>;
+}
+
+interface RunContext {
+  workDir: string;
+  pool: WorkerPool;
+  compression: string;
+  objectSize: number | undefined;
+}
+
+/** Our three steps on one dataset; the restore is checked against the changed image. */
+async function runOurs(dataset: Dataset, context: RunContext, runNumber: number, keep: boolean): Promise<void> {
+  const { pair } = dataset;
+  const repository = path.join(context.workDir, `repo-${dataset.label}-${runNumber}`);
+  const target = path.join(context.workDir, `restored-${dataset.label}-${runNumber}.img`);
+  fs.rmSync(repository, { recursive: true, force: true });
+  fs.rmSync(target, { force: true });
+  const store = createStore({ kind: 'posix', root: repository });
+  const id = String(runNumber).padStart(12, '0');
+  const fullId = `b0000000-0000-4000-8000-${id}`;
+  const incrementalId = `c0000000-0000-4000-8000-${id}`;
+  const common = {
+    store,
+    volumeId: '5b1c0f5e-0000-4000-8000-00000000b0b0',
+    createdAt: new Date(),
+    name: 'bench',
+    description: null,
+    volumeMeta: null,
+    compression: context.compression,
+    objectSize: context.objectSize,
+    pool: context.pool,
+  };
+  const figures: Partial<Record<Step, StepFigures>> = {};
+  let full = { container: '', prefix: '' };
+  warm([pair.base]);
+  figures.full = await measure(async () => {
+    const result = await backupVolume({ ...common, backupId: fullId, sourcePath: pair.base, parent: null });
+    full = result;
+    return result.bytesStored;
+  });
+  let incremental = { container: '', prefix: '' };
+  warm([pair.changed]);
+  figures.incremental = await measure(async () => {
+    const result = await backupVolume({ ...common, backupId: incrementalId, sourcePath: pair.changed, parent: { backupId: fullId, ...full } });
+    incremental = result;
+    return result.bytesStored;
+  });
+  warm(filesUnder(repository));
+  figures.restore = await measure(async () => {
+    const result = await restoreBackup({ store, chain: [full, incremental], targetPath: target, targetIsNew: true, pool: context.pool });
+    return result.bytesWritten;
+  });
+  const restoredSha = sha256File(target);
+  if (restoredSha !== dataset.expectedRestore) throw new Error(`restore of ${dataset.label} run ${runNumber} is wrong: sha256 ${restoredSha}, expected ${dataset.expectedRestore}`);
+  fs.rmSync(repository, { recursive: true, force: true });
+  fs.rmSync(target, { force: true });
+  if (keep) for (const step of STEPS) dataset.ours[step].push(figures[step]!);
+}
+
+/** Another tool's three steps on the same images, each input warmed first as for ours. */
+function runOther(tool: ToolName, dataset: Dataset, context: RunContext, keep: boolean): void {
+  const work = path.join(context.workDir, `${tool}-${dataset.label}`);
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  const seconds: Partial<Record<Step, number>> = {};
+  try {
+    for (const step of STEPS) {
+      warm(step === 'full' ? [dataset.pair.base] : step === 'incremental' ? [dataset.pair.changed] : filesUnder(path.join(work, 'repo')));
+      seconds[step] = runToolStep(tool, step, dataset.pair, work);
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  if (!keep) return;
+  const record = (dataset.others[tool] ??= { full: [], incremental: [], restore: [] });
+  for (const step of STEPS) record[step].push(seconds[step]!);
+}
+
+function printOurs(dataset: Dataset, runs: number): void {
+  const { pair } = dataset;
+  // The stored-bytes targets are set for the synthetic 1 GiB pair and scale with the volume.
+  const perGiB = pair.size / 2 ** 30;
+  const synthetic = dataset.label === 'synthetic';
+  const targets: Record<Step, string> = {
+    full: synthetic ? `>= 500 MB/s, stores <= ${(540 * perGiB).toFixed(0)} MB` : '>= 2.5x borg-lz4, >= 5x restic',
+    incremental: synthetic ? `>= 1000 MB/s, stores <= ${(15 * perGiB).toFixed(0)} MB` : '>= 4x borg-lz4',
+    restore: synthetic ? '>= 800 MB/s' : '>= 2x restic',
+  };
+  console.log(`\ndataset ${dataset.label}: ${mb(pair.size).toFixed(0)} MB volume (${pair.base}, ${pair.changed}), median of ${runs} run(s)`);
+  for (const step of STEPS) {
+    const figures = dataset.ours[step];
+    const wall = median(figures.map((figure) => figure.wallSeconds));
+    const cpu = median(figures.map((figure) => figure.cpuSeconds));
+    const stored = median(figures.map((figure) => figure.bytesStored));
+    const storedLabel = step === 'restore' ? 'written to target' : 'stored';
+    const rss = Math.max(...figures.map((figure) => figure.peakRssMiB));
+    console.log(
+      `${step.padEnd(12)} ${(mb(pair.size) / wall).toFixed(0).padStart(6)} MB/s  ${mb(stored).toFixed(1).padStart(8)} MB ${storedLabel}  cpu/wall ${(cpu / wall).toFixed(2)}  wall ${wall.toFixed(2)} s  RSS ${rss.toFixed(0)} MiB  (target ${targets[step]})`,
+    );
+  }
+}
+
+/** Issue 19's targets: our speed / theirs, per dataset and step. */
+const RATIO_TARGETS: Array<{ dataset: string | null; step: Step; tool: ToolName; atLeast: number }> = [
+  { dataset: 'real', step: 'full', tool: 'borg', atLeast: 2.5 },
+  { dataset: 'real', step: 'full', tool: 'restic', atLeast: 5 },
+  { dataset: null, step: 'incremental', tool: 'borg', atLeast: 4 },
+  { dataset: null, step: 'restore', tool: 'restic', atLeast: 2 },
+];
+
+function printRatios(datasets: Dataset[], tools: ToolName[]): void {
+  if (tools.length === 0) return;
+  console.log('\nsame run, same images: MB/s of volume, and ours / theirs (higher is better for us)');
+  console.log(`${'dataset'.padEnd(10)} ${'step'.padEnd(12)} ${'ours'.padStart(7)}${tools.map((tool) => `${tool.padStart(10)} ${'ratio'.padStart(6)}`).join('')}  targets`);
+  for (const dataset of datasets) {
+    for (const step of STEPS) {
+      const ours = median(dataset.ours[step].map((figure) => figure.wallSeconds));
+      const cells = tools.map((tool) => {
+        const theirs = median(dataset.others[tool]![step]);
+        return `${(mb(dataset.pair.size) / theirs).toFixed(0).padStart(10)} ${(theirs / ours).toFixed(2).padStart(6)}`;
+      });
+      const targets = RATIO_TARGETS.filter((target) => (target.dataset === null || target.dataset === dataset.label) && target.step === step && tools.includes(target.tool)).map((target) => {
+        const ratio = median(dataset.others[target.tool]![step]) / ours;
+        return `>= ${target.atLeast}x ${target.tool}: ${ratio >= target.atLeast ? 'met' : 'not met'}`;
+      });
+      console.log(`${dataset.label.padEnd(10)} ${step.padEnd(12)} ${(mb(dataset.pair.size) / ours).toFixed(0).padStart(7)}${cells.join('')}  ${targets.join(', ')}`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -116,8 +261,10 @@ async function main(): Promise<void> {
       size: { type: 'string' },
       runs: { type: 'string' },
       'object-size': { type: 'string' },
-      compression: { type: 'string', default: 'zlib' },
+      compression: { type: 'string', default: DEFAULT_COMPRESSION },
       work: { type: 'string' },
+      'no-real': { type: 'boolean', default: false },
+      'no-others': { type: 'boolean', default: false },
     },
   });
   const sharedDir = path.resolve(repoRoot, '..', 'shared');
@@ -126,97 +273,57 @@ async function main(): Promise<void> {
   const runs = values.runs !== undefined ? Number(values.runs) : values.smoke ? 1 : 3;
   const objectSize = values['object-size'] !== undefined ? parseSize(values['object-size']) : undefined;
 
-  let pair: VolumePair;
+  const pairs: Array<[string, VolumePair]> = [];
   if (values.image !== undefined || values.changed !== undefined) {
     if (values.image === undefined || values.changed === undefined) throw new Error('--image and --changed go together');
     const imageSize = fs.statSync(values.image).size;
     if (fs.statSync(values.changed).size !== imageSize) throw new Error('--image and --changed must have the same size');
-    pair = { base: path.resolve(values.image), changed: path.resolve(values.changed), size: imageSize, expectedSha256: null };
+    pairs.push(['given', { base: path.resolve(values.image), changed: path.resolve(values.changed), size: imageSize, expectedSha256: null }]);
   } else {
-    pair = ensureVolumePair(workDir, sharedDir, size);
+    pairs.push(['synthetic', ensureVolumePair(workDir, sharedDir, size)]);
+    if (!values['no-real']) pairs.push(['real', ensureRealImagePair(workDir, repoRoot, size)]);
   }
-  const expectedRestore = pair.expectedSha256?.changed ?? sha256File(pair.changed);
+  const datasets: Dataset[] = pairs.map(([label, pair]) => ({
+    label,
+    pair,
+    expectedRestore: pair.expectedSha256?.changed ?? sha256File(pair.changed),
+    ours: { full: [], incremental: [], restore: [] },
+    others: {},
+  }));
+  const tools = values.smoke || values['no-others'] ? [] : availableTools();
+  const firstPair = datasets[0]!.pair;
 
-  warm([pair.base]);
+  warm([firstPair.base]);
   let started = performance.now();
-  readWhole(pair.base);
-  const rawReadMBps = mb(pair.size) / ((performance.now() - started) / 1000);
-  const hashProbe = Math.min(pair.size, 256 * 2 ** 20);
-  readWhole(pair.base, undefined, hashProbe);
+  readWhole(firstPair.base);
+  const rawReadMBps = mb(firstPair.size) / ((performance.now() - started) / 1000);
+  const hashProbe = Math.min(firstPair.size, 256 * 2 ** 20);
+  readWhole(firstPair.base, undefined, hashProbe);
   started = performance.now();
   const hash = createHash('sha256');
-  readWhole(pair.base, (chunk) => hash.update(chunk), hashProbe);
+  readWhole(firstPair.base, (chunk) => hash.update(chunk), hashProbe);
   hash.digest();
   const hashSeconds = (performance.now() - started) / 1000;
   const sha256MBps = mb(hashProbe) / hashSeconds;
 
   const pool = sharedWorkerPool();
   await pool.warmUp();
-  const figures: Record<'full' | 'incremental' | 'restore', StepFigures[]> = { full: [], incremental: [], restore: [] };
+  const context: RunContext = { workDir, pool, compression: values.compression, objectSize };
   const warmupRuns = values.smoke ? 0 : 1;
   for (let run = -warmupRuns; run < runs; run += 1) {
-    const repository = path.join(workDir, `repo-run-${run + warmupRuns}`);
-    const target = path.join(workDir, `restored-${run + warmupRuns}.img`);
-    fs.rmSync(repository, { recursive: true, force: true });
-    fs.rmSync(target, { force: true });
-    const store = createStore({ kind: 'posix', root: repository });
-    const runNumber = String(run + warmupRuns).padStart(12, '0');
-    const fullId = `b0000000-0000-4000-8000-${runNumber}`;
-    const incrementalId = `c0000000-0000-4000-8000-${runNumber}`;
-    const common = { store, volumeId: '5b1c0f5e-0000-4000-8000-00000000b0b0', createdAt: new Date(), name: 'bench', description: null, volumeMeta: null, compression: values.compression, objectSize, pool };
-    let full = { container: '', prefix: '' };
-    warm([pair.base]);
-    figures.full.push(
-      await measure(async () => {
-        const result = await backupVolume({ ...common, backupId: fullId, sourcePath: pair.base, parent: null });
-        full = result;
-        return result.bytesStored;
-      }),
-    );
-    let incremental = { container: '', prefix: '' };
-    warm([pair.changed]);
-    figures.incremental.push(
-      await measure(async () => {
-        const result = await backupVolume({ ...common, backupId: incrementalId, sourcePath: pair.changed, parent: { backupId: fullId, ...full } });
-        incremental = result;
-        return result.bytesStored;
-      }),
-    );
-    warm(filesUnder(repository));
-    figures.restore.push(
-      await measure(async () => {
-        const result = await restoreBackup({ store, chain: [full, incremental], targetPath: target, targetIsNew: true, pool });
-        return result.bytesWritten;
-      }),
-    );
-    const restoredSha = sha256File(target);
-    if (restoredSha !== expectedRestore) throw new Error(`restore of run ${run} is wrong: sha256 ${restoredSha}, expected ${expectedRestore}`);
-    fs.rmSync(repository, { recursive: true, force: true });
-    fs.rmSync(target, { force: true });
-    if (run < 0) for (const step of Object.values(figures)) step.pop();
+    for (const dataset of datasets) {
+      await runOurs(dataset, context, run + warmupRuns, run >= 0);
+      for (const tool of tools) runOther(tool, dataset, context, run >= 0);
+    }
   }
 
-  // The stored-bytes targets are set for 1 GiB and scale with the volume.
-  const perGiB = pair.size / 2 ** 30;
-  const targets = {
-    full: `>= 500 MB/s, stores <= ${(540 * perGiB).toFixed(0)} MB`,
-    incremental: `>= 1000 MB/s, stores <= ${(15 * perGiB).toFixed(0)} MB`,
-    restore: '>= 800 MB/s',
-  };
-  console.log(`backup engine benchmark: ${mb(pair.size).toFixed(0)} MB volume (${pair.base}, ${pair.changed})`);
+  console.log(`backup engine benchmark: ${datasets.map((dataset) => dataset.label).join(' and ')} datasets, ${mb(size).toFixed(0)} MB volumes`);
   console.log(`compression ${values.compression}, object size ${objectSize ?? DEFAULT_OBJECT_SIZE} B, ${pool.size} worker threads, median of ${runs} run(s)`);
   console.log(`machine: raw read (warm cache) ${rawReadMBps.toFixed(0)} MB/s, single-thread SHA-256 ${sha256MBps.toFixed(0)} MB/s`);
-  for (const step of ['full', 'incremental', 'restore'] as const) {
-    const wall = median(figures[step].map((figure) => figure.wallSeconds));
-    const cpu = median(figures[step].map((figure) => figure.cpuSeconds));
-    const stored = median(figures[step].map((figure) => figure.bytesStored));
-    const storedLabel = step === 'restore' ? 'written to target' : 'stored';
-    const rss = Math.max(...figures[step].map((figure) => figure.peakRssMiB));
-    console.log(
-      `${step.padEnd(12)} ${(mb(pair.size) / wall).toFixed(0).padStart(6)} MB/s  ${mb(stored).toFixed(1).padStart(8)} MB ${storedLabel}  cpu/wall ${(cpu / wall).toFixed(2)}  wall ${wall.toFixed(2)} s  RSS ${rss.toFixed(0)} MiB  (target ${targets[step]})`,
-    );
-  }
-  console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (whole process, worker threads included; target <= 300 MiB)`);
+  for (const dataset of datasets) printOurs(dataset, runs);
+  printRatios(datasets, tools);
+  if (tools.length === 0 && !values.smoke && !values['no-others']) console.log('\nneither borg nor restic is installed (Debian: borgbackup, restic): no ratios');
+  console.log(`\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (whole process, worker threads included; target <= 256 MiB)`);
   console.log('restore verified: sha256 matches');
 }
 

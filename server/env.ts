@@ -42,7 +42,7 @@ export const workerEnvSchema = sharedEnvSchema.extend({
   CINDERBLOCK_SHUTDOWN_GRACE_SECONDS: seconds(20),
   CINDERBLOCK_MAX_TRANSFERS: z.coerce.number().int().positive().default(2),
   CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: z.coerce.number().positive().optional(),
-  CINDERBLOCK_COMPRESSION: z.enum(['zlib', 'zstd', 'none']).default('zlib'),
+  CINDERBLOCK_COMPRESSION: z.enum(['zlib', 'zstd', 'none']).default('zstd'),
 });
 
 export type SharedEnv = z.infer<typeof sharedEnvSchema>;

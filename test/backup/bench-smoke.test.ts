@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { makeTempDir, repoRoot } from './support/paths';
 
-test('the benchmark runs end to end in smoke mode and prints its figures', async () => {
+test('the benchmark runs end to end in smoke mode and prints its figures for the synthetic and the real dataset', async () => {
   const work = makeTempDir('bench-smoke');
   try {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench', 'run.ts'), '--smoke', '--work', work], { cwd: repoRoot, timeout: 120_000 });
@@ -14,6 +14,8 @@ test('the benchmark runs end to end in smoke mode and prints its figures', async
     assert.match(stdout, /peak RSS \d+ MiB/);
     assert.match(stdout, /single-thread SHA-256 \d+ MB\/s/);
     assert.match(stdout, /restore verified/);
+    for (const dataset of ['synthetic', 'real']) assert.match(stdout, new RegExp(`^dataset ${dataset}: \\d+ MB volume`, 'm'));
+    assert.equal(stdout.match(/^full +\d+ MB\/s/gm)?.length, 2, 'a full backup line per dataset');
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

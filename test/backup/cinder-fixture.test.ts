@@ -48,6 +48,8 @@ const cinderDerivedOptions = (cinderMetadata: Record<string, unknown>) => ({
   description: cinderMetadata.backup_description as string,
   volumeMeta: cinderMetadata.volume_meta as string,
   objectSize: 4 * 1024 * 1024,
+  // The fixture was written with Cinder's default compression.
+  compression: 'zlib',
 });
 
 describe('repositories written by OpenStack Cinder', () => {

@@ -91,7 +91,7 @@ describe('faults', () => {
   });
 
   test('corrupted bytes fail the md5 or stream check, naming the object', async () => {
-    const full = await backup(store, volume, source, null);
+    const full = await backup(store, volume, source, null, { compression: 'zlib' });
     const metadata = await readBackupMetadata({ store, ...full.result });
     for (const victim of [metadata.objects.find((object) => object.compression === 'none')!, metadata.objects.find((object) => object.compression === 'zlib')!]) {
       const file = objectFile(full.result, victim.name);
@@ -108,10 +108,25 @@ describe('faults', () => {
     const target = path.join(work, 'repaired.img');
     await restoreBackup({ store, chain: chainOf(full), targetPath: target, targetIsNew: true });
     assert.equal(sha256OfFile(target), sha256OfFile(source));
+
+    const zstdFull = await backup(store, volume, source, null, { compression: 'zstd' });
+    const zstdVictim = (await readBackupMetadata({ store, ...zstdFull.result })).objects.find((object) => object.compression === 'zstd')!;
+    const zstdFile = objectFile(zstdFull.result, zstdVictim.name);
+    const zstdBytes = fs.readFileSync(zstdFile);
+    for (const damage of ['flip', 'truncate'] as const) {
+      const damaged = Buffer.from(zstdBytes);
+      if (damage === 'flip') damaged[Math.floor(damaged.length / 2)]! ^= 0xff;
+      fs.writeFileSync(zstdFile, damage === 'flip' ? damaged : damaged.subarray(0, Math.floor(damaged.length / 2)));
+      await assert.rejects(
+        restoreBackup({ store, chain: chainOf(zstdFull), targetPath: path.join(work, `corrupt-zstd-${damage}.img`), targetIsNew: true }),
+        failsWith('OBJECT_CORRUPT', new RegExp(zstdVictim.name)),
+      );
+    }
+    fs.writeFileSync(zstdFile, zstdBytes);
   });
 
   test('truncated metadata, an unknown version and an unknown compression are clear errors', async () => {
-    const full = await backup(store, volume, source, null);
+    const full = await backup(store, volume, source, null, { compression: 'zlib' });
     const metadataFile = objectFile(full.result, metadataObjectName(full.result.prefix));
     const original = fs.readFileSync(metadataFile, 'utf8');
     const restore = () => restoreBackup({ store, chain: chainOf(full), targetPath: path.join(work, 'meta.img'), targetIsNew: true });

@@ -138,7 +138,7 @@ export async function backupPiece(task: BackupPieceTask): Promise<BackupPieceRes
       // I/O) wherever that keeps it a full headroom behind its input, as encoding in place needs.
       const alignedCursor = alignUp(cursor);
       if (inputAt + start - alignedCursor >= slotHeadroom(length)) cursor = alignedCursor;
-      let encoded: Encoded | null = await encodeInPlace(slot, inputAt + start, length, cursor, zeroMap.subarray(first, end), {
+      let encoded: Encoded | null = encodeInPlace(slot, inputAt + start, length, cursor, zeroMap.subarray(first, end), {
         compression: task.compression,
         level: task.level,
         blockSize,

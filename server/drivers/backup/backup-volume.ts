@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import { removeObjectsUnderPrefix } from './cleanup';
-import { parseCompressionOption, type WritableCompression } from './compression';
+import { DEFAULT_COMPRESSION, parseCompressionOption, type WritableCompression } from './compression';
 import { BackupError, describeError, errnoCode, isBackupError } from './errors';
 import {
   backupPrefix,
@@ -57,9 +57,9 @@ export interface BackupVolumeOptions {
   description: string | null;
   /** Cinder's volume_meta: a JSON string (see encodeVolumeMeta) or null. */
   volumeMeta: string | null;
-  /** zlib (default), gzip (recorded as "gzip", same bytes), zstd, none; Cinder's aliases accepted. */
+  /** zstd (default), zlib, gzip (recorded as "gzip", same bytes as zlib), none; Cinder's aliases accepted. */
   compression?: WritableCompression | string;
-  /** zlib level (default 1) or zstd level (default 3). */
+  /** zlib level (default DEFAULT_ZLIB_LEVEL) or zstd level (default DEFAULT_ZSTD_LEVEL), see object-encoder.ts. */
   compressionLevel?: number | null;
   /** Object size in bytes, a multiple of shaBlockSize (default 32 MiB). */
   objectSize?: number;
@@ -152,7 +152,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
   const objectSize = options.objectSize ?? DEFAULT_OBJECT_SIZE;
   const blockSize = options.shaBlockSize ?? SHA_BLOCK_SIZE;
   validateSizes(objectSize, blockSize);
-  const compression = parseCompressionOption(options.compression ?? 'zlib');
+  const compression = parseCompressionOption(options.compression ?? DEFAULT_COMPRESSION);
   const pool = options.pool ?? sharedWorkerPool();
   const maxInFlight = Math.max(1, options.maxInFlight ?? pool.size + 1);
   const sizeBytes = await sourceSize(options.sourcePath, options.sizeBytes);

@@ -3,13 +3,16 @@
  * Encoding lives in object-encoder.ts (it runs in worker threads).
  */
 import zlib from 'node:zlib';
-import { decompress as zstdDecompress } from '@mongodb-js/zstd';
 import Bunzip from 'seek-bzip';
 import { BackupError, describeError } from './errors';
+import { ChunkZstdDecoder } from './zstd-engine';
 
 /** What we can write. `gzip` is Cinder's alias: zlib-wrapped deflate recorded as "gzip". */
 export const writableCompressions = ['zlib', 'gzip', 'zstd', 'none'] as const;
 export type WritableCompression = (typeof writableCompressions)[number];
+
+/** What a backup writes when no compression is given: zstd (Cinder 21 reads our frames; zlib stays selectable for older readers). */
+export const DEFAULT_COMPRESSION: WritableCompression = 'zstd';
 
 const optionAliases: Record<string, WritableCompression> = {
   zlib: 'zlib',
@@ -51,7 +54,7 @@ export function decoderFor(recorded: string, objectName: string): Decoder {
 }
 
 /** Decodes one stored object; the result must then be checked against the recorded length and md5. */
-export async function decodeObject(data: Buffer, recorded: string, expectedLength: number, objectName: string): Promise<Buffer> {
+export function decodeObject(data: Buffer, recorded: string, expectedLength: number, objectName: string): Buffer {
   const decoder = decoderFor(recorded, objectName);
   try {
     switch (decoder) {
@@ -60,11 +63,24 @@ export async function decodeObject(data: Buffer, recorded: string, expectedLengt
       case 'zlib':
         return zlib.inflateSync(data, { chunkSize: Math.max(64 * 1024, expectedLength + 1024), maxOutputLength: expectedLength + 1024 });
       case 'zstd':
-        return await zstdDecompress(data);
+        return decodeZstd(data, expectedLength);
       case 'bz2':
         return Bunzip.decode(data);
     }
   } catch (error) {
     throw new BackupError('OBJECT_CORRUPT', `object ${objectName} is not a valid ${recorded} stream (truncated or corrupt): ${describeError(error)}`, { objectName, cause: error });
+  }
+}
+
+/** Whole-object zstd decoding (frames with or without a content size); more than `expectedLength` bytes is an error. */
+function decodeZstd(data: Buffer, expectedLength: number): Buffer {
+  const decoder = new ChunkZstdDecoder();
+  const out = Buffer.allocUnsafe(expectedLength + 1);
+  decoder.begin(data, expectedLength);
+  let length = 0;
+  for (;;) {
+    const produced = decoder.next(out.subarray(length));
+    if (produced === 0) return out.subarray(0, length);
+    length += produced;
   }
 }

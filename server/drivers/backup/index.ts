@@ -23,8 +23,10 @@
  * `maxInFlight` (default pool size + 1) shared slots of one object (+ headroom) each, reused
  * across transfers (slot-cache.ts). A backup piece is read straight into its slot and encoded in
  * place (object-encoder.ts); a restore reads the stored object into a slot and decodes it in 1 MiB
- * chunks. Worker threads reuse one zlib engine and one 1 MiB buffer each (zlib-engine.ts), so
- * the hot path allocates nothing per object. Stores write several objects at once while the
+ * chunks. Worker threads reuse one zlib engine and one 1 MiB buffer each (zlib-engine.ts) and one
+ * zstd context per level (zstd-engine.ts), so the hot path allocates nothing per object.
+ * New backups write zstd (level 1) unless told otherwise; every frame records its content size,
+ * which Cinder's zstd reader needs. Stores write several objects at once while the
  * threads encode the next pieces; a restore flushes its target in the background as it goes.
  */
 export { backupVolume, type BackupParent, type BackupVolumeOptions, type BackupVolumeResult } from './backup-volume';
@@ -57,7 +59,7 @@ export {
   type ObjectRecord,
   type StoreKind,
 } from './format';
-export { parseCompressionOption, writableCompressions, type WritableCompression } from './compression';
+export { DEFAULT_COMPRESSION, parseCompressionOption, writableCompressions, type WritableCompression } from './compression';
 export { BackupError, backupErrorCodes, isBackupError, type BackupErrorCode } from './errors';
 export { createTransferLimiter, type TransferLimiter } from './limits';
 export type { ProgressListener, TransferProgress } from './progress';

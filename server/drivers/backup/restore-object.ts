@@ -2,7 +2,7 @@
  * One object of a restore, in a worker thread: decode it chunk by chunk into the target writer's
  * ring buffers, hash each chunk and hand it to the writer (which writes it in the background
  * while the next chunk decodes), then check length and md5. No whole-object output buffer, and
- * nothing allocated per object for zlib and raw objects.
+ * nothing allocated per object for zlib, zstd and raw objects.
  * All-zero data is not hashed (its md5 is known) and, on a fresh target, not written; objects
  * that are byte for byte our own encoding of zeros are not even inflated.
  */
@@ -13,8 +13,10 @@ import { hashZeros, isEncodedZeros, zeroBytes, zeroMd5 } from './object-encoder'
 import { TARGET_BUFFER_BYTES as CHUNK_BYTES, TargetWriter } from './target-writer';
 import type { RestoreObjectResult, RestoreObjectTask } from './worker-protocol';
 import { ChunkInflater, zlibHandlesAvailable, ZlibStreamError } from './zlib-engine';
+import { ChunkZstdDecoder, ZstdStreamError } from './zstd-engine';
 
 let inflater: ChunkInflater | null = null;
+let zstdDecoder: ChunkZstdDecoder | null = null;
 
 /** A failure on the way, as a BackupError (write failures name the target and the object). */
 function targetError(task: RestoreObjectTask, error: unknown): BackupError {
@@ -92,16 +94,23 @@ async function copyThrough(sink: ChunkSink, source: Buffer | null, length: numbe
   }
 }
 
-async function inflateThrough(task: RestoreObjectTask, stored: Buffer, sink: ChunkSink): Promise<void> {
-  inflater ??= new ChunkInflater();
-  inflater.begin(stored, task.length + 1);
+interface ChunkDecoder {
+  begin(input: Uint8Array, limit: number): void;
+  next(chunk: Uint8Array): number;
+}
+
+/** Decodes `stored` chunk by chunk straight into the writer's ring buffers. */
+async function decodeThrough(task: RestoreObjectTask, stored: Buffer, sink: ChunkSink, decoder: ChunkDecoder): Promise<void> {
+  decoder.begin(stored, task.length + 1);
   for (;;) {
     const buffer = await sink.target.take();
     let produced: number;
     try {
-      produced = inflater.next(buffer);
+      produced = decoder.next(buffer);
     } catch (error) {
-      if (error instanceof ZlibStreamError) throw corrupt(task, `is not a valid ${task.compression} stream (truncated or corrupt): ${error.message}`, error);
+      if (error instanceof ZlibStreamError || error instanceof ZstdStreamError) {
+        throw corrupt(task, `is not a valid ${task.compression} stream (truncated or corrupt): ${error.message}`, error);
+      }
       throw error;
     }
     if (produced === 0) return;
@@ -126,9 +135,13 @@ export async function restoreObject(task: RestoreObjectTask): Promise<RestoreObj
         if (task.skipZeroRanges) sink.skipZeros(task.length);
         else await copyThrough(sink, null, task.length);
       } else if (decoder === 'zlib' && zlibHandlesAvailable()) {
-        await inflateThrough(task, stored, sink);
+        inflater ??= new ChunkInflater();
+        await decodeThrough(task, stored, sink, inflater);
+      } else if (decoder === 'zstd') {
+        zstdDecoder ??= new ChunkZstdDecoder();
+        await decodeThrough(task, stored, sink, zstdDecoder);
       } else {
-        const whole = decoder === 'none' ? stored : await decodeObject(stored, task.compression, task.length, task.objectName);
+        const whole = decoder === 'none' ? stored : decodeObject(stored, task.compression, task.length, task.objectName);
         if (whole.length > task.length) throw corrupt(task, `decodes to more than the ${task.length} bytes the metadata records (corrupt)`);
         await copyThrough(sink, whole, whole.length);
       }
