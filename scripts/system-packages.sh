@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite needs: Chromium for the journeys, the OpenStack clients, jq
-# and curl for scripts/client-check.sh. As root, installs whichever are missing; otherwise names
-# the command to run and fails (a missing client fails the run, it never skips it).
+# and curl for scripts/client-check.sh, Cinder's backup driver for the format round trips.
+# As root, installs whichever are missing; otherwise names the command to run and fails (a missing client fails the run, it never skips it).
 set -euo pipefail
 missing=()
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
@@ -9,6 +9,9 @@ missing=()
 [ -x /usr/bin/openstack ] || missing+=(python3-openstackclient)
 command -v jq >/dev/null || missing+=(jq)
 command -v curl >/dev/null || missing+=(curl)
+# Cinder's own backup driver (and python3-zstd, its zstd reader) for the format round trips.
+/usr/bin/python3 -c 'import cinder.backup.drivers.posix, zstd' 2>/dev/null || missing+=(python3-cinder python3-zstd)
+command -v debugfs >/dev/null || missing+=(e2fsprogs)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "[packages] installing ${missing[*]}"
