@@ -20,7 +20,7 @@ const driverScript = path.join(import.meta.dirname, 'support', 'cinder_driver.py
 function runCinder(command: 'restore' | 'recompress', request: object, work: string): Record<string, unknown> {
   const requestFile = path.join(work, `${command}-request.json`);
   fs.writeFileSync(requestFile, JSON.stringify(request));
-  const stdout = execFileSync('python3', [driverScript, command, requestFile], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  const stdout = execFileSync('/usr/bin/python3', [driverScript, command, requestFile], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 }
 
