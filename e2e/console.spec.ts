@@ -148,4 +148,14 @@ test.describe('the console speaks plainly and asks before destroying', () => {
     await expect(page).toHaveURL(/\/login/, { timeout: 15_000 });
     await signIn(page, tenant.user.name, 'a-brand-new-one');
   });
+
+  test('the status filter offers only states a volume here can be in', async ({ page }) => {
+    const tenant = await seedProject('member');
+    await signIn(page, tenant.user.name, tenant.password);
+    await page.goto('/volumes');
+    const options = await page.getByRole('combobox', { name: 'Status' }).locator('option').allTextContents();
+    expect(options).toContain('available');
+    expect(options).toContain('error_extending');
+    for (const unreachable of ['retyping', 'managing', 'error_managing', 'awaiting-transfer', 'uploading']) expect(options).not.toContain(unreachable);
+  });
 });

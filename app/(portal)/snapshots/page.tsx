@@ -5,7 +5,7 @@ import { ListFilters } from '@/components/ui/list/list-filters';
 import { pickListQuery } from '@/components/ui/list/search-params';
 import { currentProject, requirePageActor } from '@/server/auth/session';
 import { listSnapshots } from '@/server/snapshots/queries';
-import { SNAPSHOT_STATUSES } from '@/server/snapshots/statuses';
+import { SNAPSHOT_FILTER_STATUSES } from '@/server/snapshots/statuses';
 
 export const metadata: Metadata = { title: 'Snapshots' };
 
@@ -19,7 +19,7 @@ export default async function SnapshotsPage({ searchParams }: { searchParams: Pr
   return (
     <>
       <PageHeader title="Snapshots" description={`Point-in-time copies of project ${project.name}'s volumes. Create a snapshot from a volume's page.`} />
-      <ListFilters base="/snapshots" current={query} statuses={SNAPSHOT_STATUSES.filter((s) => s !== 'deleted')} searchLabel="Name or id" />
+      <ListFilters base="/snapshots" current={query} statuses={SNAPSHOT_FILTER_STATUSES} searchLabel="Name or id" />
       <SnapshotTable initial={page} query={query} scope={{ projectId: project.id }} base="/snapshots" volumeBase="/volumes" canWrite={canWrite} />
     </>
   );

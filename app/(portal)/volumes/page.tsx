@@ -8,7 +8,7 @@ import { currentProject, requirePageActor } from '@/server/auth/session';
 import { projectQuotas } from '@/server/quotas/queries';
 import { snapshotChoices } from '@/server/snapshots/queries';
 import { listVolumes } from '@/server/volumes/queries';
-import { VOLUME_STATUSES } from '@/server/volumes/statuses';
+import { VOLUME_FILTER_STATUSES } from '@/server/volumes/statuses';
 
 export const metadata: Metadata = { title: 'Volumes' };
 
@@ -29,7 +29,7 @@ export default async function VolumesPage({ searchParams }: { searchParams: Prom
       <section aria-label="Usage" className="mb-6">
         <QuotaMeters quotas={quotas.filter((q) => ['volumes', 'snapshots', 'gigabytes'].includes(q.resource))} />
       </section>
-      <ListFilters base="/volumes" current={query} statuses={VOLUME_STATUSES} searchLabel="Name or id" />
+      <ListFilters base="/volumes" current={query} statuses={VOLUME_FILTER_STATUSES} searchLabel="Name or id" />
       <VolumeTable initial={page} query={query} scope={{ projectId: project.id }} base="/volumes" createIn={canWrite ? project.id : undefined} snapshots={snapshots} />
     </>
   );

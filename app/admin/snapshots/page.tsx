@@ -6,7 +6,7 @@ import { pickListQuery } from '@/components/ui/list/search-params';
 import { requireAdminPage } from '@/server/auth/session';
 import { projectOptions } from '@/server/identity/queries';
 import { listSnapshots } from '@/server/snapshots/queries';
-import { SNAPSHOT_STATUSES } from '@/server/snapshots/statuses';
+import { SNAPSHOT_FILTER_STATUSES } from '@/server/snapshots/statuses';
 
 export const metadata: Metadata = { title: 'Snapshots' };
 
@@ -20,7 +20,7 @@ export default async function AdminSnapshotsPage({ searchParams }: { searchParam
   return (
     <>
       <PageHeader title="Snapshots" description="Every project's snapshots, temporary backup snapshots included." />
-      <ListFilters base="/admin/snapshots" current={query} statuses={SNAPSHOT_STATUSES} projects={projectList} searchLabel="Name or id" />
+      <ListFilters base="/admin/snapshots" current={query} statuses={SNAPSHOT_FILTER_STATUSES} projects={projectList} searchLabel="Name or id" />
       <SnapshotTable initial={page} query={query} base="/admin/snapshots" volumeBase="/admin/volumes" admin />
     </>
   );

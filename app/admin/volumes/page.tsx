@@ -6,7 +6,7 @@ import { VolumeTable } from '@/components/volumes/volume-table';
 import { requireAdminPage } from '@/server/auth/session';
 import { projectOptions } from '@/server/identity/queries';
 import { listVolumes } from '@/server/volumes/queries';
-import { VOLUME_STATUSES } from '@/server/volumes/statuses';
+import { VOLUME_FILTER_STATUSES } from '@/server/volumes/statuses';
 
 export const metadata: Metadata = { title: 'Volumes' };
 
@@ -20,7 +20,7 @@ export default async function AdminVolumesPage({ searchParams }: { searchParams:
   return (
     <>
       <PageHeader title="Volumes" description="Every project's volumes. Open a volume to reset a stuck state or force-delete it." />
-      <ListFilters base="/admin/volumes" current={query} statuses={VOLUME_STATUSES} projects={projectList} searchLabel="Name or id" />
+      <ListFilters base="/admin/volumes" current={query} statuses={VOLUME_FILTER_STATUSES} projects={projectList} searchLabel="Name or id" />
       <VolumeTable initial={page} query={query} base="/admin/volumes" admin />
     </>
   );
