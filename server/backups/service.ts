@@ -15,6 +15,7 @@ import {
   adminContainerSchema, backupIdSchema, bulkDeleteBackupsSchema, createBackupSchema, restoreBackupSchema, tenantContainerSchema,
   updateBackupSchema,
 } from './schemas';
+import { refuseDamagedChain } from './integrity';
 import { namespacedContainer } from './store';
 import {
   createRestoreTarget, markSnapshotBackingUp, markVolumeBackingUp, markVolumeRestoring, requestBackupCreate, requestBackupDelete,
@@ -156,12 +157,14 @@ const restoreInputSchema = restoreBackupSchema.extend({
 /**
  * Restore to a new volume (charged to the backup's project) or onto an available volume at least
  * as large. One transaction: backup → restoring, target → restoring-backup, the job, the event.
+ * A damaged backup, or one built on a damaged ancestor, is refused with the damaged object named.
  */
 export async function restoreBackup(actor: Actor, input: unknown, tx: Executor = db()) {
   const data = parseInput(restoreInputSchema, input);
   return tx.transaction(async (t) => {
     const backup = await visibleBackup(t, actor, data.id, 'write', 'backup:restore');
     if (backup.status !== 'available') throw new AppError('conflict', 'Invalid backup: Backup status must be available');
+    await refuseDamagedChain(t, backup);
     if (data.volumeId) {
       const volume = await visibleVolume(t, actor, data.volumeId, 'write', 'backup:restore');
       return requestRestore(t, actor, backup, await markVolumeRestoring(t, volume, backup), false);
