@@ -51,7 +51,7 @@ const lastCheckOf: Record<IntegrityCheckKind, SQL> = {
 };
 
 const noLiveCheck = (kind: IntegrityCheckKind) => sql`not exists (select 1 from ${jobs} j where j.resource_type = 'backup'
-  and j.resource_id = ${backups.id} and j.kind = ${kind} and j.status in ('queued', 'running'))`;
+  and j.resource_id = ${backups.id}::text and j.kind = ${kind} and j.status in ('queued', 'running'))`;
 
 /** The available backups a kind of check is due for at `now`, least recently checked first. */
 async function dueBackups(tx: Executor, kind: IntegrityCheckKind, everyDays: number, now: Date, limit: number): Promise<BackupRow[]> {

@@ -6,7 +6,7 @@ import { checkRestoredFile } from '../../backups/restore-check';
 import { scratchFileFor } from '../../backups/scratch';
 import { backupStore } from '../../backups/store';
 import type { Executor } from '../../db/client';
-import { BackupError, restoreBackup, type BackupErrorCode } from '../../drivers/backup';
+import { BackupError, metadataObjectName, restoreBackup, type BackupErrorCode } from '../../drivers/backup';
 import { describeError, isOutOfSpace } from '../../drivers/backup/errors';
 import { scrubBackup, type ScrubResult } from '../../drivers/backup/scrub';
 import { GiB } from '../../drivers/volume';
@@ -44,7 +44,11 @@ export async function scrubStoredBackup(
     signal: options.signal, maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null, onProgress: options.onProgress,
   });
   if (result.ok) return { ok: true, result };
-  return { ok: false, result, problem: result.problems.join('; '), object: result.damagedObject };
+  // Metadata that describes another backup is the cause of everything else found (its objects are not ours): it comes first.
+  const metadataName = metadataObjectName(backup.serviceMetadata);
+  const foreign = result.metadata?.backupId && result.metadata.backupId !== backup.id;
+  const problems = foreign ? [...result.problems].sort((a, b) => Number(b.startsWith(metadataName)) - Number(a.startsWith(metadataName))) : result.problems;
+  return { ok: false, result, problem: problems.join('; '), object: foreign ? metadataName : result.damagedObject };
 }
 
 /** Verify (scrub): reads everything back; the backup ends verified or damaged, and nothing else changes. */
