@@ -15,7 +15,7 @@ import {
   adminContainerSchema, backupIdSchema, bulkDeleteBackupsSchema, createBackupSchema, restoreBackupSchema, tenantContainerSchema,
   updateBackupSchema,
 } from './schemas';
-import { refuseDamagedChain } from './integrity';
+import { damagedLinkOf, refuseDamagedChain } from './integrity';
 import { namespacedContainer } from './store';
 import {
   createRestoreTarget, markSnapshotBackingUp, markVolumeBackingUp, markVolumeRestoring, requestBackupCreate, requestBackupDelete,
@@ -79,6 +79,14 @@ export async function createBackup(actor: Actor, input: unknown, tx: Executor = 
       )).orderBy(desc(backups.dataTimestamp)).limit(1);
       if (!parent) {
         throw invalid('Invalid backup: No backups available to do an incremental backup.', { incremental: 'There is no available full backup of this volume yet; take a full backup first' });
+      }
+      // An incremental stores only what changed since its parent: on a damaged chain it could never be restored.
+      const damaged = await damagedLinkOf(t, parent);
+      if (damaged) {
+        const where = damaged.integrityObject ? ` (object ${damaged.integrityObject})` : '';
+        throw invalid(`Invalid backup: the chain an incremental would build on is damaged: backup ${damaged.id}${where}. Take a full backup.`, {
+          incremental: 'The latest backup of this volume is damaged; take a full backup instead',
+        });
       }
     }
 

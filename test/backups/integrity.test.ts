@@ -10,7 +10,7 @@ import { backupDetail, listBackups, recentRestoreTests } from '../../server/back
 import { scratchDir } from '../../server/backups/scratch';
 import { createBackup, restoreBackup } from '../../server/backups/service';
 import { dataPaths } from '../../server/data-paths';
-import { auditEvents, backups, jobs, restoreTests, userMessages } from '../../server/db/schema';
+import { auditEvents, type backups, jobs, restoreTests, userMessages } from '../../server/db/schema';
 import { metadataObjectName, shaObjectName } from '../../server/drivers/backup';
 import { seedAdmin, seedProject } from '../support/identities';
 import { expectError, startHarness, waitFor, waitForVolume, type Harness } from '../support/harness';
@@ -197,6 +197,20 @@ describe('backup integrity', () => {
     await expectError(requestScrub(stranger, { id: backup.id }), 'not_found');
     await expectError(setIntegritySchedule(actor, { scrubEveryDays: 3 }), 'forbidden');
     await expectError(setIntegritySchedule(admin, { scrubEveryDays: 0, restoreTestEveryDays: null }), 'invalid', /at least 1 day/);
+    // No incremental builds on a damaged chain.
+    await expectError(createBackup(actor, { volumeId: volume.id, incremental: true }), 'invalid', new RegExp(`backup ${backup.id} \\(object ${object}\\)`));
+
+    // Restore tests on the schedule: the least recently tested backup first, one at a time here.
+    await setIntegritySchedule(admin, { scrubEveryDays: null, restoreTestEveryDays: 1 });
+    const due = await enqueueDueChecks(h.database.handle.db, new Date(Date.now() + 2 * DAY), 1);
+    assert.equal(due.backup_restore_test.length, 1);
+    assert.deepEqual(due.backup_scrub, []);
+    const [scheduledJob] = await jobsOf('backup_restore_test', due.backup_restore_test[0]);
+    assert.equal((scheduledJob.payload as { scheduled: boolean }).scheduled, true);
+    await waitFor('the scheduled restore test', async () => (await h.database.handle.db.select().from(restoreTests)
+      .where(eq(restoreTests.jobId, scheduledJob.id)))[0], 60_000);
+    await setIntegritySchedule(admin, { scrubEveryDays: null, restoreTestEveryDays: null });
+
     const saved = await setIntegritySchedule(admin, { scrubEveryDays: 7, restoreTestEveryDays: '30' });
     assert.equal(saved.scrubEveryDays, 7);
     assert.equal(saved.restoreTestEveryDays, 30);
