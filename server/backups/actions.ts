@@ -2,6 +2,7 @@
 
 import { formFields, runAction, type ActionResult } from '../action';
 import { AppError, invalid } from '../errors';
+import { cancelIntegrityChecks, requestRestoreTest, requestScrub, setIntegritySchedule } from './integrity-service';
 import { cancelBackup, createBackup, deleteBackup, deleteBackups, forceDeleteBackup, restoreBackup, updateBackup } from './service';
 
 type FormState = ActionResult | null;
@@ -67,4 +68,28 @@ export async function cancelBackupAction(id: string) {
 
 export async function forceDeleteBackupAction(id: string) {
   return runAction((actor) => forceDeleteBackup(actor, { id }), { revalidate: PATHS, message: 'Force-deleting…' });
+}
+
+/** Verify (scrub) a backup now: an admin, or a member of its project. */
+export async function requestScrubAction(id: string) {
+  return runAction((actor) => requestScrub(actor, { id }), {
+    revalidate: PATHS, message: (r) => (r.alreadyLive ? 'A verify of this backup is already under way' : 'Verifying the backup…'),
+  });
+}
+
+/** Test a restore of a backup now, into scratch space no tenant sees. */
+export async function requestRestoreTestAction(id: string) {
+  return runAction((actor) => requestRestoreTest(actor, { id }), {
+    revalidate: PATHS, message: (r) => (r.alreadyLive ? 'A restore test of this backup is already under way' : 'Testing a restore of the backup…'),
+  });
+}
+
+/** Cancels a backup's running verify and restore test. */
+export async function cancelIntegrityChecksAction(id: string) {
+  return runAction((actor) => cancelIntegrityChecks(actor, { id }), { revalidate: PATHS, message: 'Cancelling the checks…' });
+}
+
+/** The admin's integrity schedule (fields `scrubEveryDays`, `restoreTestEveryDays`; empty: off). */
+export async function setIntegrityScheduleAction(_state: FormState, formData: FormData) {
+  return runAction((actor) => setIntegritySchedule(actor, formFields(formData)), { revalidate: PATHS, message: 'Integrity schedule saved' });
 }

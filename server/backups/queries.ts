@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Actor } from '../auth/actor';
 import { authorize } from '../auth/policy';
 import { db, readSnapshot, type Executor } from '../db/client';
-import { auditEvents, backupMetadata, backups, jobs, projects, snapshots, volumes } from '../db/schema';
+import { auditEvents, backupMetadata, backups, jobs, projects, restoreTests, snapshots, volumes } from '../db/schema';
 import { AppError } from '../errors';
 import { isUuidLike, type ListOptions, type MarkerPage } from '../lists/list-options';
 import { inIdOrder, listFields, markerPageIds, utcMicros, type MarkerTable } from '../lists/marker-page';
@@ -11,11 +11,13 @@ import { listScope } from '../volumes/queries';
 import { visibleBackup, type BackupRow } from './guards';
 
 export const BACKUP_STATUSES = ['creating', 'available', 'deleting', 'error', 'error_deleting', 'restoring'] as const;
+export const BACKUP_INTEGRITY_STATES = ['unchecked', 'verified', 'damaged'] as const;
 
 export const listBackupsSchema = z.object({
   projectId: z.string().max(64).optional(),
   q: z.string().trim().max(255).optional(),
   status: z.enum(BACKUP_STATUSES).optional().catch(undefined),
+  integrity: z.enum(BACKUP_INTEGRITY_STATES).optional().catch(undefined),
   volumeId: z.string().uuid().optional().catch(undefined),
   sort: z.enum(['created', 'name', 'size', 'status']).default('created').catch('created'),
   dir: z.enum(['asc', 'desc']).default('desc').catch('desc'),
@@ -35,6 +37,7 @@ export async function listBackups(actor: Actor, input: ListBackupsInput, tx: Exe
   const filters: (SQL | undefined)[] = [eq(backups.deleted, false)];
   if (projectId) filters.push(eq(backups.projectId, projectId));
   if (parsed.status) filters.push(eq(backups.status, parsed.status));
+  if (parsed.integrity) filters.push(eq(backups.integrity, parsed.integrity));
   if (parsed.volumeId) filters.push(eq(backups.volumeId, parsed.volumeId));
   if (parsed.q) {
     const pattern = `%${escapeLike(parsed.q)}%`;
@@ -88,8 +91,16 @@ function toListRow(b: typeof backups.$inferSelect, names: Awaited<ReturnType<typ
     projectId: b.projectId, projectName: names.project.get(b.projectId) ?? b.projectId,
     availabilityZone: b.availabilityZone, container: b.container,
     createdAt: b.createdAt, updatedAt: b.updatedAt, dataTimestamp: b.dataTimestamp,
+    integrity: integrityOf(b),
   };
 }
+
+/** What the last check found: never checked, verified at `checkedAt`, or damaged (the problem, the first bad object). */
+function integrityOf(b: typeof backups.$inferSelect) {
+  return { state: b.integrity, checkedAt: b.integrityCheckedAt, problem: b.integrityProblem, object: b.integrityObject };
+}
+
+export type RestoreTestRow = typeof restoreTests.$inferSelect;
 
 export type BackupListRow = ReturnType<typeof toListRow>;
 
@@ -108,23 +119,50 @@ async function readBackupDetail(tx: Executor, actor: Actor, id: string) {
     ancestors.unshift(parent);
     parentId = parent.parentId;
   }
-  const [dependents, metadata, events, [{ pendingJobs }]] = await Promise.all([
+  const [dependents, metadata, events, [{ pendingJobs }], tests, checks] = await Promise.all([
     tx.select().from(backups).where(and(eq(backups.parentId, id), eq(backups.deleted, false))).orderBy(asc(backups.createdAt)),
     tx.select({ key: backupMetadata.key, value: backupMetadata.value }).from(backupMetadata).where(eq(backupMetadata.backupId, id)).orderBy(asc(backupMetadata.key)),
     tx.select().from(auditEvents).where(and(eq(auditEvents.resourceType, 'backup'), eq(auditEvents.resourceId, id))).orderBy(desc(auditEvents.at), desc(auditEvents.id)).limit(50),
     // Work queued or running on the backup (a verify, a delete): the page keeps polling until it ends.
     tx.select({ pendingJobs: sql<number>`count(*)::int` }).from(jobs)
       .where(and(eq(jobs.resourceType, 'backup'), eq(jobs.resourceId, id), inArray(jobs.status, ['queued', 'running']))),
+    tx.select().from(restoreTests).where(eq(restoreTests.backupId, id)).orderBy(desc(restoreTests.finishedAt)).limit(10),
+    // A verify or restore test under way, with its progress (the console offers cancel).
+    tx.select({ id: jobs.id, kind: jobs.kind, status: jobs.status, progress: jobs.progress, createdAt: jobs.createdAt }).from(jobs).where(and(
+      eq(jobs.resourceType, 'backup'), eq(jobs.resourceId, id), inArray(jobs.kind, ['backup_scrub', 'backup_restore_test', 'backup_verify']),
+      inArray(jobs.status, ['queued', 'running']),
+    )).orderBy(asc(jobs.createdAt)),
   ]);
+  // Where the chain breaks: the oldest damaged backup it holds (an ancestor, or this one); a restore is refused from there on.
+  const chainBreak = [...ancestors, backup].find((b) => b.integrity === 'damaged');
   const names = await sourceNames(tx, [backup, ...ancestors, ...dependents]);
   return {
-    backup: { ...toListRow(backup, names), ...backup, hasDependentBackups: backup.numDependentBackups > 0 },
+    backup: { ...toListRow(backup, names), ...backup, hasDependentBackups: backup.numDependentBackups > 0, integrity: integrityOf(backup) },
     metadata: Object.fromEntries(metadata.map((m) => [m.key, m.value])),
     pendingJobs,
     ancestors: ancestors.map((b) => toListRow(b, names)),
     dependents: dependents.map((b) => toListRow(b, names)),
     events,
+    chainBreak: chainBreak ? { backupId: chainBreak.id, name: chainBreak.displayName, ...integrityOf(chainBreak) } : null,
+    restoreTests: tests,
+    lastRestoreTest: tests[0] ?? null,
+    lastPassedRestoreTest: tests.find((t) => t.outcome === 'passed') ?? null,
+    checksUnderWay: checks,
   };
+}
+
+/**
+ * The latest restore tests of the backups an actor sees (a project's, or every project's for an
+ * admin who names none), newest first, with each backup's name.
+ */
+export async function recentRestoreTests(actor: Actor, input: { projectId?: string; limit?: number } = {}, tx: Executor = db()) {
+  const projectId = listScope(actor, input.projectId, 'backup:get_all');
+  const limit = Math.min(Math.max(input.limit ?? 20, 1), 200);
+  return tx.select({ test: restoreTests, backupName: backups.displayName, backupDeleted: backups.deleted })
+    .from(restoreTests).leftJoin(backups, eq(backups.id, restoreTests.backupId))
+    .where(projectId ? eq(restoreTests.projectId, projectId) : undefined)
+    .orderBy(desc(restoreTests.finishedAt)).limit(limit)
+    .then((rows) => rows.map((r) => ({ ...r.test, backupName: r.backupName, backupExists: r.backupDeleted === false })));
 }
 
 export type BackupDetail = Awaited<ReturnType<typeof backupDetail>>;

@@ -15,6 +15,7 @@ import {
   backupIdSchema, bulkDeleteBackupsSchema, containerSchema, createBackupSchema, restoreBackupSchema,
   updateBackupSchema,
 } from './schemas';
+import { damagedLinkOf, refuseDamagedChain } from './integrity';
 import {
   createRestoreTarget, markSnapshotBackingUp, markVolumeBackingUp, markVolumeRestoring, requestBackupCreate, requestBackupDelete,
   requestCreateCancel, requestRestore, requestRestoreCancel, updateBackupDetails,
@@ -73,6 +74,14 @@ export async function createBackup(actor: Actor, input: unknown, tx: Executor = 
       )).orderBy(desc(backups.dataTimestamp)).limit(1);
       if (!parent) {
         throw invalid('Invalid backup: No backups available to do an incremental backup.', { incremental: 'There is no available full backup of this volume yet; take a full backup first' });
+      }
+      // An incremental stores only what changed since its parent: on a damaged chain it could never be restored.
+      const damaged = await damagedLinkOf(t, parent);
+      if (damaged) {
+        const where = damaged.integrityObject ? ` (object ${damaged.integrityObject})` : '';
+        throw invalid(`Invalid backup: the chain an incremental would build on is damaged: backup ${damaged.id}${where}. Take a full backup.`, {
+          incremental: 'The latest backup of this volume is damaged; take a full backup instead',
+        });
       }
     }
 
@@ -151,12 +160,14 @@ const restoreInputSchema = restoreBackupSchema.extend({
 /**
  * Restore to a new volume (charged to the backup's project) or onto an available volume at least
  * as large. One transaction: backup → restoring, target → restoring-backup, the job, the event.
+ * A damaged backup, or one built on a damaged ancestor, is refused with the damaged object named.
  */
 export async function restoreBackup(actor: Actor, input: unknown, tx: Executor = db()) {
   const data = parseInput(restoreInputSchema, input);
   return tx.transaction(async (t) => {
     const backup = await visibleBackup(t, actor, data.id, 'write', 'backup:restore');
     if (backup.status !== 'available') throw new AppError('conflict', 'Invalid backup: Backup status must be available');
+    await refuseDamagedChain(t, backup);
     if (data.volumeId) {
       const volume = await visibleVolume(t, actor, data.volumeId, 'write', 'backup:restore');
       return requestRestore(t, actor, backup, await markVolumeRestoring(t, volume, backup), false);

@@ -6,12 +6,14 @@ import { backupMetadata, backups, snapshots, volumeMetadata, volumes } from '../
 import { GiB } from '../drivers/volume';
 import { AppError } from '../errors';
 import { recordEvent } from '../events/audit';
+import { notifyFailure } from '../events/notify';
 import { BACKUP_DETAIL, BACKUP_MESSAGE, recordBackupMessage } from '../events/user-messages';
 import { enqueueJob, requestCancel } from '../jobs/enqueue';
 import { BACKUP_BINARY } from '../jobs/kinds';
 import { changeUsage } from '../quotas/service';
 import { swapVolume, type VolumeRow } from '../volumes/guards';
 import { backupNotFound, backupServiceFor, hasNoChildren, pinnedHostOf, type BackupRow, type BackupStatus } from './guards';
+import { markDamaged, markVerified } from './integrity';
 import { liveJobOf, liveTransfersOf, loadBackup } from './job-reads';
 import { otherOwnersOf } from './object-owners';
 import type { RestoredVolumeFields } from './volume-meta';
@@ -531,6 +533,10 @@ export async function failBackupCreate(tx: Executor, backupId: string, jobId: st
   await recordServiceEvent(tx, failed, action, { from: 'creating', to: 'error' }, { jobId, reason });
   const detail = action === 'create_abandoned' ? BACKUP_DETAIL.serviceDown : BACKUP_DETAIL.createFailed;
   await recordBackupMessage(tx, failed, BACKUP_MESSAGE.create, detail);
+  await notifyFailure(tx, {
+    kind: 'backup_failed', projectId: failed.projectId, resourceType: BACKUP, resourceId: failed.id,
+    summary: `Backup ${failed.displayName ?? failed.id} of volume ${failed.volumeId} failed: ${reason}`, detail: { jobId, action },
+  });
 }
 
 /** A cancelled create: deleted when it was cancelled; when an administrator's reset aborted it, its objects are gone. */
@@ -648,15 +654,18 @@ async function setFailReason(tx: Executor, backupId: string, reason: string, sta
 }
 
 /**
- * The outcome of a reset to available: the backup turns available only if its repository holds
- * everything it lists; otherwise its status stays and fail_reason says what is missing.
+ * The outcome of a reset to available: the backup turns available only if every object it lists
+ * reads back whole (the scrub); otherwise its status stays, fail_reason says what is wrong and it
+ * is marked damaged with the object named. A clean verify clears damaged.
  */
 export async function completeVerify(
-  tx: Executor, backup: BackupRow, jobId: string, outcome: { ok: true; objectCount: number } | { ok: false; reason: string },
+  tx: Executor, backup: BackupRow, jobId: string,
+  outcome: { ok: true; objectCount: number; checked: Record<string, unknown> } | { ok: false; reason: string; object: string | null },
 ) {
   if (!outcome.ok) {
     await setFailReason(tx, backup.id, outcome.reason);
     await recordServiceEvent(tx, backup, 'verify_failed', { from: backup.status, to: backup.status }, { jobId, reason: outcome.reason });
+    await markDamaged(tx, backup.id, jobId, 'verify', { problem: outcome.reason.replace(/^Verify failed: /, ''), object: outcome.object });
     return;
   }
   const reset = await moveBackup(tx, backup.id, [backup.status], { status: 'available', failReason: null, objectCount: outcome.objectCount });
@@ -664,6 +673,7 @@ export async function completeVerify(
   await settleSourcesAfterReset(tx, backup, 'available');
   await recountParentOf(tx, reset);
   await recordServiceEvent(tx, backup, 'reset_status', { from: backup.status, to: 'available' }, { jobId, verified: true });
+  await markVerified(tx, backup.id, jobId, 'verify', outcome.checked);
 }
 
 export async function failVerify(tx: Executor, backupId: string, reason: string) {

@@ -7,12 +7,19 @@ export const BACKUP_MESSAGE = {
   create: '013',
   delete: '014',
   restore: '015',
+  /** Ours (not in Cinder's message_field): the checks of issue 14. */
+  verify: '901',
+  restoreTest: '902',
 } as const;
 export const BACKUP_DETAIL = {
   serviceDown: '018',
   createFailed: '020',
   deleteFailed: '025',
   restoreFailed: '026',
+  /** Ours: a check read the backup's objects back and found them damaged. */
+  backupDamaged: '901',
+  /** Ours: a restore test did not give back the backup's data. */
+  restoreTestFailed: '902',
 } as const;
 
 /** How long a user message is kept (Cinder's message_ttl, 30 days). */

@@ -41,6 +41,10 @@ export const jobPayloads = {
   backup_verify: z.object({ backupId: id, fromStatus: z.string() }),
   /** The worker half of an imported record: check it and the repository, copy its fields. */
   backup_import: z.object({ backupId: id, backupService: z.string(), backupUrl: z.string() }),
+  /** Reads every object of a backup back and checks it (md5, length, sha file, chain): verified or damaged. */
+  backup_scrub: z.object({ backupId: id, scheduled: z.boolean().default(false) }),
+  /** Restores a backup's chain into a scratch file no tenant sees and checks every block against its sha file. */
+  backup_restore_test: z.object({ backupId: id, scheduled: z.boolean().default(false) }),
   /** Finds every backup in the repository, for recreating lost records. */
   repository_scan: z.object({}),
 } as const;
@@ -70,6 +74,9 @@ export const RETRIED_AFTER_LEASE_EXPIRY: Record<JobKind, boolean> = {
   backup_cleanup: true,
   backup_verify: true,
   backup_import: true,
+  // Checks change nothing until they complete: a retry reads (and restores into scratch) again.
+  backup_scrub: true,
+  backup_restore_test: true,
   repository_scan: true,
 };
 

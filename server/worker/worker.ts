@@ -6,6 +6,8 @@ import { SYSTEM_ACTOR } from '../auth/actor';
 import { recordEvent } from '../events/audit';
 import { BACKUP_BINARY, CANCEL_CHANNEL, JOBS_CHANNEL, jobPayloads, RETRIED_AFTER_LEASE_EXPIRY, VOLUME_BINARY, type JobKind } from '../jobs/kinds';
 import { registerService, reportServiceAlive } from '../services/registration';
+import { enqueueDueChecks } from '../backups/integrity-schedule';
+import { sweepScratch } from '../backups/scratch';
 import { sweepLeftovers } from '../volumes/backend';
 import { handlers } from './handlers';
 import type { JobContext, JobHandler, TypedJob } from './handlers/types';
@@ -32,6 +34,8 @@ interface RunningJob {
 const MAX_CONCURRENT_JOBS = 8;
 /** How often leftovers of ended or interrupted work (expired staged files, abandoned copies) are swept. */
 const SWEEP_SECONDS = 600;
+/** How often due integrity checks are enqueued (a few at a time, so they spread out) and stray scratch files removed. */
+const INTEGRITY_SWEEP_SECONDS = 120;
 export const WORKER_VERSION = '0.1.0';
 
 /**
@@ -79,9 +83,11 @@ export class Worker {
     if (this.env.CINDERBLOCK_JOB_POLL_SECONDS > 0) every(this.env.CINDERBLOCK_JOB_POLL_SECONDS, async () => this.wake());
 
     every(SWEEP_SECONDS, () => this.sweepLeftovers());
+    every(INTEGRITY_SWEEP_SECONDS, () => this.sweepIntegrity());
 
     await this.recoverExpiredLeases();
     await this.sweepLeftovers().catch((e) => this.log(`sweeping leftovers failed: ${(e as Error).message}`));
+    await this.sweepIntegrity().catch((e) => this.log(`integrity sweep failed: ${(e as Error).message}`));
     this.log(`${this.owner} serving ${Object.entries(this.hosts).map(([b, h]) => `${b} on ${h}`).join(', ')} in zone ${this.env.CINDERBLOCK_AVAILABILITY_ZONE}`);
     this.wake();
   }
@@ -90,6 +96,15 @@ export class Worker {
     const { staged, copies } = await sweepLeftovers(this.env);
     if (staged.length > 0) this.log(`removed ${staged.length} expired staged file(s)`);
     if (copies.length > 0) this.log(`removed ${copies.length} abandoned volume copy file(s): ${copies.join(', ')}`);
+  }
+
+  /** Scratch files of restore tests that no live job owns (a worker killed mid-test), then the checks the schedule says are due. */
+  private async sweepIntegrity(): Promise<void> {
+    const removed = await sweepScratch(this.env, this.database);
+    if (removed.length > 0) this.log(`removed ${removed.length} stray restore-test scratch file(s): ${removed.join(', ')}`);
+    const due = await enqueueDueChecks(this.database, new Date());
+    const count = due.backup_scrub.length + due.backup_restore_test.length;
+    if (count > 0) this.log(`scheduled ${due.backup_scrub.length} verify and ${due.backup_restore_test.length} restore test job(s)`);
   }
 
   private async register(): Promise<void> {

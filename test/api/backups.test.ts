@@ -167,6 +167,8 @@ describe('the backup lifecycle over HTTP, with a token from the identity endpoin
     assert.deepEqual(adminView.body.backup.metadata, { purpose: 'api test' });
     const at372 = await call('GET', `${base(member)}/${id}`, { token: member.token, version: '3.72' });
     assert.equal(at372.body.backup.has_dependent_backups, true);
+    assert.deepEqual(at372.body.backup.integrity, { state: 'unchecked', checked_at: null, problem: null, object: null });
+    assert.equal(adminView.body.backup.integrity, undefined, 'the integrity field is ours, at 3.72 only');
 
     // Summary and detail lists, count at 3.45.
     const summary = await call('GET', base(member), { token: member.token });

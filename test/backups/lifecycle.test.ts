@@ -6,7 +6,7 @@ import { and, eq } from 'drizzle-orm';
 import { backupDetail, listBackups, restoreTargets } from '../../server/backups/queries';
 import { createBackup, deleteBackup, forceDeleteBackup, restoreBackup, updateBackup } from '../../server/backups/service';
 import { dataPaths } from '../../server/data-paths';
-import { backups, services, snapshots, userMessages, volumes } from '../../server/db/schema';
+import { auditEvents, backups, services, snapshots, userMessages, volumes } from '../../server/db/schema';
 import { createSnapshot } from '../../server/snapshots/service';
 import { volumeBackend } from '../../server/volumes/backend';
 import { attachVolume, detachVolume, extendVolume } from '../../server/volumes/service';
@@ -194,6 +194,9 @@ describe('the backup lifecycle', () => {
     assert.equal(afterFailure.status, 'available', 'a failed backup never touches the volume status');
     const [message] = await h.database.handle.db.select().from(userMessages).where(eq(userMessages.resourceUuid, failing.id));
     assert.equal(message.eventId, 'VOLUME_VOLUME_BACKUP_013_020', 'the tenant is told through a user message');
+    const [notice] = await h.database.handle.db.select().from(auditEvents)
+      .where(and(eq(auditEvents.resourceId, failing.id), eq(auditEvents.action, 'failure_notice')));
+    assert.equal((notice.detail as { kind: string }).kind, 'backup_failed', 'and through the one failure hook');
     assert.equal(await usage(project.id, 'backups'), 1, 'a backup in error counts until deleted');
 
     const good = await createBackup(actor, { volumeId: volume.id });

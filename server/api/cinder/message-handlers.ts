@@ -13,6 +13,7 @@ const ACTIONS: Record<string, string> = {
   '005': 'copy image to volume', '006': 'unmanage volume', '007': 'extend volume', '008': 'create volume from backend storage',
   '009': 'snapshot create', '010': 'snapshot delete', '011': 'snapshot update', '012': 'snapshot metadata update',
   '013': 'create backup', '014': 'delete backup', '015': 'restore backup', '016': 'reimage volume',
+  '901': 'verify backup', '902': 'test restore of backup',
 };
 const DETAILS: Record<string, string> = {
   '001': 'An unknown error occurred.', '002': 'Driver is not initialized at present.',
@@ -23,6 +24,7 @@ const DETAILS: Record<string, string> = {
   '020': 'Backup driver failed to create backup.', '021': 'Failed to attach volume.', '022': 'Failed to detach volume.',
   '023': 'Cleanup of temporary volume/snapshot failed.', '024': 'Backup failed to schedule. Service not found for creating backup.',
   '025': 'Backup driver failed to delete backup.', '026': 'Backup driver failed to restore backup.', '027': 'Volume status is invalid.',
+  '901': 'The backup\'s stored objects are damaged; restoring it is refused.', '902': 'A restore test of the backup failed.',
 };
 
 const MESSAGE_LIST: ListRules = {

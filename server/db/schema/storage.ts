@@ -110,6 +110,9 @@ export const snapshotMetadata = pgTable('snapshot_metadata', {
  * Every field of Cinder's backup object (reference §2.3, §6.1), plus what the engine measures.
  * Volume, snapshot and restore-target ids are plain ids: backups outlive volumes, imports carry foreign ids.
  */
+/** What the last check of a backup's stored objects found (a scrub, or the verify behind a reset). */
+export const backupIntegrity = pgEnum('backup_integrity', ['unchecked', 'verified', 'damaged']);
+
 export const backups = pgTable('backups', {
   id: uuid('id').primaryKey().defaultRandom(),
   projectId: text('project_id').notNull(),
@@ -137,6 +140,13 @@ export const backups = pgTable('backups', {
   bytesStored: bigint('bytes_stored', { mode: 'number' }).notNull().default(0),
   progressBytes: bigint('progress_bytes', { mode: 'number' }).notNull().default(0),
   progressTotalBytes: bigint('progress_total_bytes', { mode: 'number' }).notNull().default(0),
+  integrity: backupIntegrity('integrity').notNull().default('unchecked'),
+  /** When the objects were last read back and checked, whatever the outcome. */
+  integrityCheckedAt: ts('integrity_checked_at'),
+  /** What a damaged backup's check found, one sentence per problem, each naming the object. */
+  integrityProblem: text('integrity_problem'),
+  /** The first object found bad. */
+  integrityObject: text('integrity_object'),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
   deletedAt: ts('deleted_at'),
@@ -146,6 +156,7 @@ export const backups = pgTable('backups', {
   index('backups_created_idx').on(t.createdAt.desc(), t.id.desc()).where(sql`${t.deleted} = false`),
   index('backups_volume_idx').on(t.volumeId, t.dataTimestamp.desc()).where(sql`${t.deleted} = false`),
   index('backups_parent_idx').on(t.parentId).where(sql`${t.deleted} = false`),
+  index('backups_integrity_idx').on(t.integrity, t.integrityCheckedAt).where(sql`${t.deleted} = false`),
 ]);
 
 export const backupMetadata = pgTable('backup_metadata', {
@@ -153,3 +164,43 @@ export const backupMetadata = pgTable('backup_metadata', {
   key: text('key').notNull(),
   value: text('value').notNull(),
 }, (t) => [primaryKey({ columns: [t.backupId, t.key] })]);
+
+export const restoreTestOutcome = pgEnum('restore_test_outcome', ['passed', 'failed']);
+
+/**
+ * Automated restore tests: a backup's chain restored into a scratch file no tenant sees, every
+ * block checked against the backup's sha file. One row per finished test; the duration is the
+ * real recovery time.
+ */
+export const restoreTests = pgTable('restore_tests', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  backupId: uuid('backup_id').notNull(),
+  projectId: text('project_id').notNull(),
+  jobId: uuid('job_id').notNull().unique(),
+  outcome: restoreTestOutcome('outcome').notNull(),
+  /** Why it failed (naming the object or block), or null. */
+  problem: text('problem'),
+  /** Whether the failure was in the backup's data (then the backup is marked damaged), not in the test's own resources. */
+  dataFault: boolean('data_fault').notNull().default(false),
+  durationMs: integer('duration_ms').notNull(),
+  bytesRestored: bigint('bytes_restored', { mode: 'number' }).notNull().default(0),
+  blocksChecked: integer('blocks_checked').notNull().default(0),
+  chainLength: integer('chain_length').notNull().default(1),
+  startedAt: ts('started_at').notNull(),
+  finishedAt: ts('finished_at').notNull().defaultNow(),
+}, (t) => [
+  index('restore_tests_backup_idx').on(t.backupId, t.finishedAt.desc()),
+  index('restore_tests_project_idx').on(t.projectId, t.finishedAt.desc()),
+]);
+
+/**
+ * The integrity schedule an admin sets, one row (`id = 'global'`): every backup is verified at
+ * least every N days, and restore-tested at least every M days. Null: off.
+ */
+export const integritySchedule = pgTable('integrity_schedule', {
+  id: text('id').primaryKey().default('global'),
+  scrubEveryDays: integer('scrub_every_days'),
+  restoreTestEveryDays: integer('restore_test_every_days'),
+  updatedBy: text('updated_by'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});

@@ -5,6 +5,7 @@ import { completeImport, completeVerify, failImport, failVerify } from '../../ba
 import type { Executor } from '../../db/client';
 import { scanRepository, serviceNameFor, verifyBackup } from '../../drivers/backup';
 import { GiB } from '../../drivers/volume';
+import { scrubStoredBackup } from './integrity-jobs';
 import type { JobHandler } from './types';
 
 /** Waits until no other job of this backup is live (an aborted create removes its objects first). */
@@ -21,21 +22,27 @@ function describeProblems(result: Awaited<ReturnType<typeof verifyBackup>>): str
   return `Verify failed: ${result.problems.join('; ')}`;
 }
 
-/** Reset to available: the backup turns available only if its repository holds everything it lists. */
+/**
+ * Reset to available: the backup turns available only if every object it lists reads back whole
+ * (length and md5 against the metadata, the sha file against the data and the chain); otherwise
+ * it is marked damaged with the object named.
+ */
 export const backupVerifyHandler: JobHandler<'backup_verify'> = {
-  async run({ job, env, database, signal, complete }) {
+  async run({ job, env, database, signal, reportProgress, complete }) {
     const { backupId } = job.payload;
     await waitForOtherJobs(database, backupId, job.id, signal);
     const backup = await loadBackup(database, backupId);
     if (!backup) throw new Error(`Backup ${backupId} no longer exists.`);
-    const result = backup.container && backup.serviceMetadata
-      ? await verifyBackup({ store: backupStore(env), container: backup.container, prefix: backup.serviceMetadata })
-      : null;
-    const ok = !!result?.ok;
-    const reason = !result ? 'Verify failed: the backup has no objects recorded (it never started writing).' : ok ? null : describeProblems(result);
-    await complete({ ok, reason }, (tx) => completeVerify(tx, backup, job.id, ok
-      ? { ok: true, objectCount: result!.metadata?.objects.length ?? backup.objectCount }
-      : { ok: false, reason: reason! }));
+    const outcome = await scrubStoredBackup(database, env, backup, { signal, onProgress: (p) => reportProgress(p) });
+    const checked = { objectsChecked: outcome.result?.objectsChecked ?? 0, bytesChecked: outcome.result?.bytesChecked ?? 0 };
+    if (outcome.ok) {
+      await complete({ ok: true, reason: null }, (tx) => completeVerify(tx, backup, job.id, {
+        ok: true, objectCount: outcome.result.metadata?.objects.length ?? backup.objectCount, checked,
+      }));
+      return;
+    }
+    const reason = `Verify failed: ${outcome.problem}`;
+    await complete({ ok: false, reason }, (tx) => completeVerify(tx, backup, job.id, { ok: false, reason, object: outcome.object }));
   },
   onFailure: (tx, job, reason) => failVerify(tx, job.payload.backupId, reason),
 };

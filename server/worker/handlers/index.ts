@@ -1,5 +1,6 @@
 import { backupCleanupHandler, backupCreateHandler, backupDeleteHandler, backupRestoreHandler } from './backup-jobs';
 import { backupImportHandler, backupVerifyHandler, repositoryScanHandler } from './backup-maintenance-jobs';
+import { backupRestoreTestHandler, backupScrubHandler } from './integrity-jobs';
 import { pingHandler } from './ping';
 import { snapshotCreateHandler, snapshotDeleteHandler } from './snapshot-jobs';
 import type { HandlerRegistry } from './types';
@@ -25,5 +26,7 @@ export const handlers: HandlerRegistry = {
   backup_cleanup: backupCleanupHandler,
   backup_verify: backupVerifyHandler,
   backup_import: backupImportHandler,
+  backup_scrub: backupScrubHandler,
+  backup_restore_test: backupRestoreTestHandler,
   repository_scan: repositoryScanHandler,
 };
