@@ -20,6 +20,8 @@ import { ResetBackupDialog } from '@/components/records/reset-backup-dialog';
 import type { BackupDetail } from '@/server/backups/queries';
 import { backupKeys, EditBackupDialog, RestoreBackupDialog } from './backup-dialogs';
 import { isTransferring, TransferProgress, useTransferRates } from './backup-progress';
+import { IntegrityBadge } from './integrity-badge';
+import { ChainBreakNotice, IntegrityPanel } from './integrity-panel';
 import { BackupSourceCell, deleteRefusal, type BackupLinks, type BackupRowData } from './backup-table';
 
 type Serialized<T> = T extends Date ? string : T extends (infer U)[] ? Serialized<U>[] : T extends object ? { [K in keyof T]: Serialized<T[K]> } : T;
@@ -96,7 +98,8 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
           <div className="flex flex-wrap gap-2">
             {isTransferring(b.status)
               ? <Button variant="secondary" onClick={() => setDialog('cancel')}>{b.status === 'restoring' ? 'Cancel restore…' : 'Cancel backup…'}</Button>
-              : <Button variant="secondary" disabled={b.status !== 'available'} onClick={() => setDialog('restore')}>Restore…</Button>}
+              : <Button variant="secondary" disabled={b.status !== 'available' || !!data.chainBreak}
+                title={data.chainBreak ? 'Damaged: an administrator must reset it first' : undefined} onClick={() => setDialog('restore')}>Restore…</Button>}
             <Button variant="secondary" onClick={() => setDialog('edit')}>Edit…</Button>
             <Button variant="danger" disabled={refusal !== null} title={refusal ?? undefined} onClick={() => setDialog('delete')}>Delete…</Button>
             {admin && <Button variant="danger" disabled={b.status === 'restoring'} title={b.status === 'restoring' ? 'Cancel the restore first' : undefined} onClick={() => setDialog('force')}>Force delete…</Button>}
@@ -117,6 +120,7 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
         <Notice tone="info">Restoring onto volume <Link className="underline" href={`${links.volumes}/${b.restoreVolumeId}`}>{b.restoreVolumeId.slice(0, 8)}</Link>. It cannot be used until the restore ends.</Notice>
       )}
       {b.status === 'deleting' && <Notice tone="info">Being deleted: the backup service is removing its objects.</Notice>}
+      {data.chainBreak && <div data-testid="chain-break"><ChainBreakNotice chainBreak={data.chainBreak} backupId={b.id} base={links.backups} /></div>}
       {notice && <Notice tone={notice.tone}>{notice.text}</Notice>}
 
       {isTransferring(b.status) && (
@@ -160,6 +164,9 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
           )}
         </Card>
       </div>
+
+      <IntegrityPanel backupId={b.id} integrity={b.integrity} tests={data.restoreTests} checks={data.checksUnderWay}
+        canCheck={canWrite && b.status === 'available'} onChanged={refresh} />
 
       <Card title="Chain" description="A restore reads the full backup, then each incremental up to the one restored. A backup can only be deleted once nothing depends on it.">
         <BackupChain ancestors={data.ancestors} current={b} dependents={data.dependents} base={links.backups} />
@@ -229,7 +236,7 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
   );
 }
 
-type ChainNode = Pick<BackupRowData, 'id' | 'name' | 'status' | 'isIncremental' | 'bytesStored' | 'createdAt'>;
+type ChainNode = Pick<BackupRowData, 'id' | 'name' | 'status' | 'isIncremental' | 'bytesStored' | 'createdAt' | 'integrity'>;
 
 /** ancestors (full first) → this backup → the incrementals made from it, each linked. */
 function BackupChain({ ancestors, current, dependents, base }: { ancestors: ChainNode[]; current: ChainNode; dependents: ChainNode[]; base: string }) {
@@ -260,13 +267,17 @@ function ChainCard({ node, base, role }: { node: ChainNode; base: string; role: 
         <span>{role === 'current' ? 'this backup' : role}</span>
       </div>
       <div className="mt-0.5 truncate font-medium text-slate-900">{node.name ?? <span className="italic text-slate-500">unnamed</span>}</div>
-      <div className="mt-1 flex items-center gap-2 text-xs text-slate-500"><StatusBadge status={node.status} /><span>{formatBytes(node.bytesStored)}</span></div>
+      <div className="mt-1 flex flex-wrap items-center gap-1.5 text-xs text-slate-500">
+        <StatusBadge status={node.status} />{node.integrity.state === 'damaged' && <IntegrityBadge integrity={node.integrity} />}<span>{formatBytes(node.bytesStored)}</span>
+      </div>
       <div className="mt-1 text-[11px] text-slate-400"><LocalTime value={node.createdAt} /></div>
     </>
   );
-  const frame = 'block w-52 rounded-md px-3 py-2 ring-1 ring-inset';
-  if (role === 'current') return <div className={`${frame} bg-brand-50 ring-brand-500`} aria-current="true">{body}</div>;
-  return <Link href={`${base}/${node.id}`} className={`${frame} bg-white ring-slate-200 hover:bg-slate-50 hover:ring-slate-300`} data-testid={`chain-${role}`}>{body}</Link>;
+  // The chain breaks at a damaged backup: it and what builds on it are refused for restore.
+  const damaged = node.integrity.state === 'damaged';
+  const frame = `block w-52 rounded-md px-3 py-2 ring-1 ring-inset ${damaged ? 'ring-2 ring-red-500' : ''}`;
+  if (role === 'current') return <div className={`${frame} bg-brand-50 ${damaged ? '' : 'ring-brand-500'}`} aria-current="true">{body}</div>;
+  return <Link href={`${base}/${node.id}`} className={`${frame} bg-white ${damaged ? '' : 'ring-slate-200'} hover:bg-slate-50 hover:ring-slate-300`} data-testid={`chain-${role}`}>{body}</Link>;
 }
 
 function Prop({ label, children, wide = false }: { label: string; children: ReactNode; wide?: boolean }) {

@@ -7,7 +7,8 @@ import { EmptyState, PageHeader } from '@/components/ui/card';
 import { ListFilters } from '@/components/ui/list/list-filters';
 import { pickListQuery } from '@/components/ui/list/search-params';
 import { currentProject, requirePageActor } from '@/server/auth/session';
-import { BACKUP_STATUSES, listBackups } from '@/server/backups/queries';
+import { BACKUP_INTEGRITY_STATES, BACKUP_STATUSES, listBackups, recentRestoreTests } from '@/server/backups/queries';
+import { RestoreTestsCard } from '@/components/backups/restore-tests-card';
 import { projectQuotas } from '@/server/quotas/queries';
 
 export const metadata: Metadata = { title: 'Backups' };
@@ -18,10 +19,11 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
   const actor = await requirePageActor();
   const { project } = await currentProject(actor);
   if (!project) return <EmptyState title="You are not a member of any project yet">Ask an administrator to add you to a project.</EmptyState>;
-  const query = pickListQuery(await searchParams, ['q', 'status', 'volumeId', 'sort', 'dir', 'page']);
-  const [page, quotas] = await Promise.all([
+  const query = pickListQuery(await searchParams, ['q', 'status', 'integrity', 'volumeId', 'sort', 'dir', 'page']);
+  const [page, quotas, tests] = await Promise.all([
     listBackups(actor, { ...query, projectId: project.id }),
     projectQuotas(actor, project.id),
+    recentRestoreTests(actor, { projectId: project.id, limit: 5 }),
   ]);
   const canWrite = actor.isAdmin || actor.roles.get(project.id) === 'member';
   return (
@@ -34,13 +36,14 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
       <section aria-label="Usage" className="mb-6">
         <QuotaMeters quotas={quotas.filter((q) => ['backups', 'backup_gigabytes'].includes(q.resource))} />
       </section>
-      <ListFilters base="/backups" current={query} statuses={BACKUP_STATUSES} searchLabel="Name or id" keep={['volumeId']} />
+      <ListFilters base="/backups" current={query} statuses={BACKUP_STATUSES} integrityStates={BACKUP_INTEGRITY_STATES} searchLabel="Name or id" keep={['volumeId']} />
       <BackupTable
         initial={JSON.parse(JSON.stringify(page))} query={query} scope={{ projectId: project.id }} links={LINKS} canWrite={canWrite}
         empty={canWrite
           ? <>Back up a volume from the <Link className="underline" href="/volumes">Volumes</Link> page (or a snapshot from <Link className="underline" href="/snapshots">Snapshots</Link>) with <b>Back up…</b>. Later backups of the same volume can be incremental.</>
           : <>Members of this project back up volumes from the Volumes page; their backups will show here.</>}
       />
+      <RestoreTestsCard tests={tests} base="/backups" />
     </>
   );
 }

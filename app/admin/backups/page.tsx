@@ -1,11 +1,14 @@
 import type { Metadata } from 'next';
 import { BackupForProject } from '@/components/backups/backup-for-project';
 import { BackupTable } from '@/components/backups/backup-table';
-import { PageHeader } from '@/components/ui/card';
+import { Card, PageHeader } from '@/components/ui/card';
 import { ListFilters } from '@/components/ui/list/list-filters';
 import { pickListQuery } from '@/components/ui/list/search-params';
 import { requireAdminPage } from '@/server/auth/session';
-import { BACKUP_STATUSES, listBackups } from '@/server/backups/queries';
+import { BACKUP_INTEGRITY_STATES, BACKUP_STATUSES, listBackups, recentRestoreTests } from '@/server/backups/queries';
+import { integritySchedule } from '@/server/backups/integrity-service';
+import { IntegrityScheduleForm } from '@/components/backups/integrity-schedule-form';
+import { RestoreTestsCard } from '@/components/backups/restore-tests-card';
 import { projectOptions } from '@/server/identity/queries';
 
 export const metadata: Metadata = { title: 'Backups' };
@@ -14,10 +17,12 @@ const LINKS = { backups: '/admin/backups', volumes: '/admin/volumes', snapshots:
 
 export default async function AdminBackupsPage({ searchParams }: { searchParams: Promise<{ [key: string]: string | string[] | undefined }> }) {
   const actor = await requireAdminPage();
-  const query = pickListQuery(await searchParams, ['q', 'status', 'projectId', 'volumeId', 'sort', 'dir', 'page']);
-  const [page, projectList] = await Promise.all([
+  const query = pickListQuery(await searchParams, ['q', 'status', 'integrity', 'projectId', 'volumeId', 'sort', 'dir', 'page']);
+  const [page, projectList, schedule, tests] = await Promise.all([
     listBackups(actor, query),
     projectOptions(actor),
+    integritySchedule(actor),
+    recentRestoreTests(actor, { limit: 5 }),
   ]);
   return (
     <>
@@ -26,11 +31,16 @@ export default async function AdminBackupsPage({ searchParams }: { searchParams:
         description="Every project's backups. Force-delete cancels a running backup or removes a stuck one; backing up for a project charges that project."
         actions={<BackupForProject projects={projectList} />}
       />
-      <ListFilters base="/admin/backups" current={query} statuses={BACKUP_STATUSES} projects={projectList} searchLabel="Name or id" keep={['volumeId']} />
+      <ListFilters base="/admin/backups" current={query} statuses={BACKUP_STATUSES} integrityStates={BACKUP_INTEGRITY_STATES} projects={projectList} searchLabel="Name or id" keep={['volumeId']} />
       <BackupTable
         initial={JSON.parse(JSON.stringify(page))} query={query} links={LINKS} admin canWrite
         empty={<>No project has a backup. Back up a volume for a project with <b>Back up for a project…</b>, or from a volume in Volumes.</>}
       />
+      <Card title="Integrity schedule" className="mt-6"
+        description="Verifies read every object back; restore tests restore into scratch space. Both are spread out and throttled by the transfer limit.">
+        <IntegrityScheduleForm scrubEveryDays={schedule.scrubEveryDays} restoreTestEveryDays={schedule.restoreTestEveryDays} />
+      </Card>
+      <RestoreTestsCard tests={tests} base="/admin/backups" />
     </>
   );
 }
