@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { backupPrefix, createStore, deleteBackupObjects, isBackupError, perBackupDirectory } from '../../server/drivers/backup/index';
 import { dataObjectName } from '../../server/drivers/backup/format';
-import { posixStoreUnderTest, s3StoreUnderTest, type StoreUnderTest } from './support/stores';
+import { posixStoreUnderTest, s3StoreUnderTest, stopSharedSwift, swiftS3StoreUnderTest, swiftStoreUnderTest, type StoreUnderTest } from './support/stores';
 import { freePort } from '../support/ports';
 
 function contract(name: string, open: () => Promise<StoreUnderTest>) {
@@ -104,6 +104,9 @@ function contract(name: string, open: () => Promise<StoreUnderTest>) {
 
 contract('posix', async () => posixStoreUnderTest());
 contract('s3', async () => s3StoreUnderTest());
+contract('swift', async () => swiftStoreUnderTest());
+contract('s3 (Swift s3api)', async () => swiftS3StoreUnderTest());
+after(stopSharedSwift);
 
 describe('posix store specifics', () => {
   test('directories are 0770 and files 0660 (group-readable); no temp file is left behind', async () => {

@@ -20,6 +20,8 @@ export interface S3StoreConfig {
   forcePathStyle: boolean;
   maxAttempts: number;
   requestTimeoutMs: number;
+  requestChecksumCalculation: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
+  responseChecksumValidation: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
 }
 
 const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN']);
@@ -70,8 +72,8 @@ export class S3Store implements BackupStore {
       forcePathStyle: config.forcePathStyle,
       credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
       maxAttempts: config.maxAttempts,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestChecksumCalculation: config.requestChecksumCalculation,
+      responseChecksumValidation: config.responseChecksumValidation,
       requestHandler: { requestTimeout: config.requestTimeoutMs, connectionTimeout: config.requestTimeoutMs },
     });
   }
