@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite needs: Chromium for the journeys, the OpenStack clients, jq
-# and curl for scripts/client-check.sh. As root, installs whichever are missing; otherwise names
+# and curl for scripts/client-check.sh, and a real OpenStack Swift (its servers, the proxy with
+# tempauth and s3api, memcached for tempauth's tokens) for the object-storage tests. As root, installs whichever are missing; otherwise names
 # the command to run and fails (a missing client fails the run, it never skips it).
 set -euo pipefail
 missing=()
@@ -9,6 +10,11 @@ missing=()
 [ -x /usr/bin/openstack ] || missing+=(python3-openstackclient)
 command -v jq >/dev/null || missing+=(jq)
 command -v curl >/dev/null || missing+=(curl)
+for server in proxy object container account; do
+  [ -x "/usr/bin/swift-$server-server" ] || missing+=("swift-$server")
+done
+[ -f /etc/swift/swift.conf ] || missing+=(swift)
+[ -x /usr/bin/memcached ] || missing+=(memcached)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "[packages] installing ${missing[*]}"

@@ -154,7 +154,8 @@ export async function startSwift(): Promise<RunningSwift> {
     return child;
   };
 
-  const common = { bind_ip: '127.0.0.1', workers: 0, swift_dir: root, devices, mount_check: 'false', log_level: 'WARNING', log_name: 'swift' };
+  const user = os.userInfo().username;
+  const common = { bind_ip: '127.0.0.1', user, workers: 0, swift_dir: root, devices, mount_check: 'false', log_level: 'WARNING', log_name: 'swift' };
   for (const name of SERVERS) {
     writeConfig(path.join(root, `${name}-server.conf`), {
       DEFAULT: { ...common, bind_port: ports[name] },
@@ -164,7 +165,7 @@ export async function startSwift(): Promise<RunningSwift> {
     });
   }
   writeConfig(path.join(root, 'proxy-server.conf'), {
-    DEFAULT: { bind_ip: '127.0.0.1', bind_port: proxy, workers: 0, swift_dir: root, log_level: 'WARNING', log_name: 'swift-proxy' },
+    DEFAULT: { bind_ip: '127.0.0.1', bind_port: proxy, user, workers: 0, swift_dir: root, log_level: 'WARNING', log_name: 'swift-proxy' },
     'pipeline:main': {
       pipeline: 'catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth container-quotas copy slo dlo proxy-logging proxy-server',
     },
@@ -190,7 +191,7 @@ export async function startSwift(): Promise<RunningSwift> {
     await waitForPort(proxy, child, 'proxy', output);
   };
   try {
-    const memcached = start('memcached', '/usr/bin/memcached', ['-l', '127.0.0.1', '-p', String(memcache), '-U', '0', '-m', '16', '-u', 'root']);
+    const memcached = start('memcached', '/usr/bin/memcached', ['-l', '127.0.0.1', '-p', String(memcache), '-U', '0', '-m', '16', ...(process.getuid?.() === 0 ? ['-u', 'root'] : [])]);
     const storage = start('storage', '/usr/bin/python3', ['-c', STORAGE_SERVERS_SCRIPT, root, JSON.stringify(ports)]);
     await Promise.all([
       waitForPort(memcache, memcached, 'memcached', output),

@@ -43,7 +43,10 @@ export const swiftStoreConfigSchema = z.object({
   retryAttempts: z.number().int().min(0).max(20).default(3),
   retryBackoffMs: z.number().int().min(0).max(600_000).default(2_000),
   requestTimeoutMs: z.number().int().positive().default(60_000),
-});
+  /** backup_swift_object_size and backup_swift_block_size */
+  objectSize: z.number().int().positive().default(52_428_800),
+  shaBlockSize: z.number().int().positive().default(32_768),
+}).refine((config) => config.objectSize % config.shaBlockSize === 0, { message: 'objectSize must be a multiple of shaBlockSize', path: ['objectSize'] });
 
 export const storeConfigSchema = z.discriminatedUnion('kind', [posixStoreConfigSchema, s3StoreConfigSchema, swiftStoreConfigSchema]);
 

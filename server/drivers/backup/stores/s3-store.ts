@@ -135,7 +135,10 @@ export class S3Store implements BackupStore {
         { abortSignal: options.signal },
       );
     } catch (error) {
-      throw s3Error('write', this.where(container, name), error, name);
+      const mapped = s3Error('write', this.where(container, name), error, name);
+      // A PUT cancelled after its body reached the server may still be stored: remove it.
+      if (mapped.code === 'ABORTED') await this.deleteObject(container, name).catch(() => undefined);
+      throw mapped;
     }
   }
 

@@ -56,14 +56,29 @@ export function objectPath(container: string, object?: string): string {
   return `/${encodedContainer}/${object.split('/').map(encodeURIComponent).join('/')}`;
 }
 
+/** Bytes fetch sends per stream chunk when it cannot send a buffer as it is. */
+const STREAM_CHUNK_BYTES = 1024 * 1024;
+
+/** Pieces of `buffer` as fresh copies: fetch refuses views of a SharedArrayBuffer (the engine's in-flight slots). */
+function* copiedPieces(buffer: Buffer): Generator<Buffer> {
+  for (let at = 0; at < buffer.length; at += STREAM_CHUNK_BYTES) yield Buffer.from(buffer.subarray(at, at + STREAM_CHUNK_BYTES));
+}
+
 function requestBody(body: SwiftBody | undefined): { body?: BodyInit; duplex?: 'half' } {
   if (body === undefined) return {};
-  if (Buffer.isBuffer(body)) return { body: body as Uint8Array<ArrayBuffer> };
-  const chunks = body.chunks()[Symbol.iterator]();
+  if (Buffer.isBuffer(body) && !(body.buffer instanceof SharedArrayBuffer)) return { body: body as Uint8Array<ArrayBuffer> };
+  const source = Buffer.isBuffer(body) ? [body] : body.chunks();
+  function* pieces(): Generator<Buffer> {
+    for (const chunk of source) {
+      if (chunk.buffer instanceof SharedArrayBuffer) yield* copiedPieces(chunk);
+      else yield chunk;
+    }
+  }
+  const iterator = pieces();
   const stream = new ReadableStream<Uint8Array>({
     pull(controller) {
       for (;;) {
-        const next = chunks.next();
+        const next = iterator.next();
         if (next.done) {
           controller.close();
           return;
@@ -76,6 +91,11 @@ function requestBody(body: SwiftBody | undefined): { body?: BodyInit; duplex?: '
     },
   });
   return { body: stream, duplex: 'half' };
+}
+
+/** A failure of the connection (refused, reset, timed out), worth another try; anything else is a bug to report at once. */
+function isConnectionFailure(error: unknown): boolean {
+  return isTimeout(error) || (error instanceof TypeError && error.message === 'fetch failed');
 }
 
 export class SwiftClient {
@@ -130,8 +150,12 @@ export class SwiftClient {
       } catch (error) {
         if (isBackupError(error)) throw error;
         if (isAbort(error) && request.signal?.aborted) throw this.aborted(request);
+        if (!isConnectionFailure(error)) {
+          throw new BackupError('STORE_ERROR', `cannot ${request.what}: ${describeError(error)}`, { objectName: request.objectName, cause: error });
+        }
         if (lastTry) {
-          const why = isTimeout(error) ? `no answer within ${this.options.requestTimeoutMs / 1000} s` : describeError(error);
+          const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+          const why = isTimeout(error) ? `no answer within ${this.options.requestTimeoutMs / 1000} s` : `${describeError(error)}${cause}`;
           throw new BackupError('STORE_UNREACHABLE', `backup repository is unreachable: cannot ${request.what} after ${attempt + 1} tries: ${why}`, {
             objectName: request.objectName, cause: error,
           });

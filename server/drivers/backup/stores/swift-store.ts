@@ -23,6 +23,8 @@ export interface SwiftStoreConfig {
   retryAttempts: number;
   retryBackoffMs: number;
   requestTimeoutMs: number;
+  objectSize: number;
+  shaBlockSize: number;
 }
 
 const listingSchema = z.array(z.object({ name: z.string() }).passthrough());
@@ -36,9 +38,13 @@ function md5Of(data: Buffer | ObjectChunks): string {
 
 export class SwiftStore implements BackupStore {
   readonly kind = 'swift' as const;
+  readonly objectSize: number;
+  readonly shaBlockSize: number;
   private readonly client: SwiftClient;
 
   constructor(private readonly config: SwiftStoreConfig, fetchFn?: SwiftClientOptions['fetch']) {
+    this.objectSize = config.objectSize;
+    this.shaBlockSize = config.shaBlockSize;
     this.client = new SwiftClient({
       auth: config.auth,
       storageUrl: config.url,
@@ -92,9 +98,17 @@ export class SwiftStore implements BackupStore {
   async putObject(container: string, name: string, data: Buffer | ObjectChunks, options: PutOptions = {}): Promise<void> {
     const md5 = md5Of(data);
     const what = `write ${this.where(container, name)}`;
-    const response = await this.client.request({
-      method: 'PUT', container, object: name, body: data, headers: { ETag: md5 }, signal: options.signal, what, objectName: name,
-    });
+    let response: Response;
+    try {
+      response = await this.client.request({
+        method: 'PUT', container, object: name, body: data, headers: { ETag: md5 }, signal: options.signal, what, objectName: name,
+      });
+    } catch (error) {
+      // A PUT cancelled after its body reached Swift may still be stored; a DELETE carries a later
+      // timestamp than that PUT, so Swift removes the object (or refuses the late PUT) either way.
+      if (error instanceof BackupError && error.code === 'ABORTED') await this.deleteObject(container, name).catch(() => undefined);
+      throw error;
+    }
     await response.body?.cancel();
     const etag = response.headers.get('etag')?.replace(/"/g, '');
     if (etag !== md5) {
