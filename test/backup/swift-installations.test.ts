@@ -1,0 +1,102 @@
+/**
+ * Two installations sharing one real Swift: backups written by the first (a full and an
+ * incremental, through the worker) are exported, imported into the second by the service name
+ * Cinder's documentation uses (`cinder.backup.drivers.swift`), and restore there byte-identical.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { after, before, test } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { swiftStoreConfig } from '../../server/backups/store';
+import { exportRecord, importRecord } from '../../server/backups/records';
+import { createBackup, restoreBackup } from '../../server/backups/service';
+import { backups } from '../../server/db/schema';
+import { createStore, metadataObjectName, readBackupMetadata } from '../../server/drivers/backup/index';
+import { volumeBackend } from '../../server/volumes/backend';
+import { createVolume } from '../../server/volumes/service';
+import { startHarness, waitFor, waitForVolume, type Harness } from '../support/harness';
+import { seedAdmin, seedProject } from '../support/identities';
+import type { RunningSwift } from '../support/swift';
+import { sharedSwift, stopSharedSwift } from './support/stores';
+
+const MiB = 1024 ** 2;
+/** Cinder's backup_swift_object_size default. */
+const SWIFT_OBJECT_SIZE = 52_428_800;
+let swift: RunningSwift;
+let swiftEnv: Record<string, string>;
+let h: Harness | undefined;
+
+before(async () => {
+  swift = await sharedSwift();
+  swiftEnv = {
+    CINDERBLOCK_BACKUP_STORE: 'swift',
+    CINDERBLOCK_SWIFT_AUTH_URL: swift.authUrl,
+    CINDERBLOCK_SWIFT_USER: swift.user,
+    CINDERBLOCK_SWIFT_KEY: swift.key,
+    CINDERBLOCK_SWIFT_RETRY_BACKOFF: '0.1',
+  };
+  // The service layer reads the installation's settings from the environment.
+  Object.assign(process.env, swiftEnv);
+});
+after(async () => {
+  await h?.stop();
+  await stopSharedSwift();
+});
+
+async function waitForBackup(id: string, status: string) {
+  return waitFor(`backup ${id} to be ${status}`, async () => {
+    const [row] = await h!.database.handle.db.select().from(backups).where(eq(backups.id, id));
+    if (row?.status === 'error') throw new Error(`backup ${id} failed: ${row.failReason}`);
+    return row?.status === status ? row : undefined;
+  }, 120_000);
+}
+
+async function writeAt(path: string, offsetsMiB: number[]) {
+  const file = await open(path, 'r+');
+  for (const offset of offsetsMiB) await file.write(randomBytes(MiB), 0, MiB, offset * MiB);
+  await file.close();
+}
+
+test('a Swift backup chain exported from one installation imports into another and restores byte-identical', async () => {
+  h = await startHarness({ host: 'first-installation', env: swiftEnv });
+  const first = await seedProject('member');
+  const firstAdmin = await seedAdmin();
+  const created = await createVolume(first.actor, { projectId: first.project.id, name: 'source', size: '1' });
+  const volume = await waitForVolume(h, created.id, 'available');
+  const volumePath = volumeBackend(h.env).driver.pathOf(volume.id);
+  await writeAt(volumePath, [0, 3, 77, 900]);
+  const full = await waitForBackup((await createBackup(first.actor, { volumeId: volume.id, name: 'full' })).id, 'available');
+  await writeAt(volumePath, [3, 500]);
+  const incremental = await waitForBackup((await createBackup(first.actor, { volumeId: volume.id, name: 'incr', incremental: true })).id, 'available');
+  const expected = await volumeBackend(h.env).driver.sha256(volume.id);
+
+  // Laid out as Cinder's Swift driver: the default container, `volume_<id>/<stamp>/az_<az>_backup_<id>`, 50 MiB objects.
+  assert.equal(full.service, 'cinder.backup.drivers.swift.SwiftBackupDriver');
+  assert.equal(full.container, 'volumebackups');
+  assert.match(full.serviceMetadata!, new RegExp(`^volume_${volume.id}/\\d{14}/az_nova_backup_${full.id}$`));
+  const store = createStore(swiftStoreConfig(h.env));
+  assert.ok((await store.listObjects('volumebackups', full.serviceMetadata!)).includes(metadataObjectName(full.serviceMetadata!)));
+  const fullMetadata = await readBackupMetadata({ store, container: full.container!, prefix: full.serviceMetadata! });
+  const piece = (offset: number) => Math.floor(offset / SWIFT_OBJECT_SIZE);
+  assert.equal(new Set(fullMetadata.objects.map((object) => piece(object.offset))).size, 21, '1 GiB read in 21 pieces of 50 MiB');
+  assert.ok(fullMetadata.objects.every((object) => piece(object.offset) === piece(object.offset + object.length - 1)), 'no object crosses a piece');
+  const incrementalMetadata = await readBackupMetadata({ store, container: incremental.container!, prefix: incremental.serviceMetadata! });
+  assert.equal(incrementalMetadata.parentId, full.id);
+
+  const records = [await exportRecord(firstAdmin.actor, { id: full.id }), await exportRecord(firstAdmin.actor, { id: incremental.id })];
+  assert.deepEqual(records.map((record) => record.backup_service), Array(2).fill('cinder.backup.drivers.swift.SwiftBackupDriver'));
+  await h.stop();
+  h = undefined;
+
+  h = await startHarness({ host: 'second-installation', env: swiftEnv });
+  const second = await seedProject('member');
+  const secondAdmin = await seedAdmin();
+  for (const record of records) {
+    const imported = await importRecord(secondAdmin.actor, { backup_service: 'cinder.backup.drivers.swift', backup_url: record.backup_url, projectId: second.project.id });
+    await waitForBackup(imported.id, 'available');
+  }
+  const restored = await restoreBackup(second.actor, { id: incremental.id });
+  await waitForVolume(h, restored.volumeId, 'available');
+  assert.equal(await volumeBackend(h.env).driver.sha256(restored.volumeId), expected);
+});
