@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite needs: Chromium for the journeys, the OpenStack clients, jq
 # and curl for scripts/client-check.sh, and a real OpenStack Swift (its servers, the proxy with
-# tempauth and s3api, memcached for tempauth's tokens) for the object-storage tests. As root, installs whichever are missing; otherwise names
+# tempauth and s3api, memcached for tempauth's tokens) for the object-storage tests, and Cinder's own
+# backup drivers (python3-cinder) to prove Cinder restores what we write. As root, installs whichever are missing; otherwise names
 # the command to run and fails (a missing client fails the run, it never skips it).
 set -euo pipefail
 missing=()
@@ -15,6 +16,7 @@ for server in proxy object container account; do
 done
 [ -f /etc/swift/swift.conf ] || missing+=(swift)
 [ -x /usr/bin/memcached ] || missing+=(memcached)
+[ -f /usr/lib/python3/dist-packages/cinder/backup/drivers/swift.py ] || missing+=(python3-cinder)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "[packages] installing ${missing[*]}"

@@ -1,11 +1,18 @@
 /**
- * Two installations sharing one real Swift: backups written by the first (a full and an
- * incremental, through the worker) are exported, imported into the second by the service name
- * Cinder's documentation uses (`cinder.backup.drivers.swift`), and restore there byte-identical.
+ * Swift repositories shared with others. Two installations: backups written by the first (a full
+ * and an incremental, through the worker) are exported, imported into the second by the service
+ * name Cinder's documentation uses (`cinder.backup.drivers.swift`), and restore there
+ * byte-identical. And OpenStack Cinder's own SwiftBackupDriver (Debian's python3-cinder) restores
+ * a backup we wrote, byte-identical; Cinder's backup row is a plain record there (a full backup
+ * needs no database lookups).
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { swiftStoreConfig } from '../../server/backups/store';
@@ -18,6 +25,9 @@ import { createVolume } from '../../server/volumes/service';
 import { startHarness, waitFor, waitForVolume, type Harness } from '../support/harness';
 import { seedAdmin, seedProject } from '../support/identities';
 import type { RunningSwift } from '../support/swift';
+import { sha256OfFile, writeImage, type RegionKind } from './support/images';
+import { makeTempDir } from './support/paths';
+import { backup, newVolume } from './support/scenario';
 import { sharedSwift, stopSharedSwift } from './support/stores';
 
 const MiB = 1024 ** 2;
@@ -99,4 +109,57 @@ test('a Swift backup chain exported from one installation imports into another a
   const restored = await restoreBackup(second.actor, { id: incremental.id });
   await waitForVolume(h, restored.volumeId, 'available');
   assert.equal(await volumeBackend(h.env).driver.sha256(restored.volumeId), expected);
+});
+
+const CINDER_RESTORE = `
+import contextlib, json, sys
+from oslo_config import cfg
+from cinder import context as cinder_context
+from cinder.backup.drivers import swift as swift_driver
+
+options = json.loads(sys.argv[1])
+CONF = cfg.CONF
+CONF([], project='cinder', default_config_files=[])
+for key, value in {'backup_swift_auth': 'single_user', 'backup_swift_auth_version': '1', 'backup_swift_auth_url': options['authUrl'],
+                   'backup_swift_user': options['user'], 'backup_swift_key': options['key']}.items():
+    CONF.set_override(key, value)
+# The driver's base opens Cinder's database engine; a full restore never queries it.
+CONF.set_override('connection', 'sqlite://', group='database')
+
+
+class Backup(dict):
+    def __getattr__(self, name):
+        return self[name]
+
+    def as_read_deleted(self):
+        return contextlib.nullcontext()
+
+    def refresh(self):
+        pass
+
+
+driver = swift_driver.SwiftBackupDriver(cinder_context.RequestContext('cinderblock-test', 'cinderblock-test'))
+backup = Backup(id=options['backupId'], container=options['container'], service_metadata=options['prefix'], parent_id=None, status='restoring')
+with open(options['target'], 'wb') as target:
+    driver.restore(backup, options['volumeId'], target)
+`;
+
+const KINDS: RegionKind[] = ['random', 'text', 'zero', 'random', 'zero', 'zero', 'text', 'random', 'zero', 'text'];
+
+test("Cinder's SwiftBackupDriver restores our Swift backup byte-identical", async () => {
+  const store = createStore({ kind: 'swift', auth: { kind: 'v1', authUrl: swift.authUrl, user: swift.user, key: swift.key } });
+  const work = makeTempDir('swift-cinder');
+  const volume = newVolume();
+  const source = path.join(work, 'source.img');
+  writeImage(source, KINDS, MiB, 'cinder-swift');
+  const full = await backup(store, volume, source, null, { compression: 'zlib' });
+  assert.equal(full.result.service, 'cinder.backup.drivers.swift.SwiftBackupDriver');
+  const target = path.join(work, 'restored-by-cinder.img');
+  const options = {
+    authUrl: swift.authUrl, user: swift.user, key: swift.key,
+    backupId: full.backupId, volumeId: volume.volumeId, container: full.result.container, prefix: full.result.prefix, target,
+  };
+  await promisify(execFile)('/usr/bin/python3', ['-W', 'ignore', '-c', CINDER_RESTORE, JSON.stringify(options)], { cwd: work, timeout: 120_000 });
+  assert.equal(sha256OfFile(target), sha256OfFile(source));
+  fs.rmSync(work, { recursive: true, force: true });
 });
