@@ -1,6 +1,7 @@
 /** Faults against a real Swift: wrong credentials, a full container, the proxy gone mid-backup, a listing past 10,000 names. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createStore, deleteBackupObjects, isBackupError, metadataObjectName, shaObjectName, type BackupErrorCode } from '../../server/drivers/backup/index';
@@ -120,6 +121,38 @@ describe('Swift faults', () => {
     assert.ok(!left.includes(metadataObjectName(prefix)) && !left.includes(shaObjectName(prefix)), `no metadata or sha file: ${left.join(', ')}`);
     await deleteBackupObjects({ store: subject.store, container, prefix });
     assert.deepEqual(await subject.store.listObjects(container, prefix), []);
+  });
+
+  test('a write retries with backoff while the proxy restarts, then succeeds', async () => {
+    const store = createStore({
+      kind: 'swift', auth: { kind: 'v1', authUrl: swift.authUrl, user: swift.user, key: swift.key }, retryAttempts: 6, retryBackoffMs: 500,
+    });
+    const container = subject.freshContainer('restart');
+    await store.ensureContainer(container);
+    await swift.stopProxy();
+    const started = Date.now();
+    const restarting = new Promise((resolve) => setTimeout(resolve, 300)).then(() => swift.startProxy());
+    await store.putObject(container, 'during-restart-00001', Buffer.from('written once the proxy is back'));
+    await restarting;
+    assert.ok(Date.now() - started >= 300, 'the write waited for the proxy');
+    assert.equal((await store.getObject(container, 'during-restart-00001')).toString(), 'written once the proxy is back');
+  });
+
+  test('a server that never answers times out, after the configured tries', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      const store = createStore({
+        kind: 'swift', auth: { kind: 'token', token: 'AUTH_tk' }, url: `http://127.0.0.1:${port}/v1/AUTH_test`, retryAttempts: 1, retryBackoffMs: 10, requestTimeoutMs: 300,
+      });
+      await assert.rejects(store.getObject('c', 'o-00001'), failsWith('STORE_UNREACHABLE', /cannot read swift:\/\/c\/o-00001 after 2 tries: no answer within 0.3 s/));
+      assert.equal(sockets.length, 2, 'one connection per try');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   test('a listing of more than 10,000 objects pages with markers', async () => {
