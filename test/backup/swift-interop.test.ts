@@ -17,9 +17,9 @@ import { after, before, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { swiftStoreConfig } from '../../server/backups/store';
 import { exportRecord, importRecord } from '../../server/backups/records';
-import { createBackup, restoreBackup } from '../../server/backups/service';
+import { createBackup, deleteBackup, restoreBackup } from '../../server/backups/service';
 import { backups } from '../../server/db/schema';
-import { createStore, metadataObjectName, readBackupMetadata } from '../../server/drivers/backup/index';
+import { createStore, metadataObjectName, readBackupMetadata, shaObjectName } from '../../server/drivers/backup/index';
 import { volumeBackend } from '../../server/volumes/backend';
 import { createVolume } from '../../server/volumes/service';
 import { startHarness, waitFor, waitForVolume, type Harness } from '../support/harness';
@@ -57,7 +57,7 @@ after(async () => {
 async function waitForBackup(id: string, status: string) {
   return waitFor(`backup ${id} to be ${status}`, async () => {
     const [row] = await h!.database.handle.db.select().from(backups).where(eq(backups.id, id));
-    if (row?.status === 'error') throw new Error(`backup ${id} failed: ${row.failReason}`);
+    if (row?.status === 'error' && status !== 'error') throw new Error(`backup ${id} failed: ${row.failReason}`);
     return row?.status === status ? row : undefined;
   }, 120_000);
 }
@@ -109,6 +109,41 @@ test('a Swift backup chain exported from one installation imports into another a
   const restored = await restoreBackup(second.actor, { id: incremental.id });
   await waitForVolume(h, restored.volumeId, 'available');
   assert.equal(await volumeBackend(h.env).driver.sha256(restored.volumeId), expected);
+});
+
+test('the proxy stopped in the middle of a worker backup fails it with a clear message; nothing is reported done; a delete removes its objects', async () => {
+  // Throttled, so the 1 GiB backup is still writing when the proxy goes.
+  h = await startHarness({ host: 'proxy-stops', env: { ...swiftEnv, CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: String(128 * MiB) } });
+  const { project, actor } = await seedProject('member');
+  const created = await createVolume(actor, { projectId: project.id, name: 'source', size: '1' });
+  const volume = await waitForVolume(h, created.id, 'available');
+  await writeAt(volumeBackend(h.env).driver.pathOf(volume.id), [0, 60, 120, 700]);
+  const store = createStore(swiftStoreConfig(h.env));
+  const requested = await createBackup(actor, { volumeId: volume.id, name: 'interrupted' });
+  const prefix = await waitFor('the first object in Swift', async () => {
+    const [row] = await h!.database.handle.db.select().from(backups).where(eq(backups.id, requested.id));
+    if (!row?.serviceMetadata) return undefined;
+    return (await store.listObjects('volumebackups', row.serviceMetadata)).length > 0 ? row.serviceMetadata : undefined;
+  }, 60_000);
+  await swift.stopProxy();
+  let failed: typeof backups.$inferSelect;
+  try {
+    failed = await waitForBackup(requested.id, 'error');
+  } finally {
+    await swift.startProxy();
+  }
+  assert.match(failed.failReason!, /backup repository is unreachable: cannot \w+ swift:\/\/volumebackups\/volume_/);
+  const left = await store.listObjects('volumebackups', prefix);
+  assert.ok(!left.includes(metadataObjectName(prefix)) && !left.includes(shaObjectName(prefix)), `nothing reported done: ${left.join(', ')}`);
+
+  await deleteBackup(actor, { id: requested.id });
+  await waitFor('the failed backup to be deleted', async () => {
+    const [row] = await h!.database.handle.db.select().from(backups).where(eq(backups.id, requested.id));
+    return row?.status === 'deleted' || row?.deleted;
+  }, 60_000);
+  assert.deepEqual(await store.listObjects('volumebackups', prefix), []);
+  await h.stop();
+  h = undefined;
 });
 
 const CINDER_RESTORE = `
