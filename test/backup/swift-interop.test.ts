@@ -22,7 +22,7 @@ import { backups } from '../../server/db/schema';
 import { createStore, metadataObjectName, readBackupMetadata, shaObjectName } from '../../server/drivers/backup/index';
 import { volumeBackend } from '../../server/volumes/backend';
 import { createVolume } from '../../server/volumes/service';
-import { startHarness, waitFor, waitForVolume, type Harness } from '../support/harness';
+import { startHarness, volumeRow, waitFor, type Harness } from '../support/harness';
 import { seedAdmin, seedProject } from '../support/identities';
 import type { RunningSwift } from '../support/swift';
 import { sha256OfFile, writeImage, type RegionKind } from './support/images';
@@ -62,6 +62,14 @@ async function waitForBackup(id: string, status: string) {
   }, 120_000);
 }
 
+/** A volume's creation, allowed more time than the harness default: a shared CI machine can be slow to allocate 1 GiB. */
+async function availableVolume(id: string) {
+  return waitFor(`volume ${id} to be available`, async () => {
+    const row = await volumeRow(h!, id);
+    return row?.status === 'available' ? row : undefined;
+  }, 120_000);
+}
+
 async function writeAt(path: string, offsetsMiB: number[]) {
   const file = await open(path, 'r+');
   for (const offset of offsetsMiB) await file.write(randomBytes(MiB), 0, MiB, offset * MiB);
@@ -73,7 +81,7 @@ test('a Swift backup chain exported from one installation imports into another a
   const first = await seedProject('member');
   const firstAdmin = await seedAdmin();
   const created = await createVolume(first.actor, { projectId: first.project.id, name: 'source', size: '1' });
-  const volume = await waitForVolume(h, created.id, 'available');
+  const volume = await availableVolume(created.id);
   const volumePath = volumeBackend(h.env).driver.pathOf(volume.id);
   await writeAt(volumePath, [0, 3, 77, 900]);
   const full = await waitForBackup((await createBackup(first.actor, { volumeId: volume.id, name: 'full' })).id, 'available');
@@ -107,7 +115,7 @@ test('a Swift backup chain exported from one installation imports into another a
     await waitForBackup(imported.id, 'available');
   }
   const restored = await restoreBackup(second.actor, { id: incremental.id });
-  await waitForVolume(h, restored.volumeId, 'available');
+  await availableVolume(restored.volumeId);
   assert.equal(await volumeBackend(h.env).driver.sha256(restored.volumeId), expected);
 });
 
@@ -116,7 +124,7 @@ test('the proxy stopped in the middle of a worker backup fails it with a clear m
   h = await startHarness({ host: 'proxy-stops', env: { ...swiftEnv, CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: String(128 * MiB) } });
   const { project, actor } = await seedProject('member');
   const created = await createVolume(actor, { projectId: project.id, name: 'source', size: '1' });
-  const volume = await waitForVolume(h, created.id, 'available');
+  const volume = await availableVolume(created.id);
   await writeAt(volumeBackend(h.env).driver.pathOf(volume.id), [0, 60, 120, 700]);
   const store = createStore(swiftStoreConfig(h.env));
   const requested = await createBackup(actor, { volumeId: volume.id, name: 'interrupted' });

@@ -163,6 +163,11 @@ export async function startSwift(): Promise<RunningSwift> {
   let log = '';
   const output = () => log;
   const children = new Map<ProcessName, ChildProcess>();
+  // A test process that dies without stop() must not leave Swift running.
+  const killAll = () => {
+    for (const child of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
 
   const start = (name: ProcessName, command: string, args: string[]) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -250,6 +255,7 @@ export async function startSwift(): Promise<RunningSwift> {
     },
     output,
     async stop() {
+      process.removeListener('exit', killAll);
       await Promise.all([...children.values()].map(stopChild));
       fs.rmSync(root, { recursive: true, force: true });
     },

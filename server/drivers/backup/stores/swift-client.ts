@@ -148,7 +148,13 @@ export class SwiftClient {
       try {
         response = await this.send(request);
       } catch (error) {
-        if (isBackupError(error)) throw error;
+        // Authentication that could not reach its server is retried like any other request.
+        if (isBackupError(error) && (error.code !== 'STORE_UNREACHABLE' || lastTry)) throw error;
+        if (isBackupError(error)) {
+          await this.wait(backoff, request.signal).catch(() => undefined);
+          backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+          continue;
+        }
         if (isAbort(error) && request.signal?.aborted) throw this.aborted(request);
         if (!isConnectionFailure(error)) {
           throw new BackupError('STORE_ERROR', `cannot ${request.what}: ${describeError(error)}`, { objectName: request.objectName, cause: error });
@@ -186,11 +192,17 @@ export class SwiftClient {
     const session = await this.currentSession();
     const url = new URL(session.storageUrl.replace(/\/+$/, '') + (request.container === undefined ? '' : objectPath(request.container, request.object)));
     for (const [key, value] of Object.entries(request.query ?? {})) url.searchParams.set(key, value);
-    const timeout = AbortSignal.timeout(this.options.requestTimeoutMs);
-    const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+    // The timeout runs until the answer's headers arrive: reading a large body afterwards may take longer.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new DOMException('no answer in time', 'TimeoutError')), this.options.requestTimeoutMs);
+    const signal = request.signal ? AbortSignal.any([request.signal, timeout.signal]) : timeout.signal;
     const headers: Record<string, string> = { 'X-Auth-Token': session.token, ...request.headers };
     if (request.body !== undefined) headers['Content-Length'] = String(request.body.length);
-    return this.fetchFn(url.toString(), { method: request.method, headers, signal, ...requestBody(request.body) } as RequestInit);
+    try {
+      return await this.fetchFn(url.toString(), { method: request.method, headers, signal, ...requestBody(request.body) } as RequestInit);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private aborted(request: SwiftRequest): BackupError {
