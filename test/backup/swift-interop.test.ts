@@ -117,6 +117,8 @@ test('a Swift backup chain exported from one installation imports into another a
   const restored = await restoreBackup(second.actor, { id: incremental.id });
   await availableVolume(restored.volumeId);
   assert.equal(await volumeBackend(h.env).driver.sha256(restored.volumeId), expected);
+  await h.stop();
+  h = undefined;
 });
 
 test('the proxy stopped in the middle of a worker backup fails it with a clear message; nothing is reported done; a delete removes its objects', async () => {
