@@ -100,7 +100,7 @@ describe('Swift faults', () => {
     let failure: unknown;
     try {
       await backup(subject.store, volume, source, null, {
-        container, objectSize: 2 * MiB, maxInFlight: 1,
+        container, objectSize: 2 * MiB, maxInFlight: 1, maxBytesPerSec: 4 * MiB,
         onProgress: (progress) => {
           if (progress.objectsWritten >= 2) stopping ??= swift.stopProxy();
         },
