@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite needs: Chromium for the journeys, the OpenStack clients, jq
-# and curl for scripts/client-check.sh, Cinder's backup driver for the format round trips.
-# As root, installs whichever are missing; otherwise names the command to run and fails (a missing client fails the run, it never skips it).
+# and curl for scripts/client-check.sh, a real OpenStack Swift (its servers, the proxy with tempauth
+# and s3api, memcached for tempauth's tokens) for the object-storage tests, and Cinder's own backup
+# drivers (python3-cinder, python3-zstd) to prove Cinder restores what we write. As root, installs
+# whichever are missing; otherwise names the command to run and fails (a missing client fails the run,
+# it never skips it).
 set -euo pipefail
 missing=()
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
@@ -12,6 +15,11 @@ command -v curl >/dev/null || missing+=(curl)
 # Cinder's own backup driver (and python3-zstd, its zstd reader) for the format round trips.
 /usr/bin/python3 -c 'import cinder.backup.drivers.posix, zstd' 2>/dev/null || missing+=(python3-cinder python3-zstd)
 command -v debugfs >/dev/null || missing+=(e2fsprogs)
+for server in proxy object container account; do
+  [ -x "/usr/bin/swift-$server-server" ] || missing+=("swift-$server")
+done
+[ -f /etc/swift/swift.conf ] || missing+=(swift)
+[ -x /usr/bin/memcached ] || missing+=(memcached)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "[packages] installing ${missing[*]}"

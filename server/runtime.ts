@@ -4,7 +4,7 @@
  * which delegate here) instead of reading the environment or choosing an implementation itself.
  */
 import { dataPaths } from './data-paths';
-import { createStore, perBackupDirectory, storeKindForService, type BackupStore, type StoreKind } from './drivers/backup';
+import { createStore, perBackupDirectory, storeKindForService, type BackupStore, type StoreConfigInput, type StoreKind } from './drivers/backup';
 import { createStagingStore, FileVolumeDriver, type StagingStore, type VolumeDriver } from './drivers/volume';
 import type { SharedEnv } from './env';
 
@@ -40,11 +40,40 @@ const repositories: Record<StoreKind, BackupRepository> = {
         accessKeyId: env.CINDERBLOCK_S3_ACCESS_KEY ?? '',
         secretAccessKey: env.CINDERBLOCK_S3_SECRET_KEY ?? '',
         bucket: env.CINDERBLOCK_S3_BUCKET,
+        requestChecksumCalculation: env.CINDERBLOCK_S3_CHECKSUMS,
+        responseChecksumValidation: env.CINDERBLOCK_S3_CHECKSUMS,
       }),
     defaultContainer: (env) => env.CINDERBLOCK_S3_BUCKET,
     hostBound: false,
   },
+  swift: {
+    key: (env) => `swift:${env.CINDERBLOCK_SWIFT_AUTH_URL ?? env.CINDERBLOCK_SWIFT_URL}:${env.CINDERBLOCK_SWIFT_USER}:${env.CINDERBLOCK_SWIFT_CONTAINER}`,
+    build: (env) => createStore(swiftStoreConfig(env)),
+    defaultContainer: (env) => env.CINDERBLOCK_SWIFT_CONTAINER,
+    hostBound: false,
+  },
 };
+
+/** The Swift store from the CINDERBLOCK_SWIFT_* settings (Cinder's backup_swift_* options). */
+export function swiftStoreConfig(env: SharedEnv): StoreConfigInput {
+  const authUrl = env.CINDERBLOCK_SWIFT_AUTH_URL ?? '';
+  const auth = env.CINDERBLOCK_SWIFT_TOKEN !== undefined ? { kind: 'token' as const, token: env.CINDERBLOCK_SWIFT_TOKEN }
+    : env.CINDERBLOCK_SWIFT_AUTH_VERSION === '1' ? { kind: 'v1' as const, authUrl, user: env.CINDERBLOCK_SWIFT_USER ?? '', key: env.CINDERBLOCK_SWIFT_KEY ?? '' }
+    : {
+      kind: 'keystone' as const, authUrl, user: env.CINDERBLOCK_SWIFT_USER, key: env.CINDERBLOCK_SWIFT_KEY,
+      userDomain: env.CINDERBLOCK_SWIFT_USER_DOMAIN, project: env.CINDERBLOCK_SWIFT_PROJECT, projectDomain: env.CINDERBLOCK_SWIFT_PROJECT_DOMAIN,
+      applicationCredentialId: env.CINDERBLOCK_SWIFT_APPLICATION_CREDENTIAL_ID,
+      applicationCredentialSecret: env.CINDERBLOCK_SWIFT_APPLICATION_CREDENTIAL_SECRET,
+      interface: env.CINDERBLOCK_SWIFT_ENDPOINT_INTERFACE, region: env.CINDERBLOCK_SWIFT_REGION,
+    };
+  return {
+    kind: 'swift', auth, url: env.CINDERBLOCK_SWIFT_URL ?? null, container: env.CINDERBLOCK_SWIFT_CONTAINER,
+    storagePolicy: env.CINDERBLOCK_SWIFT_CREATE_STORAGE_POLICY ?? null, retryAttempts: env.CINDERBLOCK_SWIFT_RETRY_ATTEMPTS,
+    retryBackoffMs: env.CINDERBLOCK_SWIFT_RETRY_BACKOFF * 1000, requestTimeoutMs: env.CINDERBLOCK_SWIFT_TIMEOUT * 1000,
+    objectSize: env.CINDERBLOCK_SWIFT_OBJECT_SIZE, shaBlockSize: env.CINDERBLOCK_SWIFT_BLOCK_SIZE,
+  };
+}
+
 
 const stores = new Map<string, BackupStore>();
 const backends = new Map<string, VolumeBackend>();
@@ -61,7 +90,7 @@ export function backupStoreFor(env: SharedEnv): BackupStore {
   return store;
 }
 
-/** Where a backup goes when nobody chose a container: one directory per backup, or the bucket. */
+/** Where a backup goes when nobody chose a container: one directory per backup, the bucket, or the Swift container. */
 export function defaultBackupContainer(env: SharedEnv, backupId: string): string {
   return repositories[env.CINDERBLOCK_BACKUP_STORE].defaultContainer(env, backupId);
 }

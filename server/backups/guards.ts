@@ -3,7 +3,7 @@ import type { Actor } from '../auth/actor';
 import { authorize, type Permission } from '../auth/policy';
 import type { Executor } from '../db/client';
 import { backups } from '../db/schema';
-import { storeKindForService, type StoreKind } from '../drivers/backup';
+import { backupIsHostBound } from '../runtime';
 import { AppError } from '../errors';
 import { BACKUP_BINARY } from '../jobs/kinds';
 import { findLiveService } from '../services/routing';
@@ -38,11 +38,7 @@ export async function backupServiceFor(tx: Executor, what: string, options: { ho
   return service;
 }
 
-/** Whether a store keeps its objects on one host's disk: then every job on its backups runs on that host. */
-const HOST_LOCAL_STORE: Record<StoreKind, boolean> = { posix: true, s3: false };
-
-/** The host a job on this backup must run on (its own, when its store is host-local), else null. */
+/** The host a job on this backup must run on (its own, when its store is host-bound, as POSIX is), else null. */
 export function pinnedHostOf(backup: Pick<BackupRow, 'service' | 'host'>): string | null {
-  const kind = backup.service ? storeKindForService(backup.service) : undefined;
-  return kind && HOST_LOCAL_STORE[kind] ? backup.host : null;
+  return backupIsHostBound(backup.service) ? backup.host : null;
 }

@@ -2,7 +2,7 @@ import type { BackupStore, StoreKind } from '../drivers/backup';
 import type { SharedEnv } from '../env';
 import { backupStoreFor, defaultBackupContainer } from '../runtime';
 
-/** The backup repository this installation writes to: a POSIX directory or an S3 bucket. */
+/** The backup repository this installation writes to: a POSIX directory, an S3 bucket or a Swift container. */
 export function backupStoreKind(env: SharedEnv): StoreKind {
   return env.CINDERBLOCK_BACKUP_STORE;
 }
@@ -12,7 +12,7 @@ export function backupStore(env: SharedEnv): BackupStore {
   return backupStoreFor(env);
 }
 
-/** Where a backup goes when nobody chose a container: one directory per backup, or the bucket. */
+/** Where a backup goes when nobody chose a container: one directory per backup, the bucket, or the Swift container. */
 export function defaultContainer(env: SharedEnv, backupId: string): string {
   return defaultBackupContainer(env, backupId);
 }

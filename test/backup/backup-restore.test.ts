@@ -7,7 +7,7 @@ import { isBackupError, restoreBackup, serviceNameFor, verifyBackup, type Transf
 import { overwrite, sha256OfFile, writeImage, type RegionKind } from './support/images';
 import { makeTempDir } from './support/paths';
 import { backup, chainOf, MiB, newVolume } from './support/scenario';
-import { posixStoreUnderTest, s3StoreUnderTest, type StoreUnderTest } from './support/stores';
+import { posixStoreUnderTest, s3StoreUnderTest, stopSharedSwift, swiftS3StoreUnderTest, swiftStoreUnderTest, type StoreUnderTest } from './support/stores';
 
 const KINDS: RegionKind[] = ['random', 'text', 'zero', 'zero', 'text', 'random', 'zero', 'zero', 'zero', 'zero', 'text', 'zero', 'random', 'zero', 'zero', 'text', 'zero', 'zero', 'zero', 'zero', 'random', 'text', 'zero', 'zero'];
 const SIZE = KINDS.length * MiB;
@@ -163,3 +163,6 @@ function endToEnd(name: string, open: () => Promise<StoreUnderTest>) {
 
 endToEnd('posix', async () => posixStoreUnderTest());
 endToEnd('s3', async () => s3StoreUnderTest());
+endToEnd('swift', async () => swiftStoreUnderTest());
+endToEnd('s3 (Swift s3api)', async () => swiftS3StoreUnderTest());
+after(stopSharedSwift);

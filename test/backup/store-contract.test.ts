@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { backupPrefix, createStore, deleteBackupObjects, isBackupError, perBackupDirectory } from '../../server/drivers/backup/index';
 import { dataObjectName } from '../../server/drivers/backup/format';
-import { posixStoreUnderTest, s3StoreUnderTest, type StoreUnderTest } from './support/stores';
+import { posixStoreUnderTest, s3StoreUnderTest, stopSharedSwift, swiftS3StoreUnderTest, swiftStoreUnderTest, type StoreUnderTest } from './support/stores';
 import { freePort } from '../support/ports';
 
 function contract(name: string, open: () => Promise<StoreUnderTest>) {
@@ -104,6 +104,43 @@ function contract(name: string, open: () => Promise<StoreUnderTest>) {
 
 contract('posix', async () => posixStoreUnderTest());
 contract('s3', async () => s3StoreUnderTest());
+contract('swift', async () => swiftStoreUnderTest());
+contract('s3 (Swift s3api)', async () => swiftS3StoreUnderTest());
+after(stopSharedSwift);
+
+describe("the S3 store's checksum setting against Swift's s3api", () => {
+  const streamed = () => ({ length: 6, chunks: () => [Buffer.from('abc'), Buffer.from('def')].values() });
+
+  test('WHEN_REQUIRED (the default) writes whole and streamed objects', async () => {
+    const subject = await swiftS3StoreUnderTest('WHEN_REQUIRED');
+    try {
+      const container = subject.freshContainer('checksums-required');
+      await subject.store.ensureContainer(container);
+      await subject.store.putObject(container, 'whole-00001', Buffer.from('abc'));
+      await subject.store.putObject(container, 'streamed-00001', streamed());
+      assert.equal((await subject.store.getObject(container, 'streamed-00001')).toString(), 'abcdef');
+    } finally {
+      await subject.close();
+    }
+  });
+
+  test("WHEN_SUPPORTED (the SDK's default) writes whole objects, but Swift 2.30 refuses the aws-chunked trailers of streamed ones", async () => {
+    const subject = await swiftS3StoreUnderTest('WHEN_SUPPORTED');
+    try {
+      const container = subject.freshContainer('checksums-supported');
+      await subject.store.ensureContainer(container);
+      await subject.store.putObject(container, 'whole-00001', Buffer.from('abc'));
+      assert.equal((await subject.store.getObject(container, 'whole-00001')).toString(), 'abc');
+      await assert.rejects(subject.store.putObject(container, 'streamed-00001', streamed()), (error: unknown) => {
+        assert.ok(isBackupError(error, 'STORE_ERROR'), String(error));
+        assert.match(error.message, /aws-chunked is not supported/);
+        return true;
+      });
+    } finally {
+      await subject.close();
+    }
+  });
+});
 
 describe('posix store specifics', () => {
   test('directories are 0770 and files 0660 (group-readable); no temp file is left behind', async () => {

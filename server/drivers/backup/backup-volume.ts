@@ -149,8 +149,8 @@ function validateSizes(objectSize: number, blockSize: number): void {
 
 export async function backupVolume(options: BackupVolumeOptions): Promise<BackupVolumeResult> {
   const { store, signal } = options;
-  const objectSize = options.objectSize ?? DEFAULT_OBJECT_SIZE;
-  const blockSize = options.shaBlockSize ?? SHA_BLOCK_SIZE;
+  const objectSize = options.objectSize ?? store.objectSize ?? DEFAULT_OBJECT_SIZE;
+  const blockSize = options.shaBlockSize ?? store.shaBlockSize ?? SHA_BLOCK_SIZE;
   validateSizes(objectSize, blockSize);
   const compression = parseCompressionOption(options.compression ?? DEFAULT_COMPRESSION);
   const pool = options.pool ?? sharedWorkerPool();

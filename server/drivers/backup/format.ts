@@ -11,11 +11,12 @@ import { DIGEST_BYTES, FORMAT_VERSION } from './constants';
 
 export { DEFAULT_OBJECT_SIZE, DIGEST_BYTES, FORMAT_VERSION, SHA_BLOCK_SIZE } from './constants';
 
-export type StoreKind = 'posix' | 's3';
+export type StoreKind = 'posix' | 's3' | 'swift';
 
 const serviceNames: Record<StoreKind, string> = {
   posix: 'cinder.backup.drivers.posix.PosixBackupDriver',
   s3: 'cinder.backup.drivers.s3.S3BackupDriver',
+  swift: 'cinder.backup.drivers.swift.SwiftBackupDriver',
 };
 
 /** The `backups.service` class path Cinder records for a store kind. */
@@ -38,7 +39,7 @@ export interface PrefixParts {
   availabilityZone: string;
 }
 
-/** `service_metadata`: the object-name prefix, in the form Cinder's driver of that kind uses. */
+/** `service_metadata`: the object-name prefix, in the form Cinder's driver of that kind uses (Swift and S3 alike). */
 export function backupPrefix(kind: StoreKind, parts: PrefixParts): string {
   const stamp = compactUtcTimestamp(parts.startedAt);
   if (kind === 'posix') return `volume_${parts.volumeId}_${stamp}_backup_${parts.backupId}`;

@@ -10,7 +10,7 @@
  *   verifyBackup({ store, container, prefix })            -> { ok, missing, unexpected, problems, metadata }
  *   readBackupMetadata({ store, container, prefix })      -> BackupMetadata
  *   scanRepository({ store, containers? })                -> { backups, problems }
- *   serviceNameFor('posix' | 's3')           -> Cinder's class path for backups.service
+ *   serviceNameFor('posix' | 's3' | 'swift')-> Cinder's class path for backups.service
  *   createTransferLimiter(maxTransfers)      -> run(transfer, signal) with at most N at once
  *
  * Cancellation: pass an AbortSignal; it is checked before every object. A cancelled backup removes

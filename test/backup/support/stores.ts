@@ -1,10 +1,11 @@
 import fs from 'node:fs';
-import { createStore, type BackupStore } from '../../../server/drivers/backup/index';
+import { createStore, type BackupStore, type StoreKind } from '../../../server/drivers/backup/index';
+import { startSwift, type RunningSwift } from '../../support/swift';
 import { makeTempDir } from './paths';
 import { startS3rver, type RunningS3rver } from './s3rver';
 
 export interface StoreUnderTest {
-  kind: 'posix' | 's3';
+  kind: StoreKind;
   /** The POSIX store's directory, for tests that damage objects on disk. */
   root?: string;
   store: BackupStore;
@@ -42,5 +43,58 @@ export async function s3StoreUnderTest(): Promise<StoreUnderTest & { server: Run
       await store.close();
       await server.stop();
     },
+  };
+}
+
+let swiftServer: Promise<RunningSwift> | null = null;
+
+/** One real Swift per test file, started on first use; stop it with stopSharedSwift in an `after`. */
+export function sharedSwift(): Promise<RunningSwift> {
+  swiftServer ??= startSwift();
+  return swiftServer;
+}
+
+export async function stopSharedSwift(): Promise<void> {
+  if (swiftServer === null) return;
+  const running = swiftServer;
+  swiftServer = null;
+  await (await running).stop();
+}
+
+/** Swift's native API with tempauth; short retry waits so faults fail fast. */
+export async function swiftStoreUnderTest(options: { container?: string } = {}): Promise<StoreUnderTest & { server: RunningSwift }> {
+  const server = await sharedSwift();
+  const store = createStore({
+    kind: 'swift',
+    auth: { kind: 'v1', authUrl: server.authUrl, user: server.user, key: server.key },
+    container: options.container ?? 'volumebackups',
+    retryAttempts: 2,
+    retryBackoffMs: 50,
+    requestTimeoutMs: 20_000,
+  });
+  return {
+    kind: 'swift',
+    store,
+    server,
+    freshContainer: (label) => `${label}-${++counter}`,
+    close: () => store.close(),
+  };
+}
+
+/** Swift's s3api middleware: a real S3 implementation (tempauth's user and key as access key and secret). */
+export async function swiftS3StoreUnderTest(
+  checksums: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED' = 'WHEN_REQUIRED',
+): Promise<StoreUnderTest & { server: RunningSwift }> {
+  const server = await sharedSwift();
+  const store = createStore({
+    kind: 's3', endpoint: server.endpoint, accessKeyId: server.user, secretAccessKey: server.key, bucket: 'volumebackups',
+    requestChecksumCalculation: checksums, responseChecksumValidation: checksums,
+  });
+  return {
+    kind: 's3',
+    store,
+    server,
+    freshContainer: (label) => `${label}-${++counter}`.toLowerCase(),
+    close: () => store.close(),
   };
 }

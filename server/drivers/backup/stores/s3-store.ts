@@ -20,6 +20,8 @@ export interface S3StoreConfig {
   forcePathStyle: boolean;
   maxAttempts: number;
   requestTimeoutMs: number;
+  requestChecksumCalculation: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
+  responseChecksumValidation: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
 }
 
 /**
@@ -84,8 +86,8 @@ export class S3Store implements BackupStore {
       forcePathStyle: config.forcePathStyle,
       credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
       maxAttempts: config.maxAttempts,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestChecksumCalculation: config.requestChecksumCalculation,
+      responseChecksumValidation: config.responseChecksumValidation,
       requestHandler: { requestTimeout: config.requestTimeoutMs, connectionTimeout: config.requestTimeoutMs },
     });
   }
@@ -149,7 +151,10 @@ export class S3Store implements BackupStore {
         { abortSignal: options.signal },
       );
     } catch (error) {
-      throw s3Error('write', this.where(container, name), error, name);
+      const mapped = s3Error('write', this.where(container, name), error, name);
+      // A PUT cancelled after its body reached the server may still be stored: remove it.
+      if (mapped.code === 'ABORTED') await this.deleteObject(container, name).catch(() => undefined);
+      throw mapped;
     }
   }
 

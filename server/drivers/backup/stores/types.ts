@@ -28,6 +28,10 @@ export interface ObjectReader {
 
 export interface BackupStore {
   readonly kind: StoreKind;
+  /** The object size backups to this store use unless told otherwise (Cinder's backup_swift_object_size); unset: the engine's default. */
+  readonly objectSize?: number;
+  /** The SHA block size, likewise (backup_swift_block_size). */
+  readonly shaBlockSize?: number;
   /** Where a backup goes when its request named no container. */
   defaultContainer(backupId: string): string;
   /** Fails with a BackupError (STORE_UNREACHABLE, STORE_ERROR) if the store cannot be used. */
