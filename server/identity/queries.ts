@@ -1,4 +1,4 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import { requireAdmin } from '../auth/policy';
 import { db } from '../db/client';
@@ -54,4 +54,23 @@ export async function landingPage(userName: string): Promise<'/admin' | '/'> {
   const [user] = await db().select({ isAdmin: users.isAdmin }).from(users)
     .where(sql`${users.name} = ${userName} and ${users.domainId} = 'default' and ${users.enabled}`);
   return user?.isAdmin ? '/admin' : '/';
+}
+
+/** What Keystone's project lists filter on. */
+export interface ProjectFilters { id?: string; name?: string; domainId?: string; enabled?: boolean }
+
+/**
+ * Projects for the identity API, by name: every project for an admin, else the actor's own
+ * (or, with `memberOf`, the projects of that actor's memberships), filtered.
+ */
+export async function identityProjects(actor: Actor, filters: ProjectFilters = {}, memberOf?: Actor) {
+  const ids = memberOf ? [...memberOf.roles.keys()] : actor.isAdmin ? undefined : [...actor.roles.keys()];
+  if (ids && ids.length === 0) return [];
+  return db().select().from(projects).where(and(
+    ids ? inArray(projects.id, ids) : undefined,
+    filters.id !== undefined ? eq(projects.id, filters.id) : undefined,
+    filters.name !== undefined ? eq(projects.name, filters.name) : undefined,
+    filters.domainId !== undefined ? eq(projects.domainId, filters.domainId) : undefined,
+    filters.enabled !== undefined ? eq(projects.enabled, filters.enabled) : undefined,
+  )).orderBy(asc(projects.name));
 }

@@ -1,11 +1,9 @@
-import { and, asc, eq, inArray, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { lookupable, signInWithPassword } from '../../auth/credentials';
 import { SignInThrottled, sourceAddress } from '../../auth/sign-in-throttle';
 import { loadActor } from '../../auth/load-actor';
-import { db } from '../../db/client';
-import { projects } from '../../db/schema';
 import { authenticateApplicationCredential } from '../../identity/app-credentials';
+import { identityProjects, type ProjectFilters } from '../../identity/queries';
 import { issueToken, resolveToken, revokeToken, scopableProject, type TokenContext } from '../../identity/tokens';
 import { AUTH_REQUIRED } from '../cinder/faults';
 import { publicOrigin } from '../cinder/links';
@@ -162,28 +160,24 @@ async function subjectToken(request: Request, origin: string, method: string): P
   return Response.json(tokenBody(context, origin, withCatalog), { headers });
 }
 
-/** Projects the caller may see: every project for an admin, else their memberships. */
-async function visibleProjects(me: TokenContext, filters: SQL[] = []) {
-  const scope = me.actor.isAdmin ? undefined : inArray(projects.id, [...me.actor.roles.keys(), '']);
-  return db().select().from(projects).where(and(scope, ...filters)).orderBy(asc(projects.name));
-}
-
 async function listProjects(request: Request, origin: string, onlyScopable: boolean): Promise<Response> {
   const me = await caller(request);
   const query = new URL(request.url).searchParams;
-  const filters: SQL[] = [];
-  if (query.has('name')) filters.push(eq(projects.name, query.get('name')!));
-  if (query.has('domain_id')) filters.push(eq(projects.domainId, query.get('domain_id')!));
-  if (query.has('enabled')) filters.push(eq(projects.enabled, !['0', 'false', 'no', 'off'].includes(query.get('enabled')!.toLowerCase())));
-  if (onlyScopable) filters.push(eq(projects.enabled, true));
-  const rows = await visibleProjects(me, filters);
+  const filters: ProjectFilters = {};
+  if (query.has('name')) filters.name = query.get('name')!;
+  if (query.has('domain_id')) filters.domainId = query.get('domain_id')!;
+  if (query.has('enabled')) filters.enabled = !['0', 'false', 'no', 'off'].includes(query.get('enabled')!.toLowerCase());
+  // Only enabled projects can be scoped to: asking those for disabled ones finds none.
+  const nothingScopable = onlyScopable && filters.enabled === false;
+  if (onlyScopable) filters.enabled = true;
+  const rows = nothingScopable ? [] : await identityProjects(me.actor, filters);
   const self = `${origin}/identity/v3/${onlyScopable ? 'auth/projects' : 'projects'}`;
   return Response.json({ links: { self, previous: null, next: null }, projects: rows.map((p) => projectView(p, origin)) });
 }
 
 async function showProject(request: Request, origin: string, id: string): Promise<Response> {
   const me = await caller(request);
-  const [project] = await visibleProjects(me, [eq(projects.id, id)]);
+  const [project] = await identityProjects(me.actor, { id });
   if (!project) throw new KeystoneError(404, `Could not find project: ${id}.`);
   return Response.json({ project: projectView(project, origin) });
 }
@@ -195,9 +189,7 @@ async function userProjects(request: Request, origin: string, userId: string): P
   }
   const actor = await loadActor(userId);
   if (!actor) throw new KeystoneError(404, `Could not find user: ${userId}.`);
-  const rows = actor.roles.size
-    ? await db().select().from(projects).where(inArray(projects.id, [...actor.roles.keys()])).orderBy(asc(projects.name))
-    : [];
+  const rows = await identityProjects(me.actor, {}, actor);
   return Response.json({ links: { self: `${origin}/identity/v3/users/${userId}/projects`, previous: null, next: null }, projects: rows.map((p) => projectView(p, origin)) });
 }
 
