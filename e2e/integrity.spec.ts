@@ -57,7 +57,7 @@ test.describe('integrity you can see', () => {
     await expect(page.getByTestId('backup-row').filter({ hasText: `healthy-${tag}` })).toHaveCount(0);
     await shot(page, 'admin-backups-damaged');
 
-    await row.getByRole('link', { name: `to-damage-${tag}` }).click();
+    await row.getByRole('link', { name: `to-damage-${tag}`, exact: true }).click();
     await expect(page.getByTestId('chain-break')).toContainText('This backup is damaged');
     await expect(page.getByTestId('damaged-object')).toHaveText(object);
     await expect(page.getByRole('button', { name: 'Restore…' })).toBeDisabled();
