@@ -153,9 +153,9 @@ export function BackupTable({ initial, query, scope = {}, links, admin = false, 
                 </Td>
                 {admin && <Td><Link className="hover:underline" href={listHref(links.backups, query, { projectId: b.projectId, page: undefined })}>{b.projectName}</Link></Td>}
                 <Td>
-                  <div className="flex flex-wrap items-center gap-1"><StatusBadge status={b.status} title={b.failReason} /><IntegrityBadge integrity={b.integrity} /></div>
+                  <div className="flex flex-col items-start gap-1"><StatusBadge status={b.status} title={b.failReason} /><IntegrityBadge integrity={b.integrity} /></div>
                   {b.integrity.state === 'damaged' && b.integrity.object && (
-                    <div className="mt-1 max-w-64 truncate font-mono text-[11px] text-red-600" title={b.integrity.problem ?? undefined}>{b.integrity.object}</div>
+                    <div className="mt-1 max-w-40 truncate font-mono text-[11px] text-red-600" title={b.integrity.problem ?? undefined}>{b.integrity.object}</div>
                   )}
                   {isTransferring(b.status) && <TransferProgress compact status={b.status} bytes={b.progressBytes} total={b.progressTotalBytes} rate={rates.get(`${b.id}:${b.status}`)} />}
                   {b.status === 'error' && b.failReason && <div className="mt-1 max-w-64 truncate text-xs text-red-600" title={b.failReason}>{b.failReason}</div>}

@@ -39,7 +39,7 @@ export function AppShell({ area, nav, user, switcher, crossLink, children }: {
               <div className="text-xs text-slate-400">{user.role} · <Link href="/account" className="underline-offset-2 hover:text-white hover:underline">Account</Link></div>
             </div>
             <form action={signOutAction}>
-              <button type="submit" className="rounded-md px-2 py-1 text-xs text-slate-300 ring-1 ring-slate-700 hover:bg-slate-800 hover:text-white">Sign out</button>
+              <button type="submit" className="whitespace-nowrap rounded-md px-2 py-1 text-xs text-slate-300 ring-1 ring-slate-700 hover:bg-slate-800 hover:text-white">Sign out</button>
             </form>
           </div>
         </div>

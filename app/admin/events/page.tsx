@@ -24,7 +24,7 @@ export default async function EventsPage() {
                 <Td className="font-medium text-slate-900">{e.action.replaceAll('_', ' ')}</Td>
                 <Td><span className="text-slate-500">{e.resourceType}</span> <ShortId id={e.resourceId} /></Td>
                 <Td>{e.fromStatus || e.toStatus ? `${e.fromStatus ?? '—'} → ${e.toStatus ?? '—'}` : ''}</Td>
-                <Td><div className="max-w-xs truncate font-mono text-xs text-slate-500" title={e.detail ? JSON.stringify(e.detail) : undefined}>{e.detail ? JSON.stringify(e.detail) : ''}</div></Td>
+                <Td><div className="max-w-48 truncate font-mono text-xs text-slate-500 xl:max-w-xs" title={e.detail ? JSON.stringify(e.detail) : undefined}>{e.detail ? JSON.stringify(e.detail) : ''}</div></Td>
               </tr>
             ))}
           </TBody>
