@@ -16,7 +16,7 @@ const text = (form: FormData, name: string) => {
 };
 
 /** Only a path on this site: not `//host` or `/\\host`, which browsers read as another site. */
-const localPath = (next: string) => (/^\/(?![/\\])/.test(next) && !/[\u0000-\u001f]/.test(next) ? next : '/');
+const localPath = (next: string) => (/^\/(?![/\\])/.test(next) && ![...next].some((c) => c.charCodeAt(0) < 0x20) ? next : '/');
 
 /**
  * Signs in from the login form. A wrong or empty password, a locked account, or a call without a
