@@ -51,7 +51,11 @@ describe('projects and users', () => {
     const { actor: admin } = await seedAdmin();
     const project = await createProject(admin, { name: 'finance', description: 'ledgers' });
     const rows = await database.handle.db.select().from(quotas).where(eq(quotas.projectId, project.id));
-    assert.deepEqual(rows.map((r) => r.resource).sort(), ['backup_gigabytes', 'backups', 'gigabytes', 'per_volume_gigabytes', 'snapshots', 'volumes']);
+    // Cinder's quota set: the resources, groups, and the default volume type's own limits.
+    assert.deepEqual(rows.map((r) => r.resource).sort(), [
+      'backup_gigabytes', 'backups', 'gigabytes', 'gigabytes___DEFAULT__', 'groups', 'per_volume_gigabytes', 'snapshots', 'snapshots___DEFAULT__',
+      'volumes', 'volumes___DEFAULT__',
+    ]);
     const user = await createUser(admin, { name: 'alice', password: 'alice-password', projectId: project.id, role: 'reader' });
     assert.ok(await authenticatePassword('alice', 'alice-password'));
     assert.equal(await authenticatePassword('alice', 'wrong-password'), null);
