@@ -6,7 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import { and, eq, sql } from 'drizzle-orm';
 import { createBackup } from '../../server/backups/service';
 import { dataPaths } from '../../server/data-paths';
-import { auditEvents, jobs, notificationDeliveries, services } from '../../server/db/schema';
+import { auditEvents, jobs, notificationDeliveries, quotas, services } from '../../server/db/schema';
+import { targetInputFromForm } from '../../server/notifications/form';
+import { changeUsage } from '../../server/quotas/service';
 import { createTarget, deleteTarget, listTargets, recentDeliveries, sendTestNotification, updateTarget } from '../../server/notifications/targets';
 import { sweepServiceHealth } from '../../server/notifications/service-health';
 import { Worker } from '../../server/worker/worker';
@@ -183,5 +185,47 @@ describe('notifications', () => {
     assert.equal(hooks.hooks.filter((x) => x.path === '/service').length, 2, 'one webhook per transition');
     assert.equal(downMails().length, 2, 'one mail per transition');
     await db().delete(services).where(and(eq(services.id, ghost.id)));
+  });
+
+  test('a charge that takes a quota to 90 % tells once per crossing', async () => {
+    const { actor: admin } = await seedAdmin();
+    const { project } = await seedProject('member');
+    await createTarget(admin, { kind: 'webhook', name: 'quota watch', events: ['quota_near_full'], config: { url: hooks.url('/quota') } });
+    const where = and(eq(quotas.projectId, project.id), eq(quotas.resource, 'volumes'));
+    await db().update(quotas).set({ hardLimit: 10, inUse: 7 }).where(where);
+    const charge = (delta: number) => db().transaction((tx) => changeUsage(tx, project.id, [{ resource: 'volumes', delta }]));
+    await charge(1);
+    assert.equal(hooks.hooks.filter((x) => x.path === '/quota').length, 0, '80 %: nothing yet');
+    await charge(1);
+    await charge(1);
+    await waitFor('the quota webhook', async () => hooks.hooks.some((x) => x.path === '/quota'));
+    await new Promise((r) => setTimeout(r, 800));
+    const got = hooks.hooks.filter((x) => x.path === '/quota');
+    assert.equal(got.length, 1, 'crossing 90 % tells once; 100 % after it does not tell again');
+    const body = JSON.parse(got[0].body);
+    assert.equal(body.kind, 'quota_near_full');
+    assert.equal(body.projectId, project.id);
+    assert.deepEqual([body.detail.inUse, body.detail.hardLimit, body.detail.percent], [9, 10, 90]);
+  });
+
+  test('the console form becomes a target, and its errors name the fields of the form', async () => {
+    const { actor: admin } = await seedAdmin();
+    const form = new FormData();
+    for (const [k, v] of [['kind', 'email'], ['name', 'form mail'], ['config.host', '127.0.0.1'], ['config.port', String(smtp.port)], ['config.tls', 'none'],
+      ['config.from', 'cb@example.test'], ['config.to', 'a@example.test, b@example.test\nc@example.test'], ['password', 'hunter2'],
+      ['events', 'backup_failed'], ['events', 'service_down']]) form.append(k, v);
+    const { target } = await createTarget(admin, targetInputFromForm(form));
+    assert.deepEqual(target.config.to, ['a@example.test', 'b@example.test', 'c@example.test']);
+    assert.equal(target.config.port, smtp.port);
+    assert.deepEqual(target.events, ['backup_failed', 'service_down']);
+    assert.equal(target.hasSecret, true);
+    const sent = await waitForDelivery(await sendTestNotification(admin, { id: target.id }), 'sent');
+    assert.ok(smtp.mails.some((m) => m.raw.includes(sent.id) && m.to.length === 3));
+
+    const bad = new FormData();
+    for (const [k, v] of [['kind', 'email'], ['name', 'bad mail'], ['config.port', '99999'], ['config.tls', 'none'], ['config.from', 'nope'], ['config.to', 'x']]) bad.append(k, v);
+    const error = await expectError(createTarget(admin, targetInputFromForm(bad)), 'invalid') as { fieldErrors?: Record<string, string> };
+    assert.ok(error.fieldErrors?.['config.host'] && error.fieldErrors['config.port'] && error.fieldErrors['config.from']);
+    assert.ok(Object.keys(error.fieldErrors).some((k) => k.startsWith('config.to')));
   });
 });
