@@ -15,7 +15,7 @@ export function registerCountedHistogram(
       const values: MetricValueWithName<string>[] = [];
       for (const row of rows) {
         const labels = { [spec.labelName]: row.label };
-        spec.bounds.forEach((le, i) => values.push({ metricName: `${spec.name}_bucket`, labels: { ...labels, le }, value: row.buckets[i] }));
+        for (const [i, le] of spec.bounds.entries()) values.push({ metricName: `${spec.name}_bucket`, labels: { ...labels, le }, value: row.buckets[i] });
         values.push({ metricName: `${spec.name}_bucket`, labels: { ...labels, le: '+Inf' }, value: row.count });
         values.push({ metricName: `${spec.name}_sum`, labels, value: row.sum });
         values.push({ metricName: `${spec.name}_count`, labels, value: row.count });

@@ -11,7 +11,7 @@ import { listTargets, recentDeliveries } from '@/server/notifications/targets';
 
 export const metadata: Metadata = { title: 'Notifications' };
 
-function describe(target: { kind: string; config: Record<string, unknown> }) {
+function destinationOf(target: { kind: string; config: Record<string, unknown> }) {
   if (target.kind === 'webhook') return String(target.config.url ?? '');
   const to = Array.isArray(target.config.to) ? (target.config.to as string[]).join(', ') : '';
   return `${to} via ${String(target.config.host ?? '')}:${String(target.config.port ?? '')}`;
@@ -41,7 +41,7 @@ export default async function NotificationsPage() {
                       <span className="font-medium text-slate-900">{target.name}</span>{' '}
                       <Badge tone={target.enabled ? 'green' : 'slate'}>{target.enabled ? target.kind : `${target.kind}, disabled`}</Badge>
                     </Td>
-                    <Td><span className="break-all" title={describe(target)}>{describe(target)}</span></Td>
+                    <Td><span className="break-all" title={destinationOf(target)}>{destinationOf(target)}</span></Td>
                     <Td>
                       {target.events.length === 0 ? <span className="text-slate-500">None (tests only)</span>
                         : target.events.map((e) => NOTIFICATION_EVENTS[e as NotificationEvent] ?? e).join(', ')}
