@@ -4,6 +4,7 @@ import { TargetForm } from '@/components/notifications/target-form';
 import { TargetRowActions } from '@/components/notifications/target-row-actions';
 import { Badge } from '@/components/ui/badge';
 import { Card, EmptyState, PageHeader } from '@/components/ui/card';
+import { DialogButton } from '@/components/ui/dialog';
 import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { requireAdminPage } from '@/server/auth/session';
 import { NOTIFICATION_EVENTS, type NotificationEvent } from '@/server/notifications/events';
@@ -28,9 +29,13 @@ export default async function NotificationsPage() {
         description="Where failures are sent: e-mail over SMTP and signed webhooks. The worker delivers them, retrying with backoff; a restart loses none."
       />
       <div className="space-y-6">
-        <Card title="Targets" description="Each target receives the events its rules name. Secrets are write-only: they are never shown again after they are set.">
+        <Card
+          title="Targets"
+          description="Each target receives the events its rules name. Secrets are write-only: they are never shown again after they are set."
+          actions={<DialogButton label="New target…" title="New notification target"><TargetForm /></DialogButton>}
+        >
           {plain.targets.length === 0 ? (
-            <EmptyState title="No targets yet">Create one below; until then failures are only recorded in the audit log.</EmptyState>
+            <EmptyState title="No targets yet">Create one with New target…; until then failures are only recorded in the audit log.</EmptyState>
           ) : (
             <Table label="Notification targets">
               <THead><Th>Name</Th><Th>Goes to</Th><Th>Events</Th><Th className="text-right">Actions</Th></THead>
@@ -66,7 +71,6 @@ export default async function NotificationsPage() {
             })}
           </ul>
         </Card>
-        <Card title="New target"><TargetForm /></Card>
         <Card title="Recent deliveries"><DeliveriesTable rows={plain.deliveries} /></Card>
       </div>
     </>
