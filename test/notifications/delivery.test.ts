@@ -123,7 +123,9 @@ describe('notifications', () => {
     const failedId = await sendTestNotification(admin, { id: down.target.id });
     const failed = await waitForDelivery(failedId, 'failed');
     assert.equal(failed.attempts, 4, 'gives up after the configured attempts');
-    assert.match(failed.lastError ?? '', /HTTP 503/);
+    assert.match(failed.lastError ?? '', /Gave up after 4 attempts: The webhook answered HTTP 503/);
+    const [failedJob] = await db().select().from(jobs).where(eq(jobs.id, failed.jobId!));
+    assert.equal(failedJob.status, 'failed', 'its job failed too (and counts so in the metrics)');
 
     // A rotated secret is returned once and signs from then on.
     const rotated = await updateTarget(admin, { id: hook.target.id, kind: 'webhook', name: 'flaky hook', events: [], config: { url: hooks.url('/flaky') }, rotateSecret: true });

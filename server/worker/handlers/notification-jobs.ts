@@ -13,7 +13,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 /**
  * Sends one notification: attempts with exponential backoff, each failed attempt recorded on the
  * delivery row (so a worker that stops mid-way is followed by one that goes on from the same count),
- * `sent` written with the job's completion, `failed` with the last reason once the attempts run out.
+ * `sent` written with the job's completion; once the attempts run out the job fails and the delivery is `failed` with the reason.
  */
 export const notificationDeliverHandler: JobHandler<'notification_deliver'> = {
   async run({ job, signal, database, transact, complete }) {
@@ -32,13 +32,9 @@ export const notificationDeliverHandler: JobHandler<'notification_deliver'> = {
         if (signal.aborted) throw error;
         attempts += 1;
         const reason = error instanceof Error ? error.message : String(error);
-        if (attempts >= maxAttempts) {
-          return complete({ delivered: false, attempts, reason }, async (tx) => {
-            await recordFailedAttempt(tx, deliveryId, attempts, reason);
-            await markFailed(tx, deliveryId);
-          });
-        }
         await transact((tx) => recordFailedAttempt(tx, deliveryId, attempts, reason));
+        // Out of attempts: the job fails, and its onFailure marks the delivery failed with this reason.
+        if (attempts >= maxAttempts) throw new Error(`Gave up after ${attempts} attempts: ${reason}`);
         continue;
       }
       return complete({ delivered: true, attempts: attempts + 1 }, (tx) => markSent(tx, deliveryId, attempts + 1));
