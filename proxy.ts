@@ -35,7 +35,7 @@ export const proxy = auth((request) => securePage(request, !!request.auth));
 export const config = {
   matcher: [
     {
-      source: '/((?!api/|v3|identity|volume/|_next/|favicon.ico|.*\\.(?:png|svg|ico|txt)$).*)',
+      source: '/((?!api/|v3|identity|volume/|metrics(?:/|$)|_next/|favicon.ico|.*\\.(?:png|svg|ico|txt)$).*)',
       missing: [
         { type: 'header', key: 'next-router-prefetch' },
         { type: 'header', key: 'purpose', value: 'prefetch' },

@@ -15,6 +15,7 @@ const NAV = [
   { href: '/admin/projects', label: 'Projects' },
   { href: '/admin/users', label: 'Users' },
   { href: '/admin/events', label: 'Audit log' },
+  { href: '/admin/notifications', label: 'Notifications' },
 ];
 
 export default async function AdminLayout({ children }: { children: ReactNode }) {

@@ -47,6 +47,8 @@ export const jobPayloads = {
   backup_restore_test: z.object({ backupId: id, scheduled: z.boolean().default(false) }),
   /** Finds every backup in the repository, for recreating lost records. */
   repository_scan: z.object({}),
+  /** Sends one notification to one target, retrying with exponential backoff; the delivery row keeps its attempts and outcome. */
+  notification_deliver: z.object({ deliveryId: id }),
 } as const;
 
 export type JobKind = keyof typeof jobPayloads;
@@ -78,6 +80,8 @@ export const RETRIED_AFTER_LEASE_EXPIRY: Record<JobKind, boolean> = {
   backup_scrub: true,
   backup_restore_test: true,
   repository_scan: true,
+  // A delivery keeps its attempts on its own row; a retry goes on from there (at least once).
+  notification_deliver: true,
 };
 
 export const JOBS_CHANNEL = 'cinderblock_jobs';

@@ -2,6 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client';
 import { quotaDefaults, quotas } from '../db/schema';
 import { AppError } from '../errors';
+import { noteQuotaCharge } from '../notifications/quota-watch';
 import { QUOTA_LABELS } from './labels';
 import { QUOTA_DEFAULTS, QUOTA_RESOURCES, typeQuotaOf, type QuotaResource } from './resources';
 
@@ -63,7 +64,7 @@ export async function changeUsage(tx: Executor, projectId: string, changes: Quot
         eq(quotas.resource, resource),
         sql`(${quotas.hardLimit} < 0 or ${quotas.inUse} + ${delta} <= ${quotas.hardLimit})`,
       ))
-      .returning({ inUse: quotas.inUse });
+      .returning({ inUse: quotas.inUse, hardLimit: quotas.hardLimit });
     if (updated.length === 0) {
       const [row] = await tx.select().from(quotas).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource)));
       const limit = row?.hardLimit ?? 0;
@@ -71,6 +72,7 @@ export async function changeUsage(tx: Executor, projectId: string, changes: Quot
       const message = OVER_LIMIT_MESSAGES[resource]?.(limit, used, delta) ?? `Quota exceeded for ${resource}`;
       throw new AppError('over_quota', message, undefined, overQuotaInPlainWords(resource, limit, used, delta));
     }
+    await noteQuotaCharge(tx, { projectId, resource, delta, ...updated[0] });
     const typed = typeQuotaOf(resource);
     if (typed) await checkTypeLimit(tx, projectId, typed, updated[0].inUse - delta, delta);
   }

@@ -9,6 +9,7 @@ import { registerService, reportServiceAlive } from '../services/registration';
 import { enqueueDueChecks } from '../backups/integrity-schedule';
 import { sweepScratch } from '../backups/scratch';
 import { sweepLeftovers } from '../volumes/backend';
+import { sweepServiceHealth } from '../notifications/service-health';
 import { handlers } from './handlers';
 import type { JobContext, JobHandler, TypedJob } from './handlers/types';
 import {
@@ -78,6 +79,7 @@ export class Worker {
     every(this.env.CINDERBLOCK_REPORT_INTERVAL, async () => {
       await this.heartbeat();
       await this.recoverExpiredLeases();
+      await sweepServiceHealth(this.database, this.env.CINDERBLOCK_SERVICE_DOWN_TIME);
     });
     every(Math.max(0.2, this.env.CINDERBLOCK_JOB_LEASE_SECONDS / 3), () => this.renewLeases());
     if (this.env.CINDERBLOCK_JOB_POLL_SECONDS > 0) every(this.env.CINDERBLOCK_JOB_POLL_SECONDS, async () => this.wake());

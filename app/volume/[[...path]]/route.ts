@@ -1,4 +1,5 @@
 import { handleCinder } from '@/server/api/cinder/router';
+import { timedRoute } from '@/server/metrics/web-requests';
 
 /**
  * The endpoint the catalog advertises (`/volume/v3/{project_id}`): its root `/volume/` is the JSON
@@ -6,6 +7,6 @@ import { handleCinder } from '@/server/api/cinder/router';
  */
 export const dynamic = 'force-dynamic';
 
-const handle = (request: Request) => handleCinder(request, '/volume');
+const handle = timedRoute('/volume', (request: Request) => handleCinder(request, '/volume'));
 
 export { handle as GET, handle as HEAD, handle as POST, handle as PUT, handle as PATCH, handle as DELETE, handle as OPTIONS };

@@ -1,6 +1,7 @@
 import { backupCleanupHandler, backupCreateHandler, backupDeleteHandler, backupRestoreHandler } from './backup-jobs';
 import { backupImportHandler, backupVerifyHandler, repositoryScanHandler } from './backup-maintenance-jobs';
 import { backupRestoreTestHandler, backupScrubHandler } from './integrity-jobs';
+import { notificationDeliverHandler } from './notification-jobs';
 import { pingHandler } from './ping';
 import { snapshotCreateHandler, snapshotDeleteHandler } from './snapshot-jobs';
 import type { HandlerRegistry } from './types';
@@ -29,4 +30,5 @@ export const handlers: HandlerRegistry = {
   backup_scrub: backupScrubHandler,
   backup_restore_test: backupRestoreTestHandler,
   repository_scan: repositoryScanHandler,
+  notification_deliver: notificationDeliverHandler,
 };
