@@ -2,3 +2,4 @@ export * from './identity';
 export * from './storage';
 export * from './quotas';
 export * from './operations';
+export * from './policies';
