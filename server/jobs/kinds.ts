@@ -47,6 +47,8 @@ export const jobPayloads = {
   backup_restore_test: z.object({ backupId: id, scheduled: z.boolean().default(false) }),
   /** Finds every backup in the repository, for recreating lost records. */
   repository_scan: z.object({}),
+  /** Prunes, by the policy's retention, the backups a policy made of a volume (after a successful run). */
+  policy_retention: z.object({ policyId: id, volumeId: id, runId: id.nullable() }),
 } as const;
 
 export type JobKind = keyof typeof jobPayloads;
@@ -78,6 +80,7 @@ export const RETRIED_AFTER_LEASE_EXPIRY: Record<JobKind, boolean> = {
   backup_scrub: true,
   backup_restore_test: true,
   repository_scan: true,
+  policy_retention: true,
 };
 
 export const JOBS_CHANNEL = 'cinderblock_jobs';

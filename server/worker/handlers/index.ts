@@ -2,6 +2,7 @@ import { backupCleanupHandler, backupCreateHandler, backupDeleteHandler, backupR
 import { backupImportHandler, backupVerifyHandler, repositoryScanHandler } from './backup-maintenance-jobs';
 import { backupRestoreTestHandler, backupScrubHandler } from './integrity-jobs';
 import { pingHandler } from './ping';
+import { policyRetentionHandler } from './policy-jobs';
 import { snapshotCreateHandler, snapshotDeleteHandler } from './snapshot-jobs';
 import type { HandlerRegistry } from './types';
 import {
@@ -29,4 +30,5 @@ export const handlers: HandlerRegistry = {
   backup_scrub: backupScrubHandler,
   backup_restore_test: backupRestoreTestHandler,
   repository_scan: repositoryScanHandler,
+  policy_retention: policyRetentionHandler,
 };
