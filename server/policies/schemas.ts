@@ -44,10 +44,16 @@ export const retentionSchema = z.object({
 
 const optionalContainer = z.preprocess((v) => (v === '' || v === undefined ? null : v), containerSchema.nullable());
 
+const timeZone = z.preprocess((v) => (v === '' || v === undefined || v === null ? 'UTC' : v), z.string().trim().max(64)
+  .refine(isKnownTimeZone, 'Not a time zone this server knows (an IANA name like Europe/Berlin)'));
+
+/** A schedule and its zone: what the editor's "next five runs" reads. */
+export const scheduleFieldsSchema = z.object({ schedule: scheduleSchema, timeZone });
+
 export const policyFieldsSchema = z.object({
   name: z.string().trim().min(1, 'Give the policy a name').max(255, 'The name is at most 255 characters'),
   schedule: scheduleSchema,
-  timeZone: z.string().trim().default('UTC').refine(isKnownTimeZone, 'Not a time zone this server knows (an IANA name like Europe/Berlin)'),
+  timeZone,
   fullEveryRuns: count('Full every N runs', 1000).refine((v) => v === null || v >= 1, 'At least 1 (1: every run is a full backup)'),
   fullEveryDays: count('Full every N days', 3650).refine((v) => v === null || v >= 1, 'At least 1 day'),
   force: z.preprocess((v) => v === 'on' || v === 'true' || v === true, z.boolean()).default(false),
