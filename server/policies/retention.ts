@@ -63,10 +63,13 @@ export function decideRetention<T extends RetentionCandidate>(candidates: T[], r
   const newestFirst = [...candidates].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id.localeCompare(a.id));
   const decisions = newestFirst.map((backup) => ({ backup, keep: false, reasons: [] as string[] }));
   if (!hasRules(retention)) {
-    for (const decision of decisions) decision.keep = true, decision.reasons.push('no retention rule: everything is kept');
+    for (const decision of decisions) {
+      decision.keep = true;
+      decision.reasons.push('no retention rule: everything is kept');
+    }
     return decisions;
   }
-  decisions.slice(0, retention.keepLast ?? 0).forEach((d, i) => d.reasons.push(`last ${i + 1}`));
+  for (const [i, d] of decisions.slice(0, retention.keepLast ?? 0).entries()) d.reasons.push(`last ${i + 1}`);
 
   const rules: PeriodRule[] = [
     { name: 'hourly', count: retention.keepHourly ?? 0, period: (t) => `${t.year}-${pad(t.month)}-${pad(t.day)} ${pad(t.hour)}h` },
