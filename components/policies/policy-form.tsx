@@ -1,7 +1,7 @@
 'use client';
 
 import { useRouter } from 'next/navigation';
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { ActionForm } from '@/components/ui/action-form';
 import { Checkbox, Field, Select, TextInput } from '@/components/ui/field';
 import { LocalTime } from '@/components/ui/time';
@@ -39,14 +39,14 @@ export function PolicyForm({ values, projectId, allowShared = false }: { values:
   const [kind, setKind] = useState(values.schedule.kind);
   const [preview, setPreview] = useState<{ runs?: string[]; error?: string }>({});
   const formRef = useRef<HTMLDivElement>(null);
-  const refresh = () => {
+  const refresh = useCallback(() => {
     const form = formRef.current?.closest('form');
     if (!form) return;
     void schedulePreviewAction(new FormData(form)).then((result) => {
       setPreview(result.ok ? { runs: result.data as string[] } : { error: result.message });
     });
-  };
-  useEffect(refresh, [kind]);
+  }, []);
+  useEffect(refresh, [refresh]);
   const editing = Boolean(values.id);
   return (
     <ActionForm
@@ -76,7 +76,7 @@ export function PolicyForm({ values, projectId, allowShared = false }: { values:
           <fieldset className="space-y-3 rounded-md border border-slate-200 p-3">
             <legend className="px-1 text-sm font-medium text-slate-800">Schedule</legend>
             <Field label="Runs" name="schedule.kind">
-              <Select name="schedule.kind" value={kind} onChange={(e) => setKind(e.target.value)}>
+              <Select name="schedule.kind" value={kind} onChange={(e) => { setKind(e.target.value); setTimeout(refresh, 0); }}>
                 <option value="hourly">Hourly</option>
                 <option value="daily">Daily</option>
                 <option value="weekly">Weekly</option>
