@@ -3,7 +3,7 @@ import { and, asc, count, desc, eq, gt, isNull, lte, sql } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import { createBackup } from '../backups/service';
 import type { Executor } from '../db/client';
-import { backups, policies, policyRuns, policyVolumes } from '../db/schema';
+import { backups, policies, policyRuns, policyVolumes, volumes } from '../db/schema';
 import { AppError } from '../errors';
 import { recordEvent } from '../events/audit';
 import { enqueueJob } from '../jobs/enqueue';
@@ -119,6 +119,12 @@ async function settleRuns(tx: Executor, now: Date): Promise<RunRow[]> {
   return settled;
 }
 
+/** Volumes are deleted softly: their assignments end with them. */
+async function dropDeletedVolumes(tx: Executor): Promise<void> {
+  await tx.delete(policyVolumes)
+    .where(sql`${policyVolumes.volumeId} in (select ${volumes.id} from ${volumes} where ${volumes.deleted} = true)`);
+}
+
 /** The assignments due at `now`, earliest first, with their policies. */
 async function dueAssignments(tx: Executor, now: Date) {
   const rows = await tx.select({ assignment: policyVolumes, policy: policies }).from(policyVolumes)
@@ -141,6 +147,7 @@ export async function sweepPolicies(database: Executor, now: Date): Promise<{ se
   return database.transaction(async (tx) => {
     await lockRuns(tx);
     const settled = await settleRuns(tx, now);
+    await dropDeletedVolumes(tx);
     const started: RunRow[] = [];
     for (const { assignment, policy } of await dueAssignments(tx, now)) {
       const next = nextDue(policy, assignment.volumeId, now);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { and, asc, eq, min } from 'drizzle-orm';
-import { createBackup } from '../../server/backups/service';
-import { backups, jobs, policyRuns, policyVolumes, quotas } from '../../server/db/schema';
+import { createBackup, deleteBackup } from '../../server/backups/service';
+import { deleteVolume } from '../../server/volumes/service';
+import { backups, jobs, policyRuns, policyVolumes, quotas, volumes } from '../../server/db/schema';
 import { KEPT_FOR_DEPENDENTS } from '../../server/policies/prune';
 import { MAX_JITTER_MS, sweepPolicies } from '../../server/policies/runs';
 import { assignVolumes, createPolicy, pausePolicy, previewPrune, runPolicyNow } from '../../server/policies/service';
@@ -44,6 +45,23 @@ async function settle(policyId: string, now: Date) {
     return runs.every((r) => r.status !== 'started') && runs;
   });
 }
+/** Deletes a volume's backups (newest first), then the volume. */
+async function deleteVolumeOf(actor: Awaited<ReturnType<typeof seedProject>>['actor'], volumeId: string) {
+  const rows = await db().select().from(backups).where(and(eq(backups.volumeId, volumeId), eq(backups.deleted, false)));
+  for (const row of rows.sort((x, y) => y.createdAt.getTime() - x.createdAt.getTime())) {
+    await deleteBackup(actor, { id: row.id });
+    await waitFor('the backup to go', async () => {
+      const [b] = await db().select().from(backups).where(eq(backups.id, row.id));
+      return (!b || b.deleted) && true;
+    });
+  }
+  await deleteVolume(actor, { id: volumeId });
+  await waitFor('the volume to go', async () => {
+    const [v] = await db().select().from(volumes).where(eq(volumes.id, volumeId));
+    return v.deleted && true;
+  });
+}
+
 async function retentionDone(policyId: string) {
   return waitFor('retention jobs', async () => {
     const live = await db().select().from(jobs).where(and(eq(jobs.kind, 'policy_retention'), eq(jobs.resourceId, policyId)));
@@ -123,6 +141,32 @@ describe('policy runs', () => {
     await pausePolicy(actor, { id: policy.id, paused: false }, undefined, new Date('2030-02-03T10:30:00Z'));
     assert.equal((await assignmentsOf(policy.id))[0].nextSlotAt!.toISOString(), '2030-02-03T11:15:00.000Z');
     await pausePolicy(actor, { id: policy.id, paused: true });
+  });
+
+  test('a full every N days: the chain restarts once its full is old enough; a deleted volume leaves its policies', async () => {
+    const { project, actor } = await seedProject();
+    const volume = await newVolume(actor, project.id, 'days');
+    await writeData(volume.id, [0]);
+    const policy = await createPolicy(actor, policyInput(project.id, {
+      name: 'twice a day', schedule: { kind: 'cron', expression: '0 */12 * * *' }, timeZone: 'UTC', fullEveryRuns: null, fullEveryDays: 1,
+    }));
+    await assignVolumes(actor, { id: policy.id, volumeIds: [volume.id] }, undefined, new Date('2030-05-01T06:00:00Z'));
+    const kinds: boolean[] = [];
+    for (let n = 0; n < 3; n++) {
+      const due = await nextDueOf(policy.id);
+      const [run] = (await sweepPolicies(db(), due)).started.filter((r) => r.policyId === policy.id);
+      assert.equal(run.status, 'started', run.reason ?? '');
+      kinds.push(run.incremental);
+      await settle(policy.id, due);
+      // The backup's own clock is the real one: put it at the run's moment, as if made then.
+      await db().update(backups).set({ createdAt: due }).where(eq(backups.id, run.backupId!));
+    }
+    // 12:00 full, 00:00 incremental (12 h after the full), 12:00 full again (the full is a day old).
+    assert.deepEqual(kinds, [false, true, false]);
+
+    await deleteVolumeOf(actor, volume.id);
+    await sweepPolicies(db(), new Date('2030-05-01T00:00:00Z'));
+    assert.deepEqual(await assignmentsOf(policy.id), []);
   });
 
   test('retention after each run prunes only what the policy made, and keeps a backup incrementals depend on', async () => {
