@@ -6,8 +6,9 @@ import { deleteVolume } from '../../server/volumes/service';
 import { backups, jobs, policyRuns, policyVolumes, quotas, volumes } from '../../server/db/schema';
 import { KEPT_FOR_DEPENDENTS } from '../../server/policies/prune';
 import { MAX_JITTER_MS, sweepPolicies } from '../../server/policies/runs';
-import { assignVolumes, createPolicy, pausePolicy, previewPrune, runPolicyNow } from '../../server/policies/service';
-import { seedProject } from '../support/identities';
+import { assignVolumes, createPolicy, deletePolicy, pausePolicy, previewPrune, runPolicyNow, updatePolicy } from '../../server/policies/service';
+import { listPolicies } from '../../server/policies/queries';
+import { addMember, seedAdmin, seedProject } from '../support/identities';
 import { expectError, startHarness, waitFor, type Harness } from '../support/harness';
 import { backupTools } from '../backups/support';
 
@@ -223,5 +224,38 @@ describe('policy runs', () => {
     ]);
     assert.ok((await previewPrune(actor, { id: fulls.id }))[0].entries.every((e) => e.keep && e.reasons[0].startsWith('last')));
     await pausePolicy(actor, { id: chain.id, paused: true });
+  });
+
+  test('who may do what: members manage their own, readers look, administrators offer policies to every project', async () => {
+    const { project, actor } = await seedProject();
+    const other = await seedProject();
+    const reader = await addMember((await seedProject('reader')).user.id, project.id, 'reader');
+    const { actor: admin } = await seedAdmin();
+    const mine = await newVolume(actor, project.id, 'mine');
+    const theirs = await newVolume(other.actor, other.project.id, 'theirs');
+
+    await expectError(createPolicy(reader, policyInput(project.id)), 'forbidden');
+    await expectError(createPolicy(other.actor, policyInput(project.id)), 'not_found');
+    await expectError(createPolicy(actor, policyInput(project.id, { fullEveryRuns: null })), 'invalid', /full backup every N runs or every N days/);
+    await expectError(createPolicy(actor, policyInput(null as unknown as string)), 'forbidden');
+    const own = await createPolicy(actor, policyInput(project.id));
+    await expectError(updatePolicy(other.actor, { ...policyInput(project.id), id: own.id }), 'not_found');
+    await expectError(assignVolumes(actor, { id: own.id, volumeIds: [theirs.id] }), 'not_found');
+
+    // Offered to every project: each project assigns its own volumes and sees only its own runs.
+    const shared = await createPolicy(admin, policyInput(null as unknown as string, { name: 'offered', timeZone: 'UTC' }));
+    assert.ok((await listPolicies(other.actor, other.project.id)).some((p) => p.policy.id === shared.id));
+    await expectError(updatePolicy(actor, { ...policyInput(project.id), id: shared.id }), 'forbidden');
+    await assignVolumes(actor, { id: shared.id, volumeIds: [mine.id] });
+    await assignVolumes(other.actor, { id: shared.id, volumeIds: [theirs.id] });
+    const runs = await runPolicyNow(actor, { id: shared.id });
+    assert.deepEqual(runs.map((r) => r.volumeId), [mine.id], 'run now starts only the caller’s volumes');
+    await expectError(runPolicyNow(reader, { id: shared.id }), 'invalid');
+    // Replacing one project's set leaves the other project's alone.
+    await assignVolumes(actor, { id: shared.id, projectId: project.id, volumeIds: [] });
+    assert.deepEqual((await assignmentsOf(shared.id)).map((a) => a.volumeId), [theirs.id]);
+    await settle(shared.id, new Date());
+    await deletePolicy(admin, { id: shared.id });
+    await deletePolicy(actor, { id: own.id });
   });
 });
