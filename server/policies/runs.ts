@@ -109,6 +109,10 @@ async function settleRuns(tx: Executor, now: Date): Promise<RunRow[]> {
     const [done] = await tx.update(policyRuns).set(outcome).where(and(eq(policyRuns.id, run.id), eq(policyRuns.status, 'started'))).returning();
     if (!done) continue;
     settled.push(done);
+    await recordEvent(tx, {
+      actor: SYSTEM_ACTOR, projectId: run.projectId, resourceType: 'policy', resourceId: run.policyId, action: `run_${done.status}`,
+      detail: { runId: run.id, volumeId: run.volumeId, backupId: run.backupId, reason: done.reason },
+    });
     if (done.status === 'succeeded') {
       await enqueueJob(tx, {
         kind: 'policy_retention', payload: { policyId: run.policyId, volumeId: run.volumeId, runId: run.id }, targetBinary: BACKUP_BINARY,
