@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import { requireAdmin } from '../auth/policy';
 import { db, type Executor } from '../db/client';
-import { policies, policyRuns, policyVolumes, projects, volumes } from '../db/schema';
+import { backups, policies, policyRuns, policyVolumes, projects, volumes } from '../db/schema';
 import { visiblePolicy, type PolicyRow } from './guards';
 import { nextRuns } from './schedule';
 
@@ -91,4 +91,18 @@ export async function policiesOfVolumes(volumeIds: string[], tx: Executor = db()
   const byVolume = new Map<string, { policyId: string; name: string; nextRunAt: Date | null }[]>();
   for (const row of rows) byVolume.set(row.volumeId, [...(byVolume.get(row.volumeId) ?? []), row]);
   return byVolume;
+}
+
+/** A volume counts as unprotected with no policy and no available backup this recent. */
+export const RECENT_BACKUP_DAYS = 7;
+
+/** A volume's policies with their next runs, its last successful backup, and whether it is unprotected. */
+export async function volumeProtection(actor: Actor, volumeId: string, projectId: string, tx: Executor = db(), now = new Date()) {
+  if (!actor.isAdmin && !actor.roles.has(projectId)) return null;
+  const assigned = (await policiesOfVolumes([volumeId], tx)).get(volumeId) ?? [];
+  const [last] = await tx.select({ id: backups.id, createdAt: backups.createdAt }).from(backups)
+    .where(and(eq(backups.volumeId, volumeId), eq(backups.deleted, false), eq(backups.status, 'available')))
+    .orderBy(desc(backups.createdAt)).limit(1);
+  const recent = last ? now.getTime() - last.createdAt.getTime() < RECENT_BACKUP_DAYS * 86_400_000 : false;
+  return { policies: assigned, lastBackup: last ?? null, unprotected: assigned.length === 0 && !recent };
 }

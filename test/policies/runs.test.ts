@@ -7,7 +7,7 @@ import { backups, jobs, policyRuns, policyVolumes, quotas, volumes } from '../..
 import { KEPT_FOR_DEPENDENTS } from '../../server/policies/prune';
 import { MAX_JITTER_MS, sweepPolicies } from '../../server/policies/runs';
 import { assignVolumes, createPolicy, deletePolicy, pausePolicy, previewPrune, runPolicyNow, updatePolicy } from '../../server/policies/service';
-import { listPolicies } from '../../server/policies/queries';
+import { listPolicies, volumeProtection } from '../../server/policies/queries';
 import { addMember, seedAdmin, seedProject } from '../support/identities';
 import { expectError, startHarness, waitFor, type Harness } from '../support/harness';
 import { backupTools } from '../backups/support';
@@ -246,7 +246,11 @@ describe('policy runs', () => {
     const shared = await createPolicy(admin, policyInput(null as unknown as string, { name: 'offered', timeZone: 'UTC' }));
     assert.ok((await listPolicies(other.actor, other.project.id)).some((p) => p.policy.id === shared.id));
     await expectError(updatePolicy(actor, { ...policyInput(project.id), id: shared.id }), 'forbidden');
+    assert.equal((await volumeProtection(actor, mine.id, project.id))!.unprotected, true, 'no policy and no backup');
+    assert.equal(await volumeProtection(other.actor, mine.id, project.id), null);
     await assignVolumes(actor, { id: shared.id, volumeIds: [mine.id] });
+    const protection = (await volumeProtection(actor, mine.id, project.id))!;
+    assert.deepEqual([protection.unprotected, protection.policies.map((p) => p.name)], [false, ['offered']]);
     await assignVolumes(other.actor, { id: shared.id, volumeIds: [theirs.id] });
     const runs = await runPolicyNow(actor, { id: shared.id });
     assert.deepEqual(runs.map((r) => r.volumeId), [mine.id], 'run now starts only the caller’s volumes');
