@@ -70,7 +70,7 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
         </Card>
         {detail.canWrite && (
           <Card title="Edit policy">
-            <PolicyForm values={{
+            <PolicyForm key={policy.updatedAt.toISOString()} values={{
               id: policy.id, name: policy.name, schedule: policy.schedule, timeZone: policy.timeZone, fullEveryRuns: policy.fullEveryRuns,
               fullEveryDays: policy.fullEveryDays, force: policy.force, container: policy.container, retention: { ...policy.retention },
             }} />
