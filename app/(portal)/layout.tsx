@@ -10,6 +10,7 @@ const NAV = [
   { href: '/volumes', label: 'Volumes' },
   { href: '/snapshots', label: 'Snapshots' },
   { href: '/backups', label: 'Backups' },
+  { href: '/policies', label: 'Policies' },
   { href: '/access', label: 'API access' },
 ];
 

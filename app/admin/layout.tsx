@@ -9,6 +9,7 @@ const NAV = [
   { href: '/admin/volumes', label: 'Volumes' },
   { href: '/admin/snapshots', label: 'Snapshots' },
   { href: '/admin/backups', label: 'Backups' },
+  { href: '/admin/policies', label: 'Backup policies' },
   { href: '/admin/records', label: 'Backup records' },
   { href: '/admin/capacity', label: 'Capacity' },
   { href: '/admin/quotas', label: 'Quotas' },

@@ -49,6 +49,8 @@ export const jobPayloads = {
   repository_scan: z.object({}),
   /** Sends one notification to one target, retrying with exponential backoff; the delivery row keeps its attempts and outcome. */
   notification_deliver: z.object({ deliveryId: id }),
+  /** Prunes, by the policy's retention, the backups a policy made of a volume (after a successful run). */
+  policy_retention: z.object({ policyId: id, volumeId: id, runId: id.nullable() }),
 } as const;
 
 export type JobKind = keyof typeof jobPayloads;
@@ -82,6 +84,7 @@ export const RETRIED_AFTER_LEASE_EXPIRY: Record<JobKind, boolean> = {
   repository_scan: true,
   // A delivery keeps its attempts on its own row; a retry goes on from there (at least once).
   notification_deliver: true,
+  policy_retention: true,
 };
 
 export const JOBS_CHANNEL = 'cinderblock_jobs';

@@ -7,6 +7,7 @@ import { recordEvent } from '../events/audit';
 import { BACKUP_BINARY, CANCEL_CHANNEL, JOBS_CHANNEL, jobPayloads, RETRIED_AFTER_LEASE_EXPIRY, VOLUME_BINARY, type JobKind } from '../jobs/kinds';
 import { registerService, reportServiceAlive } from '../services/registration';
 import { enqueueDueChecks } from '../backups/integrity-schedule';
+import { sweepPolicies } from '../policies/runs';
 import { sweepScratch } from '../backups/scratch';
 import { sweepLeftovers } from '../volumes/backend';
 import { sweepServiceHealth } from '../notifications/service-health';
@@ -37,6 +38,8 @@ const MAX_CONCURRENT_JOBS = 8;
 const SWEEP_SECONDS = 600;
 /** How often due integrity checks are enqueued (a few at a time, so they spread out) and stray scratch files removed. */
 const INTEGRITY_SWEEP_SECONDS = 120;
+/** How often policy runs are settled and due ones started (the jitter spreads them within a slot). */
+const POLICY_SWEEP_SECONDS = 20;
 export const WORKER_VERSION = '0.1.0';
 
 /**
@@ -86,6 +89,7 @@ export class Worker {
 
     every(SWEEP_SECONDS, () => this.sweepLeftovers());
     every(INTEGRITY_SWEEP_SECONDS, () => this.sweepIntegrity());
+    every(POLICY_SWEEP_SECONDS, () => this.sweepPolicies());
 
     await this.recoverExpiredLeases();
     await this.sweepLeftovers().catch((e) => this.log(`sweeping leftovers failed: ${(e as Error).message}`));
@@ -107,6 +111,12 @@ export class Worker {
     const due = await enqueueDueChecks(this.database, new Date());
     const count = due.backup_scrub.length + due.backup_restore_test.length;
     if (count > 0) this.log(`scheduled ${due.backup_scrub.length} verify and ${due.backup_restore_test.length} restore test job(s)`);
+  }
+
+  /** Settles ended policy runs and starts due ones (exactly once across workers). */
+  private async sweepPolicies(): Promise<void> {
+    const { settled, started } = await sweepPolicies(this.database, new Date());
+    if (settled.length + started.length > 0) this.log(`policy runs: ${settled.length} settled, ${started.length} started or skipped`);
   }
 
   private async register(): Promise<void> {

@@ -13,6 +13,9 @@ import {
 import { listExtensionsHandler, listTypesHandler, showTypeHandler, typeExtraSpecsHandler } from './catalog-handlers';
 import { deleteMessageHandler, listMessagesHandler, showMessageHandler } from './message-handlers';
 import {
+  createPolicyHandler, deletePolicyHandler, listPoliciesHandler, policyActionHandler, prunePreviewHandler, showPolicyHandler, updatePolicyHandler,
+} from './policy-handlers';
+import {
   deleteQuotasHandler, limitsHandler, quotaDefaultsHandler, showQuotaClassHandler, showQuotasHandler, updateQuotaClassHandler,
   updateQuotasHandler,
 } from './quota-handlers';
@@ -72,6 +75,10 @@ const ROUTES: Route[] = [
   { pattern: ['os-quota-sets', ':target', 'defaults'], methods: { GET: quotaDefaultsHandler } },
   { pattern: ['os-quota-class-sets', ':target'], methods: { GET: showQuotaClassHandler, PUT: updateQuotaClassHandler } },
   { pattern: ['limits'], methods: { GET: limitsHandler } },
+  { pattern: ['os-backup-policies'], methods: { GET: listPoliciesHandler, POST: createPolicyHandler } },
+  { pattern: ['os-backup-policies', ':id'], methods: { GET: showPolicyHandler, PUT: updatePolicyHandler, DELETE: deletePolicyHandler } },
+  { pattern: ['os-backup-policies', ':id', 'action'], methods: { POST: policyActionHandler } },
+  { pattern: ['os-backup-policies', ':id', 'prune-preview'], methods: { GET: prunePreviewHandler } },
   { pattern: ['os-services'], methods: { GET: listServicesHandler } },
   { pattern: ['os-services', ':action'], methods: { PUT: updateServiceHandler } },
   { pattern: ['os-availability-zone'], methods: { GET: availabilityZonesHandler } },

@@ -3,3 +3,4 @@ export * from './storage';
 export * from './quotas';
 export * from './operations';
 export * from './notifications';
+export * from './policies';

@@ -136,6 +136,8 @@ export const backups = pgTable('backups', {
   objectCount: integer('object_count').notNull().default(0),
   numDependentBackups: integer('num_dependent_backups').notNull().default(0),
   encryptionKeyId: text('encryption_key_id'),
+  /** The backup policy that made this backup (its retention may prune it), or null for one made by hand. */
+  policyId: uuid('policy_id'),
   dataTimestamp: ts('data_timestamp').notNull().defaultNow(),
   bytesStored: bigint('bytes_stored', { mode: 'number' }).notNull().default(0),
   progressBytes: bigint('progress_bytes', { mode: 'number' }).notNull().default(0),

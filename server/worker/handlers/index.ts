@@ -3,6 +3,7 @@ import { backupImportHandler, backupVerifyHandler, repositoryScanHandler } from 
 import { backupRestoreTestHandler, backupScrubHandler } from './integrity-jobs';
 import { notificationDeliverHandler } from './notification-jobs';
 import { pingHandler } from './ping';
+import { policyRetentionHandler } from './policy-jobs';
 import { snapshotCreateHandler, snapshotDeleteHandler } from './snapshot-jobs';
 import type { HandlerRegistry } from './types';
 import {
@@ -31,4 +32,5 @@ export const handlers: HandlerRegistry = {
   backup_restore_test: backupRestoreTestHandler,
   repository_scan: repositoryScanHandler,
   notification_deliver: notificationDeliverHandler,
+  policy_retention: policyRetentionHandler,
 };

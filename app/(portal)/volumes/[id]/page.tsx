@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
+import { VolumeProtection } from '@/components/policies/volume-protection';
 import { VolumeDetailView } from '@/components/volumes/volume-detail';
 import { requirePageActor } from '@/server/auth/session';
 import { AppError } from '@/server/errors';
@@ -14,5 +15,10 @@ export default async function VolumePage({ params }: { params: Promise<{ id: str
     throw error;
   });
   const canWrite = actor.isAdmin || actor.roles.get(detail.volume.projectId) === 'member';
-  return <VolumeDetailView initial={JSON.parse(JSON.stringify(detail))} base="/volumes" canWrite={canWrite} />;
+  return (
+    <>
+      <VolumeDetailView initial={JSON.parse(JSON.stringify(detail))} base="/volumes" canWrite={canWrite} />
+      <VolumeProtection actor={actor} volumeId={detail.volume.id} projectId={detail.volume.projectId} />
+    </>
+  );
 }
