@@ -11,7 +11,9 @@ command -v jq >/dev/null || missing+=(jq)
 command -v curl >/dev/null || missing+=(curl)
 # Cinder's own backup driver (and python3-zstd, its zstd reader) for the format round trips.
 /usr/bin/python3 -c 'import cinder.backup.drivers.posix, zstd' 2>/dev/null || missing+=(python3-cinder python3-zstd)
-command -v debugfs >/dev/null || missing+=(e2fsprogs)
+command -v debugfs >/dev/null && command -v filefrag >/dev/null || missing+=(e2fsprogs)
+# mkfs.xfs: the changed-block tracking tests loop-mount an XFS file system with reflinks.
+command -v mkfs.xfs >/dev/null || missing+=(xfsprogs)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "[packages] installing ${missing[*]}"
