@@ -80,8 +80,12 @@ export function parseFilefrag(output: string): ExtentMap | null {
     extents.push(extent);
   }
   const count = COUNT_LINE.exec(lines[index] ?? '');
-  if (!count || safeInteger(count[1]) !== extents.length || index !== lines.length - 1) return null;
-  if (hasHeader !== extents.length > 0) return null;
+  if (!count || index !== lines.length - 1 || hasHeader !== extents.length > 0) return null;
+  // filefrag counts physically contiguous extents as one: at most one per line, at least one if any.
+  const counted = safeInteger(count[1]);
+  if (counted === null || counted > extents.length || (extents.length > 0 && counted < 1)) return null;
+  // The kernel marks the map's final extent: without it the map is incomplete.
+  if (extents.some((extent, at) => extent.flags.includes('last') !== (at === extents.length - 1))) return null;
   return { sizeBytes, blockSize, extents };
 }
 
