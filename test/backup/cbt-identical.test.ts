@@ -10,9 +10,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { and, eq } from 'drizzle-orm';
+import { createBackup, deleteBackup, restoreBackup as requestRestore } from '../../server/backups/service';
+import { auditEvents } from '../../server/db/schema';
 import { restoreBackup, type BackupStore, type BackupVolumeResult } from '../../server/drivers/backup/index';
 import { metadataObjectName, shaObjectName } from '../../server/drivers/backup/format';
 import { keepRetainedCopy, planRead, takeRetainedCopy, type RetainedCopy } from '../../server/drivers/volume/retained-copies';
+import { extendVolume } from '../../server/volumes/service';
+import { volumeBackend } from '../../server/volumes/backend';
+import { Worker } from '../../server/worker/worker';
+import { backupTools } from '../backups/support';
+import { startHarness, waitForVolume, type Harness } from '../support/harness';
+import { seedProject } from '../support/identities';
 import { mountXfsWithReflinks, type LoopMountedXfs } from '../volume-driver/xfs-loop';
 import { sha256OfFile } from './support/images';
 import { makeTempDir } from './support/paths';
@@ -145,5 +154,96 @@ describe('changed-block tracking gives the same backup as a full read', () => {
         fs.rmSync(target);
       }
     }
+  });
+});
+
+describe('the backup service tracks changed blocks on XFS with reflinks', () => {
+  let xfs: LoopMountedXfs | undefined;
+  let h: Harness | undefined;
+  let restarted: Worker | undefined;
+  after(async () => {
+    await restarted?.stop(0);
+    await h?.stop();
+    await xfs?.cleanup();
+  });
+  before(async () => {
+    xfs = await mountXfsWithReflinks(4096 * MiB);
+    h = await startHarness({ volumeDir: path.join(xfs.dir, 'volumes'), host: 'cbt-host' });
+  });
+  const { newVolume: createVolume, writeData, waitForBackup } = backupTools(() => h!);
+
+  /** How the worker read the source for a backup (recorded on its create_done event). */
+  async function readOf(backupId: string) {
+    const [event] = await h!.database.handle.db.select().from(auditEvents)
+      .where(and(eq(auditEvents.resourceId, backupId), eq(auditEvents.action, 'create_done')));
+    return event.detail!.read as { mode: string; reason?: string; changedBytes?: number; retainedCopy: boolean };
+  }
+
+  async function backupNow(actor: Awaited<ReturnType<typeof seedProject>>['actor'], volumeId: string, incremental: boolean) {
+    const row = await createBackup(actor, { volumeId, incremental });
+    return waitForBackup(row.id, 'available');
+  }
+
+  test('incrementals read only changes; an extend, a restore into the volume fall back; a restart keeps track; delete removes the copy', async () => {
+    const { project, actor } = await seedProject('member');
+    const volume = await createVolume(actor, project.id, 'tracked');
+    const { driver } = volumeBackend(h!.env);
+    const retainedDir = path.join(xfs!.dir, 'volumes', '.retained', volume.id);
+    await writeData(volume.id, [0, 100, 500]);
+
+    const full = await backupNow(actor, volume.id, false);
+    assert.deepEqual(await readOf(full.id), { mode: 'full-read', reason: 'a full backup', retainedCopy: true });
+    assert.deepEqual(fs.readdirSync(retainedDir).sort(), [`${full.id}.img`, `${full.id}.json`]);
+
+    await writeData(volume.id, [7]);
+    const first = await backupNow(actor, volume.id, true);
+    const firstRead = await readOf(first.id);
+    assert.equal(firstRead.mode, 'changed-blocks');
+    assert.ok(firstRead.changedBytes! >= MiB && firstRead.changedBytes! <= 2 * MiB, `read ${firstRead.changedBytes} bytes`);
+    assert.deepEqual(fs.readdirSync(retainedDir).sort(), [`${first.id}.img`, `${first.id}.json`], 'the copy moves forward');
+
+    // A worker restart: the tracking state is on disk next to the copy.
+    await h!.worker.stop(0);
+    restarted = new Worker(h!.env, h!.database.handle.db, h!.database.handle.sql, () => undefined);
+    await restarted.start();
+    await writeData(volume.id, [9]);
+    const afterRestart = await backupNow(actor, volume.id, true);
+    assert.equal((await readOf(afterRestart.id)).mode, 'changed-blocks');
+
+    // An extend: the next incremental reads everything, then tracking resumes.
+    await extendVolume(actor, { id: volume.id, newSize: 2 });
+    await waitForVolume(h!, volume.id, (row) => row.status === 'available' && row.size === 2);
+    await writeData(volume.id, [1500]);
+    const afterExtend = await backupNow(actor, volume.id, true);
+    assert.equal((await readOf(afterExtend.id)).mode, 'full-read');
+    assert.match((await readOf(afterExtend.id)).reason!, /was 1073741824 bytes/);
+    await writeData(volume.id, [11]);
+    const resumed = await backupNow(actor, volume.id, true);
+    assert.equal((await readOf(resumed.id)).mode, 'changed-blocks');
+
+    // A restore into the volume: what was tracked no longer describes it.
+    await requestRestore(actor, { id: afterExtend.id, volumeId: volume.id });
+    await waitForVolume(h!, volume.id, (row) => row.status === 'available' && row.backupStatus === null);
+    await waitForBackup(afterExtend.id, 'available');
+    await writeData(volume.id, [13]);
+    const afterRestore = await backupNow(actor, volume.id, true);
+    assert.match((await readOf(afterRestore.id)).reason!, /no tracking state/);
+    await writeData(volume.id, [900, 1900]);
+    const last = await backupNow(actor, volume.id, true);
+    assert.equal((await readOf(last.id)).mode, 'changed-blocks');
+
+    // The chain read through changed-block tracking restores the volume exactly.
+    const expected = await driver.sha256(volume.id);
+    const restoredNew = await requestRestore(actor, { id: last.id });
+    const target = await waitForVolume(h!, restoredNew.volumeId, 'available');
+    assert.equal(await driver.sha256(target.id), expected);
+
+    // Capacity shows the one kept copy; deleting its backup removes it.
+    assert.equal((await driver.capacity()).retainedCopyCount, 1);
+    await waitForBackup(last.id, 'available');
+    await deleteBackup(actor, { id: last.id });
+    await waitForBackup(last.id, 'deleted');
+    assert.deepEqual(fs.readdirSync(retainedDir), [], 'the deleted backup\'s copy and state are gone');
+    assert.equal((await driver.capacity()).retainedCopyCount, 0);
   });
 });
