@@ -197,4 +197,13 @@ describe('changed-block tracking on a loop-mounted XFS with reflinks', () => {
     await assert.rejects(stat(second.copy.path), { code: 'ENOENT' });
     assert.equal((await driver.capacity()).retainedCopyCount, before.retainedCopyCount);
   });
+
+  test('deleting a volume removes the copies kept for it', async () => {
+    const driver = new FileVolumeDriver({ volumeDir, overSubscriptionRatio: 20 });
+    const { volumeId, volumePath } = await newVolume();
+    const kept = await keptBackup(volumeId, volumePath);
+    await driver.delete(volumeId);
+    await assert.rejects(stat(kept.copy.path), { code: 'ENOENT' });
+    await assert.rejects(stat(path.dirname(kept.copy.path)), { code: 'ENOENT' });
+  });
 });
