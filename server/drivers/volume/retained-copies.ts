@@ -87,12 +87,13 @@ export async function takeRetainedCopy(
 ): Promise<RetainedCopy | null> {
   if (!(await reflinkFileSystemOf(volumeDir))) return null;
   const copyPath = copyPathOf(volumeDir, volumeId, backupId);
-  await mkdir(path.dirname(copyPath), { recursive: true });
-  await rm(statePathOf(volumeDir, volumeId, backupId), { force: true });
   try {
+    await mkdir(path.dirname(copyPath), { recursive: true });
+    await rm(statePathOf(volumeDir, volumeId, backupId), { force: true });
     await execFileAsync('cp', ['--reflink=always', '--', sourcePath, copyPath], { signal });
   } catch {
-    await rm(copyPath, { force: true });
+    // Any failure only costs the tracking: the backup reads its source as before.
+    await rm(copyPath, { force: true }).catch(() => undefined);
     return null;
   }
   return { volumeId, backupId, path: copyPath };

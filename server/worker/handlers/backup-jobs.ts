@@ -15,7 +15,9 @@ import {
   type TransferLimiter, type TransferProgress,
 } from '../../drivers/backup';
 import { GiB } from '../../drivers/volume';
-import { forgetVolumeTracking, keepRetainedCopy, planRead, removeRetainedCopy, takeRetainedCopy } from '../../drivers/volume/retained-copies';
+import {
+  forgetVolumeTracking, keepRetainedCopy, planRead, removeRetainedCopy, takeRetainedCopy, type RetainedCopy,
+} from '../../drivers/volume/retained-copies';
 import type { WorkerEnv } from '../../env';
 import type { VolumeRow } from '../../volumes/guards';
 import { volumeBackend } from '../../volumes/backend';
@@ -104,8 +106,9 @@ export const backupCreateHandler: JobHandler<'backup_create'> = {
     // On a reflink file system the backup reads (and keeps) a copy of its source, and an incremental
     // reads only what changed since its parent's copy; otherwise it reads the source itself.
     const volumeDir = dataPaths(env).volumes;
-    const copy = await takeRetainedCopy(volumeDir, volume.id, backup.id, sourcePath, signal);
+    let copy: RetainedCopy | null = null;
     try {
+      copy = await takeRetainedCopy(volumeDir, volume.id, backup.id, sourcePath, signal);
       const plan = await planRead(volumeDir, copy, parent?.backupId ?? null, backup.size * GiB);
       const changedRanges = plan.mode === 'changed-blocks' ? plan.changedRanges : undefined;
       const result = await transfers(env).run(() => backupVolume({
@@ -117,10 +120,10 @@ export const backupCreateHandler: JobHandler<'backup_create'> = {
         maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
       }), signal);
       if (tempSnapshotId) await driver.deleteSnapshot(tempSnapshotId);
-      if (copy) await keepRetainedCopy(volumeDir, copy, result.sizeBytes);
+      if (plan.copy) await keepRetainedCopy(volumeDir, plan.copy, result.sizeBytes);
       const read = plan.mode === 'changed-blocks'
         ? { mode: plan.mode, changedBytes: plan.changedBytes, retainedCopy: true }
-        : { mode: plan.mode, reason: plan.reason, retainedCopy: copy !== null };
+        : { mode: plan.mode, reason: plan.reason, retainedCopy: plan.copy !== null };
       await complete({ objectCount: result.objectCount, bytesStored: result.bytesStored, read },
         (tx) => completeBackupCreate(tx, backup.id, job.id, { ...result, read }));
     } catch (error) {
