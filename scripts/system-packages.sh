@@ -14,7 +14,9 @@ command -v jq >/dev/null || missing+=(jq)
 command -v curl >/dev/null || missing+=(curl)
 # Cinder's own backup driver (and python3-zstd, its zstd reader) for the format round trips.
 /usr/bin/python3 -c 'import cinder.backup.drivers.posix, zstd' 2>/dev/null || missing+=(python3-cinder python3-zstd)
-command -v debugfs >/dev/null || missing+=(e2fsprogs)
+{ command -v debugfs && command -v filefrag; } >/dev/null || missing+=(e2fsprogs)
+# mkfs.xfs: the changed-block tracking tests loop-mount an XFS file system with reflinks.
+command -v mkfs.xfs >/dev/null || missing+=(xfsprogs)
 for server in proxy object container account; do
   [ -x "/usr/bin/swift-$server-server" ] || missing+=("swift-$server")
 done

@@ -496,6 +496,8 @@ export interface CreatedObjects {
   objectCount: number;
   bytesStored: number;
   sizeBytes: number;
+  /** How the source was read: only the changed blocks (changed-block tracking), or all of it and why; whether a copy was kept. */
+  read?: { mode: 'changed-blocks' | 'full-read'; changedBytes?: number; reason?: string; retainedCopy: boolean };
 }
 
 /** A finished create: `available` with what was written; cancelled at the very end, the objects are deleted. */
@@ -515,6 +517,7 @@ export async function completeBackupCreate(tx: Executor, backupId: string, jobId
   await recountParentOf(tx, done);
   await recordServiceEvent(tx, done, 'create_done', { from: 'creating', to: 'available' }, {
     jobId, objectCount: result.objectCount, bytesStored: result.bytesStored, incremental: !!done.parentId,
+    ...(result.read ? { read: result.read } : {}),
   });
 }
 

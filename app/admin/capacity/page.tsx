@@ -37,6 +37,7 @@ export default async function CapacityPage() {
                   <div><dt className="text-slate-500">Provisioned (logical)</dt><dd className="font-semibold text-slate-900">{formatBytes(c.provisionedBytes)}</dd></div>
                   <div><dt className="text-slate-500">Over-subscription</dt><dd className="font-semibold text-slate-900">× {c.overSubscriptionRatio} (up to {formatBytes(virtual)})</dd></div>
                   <div><dt className="text-slate-500">Images</dt><dd className="font-semibold text-slate-900">{c.volumeCount} volumes, {c.snapshotCount} snapshots</dd></div>
+                  <div><dt className="text-slate-500">Kept for changed-block tracking</dt><dd className="font-semibold text-slate-900">{c.retainedCopyCount ?? 0} copies, {formatBytes(c.retainedCopyAllocatedBytes ?? 0)} allocated</dd></div>
                 </dl>
               </Card>
             );

@@ -46,6 +46,13 @@ export interface BackupVolumeOptions {
   sizeBytes?: number;
   /** null for a full backup. */
   parent: BackupParent | null;
+  /**
+   * Incrementals only: the byte ranges of the source that may differ from the parent (changed-block
+   * tracking). Only the SHA blocks they touch are read; every other block takes the parent's digest,
+   * so the result is the one a full read gives. Ignored (everything is read) without a parent or
+   * when the parent covers another size.
+   */
+  changedRanges?: ReadonlyArray<{ offset: number; length: number }>;
   /** null/undefined: the store's default (POSIX: `<id[0:2]>/<id[2:4]>/<id>`; S3: the configured bucket). */
   container?: string | null;
   availabilityZone?: string;
@@ -140,6 +147,57 @@ async function loadParentDigests(store: BackupStore, parent: BackupParent, block
   return shaFile.digests;
 }
 
+/** A stretch of the source one piece task reads: inside one object-size piece, on SHA block boundaries. */
+interface ReadSpan {
+  offset: number;
+  length: number;
+  /** Source bytes this span accounts for in progress (itself and the skipped bytes before it). */
+  progressBytes: number;
+}
+
+/** Every piece, whole: a full read. */
+function wholePieces(sizeBytes: number, objectSize: number): ReadSpan[] {
+  const spans: ReadSpan[] = [];
+  for (let offset = 0; offset < sizeBytes; offset += objectSize) {
+    const length = Math.min(objectSize, sizeBytes - offset);
+    spans.push({ offset, length, progressBytes: length });
+  }
+  return spans;
+}
+
+/**
+ * The changed ranges widened to whole SHA blocks, merged where they touch and cut at piece
+ * boundaries. Blocks between two spans are unchanged, so each changed run a full read finds lies
+ * inside one span, and the objects come out the same (same extents, same order, same names).
+ */
+export function changedSpans(ranges: ReadonlyArray<{ offset: number; length: number }>, sizeBytes: number, objectSize: number, blockSize: number): ReadSpan[] {
+  const merged: Array<[number, number]> = [];
+  const sorted = [...ranges].filter((range) => range.length > 0).sort((a, b) => a.offset - b.offset);
+  for (const range of sorted) {
+    if (!Number.isSafeInteger(range.offset) || !Number.isSafeInteger(range.length) || range.offset < 0 || range.length < 0) {
+      throw new BackupError('INVALID_ARGUMENT', `changed range ${range.offset}+${range.length} is not a byte range`);
+    }
+    const start = Math.floor(range.offset / blockSize) * blockSize;
+    const end = Math.min(sizeBytes, Math.ceil((range.offset + range.length) / blockSize) * blockSize);
+    if (start >= end) continue;
+    const last = merged.at(-1);
+    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+    else merged.push([start, end]);
+  }
+  const spans: ReadSpan[] = [];
+  let accounted = 0;
+  for (const [start, end] of merged) {
+    for (let offset = start; offset < end; ) {
+      const pieceEnd = (Math.floor(offset / objectSize) + 1) * objectSize;
+      const spanEnd = Math.min(end, pieceEnd);
+      spans.push({ offset, length: spanEnd - offset, progressBytes: spanEnd - accounted });
+      accounted = spanEnd;
+      offset = spanEnd;
+    }
+  }
+  return spans;
+}
+
 function validateSizes(objectSize: number, blockSize: number): void {
   if (!Number.isSafeInteger(blockSize) || blockSize <= 0) throw new BackupError('INVALID_ARGUMENT', `shaBlockSize must be a positive integer, got ${blockSize}`);
   if (!Number.isSafeInteger(objectSize) || objectSize <= 0 || objectSize % blockSize !== 0) {
@@ -177,7 +235,11 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
     const digests = Buffer.alloc(blockCount * DIGEST_BYTES);
     const objects: ObjectRecord[] = [];
     const throttle = new Throttle(options.maxBytesPerSec ?? null);
-    const pieceCount = Math.ceil(sizeBytes / objectSize);
+    // With trusted changed ranges, the unread blocks keep the parent's digests.
+    const tracked = options.changedRanges !== undefined && parentDigests !== null && parentDigests.length === blockCount * DIGEST_BYTES;
+    if (tracked) parentDigests.copy(digests);
+    const spans = tracked ? changedSpans(options.changedRanges!, sizeBytes, objectSize, blockSize) : wholePieces(sizeBytes, objectSize);
+    const pieceCount = spans.length;
     const progress = { bytesProcessed: 0, totalBytes: sizeBytes, bytesStored: 0, objectsWritten: 0 };
     const checkAbort = () => {
       const aborted = abortError(signal, options.backupId);
@@ -186,8 +248,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
 
     const dispatch = (piece: number) => {
       const slot = freeSlots.pop() ?? takeSlot(headroom + objectSize);
-      const offset = piece * objectSize;
-      const length = Math.min(objectSize, sizeBytes - offset);
+      const { offset, length } = spans[piece];
       let parentSlice: ArrayBuffer | null = null;
       if (parentDigests !== null) {
         const from = Math.min(parentDigests.length, (offset / blockSize) * DIGEST_BYTES);
@@ -235,7 +296,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
         wake = resolve;
       });
     const putLimiter = createTransferLimiter(MAX_CONCURRENT_PUTS);
-    const storePiece = (slot: SharedArrayBuffer, length: number, extents: BackupPieceResult['extents']) => {
+    const storePiece = (slot: SharedArrayBuffer, span: ReadSpan, extents: BackupPieceResult['extents']) => {
       const puts = extents.map((extent) => {
         checkAbort();
         const name = dataObjectName(prefix, objects.length + 1);
@@ -251,7 +312,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
       const stored: Promise<void> = Promise.all(puts)
         .then(
           () => {
-            progress.bytesProcessed = Math.min(sizeBytes, progress.bytesProcessed + length);
+            progress.bytesProcessed = Math.min(sizeBytes, progress.bytesProcessed + span.progressBytes);
             options.onProgress?.({ ...progress });
           },
           (error: unknown) => {
@@ -275,7 +336,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
         if (putFailure !== null) throw putFailure;
         while (nextPiece < pieceCount && slotsInUse < maxInFlight) {
           checkAbort();
-          await throttle.admit(Math.min(objectSize, sizeBytes - nextPiece * objectSize), signal);
+          await throttle.admit(spans[nextPiece].length, signal);
           checkAbort();
           dispatch(nextPiece);
           slotsInUse += 1;
@@ -291,14 +352,19 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
         const result = await next.result;
         const pieceIndex = piecesReceived;
         piecesReceived += 1;
-        Buffer.from(result.digests).copy(digests, ((pieceIndex * objectSize) / blockSize) * DIGEST_BYTES);
-        storePiece(next.slot, Math.min(objectSize, sizeBytes - pieceIndex * objectSize), result.extents);
+        const span = spans[pieceIndex];
+        Buffer.from(result.digests).copy(digests, (span.offset / blockSize) * DIGEST_BYTES);
+        storePiece(next.slot, span, result.extents);
       }
     } finally {
       await Promise.allSettled([...pendingPuts]);
     }
     if (putFailure !== null) throw putFailure;
     checkAbort();
+    if (progress.bytesProcessed < sizeBytes) {
+      progress.bytesProcessed = sizeBytes;
+      options.onProgress?.({ ...progress });
+    }
 
     const description = {
       backupId: options.backupId,

@@ -2,6 +2,7 @@ import { lstat, readdir, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from './errors';
 import { parseImageFileName } from './image-names';
+import { measureRetainedCopies } from './retained-copies';
 import { formatBytes } from './units';
 
 export interface CapacityReport {
@@ -16,6 +17,10 @@ export interface CapacityReport {
   overSubscriptionRatio: number;
   volumeCount: number;
   snapshotCount: number;
+  /** Point-in-time reflink copies kept for changed-block tracking (one per volume, its latest backup's). */
+  retainedCopyCount: number;
+  /** Blocks allocated by those copies (mostly shared with their volume; counted apart from the images). */
+  retainedCopyAllocatedBytes: number;
 }
 
 export type ProvisionDecision = { ok: true } | { ok: false; reason: string };
@@ -30,6 +35,8 @@ export async function measureCapacity(volumeDir: string, overSubscriptionRatio: 
     overSubscriptionRatio,
     volumeCount: 0,
     snapshotCount: 0,
+    retainedCopyCount: 0,
+    retainedCopyAllocatedBytes: 0,
   };
   for (const name of await readdir(volumeDir)) {
     const image = parseImageFileName(name);
@@ -44,6 +51,9 @@ export async function measureCapacity(volumeDir: string, overSubscriptionRatio: 
     if (image.kind === 'volume') report.volumeCount += 1;
     else report.snapshotCount += 1;
   }
+  const retained = await measureRetainedCopies(volumeDir);
+  report.retainedCopyCount = retained.count;
+  report.retainedCopyAllocatedBytes = retained.allocatedBytes;
   return report;
 }
 

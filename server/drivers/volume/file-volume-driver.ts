@@ -9,6 +9,7 @@ import { resolveFileVolumeDriverConfig, type FileVolumeDriverConfig } from './co
 import { VolumeDriverError, errnoCode, isOutOfSpace } from './errors';
 import { closeQuietly, openExisting, removeFilesOlderThan, syncDirectory } from './files';
 import { imageFileName, isTemporaryFileName, temporaryFileName, type ImageKind } from './image-names';
+import { forgetVolumeTracking } from './retained-copies';
 import { sparseCopy } from './sparse-copy';
 import type { TransferOptions } from './transfer';
 import { formatBytes, gibToBytes } from './units';
@@ -127,6 +128,8 @@ export class FileVolumeDriver implements VolumeDriver {
 
   async delete(volumeId: string): Promise<void> {
     await rm(this.pathOf(volumeId), { force: true });
+    // Copies kept for changed-block tracking are of no use once their volume is gone.
+    await forgetVolumeTracking(this.config.volumeDir, volumeId);
   }
 
   async deleteSnapshot(snapshotId: string): Promise<void> {

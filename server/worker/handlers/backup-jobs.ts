@@ -8,12 +8,16 @@ import {
   abandonBackupCreate, cancelBackupCreate, completeBackupCleanup, completeBackupCreate, completeBackupDelete, completeRestore,
   failBackupCreate, failBackupDelete, failRestore, insertTemporarySnapshot, recordBackupLocation, recordTransferProgress, skipCancelledCreate,
 } from '../../backups/transitions';
+import { dataPaths } from '../../data-paths';
 import type { Executor } from '../../db/client';
 import {
   backupPrefix, backupVolume, createTransferLimiter, deleteBackupObjects, encodeVolumeMeta, restoreBackup, serviceNameFor,
   type TransferLimiter, type TransferProgress,
 } from '../../drivers/backup';
 import { GiB } from '../../drivers/volume';
+import {
+  forgetVolumeTracking, keepRetainedCopy, planRead, removeRetainedCopy, takeRetainedCopy, type RetainedCopy,
+} from '../../drivers/volume/retained-copies';
 import type { WorkerEnv } from '../../env';
 import type { VolumeRow } from '../../volumes/guards';
 import { volumeBackend } from '../../volumes/backend';
@@ -99,19 +103,32 @@ export const backupCreateHandler: JobHandler<'backup_create'> = {
 
     const parent = await parentOf(database, backup);
     const volumeMeta = await volumeMetaFor(database, volume);
+    // On a reflink file system the backup reads (and keeps) a copy of its source, and an incremental
+    // reads only what changed since its parent's copy; otherwise it reads the source itself.
+    const volumeDir = dataPaths(env).volumes;
+    let copy: RetainedCopy | null = null;
     try {
+      copy = await takeRetainedCopy(volumeDir, volume.id, backup.id, sourcePath, signal);
+      const plan = await planRead(volumeDir, copy, parent?.backupId ?? null, backup.size * GiB);
+      const changedRanges = plan.mode === 'changed-blocks' ? plan.changedRanges : undefined;
       const result = await transfers(env).run(() => backupVolume({
-        store: backupStore(env), backupId: backup.id, volumeId: volume.id, sourcePath, sizeBytes: backup.size * GiB, parent,
+        store: backupStore(env), backupId: backup.id, volumeId: volume.id, sourcePath: copy?.path ?? sourcePath, changedRanges,
+        sizeBytes: backup.size * GiB, parent,
         container, availabilityZone, createdAt: backup.createdAt, startedAt,
         name: backup.displayName, description: backup.displayDescription, volumeMeta,
         compression: env.CINDERBLOCK_COMPRESSION, signal, onProgress: progressReporter(context, backup.id, 'backup'),
         maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
       }), signal);
       if (tempSnapshotId) await driver.deleteSnapshot(tempSnapshotId);
-      await complete({ objectCount: result.objectCount, bytesStored: result.bytesStored },
-        (tx) => completeBackupCreate(tx, backup.id, job.id, result));
+      if (plan.copy) await keepRetainedCopy(volumeDir, plan.copy, result.sizeBytes);
+      const read = plan.mode === 'changed-blocks'
+        ? { mode: plan.mode, changedBytes: plan.changedBytes, retainedCopy: true }
+        : { mode: plan.mode, reason: plan.reason, retainedCopy: plan.copy !== null };
+      await complete({ objectCount: result.objectCount, bytesStored: result.bytesStored, read },
+        (tx) => completeBackupCreate(tx, backup.id, job.id, { ...result, read }));
     } catch (error) {
       if (tempSnapshotId) await driver.deleteSnapshot(tempSnapshotId).catch(() => undefined);
+      if (copy) await removeRetainedCopy(volumeDir, volume.id, backup.id).catch(() => undefined);
       throw error;
     }
   },
@@ -139,6 +156,7 @@ export const backupCleanupHandler: JobHandler<'backup_cleanup'> = {
       deletedObjects = (await deleteOwnObjects(database, env, backupId, container, prefix)).deletedObjects;
     }
     if (tempSnapshotId) await volumeBackend(env).driver.deleteSnapshot(tempSnapshotId);
+    if (backup && backup.status === 'error') await removeRetainedCopy(dataPaths(env).volumes, backup.volumeId, backupId);
     await complete({ deletedObjects }, (tx) => completeBackupCleanup(tx, backupId, {
       tempSnapshotId, objectsRemoved: !!backup && backup.status === 'error' && !!prefix,
     }));
@@ -154,6 +172,7 @@ export const backupDeleteHandler: JobHandler<'backup_delete'> = {
       return;
     }
     const deleted = await deleteOwnObjects(database, env, backup.id, backup.container, backup.serviceMetadata);
+    await removeRetainedCopy(dataPaths(env).volumes, backup.volumeId, backup.id);
     await complete({ deletedObjects: deleted.deletedObjects }, (tx) => completeBackupDelete(tx, backupId, job.id));
   },
   onFailure: (tx, job, reason) => failBackupDelete(tx, job.payload.backupId, job.id, reason),
@@ -169,6 +188,8 @@ export const backupRestoreHandler: JobHandler<'backup_restore'> = {
     if (!volume || volume.backupStatus !== 'restoring-backup') throw new Error(`Restore aborted: expected volume ${volumeId} to be restoring-backup.`);
     const chain = await restoreChainOf(database, backup);
     const { driver } = volumeBackend(env);
+    // The volume's contents are replaced: what was tracked for it no longer describes it.
+    await forgetVolumeTracking(dataPaths(env).volumes, volumeId);
     if (volumeIsNew) {
       await driver.delete(volumeId);
       await driver.createEmpty(volumeId, volume.size);
