@@ -8,51 +8,17 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createStore, readBackupMetadata, restoreBackup, type BackupStore } from '../../server/drivers/backup/index';
+import { createStore, readBackupMetadata, type BackupStore } from '../../server/drivers/backup/index';
 import { buildMetadataFile, isDataObjectOf, metadataObjectName, parseMetadataFile, shaObjectName } from '../../server/drivers/backup/format';
-import { mergeBackup, planMerge, type MergeLayer } from '../../server/drivers/backup/merge';
+import { mergeBackup, planMerge } from '../../server/drivers/backup/merge';
 import { scrubBackup } from '../../server/drivers/backup/scrub';
-import { overwrite, sha256OfFile, writeImage } from './support/images';
+import { sha256OfFile } from './support/images';
+import { buildChain, layerOf, restoredHash, SIZE, writeVersions, type Made } from './support/merge-chain';
 import { makeTempDir } from './support/paths';
-import { backup, MiB, newVolume, type VolumeIdentity } from './support/scenario';
+import { backup, newVolume, type VolumeIdentity } from './support/scenario';
 
 const driverScript = path.join(import.meta.dirname, 'support', 'cinder_driver.py');
-const SIZE = 16 * MiB;
-type Made = Awaited<ReturnType<typeof backup>>;
 
-const layerOf = (made: Made): MergeLayer => ({ backupId: made.backupId, container: made.result.container, prefix: made.result.prefix });
-
-/** Writes the four versions of a 16 MiB volume: each incremental overwrites some of what the one before changed. */
-export function writeVersions(work: string): string[] {
-  const files = ['v0', 'v1', 'v2', 'v3'].map((name) => path.join(work, `${name}.img`));
-  writeImage(files[0]!, ['random', 'text', 'zero', 'random'], 4 * MiB, 'merge');
-  fs.copyFileSync(files[0]!, files[1]!);
-  overwrite(files[1]!, 1 * MiB, 256 * 1024, 'v1-a');
-  overwrite(files[1]!, 8 * MiB, 4 * MiB, 'v1-b');
-  overwrite(files[1]!, 13 * MiB, 64 * 1024, 'v1-c');
-  fs.copyFileSync(files[1]!, files[2]!);
-  overwrite(files[2]!, 1 * MiB + 64 * 1024, 64 * 1024, 'v2-a');
-  overwrite(files[2]!, 8 * MiB, 4 * MiB, 'v2-b');
-  overwrite(files[2]!, 3 * MiB, 32 * 1024, 'v2-c');
-  overwrite(files[2]!, 15 * MiB, 96 * 1024, 'v2-d', 'zero');
-  fs.copyFileSync(files[2]!, files[3]!);
-  overwrite(files[3]!, 2 * MiB, 32 * 1024, 'v3-a');
-  overwrite(files[3]!, 14 * MiB, 1 * MiB, 'v3-b');
-  return files;
-}
-
-/** Builds full, then one incremental per later version. */
-export async function buildChain(store: BackupStore, volume: VolumeIdentity, files: string[], compression = 'zstd'): Promise<Made[]> {
-  const chain: Made[] = [];
-  for (const file of files) chain.push(await backup(store, volume, file, chain.at(-1) ?? null, { compression }));
-  return chain;
-}
-
-export async function restoredHash(store: BackupStore, chain: Made[], target: string): Promise<string> {
-  fs.rmSync(target, { force: true });
-  await restoreBackup({ store, chain: chain.map(layerOf), targetPath: target, targetIsNew: true });
-  return sha256OfFile(target);
-}
 
 function restoreWithCinder(repo: string, work: string, volume: VolumeIdentity, chain: Made[], target: string): void {
   const request = path.join(work, 'cinder-request.json');
