@@ -196,7 +196,7 @@ export class S3Store implements BackupStore {
   async copyObject(srcContainer: string, srcName: string, dstContainer: string, dstName: string): Promise<'linked' | 'copied'> {
     const { client, sdk } = await this.connect();
     try {
-      await client.send(new sdk.CopyObjectCommand({ Bucket: dstContainer, Key: dstName, CopySource: `${srcContainer}/${encodeURIComponent(srcName)}` }));
+      await client.send(new sdk.CopyObjectCommand({ Bucket: dstContainer, Key: dstName, CopySource: `${srcContainer}/${srcName.split('/').map(encodeURIComponent).join('/')}` }));
     } catch (error) {
       throw s3Error('read', this.where(srcContainer, srcName), error, srcName);
     }
