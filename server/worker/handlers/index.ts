@@ -1,5 +1,5 @@
 import { backupCleanupHandler, backupCreateHandler, backupDeleteHandler, backupRestoreHandler } from './backup-jobs';
-import { backupMergeHandler } from './backup-merge-job';
+import { backupMergeHandler } from './backup-merge-jobs';
 import { backupImportHandler, backupVerifyHandler, repositoryScanHandler } from './backup-maintenance-jobs';
 import { backupRestoreTestHandler, backupScrubHandler } from './integrity-jobs';
 import { pingHandler } from './ping';
