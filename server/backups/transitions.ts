@@ -745,6 +745,9 @@ export async function requestBackupMerge(tx: Executor, actor: Actor, id: string,
   for (const descendant of descendants) {
     const allowed: BackupStatus[] = childIds.has(descendant.id) ? ['available'] : ['available', 'error'];
     const held = await compareAndSwap(tx, backups, descendant.id, statusIn(allowed), {});
+    if (!held && descendant.status === 'error' && childIds.has(descendant.id)) {
+      throw new AppError('conflict', `Invalid backup: its incremental backup ${descendant.id} failed (error); delete that one first.`);
+    }
     if (!held) {
       throw new AppError('conflict', `Invalid backup: backup ${descendant.id}, built on this one, is ${descendant.status}; `
         + 'a backup is merged into its children only while no backup of its chain is being created, restored or deleted.');
