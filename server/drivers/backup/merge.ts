@@ -274,7 +274,8 @@ async function mergeIntoChild(
   await store.ensureContainer(layer.container);
 
   const plans = planObjects(parentMetadata, child);
-  let next = lastObjectNumber(layer.prefix, child.objects.map((object) => object.name)) + 1;
+  // Cinder numbers a backup's objects from 1; an incremental with no changes has none yet.
+  let next = Math.max(1, lastObjectNumber(layer.prefix, child.objects.map((object) => object.name)) + 1);
   const carried: ObjectRecord[] = [];
   let done = 0;
   for (const plan of plans) {

@@ -17,7 +17,7 @@ export const backupMergeHandler: JobHandler<'backup_merge'> = {
   async run({ job, env, signal, database, complete, reportProgress }) {
     const { backupId } = job.payload;
     const backup = await loadBackup(database, backupId);
-    if (!backup || backup.status !== 'deleting') {
+    if (backup?.status !== 'deleting') {
       await complete({ skipped: backup?.status ?? 'gone' });
       return;
     }
