@@ -145,11 +145,15 @@ test.describe('backups', () => {
     await expect(edit).toBeHidden();
     await expect(page.getByTestId('backup-metadata')).toContainText('e2e restore');
 
-    // The full backup now has a dependent: its delete is refused, and the page says why.
+    // The full backup now has a dependent: its delete merges it into that one, and the page and dialog say so.
     await chain.getByTestId('chain-parent').click();
     await expect(page.getByRole('heading', { name: /full-1/ })).toBeVisible();
-    await expect(page.getByRole('button', { name: 'Delete…' })).toBeDisabled();
-    await expect(page.getByText('This backup cannot be deleted while an incremental backup depends on it')).toBeVisible();
+    await expect(page.getByText('An incremental backup depends on this backup: deleting it merges it into that one first')).toBeVisible();
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    const mergeDelete = page.getByRole('dialog', { name: /Delete backup full-1/ });
+    await expect(mergeDelete.getByTestId('merge-delete-notice')).toContainText('becomes a full backup');
+    await mergeDelete.getByRole('button', { name: 'Cancel' }).click();
+    await expect(mergeDelete).toBeHidden();
     await expect(page.getByTestId('backup-metadata')).toContainText('retain');
     await expect(page.getByTestId('chain-dependent')).toContainText('incr-1');
     await page.getByTestId('chain-dependent').click();

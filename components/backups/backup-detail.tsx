@@ -14,7 +14,8 @@ import { LocalTime } from '@/components/ui/time';
 import { isWorking, StatusBadge } from '@/components/volumes/volume-status-badge';
 import { formatBytes } from '@/components/ui/format';
 import type { ActionResult } from '@/server/action';
-import { cancelBackupAction, deleteBackupAction, forceDeleteBackupAction } from '@/server/backups/actions';
+import { cancelBackupAction, deleteWithMergeAction, forceDeleteBackupAction } from '@/server/backups/actions';
+import { MergeDeleteNotice } from './merge-delete-notice';
 import { ExportRecordDialog } from '@/components/records/export-record-dialog';
 import { ResetBackupDialog } from '@/components/records/reset-backup-dialog';
 import type { BackupDetail } from '@/server/backups/queries';
@@ -168,11 +169,11 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
       <IntegrityPanel backupId={b.id} integrity={b.integrity} tests={data.restoreTests} checks={data.checksUnderWay}
         canCheck={canWrite && b.status === 'available'} onChanged={refresh} />
 
-      <Card title="Chain" description="A restore reads the full backup, then each incremental up to the one restored. A backup can only be deleted once nothing depends on it.">
+      <Card title="Chain" description="A restore reads the full backup, then each incremental up to the one restored. Deleting a backup others depend on merges it into them.">
         <BackupChain ancestors={data.ancestors} current={b} dependents={data.dependents} base={links.backups} />
         {b.hasDependentBackups && (
           <p className="mt-3 text-sm text-amber-800">
-            This backup cannot be deleted while {b.numDependentBackups === 1 ? 'an incremental backup depends' : `${b.numDependentBackups} incremental backups depend`} on it: delete {b.numDependentBackups === 1 ? 'it' : 'them'} first, newest first.
+            {b.numDependentBackups === 1 ? 'An incremental backup depends' : `${b.numDependentBackups} incremental backups depend`} on this backup: deleting it merges it into {b.numDependentBackups === 1 ? 'that one' : 'them'} first, so they still restore.
           </p>
         )}
       </Card>
@@ -218,7 +219,8 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
           : <p>The backup stops within one object, what it wrote is removed and the backup goes away with its quota. The volume is not affected.</p>}
       </ConfirmDialog>
       <ConfirmDialog open={dialog === 'delete'} onClose={close} title={`Delete backup ${b.name ?? ''}?`} confirmLabel="Delete permanently"
-        onConfirm={async () => { const r = await deleteBackupAction(id); if (r.ok) { await refresh(); router.push(links.backups); } return r; }}>
+        onConfirm={async () => { const r = await deleteWithMergeAction(id); if (r.ok) { await refresh(); router.push(links.backups); } return r; }}>
+        {b.hasDependentBackups && <MergeDeleteNotice backup={b} />}
         <p>Deleted backups are not recoverable. Its {b.size} GiB are released from the backup quota.</p>
       </ConfirmDialog>
       {admin && (

@@ -20,7 +20,8 @@ import { LocalTime } from '@/components/ui/time';
 import { isWorking, StatusBadge } from '@/components/volumes/volume-status-badge';
 import { formatBytes } from '@/components/ui/format';
 import type { ActionResult } from '@/server/action';
-import { cancelBackupAction, deleteBackupAction, deleteBackupsAction, forceDeleteBackupAction } from '@/server/backups/actions';
+import { cancelBackupAction, deleteBackupsAction, deleteWithMergeAction, forceDeleteBackupAction } from '@/server/backups/actions';
+import { MergeDeleteNotice } from './merge-delete-notice';
 import type { BackupListRow } from '@/server/backups/queries';
 import { backupKeys, RestoreBackupDialog } from './backup-dialogs';
 import { isTransferring, TransferProgress, useTransferRates } from './backup-progress';
@@ -58,7 +59,6 @@ export function BackupSourceCell({ row, links }: { row: Pick<BackupRowData, 'vol
 
 /** Why a backup cannot be deleted now, or null when it can. */
 export function deleteRefusal(row: { status: string; hasDependentBackups: boolean }): string | null {
-  if (row.hasDependentBackups) return 'Incremental backups depend on this one: delete them first, newest first.';
   if (row.status !== 'available' && row.status !== 'error') return `Only available or failed backups can be deleted; this one is ${row.status}.`;
   return null;
 }
@@ -202,9 +202,9 @@ export function BackupTable({ initial, query, scope = {}, links, admin = false, 
           return { ok: true };
         }}
       >
-        <p>Deleted backups cannot be recovered. Backups that others depend on (incremental parents) and backups that are busy are skipped, with the reason.</p>
+        <p>Deleted backups cannot be recovered. A whole chain selected goes in one go, newest first. A backup with incrementals that are not selected too, and busy backups, are skipped with the reason (delete such a backup on its own to merge it into its incrementals).</p>
         <ul className="mt-2 list-inside list-disc">
-          {selectedRows.map((r) => <li key={r.id}>{r.name ?? r.id.slice(0, 8)} ({r.size} GiB){deleteRefusal(r) && <span className="text-amber-700"> — will be refused: {deleteRefusal(r)}</span>}</li>)}
+          {selectedRows.map((r) => <li key={r.id}>{r.name ?? r.id.slice(0, 8)} ({r.size} GiB){deleteRefusal(r) && <span className="text-amber-700"> — will be refused: {deleteRefusal(r)}</span>}{!deleteRefusal(r) && r.hasDependentBackups && <span className="text-slate-500"> — has incrementals: deleted only if they are selected too</span>}</li>)}
         </ul>
       </ConfirmDialog>
       {dialog?.kind === 'restore' && (
@@ -218,7 +218,8 @@ export function BackupTable({ initial, query, scope = {}, links, admin = false, 
           : <p>The backup stops within one object, what it wrote is removed and its quota is released. The volume is not affected.</p>}
       </ConfirmDialog>
       <ConfirmDialog open={dialog?.kind === 'delete'} onClose={close} title={`Delete backup ${row?.name ?? ''}?`} confirmLabel="Delete permanently"
-        onConfirm={async () => after(await deleteBackupAction(row!.id))}>
+        onConfirm={async () => after(await deleteWithMergeAction(row!.id))}>
+        {row?.hasDependentBackups && <MergeDeleteNotice backup={row} />}
         <p>Deleted backups are not recoverable. Its {row?.size} GiB are released from the backup quota.</p>
       </ConfirmDialog>
       <ConfirmDialog open={dialog?.kind === 'force'} onClose={close} title="Force-delete this backup?" confirmLabel="Force delete"

@@ -3,7 +3,7 @@
 import { formFields, runAction, type ActionResult } from '../action';
 import { AppError, invalid } from '../errors';
 import { cancelIntegrityChecks, requestRestoreTest, requestScrub, setIntegritySchedule } from './integrity-service';
-import { cancelBackup, createBackup, deleteBackup, deleteBackups, forceDeleteBackup, restoreBackup, updateBackup } from './service';
+import { cancelBackup, createBackup, deleteBackup, deleteBackups, deleteWithMerge, forceDeleteBackup, restoreBackup, updateBackup } from './service';
 
 type FormState = ActionResult | null;
 const PATHS = ['/backups', '/volumes', '/snapshots', '/admin/backups', '/admin/volumes'];
@@ -55,6 +55,11 @@ export async function restoreBackupAction(_state: FormState, formData: FormData)
 
 export async function deleteBackupAction(id: string) {
   return runAction((actor) => deleteBackup(actor, { id }), { revalidate: PATHS });
+}
+
+/** Delete any backup: one with incrementals on it is merged into them first (a job), one without is simply deleted. */
+export async function deleteWithMergeAction(id: string) {
+  return runAction((actor) => deleteWithMerge(actor, { id }), { revalidate: PATHS, message: 'Merging into its incrementals, then deleting…' });
 }
 
 /** Bulk delete: each backup on its own, so one refusal does not stop the others. */

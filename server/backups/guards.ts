@@ -27,6 +27,10 @@ export async function visibleBackup(tx: Executor, actor: Actor, id: string, perm
 export const hasNoChildren = (id: string) =>
   sql`not exists (select 1 from ${backups} child where child.parent_id = ${id} and child.deleted = false)`;
 
+/** No live child other than one already being deleted (a bulk delete of a whole chain, children first). */
+export const hasNoChildrenStaying = (id: string) =>
+  sql`not exists (select 1 from ${backups} child where child.parent_id = ${id} and child.deleted = false and child.status <> 'deleting')`;
+
 /** A live, enabled backup service (in `zone`, on `host` when pinned), or Cinder's refusal at once. */
 export async function backupServiceFor(tx: Executor, what: string, options: { host?: string | null; zone?: string | null } = {}) {
   const service = await findLiveService(tx, BACKUP_BINARY, options);

@@ -11,6 +11,7 @@ import { enqueueJob } from '../jobs/enqueue';
 import { BACKUP_BINARY } from '../jobs/kinds';
 import { backupServiceFor, pinnedHostOf, type BackupRow } from './guards';
 import { loadBackup } from './job-reads';
+import { mergingAncestorOf } from './merge-reads';
 
 /**
  * The integrity lifecycle of a backup, apart from its status: `unchecked` until its objects are
@@ -85,6 +86,9 @@ export async function requestIntegrityCheck(
     throw new AppError('conflict', `Invalid backup: only an available backup can be checked; this one is ${backup.status}.`);
   }
   if (!backup.container || !backup.serviceMetadata) throw new AppError('conflict', `Invalid backup: backup ${backup.id} has no objects recorded.`);
+  // A merge rewrites the chain it reads: checked once that is done.
+  const merging = await mergingAncestorOf(tx, backup);
+  if (merging) throw new AppError('conflict', `Invalid backup: backup ${merging.id} of its chain is being deleted; check it once that is done.`);
   const what = kind === 'backup_scrub' ? 'verifying backup' : 'testing a restore of backup';
   const service = await backupServiceFor(tx, what, { host: pinnedHostOf(backup) });
   const job = await enqueueJob(tx, {

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor } from '../auth/actor';
 import { authorize } from '../auth/policy';
@@ -9,16 +9,17 @@ import { AppError, invalid } from '../errors';
 import { VOLUME_BINARY } from '../jobs/kinds';
 import { findLiveService } from '../services/routing';
 import { parseInput } from '../validation';
-import { checkPerVolumeLimit, visibleVolume, volumeServiceOn } from '../volumes/guards';
+import { checkPerVolumeLimit, isUuidShape, visibleVolume, volumeServiceOn } from '../volumes/guards';
 import { backupServiceFor, pinnedHostOf, visibleBackup, type BackupRow } from './guards';
 import {
   backupIdSchema, bulkDeleteBackupsSchema, containerSchema, createBackupSchema, restoreBackupSchema,
   updateBackupSchema,
 } from './schemas';
 import { damagedLinkOf, refuseDamagedChain } from './integrity';
+import { childrenOf, descendantsOf, liveChainReaders, mergingAncestorOf } from './merge-reads';
 import {
   createRestoreTarget, markSnapshotBackingUp, markVolumeBackingUp, markVolumeRestoring, requestBackupCreate, requestBackupDelete,
-  requestCreateCancel, requestRestore, requestRestoreCancel, updateBackupDetails,
+  requestBackupMerge, requestCreateCancel, requestRestore, requestRestoreCancel, updateBackupDetails,
 } from './transitions';
 
 /** The container exactly as given (Cinder stores and returns it so), or null for the store's default. */
@@ -103,18 +104,65 @@ export async function updateBackup(actor: Actor, input: unknown, tx: Executor = 
   });
 }
 
-/** Bulk delete: each backup on its own, so one refusal does not stop the others. */
+/**
+ * Bulk delete: each backup on its own, so one refusal does not stop the others. Children go before
+ * their parents, and a parent whose children are all being deleted is deleted too: a whole chain
+ * selected goes in one go.
+ */
 export async function deleteBackups(actor: Actor, input: unknown, tx: Executor = db()): Promise<BulkResult[]> {
   const { ids } = parseInput(bulkDeleteBackupsSchema, input);
-  return eachOnItsOwn(ids, (id) => deleteBackup(actor, { id }, tx));
+  const ordered = await childrenFirst(tx, [...new Set(ids)]);
+  return eachOnItsOwn(ordered, (id) => deleteOne(actor, id, tx, true));
+}
+
+/** The ids ordered so that a backup comes before every selected backup it is built on. */
+async function childrenFirst(tx: Executor, ids: string[]): Promise<string[]> {
+  const rows = await tx.select({ id: backups.id, parentId: backups.parentId }).from(backups)
+    .where(and(inArray(backups.id, ids.filter(isUuidShape)), eq(backups.deleted, false)));
+  const parentOf = new Map(rows.map((row) => [row.id, row.parentId]));
+  const depth = (id: string): number => {
+    let count = 0;
+    for (let at = parentOf.get(id); at && parentOf.has(at) && count <= ids.length; at = parentOf.get(at)) count += 1;
+    return count;
+  };
+  return [...ids].sort((a, b) => depth(b) - depth(a));
 }
 
 /** Delete from available or error, never under a live incremental; the worker removes the objects. */
 export async function deleteBackup(actor: Actor, input: unknown, tx: Executor = db()): Promise<BackupRow> {
   const { id } = parseInput(backupIdSchema, input);
+  return deleteOne(actor, id, tx, false);
+}
+
+function deleteOne(actor: Actor, id: string, tx: Executor, childrenGoing: boolean): Promise<BackupRow> {
   return tx.transaction(async (t) => {
     await visibleBackup(t, actor, id, 'write', 'backup:delete');
-    return requestBackupDelete(t, actor, id, ['available', 'error'], 'delete');
+    return requestBackupDelete(t, actor, id, ['available', 'error'], 'delete', childrenGoing);
+  });
+}
+
+/**
+ * Delete any backup, even one with incrementals built on it: each child absorbs what it still needs
+ * of it (a merge job), so every remaining backup still restores, in Cinder's format. Without
+ * children it is an ordinary delete. Refused while any backup of its chain from it onwards is being
+ * created, restored, deleted or checked.
+ */
+export async function deleteWithMerge(actor: Actor, input: unknown, tx: Executor = db()): Promise<BackupRow> {
+  const { id } = parseInput(backupIdSchema, input);
+  return tx.transaction(async (t) => {
+    await visibleBackup(t, actor, id, 'write', 'backup:delete');
+    const children = await childrenOf(t, id);
+    if (children.length === 0) return requestBackupDelete(t, actor, id, ['available', 'error'], 'delete');
+    const descendants = await descendantsOf(t, id);
+    const readers = await liveChainReaders(t, [id, ...descendants.map((row) => row.id)]);
+    if (readers.length > 0) {
+      throw new AppError('conflict', 'Invalid backup: a check of this chain is running; merge this backup into its children once it has finished.');
+    }
+    const merging = await mergingAncestorOf(t, children[0]!);
+    if (merging && merging.id !== id) {
+      throw new AppError('conflict', `Invalid backup: backup ${merging.id} of this chain is being deleted; try again once it is gone.`);
+    }
+    return requestBackupMerge(t, actor, id, children, descendants);
   });
 }
 
@@ -170,13 +218,26 @@ export async function restoreBackup(actor: Actor, input: unknown, tx: Executor =
     await refuseDamagedChain(t, backup);
     if (data.volumeId) {
       const volume = await visibleVolume(t, actor, data.volumeId, 'write', 'backup:restore');
-      return requestRestore(t, actor, backup, await markVolumeRestoring(t, volume, backup), false);
+      const restoring = await requestRestore(t, actor, backup, await markVolumeRestoring(t, volume, backup), false);
+      await refuseChainBeingMerged(t, backup);
+      return restoring;
     }
     await checkPerVolumeLimit(t, backup.projectId, backup.size);
     // The new volume goes where its source lived, or to any live volume service.
     const [source] = await t.select({ host: volumes.host }).from(volumes).where(eq(volumes.id, backup.volumeId));
     const volumeService = await volumeServiceOn(t, source?.host ?? (await findLiveService(t, VOLUME_BINARY))?.host ?? null, 'creating a volume');
     const target = await createRestoreTarget(t, actor, backup, volumeService, { name: data.name, description: data.description, metadata: data.metadata });
-    return requestRestore(t, actor, backup, target, true);
+    const restoring = await requestRestore(t, actor, backup, target, true);
+    await refuseChainBeingMerged(t, backup);
+    return restoring;
   });
+}
+
+/**
+ * A restore reads every backup of its chain: refused while one of them is being merged away. Checked
+ * after the restore's own compare-and-swap, which waits for a merge request holding this row.
+ */
+async function refuseChainBeingMerged(tx: Executor, backup: BackupRow) {
+  const merging = await mergingAncestorOf(tx, backup);
+  if (merging) throw new AppError('conflict', `Invalid backup: backup ${merging.id} of its chain is being deleted; restore it once that is done.`);
 }

@@ -12,7 +12,7 @@ import { enqueueJob, requestCancel } from '../jobs/enqueue';
 import { BACKUP_BINARY } from '../jobs/kinds';
 import { changeUsage } from '../quotas/service';
 import { swapVolume, type VolumeRow } from '../volumes/guards';
-import { backupNotFound, backupServiceFor, hasNoChildren, pinnedHostOf, type BackupRow, type BackupStatus } from './guards';
+import { backupNotFound, backupServiceFor, hasNoChildren, hasNoChildrenStaying, pinnedHostOf, type BackupRow, type BackupStatus } from './guards';
 import { markDamaged, markVerified } from './integrity';
 import { liveJobOf, liveTransfersOf, loadBackup } from './job-reads';
 import { otherOwnersOf } from './object-owners';
@@ -244,14 +244,20 @@ export async function updateBackupDetails(
   return backup;
 }
 
-/** Delete (or admin force-delete) from `from`, never under a live incremental; the worker removes the objects. */
-export async function requestBackupDelete(tx: Executor, actor: Actor, id: string, from: BackupStatus[], action: 'delete' | 'force_delete') {
+/**
+ * Delete (or admin force-delete) from `from`, never under a live incremental; the worker removes the
+ * objects. With `childrenGoing` (a bulk delete of a whole chain, children first) children already
+ * being deleted do not hold their parent back.
+ */
+export async function requestBackupDelete(
+  tx: Executor, actor: Actor, id: string, from: BackupStatus[], action: 'delete' | 'force_delete', childrenGoing = false,
+) {
   const backup = await swapBackup(tx, id, from, { status: 'deleting', failReason: null }, (current) => {
     if (from.includes(current.status)) return 'Invalid backup: Incremental backups exist for this backup.';
     return action === 'delete'
       ? 'Invalid backup: Backup status must be available or error'
       : `Invalid backup: a ${current.status} backup cannot be force-deleted; cancel it instead.`;
-  }, hasNoChildren(id));
+  }, childrenGoing ? hasNoChildrenStaying(id) : hasNoChildren(id));
   const service = await backupServiceFor(tx, 'deleting backup', { host: pinnedHostOf(backup) });
   const job = await enqueueJob(tx, {
     kind: 'backup_delete', payload: { backupId: id }, targetBinary: BACKUP_BINARY, targetHost: service.host,
@@ -465,12 +471,12 @@ export async function recordTransferProgress(
 }
 
 /** Soft-deletes a backup row with its quota, and keeps the parent's dependents counter true. */
-async function markDeleted(tx: Executor, backup: BackupRow, jobId: string, action: string) {
+async function markDeleted(tx: Executor, backup: BackupRow, jobId: string, action: string, detail: Record<string, unknown> = {}) {
   const gone = await compareAndSwap(tx, backups, backup.id, undefined, { status: 'deleted', deleted: true, deletedAt: now() });
   if (!gone) return;
   await changeUsage(tx, gone.projectId, [{ resource: 'backups', delta: -1 }, { resource: 'backup_gigabytes', delta: -gone.size }]);
   await recountParentOf(tx, gone);
-  await recordServiceEvent(tx, gone, action, { from: backup.status, to: 'deleted' }, { jobId });
+  await recordServiceEvent(tx, gone, action, { from: backup.status, to: 'deleted' }, { jobId, ...detail });
 }
 
 /** Hands leftover objects to a delete job: the backup ends deleted once they are gone. */
@@ -726,4 +732,71 @@ export async function failImport(tx: Executor, backupId: string, job: { id: stri
   await setFailReason(tx, backupId, reason, 'error');
   const backup = { id: backupId, projectId: job.projectId };
   await recordServiceEvent(tx, backup, 'import_failed', { from: 'creating', to: 'error' }, { jobId: job.id, reason });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merge-delete: a backup with dependents merged into its children, then gone
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A backup with children turns `deleting` with a merge job. Every backup built on it is held in
+ * its state for the request (a compare-and-swap on its row), so a restore, backup or delete of any
+ * of them that raced this request is either seen here (refused) or sees this one (refused there).
+ */
+export async function requestBackupMerge(tx: Executor, actor: Actor, id: string, children: BackupRow[], descendants: BackupRow[]) {
+  const childIds = new Set(children.map((child) => child.id));
+  for (const descendant of descendants) {
+    const allowed: BackupStatus[] = childIds.has(descendant.id) ? ['available'] : ['available', 'error'];
+    const held = await compareAndSwap(tx, backups, descendant.id, statusIn(allowed), {});
+    if (!held && descendant.status === 'error' && childIds.has(descendant.id)) {
+      throw new AppError('conflict', `Invalid backup: its incremental backup ${descendant.id} failed (error); delete that one first.`);
+    }
+    if (!held) {
+      throw new AppError('conflict', `Invalid backup: backup ${descendant.id}, built on this one, is ${descendant.status}; `
+        + 'a backup is merged into its children only while no backup of its chain is being created, restored or deleted.');
+    }
+  }
+  const backup = await swapBackup(tx, id, ['available', 'error'], { status: 'deleting', failReason: null },
+    (current) => `Invalid backup: Backup status must be available or error, not ${current.status}.`);
+  const service = await backupServiceFor(tx, 'merging backup', { host: pinnedHostOf(backup) });
+  const job = await enqueueJob(tx, {
+    kind: 'backup_merge', payload: { backupId: id }, targetBinary: BACKUP_BINARY, targetHost: service.host,
+    projectId: backup.projectId, resourceType: BACKUP, resourceId: id, actor,
+  });
+  await recordEvent(tx, {
+    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: id, action: 'merge_delete', toStatus: 'deleting',
+    detail: { jobId: job.id, children: [...childIds] },
+  });
+  return backup;
+}
+
+export interface MergedChild {
+  backupId: string;
+  newParentId: string | null;
+  objectCount: number;
+}
+
+/**
+ * The merge is done in the repository: each child names the parent's parent (or none: it is now a
+ * full backup) with its new object count, and the merged backup goes with its quota; the parent's
+ * parent's dependents counter is recounted with the children it inherits. One transaction.
+ */
+export async function completeBackupMerge(tx: Executor, backupId: string, jobId: string, merged: MergedChild[], cost: Record<string, number>) {
+  const parent = await loadBackup(tx, backupId);
+  if (parent?.status !== 'deleting') return;
+  for (const child of merged) {
+    await compareAndSwap(tx, backups, child.backupId, eq(backups.parentId, backupId), { parentId: child.newParentId, objectCount: child.objectCount });
+  }
+  await markDeleted(tx, parent, jobId, 'merge_done', { children: merged.map((child) => child.backupId), ...cost });
+}
+
+/**
+ * A merge that failed: the backup turns `error` with the reason. The repository holds one complete
+ * chain either way, and deleting it again resumes the merge where the repository shows it stopped.
+ */
+export async function failBackupMerge(tx: Executor, backupId: string, jobId: string, reason: string) {
+  const failed = await moveBackup(tx, backupId, ['deleting'], { status: 'error', failReason: `Merge failed: ${reason}`.slice(0, 255) });
+  if (!failed) return;
+  await recordServiceEvent(tx, failed, 'merge_failed', { from: 'deleting', to: 'error' }, { jobId, reason });
+  await recordBackupMessage(tx, failed, BACKUP_MESSAGE.delete, BACKUP_DETAIL.deleteFailed);
 }

@@ -33,6 +33,8 @@ export const jobPayloads = {
   backup_restore: z.object({ backupId: id, volumeId: id, volumeIsNew: z.boolean() }),
   /** Removes a backup's objects, then its row and quota. */
   backup_delete: z.object({ backupId: id }),
+  /** Merges a backup into each of its children (they absorb the data they still need), then removes it. */
+  backup_merge: z.object({ backupId: id }),
   /** Removes what a backup whose worker vanished left behind: partial objects, a temporary snapshot. */
   backup_cleanup: z.object({
     backupId: id, container: z.string().nullable(), prefix: z.string().nullable(), tempSnapshotId: id.nullable(),
@@ -75,6 +77,8 @@ export const RETRIED_AFTER_LEASE_EXPIRY: Record<JobKind, boolean> = {
   backup_create: false,
   backup_restore: false,
   backup_delete: true,
+  // A merge resumes from what the repository shows (merge.ts): before or after each child's switch.
+  backup_merge: true,
   backup_cleanup: true,
   backup_verify: true,
   backup_import: true,

@@ -1,10 +1,10 @@
 import { resetBackupStatus } from '../../backups/admin';
 import { exportRecord, importRecord } from '../../backups/records';
-import { createBackup, deleteBackup, forceDeleteBackup, restoreBackup, updateBackup } from '../../backups/service';
+import { createBackup, deleteBackup, deleteWithMerge, forceDeleteBackup, restoreBackup, updateBackup } from '../../backups/service';
 import { AppError } from '../../errors';
 import { listBackupsRest, showBackup } from './backup-queries';
 import { isUuidLike } from './rest-list';
-import { createSchema, importSchema, resetStatusSchema, restoreSchema, updateSchema } from './backup-schemas';
+import { createSchema, importSchema, mergeDeleteSchema, resetStatusSchema, restoreSchema, updateSchema } from './backup-schemas';
 import { empty, json, readJson, type CinderContext } from './context';
 import { isTrueString, validateBody } from './json-schema';
 import { requireVersion } from './microversions';
@@ -98,6 +98,12 @@ export async function backupActionHandler(c: CinderContext) {
   if (action === 'os-reset_status') {
     validateBody(resetStatusSchema, body);
     await resetBackupStatus(c.actor, { id, status: ((body as Body)['os-reset_status'] as Body).status });
+    return empty(c);
+  }
+  if (action === 'os-merge-delete') {
+    // Ours (docs/api.md): deletes a backup even with incrementals on it, merging it into its children.
+    validateBody(mergeDeleteSchema, body);
+    await deleteWithMerge(c.actor, { id });
     return empty(c);
   }
   if (action === 'os-force_delete') {

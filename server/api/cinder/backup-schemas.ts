@@ -59,3 +59,10 @@ export const resetStatusSchema: Schema = {
   },
   required: ['os-reset_status'], additionalProperties: false,
 };
+
+/** Ours: `{"os-merge-delete": {}}` deletes a backup with dependents by merging it into its children (202, like DELETE). */
+export const mergeDeleteSchema: Schema = {
+  type: 'object',
+  properties: { 'os-merge-delete': { type: 'object', properties: {}, additionalProperties: false } },
+  required: ['os-merge-delete'], additionalProperties: false,
+};

@@ -1,4 +1,5 @@
 import { backupCleanupHandler, backupCreateHandler, backupDeleteHandler, backupRestoreHandler } from './backup-jobs';
+import { backupMergeHandler } from './backup-merge-jobs';
 import { backupImportHandler, backupVerifyHandler, repositoryScanHandler } from './backup-maintenance-jobs';
 import { backupRestoreTestHandler, backupScrubHandler } from './integrity-jobs';
 import { notificationDeliverHandler } from './notification-jobs';
@@ -25,6 +26,7 @@ export const handlers: HandlerRegistry = {
   backup_create: backupCreateHandler,
   backup_restore: backupRestoreHandler,
   backup_delete: backupDeleteHandler,
+  backup_merge: backupMergeHandler,
   backup_cleanup: backupCleanupHandler,
   backup_verify: backupVerifyHandler,
   backup_import: backupImportHandler,

@@ -220,6 +220,38 @@ export class PosixStore implements BackupStore {
     return { length, chunks: chunks() };
   }
 
+  /**
+   * A hard link under a temp name renamed into place (an existing target is replaced atomically);
+   * where links are refused (another filesystem, no link support) the bytes are copied by putObject.
+   */
+  async copyObject(srcContainer: string, srcName: string, dstContainer: string, dstName: string): Promise<'linked' | 'copied'> {
+    const source = this.fileOf(srcContainer, srcName);
+    const final = this.fileOf(dstContainer, dstName);
+    const temporary = path.join(path.dirname(final), `.${dstName}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+    try {
+      await fs.link(source, temporary);
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT') {
+        await fs.access(source).catch((missing: unknown) => {
+          throw storeError('read', source, missing);
+        });
+        await this.ensureContainer(dstContainer);
+        return this.copyObject(srcContainer, srcName, dstContainer, dstName);
+      }
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw storeError('link', final, error);
+      await this.putObject(dstContainer, dstName, await this.getObject(srcContainer, srcName));
+      return 'copied';
+    }
+    try {
+      await fs.rename(temporary, final);
+    } catch (error) {
+      await fs.rm(temporary, { force: true }).catch(() => undefined);
+      throw storeError('link', final, error);
+    }
+    return 'linked';
+  }
+
   async listObjects(container: string, prefix: string): Promise<string[]> {
     const names = await this.fileNamesIn(container);
     return names.filter((name) => !name.startsWith('.') && name.startsWith(prefix)).sort();

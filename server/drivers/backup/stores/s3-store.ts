@@ -197,6 +197,17 @@ export class S3Store implements BackupStore {
     }
   }
 
+  /** Server-side CopyObject: the bytes never leave the store (single request up to 5 GiB, far above an object's size). */
+  async copyObject(srcContainer: string, srcName: string, dstContainer: string, dstName: string): Promise<'linked' | 'copied'> {
+    const { client, sdk } = await this.connect();
+    try {
+      await client.send(new sdk.CopyObjectCommand({ Bucket: dstContainer, Key: dstName, CopySource: `${srcContainer}/${srcName.split('/').map(encodeURIComponent).join('/')}` }));
+    } catch (error) {
+      throw s3Error('read', this.where(srcContainer, srcName), error, srcName);
+    }
+    return 'copied';
+  }
+
   async listObjects(container: string, prefix: string): Promise<string[]> {
     const { client, sdk } = await this.connect();
     const names: string[] = [];
