@@ -47,18 +47,18 @@ export async function repositoryHistory(tx: Executor, scope: { projectId?: strin
     tx.execute<{ bytes: string; count: number }>(sql`
       select coalesce(sum(bytes_stored), 0)::text as bytes, count(*)::int as count from backups where deleted = false ${filter}`),
     tx.execute<{ day: string; added: string; addedCount: number; removed: string; removedCount: number; made: number; read: string; written: string }>(sql`
-      select day, sum(added)::text as added, sum(added_count)::int as "addedCount", sum(removed)::text as removed,
+      select to_char(day at time zone 'UTC', 'YYYY-MM-DD') as day, sum(added)::text as added, sum(added_count)::int as "addedCount", sum(removed)::text as removed,
         sum(removed_count)::int as "removedCount", sum(made)::int as made, sum(read)::text as read, sum(written)::text as written
       from (
-        select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD') as day, bytes_stored as added, 1 as added_count, 0 as removed, 0 as removed_count,
+        select date_bin('1 day', created_at, ${start}::timestamptz) as day, bytes_stored as added, 1 as added_count, 0 as removed, 0 as removed_count,
           case when ${finished} then 1 else 0 end as made,
           case when ${finished} then size::bigint * 1073741824 else 0 end as read,
           case when ${finished} then bytes_stored else 0 end as written
         from backups where created_at >= ${start}::timestamptz ${filter}
         union all
-        select to_char(deleted_at at time zone 'UTC', 'YYYY-MM-DD'), 0, 0, bytes_stored, 1, 0, 0, 0
+        select date_bin('1 day', deleted_at, ${start}::timestamptz), 0, 0, bytes_stored, 1, 0, 0, 0
         from backups where deleted = true and deleted_at >= ${start}::timestamptz ${filter}
-      ) c group by day`),
+      ) c group by c.day`),
   ]);
   const byDay = new Map(changes.map((c) => [c.day, c]));
   const usage: UsagePoint[] = [];
