@@ -8,7 +8,7 @@ export interface ProtectionSummary {
   recentDays: number;
   total: number;
   counts: Record<ProtectionState, number>;
-  /** The volumes that need attention, failing ones first, then those unprotected the longest. */
+  /** The volumes that need attention: failing ones, the latest failure first, then those unprotected the longest. */
   attention: AttentionVolume[];
 }
 
@@ -61,7 +61,7 @@ export async function protectionSummary(tx: Executor, scope: { projectId?: strin
           case when c.status = 'error' then lb.fail_reason else lb.integrity_problem end as reason
         from (
           select * from classified where state <> 'protected'
-          order by (state = 'failing') desc, data_timestamp asc nulls first, created_at asc, id
+          order by (state = 'failing') desc, case when state = 'failing' then data_timestamp end desc, data_timestamp asc nulls first, created_at asc, id
           limit ${scope.attentionLimit ?? 8}
         ) c
         left join projects p on p.id = c.project_id
@@ -69,7 +69,8 @@ export async function protectionSummary(tx: Executor, scope: { projectId?: strin
           select b.id, b.fail_reason, b.integrity_problem from backups b
           where b.volume_id = c.id and ${finished} order by b.data_timestamp desc limit 1
         ) lb on true
-        order by (c.state = 'failing') desc, c.data_timestamp asc nulls first, c.created_at asc, c.id
+        order by (c.state = 'failing') desc, case when c.state = 'failing' then c.data_timestamp end desc, c.data_timestamp asc nulls first,
+          c.created_at asc, c.id
       ) a) as attention
   `);
   const counts = { protected: 0, unprotected: 0, failing: 0, ...(row?.counts ?? {}) };
