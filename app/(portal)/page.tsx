@@ -29,7 +29,7 @@ export default async function OverviewPage() {
       <PageHeader title={project.name} description="Your project at a glance: which volumes are protected by a recent backup, what is running, what failed, and its usage." />
       <BackupServiceNotice up={data.backupServiceUp} />
       <DashboardView
-        data={JSON.parse(JSON.stringify(data))} links={PORTAL_LINKS} admin={false}
+        data={data} links={PORTAL_LINKS} admin={false}
         extra={(
           <div className="xl:col-span-2">
             <Card title="Quotas" description="Usage counts every resource that exists, including ones in error, until it is deleted.">

@@ -14,7 +14,7 @@ export default async function AdminDashboardPage() {
   return (
     <>
       <PageHeader title="Dashboard" description="Every project: which volumes are protected, what is running, what failed, and how the backup repository grows." />
-      <DashboardView data={JSON.parse(JSON.stringify(data))} links={ADMIN_LINKS} admin />
+      <DashboardView data={data} links={ADMIN_LINKS} admin />
     </>
   );
 }

@@ -12,7 +12,6 @@ export function IntegrityPanel({ integrity, links }: { integrity: Dashboard['int
     <Card
       title="Integrity"
       description="Backups whose stored objects failed a check, and the latest automated restore tests."
-      actions={integrity.damagedTotal > 0 && <Link className="text-sm text-brand-600 hover:underline" href={`${links.backups}?integrity=damaged`}>All damaged</Link>}
     >
       <div data-testid="integrity-panel" className="grid gap-4 md:grid-cols-2">
         <section aria-label="Damaged backups">

@@ -56,7 +56,12 @@ export async function activeJobs(tx: Executor, scope: { projectId?: string; limi
        from jobs where status = 'queued' ${filter} order by created_at asc limit ${scope.limit ?? 10})`),
   ]);
   const total = (status: JobCount['status']) => counts.filter((c) => c.status === status).reduce((sum, c) => sum + c.count, 0);
-  return { running: total('running'), queued: total('queued'), byKind: [...counts], jobs: [...jobs].slice(0, scope.limit ?? 10) };
+  // Running jobs first, but a few queued ones stay in sight however many run.
+  const limit = scope.limit ?? 10;
+  const queued = jobs.filter((j) => j.status === 'queued');
+  const shownQueued = queued.slice(0, Math.max(limit - (jobs.length - queued.length), Math.min(3, queued.length)));
+  const shownRunning = jobs.filter((j) => j.status === 'running').slice(0, limit - shownQueued.length);
+  return { running: total('running'), queued: total('queued'), byKind: [...counts], jobs: [...shownRunning, ...shownQueued] };
 }
 
 /** Jobs that failed in the last `hours`, newest first, with the error each ended on (served by jobs_failed_finished_idx). */

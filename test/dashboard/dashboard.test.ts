@@ -111,7 +111,7 @@ describe('dashboard', () => {
     assert.deepEqual(mine.jobs.byKind.map((k) => [k.status, k.kind, k.count]).sort(), [
       ['queued', 'backup_create', 1], ['queued', 'backup_restore', 1], ['running', 'backup_create', 1],
     ]);
-    assert.equal(mine.jobs.jobs[0].status, 'running');
+    assert.deepEqual(mine.jobs.jobs.map((j) => j.status), ['running', 'queued', 'queued']);
     assert.deepEqual(mine.jobs.jobs[0].progress, { bytesProcessed: 50, totalBytes: 200 });
     assert.equal(mine.failures.total, 2);
     assert.deepEqual(mine.failures.byKind, { backup_create: 1, backup_restore: 1 });
