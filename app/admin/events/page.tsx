@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import Link from 'next/link';
 import { AuditFilters } from '@/components/events/audit-filters';
 import { AuditTable } from '@/components/events/audit-table';
 import { EmptyState, PageHeader } from '@/components/ui/card';
@@ -28,6 +29,8 @@ export default async function EventsPage({ searchParams }: { searchParams: Promi
       <AuditFilters base={BASE} current={query} projects={projects} users={users} csvHref={listHref('/api/admin/events.csv', filters, {})} />
       {page.total === 0 ? (
         <EmptyState title={Object.keys(filters).length ? 'No event matches these filters' : 'Nothing has happened yet'} />
+      ) : page.rows.length === 0 ? (
+        <EmptyState title={`There are only ${page.pageCount} pages`} action={<Link href={listHref(BASE, query, { page: 1 })} className="text-sm text-brand-600 hover:underline">Go to the first page</Link>} />
       ) : (
         <>
           <AuditTable events={page.rows} />
