@@ -32,11 +32,23 @@ export interface AttentionVolume {
  * - failing: that backup failed, or it is damaged;
  * - protected: that backup is good and its data is at most `recentDays` old;
  * - unprotected: no finished backup, or the latest good one is older.
- * One index probe per volume (backups_volume_idx), computed once and read twice.
+ * Read from backups_volume_latest_idx alone (index-only), computed once and read twice; the reasons
+ * are read for the few volumes shown.
  */
 export async function protectionSummary(tx: Executor, scope: { projectId?: string; recentDays: number; attentionLimit?: number }): Promise<ProtectionSummary> {
   const projectFilter = scope.projectId ? sql`and v.project_id = ${scope.projectId}` : sql``;
   const finished = sql`b.deleted = false and b.status in ('available', 'error')`;
+  // One project: an index probe per volume. Every project: one ordered pass over the same index, joined by hash.
+  const latest = scope.projectId
+    ? sql`left join lateral (
+        select b.status, b.integrity, b.data_timestamp from backups b
+        where b.volume_id = v.id and ${finished}
+        order by b.data_timestamp desc limit 1
+      ) lb on true`
+    : sql`left join (
+        select distinct on (b.volume_id) b.volume_id, b.status, b.integrity, b.data_timestamp from backups b
+        where ${finished} order by b.volume_id, b.data_timestamp desc
+      ) lb on lb.volume_id = v.id`;
   const [row] = await tx.execute<{ counts: Record<string, number> | null; attention: AttentionVolume[] }>(sql`
     with classified as materialized (
       select v.id, v.name, v.project_id, v.created_at, lb.status, lb.data_timestamp,
@@ -46,11 +58,7 @@ export async function protectionSummary(tx: Executor, scope: { projectId?: strin
           else 'unprotected'
         end as state
       from volumes v
-      left join lateral (
-        select b.status, b.integrity, b.data_timestamp from backups b
-        where b.volume_id = v.id and ${finished}
-        order by b.data_timestamp desc limit 1
-      ) lb on true
+      ${latest}
       where v.deleted = false ${projectFilter}
     )
     select
