@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Executor } from '../db/client';
 
 const DAY_MS = 86_400_000;
@@ -35,40 +35,31 @@ export function dayKeys(days: number, now = new Date()): string[] {
  * The repository over the last `days` UTC days: its size at the end of each day, and what the
  * backups made each day read and wrote. The size walks back from today's total of live backups: a
  * day's size is the next day's minus what was added the next day plus what was deleted the next
- * day. One scan of the backups, grouped by day, not one query per day.
+ * day. Two scans (today's total, and the window grouped by day), not one per day.
  */
 export async function repositoryHistory(tx: Executor, scope: { projectId?: string; days: number }): Promise<RepositoryHistory> {
-  const filter = scope.projectId ? sql`and b.project_id = ${scope.projectId}` : sql``;
+  const filter = scope.projectId ? sql`and project_id = ${scope.projectId}` : sql``;
   const keys = dayKeys(scope.days);
   const start = `${keys[0]}T00:00:00Z`;
   // A backup finished well when it is (or was, before its deletion) available: a failed one keeps its fail reason.
-  const finished = sql`(b.status = 'available' or (b.status in ('deleting', 'deleted', 'error_deleting') and b.fail_reason is null))`;
-  // One scan: each backup adds to today's live total, to the day it was made (when in the window) and,
-  // through a second row, to the day it was deleted (when in the window). Rows of no day carry only the total.
-  const inWindow = (column: SQL) => sql`case when ${column} >= ${start}::timestamptz then date_bin('1 day', ${column}, ${start}::timestamptz) end`;
-  const made = sql`b.created_at >= ${start}::timestamptz and ${finished}`;
-  const groups = await tx.execute<{
-    day: string | null; live: string; liveCount: number; added: string; addedCount: number; removed: string; removedCount: number;
-    made: number; read: string; written: string;
-  }>(sql`
-    select to_char(e.day at time zone 'UTC', 'YYYY-MM-DD') as day,
-      sum(e.live)::text as live, sum(e.live_count)::int as "liveCount", sum(e.added)::text as added, sum(e.added_count)::int as "addedCount",
-      sum(e.removed)::text as removed, sum(e.removed_count)::int as "removedCount",
-      sum(e.made)::int as made, sum(e.read)::text as read, sum(e.written)::text as written
-    from backups b cross join lateral (values
-      (${inWindow(sql`b.created_at`)},
-        case when b.deleted then 0 else b.bytes_stored end, case when b.deleted then 0 else 1 end,
-        case when b.created_at >= ${start}::timestamptz then b.bytes_stored else 0 end, case when b.created_at >= ${start}::timestamptz then 1 else 0 end,
-        0::bigint, 0,
-        case when ${made} then 1 else 0 end, case when ${made} then b.size::bigint * 1073741824 else 0 end, case when ${made} then b.bytes_stored else 0 end),
-      (case when b.deleted then ${inWindow(sql`b.deleted_at`)} end, 0, 0, 0, 0,
-        case when b.deleted and b.deleted_at >= ${start}::timestamptz then b.bytes_stored else 0 end,
-        case when b.deleted and b.deleted_at >= ${start}::timestamptz then 1 else 0 end, 0, 0, 0)
-    ) as e(day, live, live_count, added, added_count, removed, removed_count, made, read, written)
-    where true ${filter}
-    group by e.day`);
-  const now = { bytes: groups.reduce((sum, g) => sum + Number(g.live), 0), count: groups.reduce((sum, g) => sum + g.liveCount, 0) };
-  const changes = groups.filter((g): g is typeof g & { day: string } => g.day !== null);
+  const finished = sql`(status = 'available' or (status in ('deleting', 'deleted', 'error_deleting') and fail_reason is null))`;
+  const [[now], changes] = await Promise.all([
+    tx.execute<{ bytes: string; count: number }>(sql`
+      select coalesce(sum(bytes_stored), 0)::text as bytes, count(*)::int as count from backups where deleted = false ${filter}`),
+    tx.execute<{ day: string; added: string; addedCount: number; removed: string; removedCount: number; made: number; read: string; written: string }>(sql`
+      select to_char(day at time zone 'UTC', 'YYYY-MM-DD') as day, sum(added)::text as added, sum(added_count)::int as "addedCount", sum(removed)::text as removed,
+        sum(removed_count)::int as "removedCount", sum(made)::int as made, sum(read)::text as read, sum(written)::text as written
+      from (
+        select date_bin('1 day', created_at, ${start}::timestamptz) as day, bytes_stored as added, 1 as added_count, 0 as removed, 0 as removed_count,
+          case when ${finished} then 1 else 0 end as made,
+          case when ${finished} then size::bigint * 1073741824 else 0 end as read,
+          case when ${finished} then bytes_stored else 0 end as written
+        from backups where created_at >= ${start}::timestamptz ${filter}
+        union all
+        select date_bin('1 day', deleted_at, ${start}::timestamptz), 0, 0, bytes_stored, 1, 0, 0, 0
+        from backups where deleted = true and deleted_at >= ${start}::timestamptz ${filter}
+      ) c group by c.day`),
+  ]);
   const byDay = new Map(changes.map((c) => [c.day, c]));
   const usage: UsagePoint[] = [];
   let bytes = Number(now.bytes);
