@@ -77,7 +77,7 @@ test.describe('every page fits 1024–1920 px, for every role', () => {
     await visitAll(page, 'admin', [
       '/admin', '/admin/volumes', `/admin/volumes/${seeded.volumeId}`, '/admin/snapshots', '/admin/backups', `/admin/backups/${seeded.backupId}`,
       '/admin/capacity', '/admin/events', '/admin/projects', `/admin/projects/${seeded.projectId}`, '/admin/quotas', '/admin/records',
-      '/admin/services', '/admin/users',
+      '/admin/services', '/admin/users', '/admin/events?outcome=failure', '/admin/events?resourceType=user',
     ]);
   });
 

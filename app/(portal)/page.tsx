@@ -1,7 +1,11 @@
 import type { Metadata } from 'next';
-import { Card, EmptyState, PageHeader } from '@/components/ui/card';
+import { DashboardView } from '@/components/dashboard/dashboard-view';
+import { PORTAL_LINKS } from '@/components/dashboard/links';
+import { BackupServiceNotice } from '@/components/dashboard/services-health-panel';
 import { QuotaMeters } from '@/components/identity/quota-meters';
+import { Card, EmptyState, PageHeader } from '@/components/ui/card';
 import { currentProject, requirePageActor } from '@/server/auth/session';
+import { dashboard } from '@/server/dashboard/queries';
 import { projectQuotas } from '@/server/quotas/queries';
 
 export const metadata: Metadata = { title: 'Overview' };
@@ -19,13 +23,21 @@ export default async function OverviewPage() {
       </>
     );
   }
-  const quotas = await projectQuotas(actor, project.id);
+  const [quotas, data] = await Promise.all([projectQuotas(actor, project.id), dashboard(actor, { projectId: project.id })]);
   return (
     <>
-      <PageHeader title={project.name} description="Your project's usage against its quotas. Quotas bound how many volumes, snapshots and backups the project may keep, and how much space they may take." />
-      <Card title="Quotas" description="Usage counts every resource that exists, including ones in error, until it is deleted.">
-        <QuotaMeters quotas={quotas} />
-      </Card>
+      <PageHeader title={project.name} description="Your project at a glance: which volumes are protected by a recent backup, what is running, what failed, and its usage." />
+      <BackupServiceNotice up={data.backupServiceUp} />
+      <DashboardView
+        data={data} links={PORTAL_LINKS} admin={false}
+        extra={(
+          <div className="xl:col-span-2">
+            <Card title="Quotas" description="Usage counts every resource that exists, including ones in error, until it is deleted.">
+              <QuotaMeters quotas={quotas} />
+            </Card>
+          </div>
+        )}
+      />
     </>
   );
 }

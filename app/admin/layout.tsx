@@ -5,6 +5,7 @@ import { requireAdminPage } from '@/server/auth/session';
 export const dynamic = 'force-dynamic';
 
 const NAV = [
+  { href: '/admin', label: 'Dashboard' },
   { href: '/admin/services', label: 'Services' },
   { href: '/admin/volumes', label: 'Volumes' },
   { href: '/admin/snapshots', label: 'Snapshots' },

@@ -53,6 +53,8 @@ export const jobs = pgTable('jobs', {
   index('jobs_claimable_idx').on(t.targetBinary, t.createdAt).where(sql`${t.status} = 'queued'`),
   index('jobs_lease_idx').on(t.leaseExpiresAt).where(sql`${t.status} = 'running'`),
   index('jobs_resource_idx').on(t.resourceType, t.resourceId),
+  // The dashboard's failures of the last hours.
+  index('jobs_failed_finished_idx').on(t.finishedAt).where(sql`${t.status} = 'failed'`),
 ]);
 
 /** Who did what to which resource, from which status to which. Written in the same transaction. */
@@ -72,6 +74,8 @@ export const auditEvents = pgTable('audit_events', {
   index('audit_events_resource_idx').on(t.resourceType, t.resourceId, t.at),
   index('audit_events_project_idx').on(t.projectId, t.at),
   index('audit_events_at_idx').on(t.at),
+  // The audit log filtered by who acted.
+  index('audit_events_actor_idx').on(t.actorUserId, t.at),
 ]);
 
 /** Cinder user messages (GET /messages): failures a tenant should see. */

@@ -159,6 +159,9 @@ export const backups = pgTable('backups', {
   index('backups_volume_idx').on(t.volumeId, t.dataTimestamp.desc()).where(sql`${t.deleted} = false`),
   index('backups_parent_idx').on(t.parentId).where(sql`${t.deleted} = false`),
   index('backups_integrity_idx').on(t.integrity, t.integrityCheckedAt).where(sql`${t.deleted} = false`),
+  // The dashboard's protection status: each volume's latest finished backup, read from the index alone.
+  index('backups_volume_latest_idx').on(t.volumeId, t.dataTimestamp.desc(), t.status, t.integrity)
+    .where(sql`${t.deleted} = false and ${t.status} in ('available', 'error')`),
 ]);
 
 export const backupMetadata = pgTable('backup_metadata', {

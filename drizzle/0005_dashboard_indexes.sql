@@ -1,0 +1,3 @@
+CREATE INDEX "backups_volume_latest_idx" ON "backups" USING btree ("volume_id","data_timestamp" DESC NULLS LAST,"status","integrity") WHERE "backups"."deleted" = false and "backups"."status" in ('available', 'error');--> statement-breakpoint
+CREATE INDEX "audit_events_actor_idx" ON "audit_events" USING btree ("actor_user_id","at");--> statement-breakpoint
+CREATE INDEX "jobs_failed_finished_idx" ON "jobs" USING btree ("finished_at") WHERE "jobs"."status" = 'failed';
