@@ -53,6 +53,8 @@ export const jobs = pgTable('jobs', {
   index('jobs_claimable_idx').on(t.targetBinary, t.createdAt).where(sql`${t.status} = 'queued'`),
   index('jobs_lease_idx').on(t.leaseExpiresAt).where(sql`${t.status} = 'running'`),
   index('jobs_resource_idx').on(t.resourceType, t.resourceId),
+  // Whose turn it is: the newest start of a project's jobs of a kind (server/worker/queue.ts, claimJob).
+  index('jobs_project_kind_started_idx').on(t.projectId, t.kind, t.startedAt),
 ]);
 
 /** Who did what to which resource, from which status to which. Written in the same transaction. */

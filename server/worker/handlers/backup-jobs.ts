@@ -10,20 +10,13 @@ import {
 } from '../../backups/transitions';
 import type { Executor } from '../../db/client';
 import {
-  backupPrefix, backupVolume, createTransferLimiter, deleteBackupObjects, encodeVolumeMeta, restoreBackup, serviceNameFor,
-  type TransferLimiter, type TransferProgress,
+  backupPrefix, backupVolume, deleteBackupObjects, encodeVolumeMeta, restoreBackup, serviceNameFor, type TransferProgress,
 } from '../../drivers/backup';
 import { GiB } from '../../drivers/volume';
 import type { WorkerEnv } from '../../env';
 import type { VolumeRow } from '../../volumes/guards';
 import { volumeBackend } from '../../volumes/backend';
 import type { JobContext, JobHandler } from './types';
-
-let limiter: TransferLimiter | undefined;
-/** CINDERBLOCK_MAX_TRANSFERS bounds the backups and restores one worker runs at once. */
-function transfers(env: WorkerEnv): TransferLimiter {
-  return (limiter ??= createTransferLimiter(env.CINDERBLOCK_MAX_TRANSFERS));
-}
 
 /**
  * Progress into the job and, through a fenced transaction, the backup row (what the console polls),
@@ -100,13 +93,14 @@ export const backupCreateHandler: JobHandler<'backup_create'> = {
     const parent = await parentOf(database, backup);
     const volumeMeta = await volumeMetaFor(database, volume);
     try {
-      const result = await transfers(env).run(() => backupVolume({
+      // Backups and restores are transfers (kinds.ts): the worker claimed this one into a free transfer slot.
+      const result = await backupVolume({
         store: backupStore(env), backupId: backup.id, volumeId: volume.id, sourcePath, sizeBytes: backup.size * GiB, parent,
         container, availabilityZone, createdAt: backup.createdAt, startedAt,
         name: backup.displayName, description: backup.displayDescription, volumeMeta,
         compression: env.CINDERBLOCK_COMPRESSION, signal, onProgress: progressReporter(context, backup.id, 'backup'),
         maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
-      }), signal);
+      });
       if (tempSnapshotId) await driver.deleteSnapshot(tempSnapshotId);
       await complete({ objectCount: result.objectCount, bytesStored: result.bytesStored },
         (tx) => completeBackupCreate(tx, backup.id, job.id, result));
@@ -173,12 +167,12 @@ export const backupRestoreHandler: JobHandler<'backup_restore'> = {
       await driver.delete(volumeId);
       await driver.createEmpty(volumeId, volume.size);
     }
-    const result = await transfers(env).run(() => restoreBackup({
+    const result = await restoreBackup({
       store: backupStore(env),
       chain: chain.map((layer) => ({ backupId: layer.id, container: layer.container!, prefix: layer.serviceMetadata! })),
       targetPath: driver.pathOf(volumeId), targetIsNew: volumeIsNew, signal, onProgress: progressReporter(context, backup.id, 'restore'),
       maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
-    }), signal);
+    });
     const restored = restoredVolumeFields(volume, result.layers.map((layer) => layer.volumeMeta));
     await complete({ bytesRestored: result.bytesRestored, bytesWritten: result.bytesWritten }, (tx) => completeRestore(tx, job.payload, job.id, {
       backup, restored, sizeBytes: result.sizeBytes, bytesWritten: result.bytesWritten,
