@@ -153,7 +153,7 @@ export function BackupTable({ initial, query, scope = {}, links, admin = false, 
                 {admin && <Td><Link className="hover:underline" href={listHref(links.backups, query, { projectId: b.projectId, page: undefined })}>{b.projectName}</Link></Td>}
                 <Td>
                   <StatusBadge status={b.status} title={b.failReason} />
-                  {isTransferring(b.status) && <TransferProgress compact status={b.status} bytes={b.progressBytes} total={b.progressTotalBytes} rate={rates.get(`${b.id}:${b.status}`)} />}
+                  {isTransferring(b.status) && <TransferProgress compact status={b.status} bytes={b.progressBytes} total={b.progressTotalBytes} rate={rates.get(`${b.id}:${b.status}`)} queue={b.queue} />}
                   {b.status === 'error' && b.failReason && <div className="mt-1 max-w-64 truncate text-xs text-red-600" title={b.failReason}>{b.failReason}</div>}
                 </Td>
                 <Td className="tabular-nums">

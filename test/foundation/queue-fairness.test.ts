@@ -2,8 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { and, eq, inArray } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../../server/auth/actor';
+import { listBackups } from '../../server/backups/queries';
 import { createBackup } from '../../server/backups/service';
 import { jobs } from '../../server/db/schema';
+import { enqueueJob } from '../../server/jobs/enqueue';
+import { BACKUP_BINARY } from '../../server/jobs/kinds';
+import { queuePlaces } from '../../server/jobs/queue-place';
 import { updateProjectQuotas } from '../../server/quotas/admin';
 import { createVolume } from '../../server/volumes/service';
 import { backupTools } from '../backups/support';
@@ -69,6 +73,17 @@ describe('small work and other projects do not wait behind one project\'s transf
     const queued: string[] = [];
     for (const volume of a.volumes) queued.push((await createBackup(a.actor, { volumeId: volume.id })).id);
     const single = await createBackup(b.actor, { volumeId: b.volumes[0].id });
+    // What the console shows while they wait: B's backup is next or nearly, A's last one far behind, both for a transfer slot.
+    const [listedB, listedA] = await Promise.all([
+      listBackups(b.actor, { projectId: b.project.id }), listBackups(a.actor, { projectId: a.project.id, pageSize: 100 }),
+    ]);
+    const placeB = listedB.rows.find((r) => r.id === single.id)?.queue;
+    const placeA = listedA.rows.find((r) => r.id === queued.at(-1))?.queue;
+    assert.ok(placeB && placeA, 'both are queued with a place');
+    assert.equal(placeB.reason, 'transfer_slot');
+    assert.match(placeB.message, /^queued: position \d+, waiting for a transfer slot$/);
+    assert.ok(placeB.position <= 2, `B's backup is at position ${placeB.position}`);
+    assert.ok(placeA.position > placeB.position + 10, `A's last backup is at position ${placeA.position}`);
     const rows = await drain([...queued, single.id]);
     const order = rows.map((r) => r.resourceId);
     const position = order.indexOf(single.id);
@@ -76,5 +91,11 @@ describe('small work and other projects do not wait behind one project\'s transf
     assert.ok(position < lastOfA, `project B's backup ran ${position + 1}th of ${order.length}`);
     // Round robin: B's turn comes once the backup running when it was queued (and at most one more of A's) has had the slot.
     assert.ok(position <= 3, `project B's backup ran ${position + 1}th of ${order.length}`);
+  });
+
+  test('a job no service can take says so', async () => {
+    const job = await h.database.handle.db.transaction((tx) => enqueueJob(tx, { kind: 'ping', payload: { holdSeconds: 0 }, targetBinary: BACKUP_BINARY, targetHost: 'gone-host' }));
+    const place = (await queuePlaces(h.database.handle.db, [job.id])).get(job.id);
+    assert.deepEqual(place, { position: 1, reason: 'no_service', waiting: 'no backup service is up', message: 'queued: position 1, no backup service is up' });
   });
 });
