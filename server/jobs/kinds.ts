@@ -128,5 +128,10 @@ export function classOfKind(kind: string): JobClass {
   return JOB_CLASS[kind as JobKind] ?? 'short';
 }
 
+/** A queued job whose cancel was asked for only records that it ended: short work, whatever its kind. */
+export function classOfJob(job: { kind: string; cancelRequested: boolean }): JobClass {
+  return job.cancelRequested ? 'short' : classOfKind(job.kind);
+}
+
 export const JOBS_CHANNEL = 'cinderblock_jobs';
 export const CANCEL_CHANNEL = 'cinderblock_job_cancel';

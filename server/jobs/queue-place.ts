@@ -2,7 +2,7 @@ import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client';
 import { jobs } from '../db/schema';
 import { findLiveService } from '../services/routing';
-import { classOfKind, kindsOfClass, type JobClass, type ServiceBinary } from './kinds';
+import { classOfJob, kindsOfClass, type JobClass, type ServiceBinary } from './kinds';
 
 /** Why a queued job has not started: no service can take it, every transfer slot is busy, or it is next. */
 export type WaitReason = 'no_service' | 'transfer_slot' | 'job_slot' | 'next';
@@ -34,7 +34,7 @@ export async function queuePlaces(tx: Executor, jobIds: string[]): Promise<Map<s
 }
 
 async function placeOf(tx: Executor, job: QueuedJob): Promise<QueuePlace> {
-  const jobClass = classOfKind(job.kind);
+  const jobClass = classOfJob(job);
   const kinds = kindsOfClass(jobClass);
   const sameTarget = and(
     eq(jobs.targetBinary, job.targetBinary), inArray(jobs.kind, kinds),

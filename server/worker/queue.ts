@@ -48,11 +48,12 @@ export async function claimJob(database: Database, scope: ClaimScope): Promise<J
   const targets = Object.entries(scope.hosts).map(([binary, host]) => sql`(j.target_binary = ${binary} and (j.target_host is null or j.target_host = ${host}))`);
   const enabled = Object.entries(scope.hosts).map(([binary, host]) => sql`(s.binary = ${binary} and s.host = ${host})`);
   const transferKinds = sql`array[${sql.join(TRANSFER_KINDS.map((k) => sql`${k}`), sql`, `)}]::text[]`;
-  const ofClass = scope.classes.length === 2 ? sql`true`
-    : scope.classes[0] === 'transfer' ? sql`j.kind = any(${transferKinds})` : sql`not (j.kind = any(${transferKinds}))`;
+  // A cancelled transfer only records its end (kinds.ts, classOfJob): it is short work, claimed without a transfer slot.
+  const isTransfer = sql`(j.kind = any(${transferKinds}) and not j.cancel_requested)`;
+  const ofClass = scope.classes.length === 2 ? sql`true` : scope.classes[0] === 'transfer' ? isTransfer : sql`not ${isTransfer}`;
   const rows = await database.execute<{ id: string }>(sql`
     with eligible as (
-      select j.id, j.project_id, j.kind = any(${transferKinds}) as transfer from ${jobs} j
+      select j.id, j.project_id, ${isTransfer} as transfer from ${jobs} j
       where j.status = 'queued'
         and (${sql.join(targets, sql` or `)})
         and ${ofClass}

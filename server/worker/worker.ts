@@ -5,7 +5,7 @@ import type { WorkerEnv } from '../env';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import { recordEvent } from '../events/audit';
 import {
-  BACKUP_BINARY, CANCEL_CHANNEL, classOfKind, JOBS_CHANNEL, jobPayloads, RETRIED_AFTER_LEASE_EXPIRY, VOLUME_BINARY, type JobClass, type JobKind,
+  BACKUP_BINARY, CANCEL_CHANNEL, classOfJob, JOBS_CHANNEL, jobPayloads, RETRIED_AFTER_LEASE_EXPIRY, VOLUME_BINARY, type JobClass, type JobKind,
 } from '../jobs/kinds';
 import { registerService, reportServiceAlive } from '../services/registration';
 import { enqueueDueChecks } from '../backups/integrity-schedule';
@@ -29,6 +29,8 @@ class JobAbort extends Error {
 
 interface RunningJob {
   job: JobRow;
+  /** The slot it took when claimed. */
+  jobClass: JobClass;
   controller: AbortController;
   done: Promise<void>;
 }
@@ -123,7 +125,7 @@ export class Worker {
   /** The classes with a free slot here: a transfer is claimed only when a transfer slot is free, so none waits holding a lease. */
   private freeClasses(): JobClass[] {
     const busy: Record<JobClass, number> = { short: 0, transfer: 0 };
-    for (const { job } of this.running.values()) busy[classOfKind(job.kind)] += 1;
+    for (const { jobClass } of this.running.values()) busy[jobClass] += 1;
     const free: JobClass[] = [];
     if (busy.short < SHORT_JOB_SLOTS) free.push('short');
     if (busy.transfer < this.env.CINDERBLOCK_MAX_TRANSFERS) free.push('transfer');
@@ -192,7 +194,7 @@ export class Worker {
         this.wake();
       }
     })();
-    this.running.set(job.id, { job, controller, done });
+    this.running.set(job.id, { job, jobClass: classOfJob(row), controller, done });
   }
 
   private async settleFailure(job: TypedJob<JobKind>, handler: JobHandler | undefined, signal: AbortSignal, error: unknown): Promise<void> {

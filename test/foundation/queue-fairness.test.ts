@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { and, eq, inArray } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../../server/auth/actor';
 import { listBackups } from '../../server/backups/queries';
-import { createBackup } from '../../server/backups/service';
+import { cancelBackup, createBackup } from '../../server/backups/service';
 import { jobs } from '../../server/db/schema';
 import { enqueueJob } from '../../server/jobs/enqueue';
 import { BACKUP_BINARY } from '../../server/jobs/kinds';
@@ -24,7 +24,7 @@ before(async () => {
 });
 after(async () => { await h?.stop(); });
 
-const { newVolume, waitForBackup } = backupTools(() => h);
+const { newVolume, waitForBackup, backupRow } = backupTools(() => h);
 
 /** A project with room for many volumes and backups, and `count` available volumes in it. */
 async function busyProject(count: number) {
@@ -64,6 +64,14 @@ describe('small work and other projects do not wait behind one project\'s transf
     const waiting = (await backupJobsOf(queued)).filter((j) => j.status === 'queued').length;
     assert.ok(took < 2000, `the volume create took ${took} ms`);
     assert.ok(waiting >= QUEUED_BACKUPS / 2, `project A still had ${waiting} backups queued, so the create did not just wait them out`);
+
+    // A cancelled backup at the back of the queue only records its end: it needs no transfer slot.
+    const last = queued.pop()!;
+    const cancelledAt = Date.now();
+    await cancelBackup(a.actor, { id: last });
+    await waitFor('the cancelled backup to be gone', async () => (await backupRow(last)).deleted, 5000);
+    assert.ok(Date.now() - cancelledAt < 2000, `gone ${Date.now() - cancelledAt} ms after the cancel`);
+    assert.ok((await backupJobsOf(queued)).some((j) => j.status === 'queued'), 'it went ahead of backups still waiting for the slot');
     await drain(queued);
   });
 
