@@ -127,7 +127,7 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
       {isTransferring(b.status) && (
         <Card title={b.status === 'restoring' ? 'Restore in progress' : 'Backup in progress'}
           description={b.status === 'restoring' ? 'Reading the chain, full backup first, and writing the volume.' : 'Reading the volume, storing only blocks that are not empty or unchanged.'}>
-          <TransferProgress status={b.status} bytes={b.progressBytes} total={b.progressTotalBytes} rate={rates.get(`${b.id}:${b.status}`)} />
+          <TransferProgress status={b.status} bytes={b.progressBytes} total={b.progressTotalBytes} rate={rates.get(`${b.id}:${b.status}`)} queue={b.queue} />
           {b.status === 'creating' && <p className="mt-2 text-xs text-slate-500">{formatBytes(b.bytesStored)} stored so far.</p>}
         </Card>
       )}

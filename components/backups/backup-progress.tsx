@@ -52,10 +52,20 @@ export function useTransferRates(samples: TransferSample[]): Map<string, Transfe
   return rates;
 }
 
-/** A running backup or restore: bar, percentage, bytes, throughput and time left. */
-export function TransferProgress({ status, bytes, total, rate, compact = false }: {
-  status: string; bytes: number; total: number; rate?: TransferRate; compact?: boolean;
+/** Where a queued backup or restore stands and why it waits (server/jobs/queue-place.ts). */
+export interface QueuedTransfer { position: number; reason: string; waiting: string }
+
+/** A running backup or restore: bar, percentage, bytes, throughput and time left; a queued one: its place and why it waits. */
+export function TransferProgress({ status, bytes, total, rate, queue, compact = false }: {
+  status: string; bytes: number; total: number; rate?: TransferRate; queue?: QueuedTransfer | null; compact?: boolean;
 }) {
+  if (queue) {
+    return (
+      <div className={`text-xs text-slate-500 ${compact ? 'mt-1.5 w-44' : ''}`} data-testid="transfer-queued" data-position={queue.position} data-reason={queue.reason}>
+        <b className="font-medium text-slate-700">Queued: position {queue.position}</b>, {queue.waiting}
+      </div>
+    );
+  }
   const percent = total > 0 ? Math.min(100, Math.floor((bytes / total) * 100)) : 0;
   const verb = status === 'restoring' ? 'Restore' : 'Backup';
   return (

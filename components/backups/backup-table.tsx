@@ -157,7 +157,7 @@ export function BackupTable({ initial, query, scope = {}, links, admin = false, 
                   {b.integrity.state === 'damaged' && b.integrity.object && (
                     <div className="mt-1 max-w-40 truncate font-mono text-[11px] text-red-600" title={b.integrity.problem ?? undefined}>{b.integrity.object}</div>
                   )}
-                  {isTransferring(b.status) && <TransferProgress compact status={b.status} bytes={b.progressBytes} total={b.progressTotalBytes} rate={rates.get(`${b.id}:${b.status}`)} />}
+                  {isTransferring(b.status) && <TransferProgress compact status={b.status} bytes={b.progressBytes} total={b.progressTotalBytes} rate={rates.get(`${b.id}:${b.status}`)} queue={b.queue} />}
                   {b.status === 'error' && b.failReason && <div className="mt-1 max-w-64 truncate text-xs text-red-600" title={b.failReason}>{b.failReason}</div>}
                 </Td>
                 <Td className="tabular-nums">

@@ -170,7 +170,9 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
                 <li key={j.id} className="text-sm" data-testid="job-progress">
                   <div className="mb-1 flex justify-between"><span>{JOB_LABELS[j.kind] ?? j.kind} · {j.status}</span>
                     {progress?.totalBytes ? <span className="text-slate-500">{formatBytes(progress.doneBytes ?? 0)} of {formatBytes(progress.totalBytes)}</span> : null}</div>
-                  <ProgressBar value={progress?.doneBytes ?? 0} max={progress?.totalBytes ?? 1} label={`${JOB_LABELS[j.kind] ?? j.kind} progress`} />
+                  {j.queue
+                    ? <p className="text-xs text-slate-500" data-testid="job-queued" data-reason={j.queue.reason}>Queued: position {j.queue.position}, {j.queue.waiting}</p>
+                    : <ProgressBar value={progress?.doneBytes ?? 0} max={progress?.totalBytes ?? 1} label={`${JOB_LABELS[j.kind] ?? j.kind} progress`} />}
                 </li>
               );
             })}

@@ -7,6 +7,7 @@ import { auditEvents, backupMetadata, backups, jobs, projects, restoreTests, sna
 import { AppError } from '../errors';
 import { isUuidLike, type ListOptions, type MarkerPage } from '../lists/list-options';
 import { inIdOrder, listFields, markerPageIds, utcMicros, type MarkerTable } from '../lists/marker-page';
+import { queuePlaces, type QueuePlace } from '../jobs/queue-place';
 import { listScope } from '../volumes/queries';
 import { visibleBackup, type BackupRow } from './guards';
 
@@ -55,11 +56,22 @@ export async function listBackups(actor: Actor, input: ListBackupsInput, tx: Exe
     tx.select().from(backups).where(where).orderBy(...order).limit(parsed.pageSize).offset((parsed.page - 1) * parsed.pageSize),
     tx.select({ count: sql<number>`count(*)::int` }).from(backups).where(where),
   ]);
-  const names = await sourceNames(tx, rows);
+  const [names, queue] = await Promise.all([sourceNames(tx, rows), transferQueue(tx, rows)]);
   return {
-    rows: rows.map((b) => toListRow(b, names)),
+    rows: rows.map((b) => ({ ...toListRow(b, names), queue: queue.get(b.id) ?? null })),
     total: count, page: parsed.page, pageSize: parsed.pageSize, pageCount: Math.max(1, Math.ceil(count / parsed.pageSize)),
   };
+}
+
+/** Where the queued backups and restores among `rows` stand, and why they wait (a transfer slot, a service). */
+async function transferQueue(tx: Executor, rows: (typeof backups.$inferSelect)[]): Promise<Map<string, QueuePlace>> {
+  const waiting = rows.filter((b) => b.status === 'creating' || b.status === 'restoring').map((b) => b.id);
+  if (waiting.length === 0) return new Map();
+  const queued = await tx.select({ id: jobs.id, backupId: jobs.resourceId }).from(jobs).where(and(
+    eq(jobs.resourceType, 'backup'), inArray(jobs.resourceId, waiting), inArray(jobs.kind, ['backup_create', 'backup_restore']), eq(jobs.status, 'queued'),
+  ));
+  const places = await queuePlaces(tx, queued.map((q) => q.id));
+  return new Map(queued.flatMap((q) => (places.has(q.id) && q.backupId ? [[q.backupId, places.get(q.id)!] as const] : [])));
 }
 
 async function sourceNames(tx: Executor, rows: (typeof backups.$inferSelect)[]) {
@@ -102,7 +114,8 @@ function integrityOf(b: typeof backups.$inferSelect) {
 
 export type RestoreTestRow = typeof restoreTests.$inferSelect;
 
-export type BackupListRow = ReturnType<typeof toListRow>;
+/** A list row; `queue` says where a queued backup or restore stands (list and detail reads fill it). */
+export type BackupListRow = ReturnType<typeof toListRow> & { queue?: QueuePlace | null };
 
 /** The detail page: every field, metadata, the chain (ancestors and dependents) and the events, read on one snapshot. */
 export function backupDetail(actor: Actor, id: string) {
@@ -135,9 +148,12 @@ async function readBackupDetail(tx: Executor, actor: Actor, id: string) {
   ]);
   // Where the chain breaks: the oldest damaged backup it holds (an ancestor, or this one); a restore is refused from there on.
   const chainBreak = [...ancestors, backup].find((b) => b.integrity === 'damaged');
-  const names = await sourceNames(tx, [backup, ...ancestors, ...dependents]);
+  const [names, queue] = await Promise.all([sourceNames(tx, [backup, ...ancestors, ...dependents]), transferQueue(tx, [backup])]);
   return {
-    backup: { ...toListRow(backup, names), ...backup, hasDependentBackups: backup.numDependentBackups > 0, integrity: integrityOf(backup) },
+    backup: {
+      ...toListRow(backup, names), ...backup, hasDependentBackups: backup.numDependentBackups > 0, integrity: integrityOf(backup),
+      queue: queue.get(backup.id) ?? null,
+    },
     metadata: Object.fromEntries(metadata.map((m) => [m.key, m.value])),
     pendingJobs,
     ancestors: ancestors.map((b) => toListRow(b, names)),

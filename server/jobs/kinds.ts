@@ -91,5 +91,63 @@ export const RETRIED_AFTER_LEASE_EXPIRY: Record<JobKind, boolean> = {
   policy_retention: true,
 };
 
+/**
+ * How a kind uses a worker: `short` work (create, delete, extend, attach bookkeeping, snapshots,
+ * pings, record checks) takes seconds whatever the data size and has its own slots; a `transfer`
+ * moves or reads a whole volume or backup, takes as long as the data does, and runs only in one of
+ * the worker's CINDERBLOCK_MAX_TRANSFERS transfer slots. A worker claims a transfer only when one
+ * of those slots is free, so waiting transfers stay queued (no lease, no slot) and short work never
+ * waits behind them.
+ */
+export type JobClass = 'short' | 'transfer';
+
+export const JOB_CLASS: Record<JobKind, JobClass> = {
+  ping: 'short',
+  volume_create: 'short',
+  volume_delete: 'short',
+  volume_extend: 'short',
+  // Writes an image and zeroes the rest of the volume: as long as the volume is large.
+  volume_write_image: 'transfer',
+  volume_export: 'transfer',
+  // Reads every byte of the volume to hash it.
+  volume_checksum: 'transfer',
+  volume_capacity: 'short',
+  // Sparse reflink copies: quick whatever the size.
+  snapshot_create: 'short',
+  snapshot_delete: 'short',
+  backup_create: 'transfer',
+  backup_restore: 'transfer',
+  // Removes objects by name and records the result.
+  backup_delete: 'short',
+  backup_cleanup: 'short',
+  // Reset to available: reads every object back first, like a scrub.
+  backup_verify: 'transfer',
+  backup_import: 'short',
+  // Read every object back (and restore into scratch).
+  backup_scrub: 'transfer',
+  backup_restore_test: 'transfer',
+  // Carries the parent's objects into its child: re-encodes what is partly overwritten.
+  backup_merge: 'transfer',
+  repository_scan: 'short',
+  notification_deliver: 'short',
+  // Asks for deletes; moves no data itself.
+  policy_retention: 'short',
+};
+
+/** The kinds of one class (what a worker with a free slot of that class may claim). */
+export function kindsOfClass(jobClass: JobClass): JobKind[] {
+  return (Object.keys(JOB_CLASS) as JobKind[]).filter((kind) => JOB_CLASS[kind] === jobClass);
+}
+
+/** Unknown kinds (a newer web than this worker) count as short: they fail at once. */
+export function classOfKind(kind: string): JobClass {
+  return JOB_CLASS[kind as JobKind] ?? 'short';
+}
+
+/** A queued job whose cancel was asked for only records that it ended: short work, whatever its kind. */
+export function classOfJob(job: { kind: string; cancelRequested: boolean }): JobClass {
+  return job.cancelRequested ? 'short' : classOfKind(job.kind);
+}
+
 export const JOBS_CHANNEL = 'cinderblock_jobs';
 export const CANCEL_CHANNEL = 'cinderblock_job_cancel';

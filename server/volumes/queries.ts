@@ -4,6 +4,7 @@ import { authorize } from '../auth/policy';
 import { db, readSnapshot, type Executor } from '../db/client';
 import { auditEvents, jobs, projects, snapshots, volumeAttachments, volumeMetadata, volumes } from '../db/schema';
 import { AppError } from '../errors';
+import { queuePlaces } from '../jobs/queue-place';
 import { isUuidLike, type ListOptions, type MarkerPage } from '../lists/list-options';
 import { inIdOrder, listFields, markerPageIds, utcMicros, type MarkerTable } from '../lists/marker-page';
 import { isUuidShape, visibleVolume, type VolumeRow } from './guards';
@@ -103,7 +104,12 @@ async function readVolumeDetail(tx: Executor, actor: Actor, id: string) {
     }).from(jobs).where(and(eq(jobs.resourceType, 'volume'), eq(jobs.resourceId, id))).orderBy(desc(jobs.createdAt)).limit(10),
     tx.select().from(auditEvents).where(and(eq(auditEvents.resourceType, 'volume'), eq(auditEvents.resourceId, id))).orderBy(desc(auditEvents.at), desc(auditEvents.id)).limit(30),
   ]);
-  return { volume: { ...volume, projectName: project?.name ?? volume.projectId }, attachments, snapshots: volumeSnapshots, jobs: recentJobs, events };
+  // Where its queued work stands and why it waits (a transfer slot, a service).
+  const places = await queuePlaces(tx, recentJobs.filter((j) => j.status === 'queued').map((j) => j.id));
+  return {
+    volume: { ...volume, projectName: project?.name ?? volume.projectId }, attachments, snapshots: volumeSnapshots,
+    jobs: recentJobs.map((j) => ({ ...j, queue: places.get(j.id) ?? null })), events,
+  };
 }
 
 export type VolumeDetail = Awaited<ReturnType<typeof volumeDetail>>;

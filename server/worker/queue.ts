@@ -1,7 +1,7 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Database, Executor } from '../db/client';
 import { jobs } from '../db/schema';
-import { JOBS_CHANNEL } from '../jobs/kinds';
+import { JOBS_CHANNEL, kindsOfClass, type JobClass, type JobKind } from '../jobs/kinds';
 
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -18,24 +18,62 @@ export interface ClaimScope {
   /** binary → this worker's host for it. */
   hosts: Record<string, string>;
   leaseSeconds: number;
+  /** The classes this worker has a free slot for now: it claims only jobs of these. */
+  classes: JobClass[];
+}
+
+const TRANSFER_KINDS = kindsOfClass('transfer');
+const SHORT_KINDS = kindsOfClass('short');
+
+/** The newest start of a project's jobs of some kinds: one probe of jobs_project_kind_started_idx per kind. */
+function lastStartedOf(kinds: JobKind[], project: SQL): SQL {
+  return sql`greatest(${sql.join(kinds.map((kind) => sql`(select max(s.started_at) from ${jobs} s where ${project} and s.kind = ${kind})`), sql`, `)})`;
+}
+
+function lastStartedIn(kinds: JobKind[]): SQL {
+  return sql`case when p.project_id is null then ${lastStartedOf(kinds, sql`s.project_id is null`)}
+    else ${lastStartedOf(kinds, sql`s.project_id = p.project_id`)} end`;
 }
 
 /**
- * Claims the oldest queued job this worker may run: for one of its binaries, addressed to its host
- * or to any host, whose service here is enabled. Each claim takes a new fencing token.
+ * Claims the next queued job this worker may run: for one of its binaries, addressed to its host
+ * or to any host, whose service here is enabled, of a class it has a free slot for. Fair across
+ * projects within a class: the project with the fewest running jobs of that class goes first, then
+ * the one whose last job of that class started longest ago (round robin), then the oldest job.
+ * `FOR UPDATE SKIP LOCKED` and the re-checked `status = 'queued'` make each claim exactly once;
+ * each claim takes a new fencing token.
  */
 export async function claimJob(database: Database, scope: ClaimScope): Promise<JobRow | undefined> {
+  if (scope.classes.length === 0) return undefined;
   const targets = Object.entries(scope.hosts).map(([binary, host]) => sql`(j.target_binary = ${binary} and (j.target_host is null or j.target_host = ${host}))`);
   const enabled = Object.entries(scope.hosts).map(([binary, host]) => sql`(s.binary = ${binary} and s.host = ${host})`);
+  const transferKinds = sql`array[${sql.join(TRANSFER_KINDS.map((k) => sql`${k}`), sql`, `)}]::text[]`;
+  // A cancelled transfer only records its end (kinds.ts, classOfJob): it is short work, claimed without a transfer slot.
+  const isTransfer = sql`(j.kind = any(${transferKinds}) and not j.cancel_requested)`;
+  const ofClass = scope.classes.length === 2 ? sql`true` : scope.classes[0] === 'transfer' ? isTransfer : sql`not ${isTransfer}`;
   const rows = await database.execute<{ id: string }>(sql`
-    with candidate as (
-      select j.id from ${jobs} j
+    with eligible as (
+      select j.id, j.project_id, ${isTransfer} as transfer from ${jobs} j
       where j.status = 'queued'
         and (${sql.join(targets, sql` or `)})
+        and ${ofClass}
         and exists (select 1 from services s where s.binary = j.target_binary and (${sql.join(enabled, sql` or `)}) and not s.disabled and not s.deleted)
-      order by j.created_at
+    ),
+    turns as (
+      select p.project_id, p.transfer,
+        (select count(*) from ${jobs} r where r.status = 'running' and r.project_id is not distinct from p.project_id
+          and (r.kind = any(${transferKinds})) = p.transfer) as running,
+        case when p.transfer then ${lastStartedIn(TRANSFER_KINDS)} else ${lastStartedIn(SHORT_KINDS)} end as last_started
+      from (select distinct project_id, transfer from eligible) p
+    ),
+    candidate as (
+      select j.id from ${jobs} j
+      join eligible e on e.id = j.id
+      join turns t on t.project_id is not distinct from e.project_id and t.transfer = e.transfer
+      where j.status = 'queued'
+      order by t.running, t.last_started nulls first, j.created_at
       limit 1
-      for update skip locked
+      for update of j skip locked
     )
     update ${jobs} set status = 'running', attempts = ${jobs.attempts} + 1, lease_owner = ${scope.owner},
       lease_token = nextval('job_lease_tokens'), lease_expires_at = now() + make_interval(secs => ${scope.leaseSeconds}),

@@ -4,7 +4,9 @@ import type { Database } from '../db/client';
 import type { WorkerEnv } from '../env';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import { recordEvent } from '../events/audit';
-import { BACKUP_BINARY, CANCEL_CHANNEL, JOBS_CHANNEL, jobPayloads, RETRIED_AFTER_LEASE_EXPIRY, VOLUME_BINARY, type JobKind } from '../jobs/kinds';
+import {
+  BACKUP_BINARY, CANCEL_CHANNEL, classOfJob, JOBS_CHANNEL, jobPayloads, RETRIED_AFTER_LEASE_EXPIRY, VOLUME_BINARY, type JobClass, type JobKind,
+} from '../jobs/kinds';
 import { registerService, reportServiceAlive } from '../services/registration';
 import { enqueueDueChecks } from '../backups/integrity-schedule';
 import { sweepPolicies } from '../policies/runs';
@@ -29,11 +31,14 @@ class JobAbort extends Error {
 
 interface RunningJob {
   job: JobRow;
+  /** The slot it took when claimed. */
+  jobClass: JobClass;
   controller: AbortController;
   done: Promise<void>;
 }
 
-const MAX_CONCURRENT_JOBS = 8;
+/** Slots for short jobs (kinds.ts, JOB_CLASS); transfers have their own CINDERBLOCK_MAX_TRANSFERS slots and cannot take these. */
+const SHORT_JOB_SLOTS = 8;
 /** How often leftovers of ended or interrupted work (expired staged files, abandoned copies) are swept. */
 const SWEEP_SECONDS = 600;
 /** How often due integrity checks are enqueued (a few at a time, so they spread out) and stray scratch files removed. */
@@ -129,6 +134,16 @@ export class Worker {
     for (const [binary, host] of Object.entries(this.hosts)) await reportServiceAlive(this.database, binary, host);
   }
 
+  /** The classes with a free slot here: a transfer is claimed only when a transfer slot is free, so none waits holding a lease. */
+  private freeClasses(): JobClass[] {
+    const busy: Record<JobClass, number> = { short: 0, transfer: 0 };
+    for (const { jobClass } of this.running.values()) busy[jobClass] += 1;
+    const free: JobClass[] = [];
+    if (busy.short < SHORT_JOB_SLOTS) free.push('short');
+    if (busy.transfer < this.env.CINDERBLOCK_MAX_TRANSFERS) free.push('transfer');
+    return free;
+  }
+
   /** Claims and starts jobs until the queue is empty or every slot is busy. */
   wake(): void {
     if (this.stopped) return;
@@ -141,8 +156,10 @@ export class Worker {
       try {
         do {
           this.claimAgain = false;
-          while (!this.stopped && this.running.size < MAX_CONCURRENT_JOBS) {
-            const job = await claimJob(this.database, { owner: this.owner, hosts: this.hosts, leaseSeconds: this.env.CINDERBLOCK_JOB_LEASE_SECONDS });
+          while (!this.stopped) {
+            const classes = this.freeClasses();
+            if (classes.length === 0) break;
+            const job = await claimJob(this.database, { owner: this.owner, hosts: this.hosts, leaseSeconds: this.env.CINDERBLOCK_JOB_LEASE_SECONDS, classes });
             if (!job) break;
             this.execute(job);
           }
@@ -189,7 +206,7 @@ export class Worker {
         this.wake();
       }
     })();
-    this.running.set(job.id, { job, controller, done });
+    this.running.set(job.id, { job, jobClass: classOfJob(row), controller, done });
   }
 
   private async settleFailure(job: TypedJob<JobKind>, handler: JobHandler | undefined, signal: AbortSignal, error: unknown): Promise<void> {

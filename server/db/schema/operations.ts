@@ -55,6 +55,8 @@ export const jobs = pgTable('jobs', {
   index('jobs_resource_idx').on(t.resourceType, t.resourceId),
   // The dashboard's failures of the last hours.
   index('jobs_failed_finished_idx').on(t.finishedAt).where(sql`${t.status} = 'failed'`),
+  // Whose turn it is: the newest start of a project's jobs of a kind (server/worker/queue.ts, claimJob).
+  index('jobs_project_kind_started_idx').on(t.projectId, t.kind, t.startedAt),
 ]);
 
 /** Who did what to which resource, from which status to which. Written in the same transaction. */

@@ -11,8 +11,7 @@ import {
 import { dataPaths } from '../../data-paths';
 import type { Executor } from '../../db/client';
 import {
-  backupPrefix, backupVolume, createTransferLimiter, deleteBackupObjects, encodeVolumeMeta, restoreBackup, serviceNameFor,
-  type TransferLimiter, type TransferProgress,
+  backupPrefix, backupVolume, deleteBackupObjects, encodeVolumeMeta, restoreBackup, serviceNameFor, type TransferProgress,
 } from '../../drivers/backup';
 import { GiB } from '../../drivers/volume';
 import {
@@ -22,12 +21,6 @@ import type { WorkerEnv } from '../../env';
 import type { VolumeRow } from '../../volumes/guards';
 import { volumeBackend } from '../../volumes/backend';
 import type { JobContext, JobHandler } from './types';
-
-let limiter: TransferLimiter | undefined;
-/** CINDERBLOCK_MAX_TRANSFERS bounds the backups and restores one worker runs at once. */
-function transfers(env: WorkerEnv): TransferLimiter {
-  return (limiter ??= createTransferLimiter(env.CINDERBLOCK_MAX_TRANSFERS));
-}
 
 /**
  * Progress into the job and, through a fenced transaction, the backup row (what the console polls),
@@ -111,14 +104,15 @@ export const backupCreateHandler: JobHandler<'backup_create'> = {
       copy = await takeRetainedCopy(volumeDir, volume.id, backup.id, sourcePath, signal);
       const plan = await planRead(volumeDir, copy, parent?.backupId ?? null, backup.size * GiB);
       const changedRanges = plan.mode === 'changed-blocks' ? plan.changedRanges : undefined;
-      const result = await transfers(env).run(() => backupVolume({
+      // Backups and restores are transfers (kinds.ts): the worker claimed this one into a free transfer slot.
+      const result = await backupVolume({
         store: backupStore(env), backupId: backup.id, volumeId: volume.id, sourcePath: copy?.path ?? sourcePath, changedRanges,
         sizeBytes: backup.size * GiB, parent,
         container, availabilityZone, createdAt: backup.createdAt, startedAt,
         name: backup.displayName, description: backup.displayDescription, volumeMeta,
         compression: env.CINDERBLOCK_COMPRESSION, signal, onProgress: progressReporter(context, backup.id, 'backup'),
         maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
-      }), signal);
+      });
       if (tempSnapshotId) await driver.deleteSnapshot(tempSnapshotId);
       if (plan.copy) await keepRetainedCopy(volumeDir, plan.copy, result.sizeBytes);
       const read = plan.mode === 'changed-blocks'
@@ -194,12 +188,12 @@ export const backupRestoreHandler: JobHandler<'backup_restore'> = {
       await driver.delete(volumeId);
       await driver.createEmpty(volumeId, volume.size);
     }
-    const result = await transfers(env).run(() => restoreBackup({
+    const result = await restoreBackup({
       store: backupStore(env),
       chain: chain.map((layer) => ({ backupId: layer.id, container: layer.container!, prefix: layer.serviceMetadata! })),
       targetPath: driver.pathOf(volumeId), targetIsNew: volumeIsNew, signal, onProgress: progressReporter(context, backup.id, 'restore'),
       maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
-    }), signal);
+    });
     const restored = restoredVolumeFields(volume, result.layers.map((layer) => layer.volumeMeta));
     await complete({ bytesRestored: result.bytesRestored, bytesWritten: result.bytesWritten }, (tx) => completeRestore(tx, job.payload, job.id, {
       backup, restored, sizeBytes: result.sizeBytes, bytesWritten: result.bytesWritten,

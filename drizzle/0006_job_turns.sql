@@ -1,0 +1,1 @@
+CREATE INDEX "jobs_project_kind_started_idx" ON "jobs" USING btree ("project_id","kind","started_at");
