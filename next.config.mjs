@@ -11,7 +11,10 @@ const common = [
   { key: 'Cross-Origin-Opener-Policy', value: 'same-origin' },
   { key: 'Permissions-Policy', value: 'camera=(), microphone=(), geolocation=(), payment=(), usb=()' },
 ];
-const apiPolicy = { key: 'Content-Security-Policy', value: "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'" };
+const apiPolicy = {
+  key: 'Content-Security-Policy',
+  value: "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+};
 const overHttps = [{ type: 'header', key: 'x-forwarded-proto', value: 'https' }];
 const hsts = { key: 'Strict-Transport-Security', value: 'max-age=31536000' };
 

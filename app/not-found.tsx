@@ -6,7 +6,9 @@ export default function NotFound() {
       <p className="text-sm font-semibold text-brand-600">404</p>
       <h1 className="text-2xl font-semibold">Not found</h1>
       <p className="max-w-md text-sm text-slate-600">There is nothing here, or you do not have access to it.</p>
-      <Link href="/" className="text-sm font-medium text-slate-900 underline">Back to your projects</Link>
+      <Link href="/" className="text-sm font-medium text-slate-900 underline">
+        Back to your projects
+      </Link>
     </main>
   );
 }

@@ -77,7 +77,11 @@ async function main(): Promise<void> {
     const planSeconds = Number(process.hrtime.bigint() - trackedStart) / 1e9;
     if (plan.mode !== 'changed-blocks') throw new Error(`changed-block tracking fell back: ${plan.reason}`);
     const tracked = await backupVolume({
-      ...common, backupId: trackedId, sourcePath: plan.copy.path, parent, changedRanges: plan.changedRanges,
+      ...common,
+      backupId: trackedId,
+      sourcePath: plan.copy.path,
+      parent,
+      changedRanges: plan.changedRanges,
     });
     await keepRetainedCopy(volumeDir, plan.copy, sizeBytes);
     const trackedSeconds = Number(process.hrtime.bigint() - trackedStart) / 1e9;

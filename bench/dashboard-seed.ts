@@ -55,4 +55,3 @@ export async function seedDashboardData(db: Database, size: { volumes: number; b
   // What autovacuum does on a live system: statistics, and the visibility map index-only scans rely on.
   await db.execute(sql`vacuum analyze`);
 }
-

@@ -42,7 +42,9 @@ async function time<T>(label: string, run: () => Promise<T>): Promise<number> {
   }
   samples.sort((a, b) => a - b);
   const median = samples[Math.floor(samples.length / 2)];
-  console.log(`${label.padEnd(44)} median ${median.toFixed(1).padStart(7)} ms   min ${samples[0].toFixed(1).padStart(7)} ms   max ${samples.at(-1)!.toFixed(1).padStart(7)} ms`);
+  console.log(
+    `${label.padEnd(44)} median ${median.toFixed(1).padStart(7)} ms   min ${samples[0].toFixed(1).padStart(7)} ms   max ${samples.at(-1)!.toFixed(1).padStart(7)} ms`,
+  );
   return median;
 }
 
@@ -52,7 +54,9 @@ async function main() {
     const db = database.handle.db;
     const seedStart = performance.now();
     await seedDashboardData(db, { volumes: VOLUMES, backups: BACKUPS, events: EVENTS, projects: PROJECTS });
-    console.log(`seeded ${VOLUMES} volumes, ${BACKUPS} backups (+ jobs), ${EVENTS} audit events in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
+    console.log(
+      `seeded ${VOLUMES} volumes, ${BACKUPS} backups (+ jobs), ${EVENTS} audit events in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`,
+    );
     const project = `benchproject${'1'.padStart(24, '0')}`;
     const user = `benchuser${'7'.padStart(23, '0')}`;
     console.log('\nparts (every project):');
@@ -66,11 +70,23 @@ async function main() {
     const audit = await time('audit log, first page', () => listAuditEvents(SYSTEM_ACTOR, {}, db));
     await time('audit log, page 40', () => listAuditEvents(SYSTEM_ACTOR, { page: 40 }, db));
     await time('audit log, one user, failures', () => listAuditEvents(SYSTEM_ACTOR, { userId: user, outcome: 'failure' }, db));
-    await time('audit log, one project, last 7 days', () => listAuditEvents(SYSTEM_ACTOR, {
-      projectId: project, from: new Date(Date.now() - 7 * 86_400_000).toISOString(),
-    }, db));
+    await time('audit log, one project, last 7 days', () =>
+      listAuditEvents(
+        SYSTEM_ACTOR,
+        {
+          projectId: project,
+          from: new Date(Date.now() - 7 * 86_400_000).toISOString(),
+        },
+        db,
+      ),
+    );
     const worst = Math.max(admin, tenant, audit);
-    console.log(`\nload average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores (figures scale with it)`);
+    console.log(
+      `\nload average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} on ${os.availableParallelism()} cores (figures scale with it)`,
+    );
     console.log(`${worst < 300 ? 'within' : 'OVER'} the 300 ms target (slowest page median ${worst.toFixed(1)} ms)`);
   } finally {
     await database.stop();

@@ -31,7 +31,10 @@ function linkImages(pair: VolumePair, work: string): string {
   const images = path.join(work, 'images');
   if (!fs.existsSync(images)) {
     fs.mkdirSync(images, { recursive: true });
-    for (const [name, source] of [['base.img', pair.base], ['changed.img', pair.changed]] as const) {
+    for (const [name, source] of [
+      ['base.img', pair.base],
+      ['changed.img', pair.changed],
+    ] as const) {
       try {
         fs.linkSync(source, path.join(images, name));
       } catch {
@@ -42,12 +45,21 @@ function linkImages(pair: VolumePair, work: string): string {
   return images;
 }
 
-function commandFor(tool: ToolName, step: 'full' | 'incremental' | 'restore', work: string): { args: string[]; cwd: string; env: NodeJS.ProcessEnv } {
+function commandFor(
+  tool: ToolName,
+  step: 'full' | 'incremental' | 'restore',
+  work: string,
+): { args: string[]; cwd: string; env: NodeJS.ProcessEnv } {
   const repo = path.join(work, 'repo');
   const images = path.join(work, 'images');
   const restoreDir = path.join(work, 'restored');
   if (tool === 'borg') {
-    const env = { ...process.env, BORG_BASE_DIR: path.join(work, 'home'), BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes', BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes' };
+    const env = {
+      ...process.env,
+      BORG_BASE_DIR: path.join(work, 'home'),
+      BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes',
+      BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes',
+    };
     if (step === 'restore') return { args: ['extract', '--sparse', `${repo}::changed`], cwd: restoreDir, env };
     const name = step === 'full' ? 'base' : 'changed';
     return { args: ['create', '--compression', 'lz4', `${repo}::${name}`, `${name}.img`], cwd: images, env };
@@ -59,7 +71,8 @@ function commandFor(tool: ToolName, step: 'full' | 'incremental' | 'restore', wo
 
 function run(tool: ToolName, args: string[], cwd: string, env: NodeJS.ProcessEnv): void {
   const result = spawnSync(tool, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${tool} ${args.join(' ')} failed (${result.status ?? result.signal}): ${result.stderr.trim().slice(-500)}`);
+  if (result.status !== 0)
+    throw new Error(`${tool} ${args.join(' ')} failed (${result.status ?? result.signal}): ${result.stderr.trim().slice(-500)}`);
 }
 
 /** Runs one step (the full step first sets up the repository, untimed) and returns its wall seconds. */

@@ -25,13 +25,16 @@ const FAKE_TIME = '1767225600'; // 2026-01-01 00:00:00 UTC
 function e2fsprogs(command: 'mkfs.ext4' | 'debugfs'): string {
   const folders = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/sbin'];
   const found = folders.map((folder) => path.join(folder, command)).find((candidate) => fs.existsSync(candidate));
-  if (found === undefined) throw new Error(`${command} not found: the real filesystem image needs e2fsprogs (or run the bench with --no-real)`);
+  if (found === undefined)
+    throw new Error(`${command} not found: the real filesystem image needs e2fsprogs (or run the bench with --no-real)`);
   return found;
 }
 
 /** Where the image's files come from, in this order; each gets an equal share of the fill. */
 function contentSources(repoRoot: string): string[] {
-  return ['/usr/share/doc', '/usr/share/locale', path.join(repoRoot, 'node_modules'), '/usr/lib/x86_64-linux-gnu'].filter((source) => fs.existsSync(source));
+  return ['/usr/share/doc', '/usr/share/locale', path.join(repoRoot, 'node_modules'), '/usr/lib/x86_64-linux-gnu'].filter((source) =>
+    fs.existsSync(source),
+  );
 }
 
 /** Files for the changed twin's new data (not in the image). */
@@ -89,7 +92,9 @@ function sha256File(file: string): string {
 
 /** debugfs commands that delete every DELETE_EVERY-th file and add about CHANGE_FRACTION of the image in new files. */
 function changeCommands(imageFiles: string[], size: number): string[] {
-  const commands = imageFiles.filter((file, index) => index % DELETE_EVERY === DELETE_EVERY - 1 && !/["\n]/.test(file)).map((file) => `rm "${file}"`);
+  const commands = imageFiles
+    .filter((file, index) => index % DELETE_EVERY === DELETE_EVERY - 1 && !/["\n]/.test(file))
+    .map((file) => `rm "${file}"`);
   commands.push('mkdir /added');
   let budget = size * CHANGE_FRACTION;
   let number = 0;
@@ -119,7 +124,22 @@ export function ensureRealImagePair(cacheRoot: string, repoRoot: string, size: n
     const env = { ...process.env, E2FSPROGS_FAKE_TIME: FAKE_TIME, SOURCE_DATE_EPOCH: FAKE_TIME };
     execFileSync(
       e2fsprogs('mkfs.ext4'),
-      ['-q', '-F', '-b', '4096', '-m', '0', '-U', FS_UUID, '-E', `hash_seed=${FS_UUID},lazy_itable_init=0,lazy_journal_init=0`, '-d', staging, base, `${size / 1024}k`],
+      [
+        '-q',
+        '-F',
+        '-b',
+        '4096',
+        '-m',
+        '0',
+        '-U',
+        FS_UUID,
+        '-E',
+        `hash_seed=${FS_UUID},lazy_itable_init=0,lazy_journal_init=0`,
+        '-d',
+        staging,
+        base,
+        `${size / 1024}k`,
+      ],
       { env, stdio: ['ignore', 'ignore', 'inherit'] },
     );
     fs.rmSync(staging, { recursive: true, force: true });
@@ -128,7 +148,19 @@ export function ensureRealImagePair(cacheRoot: string, repoRoot: string, size: n
     fs.writeFileSync(commandFile, `${changeCommands(imageFiles, size).join('\n')}\n`);
     execFileSync(e2fsprogs('debugfs'), ['-w', '-f', commandFile, changed], { env, stdio: ['ignore', 'ignore', 'ignore'] });
     const used = execFileSync('du', ['-B1', base], { encoding: 'utf8' }).split('\t')[0];
-    fs.writeFileSync(layoutPath, JSON.stringify({ size, files: imageFiles.length, allocatedBytes: Number(used), sha256: { 'base.img': sha256File(base), 'changed.img': sha256File(changed) } }, null, 1));
+    fs.writeFileSync(
+      layoutPath,
+      JSON.stringify(
+        {
+          size,
+          files: imageFiles.length,
+          allocatedBytes: Number(used),
+          sha256: { 'base.img': sha256File(base), 'changed.img': sha256File(changed) },
+        },
+        null,
+        1,
+      ),
+    );
   }
   const layout = JSON.parse(fs.readFileSync(layoutPath, 'utf8')) as { sha256: Record<string, string> };
   return { base, changed, size, expectedSha256: { base: layout.sha256['base.img']!, changed: layout.sha256['changed.img']! } };

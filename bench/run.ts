@@ -21,7 +21,15 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { backupVolume, createStore, DEFAULT_COMPRESSION, DEFAULT_OBJECT_SIZE, restoreBackup, sharedWorkerPool, type WorkerPool } from '../server/drivers/backup/index';
+import {
+  backupVolume,
+  createStore,
+  DEFAULT_COMPRESSION,
+  DEFAULT_OBJECT_SIZE,
+  restoreBackup,
+  sharedWorkerPool,
+  type WorkerPool,
+} from '../server/drivers/backup/index';
 import { availableTools, runToolStep, type ToolName } from './other-tools';
 import { ensureRealImagePair } from './real-image';
 import { ensureVolumePair, type VolumePair } from './volume-images';
@@ -62,7 +70,12 @@ async function measure(step: () => Promise<number>): Promise<StepFigures> {
     const bytesStored = await step();
     const wallSeconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
-    return { wallSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, bytesStored, peakRssMiB: Math.max(peakRss, process.memoryUsage.rss()) / 2 ** 20 };
+    return {
+      wallSeconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      bytesStored,
+      peakRssMiB: Math.max(peakRss, process.memoryUsage.rss()) / 2 ** 20,
+    };
   } finally {
     clearInterval(sampler);
   }
@@ -165,7 +178,12 @@ async function runOurs(dataset: Dataset, context: RunContext, runNumber: number,
   let incremental = { container: '', prefix: '' };
   warm([pair.changed]);
   figures.incremental = await measure(async () => {
-    const result = await backupVolume({ ...common, backupId: incrementalId, sourcePath: pair.changed, parent: { backupId: fullId, ...full } });
+    const result = await backupVolume({
+      ...common,
+      backupId: incrementalId,
+      sourcePath: pair.changed,
+      parent: { backupId: fullId, ...full },
+    });
     incremental = result;
     return result.bytesStored;
   });
@@ -175,7 +193,8 @@ async function runOurs(dataset: Dataset, context: RunContext, runNumber: number,
     return result.bytesWritten;
   });
   const restoredSha = sha256File(target);
-  if (restoredSha !== dataset.expectedRestore) throw new Error(`restore of ${dataset.label} run ${runNumber} is wrong: sha256 ${restoredSha}, expected ${dataset.expectedRestore}`);
+  if (restoredSha !== dataset.expectedRestore)
+    throw new Error(`restore of ${dataset.label} run ${runNumber} is wrong: sha256 ${restoredSha}, expected ${dataset.expectedRestore}`);
   fs.rmSync(repository, { recursive: true, force: true });
   fs.rmSync(target, { force: true });
   if (keep) for (const step of STEPS) dataset.ours[step].push(figures[step]!);
@@ -210,7 +229,9 @@ function printOurs(dataset: Dataset, runs: number): void {
     incremental: synthetic ? `>= 1000 MB/s, stores <= ${(15 * perGiB).toFixed(0)} MB` : '>= 4x borg-lz4',
     restore: synthetic ? '>= 800 MB/s' : '>= 2x restic',
   };
-  console.log(`\ndataset ${dataset.label}: ${mb(pair.size).toFixed(0)} MB volume (${pair.base}, ${pair.changed}), median of ${runs} run(s)`);
+  console.log(
+    `\ndataset ${dataset.label}: ${mb(pair.size).toFixed(0)} MB volume (${pair.base}, ${pair.changed}), median of ${runs} run(s)`,
+  );
   for (const step of STEPS) {
     const figures = dataset.ours[step];
     const wall = median(figures.map((figure) => figure.wallSeconds));
@@ -235,7 +256,9 @@ const RATIO_TARGETS: Array<{ dataset: string | null; step: Step; tool: ToolName;
 function printRatios(datasets: Dataset[], tools: ToolName[]): void {
   if (tools.length === 0) return;
   console.log('\nsame run, same images: MB/s of volume, and ours / theirs (higher is better for us)');
-  console.log(`${'dataset'.padEnd(10)} ${'step'.padEnd(12)} ${'ours'.padStart(7)}${tools.map((tool) => `${tool.padStart(10)} ${'ratio'.padStart(6)}`).join('')}  targets`);
+  console.log(
+    `${'dataset'.padEnd(10)} ${'step'.padEnd(12)} ${'ours'.padStart(7)}${tools.map((tool) => `${tool.padStart(10)} ${'ratio'.padStart(6)}`).join('')}  targets`,
+  );
   for (const dataset of datasets) {
     for (const step of STEPS) {
       const ours = median(dataset.ours[step].map((figure) => figure.wallSeconds));
@@ -243,11 +266,15 @@ function printRatios(datasets: Dataset[], tools: ToolName[]): void {
         const theirs = median(dataset.others[tool]![step]);
         return `${(mb(dataset.pair.size) / theirs).toFixed(0).padStart(10)} ${(theirs / ours).toFixed(2).padStart(6)}`;
       });
-      const targets = RATIO_TARGETS.filter((target) => (target.dataset === null || target.dataset === dataset.label) && target.step === step && tools.includes(target.tool)).map((target) => {
+      const targets = RATIO_TARGETS.filter(
+        (target) => (target.dataset === null || target.dataset === dataset.label) && target.step === step && tools.includes(target.tool),
+      ).map((target) => {
         const ratio = median(dataset.others[target.tool]![step]) / ours;
         return `>= ${target.atLeast}x ${target.tool}: ${ratio >= target.atLeast ? 'met' : 'not met'}`;
       });
-      console.log(`${dataset.label.padEnd(10)} ${step.padEnd(12)} ${(mb(dataset.pair.size) / ours).toFixed(0).padStart(7)}${cells.join('')}  ${targets.join(', ')}`);
+      console.log(
+        `${dataset.label.padEnd(10)} ${step.padEnd(12)} ${(mb(dataset.pair.size) / ours).toFixed(0).padStart(7)}${cells.join('')}  ${targets.join(', ')}`,
+      );
     }
   }
 }
@@ -278,7 +305,10 @@ async function main(): Promise<void> {
     if (values.image === undefined || values.changed === undefined) throw new Error('--image and --changed go together');
     const imageSize = fs.statSync(values.image).size;
     if (fs.statSync(values.changed).size !== imageSize) throw new Error('--image and --changed must have the same size');
-    pairs.push(['given', { base: path.resolve(values.image), changed: path.resolve(values.changed), size: imageSize, expectedSha256: null }]);
+    pairs.push([
+      'given',
+      { base: path.resolve(values.image), changed: path.resolve(values.changed), size: imageSize, expectedSha256: null },
+    ]);
   } else {
     pairs.push(['synthetic', ensureVolumePair(workDir, sharedDir, size)]);
     if (!values['no-real']) pairs.push(['real', ensureRealImagePair(workDir, repoRoot, size)]);
@@ -317,13 +347,20 @@ async function main(): Promise<void> {
     }
   }
 
-  console.log(`backup engine benchmark: ${datasets.map((dataset) => dataset.label).join(' and ')} datasets, ${mb(size).toFixed(0)} MB volumes`);
-  console.log(`compression ${values.compression}, object size ${objectSize ?? DEFAULT_OBJECT_SIZE} B, ${pool.size} worker threads, median of ${runs} run(s)`);
+  console.log(
+    `backup engine benchmark: ${datasets.map((dataset) => dataset.label).join(' and ')} datasets, ${mb(size).toFixed(0)} MB volumes`,
+  );
+  console.log(
+    `compression ${values.compression}, object size ${objectSize ?? DEFAULT_OBJECT_SIZE} B, ${pool.size} worker threads, median of ${runs} run(s)`,
+  );
   console.log(`machine: raw read (warm cache) ${rawReadMBps.toFixed(0)} MB/s, single-thread SHA-256 ${sha256MBps.toFixed(0)} MB/s`);
   for (const dataset of datasets) printOurs(dataset, runs);
   printRatios(datasets, tools);
-  if (tools.length === 0 && !values.smoke && !values['no-others']) console.log('\nneither borg nor restic is installed (Debian: borgbackup, restic): no ratios');
-  console.log(`\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (whole process, worker threads included; target <= 256 MiB)`);
+  if (tools.length === 0 && !values.smoke && !values['no-others'])
+    console.log('\nneither borg nor restic is installed (Debian: borgbackup, restic): no ratios');
+  console.log(
+    `\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (whole process, worker threads included; target <= 256 MiB)`,
+  );
   console.log('restore verified: sha256 matches');
 }
 

@@ -20,7 +20,8 @@ fs.mkdirSync(SHOTS, { recursive: true });
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
 /** The launcher's volume backend, so a test can change a volume's bytes the way an instance would. */
-const driver = () => new FileVolumeDriver({ volumeDir: path.join(process.env.CINDERBLOCK_E2E_DATA_DIR!, 'volumes'), overSubscriptionRatio: 20 });
+const driver = () =>
+  new FileVolumeDriver({ volumeDir: path.join(process.env.CINDERBLOCK_E2E_DATA_DIR!, 'volumes'), overSubscriptionRatio: 20 });
 
 function writeAt(volumeId: string, offset: number, data: Buffer) {
   const fd = fs.openSync(driver().pathOf(volumeId), 'r+');
@@ -35,7 +36,9 @@ function writeAt(volumeId: string, offset: number, data: Buffer) {
 /** A 1 GiB volume with a few MiB of data, made through the service layer. */
 async function volumeWithData(actor: Actor, projectId: string, name: string, size = 1) {
   const volume = await createVolume(actor, { projectId, name, size });
-  await expect.poll(async () => (await db().select().from(volumes).where(eq(volumes.id, volume.id)))[0]?.status, { timeout: 30_000 }).toBe('available');
+  await expect
+    .poll(async () => (await db().select().from(volumes).where(eq(volumes.id, volume.id)))[0]?.status, { timeout: 30_000 })
+    .toBe('available');
   writeAt(volume.id, 0, Buffer.concat([Buffer.from(`cinderblock e2e ${name}\n`), randomBytes(3 * 1024 * 1024)]));
   return volume;
 }
@@ -46,7 +49,10 @@ async function backupStatus(id: string) {
 }
 
 async function backupsInUse(projectId: string) {
-  const [row] = await db().select().from(quotas).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, 'backups')));
+  const [row] = await db()
+    .select()
+    .from(quotas)
+    .where(and(eq(quotas.projectId, projectId), eq(quotas.resource, 'backups')));
   return row?.inUse ?? 0;
 }
 
@@ -252,7 +258,10 @@ test.describe('backups', () => {
     await expect(create).toBeHidden();
     const made = page.getByTestId('backup-row').filter({ hasText: 'for-tenant' });
     await expect(made).toContainText(tenant.project.name);
-    const [row2] = await db().select().from(backups).where(and(eq(backups.volumeId, other.id), eq(backups.deleted, false)));
+    const [row2] = await db()
+      .select()
+      .from(backups)
+      .where(and(eq(backups.volumeId, other.id), eq(backups.deleted, false)));
     expect(row2.projectId).toBe(tenant.project.id);
     expect(await backupsInUse(tenant.project.id)).toBe(1);
     await made.getByRole('link', { name: 'for-tenant' }).click();
@@ -268,7 +277,12 @@ test.describe('backups', () => {
     const backup = await createBackup(tenant.actor, { volumeId: volume.id, name: 'visible' });
     await expect.poll(() => backupStatus(backup.id), { timeout: 60_000 }).toBe('available');
     const password = `pw-${randomBytes(6).toString('hex')}`;
-    const readerUser = await createUser(SYSTEM_ACTOR, { name: `reader-${randomBytes(3).toString('hex')}`, password, projectId: tenant.project.id, role: 'reader' });
+    const readerUser = await createUser(SYSTEM_ACTOR, {
+      name: `reader-${randomBytes(3).toString('hex')}`,
+      password,
+      projectId: tenant.project.id,
+      role: 'reader',
+    });
     const reader = (await loadActor(readerUser.id))!;
 
     await signIn(page, readerUser.name, password);
@@ -281,7 +295,8 @@ test.describe('backups', () => {
 
     await row.getByRole('link', { name: 'visible' }).click();
     await expect(page.getByText("You can read this project's backups but not change them")).toBeVisible();
-    for (const name of ['Restore…', 'Edit…', 'Delete…', 'Edit']) await expect(page.getByRole('button', { name, exact: true })).toHaveCount(0);
+    for (const name of ['Restore…', 'Edit…', 'Delete…', 'Edit'])
+      await expect(page.getByRole('button', { name, exact: true })).toHaveCount(0);
     await shot(page, 'portal-backup-detail-reader');
 
     await page.goto(`/volumes/${volume.id}`);

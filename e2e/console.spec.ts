@@ -20,7 +20,9 @@ const dataDir = () => process.env.CINDERBLOCK_E2E_DATA_DIR!;
 
 async function availableVolume(actor: Actor, projectId: string, name: string) {
   const volume = await createVolume(actor, { projectId, name, size: 1 });
-  await expect.poll(async () => (await db().select().from(volumes).where(eq(volumes.id, volume.id)))[0]?.status, { timeout: 30_000 }).toBe('available');
+  await expect
+    .poll(async () => (await db().select().from(volumes).where(eq(volumes.id, volume.id)))[0]?.status, { timeout: 30_000 })
+    .toBe('available');
   const fd = fs.openSync(path.join(dataDir(), 'volumes', `volume-${volume.id}.img`), 'r+');
   try {
     fs.writeSync(fd, randomBytes(2 * 1024 * 1024), 0, 2 * 1024 * 1024, 0);
@@ -32,7 +34,9 @@ async function availableVolume(actor: Actor, projectId: string, name: string) {
 
 async function availableBackup(actor: Actor, volumeId: string, name: string) {
   const backup = await createBackup(actor, { volumeId, name });
-  await expect.poll(async () => (await db().select().from(backups).where(eq(backups.id, backup.id)))[0]?.status, { timeout: 60_000 }).toBe('available');
+  await expect
+    .poll(async () => (await db().select().from(backups).where(eq(backups.id, backup.id)))[0]?.status, { timeout: 60_000 })
+    .toBe('available');
   return (await db().select().from(backups).where(eq(backups.id, backup.id)))[0];
 }
 
@@ -59,7 +63,10 @@ test.describe('the console speaks plainly and asks before destroying', () => {
     test.setTimeout(120_000);
     const tenant = await seedProject('member');
     const source = await availableVolume(tenant.actor, tenant.project.id, 'vol1');
-    const twins = [await availableVolume(tenant.actor, tenant.project.id, 'vol1'), await availableVolume(tenant.actor, tenant.project.id, 'vol1')];
+    const twins = [
+      await availableVolume(tenant.actor, tenant.project.id, 'vol1'),
+      await availableVolume(tenant.actor, tenant.project.id, 'vol1'),
+    ];
     const backup = await availableBackup(tenant.actor, source.id, 'nightly');
     await signIn(page, tenant.user.name, tenant.password);
     await page.goto(`/backups/${backup.id}`);
@@ -68,7 +75,10 @@ test.describe('the console speaks plainly and asks before destroying', () => {
     const today = new Date().toISOString().slice(0, 10);
     await expect(restore.getByLabel('New volume name')).toHaveValue(`nightly-restored-${today}`);
     const options = restore.getByLabel('Restore to').locator('option');
-    for (const twin of twins) await expect(options.filter({ hasText: twin.id.slice(0, 8) })).toHaveText(new RegExp(`vol1 · ${twin.id.slice(0, 8)} · 1 GiB · available`));
+    for (const twin of twins)
+      await expect(options.filter({ hasText: twin.id.slice(0, 8) })).toHaveText(
+        new RegExp(`vol1 · ${twin.id.slice(0, 8)} · 1 GiB · available`),
+      );
     await restore.getByLabel('Restore to').selectOption(twins[0].id);
     await expect(restore.getByRole('button', { name: 'Overwrite and restore' })).toBeVisible();
     await expect(restore.getByRole('alert')).toContainText('cannot be recovered');
@@ -77,7 +87,10 @@ test.describe('the console speaks plainly and asks before destroying', () => {
 
     // One object of the backup goes missing from the repository: the restore fails, and the notice says so.
     const directory = path.join(dataDir(), 'backups', backup.container!);
-    const objects = fs.readdirSync(directory).filter((name) => /-\d{5}$/.test(name)).sort();
+    const objects = fs
+      .readdirSync(directory)
+      .filter((name) => /-\d{5}$/.test(name))
+      .sort();
     fs.rmSync(path.join(directory, objects[0]));
     await restore.getByRole('button', { name: 'Restore', exact: true }).click();
     await expect(restore).toBeHidden();
@@ -156,6 +169,7 @@ test.describe('the console speaks plainly and asks before destroying', () => {
     const options = await page.getByRole('combobox', { name: 'Status' }).locator('option').allTextContents();
     expect(options).toContain('available');
     expect(options).toContain('error_extending');
-    for (const unreachable of ['retyping', 'managing', 'error_managing', 'awaiting-transfer', 'uploading']) expect(options).not.toContain(unreachable);
+    for (const unreachable of ['retyping', 'managing', 'error_managing', 'awaiting-transfer', 'uploading'])
+      expect(options).not.toContain(unreachable);
   });
 });

@@ -14,13 +14,17 @@ import { ADMIN, signIn } from './support/session';
  */
 async function availableVolume(tenant: Awaited<ReturnType<typeof seedProject>>, name: string) {
   const volume = await createVolume(tenant.actor, { projectId: tenant.project.id, name, size: 1 });
-  await expect.poll(async () => (await db().select().from(volumes).where(eq(volumes.id, volume.id)))[0]?.status, { timeout: 30_000 }).toBe('available');
+  await expect
+    .poll(async () => (await db().select().from(volumes).where(eq(volumes.id, volume.id)))[0]?.status, { timeout: 30_000 })
+    .toBe('available');
   return volume;
 }
 
 async function backedUp(tenant: Awaited<ReturnType<typeof seedProject>>, volumeId: string, name: string) {
   const backup = await createBackup(tenant.actor, { volumeId, name });
-  await expect.poll(async () => (await db().select().from(backups).where(eq(backups.id, backup.id)))[0]?.status, { timeout: 60_000 }).toBe('available');
+  await expect
+    .poll(async () => (await db().select().from(backups).where(eq(backups.id, backup.id)))[0]?.status, { timeout: 60_000 })
+    .toBe('available');
   return backup;
 }
 
@@ -61,10 +65,16 @@ test.describe('dashboards', () => {
     const tenant = await seedProject('member');
     const volume = await availableVolume(tenant, 'failing-volume');
     // The latest backup of this volume failed: the dashboard counts the volume as failing and says why.
-    await db().insert(backups).values({
-      projectId: tenant.project.id, userId: tenant.user.id, volumeId: volume.id, size: 1, status: 'error',
-      failReason: `The backup repository refused the write (${randomBytes(3).toString('hex')}).`,
-    });
+    await db()
+      .insert(backups)
+      .values({
+        projectId: tenant.project.id,
+        userId: tenant.user.id,
+        volumeId: volume.id,
+        size: 1,
+        status: 'error',
+        failReason: `The backup repository refused the write (${randomBytes(3).toString('hex')}).`,
+      });
 
     await signIn(page, ADMIN.user, ADMIN.password);
     await expect(page).toHaveURL(/\/admin$/);
@@ -111,7 +121,9 @@ test.describe('audit log', () => {
 
     // Pagination: 60 events of one resource, 50 a page.
     const resourceId = `paged-${randomBytes(3).toString('hex')}`;
-    await db().insert(auditEvents).values(Array.from({ length: 60 }, () => ({ resourceType: 'volume', resourceId, action: 'update', projectId: tenant.project.id })));
+    await db()
+      .insert(auditEvents)
+      .values(Array.from({ length: 60 }, () => ({ resourceType: 'volume', resourceId, action: 'update', projectId: tenant.project.id })));
     await page.goto(`/admin/events?resourceId=${resourceId}`);
     await expect(page.getByTestId('pagination-summary')).toContainText('of 60 events');
     await page.getByRole('link', { name: 'Next' }).click();
@@ -123,10 +135,12 @@ test.describe('audit log', () => {
   test('the CSV export streams the filtered log to an admin, and to nobody else', async ({ page }) => {
     const tenant = await seedProject('member');
     const resourceId = `csv-${randomBytes(3).toString('hex')}`;
-    await db().insert(auditEvents).values([
-      { resourceType: 'backup', resourceId, action: 'create', projectId: tenant.project.id },
-      { resourceType: 'backup', resourceId, action: 'create_failed', projectId: tenant.project.id, detail: { reason: 'disk, "full"' } },
-    ]);
+    await db()
+      .insert(auditEvents)
+      .values([
+        { resourceType: 'backup', resourceId, action: 'create', projectId: tenant.project.id },
+        { resourceType: 'backup', resourceId, action: 'create_failed', projectId: tenant.project.id, detail: { reason: 'disk, "full"' } },
+      ]);
     await signIn(page, ADMIN.user, ADMIN.password);
     await page.goto(`/admin/events?resourceId=${resourceId}&outcome=failure`);
     const download = page.waitForEvent('download');
@@ -137,7 +151,9 @@ test.describe('audit log', () => {
     expect(response.status()).toBe(200);
     expect(response.headers()['content-type']).toContain('text/csv');
     const lines = (await response.text()).trim().split('\r\n');
-    expect(lines[0]).toBe('id,at,outcome,action,user_id,user_name,project_id,project_name,resource_type,resource_id,from_status,to_status,detail');
+    expect(lines[0]).toBe(
+      'id,at,outcome,action,user_id,user_name,project_id,project_name,resource_type,resource_id,from_status,to_status,detail',
+    );
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain(`failure,create_failed`);
     expect(lines[1]).toContain(`,${tenant.project.name},backup,${resourceId},`);

@@ -19,17 +19,23 @@ const dataDir = () => process.env.CINDERBLOCK_E2E_DATA_DIR!;
 
 async function backupOfNewVolume(actor: Actor, projectId: string, name: string) {
   const volume = await createVolume(actor, { projectId, name: `${name}-source`, size: 1 });
-  await expect.poll(async () => (await db().select().from(volumes).where(eq(volumes.id, volume.id)))[0]?.status, { timeout: 30_000 }).toBe('available');
+  await expect
+    .poll(async () => (await db().select().from(volumes).where(eq(volumes.id, volume.id)))[0]?.status, { timeout: 30_000 })
+    .toBe('available');
   const fd = fs.openSync(path.join(dataDir(), 'volumes', `volume-${volume.id}.img`), 'r+');
   fs.writeSync(fd, randomBytes(3 * 1024 * 1024), 0, 3 * 1024 * 1024, 0);
   fs.closeSync(fd);
   const backup = await createBackup(actor, { volumeId: volume.id, name });
-  await expect.poll(async () => (await db().select().from(backups).where(eq(backups.id, backup.id)))[0]?.status, { timeout: 60_000 }).toBe('available');
+  await expect
+    .poll(async () => (await db().select().from(backups).where(eq(backups.id, backup.id)))[0]?.status, { timeout: 60_000 })
+    .toBe('available');
   return (await db().select().from(backups).where(eq(backups.id, backup.id)))[0];
 }
 
 test.describe('integrity you can see', () => {
-  test('an admin sees a damaged backup flagged, the bad object named, and another backup\'s last restore test with its duration', async ({ page }) => {
+  test("an admin sees a damaged backup flagged, the bad object named, and another backup's last restore test with its duration", async ({
+    page,
+  }) => {
     test.setTimeout(180_000);
     const tenant = await seedProject('member');
     const { actor: admin } = await seedAdmin();
@@ -39,15 +45,30 @@ test.describe('integrity you can see', () => {
 
     // One byte of one object changes on disk; a verify reads every object back and finds it.
     const directory = path.join(dataDir(), 'backups', damaged.container!);
-    const object = fs.readdirSync(directory).filter((name) => /-\d{5}$/.test(name)).sort()[0];
+    const object = fs
+      .readdirSync(directory)
+      .filter((name) => /-\d{5}$/.test(name))
+      .sort()[0];
     const bytes = fs.readFileSync(path.join(directory, object));
     bytes[Math.floor(bytes.length / 3)] ^= 0x20;
     fs.writeFileSync(path.join(directory, object), bytes);
     await requestScrub(admin, { id: damaged.id });
-    await expect.poll(async () => (await db().select().from(backups).where(eq(backups.id, damaged.id)))[0]?.integrity, { timeout: 60_000 }).toBe('damaged');
+    await expect
+      .poll(async () => (await db().select().from(backups).where(eq(backups.id, damaged.id)))[0]?.integrity, { timeout: 60_000 })
+      .toBe('damaged');
 
     await requestRestoreTest(admin, { id: healthy.id });
-    await expect.poll(async () => (await db().select().from(restoreTests).where(and(eq(restoreTests.backupId, healthy.id))))[0]?.outcome, { timeout: 60_000 })
+    await expect
+      .poll(
+        async () =>
+          (
+            await db()
+              .select()
+              .from(restoreTests)
+              .where(and(eq(restoreTests.backupId, healthy.id)))
+          )[0]?.outcome,
+        { timeout: 60_000 },
+      )
       .toBe('passed');
 
     await signIn(page, ADMIN.user, ADMIN.password);

@@ -11,11 +11,14 @@ import { seedProject } from '../test/support/identities';
 import { signIn } from './support/session';
 
 /** The launcher's volume backend, so the test can put data in a volume the way an instance would. */
-const driver = () => new FileVolumeDriver({ volumeDir: path.join(process.env.CINDERBLOCK_E2E_DATA_DIR!, 'volumes'), overSubscriptionRatio: 20 });
+const driver = () =>
+  new FileVolumeDriver({ volumeDir: path.join(process.env.CINDERBLOCK_E2E_DATA_DIR!, 'volumes'), overSubscriptionRatio: 20 });
 
 async function volumeWithData(actor: Awaited<ReturnType<typeof seedProject>>['actor'], projectId: string, name: string) {
   const volume = await createVolume(actor, { projectId, name, size: 1 });
-  await expect.poll(async () => (await db().select().from(volumes).where(eq(volumes.id, volume.id)))[0]?.status, { timeout: 30_000 }).toBe('available');
+  await expect
+    .poll(async () => (await db().select().from(volumes).where(eq(volumes.id, volume.id)))[0]?.status, { timeout: 30_000 })
+    .toBe('available');
   const fd = fs.openSync(driver().pathOf(volume.id), 'r+');
   try {
     fs.writeSync(fd, randomBytes(1024 * 1024), 0, 1024 * 1024, 0);
@@ -63,10 +66,15 @@ test.describe('backup policies', () => {
     await page.getByRole('button', { name: 'Run now' }).click();
     await expect(page.getByText(/2 run\(s\) started/)).toBeVisible();
     const runs = page.getByRole('table', { name: 'Runs' });
-    await expect.poll(async () => {
-      await page.reload();
-      return runs.getByText('succeeded', { exact: true }).count();
-    }, { timeout: 120_000, intervals: [3_000] }).toBe(2);
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return runs.getByText('succeeded', { exact: true }).count();
+        },
+        { timeout: 120_000, intervals: [3_000] },
+      )
+      .toBe(2);
 
     // The prune preview names the rule that keeps each backup.
     await expect(page.getByRole('table', { name: /Prune preview for policy-a/ }).getByText('last 1')).toBeVisible();

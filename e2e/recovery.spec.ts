@@ -53,13 +53,19 @@ test.describe('recovery', () => {
   });
 
   test('an admin resets a stuck backup, sees a damaged one refused, and restores a record in a second installation', async ({ page }) => {
-    const settings = { CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: String(96 * MiB), CINDERBLOCK_REPORT_INTERVAL: '1', CINDERBLOCK_SERVICE_DOWN_TIME: '5' };
+    const settings = {
+      CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: String(96 * MiB),
+      CINDERBLOCK_REPORT_INTERVAL: '1',
+      CINDERBLOCK_SERVICE_DOWN_TIME: '5',
+    };
     const first = await launchApp(settings);
     apps.push(first);
     await useDatabase(first.databaseUrl);
     const tenant = await seedProject('member');
     const volume = await createVolume(tenant.actor, { projectId: tenant.project.id, name: 'precious', size: '1' });
-    await expect.poll(async () => (await db().select().from(volumes).where(eq(volumes.id, volume.id)))[0].status, { timeout: 30_000 }).toBe('available');
+    await expect
+      .poll(async () => (await db().select().from(volumes).where(eq(volumes.id, volume.id)))[0].status, { timeout: 30_000 })
+      .toBe('available');
     const imagePath = path.join(first.dataDir, 'volumes', `volume-${volume.id}.img`);
     const fd = fs.openSync(imagePath, 'r+');
     fs.writeSync(fd, randomBytes(6 * MiB), 0, 6 * MiB, 0);
@@ -84,12 +90,19 @@ test.describe('recovery', () => {
     await page.screenshot({ path: path.join(SHOTS, 'recovery-reset-stuck.png'), fullPage: true });
 
     // A worker again (as an operator would start one), then a repository missing one object.
-    const replacement = startWorkerProcess(first.databaseUrl, { CINDERBLOCK_DATA_DIR: first.dataDir, CINDERBLOCK_LAUNCHER_PID: '', ...settings });
+    const replacement = startWorkerProcess(first.databaseUrl, {
+      CINDERBLOCK_DATA_DIR: first.dataDir,
+      CINDERBLOCK_LAUNCHER_PID: '',
+      ...settings,
+    });
     workers.push(replacement);
     await replacement.ready;
     const goodRow = await backupRow(good.id);
     const dir = path.join(first.dataDir, 'backups', goodRow.container!);
-    const victim = fs.readdirSync(dir).filter((n) => /-\d{5}$/.test(n)).sort()[0];
+    const victim = fs
+      .readdirSync(dir)
+      .filter((n) => /-\d{5}$/.test(n))
+      .sort()[0];
     const saved = fs.readFileSync(path.join(dir, victim));
     fs.rmSync(path.join(dir, victim));
     await openBackup(page, first, good.id);
@@ -124,10 +137,15 @@ test.describe('recovery', () => {
     await restore.getByLabel('New volume name').fill('recovered');
     await restore.getByRole('button', { name: 'Restore' }).click();
     await useDatabase(second.databaseUrl);
-    const restored = await expect.poll(async () => {
-      const [row] = await db().select().from(volumes).where(eq(volumes.name, 'recovered'));
-      return row?.status;
-    }, { timeout: 90_000 }).toBe('available');
+    const restored = await expect
+      .poll(
+        async () => {
+          const [row] = await db().select().from(volumes).where(eq(volumes.name, 'recovered'));
+          return row?.status;
+        },
+        { timeout: 90_000 },
+      )
+      .toBe('available');
     void restored;
     const [recovered] = await db().select().from(volumes).where(eq(volumes.name, 'recovered'));
     await page.goto(`${second.url}/volumes/${recovered.id}`);

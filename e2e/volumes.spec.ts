@@ -33,7 +33,9 @@ async function computeChecksum(page: Page): Promise<string> {
 }
 
 test.describe('volumes', () => {
-  test('a tenant creates a volume, uploads a file, snapshots it, clones it and downloads the clone; all checksums agree', async ({ page }) => {
+  test('a tenant creates a volume, uploads a file, snapshots it, clones it and downloads the clone; all checksums agree', async ({
+    page,
+  }) => {
     test.setTimeout(150_000);
     const tenant = await seedProject('member');
     await signIn(page, tenant.user.name, tenant.password);
@@ -69,7 +71,10 @@ test.describe('volumes', () => {
     await expect(page.getByText('The upload was written to the volume.')).toBeVisible();
     await expect(page.getByText(/Upload received/)).toHaveCount(0);
     const sourceSha = await computeChecksum(page);
-    const expected = createHash('sha256').update(content).update(Buffer.alloc(1024 ** 3 - content.length)).digest('hex');
+    const expected = createHash('sha256')
+      .update(content)
+      .update(Buffer.alloc(1024 ** 3 - content.length))
+      .digest('hex');
     expect(sourceSha).toBe(expected);
 
     // Snapshot, then a volume from the snapshot.
@@ -120,10 +125,14 @@ test.describe('volumes', () => {
     const tenant = await seedProject('member');
     await updateProjectQuotas(SYSTEM_ACTOR, { projectId: tenant.project.id, limits: { volumes: 1 } });
     const stuck = await createVolume(tenant.actor, { projectId: tenant.project.id, name: 'stuck-one', size: 2 });
-    await expect.poll(async () => (await db().select().from(volumes).where(eq(volumes.id, stuck.id)))[0]?.status, { timeout: 30_000 }).toBe('available');
+    await expect
+      .poll(async () => (await db().select().from(volumes).where(eq(volumes.id, stuck.id)))[0]?.status, { timeout: 30_000 })
+      .toBe('available');
     // A worker that died mid-extend leaves the volume stuck.
     await db().update(volumes).set({ status: 'extending' }).where(eq(volumes.id, stuck.id));
-    await expect(createVolume(tenant.actor, { projectId: tenant.project.id, size: 1 })).rejects.toThrow("Maximum number of volumes allowed (1) exceeded");
+    await expect(createVolume(tenant.actor, { projectId: tenant.project.id, size: 1 })).rejects.toThrow(
+      'Maximum number of volumes allowed (1) exceeded',
+    );
 
     await signIn(page, ADMIN.user, ADMIN.password);
     await page.goto('/admin/services');

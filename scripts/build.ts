@@ -6,7 +6,15 @@ import { withFileLock } from './lock';
 
 /** What the production build is made from: a change to any of these makes the build stale. */
 const INPUT_DIRS = ['app', 'components', 'server', 'public'];
-const INPUT_FILES = ['package.json', 'package-lock.json', 'next.config.mjs', 'postcss.config.mjs', 'tsconfig.json', 'proxy.ts', 'instrumentation.ts'];
+const INPUT_FILES = [
+  'package.json',
+  'package-lock.json',
+  'next.config.mjs',
+  'postcss.config.mjs',
+  'tsconfig.json',
+  'proxy.ts',
+  'instrumentation.ts',
+];
 
 function* walk(dir: string): Generator<string> {
   if (!fs.existsSync(dir)) return;
@@ -44,7 +52,9 @@ export async function buildIfStale(root: string, log: (message: string) => void)
     log('building the web app (first start, or the sources changed)…');
     await new Promise<void>((resolve, reject) => {
       const child = spawn(process.execPath, [path.join(root, 'node_modules/next/dist/bin/next'), 'build'], {
-        cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+        cwd: root,
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
       });
       child.on('error', reject);
       child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`next build failed (exit ${code})`))));

@@ -22,9 +22,17 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const launcherEnvSchema = z.object({
   PORT: z.coerce.number({ message: 'PORT must be a port number (1-65535)' }).int().min(1).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
+    .optional(),
   CINDERBLOCK_DATA_DIR: z.string().default('.data'),
-  CINDERBLOCK_PG_PORT: z.coerce.number({ message: 'CINDERBLOCK_PG_PORT must be a port number (1-65535)' }).int().min(1).max(65535).default(54329),
+  CINDERBLOCK_PG_PORT: z.coerce
+    .number({ message: 'CINDERBLOCK_PG_PORT must be a port number (1-65535)' })
+    .int()
+    .min(1)
+    .max(65535)
+    .default(54329),
   AUTH_SECRET: z.string().min(32, 'AUTH_SECRET must be at least 32 characters').optional(),
   CINDERBLOCK_ADMIN_PASSWORD: z.string().min(8, 'CINDERBLOCK_ADMIN_PASSWORD must be at least 8 characters').optional(),
   CINDERBLOCK_DEMO_PASSWORD: z.string().min(8, 'CINDERBLOCK_DEMO_PASSWORD must be at least 8 characters').optional(),
@@ -51,7 +59,13 @@ async function assertPortFree(host: string, port: number, setting: string): Prom
   await new Promise<void>((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'EADDRINUSE' ? new Error(`${host}:${port} is already in use (another Cinderblock, or another program): stop it, or choose another port with ${setting}`) : error);
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(
+              `${host}:${port} is already in use (another Cinderblock, or another program): stop it, or choose another port with ${setting}`,
+            )
+          : error,
+      );
     });
     probe.listen(port, host, () => probe.close(() => resolve()));
   });
@@ -97,11 +111,19 @@ async function main() {
     stopping = true;
     log('stopping');
     const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
-    await Promise.all(running.map((child) => new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-      child.once('exit', () => { clearTimeout(timer); resolve(); });
-      child.kill('SIGTERM');
-    })));
+    await Promise.all(
+      running.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
     if (cluster) {
       await cluster.stop();
       log('PostgreSQL stopped');
@@ -119,7 +141,11 @@ async function main() {
 
     if (!databaseUrl) {
       log(`starting the embedded PostgreSQL on 127.0.0.1:${env.CINDERBLOCK_PG_PORT} (data in ${path.join(dataDir, 'pg')})`);
-      cluster = await startCluster({ dataDir: path.join(dataDir, 'pg'), port: env.CINDERBLOCK_PG_PORT, logFile: path.join(dataDir, 'postgres.log') });
+      cluster = await startCluster({
+        dataDir: path.join(dataDir, 'pg'),
+        port: env.CINDERBLOCK_PG_PORT,
+        logFile: path.join(dataDir, 'postgres.log'),
+      });
       await cluster.createDatabase('cinderblock');
       databaseUrl = cluster.url('cinderblock');
     }
@@ -128,7 +154,10 @@ async function main() {
     await migrateDatabase(databaseUrl, async () => {
       const handle = connect(databaseUrl!, { max: 1 });
       try {
-        Object.assign(seed, await seedOnce(handle.db, { adminPassword: env.CINDERBLOCK_ADMIN_PASSWORD, demoPassword: env.CINDERBLOCK_DEMO_PASSWORD }));
+        Object.assign(
+          seed,
+          await seedOnce(handle.db, { adminPassword: env.CINDERBLOCK_ADMIN_PASSWORD, demoPassword: env.CINDERBLOCK_DEMO_PASSWORD }),
+        );
       } finally {
         await handle.close();
       }
@@ -160,9 +189,15 @@ async function main() {
     const web = spawnChild('web', [path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-H', env.HOST, '-p', String(env.PORT)]);
     const worker = spawnChild('worker', ['--enable-source-maps', workerProgram]);
     // Which process is which, for operators and for tests that stop one of them.
-    fs.writeFileSync(path.join(dataDir, 'processes.json'), JSON.stringify({
-      launcher: process.pid, web: web.pid, worker: worker.pid, postgres: cluster?.process.pid ?? null,
-    }));
+    fs.writeFileSync(
+      path.join(dataDir, 'processes.json'),
+      JSON.stringify({
+        launcher: process.pid,
+        web: web.pid,
+        worker: worker.pid,
+        postgres: cluster?.process.pid ?? null,
+      }),
+    );
 
     const hostForUrl = env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST;
     const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${env.PORT}`;

@@ -25,10 +25,12 @@ const MiB = 1024 ** 2;
 const LIMIT_MS = 2000;
 const TOTAL_SECONDS = 180;
 
-const options = z.object({
-  backups: z.coerce.number().int().min(1).max(200).default(50),
-  transfers: z.coerce.number().int().min(1).max(8).default(2),
-}).parse(parseArgs({ options: { backups: { type: 'string' }, transfers: { type: 'string' } } }).values);
+const options = z
+  .object({
+    backups: z.coerce.number().int().min(1).max(200).default(50),
+    transfers: z.coerce.number().int().min(1).max(8).default(2),
+  })
+  .parse(parseArgs({ options: { backups: { type: 'string' }, transfers: { type: 'string' } } }).values);
 
 const log = (message: string) => console.log(`[load-queue] ${message}`);
 
@@ -54,21 +56,44 @@ async function main(): Promise<boolean> {
     await updateProjectQuotas(SYSTEM_ACTOR, { projectId: busy.project.id, limits: room });
     log(`creating ${options.backups} volumes in project ${busy.project.name}`);
     const sources: { id: string }[] = [];
-    for (let i = 0; i < options.backups; i++) sources.push(await createVolume(busy.actor, { projectId: busy.project.id, name: `load-${i}`, size: '1' }));
+    for (let i = 0; i < options.backups; i++)
+      sources.push(await createVolume(busy.actor, { projectId: busy.project.id, name: `load-${i}`, size: '1' }));
     const otherSource = await createVolume(other.actor, { projectId: other.project.id, name: 'other-source', size: '1' });
-    await waitFor('the volumes', async () => {
-      const ready = await db.select({ id: volumes.id }).from(volumes)
-        .where(and(inArray(volumes.id, [...sources, otherSource].map((v) => v.id)), eq(volumes.status, 'available')));
-      return ready.length === sources.length + 1;
-    }, 60_000);
+    await waitFor(
+      'the volumes',
+      async () => {
+        const ready = await db
+          .select({ id: volumes.id })
+          .from(volumes)
+          .where(
+            and(
+              inArray(
+                volumes.id,
+                [...sources, otherSource].map((v) => v.id),
+              ),
+              eq(volumes.status, 'available'),
+            ),
+          );
+        return ready.length === sources.length + 1;
+      },
+      60_000,
+    );
 
     log(`queueing ${options.backups} backups in project ${busy.project.name} (transfer limit ${options.transfers})`);
     const queued: string[] = [];
     for (const volume of sources) queued.push((await createBackup(busy.actor, { volumeId: volume.id })).id);
-    await waitFor('a backup to run', async () => {
-      const [row] = await db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.kind, 'backup_create'), eq(jobs.status, 'running'))).limit(1);
-      return row;
-    }, 10_000);
+    await waitFor(
+      'a backup to run',
+      async () => {
+        const [row] = await db
+          .select({ id: jobs.id })
+          .from(jobs)
+          .where(and(eq(jobs.kind, 'backup_create'), eq(jobs.status, 'running')))
+          .limit(1);
+        return row;
+      },
+      10_000,
+    );
 
     const asked = Date.now();
     const small = await createVolume(other.actor, { projectId: other.project.id, name: 'small', size: '1' });
@@ -76,15 +101,26 @@ async function main(): Promise<boolean> {
     const createMs = Date.now() - asked;
     const single = await createBackup(other.actor, { volumeId: otherSource.id });
     const backupAsked = Date.now();
-    const singleJob = await waitFor('the other project\'s backup to start', async () => {
-      const [row] = await db.select().from(jobs).where(and(eq(jobs.kind, 'backup_create'), eq(jobs.resourceId, single.id)));
-      return row?.startedAt ? row : undefined;
-    }, 60_000);
-    const backlog = await db.select({ id: jobs.id }).from(jobs)
+    const singleJob = await waitFor(
+      "the other project's backup to start",
+      async () => {
+        const [row] = await db
+          .select()
+          .from(jobs)
+          .where(and(eq(jobs.kind, 'backup_create'), eq(jobs.resourceId, single.id)));
+        return row?.startedAt ? row : undefined;
+      },
+      60_000,
+    );
+    const backlog = await db
+      .select({ id: jobs.id })
+      .from(jobs)
       .where(and(eq(jobs.kind, 'backup_create'), eq(jobs.status, 'queued'), inArray(jobs.resourceId, queued)));
 
     log(`volume create of project ${other.project.name}: ${createMs} ms (limit ${LIMIT_MS} ms)`);
-    log(`its backup started after ${singleJob.startedAt!.getTime() - backupAsked} ms, with ${backlog.length} of ${options.backups} backups of ${busy.project.name} still queued`);
+    log(
+      `its backup started after ${singleJob.startedAt!.getTime() - backupAsked} ms, with ${backlog.length} of ${options.backups} backups of ${busy.project.name} still queued`,
+    );
     log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return createMs < LIMIT_MS;
   } finally {

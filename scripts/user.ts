@@ -30,7 +30,11 @@ function askHidden(question: string): Promise<string> {
     const output = rl as unknown as { _writeToOutput: (s: string) => void };
     process.stdout.write(question);
     output._writeToOutput = () => {};
-    rl.question('', (answer) => { rl.close(); process.stdout.write('\n'); resolve(answer); });
+    rl.question('', (answer) => {
+      rl.close();
+      process.stdout.write('\n');
+      resolve(answer);
+    });
   });
 }
 
@@ -53,7 +57,11 @@ async function main() {
     await setPassword(SYSTEM_ACTOR, { userId: user.id, password });
     console.log(`Password of ${name} changed; their sessions are signed out.`);
   } catch (error) {
-    console.error(error instanceof AppError || (error instanceof Error && /No database/.test(error.message)) ? error.message : `Could not change the password: ${(error as Error).message}`);
+    console.error(
+      error instanceof AppError || (error instanceof Error && /No database/.test(error.message))
+        ? error.message
+        : `Could not change the password: ${(error as Error).message}`,
+    );
     process.exitCode = 1;
   } finally {
     await closeSharedDb();

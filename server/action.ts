@@ -25,7 +25,11 @@ export async function runAction<T>(
   } catch (error) {
     if (error instanceof AppError) return { ok: false, code: error.code, ...consoleWords(error) };
     console.error('[action] unexpected error', error);
-    return { ok: false, code: 'internal', message: 'Something went wrong on our side. Try again; if it keeps failing, an operator can find the details in the server log.' };
+    return {
+      ok: false,
+      code: 'internal',
+      message: 'Something went wrong on our side. Try again; if it keeps failing, an operator can find the details in the server log.',
+    };
   }
 }
 

@@ -1,6 +1,10 @@
 import { AppError } from './errors';
 
-export interface BulkResult { id: string; ok: boolean; message?: string }
+export interface BulkResult {
+  id: string;
+  ok: boolean;
+  message?: string;
+}
 
 /** Runs `one` for each distinct id, on its own: a refusal is recorded and the others go on. */
 export async function eachOnItsOwn(ids: string[], one: (id: string) => Promise<unknown>): Promise<BulkResult[]> {

@@ -10,17 +10,24 @@ const seconds = (fallback: number) => z.coerce.number().positive().default(fallb
 const optionalString = z.string().trim().min(1).optional();
 
 export const sharedEnvSchema = z.object({
-  DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL').refine(
-    (url) => /^postgres(ql)?:\/\//.test(url), 'DATABASE_URL must start with postgres:// or postgresql://',
-  ),
+  DATABASE_URL: z
+    .string()
+    .url('DATABASE_URL must be a postgres:// URL')
+    .refine((url) => /^postgres(ql)?:\/\//.test(url), 'DATABASE_URL must start with postgres:// or postgresql://'),
   CINDERBLOCK_DATA_DIR: z.string().default('.data'),
   CINDERBLOCK_SERVICE_DOWN_TIME: seconds(60),
   CINDERBLOCK_REPORT_INTERVAL: seconds(10),
-  CINDERBLOCK_AVAILABILITY_ZONE: z.string().regex(/^[A-Za-z0-9_.:-]{1,255}$/, 'must be letters, digits, _ . : -').default('nova'),
+  CINDERBLOCK_AVAILABILITY_ZONE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,255}$/, 'must be letters, digits, _ . : -')
+    .default('nova'),
   CINDERBLOCK_BACKUP_STORE: z.enum(['posix', 's3', 'swift']).default('posix'),
   CINDERBLOCK_BACKUP_PATH: optionalString,
   CINDERBLOCK_S3_ENDPOINT: z.string().url().optional(),
-  CINDERBLOCK_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name').default('volumebackups'),
+  CINDERBLOCK_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name')
+    .default('volumebackups'),
   CINDERBLOCK_S3_ACCESS_KEY: optionalString,
   CINDERBLOCK_S3_SECRET_KEY: optionalString,
   CINDERBLOCK_S3_REGION: z.string().default('us-east-1'),
@@ -40,7 +47,12 @@ export const sharedEnvSchema = z.object({
   CINDERBLOCK_SWIFT_TOKEN: optionalString,
   CINDERBLOCK_SWIFT_REGION: optionalString,
   CINDERBLOCK_SWIFT_ENDPOINT_INTERFACE: z.enum(['public', 'internal', 'admin']).default('public'),
-  CINDERBLOCK_SWIFT_CONTAINER: z.string().min(1).max(256).regex(/^[^/]+$/, 'must not contain "/"').default('volumebackups'),
+  CINDERBLOCK_SWIFT_CONTAINER: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[^/]+$/, 'must not contain "/"')
+    .default('volumebackups'),
   CINDERBLOCK_SWIFT_OBJECT_SIZE: z.coerce.number().int().positive().default(52_428_800),
   CINDERBLOCK_SWIFT_BLOCK_SIZE: z.coerce.number().int().positive().default(32_768),
   CINDERBLOCK_SWIFT_CREATE_STORAGE_POLICY: optionalString,
@@ -58,7 +70,10 @@ export const webEnvSchema = sharedEnvSchema.extend({
 });
 
 export const workerEnvSchema = sharedEnvSchema.extend({
-  CINDERBLOCK_HOST: z.string().regex(/^[A-Za-z0-9_.@:-]{1,255}$/, 'must be a host name').default(os.hostname()),
+  CINDERBLOCK_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9_.@:-]{1,255}$/, 'must be a host name')
+    .default(os.hostname()),
   CINDERBLOCK_JOB_LEASE_SECONDS: seconds(30),
   /** How often an idle worker looks for jobs without a NOTIFY; 0 turns polling off. */
   CINDERBLOCK_JOB_POLL_SECONDS: z.coerce.number().min(0).default(5),

@@ -3,14 +3,7 @@
  * `{ ok: false, … }` results; the REST layer into Cinder fault bodies. Anything else is a bug:
  * logged, and shown as a generic message.
  */
-export type ErrorCode =
-  | 'invalid'
-  | 'unauthenticated'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'over_quota'
-  | 'service_unavailable';
+export type ErrorCode = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'over_quota' | 'service_unavailable';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid: 400,

@@ -4,7 +4,14 @@
  * which delegate here) instead of reading the environment or choosing an implementation itself.
  */
 import { dataPaths } from './data-paths';
-import { createStore, perBackupDirectory, storeKindForService, type BackupStore, type StoreConfigInput, type StoreKind } from './drivers/backup';
+import {
+  createStore,
+  perBackupDirectory,
+  storeKindForService,
+  type BackupStore,
+  type StoreConfigInput,
+  type StoreKind,
+} from './drivers/backup';
 import { createStagingStore, FileVolumeDriver, type StagingStore, type VolumeDriver } from './drivers/volume';
 import type { SharedEnv } from './env';
 
@@ -47,7 +54,8 @@ const repositories: Record<StoreKind, BackupRepository> = {
     hostBound: false,
   },
   swift: {
-    key: (env) => `swift:${env.CINDERBLOCK_SWIFT_AUTH_URL ?? env.CINDERBLOCK_SWIFT_URL}:${env.CINDERBLOCK_SWIFT_USER}:${env.CINDERBLOCK_SWIFT_CONTAINER}`,
+    key: (env) =>
+      `swift:${env.CINDERBLOCK_SWIFT_AUTH_URL ?? env.CINDERBLOCK_SWIFT_URL}:${env.CINDERBLOCK_SWIFT_USER}:${env.CINDERBLOCK_SWIFT_CONTAINER}`,
     build: (env) => createStore(swiftStoreConfig(env)),
     defaultContainer: (env) => env.CINDERBLOCK_SWIFT_CONTAINER,
     hostBound: false,
@@ -57,23 +65,37 @@ const repositories: Record<StoreKind, BackupRepository> = {
 /** The Swift store from the CINDERBLOCK_SWIFT_* settings (Cinder's backup_swift_* options). */
 export function swiftStoreConfig(env: SharedEnv): StoreConfigInput {
   const authUrl = env.CINDERBLOCK_SWIFT_AUTH_URL ?? '';
-  const auth = env.CINDERBLOCK_SWIFT_TOKEN !== undefined ? { kind: 'token' as const, token: env.CINDERBLOCK_SWIFT_TOKEN }
-    : env.CINDERBLOCK_SWIFT_AUTH_VERSION === '1' ? { kind: 'v1' as const, authUrl, user: env.CINDERBLOCK_SWIFT_USER ?? '', key: env.CINDERBLOCK_SWIFT_KEY ?? '' }
-    : {
-      kind: 'keystone' as const, authUrl, user: env.CINDERBLOCK_SWIFT_USER, key: env.CINDERBLOCK_SWIFT_KEY,
-      userDomain: env.CINDERBLOCK_SWIFT_USER_DOMAIN, project: env.CINDERBLOCK_SWIFT_PROJECT, projectDomain: env.CINDERBLOCK_SWIFT_PROJECT_DOMAIN,
-      applicationCredentialId: env.CINDERBLOCK_SWIFT_APPLICATION_CREDENTIAL_ID,
-      applicationCredentialSecret: env.CINDERBLOCK_SWIFT_APPLICATION_CREDENTIAL_SECRET,
-      interface: env.CINDERBLOCK_SWIFT_ENDPOINT_INTERFACE, region: env.CINDERBLOCK_SWIFT_REGION,
-    };
+  const auth =
+    env.CINDERBLOCK_SWIFT_TOKEN !== undefined
+      ? { kind: 'token' as const, token: env.CINDERBLOCK_SWIFT_TOKEN }
+      : env.CINDERBLOCK_SWIFT_AUTH_VERSION === '1'
+        ? { kind: 'v1' as const, authUrl, user: env.CINDERBLOCK_SWIFT_USER ?? '', key: env.CINDERBLOCK_SWIFT_KEY ?? '' }
+        : {
+            kind: 'keystone' as const,
+            authUrl,
+            user: env.CINDERBLOCK_SWIFT_USER,
+            key: env.CINDERBLOCK_SWIFT_KEY,
+            userDomain: env.CINDERBLOCK_SWIFT_USER_DOMAIN,
+            project: env.CINDERBLOCK_SWIFT_PROJECT,
+            projectDomain: env.CINDERBLOCK_SWIFT_PROJECT_DOMAIN,
+            applicationCredentialId: env.CINDERBLOCK_SWIFT_APPLICATION_CREDENTIAL_ID,
+            applicationCredentialSecret: env.CINDERBLOCK_SWIFT_APPLICATION_CREDENTIAL_SECRET,
+            interface: env.CINDERBLOCK_SWIFT_ENDPOINT_INTERFACE,
+            region: env.CINDERBLOCK_SWIFT_REGION,
+          };
   return {
-    kind: 'swift', auth, url: env.CINDERBLOCK_SWIFT_URL ?? null, container: env.CINDERBLOCK_SWIFT_CONTAINER,
-    storagePolicy: env.CINDERBLOCK_SWIFT_CREATE_STORAGE_POLICY ?? null, retryAttempts: env.CINDERBLOCK_SWIFT_RETRY_ATTEMPTS,
-    retryBackoffMs: env.CINDERBLOCK_SWIFT_RETRY_BACKOFF * 1000, requestTimeoutMs: env.CINDERBLOCK_SWIFT_TIMEOUT * 1000,
-    objectSize: env.CINDERBLOCK_SWIFT_OBJECT_SIZE, shaBlockSize: env.CINDERBLOCK_SWIFT_BLOCK_SIZE,
+    kind: 'swift',
+    auth,
+    url: env.CINDERBLOCK_SWIFT_URL ?? null,
+    container: env.CINDERBLOCK_SWIFT_CONTAINER,
+    storagePolicy: env.CINDERBLOCK_SWIFT_CREATE_STORAGE_POLICY ?? null,
+    retryAttempts: env.CINDERBLOCK_SWIFT_RETRY_ATTEMPTS,
+    retryBackoffMs: env.CINDERBLOCK_SWIFT_RETRY_BACKOFF * 1000,
+    requestTimeoutMs: env.CINDERBLOCK_SWIFT_TIMEOUT * 1000,
+    objectSize: env.CINDERBLOCK_SWIFT_OBJECT_SIZE,
+    shaBlockSize: env.CINDERBLOCK_SWIFT_BLOCK_SIZE,
   };
 }
-
 
 const stores = new Map<string, BackupStore>();
 const backends = new Map<string, VolumeBackend>();
@@ -137,7 +159,9 @@ export async function checkSetup(env: SharedEnv): Promise<void> {
   try {
     await backupStoreFor(env).checkSetup();
   } catch (error) {
-    throw new SetupError(`the ${env.CINDERBLOCK_BACKUP_STORE} backup repository cannot be used: ${(error as Error).message}`, { cause: error });
+    throw new SetupError(`the ${env.CINDERBLOCK_BACKUP_STORE} backup repository cannot be used: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   try {
     await volumeBackendFor(env).driver.checkSetup();

@@ -8,7 +8,8 @@ import { invalid } from './errors';
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const unsafe = unsafeText(input);
   if (unsafe) {
-    const message = unsafe.reason === 'contains a NUL character' ? 'Remove the NUL character from this field' : 'This field is not valid Unicode text';
+    const message =
+      unsafe.reason === 'contains a NUL character' ? 'Remove the NUL character from this field' : 'This field is not valid Unicode text';
     throw invalid(`${unsafe.path || 'The input'} ${unsafe.reason}`, { [unsafe.path || 'form']: message });
   }
   const result = schema.safeParse(input);
@@ -40,14 +41,17 @@ export function canonicalUuid(value: string): string | null {
 
 /** A UUID field: trimmed, checked, and read as its canonical spelling. */
 export const uuidSchema = (invalidMessage: string, missingMessage = invalidMessage) =>
-  z.string({ error: missingMessage }).trim().transform((value, context) => {
-    const id = canonicalUuid(value);
-    if (id === null) {
-      context.addIssue({ code: 'custom', message: invalidMessage });
-      return z.NEVER;
-    }
-    return id;
-  });
+  z
+    .string({ error: missingMessage })
+    .trim()
+    .transform((value, context) => {
+      const id = canonicalUuid(value);
+      if (id === null) {
+        context.addIssue({ code: 'custom', message: invalidMessage });
+        return z.NEVER;
+      }
+      return id;
+    });
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

@@ -26,17 +26,22 @@ export default async function OverviewPage() {
   const [quotas, data] = await Promise.all([projectQuotas(actor, project.id), dashboard(actor, { projectId: project.id })]);
   return (
     <>
-      <PageHeader title={project.name} description="Your project at a glance: which volumes are protected by a recent backup, what is running, what failed, and its usage." />
+      <PageHeader
+        title={project.name}
+        description="Your project at a glance: which volumes are protected by a recent backup, what is running, what failed, and its usage."
+      />
       <BackupServiceNotice up={data.backupServiceUp} />
       <DashboardView
-        data={data} links={PORTAL_LINKS} admin={false}
-        extra={(
+        data={data}
+        links={PORTAL_LINKS}
+        admin={false}
+        extra={
           <div className="xl:col-span-2">
             <Card title="Quotas" description="Usage counts every resource that exists, including ones in error, until it is deleted.">
               <QuotaMeters quotas={quotas} />
             </Card>
           </div>
-        )}
+        }
       />
     </>
   );

@@ -23,7 +23,12 @@ const NAV = [
 export default async function AdminLayout({ children }: { children: ReactNode }) {
   const actor = await requireAdminPage();
   return (
-    <AppShell area="Operator console" nav={NAV} user={{ name: actor.name, role: 'Administrator' }} crossLink={{ href: '/', label: 'Self-service portal' }}>
+    <AppShell
+      area="Operator console"
+      nav={NAV}
+      user={{ name: actor.name, role: 'Administrator' }}
+      crossLink={{ href: '/', label: 'Self-service portal' }}
+    >
       {children}
     </AppShell>
   );

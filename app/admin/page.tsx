@@ -13,7 +13,10 @@ export default async function AdminDashboardPage() {
   const data = await dashboard(actor);
   return (
     <>
-      <PageHeader title="Dashboard" description="Every project: which volumes are protected, what is running, what failed, and how the backup repository grows." />
+      <PageHeader
+        title="Dashboard"
+        description="Every project: which volumes are protected, what is running, what failed, and how the backup repository grows."
+      />
       <DashboardView data={data} links={ADMIN_LINKS} admin />
     </>
   );

@@ -9,7 +9,10 @@ export const GET = timedRoute('/metrics', async (request: Request) => {
   const token = metricsToken();
   if (!token) return new Response('Not found\n', { status: 404, headers: { 'content-type': 'text/plain' } });
   if (!bearerMatches(request.headers.get('authorization'), token)) {
-    return new Response('A bearer token is required\n', { status: 401, headers: { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="metrics"' } });
+    return new Response('A bearer token is required\n', {
+      status: 401,
+      headers: { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="metrics"' },
+    });
   }
   const { contentType, body } = await scrapeMetrics(db());
   return new Response(body, { headers: { 'content-type': contentType, 'cache-control': 'no-store' } });

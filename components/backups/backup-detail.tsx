@@ -25,7 +25,13 @@ import { IntegrityBadge } from './integrity-badge';
 import { ChainBreakNotice, IntegrityPanel } from './integrity-panel';
 import { BackupSourceCell, deleteRefusal, type BackupLinks, type BackupRowData } from './backup-table';
 
-type Serialized<T> = T extends Date ? string : T extends (infer U)[] ? Serialized<U>[] : T extends object ? { [K in keyof T]: Serialized<T[K]> } : T;
+type Serialized<T> = T extends Date
+  ? string
+  : T extends (infer U)[]
+    ? Serialized<U>[]
+    : T extends object
+      ? { [K in keyof T]: Serialized<T[K]> }
+      : T;
 type Detail = Serialized<BackupDetail>;
 type Dialogs = 'restore' | 'edit' | 'cancel' | 'delete' | 'force' | null;
 
@@ -34,7 +40,17 @@ type Dialogs = 'restore' | 'edit' | 'cancel' | 'delete' | 'force' | null;
  * events and the failure reason, with restore, cancel, edit and delete. Polled every second
  * while it is being created, restored or deleted.
  */
-export function BackupDetailView({ initial, links, admin = false, canWrite }: { initial: Detail; links: BackupLinks; admin?: boolean; canWrite: boolean }) {
+export function BackupDetailView({
+  initial,
+  links,
+  admin = false,
+  canWrite,
+}: {
+  initial: Detail;
+  links: BackupLinks;
+  admin?: boolean;
+  canWrite: boolean;
+}) {
   const id = initial.backup.id;
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -48,14 +64,22 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
     },
     initialData: initial,
     retry: (count, e) => e.message !== 'gone' && count < 3,
-    refetchInterval: (q) => (q.state.error?.message === 'gone' ? false
-      : isWorking(q.state.data?.backup.status) || (q.state.data?.pendingJobs ?? 0) > 0 ? 1000 : false),
+    refetchInterval: (q) =>
+      q.state.error?.message === 'gone'
+        ? false
+        : isWorking(q.state.data?.backup.status) || (q.state.data?.pendingJobs ?? 0) > 0
+          ? 1000
+          : false,
   });
   const b = data.backup;
-  const rates = useTransferRates(isTransferring(b.status) ? [{ key: `${b.id}:${b.status}`, bytes: b.progressBytes, total: b.progressTotalBytes, at: b.updatedAt }] : []);
+  const rates = useTransferRates(
+    isTransferring(b.status) ? [{ key: `${b.id}:${b.status}`, bytes: b.progressBytes, total: b.progressTotalBytes, at: b.updatedAt }] : [],
+  );
   const [dialog, setDialog] = useState<Dialogs>(null);
   const { notice, follow: followJob, show } = useFollowedNotice(data.events);
-  const refresh = async () => { await queryClient.invalidateQueries({ queryKey: backupKeys.all }); };
+  const refresh = async () => {
+    await queryClient.invalidateQueries({ queryKey: backupKeys.all });
+  };
   const close = () => setDialog(null);
   const after = async (result: ActionResult) => {
     if (result.ok) show(result.message ? { tone: 'success', text: result.message } : null);
@@ -65,12 +89,17 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
   const cancel = async () => {
     const result = await cancelBackupAction(id);
     if (result.ok) {
-      followJob(follow(data.events, 'Cancelling: the backup service stops within one object…', {
-        restore_cancelled: () => ({ tone: 'success', text: 'The restore was cancelled. The backup is available; the target volume holds partial data.' }),
-        restore_done: () => ({ tone: 'info', text: 'The restore finished before the cancel reached it.' }),
-        restore_failed: (event) => ({ tone: 'error', text: `The restore failed: ${eventReason(event) ?? 'see the events below'}` }),
-        create_done: () => ({ tone: 'info', text: 'The backup finished before the cancel reached it.' }),
-      }));
+      followJob(
+        follow(data.events, 'Cancelling: the backup service stops within one object…', {
+          restore_cancelled: () => ({
+            tone: 'success',
+            text: 'The restore was cancelled. The backup is available; the target volume holds partial data.',
+          }),
+          restore_done: () => ({ tone: 'info', text: 'The restore finished before the cancel reached it.' }),
+          restore_failed: (event) => ({ tone: 'error', text: `The restore failed: ${eventReason(event) ?? 'see the events below'}` }),
+          create_done: () => ({ tone: 'info', text: 'The backup finished before the cancel reached it.' }),
+        }),
+      );
     }
     await refresh();
     return result;
@@ -80,30 +109,64 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
   const refusal = deleteRefusal(b);
 
   if (error?.message === 'gone') {
-    return <Notice tone="info">This backup no longer exists: it was deleted or its creation was cancelled. <Link className="underline" href={links.backups}>Back to backups</Link></Notice>;
+    return (
+      <Notice tone="info">
+        This backup no longer exists: it was deleted or its creation was cancelled.{' '}
+        <Link className="underline" href={links.backups}>
+          Back to backups
+        </Link>
+      </Notice>
+    );
   }
 
   return (
     <div className="space-y-6">
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div>
-          <Link href={links.backups} className="text-sm text-slate-500 hover:text-slate-900">← Backups</Link>
+          <Link href={links.backups} className="text-sm text-slate-500 hover:text-slate-900">
+            ← Backups
+          </Link>
           <h1 className="mt-1 flex flex-wrap items-center gap-3 text-2xl font-semibold tracking-tight text-slate-900">
             {b.name ?? <span className="italic text-slate-500">unnamed backup</span>}
-            <span data-testid="backup-status"><StatusBadge status={b.status} title={b.failReason} /></span>
+            <span data-testid="backup-status">
+              <StatusBadge status={b.status} title={b.failReason} />
+            </span>
             {b.isIncremental ? <Badge tone="blue">incremental</Badge> : <Badge tone="slate">full</Badge>}
           </h1>
           <p className="mt-1 font-mono text-xs text-slate-500">{b.id}</p>
         </div>
         {canWrite && (
           <div className="flex flex-wrap gap-2">
-            {isTransferring(b.status)
-              ? <Button variant="secondary" onClick={() => setDialog('cancel')}>{b.status === 'restoring' ? 'Cancel restore…' : 'Cancel backup…'}</Button>
-              : <Button variant="secondary" disabled={b.status !== 'available' || !!data.chainBreak}
-                title={data.chainBreak ? 'Damaged: an administrator must reset it first' : undefined} onClick={() => setDialog('restore')}>Restore…</Button>}
-            <Button variant="secondary" onClick={() => setDialog('edit')}>Edit…</Button>
-            <Button variant="danger" disabled={refusal !== null} title={refusal ?? undefined} onClick={() => setDialog('delete')}>Delete…</Button>
-            {admin && <Button variant="danger" disabled={b.status === 'restoring'} title={b.status === 'restoring' ? 'Cancel the restore first' : undefined} onClick={() => setDialog('force')}>Force delete…</Button>}
+            {isTransferring(b.status) ? (
+              <Button variant="secondary" onClick={() => setDialog('cancel')}>
+                {b.status === 'restoring' ? 'Cancel restore…' : 'Cancel backup…'}
+              </Button>
+            ) : (
+              <Button
+                variant="secondary"
+                disabled={b.status !== 'available' || !!data.chainBreak}
+                title={data.chainBreak ? 'Damaged: an administrator must reset it first' : undefined}
+                onClick={() => setDialog('restore')}
+              >
+                Restore…
+              </Button>
+            )}
+            <Button variant="secondary" onClick={() => setDialog('edit')}>
+              Edit…
+            </Button>
+            <Button variant="danger" disabled={refusal !== null} title={refusal ?? undefined} onClick={() => setDialog('delete')}>
+              Delete…
+            </Button>
+            {admin && (
+              <Button
+                variant="danger"
+                disabled={b.status === 'restoring'}
+                title={b.status === 'restoring' ? 'Cancel the restore first' : undefined}
+                onClick={() => setDialog('force')}
+              >
+                Force delete…
+              </Button>
+            )}
             {admin && <ResetBackupDialog backupId={b.id} status={b.status} />}
             {admin && b.status === 'available' && <ExportRecordDialog backupId={b.id} name={b.name} />}
           </div>
@@ -112,22 +175,51 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
       {!canWrite && <Notice tone="info">You can read this project&apos;s backups but not change them (reader role).</Notice>}
       {b.failReason && (
         <div data-testid="fail-reason">
-          {resetByAdmin
-            ? <Notice tone="info"><b>Reset to error</b> by {lastEvent.actorName ?? 'an administrator'}. It can now be deleted, or reset to available after a check.</Notice>
-            : <Notice tone="error"><b>{b.status === 'error' ? 'Failed:' : 'Last check:'}</b> {b.failReason}</Notice>}
+          {resetByAdmin ? (
+            <Notice tone="info">
+              <b>Reset to error</b> by {lastEvent.actorName ?? 'an administrator'}. It can now be deleted, or reset to available after a
+              check.
+            </Notice>
+          ) : (
+            <Notice tone="error">
+              <b>{b.status === 'error' ? 'Failed:' : 'Last check:'}</b> {b.failReason}
+            </Notice>
+          )}
         </div>
       )}
       {b.status === 'restoring' && b.restoreVolumeId && (
-        <Notice tone="info">Restoring onto volume <Link className="underline" href={`${links.volumes}/${b.restoreVolumeId}`}>{b.restoreVolumeId.slice(0, 8)}</Link>. It cannot be used until the restore ends.</Notice>
+        <Notice tone="info">
+          Restoring onto volume{' '}
+          <Link className="underline" href={`${links.volumes}/${b.restoreVolumeId}`}>
+            {b.restoreVolumeId.slice(0, 8)}
+          </Link>
+          . It cannot be used until the restore ends.
+        </Notice>
       )}
       {b.status === 'deleting' && <Notice tone="info">Being deleted: the backup service is removing its objects.</Notice>}
-      {data.chainBreak && <div data-testid="chain-break"><ChainBreakNotice chainBreak={data.chainBreak} backupId={b.id} base={links.backups} /></div>}
+      {data.chainBreak && (
+        <div data-testid="chain-break">
+          <ChainBreakNotice chainBreak={data.chainBreak} backupId={b.id} base={links.backups} />
+        </div>
+      )}
       {notice && <Notice tone={notice.tone}>{notice.text}</Notice>}
 
       {isTransferring(b.status) && (
-        <Card title={b.status === 'restoring' ? 'Restore in progress' : 'Backup in progress'}
-          description={b.status === 'restoring' ? 'Reading the chain, full backup first, and writing the volume.' : 'Reading the volume, storing only blocks that are not empty or unchanged.'}>
-          <TransferProgress status={b.status} bytes={b.progressBytes} total={b.progressTotalBytes} rate={rates.get(`${b.id}:${b.status}`)} queue={b.queue} />
+        <Card
+          title={b.status === 'restoring' ? 'Restore in progress' : 'Backup in progress'}
+          description={
+            b.status === 'restoring'
+              ? 'Reading the chain, full backup first, and writing the volume.'
+              : 'Reading the volume, storing only blocks that are not empty or unchanged.'
+          }
+        >
+          <TransferProgress
+            status={b.status}
+            bytes={b.progressBytes}
+            total={b.progressTotalBytes}
+            rate={rates.get(`${b.id}:${b.status}`)}
+            queue={b.queue}
+          />
           {b.status === 'creating' && <p className="mt-2 text-xs text-slate-500">{formatBytes(b.bytesStored)} stored so far.</p>}
         </Card>
       )}
@@ -136,58 +228,128 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
         <Card title="Details" className="lg:col-span-2">
           <dl className="grid grid-cols-1 gap-x-6 gap-y-3 text-sm sm:grid-cols-2">
             <Prop label="Name">{b.name ?? <span className="text-slate-400">none</span>}</Prop>
-            <Prop label="Status"><StatusBadge status={b.status} /></Prop>
-            <Prop label="Description" wide>{b.description ?? <span className="text-slate-400">none</span>}</Prop>
-            <Prop label="Size">{b.size} GiB <span className="text-xs text-slate-500">(of the volume when backed up)</span></Prop>
-            <Prop label="Bytes stored"><span data-testid="bytes-stored">{formatBytes(b.bytesStored)}</span> <span className="text-xs text-slate-500">in {b.objectCount} object{b.objectCount === 1 ? '' : 's'}</span></Prop>
-            <Prop label="Progress">{formatBytes(b.progressBytes)} of {formatBytes(b.progressTotalBytes)}</Prop>
-            <Prop label="Type">{b.isIncremental ? 'Incremental' : 'Full'}{b.hasDependentBackups ? ` · ${b.numDependentBackups} dependent backup${b.numDependentBackups === 1 ? '' : 's'}` : ''}</Prop>
-            <Prop label="Source"><BackupSourceCell row={b} links={links} /></Prop>
-            <Prop label="Data captured at"><LocalTime value={b.dataTimestamp} /></Prop>
-            <Prop label="Created"><LocalTime value={b.createdAt} /></Prop>
-            <Prop label="Updated"><LocalTime value={b.updatedAt} /></Prop>
+            <Prop label="Status">
+              <StatusBadge status={b.status} />
+            </Prop>
+            <Prop label="Description" wide>
+              {b.description ?? <span className="text-slate-400">none</span>}
+            </Prop>
+            <Prop label="Size">
+              {b.size} GiB <span className="text-xs text-slate-500">(of the volume when backed up)</span>
+            </Prop>
+            <Prop label="Bytes stored">
+              <span data-testid="bytes-stored">{formatBytes(b.bytesStored)}</span>{' '}
+              <span className="text-xs text-slate-500">
+                in {b.objectCount} object{b.objectCount === 1 ? '' : 's'}
+              </span>
+            </Prop>
+            <Prop label="Progress">
+              {formatBytes(b.progressBytes)} of {formatBytes(b.progressTotalBytes)}
+            </Prop>
+            <Prop label="Type">
+              {b.isIncremental ? 'Incremental' : 'Full'}
+              {b.hasDependentBackups ? ` · ${b.numDependentBackups} dependent backup${b.numDependentBackups === 1 ? '' : 's'}` : ''}
+            </Prop>
+            <Prop label="Source">
+              <BackupSourceCell row={b} links={links} />
+            </Prop>
+            <Prop label="Data captured at">
+              <LocalTime value={b.dataTimestamp} />
+            </Prop>
+            <Prop label="Created">
+              <LocalTime value={b.createdAt} />
+            </Prop>
+            <Prop label="Updated">
+              <LocalTime value={b.updatedAt} />
+            </Prop>
             <Prop label="Availability zone">{b.availabilityZone ?? <span className="text-slate-400">—</span>}</Prop>
-            <Prop label="Container"><span className="break-all font-mono text-xs">{b.container ?? 'default'}</span></Prop>
+            <Prop label="Container">
+              <span className="break-all font-mono text-xs">{b.container ?? 'default'}</span>
+            </Prop>
             <Prop label="Project">{b.projectName}</Prop>
-            {admin && <Prop label="Host"><span className="font-mono text-xs">{b.host ?? '—'}</span></Prop>}
-            {admin && <Prop label="Service"><span className="break-all font-mono text-xs">{b.service ?? '—'}</span></Prop>}
-            {b.failReason && <Prop label="Fail reason" wide><span className="text-red-700">{b.failReason}</span></Prop>}
+            {admin && (
+              <Prop label="Host">
+                <span className="font-mono text-xs">{b.host ?? '—'}</span>
+              </Prop>
+            )}
+            {admin && (
+              <Prop label="Service">
+                <span className="break-all font-mono text-xs">{b.service ?? '—'}</span>
+              </Prop>
+            )}
+            {b.failReason && (
+              <Prop label="Fail reason" wide>
+                <span className="text-red-700">{b.failReason}</span>
+              </Prop>
+            )}
           </dl>
         </Card>
 
-        <Card title="Metadata" actions={canWrite ? <Button size="sm" variant="secondary" onClick={() => setDialog('edit')}>Edit</Button> : undefined}>
-          {Object.keys(data.metadata).length === 0 ? <p className="text-sm text-slate-500">No metadata. {canWrite ? 'Add key=value pairs with Edit.' : ''}</p> : (
+        <Card
+          title="Metadata"
+          actions={
+            canWrite ? (
+              <Button size="sm" variant="secondary" onClick={() => setDialog('edit')}>
+                Edit
+              </Button>
+            ) : undefined
+          }
+        >
+          {Object.keys(data.metadata).length === 0 ? (
+            <p className="text-sm text-slate-500">No metadata. {canWrite ? 'Add key=value pairs with Edit.' : ''}</p>
+          ) : (
             <dl className="space-y-1.5 text-sm" data-testid="backup-metadata">
               {Object.entries(data.metadata).map(([k, v]) => (
-                <div key={k} className="flex gap-2"><dt className="shrink-0 font-mono text-xs leading-5 text-slate-500">{k}</dt><dd className="break-all text-slate-900">{v}</dd></div>
+                <div key={k} className="flex gap-2">
+                  <dt className="shrink-0 font-mono text-xs leading-5 text-slate-500">{k}</dt>
+                  <dd className="break-all text-slate-900">{v}</dd>
+                </div>
               ))}
             </dl>
           )}
         </Card>
       </div>
 
-      <IntegrityPanel backupId={b.id} integrity={b.integrity} tests={data.restoreTests} checks={data.checksUnderWay}
-        canCheck={canWrite && b.status === 'available'} onChanged={refresh} />
+      <IntegrityPanel
+        backupId={b.id}
+        integrity={b.integrity}
+        tests={data.restoreTests}
+        checks={data.checksUnderWay}
+        canCheck={canWrite && b.status === 'available'}
+        onChanged={refresh}
+      />
 
-      <Card title="Chain" description="A restore reads the full backup, then each incremental up to the one restored. Deleting a backup others depend on merges it into them.">
+      <Card
+        title="Chain"
+        description="A restore reads the full backup, then each incremental up to the one restored. Deleting a backup others depend on merges it into them."
+      >
         <BackupChain ancestors={data.ancestors} current={b} dependents={data.dependents} base={links.backups} />
         {b.hasDependentBackups && (
           <p className="mt-3 text-sm text-amber-800">
-            {b.numDependentBackups === 1 ? 'An incremental backup depends' : `${b.numDependentBackups} incremental backups depend`} on this backup: deleting it merges it into {b.numDependentBackups === 1 ? 'that one' : 'them'} first, so they still restore.
+            {b.numDependentBackups === 1 ? 'An incremental backup depends' : `${b.numDependentBackups} incremental backups depend`} on this
+            backup: deleting it merges it into {b.numDependentBackups === 1 ? 'that one' : 'them'} first, so they still restore.
           </p>
         )}
       </Card>
 
       <Card title="Events" description="Who changed what, newest first.">
-        {data.events.length === 0 ? <p className="text-sm text-slate-500">No events.</p> : (
+        {data.events.length === 0 ? (
+          <p className="text-sm text-slate-500">No events.</p>
+        ) : (
           <ol className="space-y-2 text-sm" data-testid="backup-events">
             {data.events.map((e) => {
               const reason = (e.detail as { reason?: unknown } | null)?.reason;
               return (
                 <li key={e.id} className="flex flex-wrap items-baseline gap-x-3">
-                  <span className="w-44 shrink-0 text-xs text-slate-500"><LocalTime value={e.at} /></span>
+                  <span className="w-44 shrink-0 text-xs text-slate-500">
+                    <LocalTime value={e.at} />
+                  </span>
                   <span className="font-medium text-slate-900">{e.action.replaceAll('_', ' ')}</span>
-                  {(e.fromStatus || e.toStatus) && <span className="text-slate-600">{e.fromStatus ?? '—'} → {e.toStatus ?? '—'}</span>}
+                  {(e.fromStatus || e.toStatus) && (
+                    <span className="text-slate-600">
+                      {e.fromStatus ?? '—'} → {e.toStatus ?? '—'}
+                    </span>
+                  )}
                   <span className="text-xs text-slate-500">by {e.actorName ?? 'system'}</span>
                   {typeof reason === 'string' && <span className="basis-full pl-47 text-xs text-red-700">{reason}</span>}
                 </li>
@@ -198,39 +360,78 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
       </Card>
 
       {dialog === 'restore' && (
-        <RestoreBackupDialog open onClose={close} backup={b}
+        <RestoreBackupDialog
+          open
+          onClose={close}
+          backup={b}
           onDone={(result) => {
             const target = result.ok ? (result.data as { volumeName?: string | null; volumeId?: string } | undefined) : undefined;
             const volume = target?.volumeName ?? target?.volumeId?.slice(0, 8) ?? 'the volume';
-            followJob(follow(data.events, result.message ?? 'Restoring…', {
-              restore_done: () => ({ tone: 'success', text: `Restored to volume ${volume}: it is available.` }),
-              restore_failed: (event) => ({ tone: 'error', text: `The restore failed: ${eventReason(event) ?? 'see the events below'}` }),
-              restore_abandoned: (event) => ({ tone: 'error', text: `The restore stopped: ${eventReason(event) ?? 'the backup service went away'}` }),
-              restore_cancelled: () => ({ tone: 'info', text: 'The restore was cancelled.' }),
-            }));
+            followJob(
+              follow(data.events, result.message ?? 'Restoring…', {
+                restore_done: () => ({ tone: 'success', text: `Restored to volume ${volume}: it is available.` }),
+                restore_failed: (event) => ({ tone: 'error', text: `The restore failed: ${eventReason(event) ?? 'see the events below'}` }),
+                restore_abandoned: (event) => ({
+                  tone: 'error',
+                  text: `The restore stopped: ${eventReason(event) ?? 'the backup service went away'}`,
+                }),
+                restore_cancelled: () => ({ tone: 'info', text: 'The restore was cancelled.' }),
+              }),
+            );
             void refresh();
-          }} />
+          }}
+        />
       )}
       {dialog === 'edit' && <EditBackupDialog open onClose={close} onDone={() => void refresh()} backup={b} metadata={data.metadata} />}
-      <ConfirmDialog open={dialog === 'cancel'} onClose={close} title={b.status === 'restoring' ? 'Cancel this restore?' : 'Cancel this backup?'} confirmLabel={b.status === 'restoring' ? 'Cancel restore' : 'Cancel backup'}
-        onConfirm={cancel}>
-        {b.status === 'restoring'
-          ? <p>The restore stops within one object. A new volume being restored ends in error (delete it); an existing one keeps a partial copy and is marked error_restoring until it is restored again or reset. The backup stays available.</p>
-          : <p>The backup stops within one object, what it wrote is removed and the backup goes away with its quota. The volume is not affected.</p>}
+      <ConfirmDialog
+        open={dialog === 'cancel'}
+        onClose={close}
+        title={b.status === 'restoring' ? 'Cancel this restore?' : 'Cancel this backup?'}
+        confirmLabel={b.status === 'restoring' ? 'Cancel restore' : 'Cancel backup'}
+        onConfirm={cancel}
+      >
+        {b.status === 'restoring' ? (
+          <p>
+            The restore stops within one object. A new volume being restored ends in error (delete it); an existing one keeps a partial copy
+            and is marked error_restoring until it is restored again or reset. The backup stays available.
+          </p>
+        ) : (
+          <p>
+            The backup stops within one object, what it wrote is removed and the backup goes away with its quota. The volume is not
+            affected.
+          </p>
+        )}
       </ConfirmDialog>
-      <ConfirmDialog open={dialog === 'delete'} onClose={close} title={`Delete backup ${b.name ?? ''}?`} confirmLabel="Delete permanently"
-        onConfirm={async () => { const r = await deleteWithMergeAction(id); if (r.ok) { await refresh(); router.push(links.backups); } return r; }}>
+      <ConfirmDialog
+        open={dialog === 'delete'}
+        onClose={close}
+        title={`Delete backup ${b.name ?? ''}?`}
+        confirmLabel="Delete permanently"
+        onConfirm={async () => {
+          const r = await deleteWithMergeAction(id);
+          if (r.ok) {
+            await refresh();
+            router.push(links.backups);
+          }
+          return r;
+        }}
+      >
         {b.hasDependentBackups && <MergeDeleteNotice backup={b} />}
         <p>Deleted backups are not recoverable. Its {b.size} GiB are released from the backup quota.</p>
       </ConfirmDialog>
       {admin && (
-        <ConfirmDialog open={dialog === 'force'} onClose={close} title="Force-delete this backup?" confirmLabel="Force delete"
-          onConfirm={async () => after(await forceDeleteBackupAction(id))}>
+        <ConfirmDialog
+          open={dialog === 'force'}
+          onClose={close}
+          title="Force-delete this backup?"
+          confirmLabel="Force delete"
+          onConfirm={async () => after(await forceDeleteBackupAction(id))}
+        >
           <p>
             {b.status === 'creating'
               ? 'The running backup is cancelled: the worker stops within one object and removes what it wrote.'
-              : `The backup is deleted whatever its status (now ${b.status}), objects and all.`}
-            {' '}Project {b.projectName} gets its quota back. This cannot be undone.
+              : `The backup is deleted whatever its status (now ${b.status}), objects and all.`}{' '}
+            Project {b.projectName} gets its quota back. This cannot be undone.
           </p>
         </ConfirmDialog>
       )}
@@ -241,12 +442,29 @@ export function BackupDetailView({ initial, links, admin = false, canWrite }: { 
 type ChainNode = Pick<BackupRowData, 'id' | 'name' | 'status' | 'isIncremental' | 'bytesStored' | 'createdAt' | 'integrity'>;
 
 /** ancestors (full first) → this backup → the incrementals made from it, each linked. */
-function BackupChain({ ancestors, current, dependents, base }: { ancestors: ChainNode[]; current: ChainNode; dependents: ChainNode[]; base: string }) {
-  const arrow = <span aria-hidden className="self-center px-1 text-lg text-slate-300">→</span>;
+function BackupChain({
+  ancestors,
+  current,
+  dependents,
+  base,
+}: {
+  ancestors: ChainNode[];
+  current: ChainNode;
+  dependents: ChainNode[];
+  base: string;
+}) {
+  const arrow = (
+    <span aria-hidden className="self-center px-1 text-lg text-slate-300">
+      →
+    </span>
+  );
   return (
     <ol className="flex flex-wrap items-stretch gap-1" aria-label="Backup chain" data-testid="backup-chain">
       {ancestors.map((a) => (
-        <li key={a.id} className="flex items-stretch gap-1"><ChainCard node={a} base={base} role="parent" />{arrow}</li>
+        <li key={a.id} className="flex items-stretch gap-1">
+          <ChainCard node={a} base={base} role="parent" />
+          {arrow}
+        </li>
       ))}
       <li className="flex items-stretch gap-1">
         <ChainCard node={current} base={base} role="current" />
@@ -254,7 +472,9 @@ function BackupChain({ ancestors, current, dependents, base }: { ancestors: Chai
       </li>
       {dependents.length > 0 && (
         <li className="flex flex-col gap-1">
-          {dependents.map((d) => <ChainCard key={d.id} node={d} base={base} role="dependent" />)}
+          {dependents.map((d) => (
+            <ChainCard key={d.id} node={d} base={base} role="dependent" />
+          ))}
         </li>
       )}
     </ol>
@@ -268,18 +488,37 @@ function ChainCard({ node, base, role }: { node: ChainNode; base: string; role: 
         <span>{node.isIncremental ? 'incremental' : 'full'}</span>
         <span>{role === 'current' ? 'this backup' : role}</span>
       </div>
-      <div className="mt-0.5 truncate font-medium text-slate-900">{node.name ?? <span className="italic text-slate-500">unnamed</span>}</div>
-      <div className="mt-1 flex flex-wrap items-center gap-1.5 text-xs text-slate-500">
-        <StatusBadge status={node.status} />{node.integrity.state === 'damaged' && <IntegrityBadge integrity={node.integrity} />}<span>{formatBytes(node.bytesStored)}</span>
+      <div className="mt-0.5 truncate font-medium text-slate-900">
+        {node.name ?? <span className="italic text-slate-500">unnamed</span>}
       </div>
-      <div className="mt-1 text-[11px] text-slate-400"><LocalTime value={node.createdAt} /></div>
+      <div className="mt-1 flex flex-wrap items-center gap-1.5 text-xs text-slate-500">
+        <StatusBadge status={node.status} />
+        {node.integrity.state === 'damaged' && <IntegrityBadge integrity={node.integrity} />}
+        <span>{formatBytes(node.bytesStored)}</span>
+      </div>
+      <div className="mt-1 text-[11px] text-slate-400">
+        <LocalTime value={node.createdAt} />
+      </div>
     </>
   );
   // The chain breaks at a damaged backup: it and what builds on it are refused for restore.
   const damaged = node.integrity.state === 'damaged';
   const frame = `block w-52 rounded-md px-3 py-2 ring-1 ring-inset ${damaged ? 'ring-2 ring-red-500' : ''}`;
-  if (role === 'current') return <div className={`${frame} bg-brand-50 ${damaged ? '' : 'ring-brand-500'}`} aria-current="true">{body}</div>;
-  return <Link href={`${base}/${node.id}`} className={`${frame} bg-white ${damaged ? '' : 'ring-slate-200'} hover:bg-slate-50 hover:ring-slate-300`} data-testid={`chain-${role}`}>{body}</Link>;
+  if (role === 'current')
+    return (
+      <div className={`${frame} bg-brand-50 ${damaged ? '' : 'ring-brand-500'}`} aria-current="true">
+        {body}
+      </div>
+    );
+  return (
+    <Link
+      href={`${base}/${node.id}`}
+      className={`${frame} bg-white ${damaged ? '' : 'ring-slate-200'} hover:bg-slate-50 hover:ring-slate-300`}
+      data-testid={`chain-${role}`}
+    >
+      {body}
+    </Link>
+  );
 }
 
 function Prop({ label, children, wide = false }: { label: string; children: ReactNode; wide?: boolean }) {

@@ -9,7 +9,15 @@ import { Field, Select } from '@/components/ui/field';
 import { checkVolumeOperation, type VolumeBackupStatus, type VolumeStatus } from '@/server/volumes/operations';
 import { backupKeys, CreateBackupDialog, type BackupSource } from './backup-dialogs';
 
-interface VolumeChoice { id: string; name: string | null; size: number; status: VolumeStatus; backupStatus: VolumeBackupStatus | null; projectId: string; projectName: string }
+interface VolumeChoice {
+  id: string;
+  name: string | null;
+  size: number;
+  status: VolumeStatus;
+  backupStatus: VolumeBackupStatus | null;
+  projectId: string;
+  projectName: string;
+}
 
 /**
  * An administrator acting for a project: pick the project and one of its volumes, then back it
@@ -32,37 +40,86 @@ export function BackupForProject({ projects }: { projects: { id: string; name: s
     enabled: open && !!projectId,
   });
   const chosen = volumes?.find((v) => v.id === volumeId);
-  const reset = () => { setOpen(false); setProjectId(''); setVolumeId(''); };
+  const reset = () => {
+    setOpen(false);
+    setProjectId('');
+    setVolumeId('');
+  };
   return (
     <>
       <Button onClick={() => setOpen(true)}>Back up for a project…</Button>
       <Dialog open={open} onClose={reset} title="Back up for a project">
         <div className="space-y-4">
-          <p className="text-sm text-slate-600">You act for the project you choose: the backup belongs to it, shows in its console and counts against its backup quota.</p>
+          <p className="text-sm text-slate-600">
+            You act for the project you choose: the backup belongs to it, shows in its console and counts against its backup quota.
+          </p>
           <Field label="Project" name="actFor">
-            <Select name="actFor" value={projectId} onChange={(e) => { setProjectId(e.target.value); setVolumeId(''); }}>
+            <Select
+              name="actFor"
+              value={projectId}
+              onChange={(e) => {
+                setProjectId(e.target.value);
+                setVolumeId('');
+              }}
+            >
               <option value="">Choose a project</option>
-              {projects.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+              {projects.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.name}
+                </option>
+              ))}
             </Select>
           </Field>
-          <Field label="Volume" name="actForVolume" hint={projectId && !isFetching && volumes?.length === 0 ? 'This project has no volumes.' : 'Volumes being backed up or restored cannot be chosen.'}>
+          <Field
+            label="Volume"
+            name="actForVolume"
+            hint={
+              projectId && !isFetching && volumes?.length === 0
+                ? 'This project has no volumes.'
+                : 'Volumes being backed up or restored cannot be chosen.'
+            }
+          >
             <Select name="actForVolume" value={volumeId} disabled={!projectId} onChange={(e) => setVolumeId(e.target.value)}>
               <option value="">{isFetching ? 'Loading…' : 'Choose a volume'}</option>
               {volumes?.map((v) => {
                 const check = checkVolumeOperation('backup', v);
-                return <option key={v.id} value={v.id} disabled={!check.ok}>{v.name ?? v.id.slice(0, 8)} ({v.size} GiB, {v.backupStatus ?? v.status})</option>;
+                return (
+                  <option key={v.id} value={v.id} disabled={!check.ok}>
+                    {v.name ?? v.id.slice(0, 8)} ({v.size} GiB, {v.backupStatus ?? v.status})
+                  </option>
+                );
               })}
             </Select>
           </Field>
           <div className="flex justify-end gap-2">
-            <Button variant="secondary" onClick={reset}>Cancel</Button>
-            <Button disabled={!chosen} onClick={() => { if (chosen) { setSource({ volume: chosen }); reset(); } }}>Continue</Button>
+            <Button variant="secondary" onClick={reset}>
+              Cancel
+            </Button>
+            <Button
+              disabled={!chosen}
+              onClick={() => {
+                if (chosen) {
+                  setSource({ volume: chosen });
+                  reset();
+                }
+              }}
+            >
+              Continue
+            </Button>
           </div>
         </div>
       </Dialog>
       {source && (
-        <CreateBackupDialog open admin source={source} onClose={() => setSource(null)}
-          onDone={() => { void queryClient.invalidateQueries({ queryKey: backupKeys.all }); router.refresh(); }} />
+        <CreateBackupDialog
+          open
+          admin
+          source={source}
+          onClose={() => setSource(null)}
+          onDone={() => {
+            void queryClient.invalidateQueries({ queryKey: backupKeys.all });
+            router.refresh();
+          }}
+        />
       )}
     </>
   );

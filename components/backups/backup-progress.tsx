@@ -5,8 +5,16 @@ import { ProgressBar } from '@/components/ui/progress-bar';
 import { formatBytes, formatDuration } from '@/components/ui/format';
 
 /** What one poll says about a running transfer; `at` is when the worker wrote it (the row's updated_at). */
-export interface TransferSample { key: string; bytes: number; total: number; at: string | Date }
-export interface TransferRate { bytesPerSec: number; secondsLeft: number | null }
+export interface TransferSample {
+  key: string;
+  bytes: number;
+  total: number;
+  at: string | Date;
+}
+export interface TransferRate {
+  bytesPerSec: number;
+  secondsLeft: number | null;
+}
 
 const WINDOW_MS = 12_000;
 
@@ -53,15 +61,36 @@ export function useTransferRates(samples: TransferSample[]): Map<string, Transfe
 }
 
 /** Where a queued backup or restore stands and why it waits (server/jobs/queue-place.ts). */
-export interface QueuedTransfer { position: number; reason: string; waiting: string }
+export interface QueuedTransfer {
+  position: number;
+  reason: string;
+  waiting: string;
+}
 
 /** A running backup or restore: bar, percentage, bytes, throughput and time left; a queued one: its place and why it waits. */
-export function TransferProgress({ status, bytes, total, rate, queue, compact = false }: {
-  status: string; bytes: number; total: number; rate?: TransferRate; queue?: QueuedTransfer | null; compact?: boolean;
+export function TransferProgress({
+  status,
+  bytes,
+  total,
+  rate,
+  queue,
+  compact = false,
+}: {
+  status: string;
+  bytes: number;
+  total: number;
+  rate?: TransferRate;
+  queue?: QueuedTransfer | null;
+  compact?: boolean;
 }) {
   if (queue) {
     return (
-      <div className={`text-xs text-slate-500 ${compact ? 'mt-1.5 w-44' : ''}`} data-testid="transfer-queued" data-position={queue.position} data-reason={queue.reason}>
+      <div
+        className={`text-xs text-slate-500 ${compact ? 'mt-1.5 w-44' : ''}`}
+        data-testid="transfer-queued"
+        data-position={queue.position}
+        data-reason={queue.reason}
+      >
         <b className="font-medium text-slate-700">Queued: position {queue.position}</b>, {queue.waiting}
       </div>
     );
@@ -72,9 +101,17 @@ export function TransferProgress({ status, bytes, total, rate, queue, compact = 
     <div className={compact ? 'mt-1.5 w-44 space-y-1' : 'space-y-1.5'} data-testid="transfer-progress" data-percent={percent}>
       <ProgressBar value={bytes} max={total || 1} label={`${verb} progress`} />
       <div className={`flex gap-x-2 text-xs tabular-nums text-slate-500 ${compact ? 'flex-col' : 'justify-between'}`}>
-        <span><b className="font-medium text-slate-700">{percent}%</b> · {formatBytes(bytes)} of {formatBytes(total)}</span>
+        <span>
+          <b className="font-medium text-slate-700">{percent}%</b> · {formatBytes(bytes)} of {formatBytes(total)}
+        </span>
         <span data-testid="transfer-rate">
-          {rate ? <>{formatBytes(rate.bytesPerSec)}/s{rate.secondsLeft !== null && <> · {formatDuration(rate.secondsLeft)} left</>}</> : 'measuring…'}
+          {rate ? (
+            <>
+              {formatBytes(rate.bytesPerSec)}/s{rate.secondsLeft !== null && <> · {formatDuration(rate.secondsLeft)} left</>}
+            </>
+          ) : (
+            'measuring…'
+          )}
         </span>
       </div>
     </div>

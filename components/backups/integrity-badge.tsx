@@ -11,8 +11,12 @@ export interface IntegrityView {
 export function IntegrityBadge({ integrity }: { integrity: IntegrityView }) {
   const label = { unchecked: 'not verified', verified: 'verified', damaged: 'damaged' }[integrity.state];
   const tone = { unchecked: 'slate', verified: 'green', damaged: 'red' } as const;
-  const title = integrity.state === 'damaged' ? integrity.problem ?? undefined
-    : integrity.checkedAt ? `Objects last read back ${new Date(integrity.checkedAt).toISOString().replace('T', ' ').slice(0, 16)} UTC` : 'Its objects have not been read back yet';
+  const title =
+    integrity.state === 'damaged'
+      ? (integrity.problem ?? undefined)
+      : integrity.checkedAt
+        ? `Objects last read back ${new Date(integrity.checkedAt).toISOString().replace('T', ' ').slice(0, 16)} UTC`
+        : 'Its objects have not been read back yet';
   return (
     <span data-testid="integrity" data-integrity={integrity.state} title={title}>
       <Badge tone={tone[integrity.state]}>{label}</Badge>

@@ -23,9 +23,18 @@ export interface RestoreTestView {
   finishedAt: string;
 }
 
-export interface CheckView { id: string; kind: string; status: string; progress: unknown }
+export interface CheckView {
+  id: string;
+  kind: string;
+  status: string;
+  progress: unknown;
+}
 
-const CHECK_NAMES: Record<string, string> = { backup_scrub: 'Verify', backup_verify: 'Verify before reset', backup_restore_test: 'Restore test' };
+const CHECK_NAMES: Record<string, string> = {
+  backup_scrub: 'Verify',
+  backup_verify: 'Verify before reset',
+  backup_restore_test: 'Restore test',
+};
 
 /** How far a check got, from its job's progress (bytes checked or restored of the total). */
 function checkPercent(progress: unknown): number | null {
@@ -39,7 +48,14 @@ function checkPercent(progress: unknown): number | null {
  * and checked), restore tests (the chain restored into scratch space and checked block by block,
  * with the time it took), checks under way, and buttons to run them now.
  */
-export function IntegrityPanel({ backupId, integrity, tests, checks, canCheck, onChanged }: {
+export function IntegrityPanel({
+  backupId,
+  integrity,
+  tests,
+  checks,
+  canCheck,
+  onChanged,
+}: {
   backupId: string;
   integrity: IntegrityView;
   tests: RestoreTestView[];
@@ -54,23 +70,41 @@ export function IntegrityPanel({ backupId, integrity, tests, checks, canCheck, o
   };
   const lastPassed = tests.find((test) => test.outcome === 'passed');
   return (
-    <Card title="Integrity" description="A verify reads every object back and checks it; a restore test restores the chain into scratch space no one sees and checks every block."
-      actions={canCheck ? (
-        <div className="flex flex-wrap gap-2">
-          <Button size="sm" variant="secondary" onClick={() => run(() => requestScrubAction(backupId))}>Verify now</Button>
-          <Button size="sm" variant="secondary" onClick={() => run(() => requestRestoreTestAction(backupId))}>Test restore</Button>
-        </div>
-      ) : undefined}>
+    <Card
+      title="Integrity"
+      description="A verify reads every object back and checks it; a restore test restores the chain into scratch space no one sees and checks every block."
+      actions={
+        canCheck ? (
+          <div className="flex flex-wrap gap-2">
+            <Button size="sm" variant="secondary" onClick={() => run(() => requestScrubAction(backupId))}>
+              Verify now
+            </Button>
+            <Button size="sm" variant="secondary" onClick={() => run(() => requestRestoreTestAction(backupId))}>
+              Test restore
+            </Button>
+          </div>
+        ) : undefined
+      }
+    >
       <div className="space-y-4 text-sm" data-testid="integrity-panel">
         <div className="flex flex-wrap items-center gap-2">
           <IntegrityBadge integrity={integrity} />
           <span className="text-slate-600">
-            {integrity.checkedAt ? <>Objects last read back <LocalTime value={integrity.checkedAt} relative /></> : 'Its objects have not been read back yet.'}
+            {integrity.checkedAt ? (
+              <>
+                Objects last read back <LocalTime value={integrity.checkedAt} relative />
+              </>
+            ) : (
+              'Its objects have not been read back yet.'
+            )}
           </span>
         </div>
         {integrity.state === 'damaged' && (
           <Notice tone="error">
-            <b>Damaged object:</b> <span className="break-all font-mono text-xs" data-testid="damaged-object">{integrity.object ?? 'unknown'}</span>
+            <b>Damaged object:</b>{' '}
+            <span className="break-all font-mono text-xs" data-testid="damaged-object">
+              {integrity.object ?? 'unknown'}
+            </span>
             {integrity.problem && <div className="mt-1 break-words">{integrity.problem}</div>}
           </Notice>
         )}
@@ -82,10 +116,18 @@ export function IntegrityPanel({ backupId, integrity, tests, checks, canCheck, o
               return (
                 <li key={check.id} className="flex flex-wrap items-center gap-3">
                   <span className="w-40 font-medium text-slate-900">{CHECK_NAMES[check.kind] ?? check.kind}</span>
-                  <Badge tone="blue" pulse>{check.status}</Badge>
-                  {percent !== null && <span className="w-48"><ProgressBar value={percent} max={100} label={`${CHECK_NAMES[check.kind] ?? check.kind} progress`} /></span>}
+                  <Badge tone="blue" pulse>
+                    {check.status}
+                  </Badge>
+                  {percent !== null && (
+                    <span className="w-48">
+                      <ProgressBar value={percent} max={100} label={`${CHECK_NAMES[check.kind] ?? check.kind} progress`} />
+                    </span>
+                  )}
                   {canCheck && check.kind !== 'backup_verify' && (
-                    <Button size="sm" variant="ghost" onClick={() => run(() => cancelIntegrityChecksAction(backupId))}>Cancel</Button>
+                    <Button size="sm" variant="ghost" onClick={() => run(() => cancelIntegrityChecksAction(backupId))}>
+                      Cancel
+                    </Button>
                   )}
                 </li>
               );
@@ -104,19 +146,26 @@ function recoveryTime(ms: number): string {
 }
 
 function RestoreTests({ tests, lastPassed }: { tests: RestoreTestView[]; lastPassed?: RestoreTestView }) {
-  if (tests.length === 0) return <p className="text-slate-500">No restore test yet. Test restore proves the backup restores, and measures how long a recovery takes.</p>;
+  if (tests.length === 0)
+    return (
+      <p className="text-slate-500">
+        No restore test yet. Test restore proves the backup restores, and measures how long a recovery takes.
+      </p>
+    );
   return (
     <div>
       {lastPassed && (
         <p className="mb-2 text-slate-700" data-testid="last-restore-test">
-          Last successful restore test <LocalTime value={lastPassed.finishedAt} relative />: {formatBytes(lastPassed.bytesRestored)} restored
-          in <b>{recoveryTime(lastPassed.durationMs)}</b> (a chain of {lastPassed.chainLength}).
+          Last successful restore test <LocalTime value={lastPassed.finishedAt} relative />: {formatBytes(lastPassed.bytesRestored)}{' '}
+          restored in <b>{recoveryTime(lastPassed.durationMs)}</b> (a chain of {lastPassed.chainLength}).
         </p>
       )}
       <ol className="space-y-1">
         {tests.map((test) => (
           <li key={test.id} className="flex flex-wrap items-baseline gap-x-3 text-xs text-slate-600">
-            <span className="w-40"><LocalTime value={test.finishedAt} /></span>
+            <span className="w-40">
+              <LocalTime value={test.finishedAt} />
+            </span>
             <Badge tone={test.outcome === 'passed' ? 'green' : 'red'}>{test.outcome}</Badge>
             <span>{recoveryTime(test.durationMs)}</span>
             {test.problem && <span className="basis-full break-words text-red-700">{test.problem}</span>}
@@ -128,7 +177,11 @@ function RestoreTests({ tests, lastPassed }: { tests: RestoreTestView[]; lastPas
 }
 
 /** The notice above a backup whose chain holds a damaged backup: restore is refused until an admin resets it. */
-export function ChainBreakNotice({ chainBreak, backupId, base }: {
+export function ChainBreakNotice({
+  chainBreak,
+  backupId,
+  base,
+}: {
   chainBreak: { backupId: string; name: string | null; object: string | null; problem: string | null };
   backupId: string;
   base: string;
@@ -136,9 +189,24 @@ export function ChainBreakNotice({ chainBreak, backupId, base }: {
   const here = chainBreak.backupId === backupId;
   return (
     <Notice tone="error">
-      <b>{here ? 'This backup is damaged' : <>It builds on damaged backup <Link className="underline" href={`${base}/${chainBreak.backupId}`}>{chainBreak.name ?? chainBreak.backupId.slice(0, 8)}</Link></>}</b>
-      {chainBreak.object ? <>: object <span className="break-all font-mono text-xs">{chainBreak.object}</span></> : null}.
-      {' '}Restore is refused until an administrator resets {here ? 'it' : 'that backup'} to available, which reads every object again.
+      <b>
+        {here ? (
+          'This backup is damaged'
+        ) : (
+          <>
+            It builds on damaged backup{' '}
+            <Link className="underline" href={`${base}/${chainBreak.backupId}`}>
+              {chainBreak.name ?? chainBreak.backupId.slice(0, 8)}
+            </Link>
+          </>
+        )}
+      </b>
+      {chainBreak.object ? (
+        <>
+          : object <span className="break-all font-mono text-xs">{chainBreak.object}</span>
+        </>
+      ) : null}
+      . Restore is refused until an administrator resets {here ? 'it' : 'that backup'} to available, which reads every object again.
     </Notice>
   );
 }

@@ -4,7 +4,8 @@ import { Area, AreaChart, Bar, BarChart, CartesianGrid, Tooltip, XAxis, YAxis } 
 import { formatBytes } from '@/components/ui/format';
 
 /** "Dec 6" from "2026-12-06" (the day is UTC; so is the label). */
-const dayLabel = (day: string) => new Date(`${day}T00:00:00Z`).toLocaleDateString('en', { month: 'short', day: 'numeric', timeZone: 'UTC' });
+const dayLabel = (day: string) =>
+  new Date(`${day}T00:00:00Z`).toLocaleDateString('en', { month: 'short', day: 'numeric', timeZone: 'UTC' });
 const axis = { fontSize: 11, fill: '#64748b' };
 
 /** The repository's size at the end of each day. Drawn in the browser; the page sends the points. */

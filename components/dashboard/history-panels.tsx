@@ -12,17 +12,27 @@ export function HistoryPanels({ usage, throughput }: Pick<Dashboard, 'usage' | '
   const made = throughput.reduce((sum, p) => sum + p.backups, 0);
   return (
     <>
-      <Card title="Repository usage" description={`What the backup repository holds, at the end of each of the last ${usage.length} days (UTC).`}>
+      <Card
+        title="Repository usage"
+        description={`What the backup repository holds, at the end of each of the last ${usage.length} days (UTC).`}
+      >
         <p className="mb-2 text-sm text-slate-700" data-testid="usage-summary">
           <b className="text-2xl font-semibold text-slate-900">{formatBytes(today?.bytesStored ?? 0)}</b>
-          <span className="ml-2 text-xs text-slate-500">in {(today?.backupCount ?? 0).toLocaleString('en')} backups · {formatBytes(first?.bytesStored ?? 0)} {usage.length} days ago</span>
+          <span className="ml-2 text-xs text-slate-500">
+            in {(today?.backupCount ?? 0).toLocaleString('en')} backups · {formatBytes(first?.bytesStored ?? 0)} {usage.length} days ago
+          </span>
         </p>
         <UsageChart points={usage} />
       </Card>
-      <Card title="Backup throughput" description="Volume data read and bytes written to the repository per day, by backups that finished well.">
+      <Card
+        title="Backup throughput"
+        description="Volume data read and bytes written to the repository per day, by backups that finished well."
+      >
         <p className="mb-2 text-sm text-slate-700" data-testid="throughput-summary">
           <b className="text-2xl font-semibold text-slate-900">{made.toLocaleString('en')}</b>
-          <span className="ml-2 text-xs text-slate-500">backups in {throughput.length} days · {formatBytes(read)} read · {formatBytes(written)} written</span>
+          <span className="ml-2 text-xs text-slate-500">
+            backups in {throughput.length} days · {formatBytes(read)} read · {formatBytes(written)} written
+          </span>
         </p>
         <ThroughputChart points={throughput} />
       </Card>

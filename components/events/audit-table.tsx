@@ -7,27 +7,51 @@ import type { AuditEventView } from '@/server/events/queries';
 export function AuditTable({ events }: { events: AuditEventView[] }) {
   return (
     <Table label="Audit events">
-      <THead><Th>When</Th><Th>Who</Th><Th>Project</Th><Th>Action</Th><Th>Resource</Th><Th>Change</Th><Th>Detail</Th></THead>
+      <THead>
+        <Th>When</Th>
+        <Th>Who</Th>
+        <Th>Project</Th>
+        <Th>Action</Th>
+        <Th>Resource</Th>
+        <Th>Change</Th>
+        <Th>Detail</Th>
+      </THead>
       <TBody>
         {events.map((e) => {
           const detail = e.detail ? JSON.stringify(e.detail) : '';
           return (
             <tr key={e.id}>
-              <Td className="whitespace-nowrap text-xs"><LocalTime value={e.at} /></Td>
+              <Td className="whitespace-nowrap text-xs">
+                <LocalTime value={e.at} />
+              </Td>
               <Td>
                 <div className="text-slate-900">{e.userName ?? 'system'}</div>
                 {e.actorUserId && e.actorUserId !== 'system' && <ShortId id={e.actorUserId} />}
               </Td>
               <Td>
-                {e.projectId ? <><div className="text-slate-900">{e.projectName ?? 'deleted project'}</div><ShortId id={e.projectId} /></> : <span className="text-slate-400">—</span>}
+                {e.projectId ? (
+                  <>
+                    <div className="text-slate-900">{e.projectName ?? 'deleted project'}</div>
+                    <ShortId id={e.projectId} />
+                  </>
+                ) : (
+                  <span className="text-slate-400">—</span>
+                )}
               </Td>
               <Td>
                 <div className="font-medium text-slate-900">{e.action.replaceAll('_', ' ')}</div>
                 {e.outcome === 'failure' && <Badge tone="red">failure</Badge>}
               </Td>
-              <Td><div className="text-slate-500">{e.resourceType}</div><ShortId id={e.resourceId} /></Td>
+              <Td>
+                <div className="text-slate-500">{e.resourceType}</div>
+                <ShortId id={e.resourceId} />
+              </Td>
               <Td className="text-xs">{e.fromStatus || e.toStatus ? `${e.fromStatus ?? '—'} → ${e.toStatus ?? '—'}` : ''}</Td>
-              <Td><div className="max-w-56 truncate font-mono text-xs text-slate-500" title={detail || undefined}>{detail}</div></Td>
+              <Td>
+                <div className="max-w-56 truncate font-mono text-xs text-slate-500" title={detail || undefined}>
+                  {detail}
+                </div>
+              </Td>
             </tr>
           );
         })}

@@ -9,8 +9,12 @@ import { Field, TextInput } from '@/components/ui/field';
 export function ChangePasswordForm() {
   const router = useRouter();
   return (
-    <ActionForm action={changeOwnPasswordAction} submitLabel="Change password" pendingLabel="Changing…"
-      onSuccess={() => setTimeout(() => router.push('/login'), 1500)}>
+    <ActionForm
+      action={changeOwnPasswordAction}
+      submitLabel="Change password"
+      pendingLabel="Changing…"
+      onSuccess={() => setTimeout(() => router.push('/login'), 1500)}
+    >
       {(errors) => (
         <>
           <Field label="Current password" name="current" error={errors.current}>

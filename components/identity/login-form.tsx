@@ -18,7 +18,9 @@ export function LoginForm({ next }: { next: string }) {
       <Field label="Password" name="password" error={state.fieldErrors?.password}>
         <TextInput name="password" type="password" autoComplete="current-password" error={state.fieldErrors?.password} />
       </Field>
-      <button type="submit" disabled={pending} className={`${buttonClass('primary')} w-full`}>{pending ? 'Signing in…' : 'Sign in'}</button>
+      <button type="submit" disabled={pending} className={`${buttonClass('primary')} w-full`}>
+        {pending ? 'Signing in…' : 'Sign in'}
+      </button>
     </form>
   );
 }

@@ -30,10 +30,19 @@ export function ProjectEnabledToggle({ projectId, enabled, name }: { projectId: 
   const [pending, start] = useTransition();
   const [asking, setAsking] = useState(false);
   if (name === 'admin') return null;
-  const enable = () => start(async () => { await setProjectEnabledAction(projectId, true); router.refresh(); });
+  const enable = () =>
+    start(async () => {
+      await setProjectEnabledAction(projectId, true);
+      router.refresh();
+    });
   return (
     <>
-      <Button size="sm" variant={enabled ? 'secondary' : 'primary'} disabled={pending} onClick={() => (enabled ? setAsking(true) : enable())}>
+      <Button
+        size="sm"
+        variant={enabled ? 'secondary' : 'primary'}
+        disabled={pending}
+        onClick={() => (enabled ? setAsking(true) : enable())}
+      >
         {enabled ? 'Disable' : 'Enable'}
       </Button>
       <ConfirmDialog
@@ -61,7 +70,13 @@ export function AddMemberForm({ projectId, users }: { projectId: string; users: 
           <input type="hidden" name="projectId" value={projectId} />
           <div className="min-w-56">
             <Field label="User" name="userId" error={errors.userId}>
-              <Select name="userId" required>{users.map((u) => <option key={u.id} value={u.id}>{u.name}</option>)}</Select>
+              <Select name="userId" required>
+                {users.map((u) => (
+                  <option key={u.id} value={u.id}>
+                    {u.name}
+                  </option>
+                ))}
+              </Select>
             </Field>
           </div>
           <div className="w-40">
@@ -83,7 +98,9 @@ export function RemoveMemberButton({ userId, projectId, name }: { userId: string
   const [asking, setAsking] = useState(false);
   return (
     <>
-      <Button size="sm" variant="ghost" onClick={() => setAsking(true)}>Remove</Button>
+      <Button size="sm" variant="ghost" onClick={() => setAsking(true)}>
+        Remove
+      </Button>
       <ConfirmDialog
         open={asking}
         onClose={() => setAsking(false)}

@@ -1,7 +1,6 @@
 import type { QuotaUsage } from '@/server/quotas/queries';
 import { QUOTA_LABELS } from '@/components/quotas/labels';
 
-
 /** One meter per quota: used of limit, amber past 80 %, red when full. */
 export function QuotaMeters({ quotas }: { quotas: QuotaUsage[] }) {
   return (
@@ -16,10 +15,21 @@ export function QuotaMeters({ quotas }: { quotas: QuotaUsage[] }) {
           <div key={q.resource} className="rounded-lg bg-white p-4 shadow-xs ring-1 ring-slate-200">
             <dt className="text-sm text-slate-500">{label}</dt>
             <dd className="mt-1 text-lg font-semibold text-slate-900" data-testid={`quota-${q.resource}`}>
-              {limitOnly ? (unlimited ? 'No limit' : `${q.limit} ${unit}`) : `${q.inUse}${unit ? ` ${unit}` : ''} of ${unlimited ? 'unlimited' : `${q.limit}${unit ? ` ${unit}` : ''}`}`}
+              {limitOnly
+                ? unlimited
+                  ? 'No limit'
+                  : `${q.limit} ${unit}`
+                : `${q.inUse}${unit ? ` ${unit}` : ''} of ${unlimited ? 'unlimited' : `${q.limit}${unit ? ` ${unit}` : ''}`}`}
             </dd>
             {!limitOnly && (
-              <div className="mt-2 h-1.5 rounded-full bg-slate-100" role="meter" aria-label={`${label} used`} aria-valuemin={0} aria-valuemax={unlimited ? undefined : q.limit} aria-valuenow={q.inUse}>
+              <div
+                className="mt-2 h-1.5 rounded-full bg-slate-100"
+                role="meter"
+                aria-label={`${label} used`}
+                aria-valuemin={0}
+                aria-valuemax={unlimited ? undefined : q.limit}
+                aria-valuenow={q.inUse}
+              >
                 <div className={`h-1.5 rounded-full ${bar}`} style={{ width: `${Math.round(ratio * 100)}%` }} />
               </div>
             )}

@@ -23,7 +23,11 @@ export function CreateUserForm({ projects }: { projects: { id: string; name: str
           <Field label="Project" name="projectId" error={errors.projectId} hint="Optional: the project the user starts in.">
             <Select name="projectId" defaultValue="">
               <option value="">No project</option>
-              {projects.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+              {projects.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.name}
+                </option>
+              ))}
             </Select>
           </Field>
           <Field label="Role in that project" name="role" error={errors.role}>
@@ -46,12 +50,25 @@ export function UserRowActions({ userId, name, enabled, isSelf }: { userId: stri
   const [disabling, setDisabling] = useState(false);
   return (
     <div className="flex justify-end gap-2">
-      <Button size="sm" variant="secondary" onClick={() => setSettingPassword(true)}>Set password…</Button>
+      <Button size="sm" variant="secondary" onClick={() => setSettingPassword(true)}>
+        Set password…
+      </Button>
       {!isSelf && (
-        <Button size="sm" variant="secondary" disabled={pending} onClick={() => {
-          if (enabled) setDisabling(true);
-          else start(async () => { await setUserEnabledAction(userId, true); router.refresh(); });
-        }}>{enabled ? 'Disable' : 'Enable'}</Button>
+        <Button
+          size="sm"
+          variant="secondary"
+          disabled={pending}
+          onClick={() => {
+            if (enabled) setDisabling(true);
+            else
+              start(async () => {
+                await setUserEnabledAction(userId, true);
+                router.refresh();
+              });
+          }}
+        >
+          {enabled ? 'Disable' : 'Enable'}
+        </Button>
       )}
       <ConfirmDialog
         open={disabling}
@@ -67,11 +84,20 @@ export function UserRowActions({ userId, name, enabled, isSelf }: { userId: stri
         They are signed out at once and cannot sign in until enabled again.
       </ConfirmDialog>
       <Dialog open={settingPassword} onClose={() => setSettingPassword(false)} title={`Set a new password for ${name}`}>
-        <ActionForm action={setPasswordAction} submitLabel="Set password" onSuccess={() => setTimeout(() => setSettingPassword(false), 600)}>
+        <ActionForm
+          action={setPasswordAction}
+          submitLabel="Set password"
+          onSuccess={() => setTimeout(() => setSettingPassword(false), 600)}
+        >
           {(errors) => (
             <>
               <input type="hidden" name="userId" value={userId} />
-              <Field label="New password" name="password" error={errors.password} hint="At least 8 characters. Every session of this user is signed out.">
+              <Field
+                label="New password"
+                name="password"
+                error={errors.password}
+                hint="At least 8 characters. Every session of this user is signed out."
+              >
                 <TextInput name="password" type="password" autoComplete="new-password" error={errors.password} />
               </Field>
             </>

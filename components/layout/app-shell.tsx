@@ -9,7 +9,14 @@ export interface NavItem {
 }
 
 /** The frame of every signed-in page: a sidebar with the sections, and the page beside it. */
-export function AppShell({ area, nav, user, switcher, crossLink, children }: {
+export function AppShell({
+  area,
+  nav,
+  user,
+  switcher,
+  crossLink,
+  children,
+}: {
   area: string;
   nav: NavItem[];
   user: { name: string; role: string };
@@ -29,17 +36,37 @@ export function AppShell({ area, nav, user, switcher, crossLink, children }: {
         </div>
         {switcher && <div className="px-3 pb-3">{switcher}</div>}
         <nav aria-label="Sections" className="flex-1 space-y-0.5 px-3">
-          {nav.map((item) => <NavLink key={item.href} href={item.href}>{item.label}</NavLink>)}
+          {nav.map((item) => (
+            <NavLink key={item.href} href={item.href}>
+              {item.label}
+            </NavLink>
+          ))}
         </nav>
         <div className="border-t border-slate-800 px-3 py-4 text-sm">
-          {crossLink && <Link href={crossLink.href} className="mb-3 block rounded-md px-3 py-2 text-slate-300 hover:bg-slate-800 hover:text-white">{crossLink.label} →</Link>}
+          {crossLink && (
+            <Link href={crossLink.href} className="mb-3 block rounded-md px-3 py-2 text-slate-300 hover:bg-slate-800 hover:text-white">
+              {crossLink.label} →
+            </Link>
+          )}
           <div className="flex items-center justify-between gap-2 px-3">
             <div className="min-w-0">
-              <div className="truncate font-medium text-white" data-testid="signed-in-user">{user.name}</div>
-              <div className="text-xs text-slate-400">{user.role} · <Link href="/account" className="underline-offset-2 hover:text-white hover:underline">Account</Link></div>
+              <div className="truncate font-medium text-white" data-testid="signed-in-user">
+                {user.name}
+              </div>
+              <div className="text-xs text-slate-400">
+                {user.role} ·{' '}
+                <Link href="/account" className="underline-offset-2 hover:text-white hover:underline">
+                  Account
+                </Link>
+              </div>
             </div>
             <form action={signOutAction}>
-              <button type="submit" className="whitespace-nowrap rounded-md px-2 py-1 text-xs text-slate-300 ring-1 ring-slate-700 hover:bg-slate-800 hover:text-white">Sign out</button>
+              <button
+                type="submit"
+                className="whitespace-nowrap rounded-md px-2 py-1 text-xs text-slate-300 ring-1 ring-slate-700 hover:bg-slate-800 hover:text-white"
+              >
+                Sign out
+              </button>
             </form>
           </div>
         </div>

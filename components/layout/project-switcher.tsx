@@ -15,10 +15,20 @@ export function ProjectSwitcher({ current, choices }: { current?: string; choice
         aria-label="Project"
         value={current}
         disabled={pending}
-        onChange={(e) => startTransition(async () => { await switchProjectAction(e.target.value); router.refresh(); })}
+        onChange={(e) =>
+          startTransition(async () => {
+            await switchProjectAction(e.target.value);
+            router.refresh();
+          })
+        }
         className="block w-full rounded-md border-0 bg-slate-800 px-2.5 py-1.5 text-sm text-white ring-1 ring-slate-700 focus:ring-2 focus:ring-brand-500"
       >
-        {choices.map((p) => <option key={p.id} value={p.id}>{p.name}{p.role === 'reader' ? ' (read only)' : p.role === 'admin' ? ' (as admin)' : ''}</option>)}
+        {choices.map((p) => (
+          <option key={p.id} value={p.id}>
+            {p.name}
+            {p.role === 'reader' ? ' (read only)' : p.role === 'admin' ? ' (as admin)' : ''}
+          </option>
+        ))}
       </select>
     </label>
   );

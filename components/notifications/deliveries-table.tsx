@@ -25,17 +25,36 @@ export function DeliveriesTable({ rows }: { rows: DeliveryRow[] }) {
   return (
     <Table label="Recent deliveries">
       <THead>
-        <Th>When</Th><Th>Target</Th><Th>Event</Th><Th>Outcome</Th><Th>Attempts</Th>
+        <Th>When</Th>
+        <Th>Target</Th>
+        <Th>Event</Th>
+        <Th>Outcome</Th>
+        <Th>Attempts</Th>
       </THead>
       <TBody>
         {rows.map((row) => (
           <tr key={row.id}>
-            <Td className="whitespace-nowrap"><LocalTime value={row.createdAt} relative /></Td>
-            <Td>{row.targetName} <span className="text-xs text-slate-500">({row.targetKind})</span></Td>
-            <Td><span className="line-clamp-2" title={row.subject}>{row.subject}</span></Td>
+            <Td className="whitespace-nowrap">
+              <LocalTime value={row.createdAt} relative />
+            </Td>
             <Td>
-              <Badge tone={TONE[row.status] ?? 'slate'} pulse={row.status === 'pending'}>{WORD[row.status] ?? row.status}</Badge>
-              {row.lastError && <span className="mt-1 block text-xs text-slate-500" title={row.lastError}>{row.status === 'sent' ? 'Earlier: ' : ''}{row.lastError}</span>}
+              {row.targetName} <span className="text-xs text-slate-500">({row.targetKind})</span>
+            </Td>
+            <Td>
+              <span className="line-clamp-2" title={row.subject}>
+                {row.subject}
+              </span>
+            </Td>
+            <Td>
+              <Badge tone={TONE[row.status] ?? 'slate'} pulse={row.status === 'pending'}>
+                {WORD[row.status] ?? row.status}
+              </Badge>
+              {row.lastError && (
+                <span className="mt-1 block text-xs text-slate-500" title={row.lastError}>
+                  {row.status === 'sent' ? 'Earlier: ' : ''}
+                  {row.lastError}
+                </span>
+              )}
             </Td>
             <Td className="whitespace-nowrap">{row.attempts}</Td>
           </tr>

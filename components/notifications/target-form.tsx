@@ -29,7 +29,9 @@ export function SecretOnce({ secret }: { secret: string }) {
     <Notice tone="info">
       <span className="block font-medium">Signing secret (shown this once: copy it now)</span>
       <code className="mt-1 block break-all text-xs">{secret}</code>
-      <span className="mt-2 inline-block"><CopyButton text={secret} label="Copy secret" /></span>
+      <span className="mt-2 inline-block">
+        <CopyButton text={secret} label="Copy secret" />
+      </span>
       <span className="mt-2 block text-xs">
         Each request carries <code>X-Cinderblock-Signature: sha256=&lt;hex&gt;</code>, the HMAC-SHA256 of the exact body with this secret.
       </span>
@@ -43,7 +45,8 @@ export function TargetForm({ target, onDone }: { target?: EditableTarget; onDone
   const [kind, setKind] = useState<'email' | 'webhook'>(target?.kind ?? 'webhook');
   const [secret, setSecret] = useState<string>();
   const config = target?.config ?? {};
-  const str = (key: string, fallback = '') => (typeof config[key] === 'string' || typeof config[key] === 'number' ? String(config[key]) : fallback);
+  const str = (key: string, fallback = '') =>
+    typeof config[key] === 'string' || typeof config[key] === 'number' ? String(config[key]) : fallback;
   const onSuccess = (result: ActionResult) => {
     const shown = result.ok ? (result.data as { secret?: string } | undefined)?.secret : undefined;
     setSecret(shown);
@@ -53,7 +56,12 @@ export function TargetForm({ target, onDone }: { target?: EditableTarget; onDone
   return (
     <div className="space-y-4">
       {secret && <SecretOnce secret={secret} />}
-      <ActionForm action={target ? updateTargetAction : createTargetAction} submitLabel={target ? 'Save target' : 'Create target'} pendingLabel="Saving…" onSuccess={onSuccess}>
+      <ActionForm
+        action={target ? updateTargetAction : createTargetAction}
+        submitLabel={target ? 'Save target' : 'Create target'}
+        pendingLabel="Saving…"
+        onSuccess={onSuccess}
+      >
         {(errors) => (
           <>
             {target && <input type="hidden" name="id" value={target.id} />}
@@ -72,7 +80,13 @@ export function TargetForm({ target, onDone }: { target?: EditableTarget; onDone
             {kind === 'webhook' ? (
               <>
                 <Field label="URL" name="config.url" error={errorAt(errors, 'config.url')}>
-                  <TextInput name="config.url" type="url" defaultValue={str('url')} placeholder="https://alerts.example.com/cinderblock" error={errorAt(errors, 'config.url')} />
+                  <TextInput
+                    name="config.url"
+                    type="url"
+                    defaultValue={str('url')}
+                    placeholder="https://alerts.example.com/cinderblock"
+                    error={errorAt(errors, 'config.url')}
+                  />
                 </Field>
                 {target && <Checkbox name="rotateSecret" label="Generate a new signing secret (the old one stops working)" />}
               </>
@@ -80,10 +94,20 @@ export function TargetForm({ target, onDone }: { target?: EditableTarget; onDone
               <>
                 <div className="grid gap-4 sm:grid-cols-3">
                   <Field label="SMTP server" name="config.host" error={errorAt(errors, 'config.host')}>
-                    <TextInput name="config.host" defaultValue={str('host')} placeholder="smtp.example.com" error={errorAt(errors, 'config.host')} />
+                    <TextInput
+                      name="config.host"
+                      defaultValue={str('host')}
+                      placeholder="smtp.example.com"
+                      error={errorAt(errors, 'config.host')}
+                    />
                   </Field>
                   <Field label="Port" name="config.port" error={errorAt(errors, 'config.port')}>
-                    <TextInput name="config.port" inputMode="numeric" defaultValue={str('port', '587')} error={errorAt(errors, 'config.port')} />
+                    <TextInput
+                      name="config.port"
+                      inputMode="numeric"
+                      defaultValue={str('port', '587')}
+                      error={errorAt(errors, 'config.port')}
+                    />
                   </Field>
                   <Field label="TLS" name="config.tls" error={errorAt(errors, 'config.tls')}>
                     <Select name="config.tls" defaultValue={str('tls', 'starttls')}>
@@ -97,22 +121,49 @@ export function TargetForm({ target, onDone }: { target?: EditableTarget; onDone
                   <Field label="User" name="config.user" error={errorAt(errors, 'config.user')} hint="Empty: no authentication.">
                     <TextInput name="config.user" defaultValue={str('user')} autoComplete="off" error={errorAt(errors, 'config.user')} />
                   </Field>
-                  <Field label="Password" name="password" error={errors.password} hint={target?.hasSecret ? 'Stored. Leave empty to keep it.' : undefined}>
+                  <Field
+                    label="Password"
+                    name="password"
+                    error={errors.password}
+                    hint={target?.hasSecret ? 'Stored. Leave empty to keep it.' : undefined}
+                  >
                     <TextInput name="password" type="password" autoComplete="new-password" error={errors.password} />
                   </Field>
                 </div>
                 <Field label="From" name="config.from" error={errorAt(errors, 'config.from')}>
-                  <TextInput name="config.from" type="email" defaultValue={str('from')} placeholder="cinderblock@example.com" error={errorAt(errors, 'config.from')} />
+                  <TextInput
+                    name="config.from"
+                    type="email"
+                    defaultValue={str('from')}
+                    placeholder="cinderblock@example.com"
+                    error={errorAt(errors, 'config.from')}
+                  />
                 </Field>
-                <Field label="To" name="config.to" error={errorAt(errors, 'config.to')} hint="One or more addresses, separated by commas or spaces.">
-                  <TextInput name="config.to" defaultValue={Array.isArray(config.to) ? (config.to as string[]).join(', ') : ''} error={errorAt(errors, 'config.to')} />
+                <Field
+                  label="To"
+                  name="config.to"
+                  error={errorAt(errors, 'config.to')}
+                  hint="One or more addresses, separated by commas or spaces."
+                >
+                  <TextInput
+                    name="config.to"
+                    defaultValue={Array.isArray(config.to) ? (config.to as string[]).join(', ') : ''}
+                    error={errorAt(errors, 'config.to')}
+                  />
                 </Field>
               </>
             )}
             <fieldset className="space-y-2">
               <legend className="text-sm font-medium text-slate-800">Send these events here</legend>
               {Object.entries(NOTIFICATION_EVENTS).map(([event, label]) => (
-                <Checkbox key={event} name="events" id={`events-${target?.id ?? 'new'}-${event}`} value={event} label={label} defaultChecked={target?.events.includes(event)} />
+                <Checkbox
+                  key={event}
+                  name="events"
+                  id={`events-${target?.id ?? 'new'}-${event}`}
+                  value={event}
+                  label={label}
+                  defaultChecked={target?.events.includes(event)}
+                />
               ))}
             </fieldset>
             {target && <Checkbox name="enabled" label="Enabled" defaultChecked={target.enabled} />}

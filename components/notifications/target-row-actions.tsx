@@ -17,14 +17,31 @@ export function TargetRowActions({ target }: { target: EditableTarget }) {
   const [said, setSaid] = useState<string>();
   return (
     <div className="flex flex-wrap justify-end gap-2">
-      <Button size="sm" variant="secondary" disabled={pending} onClick={() => start(async () => {
-        const result = await sendTestAction(target.id);
-        setSaid(result.message);
-        router.refresh();
-      })}>{pending ? 'Queuing…' : 'Send test'}</Button>
-      <Button size="sm" variant="secondary" onClick={() => setEditing(true)}>Edit…</Button>
-      <Button size="sm" variant="secondary" onClick={() => setDeleting(true)}>Delete…</Button>
-      {said && <p className="w-full text-right text-xs text-slate-600" role="status">{said}</p>}
+      <Button
+        size="sm"
+        variant="secondary"
+        disabled={pending}
+        onClick={() =>
+          start(async () => {
+            const result = await sendTestAction(target.id);
+            setSaid(result.message);
+            router.refresh();
+          })
+        }
+      >
+        {pending ? 'Queuing…' : 'Send test'}
+      </Button>
+      <Button size="sm" variant="secondary" onClick={() => setEditing(true)}>
+        Edit…
+      </Button>
+      <Button size="sm" variant="secondary" onClick={() => setDeleting(true)}>
+        Delete…
+      </Button>
+      {said && (
+        <p className="w-full text-right text-xs text-slate-600" role="status">
+          {said}
+        </p>
+      )}
       <Dialog open={editing} onClose={() => setEditing(false)} title={`Edit ${target.name}`}>
         <TargetForm target={target} onDone={() => setEditing(false)} />
       </Dialog>

@@ -8,7 +8,19 @@ import { Notice } from '@/components/ui/notice';
 import { deletePolicyAction, pausePolicyAction, runPolicyNowAction } from '@/server/policies/actions';
 
 /** Run now, pause/resume and delete, with the outcome shown in place. */
-export function PolicyControls({ id, name, paused, canWrite, canRun }: { id: string; name: string; paused: boolean; canWrite: boolean; canRun: boolean }) {
+export function PolicyControls({
+  id,
+  name,
+  paused,
+  canWrite,
+  canRun,
+}: {
+  id: string;
+  name: string;
+  paused: boolean;
+  canWrite: boolean;
+  canRun: boolean;
+}) {
   const router = useRouter();
   const [message, setMessage] = useState<{ tone: 'success' | 'error'; text: string }>();
   const [confirming, setConfirming] = useState(false);
@@ -23,15 +35,28 @@ export function PolicyControls({ id, name, paused, canWrite, canRun }: { id: str
   return (
     <div className="space-y-2">
       <div className="flex flex-wrap gap-2">
-        {canRun && <Button variant="secondary" disabled={pending} onClick={() => act(() => runPolicyNowAction(id))}>Run now</Button>}
-        {canWrite && (
-          <Button variant="secondary" disabled={pending} onClick={() => act(() => pausePolicyAction(id, !paused))}>{paused ? 'Resume' : 'Pause'}</Button>
+        {canRun && (
+          <Button variant="secondary" disabled={pending} onClick={() => act(() => runPolicyNowAction(id))}>
+            Run now
+          </Button>
         )}
-        {canWrite && <Button variant="danger" disabled={pending} onClick={() => setConfirming(true)}>Delete</Button>}
+        {canWrite && (
+          <Button variant="secondary" disabled={pending} onClick={() => act(() => pausePolicyAction(id, !paused))}>
+            {paused ? 'Resume' : 'Pause'}
+          </Button>
+        )}
+        {canWrite && (
+          <Button variant="danger" disabled={pending} onClick={() => setConfirming(true)}>
+            Delete
+          </Button>
+        )}
       </div>
       {message && <Notice tone={message.tone}>{message.text}</Notice>}
       <ConfirmDialog
-        open={confirming} onClose={() => setConfirming(false)} title={`Delete policy ${name}?`} confirmLabel="Delete policy"
+        open={confirming}
+        onClose={() => setConfirming(false)}
+        title={`Delete policy ${name}?`}
+        confirmLabel="Delete policy"
         onConfirm={async () => {
           const result = await deletePolicyAction(id);
           if (result.ok) router.push('/policies');

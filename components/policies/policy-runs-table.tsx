@@ -29,25 +29,42 @@ export function PolicyRunsTable({ runs, label = 'Runs' }: { runs: RunView[]; lab
         <tr>
           {runs[0].policyName !== undefined && <Th>Policy</Th>}
           {runs[0].projectName !== undefined && <Th>Project</Th>}
-          <Th>Volume</Th><Th>Started</Th><Th>Outcome</Th><Th>Duration</Th><Th>Backup</Th><Th>Retention</Th>
+          <Th>Volume</Th>
+          <Th>Started</Th>
+          <Th>Outcome</Th>
+          <Th>Duration</Th>
+          <Th>Backup</Th>
+          <Th>Retention</Th>
         </tr>
       </THead>
       <TBody>
         {runs.map((run) => {
           const retention = run.retention as { pruned?: string[]; skipped?: unknown[] } | null;
-          const seconds = run.finishedAt ? Math.max(0, Math.round((new Date(run.finishedAt).getTime() - new Date(run.startedAt).getTime()) / 1000)) : null;
+          const seconds = run.finishedAt
+            ? Math.max(0, Math.round((new Date(run.finishedAt).getTime() - new Date(run.startedAt).getTime()) / 1000))
+            : null;
           return (
             <tr key={run.id}>
               {run.policyName !== undefined && <Td>{run.policyName}</Td>}
               {run.projectName !== undefined && <Td>{run.projectName}</Td>}
               <Td>{run.volumeName ?? <ShortId id={run.volumeId} />}</Td>
-              <Td><LocalTime value={run.startedAt} /></Td>
+              <Td>
+                <LocalTime value={run.startedAt} />
+              </Td>
               <Td>
                 <Badge tone={TONES[run.status] ?? 'slate'}>{run.status}</Badge>
                 {run.reason && <p className="mt-1 text-xs text-slate-600">{run.reason}</p>}
               </Td>
               <Td>{seconds === null ? '—' : formatDuration(seconds)}</Td>
-              <Td>{run.backupId ? <a className="underline" href={`/backups/${run.backupId}`}>{run.incremental ? 'incremental' : 'full'}</a> : '—'}</Td>
+              <Td>
+                {run.backupId ? (
+                  <a className="underline" href={`/backups/${run.backupId}`}>
+                    {run.incremental ? 'incremental' : 'full'}
+                  </a>
+                ) : (
+                  '—'
+                )}
+              </Td>
               <Td>{retention ? `${retention.pruned?.length ?? 0} pruned, ${retention.skipped?.length ?? 0} kept for dependents` : '—'}</Td>
             </tr>
           );

@@ -13,7 +13,13 @@ export async function VolumeProtection({ actor, volumeId, projectId }: { actor: 
     <div className="mt-6">
       <Card
         title="Backup policies"
-        actions={protection.unprotected ? <span data-testid="unprotected"><Badge tone="red">unprotected</Badge></span> : undefined}
+        actions={
+          protection.unprotected ? (
+            <span data-testid="unprotected">
+              <Badge tone="red">unprotected</Badge>
+            </span>
+          ) : undefined
+        }
         description={protection.unprotected ? `No policy and no backup in the last ${RECENT_BACKUP_DAYS} days.` : undefined}
       >
         <dl className="grid grid-cols-2 gap-2 text-sm">
@@ -21,12 +27,21 @@ export async function VolumeProtection({ actor, volumeId, projectId }: { actor: 
           <dd>{protection.lastBackup ? <LocalTime value={protection.lastBackup.createdAt} /> : 'none'}</dd>
         </dl>
         {protection.policies.length === 0 ? (
-          <p className="mt-2 text-sm text-slate-600">Not on any policy. <Link className="underline" href="/policies">Assign it to one</Link>.</p>
+          <p className="mt-2 text-sm text-slate-600">
+            Not on any policy.{' '}
+            <Link className="underline" href="/policies">
+              Assign it to one
+            </Link>
+            .
+          </p>
         ) : (
           <ul className="mt-2 space-y-1 text-sm">
             {protection.policies.map((p) => (
               <li key={p.policyId}>
-                <Link className="underline" href={`/policies/${p.policyId}`}>{p.name}</Link>: next run <LocalTime value={p.nextRunAt} />
+                <Link className="underline" href={`/policies/${p.policyId}`}>
+                  {p.name}
+                </Link>
+                : next run <LocalTime value={p.nextRunAt} />
               </li>
             ))}
           </ul>

@@ -12,11 +12,17 @@ export function ExportProjectForm({ projects }: { projects: { id: string; name: 
       <div className="min-w-56">
         <Field label="Project" name="exportProjectId">
           <Select name="exportProjectId" value={projectId} onChange={(e) => setProjectId(e.target.value)}>
-            {projects.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+            {projects.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
           </Select>
         </Field>
       </div>
-      <a className={buttonClass('secondary')} href={`/api/admin/records?projectId=${encodeURIComponent(projectId)}`} download>Download records</a>
+      <a className={buttonClass('secondary')} href={`/api/admin/records?projectId=${encodeURIComponent(projectId)}`} download>
+        Download records
+      </a>
     </div>
   );
 }

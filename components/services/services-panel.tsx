@@ -14,14 +14,32 @@ import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 
 interface Service {
-  id: number; binary: string; host: string; zone: string; version: string;
-  status: 'enabled' | 'disabled'; disabledReason: string | null; state: 'up' | 'down'; updatedAt: string; heartbeatAgeSeconds: number;
+  id: number;
+  binary: string;
+  host: string;
+  zone: string;
+  version: string;
+  status: 'enabled' | 'disabled';
+  disabledReason: string | null;
+  state: 'up' | 'down';
+  updatedAt: string;
+  heartbeatAgeSeconds: number;
 }
 interface Ping {
-  id: string; status: string; targetBinary: string; targetHost: string | null; attempts: number;
-  result: { host?: string; durationMs?: number } | null; error: string | null; createdAt: string; finishedAt: string | null;
+  id: string;
+  status: string;
+  targetBinary: string;
+  targetHost: string | null;
+  attempts: number;
+  result: { host?: string; durationMs?: number } | null;
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
 }
-interface ServicesData { services: Service[]; pings: Ping[] }
+interface ServicesData {
+  services: Service[];
+  pings: Ping[];
+}
 
 export const servicesQueryKey = ['admin', 'services'] as const;
 
@@ -44,12 +62,21 @@ export function ServicesPanel({ initial }: { initial: ServicesData }) {
     <div className="space-y-8">
       {data.services.length === 0 ? (
         <EmptyState title="No services have registered yet">
-          Start a worker (<code className="rounded bg-slate-100 px-1">npm run worker</code>, or <code className="rounded bg-slate-100 px-1">npm start</code> runs one for you). It registers a backup and a volume service within seconds.
+          Start a worker (<code className="rounded bg-slate-100 px-1">npm run worker</code>, or{' '}
+          <code className="rounded bg-slate-100 px-1">npm start</code> runs one for you). It registers a backup and a volume service within
+          seconds.
         </EmptyState>
       ) : (
         <Table label="Services">
           <THead>
-            <Th>Binary</Th><Th>Host</Th><Th>Zone</Th><Th>Status</Th><Th>State</Th><Th>Last heartbeat</Th><Th>Version</Th><Th className="text-right">Actions</Th>
+            <Th>Binary</Th>
+            <Th>Host</Th>
+            <Th>Zone</Th>
+            <Th>Status</Th>
+            <Th>State</Th>
+            <Th>Last heartbeat</Th>
+            <Th>Version</Th>
+            <Th className="text-right">Actions</Th>
           </THead>
           <TBody>
             {data.services.map((s) => (
@@ -59,15 +86,39 @@ export function ServicesPanel({ initial }: { initial: ServicesData }) {
                 <Td>{s.zone}</Td>
                 <Td>
                   {s.status === 'enabled' ? <Badge tone="green">enabled</Badge> : <Badge tone="amber">disabled</Badge>}
-                  {s.disabledReason && <div className="mt-1 max-w-56 truncate text-xs text-slate-500" title={s.disabledReason}>{s.disabledReason}</div>}
+                  {s.disabledReason && (
+                    <div className="mt-1 max-w-56 truncate text-xs text-slate-500" title={s.disabledReason}>
+                      {s.disabledReason}
+                    </div>
+                  )}
                 </Td>
-                <Td><span data-testid="service-state">{s.state === 'up' ? <Badge tone="green">up</Badge> : <Badge tone="red">down</Badge>}</span></Td>
-                <Td><LocalTime value={s.updatedAt} /><div className="text-xs text-slate-500">{s.heartbeatAgeSeconds}s ago</div></Td>
+                <Td>
+                  <span data-testid="service-state">
+                    {s.state === 'up' ? <Badge tone="green">up</Badge> : <Badge tone="red">down</Badge>}
+                  </span>
+                </Td>
+                <Td>
+                  <LocalTime value={s.updatedAt} />
+                  <div className="text-xs text-slate-500">{s.heartbeatAgeSeconds}s ago</div>
+                </Td>
                 <Td>{s.version}</Td>
                 <Td className="text-right">
-                  {s.status === 'enabled'
-                    ? <Button size="sm" variant="secondary" onClick={() => setDisabling(s)}>Disable…</Button>
-                    : <Button size="sm" variant="secondary" onClick={async () => { await setServiceStatusAction({ binary: s.binary, host: s.host, enabled: true }); await refresh(); }}>Enable</Button>}
+                  {s.status === 'enabled' ? (
+                    <Button size="sm" variant="secondary" onClick={() => setDisabling(s)}>
+                      Disable…
+                    </Button>
+                  ) : (
+                    <Button
+                      size="sm"
+                      variant="secondary"
+                      onClick={async () => {
+                        await setServiceStatusAction({ binary: s.binary, host: s.host, enabled: true });
+                        await refresh();
+                      }}
+                    >
+                      Enable
+                    </Button>
+                  )}
                 </Td>
               </tr>
             ))}
@@ -76,7 +127,15 @@ export function ServicesPanel({ initial }: { initial: ServicesData }) {
       )}
 
       <Dialog open={!!disabling} onClose={() => setDisabling(null)} title={`Disable ${disabling?.binary} on ${disabling?.host}`}>
-        {disabling && <DisableForm service={disabling} onDone={async () => { setDisabling(null); await refresh(); }} />}
+        {disabling && (
+          <DisableForm
+            service={disabling}
+            onDone={async () => {
+              setDisabling(null);
+              await refresh();
+            }}
+          />
+        )}
       </Dialog>
 
       <PingCard services={data.services} pings={data.pings} onSent={refresh} />
@@ -93,16 +152,30 @@ function DisableForm({ service, onDone }: { service: Service; onDone: () => void
       onSubmit={async (e) => {
         e.preventDefault();
         const result = await setServiceStatusAction({ binary: service.binary, host: service.host, enabled: false, reason });
-        if (result.ok) onDone(); else setError(result.fieldErrors?.reason ?? result.message);
+        if (result.ok) onDone();
+        else setError(result.fieldErrors?.reason ?? result.message);
       }}
     >
-      <p className="text-sm text-slate-600">A disabled service finishes what it is running but takes no new work. Requests that need it are refused until it is enabled again.</p>
+      <p className="text-sm text-slate-600">
+        A disabled service finishes what it is running but takes no new work. Requests that need it are refused until it is enabled again.
+      </p>
       <Field label="Reason" name="reason" error={error} hint="Shown to other operators in the services list.">
-        <TextInput name="reason" value={reason} onChange={(e) => setReason(e.target.value)} maxLength={255} placeholder="e.g. disk replacement" error={error} />
+        <TextInput
+          name="reason"
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+          maxLength={255}
+          placeholder="e.g. disk replacement"
+          error={error}
+        />
       </Field>
       <div className="flex justify-end gap-2">
-        <Button variant="secondary" onClick={onDone}>Keep enabled</Button>
-        <button type="submit" className={buttonClass('danger')}>Disable service</button>
+        <Button variant="secondary" onClick={onDone}>
+          Keep enabled
+        </Button>
+        <button type="submit" className={buttonClass('danger')}>
+          Disable service
+        </button>
       </div>
     </form>
   );
@@ -116,13 +189,24 @@ function PingCard({ services, pings, onSent }: { services: Service[]; pings: Pin
   }, null);
   const live = services.filter((s) => s.state === 'up' && s.status === 'enabled');
   return (
-    <Card title="Ping a service" description="Sends a job through the queue to one service and shows which host ran it, how long it took and how many attempts it needed.">
+    <Card
+      title="Ping a service"
+      description="Sends a job through the queue to one service and shows which host ran it, how long it took and how many attempts it needed."
+    >
       <form action={action} className="flex flex-wrap items-end gap-4">
         <div className="min-w-72">
-          <Field label="Service" name="service" error={state && !state.ok ? state.fieldErrors?.binary ?? state.fieldErrors?.host : undefined}>
+          <Field
+            label="Service"
+            name="service"
+            error={state && !state.ok ? (state.fieldErrors?.binary ?? state.fieldErrors?.host) : undefined}
+          >
             <Select name="service" required>
               {live.length === 0 && <option value="">No service is up</option>}
-              {live.map((s) => <option key={s.id} value={`${s.binary}|${s.host}`}>{s.binary} on {s.host}</option>)}
+              {live.map((s) => (
+                <option key={s.id} value={`${s.binary}|${s.host}`}>
+                  {s.binary} on {s.host}
+                </option>
+              ))}
             </Select>
           </Field>
         </div>
@@ -131,19 +215,45 @@ function PingCard({ services, pings, onSent }: { services: Service[]; pings: Pin
             <TextInput name="holdSeconds" type="number" min={0} max={600} defaultValue={0} />
           </Field>
         </div>
-        <button type="submit" className={buttonClass('primary')} disabled={pending || live.length === 0}>{pending ? 'Sending…' : 'Send ping'}</button>
+        <button type="submit" className={buttonClass('primary')} disabled={pending || live.length === 0}>
+          {pending ? 'Sending…' : 'Send ping'}
+        </button>
       </form>
-      {state && !state.ok && !state.fieldErrors && <div className="mt-3"><Notice tone="error">{state.message}</Notice></div>}
+      {state && !state.ok && !state.fieldErrors && (
+        <div className="mt-3">
+          <Notice tone="error">{state.message}</Notice>
+        </div>
+      )}
       {pings.length > 0 && (
         <div className="mt-5">
           <Table label="Recent pings">
-            <THead><Th>Sent</Th><Th>Service</Th><Th>Status</Th><Th>Ran on</Th><Th>Took</Th><Th>Attempts</Th></THead>
+            <THead>
+              <Th>Sent</Th>
+              <Th>Service</Th>
+              <Th>Status</Th>
+              <Th>Ran on</Th>
+              <Th>Took</Th>
+              <Th>Attempts</Th>
+            </THead>
             <TBody>
               {pings.map((p) => (
                 <tr key={p.id} data-testid="ping-row">
-                  <Td><LocalTime value={p.createdAt} /></Td>
-                  <Td>{p.targetBinary} on {p.targetHost ?? 'any host'}</Td>
-                  <Td><Badge tone={p.status === 'succeeded' ? 'green' : p.status === 'failed' ? 'red' : p.status === 'cancelled' ? 'amber' : 'blue'} pulse={p.status === 'running' || p.status === 'queued'}>{p.status}</Badge></Td>
+                  <Td>
+                    <LocalTime value={p.createdAt} />
+                  </Td>
+                  <Td>
+                    {p.targetBinary} on {p.targetHost ?? 'any host'}
+                  </Td>
+                  <Td>
+                    <Badge
+                      tone={
+                        p.status === 'succeeded' ? 'green' : p.status === 'failed' ? 'red' : p.status === 'cancelled' ? 'amber' : 'blue'
+                      }
+                      pulse={p.status === 'running' || p.status === 'queued'}
+                    >
+                      {p.status}
+                    </Badge>
+                  </Td>
                   <Td>{p.result?.host ?? '—'}</Td>
                   <Td>{p.result?.durationMs !== undefined ? `${p.result.durationMs} ms` : '—'}</Td>
                   <Td>{p.attempts}</Td>

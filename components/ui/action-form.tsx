@@ -11,7 +11,15 @@ type FormAction = (state: ActionResult | null, formData: FormData) => Promise<Ac
  * A form bound to a server action: field errors go next to their fields (through `children`),
  * other failures and the success message above the button; the form resets only after success.
  */
-export function ActionForm({ action, submitLabel, pendingLabel, children, className = 'space-y-4', onSuccess, variant = 'primary' }: {
+export function ActionForm({
+  action,
+  submitLabel,
+  pendingLabel,
+  children,
+  className = 'space-y-4',
+  onSuccess,
+  variant = 'primary',
+}: {
   action: FormAction;
   submitLabel: string;
   pendingLabel?: string;
@@ -32,7 +40,7 @@ export function ActionForm({ action, submitLabel, pendingLabel, children, classN
       onSuccess?.(state);
     }
   }, [state, onSuccess]);
-  const errors = state && !state.ok ? state.fieldErrors ?? {} : {};
+  const errors = state && !state.ok ? (state.fieldErrors ?? {}) : {};
   return (
     <form
       ref={form}
@@ -49,7 +57,9 @@ export function ActionForm({ action, submitLabel, pendingLabel, children, classN
       {state && !state.ok && !state.fieldErrors && <Notice tone="error">{state.message}</Notice>}
       {state?.ok && state.message && <Notice tone="success">{state.message}</Notice>}
       <div>
-        <button type="submit" className={buttonClass(variant)} disabled={pending}>{pending ? pendingLabel ?? 'Saving…' : submitLabel}</button>
+        <button type="submit" className={buttonClass(variant)} disabled={pending}>
+          {pending ? (pendingLabel ?? 'Saving…') : submitLabel}
+        </button>
       </div>
     </form>
   );

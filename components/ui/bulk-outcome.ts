@@ -1,6 +1,10 @@
 import type { ReactNode } from 'react';
 
-interface BulkResult { id: string; ok: boolean; message?: string }
+interface BulkResult {
+  id: string;
+  ok: boolean;
+  message?: string;
+}
 
 /**
  * What a bulk action did, by name: success when all went through, "info" when only some did

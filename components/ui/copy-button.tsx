@@ -7,14 +7,20 @@ import { Button } from './button';
 export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
   return (
-    <Button size="sm" variant="secondary" onClick={async () => {
-      try {
-        await navigator.clipboard.writeText(text);
-        setState('copied');
-      } catch {
-        setState('failed');
-      }
-      setTimeout(() => setState('idle'), 2000);
-    }}>{state === 'copied' ? 'Copied' : state === 'failed' ? 'Select and copy by hand' : label}</Button>
+    <Button
+      size="sm"
+      variant="secondary"
+      onClick={async () => {
+        try {
+          await navigator.clipboard.writeText(text);
+          setState('copied');
+        } catch {
+          setState('failed');
+        }
+        setTimeout(() => setState('idle'), 2000);
+      }}
+    >
+      {state === 'copied' ? 'Copied' : state === 'failed' ? 'Select and copy by hand' : label}
+    </Button>
   );
 }

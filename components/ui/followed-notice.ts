@@ -3,10 +3,17 @@
 import { useEffect, useState, type ReactNode } from 'react';
 
 export type NoticeTone = 'success' | 'error' | 'info';
-export interface ShownNotice { tone: NoticeTone; text: ReactNode }
+export interface ShownNotice {
+  tone: NoticeTone;
+  text: ReactNode;
+}
 
 /** An event as the detail pages list them. */
-export interface FollowedEvent { id: string | number; action: string; detail?: unknown }
+export interface FollowedEvent {
+  id: string | number;
+  action: string;
+  detail?: unknown;
+}
 
 /**
  * What a started job's notice waits for: the first event, newer than the ones known when it
@@ -50,7 +57,13 @@ export function useFollowedNotice(events: readonly FollowedEvent[]) {
   }, [events, following]);
   return {
     notice: following ? ({ tone: 'info', text: following.pending } as ShownNotice) : shown,
-    follow: (next: Follow) => { setShown(null); setFollowing(next); },
-    show: (next: ShownNotice | null) => { setFollowing(null); setShown(next); },
+    follow: (next: Follow) => {
+      setShown(null);
+      setFollowing(next);
+    },
+    show: (next: ShownNotice | null) => {
+      setFollowing(null);
+      setShown(next);
+    },
   };
 }

@@ -6,5 +6,9 @@ export function Notice({ tone, children }: { tone: 'error' | 'success' | 'info';
     success: 'bg-emerald-50 text-emerald-800 ring-emerald-200',
     info: 'bg-sky-50 text-sky-800 ring-sky-200',
   }[tone];
-  return <div role={tone === 'error' ? 'alert' : 'status'} className={`rounded-md px-3 py-2 text-sm ring-1 ring-inset ${styles}`}>{children}</div>;
+  return (
+    <div role={tone === 'error' ? 'alert' : 'status'} className={`rounded-md px-3 py-2 text-sm ring-1 ring-inset ${styles}`}>
+      {children}
+    </div>
+  );
 }

@@ -1,8 +1,20 @@
 import Link from 'next/link';
 
 /** "Showing 21–40 of 1,234" with previous/next links; `hrefFor(page)` keeps the other URL filters. */
-export function Pagination({ page, pageCount, pageSize, total, hrefFor, noun = 'items' }: {
-  page: number; pageCount: number; pageSize: number; total: number; hrefFor: (page: number) => string; noun?: string;
+export function Pagination({
+  page,
+  pageCount,
+  pageSize,
+  total,
+  hrefFor,
+  noun = 'items',
+}: {
+  page: number;
+  pageCount: number;
+  pageSize: number;
+  total: number;
+  hrefFor: (page: number) => string;
+  noun?: string;
 }) {
   const first = total === 0 ? 0 : (page - 1) * pageSize + 1;
   const last = Math.min(total, page * pageSize);
@@ -11,12 +23,40 @@ export function Pagination({ page, pageCount, pageSize, total, hrefFor, noun = '
   return (
     <nav aria-label="Pagination" className="mt-3 flex items-center justify-between text-sm text-slate-600">
       <p data-testid="pagination-summary">
-        {total === 0 ? `No ${noun}` : <>Showing <b className="font-medium text-slate-900">{first.toLocaleString('en')}–{last.toLocaleString('en')}</b> of <b className="font-medium text-slate-900">{total.toLocaleString('en')}</b> {noun}</>}
+        {total === 0 ? (
+          `No ${noun}`
+        ) : (
+          <>
+            Showing{' '}
+            <b className="font-medium text-slate-900">
+              {first.toLocaleString('en')}–{last.toLocaleString('en')}
+            </b>{' '}
+            of <b className="font-medium text-slate-900">{total.toLocaleString('en')}</b> {noun}
+          </>
+        )}
       </p>
       <div className="flex items-center gap-2">
-        <span className="mr-2 text-xs text-slate-500">Page {page} of {pageCount}</span>
-        {page > 1 ? <Link className={link} href={hrefFor(page - 1)} rel="prev">Previous</Link> : <span className={disabled} aria-disabled>Previous</span>}
-        {page < pageCount ? <Link className={link} href={hrefFor(page + 1)} rel="next">Next</Link> : <span className={disabled} aria-disabled>Next</span>}
+        <span className="mr-2 text-xs text-slate-500">
+          Page {page} of {pageCount}
+        </span>
+        {page > 1 ? (
+          <Link className={link} href={hrefFor(page - 1)} rel="prev">
+            Previous
+          </Link>
+        ) : (
+          <span className={disabled} aria-disabled>
+            Previous
+          </span>
+        )}
+        {page < pageCount ? (
+          <Link className={link} href={hrefFor(page + 1)} rel="next">
+            Next
+          </Link>
+        ) : (
+          <span className={disabled} aria-disabled>
+            Next
+          </span>
+        )}
       </div>
     </nav>
   );

@@ -16,16 +16,27 @@ export function RowMenu({ label, children }: { label: string; children: ReactNod
     };
     document.addEventListener('click', close);
     document.addEventListener('keydown', close);
-    return () => { document.removeEventListener('click', close); document.removeEventListener('keydown', close); };
+    return () => {
+      document.removeEventListener('click', close);
+      document.removeEventListener('keydown', close);
+    };
   }, []);
   return (
     <details ref={menu} className="relative inline-block text-left">
-      <summary aria-label={label} title={label}
-        className="flex cursor-pointer list-none items-center rounded-md px-2 py-1 text-sm text-slate-600 hover:bg-slate-100 [&::-webkit-details-marker]:hidden">
+      <summary
+        aria-label={label}
+        title={label}
+        className="flex cursor-pointer list-none items-center rounded-md px-2 py-1 text-sm text-slate-600 hover:bg-slate-100 [&::-webkit-details-marker]:hidden"
+      >
         More ▾
       </summary>
-      <div role="menu" className="absolute right-0 z-20 mt-1 flex w-44 flex-col items-stretch gap-1 rounded-md bg-white p-1 shadow-lg ring-1 ring-slate-200"
-        onClick={() => { if (menu.current) menu.current.open = false; }}>
+      <div
+        role="menu"
+        className="absolute right-0 z-20 mt-1 flex w-44 flex-col items-stretch gap-1 rounded-md bg-white p-1 shadow-lg ring-1 ring-slate-200"
+        onClick={() => {
+          if (menu.current) menu.current.open = false;
+        }}
+      >
         {children}
       </div>
     </details>

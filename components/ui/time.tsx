@@ -6,12 +6,27 @@ const subscribe = () => () => {};
 
 /** A time in the reader's local zone, with UTC on hover. Renders UTC on the server. */
 export function LocalTime({ value, relative = false }: { value: string | Date | null | undefined; relative?: boolean }) {
-  const isClient = useSyncExternalStore(subscribe, () => true, () => false);
+  const isClient = useSyncExternalStore(
+    subscribe,
+    () => true,
+    () => false,
+  );
   if (!value) return <span className="text-slate-400">—</span>;
   const date = typeof value === 'string' ? new Date(value) : value;
-  const utc = date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-  const text = !isClient ? utc : relative ? relativeTime(date) : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
-  return <time dateTime={date.toISOString()} title={utc}>{text}</time>;
+  const utc = date
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
+  const text = !isClient
+    ? utc
+    : relative
+      ? relativeTime(date)
+      : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+  return (
+    <time dateTime={date.toISOString()} title={utc}>
+      {text}
+    </time>
+  );
 }
 
 function relativeTime(date: Date): string {

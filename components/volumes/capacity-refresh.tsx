@@ -21,12 +21,21 @@ export function CapacityRefresh({ stale }: { stale: boolean }) {
     setState(undefined);
   };
   useEffect(() => {
-    if (stale && !started.current) { started.current = true; void measure(); }
+    if (stale && !started.current) {
+      started.current = true;
+      void measure();
+    }
   });
   return (
     <div className="flex items-center gap-3">
-      {state && <span className="text-sm text-slate-500" role="status">{state}</span>}
-      <Button variant="secondary" onClick={measure}>Measure now</Button>
+      {state && (
+        <span className="text-sm text-slate-500" role="status">
+          {state}
+        </span>
+      )}
+      <Button variant="secondary" onClick={measure}>
+        Measure now
+      </Button>
     </div>
   );
 }

@@ -15,7 +15,11 @@ import { ShortId, Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { deleteSnapshotAction } from '@/server/snapshots/actions';
 import {
-  checksumAction, deleteVolumeAction, detachVolumeAction, exportVolumeAction, forceDeleteVolumeAction,
+  checksumAction,
+  deleteVolumeAction,
+  detachVolumeAction,
+  exportVolumeAction,
+  forceDeleteVolumeAction,
 } from '@/server/volumes/actions';
 import { checkVolumeOperation, type VolumeOperation } from '@/server/volumes/operations';
 import type { VolumeDetail } from '@/server/volumes/queries';
@@ -24,16 +28,36 @@ import { AttachDialog, CreateVolumeDialog, ExtendDialog, ResetVolumeDialog, Snap
 import { isWorking, StatusBadge, VolumeStatusBadges } from './volume-status-badge';
 import { formatBytes } from '@/components/ui/format';
 
-type Serialized<T> = T extends Date ? string : T extends (infer U)[] ? Serialized<U>[] : T extends object ? { [K in keyof T]: Serialized<T[K]> } : T;
+type Serialized<T> = T extends Date
+  ? string
+  : T extends (infer U)[]
+    ? Serialized<U>[]
+    : T extends object
+      ? { [K in keyof T]: Serialized<T[K]> }
+      : T;
 type Detail = Serialized<VolumeDetail>;
 type Dialogs = 'upload' | 'snapshot' | 'extend' | 'attach' | 'detach' | 'delete' | 'reset' | 'force' | 'clone' | 'delete-snapshot' | null;
 
 const JOB_LABELS: Record<string, string> = {
-  volume_create: 'Create', volume_delete: 'Delete', volume_extend: 'Extend', volume_write_image: 'Write uploaded image',
-  volume_export: 'Prepare download', volume_checksum: 'Compute SHA-256',
+  volume_create: 'Create',
+  volume_delete: 'Delete',
+  volume_extend: 'Extend',
+  volume_write_image: 'Write uploaded image',
+  volume_export: 'Prepare download',
+  volume_checksum: 'Compute SHA-256',
 };
 
-export function VolumeDetailView({ initial, base, admin = false, canWrite = true }: { initial: Detail; base: string; admin?: boolean; canWrite?: boolean }) {
+export function VolumeDetailView({
+  initial,
+  base,
+  admin = false,
+  canWrite = true,
+}: {
+  initial: Detail;
+  base: string;
+  admin?: boolean;
+  canWrite?: boolean;
+}) {
   const id = initial.volume.id;
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -50,8 +74,11 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
     refetchInterval: (q) => {
       const d = q.state.data;
       if (!d || q.state.error?.message === 'gone') return false;
-      const busy = isWorking(d.volume.status) || isWorking(d.volume.backupStatus) || d.jobs.some((j) => j.status === 'queued' || j.status === 'running')
-        || d.snapshots.some((s) => isWorking(s.status));
+      const busy =
+        isWorking(d.volume.status) ||
+        isWorking(d.volume.backupStatus) ||
+        d.jobs.some((j) => j.status === 'queued' || j.status === 'running') ||
+        d.snapshots.some((s) => isWorking(s.status));
       return busy ? 1000 : false;
     },
   });
@@ -61,7 +88,9 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
   const { notice, follow: followJob, show: setNotice } = useFollowedNotice(data.events);
   const [backupSource, setBackupSource] = useState<BackupSource | null>(null);
   const backupsBase = admin ? '/admin/backups' : '/backups';
-  const refresh = async () => { await queryClient.invalidateQueries({ queryKey: volumeKeys.all }); };
+  const refresh = async () => {
+    await queryClient.invalidateQueries({ queryKey: volumeKeys.all });
+  };
   const close = () => setDialog(null);
   const v = data.volume;
   const allowed = (op: VolumeOperation) => checkVolumeOperation(op, v).ok;
@@ -76,32 +105,68 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
   const checksumRunning = runningJobs.some((j) => j.kind === 'volume_checksum');
 
   if (error?.message === 'gone') {
-    return <Notice tone="info">This volume has been deleted. <Link className="underline" href={base}>Back to volumes</Link></Notice>;
+    return (
+      <Notice tone="info">
+        This volume has been deleted.{' '}
+        <Link className="underline" href={base}>
+          Back to volumes
+        </Link>
+      </Notice>
+    );
   }
 
   return (
     <div className="space-y-6">
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div>
-          <Link href={base} className="text-sm text-slate-500 hover:text-slate-900">← Volumes</Link>
+          <Link href={base} className="text-sm text-slate-500 hover:text-slate-900">
+            ← Volumes
+          </Link>
           <h1 className="mt-1 flex items-center gap-3 text-2xl font-semibold tracking-tight text-slate-900">
             {v.name ?? <span className="italic text-slate-500">unnamed volume</span>}
-            <span data-testid="volume-status"><VolumeStatusBadges status={v.status} backupStatus={v.backupStatus} /></span>
+            <span data-testid="volume-status">
+              <VolumeStatusBadges status={v.status} backupStatus={v.backupStatus} />
+            </span>
           </h1>
           <p className="mt-1 font-mono text-xs text-slate-500">{v.id}</p>
-          <Link href={`${backupsBase}?volumeId=${id}`} className="mt-1 inline-block text-sm text-slate-500 hover:text-slate-900">Backups of this volume →</Link>
+          <Link href={`${backupsBase}?volumeId=${id}`} className="mt-1 inline-block text-sm text-slate-500 hover:text-slate-900">
+            Backups of this volume →
+          </Link>
         </div>
         <div className="flex flex-wrap gap-2">
-          {canWrite && <Button variant="secondary" disabled={!allowed('backup')} title={allowed('backup') ? undefined : (checkVolumeOperation('backup', v) as { reason: string }).reason} onClick={() => setBackupSource({ volume: v })}>Back up…</Button>}
+          {canWrite && (
+            <Button
+              variant="secondary"
+              disabled={!allowed('backup')}
+              title={allowed('backup') ? undefined : (checkVolumeOperation('backup', v) as { reason: string }).reason}
+              onClick={() => setBackupSource({ volume: v })}
+            >
+              Back up…
+            </Button>
+          )}
           {canWrite && (
             <>
-              <Button variant="secondary" disabled={!allowed('upload')} onClick={() => setDialog('upload')}>Upload…</Button>
-              <Button variant="secondary" disabled={!allowed('snapshot_force')} onClick={() => setDialog('snapshot')}>Snapshot…</Button>
-              <Button variant="secondary" disabled={!allowed('extend')} onClick={() => setDialog('extend')}>Extend…</Button>
-              {v.status === 'in-use'
-                ? <Button variant="secondary" disabled={!allowed('detach')} onClick={() => setDialog('detach')}>Detach…</Button>
-                : <Button variant="secondary" disabled={!allowed('attach')} onClick={() => setDialog('attach')}>Attach…</Button>}
-              <Button variant="danger" disabled={!allowed('delete')} onClick={() => setDialog('delete')}>Delete…</Button>
+              <Button variant="secondary" disabled={!allowed('upload')} onClick={() => setDialog('upload')}>
+                Upload…
+              </Button>
+              <Button variant="secondary" disabled={!allowed('snapshot_force')} onClick={() => setDialog('snapshot')}>
+                Snapshot…
+              </Button>
+              <Button variant="secondary" disabled={!allowed('extend')} onClick={() => setDialog('extend')}>
+                Extend…
+              </Button>
+              {v.status === 'in-use' ? (
+                <Button variant="secondary" disabled={!allowed('detach')} onClick={() => setDialog('detach')}>
+                  Detach…
+                </Button>
+              ) : (
+                <Button variant="secondary" disabled={!allowed('attach')} onClick={() => setDialog('attach')}>
+                  Attach…
+                </Button>
+              )}
+              <Button variant="danger" disabled={!allowed('delete')} onClick={() => setDialog('delete')}>
+                Delete…
+              </Button>
             </>
           )}
         </div>
@@ -114,20 +179,38 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
         <Card title="Details" className="lg:col-span-2">
           <dl className="grid grid-cols-1 gap-x-6 gap-y-3 text-sm sm:grid-cols-2">
             <Prop label="Size">{v.size} GiB</Prop>
-            <Prop label="Status"><StatusBadge status={v.status} /></Prop>
-            <Prop label="Backup status"><span data-testid="backup-status-value">{v.backupStatus ?? <span className="text-slate-400">none</span>}</span></Prop>
+            <Prop label="Status">
+              <StatusBadge status={v.status} />
+            </Prop>
+            <Prop label="Backup status">
+              <span data-testid="backup-status-value">{v.backupStatus ?? <span className="text-slate-400">none</span>}</span>
+            </Prop>
             <Prop label="Attach status">{v.attachStatus}</Prop>
             <Prop label="Project">{v.projectName}</Prop>
-            <Prop label="Host"><span className="font-mono text-xs">{v.host ?? '—'}</span></Prop>
-            <Prop label="Created"><LocalTime value={v.createdAt} /></Prop>
-            <Prop label="Updated"><LocalTime value={v.updatedAt} /></Prop>
-            {v.sourceSnapshotId && <Prop label="Created from snapshot"><span className="font-mono text-xs">{v.sourceSnapshotId}</span></Prop>}
+            <Prop label="Host">
+              <span className="font-mono text-xs">{v.host ?? '—'}</span>
+            </Prop>
+            <Prop label="Created">
+              <LocalTime value={v.createdAt} />
+            </Prop>
+            <Prop label="Updated">
+              <LocalTime value={v.updatedAt} />
+            </Prop>
+            {v.sourceSnapshotId && (
+              <Prop label="Created from snapshot">
+                <span className="font-mono text-xs">{v.sourceSnapshotId}</span>
+              </Prop>
+            )}
             {v.description && <Prop label="Description">{v.description}</Prop>}
           </dl>
           {admin && (
             <div className="mt-5 flex gap-2 border-t border-slate-100 pt-4">
-              <Button size="sm" variant="secondary" onClick={() => setDialog('reset')}>Reset state…</Button>
-              <Button size="sm" variant="danger" onClick={() => setDialog('force')}>Force delete…</Button>
+              <Button size="sm" variant="secondary" onClick={() => setDialog('reset')}>
+                Reset state…
+              </Button>
+              <Button size="sm" variant="danger" onClick={() => setDialog('force')}>
+                Force delete…
+              </Button>
             </div>
           )}
         </Card>
@@ -135,9 +218,20 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
         <div className="space-y-6">
           <Card title="Checksum" description="SHA-256 of the whole volume, computed by the volume service.">
             <div className="space-y-3">
-              <div className="break-all font-mono text-xs text-slate-800" data-testid="volume-checksum">{v.checksumSha256 ?? <span className="font-sans text-sm text-slate-400">Not computed yet</span>}</div>
-              {v.checksumAt && <div className="text-xs text-slate-500">Computed <LocalTime value={v.checksumAt} /></div>}
-              <Button size="sm" variant="secondary" disabled={checksumRunning || !allowed('checksum')} onClick={() => run(() => checksumAction(id))}>
+              <div className="break-all font-mono text-xs text-slate-800" data-testid="volume-checksum">
+                {v.checksumSha256 ?? <span className="font-sans text-sm text-slate-400">Not computed yet</span>}
+              </div>
+              {v.checksumAt && (
+                <div className="text-xs text-slate-500">
+                  Computed <LocalTime value={v.checksumAt} />
+                </div>
+              )}
+              <Button
+                size="sm"
+                variant="secondary"
+                disabled={checksumRunning || !allowed('checksum')}
+                onClick={() => run(() => checksumAction(id))}
+              >
                 {checksumRunning ? 'Computing…' : v.checksumSha256 ? 'Recompute SHA-256' : 'Compute SHA-256'}
               </Button>
             </div>
@@ -149,10 +243,17 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
                   Download image ({formatBytes(Number((latestExport.result as { bytes?: number } | null)?.bytes ?? 0))})
                 </a>
               )}
-              {latestExport && (latestExport.status === 'queued' || latestExport.status === 'running') && <p className="text-sm text-slate-500">Preparing the download…</p>}
+              {latestExport && (latestExport.status === 'queued' || latestExport.status === 'running') && (
+                <p className="text-sm text-slate-500">Preparing the download…</p>
+              )}
               {latestExport?.status === 'failed' && <Notice tone="error">{latestExport.error}</Notice>}
               <div>
-                <Button size="sm" variant="secondary" disabled={!allowed('download') || latestExport?.status === 'running' || latestExport?.status === 'queued'} onClick={() => run(() => exportVolumeAction(id))}>
+                <Button
+                  size="sm"
+                  variant="secondary"
+                  disabled={!allowed('download') || latestExport?.status === 'running' || latestExport?.status === 'queued'}
+                  onClick={() => run(() => exportVolumeAction(id))}
+                >
                   {latestExport?.status === 'succeeded' ? 'Prepare a fresh copy' : 'Prepare download'}
                 </Button>
               </div>
@@ -168,11 +269,27 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
               const progress = j.progress as { doneBytes?: number; totalBytes?: number } | null;
               return (
                 <li key={j.id} className="text-sm" data-testid="job-progress">
-                  <div className="mb-1 flex justify-between"><span>{JOB_LABELS[j.kind] ?? j.kind} · {j.status}</span>
-                    {progress?.totalBytes ? <span className="text-slate-500">{formatBytes(progress.doneBytes ?? 0)} of {formatBytes(progress.totalBytes)}</span> : null}</div>
-                  {j.queue
-                    ? <p className="text-xs text-slate-500" data-testid="job-queued" data-reason={j.queue.reason}>Queued: position {j.queue.position}, {j.queue.waiting}</p>
-                    : <ProgressBar value={progress?.doneBytes ?? 0} max={progress?.totalBytes ?? 1} label={`${JOB_LABELS[j.kind] ?? j.kind} progress`} />}
+                  <div className="mb-1 flex justify-between">
+                    <span>
+                      {JOB_LABELS[j.kind] ?? j.kind} · {j.status}
+                    </span>
+                    {progress?.totalBytes ? (
+                      <span className="text-slate-500">
+                        {formatBytes(progress.doneBytes ?? 0)} of {formatBytes(progress.totalBytes)}
+                      </span>
+                    ) : null}
+                  </div>
+                  {j.queue ? (
+                    <p className="text-xs text-slate-500" data-testid="job-queued" data-reason={j.queue.reason}>
+                      Queued: position {j.queue.position}, {j.queue.waiting}
+                    </p>
+                  ) : (
+                    <ProgressBar
+                      value={progress?.doneBytes ?? 0}
+                      max={progress?.totalBytes ?? 1}
+                      label={`${JOB_LABELS[j.kind] ?? j.kind} progress`}
+                    />
+                  )}
                 </li>
               );
             })}
@@ -181,47 +298,131 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
       )}
 
       <Card title="Attachments">
-        {data.attachments.length === 0 ? <p className="text-sm text-slate-500">Not attached to any instance.</p> : (
+        {data.attachments.length === 0 ? (
+          <p className="text-sm text-slate-500">Not attached to any instance.</p>
+        ) : (
           <Table label="Attachments">
-            <THead><Th>Instance</Th><Th>Mount point</Th><Th>Status</Th><Th>Attached</Th></THead>
-            <TBody>{data.attachments.map((a) => (
-              <tr key={a.id}><Td className="font-medium text-slate-900">{a.instanceName}</Td><Td className="font-mono text-xs">{a.mountpoint}</Td><Td>{a.attachStatus}</Td><Td><LocalTime value={a.attachedAt} /></Td></tr>
-            ))}</TBody>
+            <THead>
+              <Th>Instance</Th>
+              <Th>Mount point</Th>
+              <Th>Status</Th>
+              <Th>Attached</Th>
+            </THead>
+            <TBody>
+              {data.attachments.map((a) => (
+                <tr key={a.id}>
+                  <Td className="font-medium text-slate-900">{a.instanceName}</Td>
+                  <Td className="font-mono text-xs">{a.mountpoint}</Td>
+                  <Td>{a.attachStatus}</Td>
+                  <Td>
+                    <LocalTime value={a.attachedAt} />
+                  </Td>
+                </tr>
+              ))}
+            </TBody>
           </Table>
         )}
       </Card>
 
-      <Card title="Snapshots" actions={canWrite ? <Button size="sm" variant="secondary" disabled={!allowed('snapshot_force')} onClick={() => setDialog('snapshot')}>Create snapshot</Button> : undefined}>
-        {data.snapshots.length === 0 ? <p className="text-sm text-slate-500">No snapshots. A snapshot is a point-in-time copy you can create new volumes from.</p> : (
+      <Card
+        title="Snapshots"
+        actions={
+          canWrite ? (
+            <Button size="sm" variant="secondary" disabled={!allowed('snapshot_force')} onClick={() => setDialog('snapshot')}>
+              Create snapshot
+            </Button>
+          ) : undefined
+        }
+      >
+        {data.snapshots.length === 0 ? (
+          <p className="text-sm text-slate-500">No snapshots. A snapshot is a point-in-time copy you can create new volumes from.</p>
+        ) : (
           <Table label="Snapshots of this volume">
-            <THead><Th>Name</Th><Th>Size</Th><Th>Status</Th><Th>Created</Th>{canWrite && <Th className="text-right">Actions</Th>}</THead>
-            <TBody>{data.snapshots.map((s) => (
-              <tr key={s.id} data-testid="snapshot-row">
-                <Td><div className="font-medium text-slate-900">{s.name ?? <span className="italic text-slate-500">unnamed</span>}</div><div><ShortId id={s.id} /></div></Td>
-                <Td>{s.size} GiB</Td>
-                <Td><StatusBadge status={s.status} title={s.statusReason} />{s.temporary && <span className="ml-1 text-xs text-slate-500">(temporary)</span>}</Td>
-                <Td><LocalTime value={s.createdAt} /></Td>
-                {canWrite && (
-                  <Td className="text-right"><div className="flex flex-col items-end gap-1">
-                    <Button size="sm" variant="secondary" disabled={s.status !== 'available'} onClick={() => { setCloneFrom(s); setDialog('clone'); }}>New volume…</Button>
-                    {!s.temporary && <Button size="sm" variant="secondary" disabled={s.status !== 'available' || s.backupStatus === 'backing-up'} onClick={() => setBackupSource({ volume: v, snapshot: s })}>Back up…</Button>}
-                    <Button size="sm" variant="ghost" disabled={!['available', 'error', 'error_deleting'].includes(s.status)} onClick={() => { setDeletingSnapshot(s); setDialog('delete-snapshot'); }}>Delete…</Button>
-                  </div></Td>
-                )}
-              </tr>
-            ))}</TBody>
+            <THead>
+              <Th>Name</Th>
+              <Th>Size</Th>
+              <Th>Status</Th>
+              <Th>Created</Th>
+              {canWrite && <Th className="text-right">Actions</Th>}
+            </THead>
+            <TBody>
+              {data.snapshots.map((s) => (
+                <tr key={s.id} data-testid="snapshot-row">
+                  <Td>
+                    <div className="font-medium text-slate-900">{s.name ?? <span className="italic text-slate-500">unnamed</span>}</div>
+                    <div>
+                      <ShortId id={s.id} />
+                    </div>
+                  </Td>
+                  <Td>{s.size} GiB</Td>
+                  <Td>
+                    <StatusBadge status={s.status} title={s.statusReason} />
+                    {s.temporary && <span className="ml-1 text-xs text-slate-500">(temporary)</span>}
+                  </Td>
+                  <Td>
+                    <LocalTime value={s.createdAt} />
+                  </Td>
+                  {canWrite && (
+                    <Td className="text-right">
+                      <div className="flex flex-col items-end gap-1">
+                        <Button
+                          size="sm"
+                          variant="secondary"
+                          disabled={s.status !== 'available'}
+                          onClick={() => {
+                            setCloneFrom(s);
+                            setDialog('clone');
+                          }}
+                        >
+                          New volume…
+                        </Button>
+                        {!s.temporary && (
+                          <Button
+                            size="sm"
+                            variant="secondary"
+                            disabled={s.status !== 'available' || s.backupStatus === 'backing-up'}
+                            onClick={() => setBackupSource({ volume: v, snapshot: s })}
+                          >
+                            Back up…
+                          </Button>
+                        )}
+                        <Button
+                          size="sm"
+                          variant="ghost"
+                          disabled={!['available', 'error', 'error_deleting'].includes(s.status)}
+                          onClick={() => {
+                            setDeletingSnapshot(s);
+                            setDialog('delete-snapshot');
+                          }}
+                        >
+                          Delete…
+                        </Button>
+                      </div>
+                    </Td>
+                  )}
+                </tr>
+              ))}
+            </TBody>
           </Table>
         )}
       </Card>
 
       <Card title="Events" description="Who changed what, newest first.">
-        {data.events.length === 0 ? <p className="text-sm text-slate-500">No events.</p> : (
+        {data.events.length === 0 ? (
+          <p className="text-sm text-slate-500">No events.</p>
+        ) : (
           <ol className="space-y-2 text-sm">
             {data.events.map((e) => (
               <li key={e.id} className="flex flex-wrap items-baseline gap-x-3">
-                <span className="w-44 shrink-0 text-xs text-slate-500"><LocalTime value={e.at} /></span>
+                <span className="w-44 shrink-0 text-xs text-slate-500">
+                  <LocalTime value={e.at} />
+                </span>
                 <span className="font-medium text-slate-900">{e.action.replaceAll('_', ' ')}</span>
-                {(e.fromStatus || e.toStatus) && <span className="text-slate-600">{e.fromStatus ?? '—'} → {e.toStatus ?? '—'}</span>}
+                {(e.fromStatus || e.toStatus) && (
+                  <span className="text-slate-600">
+                    {e.fromStatus ?? '—'} → {e.toStatus ?? '—'}
+                  </span>
+                )}
                 <span className="text-xs text-slate-500">by {e.actorName ?? 'system'}</span>
               </li>
             ))}
@@ -229,40 +430,127 @@ export function VolumeDetailView({ initial, base, admin = false, canWrite = true
         )}
       </Card>
 
-      <UploadDialog open={dialog === 'upload'} onClose={close} volume={v} onDone={() => {
-        followJob(follow(data.events, 'Upload received; the volume service is writing it…', {
-          upload_done: () => ({ tone: 'success', text: 'The upload was written to the volume.' }),
-          upload_failed: (event) => ({ tone: 'error', text: `The upload was not written: ${eventReason(event) ?? 'see the events below'}` }),
-          job_failed: (event) => ((event.detail as { kind?: string } | null)?.kind === 'volume_write_image'
-            ? { tone: 'error', text: `Writing the upload failed: ${eventReason(event) ?? 'see the events below'}` } : null),
-        }));
-        void refresh();
-      }} />
+      <UploadDialog
+        open={dialog === 'upload'}
+        onClose={close}
+        volume={v}
+        onDone={() => {
+          followJob(
+            follow(data.events, 'Upload received; the volume service is writing it…', {
+              upload_done: () => ({ tone: 'success', text: 'The upload was written to the volume.' }),
+              upload_failed: (event) => ({
+                tone: 'error',
+                text: `The upload was not written: ${eventReason(event) ?? 'see the events below'}`,
+              }),
+              job_failed: (event) =>
+                (event.detail as { kind?: string } | null)?.kind === 'volume_write_image'
+                  ? { tone: 'error', text: `Writing the upload failed: ${eventReason(event) ?? 'see the events below'}` }
+                  : null,
+            }),
+          );
+          void refresh();
+        }}
+      />
       {backupSource && (
-        <CreateBackupDialog open admin={admin} source={backupSource} onClose={() => setBackupSource(null)}
-          onDone={(started) => { setNotice({ tone: 'success', text: <>{started.message}. <Link className="underline" href={`${backupsBase}/${started.id}`}>Watch its progress</Link></> }); void refresh(); }} />
+        <CreateBackupDialog
+          open
+          admin={admin}
+          source={backupSource}
+          onClose={() => setBackupSource(null)}
+          onDone={(started) => {
+            setNotice({
+              tone: 'success',
+              text: (
+                <>
+                  {started.message}.{' '}
+                  <Link className="underline" href={`${backupsBase}/${started.id}`}>
+                    Watch its progress
+                  </Link>
+                </>
+              ),
+            });
+            void refresh();
+          }}
+        />
       )}
       <SnapshotDialog open={dialog === 'snapshot'} onClose={close} onDone={refresh} volume={v} />
       <ExtendDialog open={dialog === 'extend'} onClose={close} onDone={refresh} volume={v} />
       <AttachDialog open={dialog === 'attach'} onClose={close} onDone={refresh} volumeId={id} />
-      {cloneFrom && <CreateVolumeDialog open={dialog === 'clone'} onClose={close} onDone={refresh} projectId={v.projectId} snapshots={[]} fromSnapshot={cloneFrom} />}
+      {cloneFrom && (
+        <CreateVolumeDialog
+          open={dialog === 'clone'}
+          onClose={close}
+          onDone={refresh}
+          projectId={v.projectId}
+          snapshots={[]}
+          fromSnapshot={cloneFrom}
+        />
+      )}
       {admin && <ResetVolumeDialog open={dialog === 'reset'} onClose={close} onDone={refresh} volume={v} />}
-      <ConfirmDialog open={dialog === 'detach'} onClose={close} title="Detach volume?" confirmLabel="Detach" tone="primary"
-        onConfirm={async () => { const r = await detachVolumeAction(id); await refresh(); return r; }}>
-        <p>Detach from {data.attachments.map((a) => a.instanceName).join(', ') || 'its instance'}. Make sure nothing on the instance is still writing to it.</p>
+      <ConfirmDialog
+        open={dialog === 'detach'}
+        onClose={close}
+        title="Detach volume?"
+        confirmLabel="Detach"
+        tone="primary"
+        onConfirm={async () => {
+          const r = await detachVolumeAction(id);
+          await refresh();
+          return r;
+        }}
+      >
+        <p>
+          Detach from {data.attachments.map((a) => a.instanceName).join(', ') || 'its instance'}. Make sure nothing on the instance is still
+          writing to it.
+        </p>
       </ConfirmDialog>
-      <ConfirmDialog open={dialog === 'delete-snapshot' && !!deletingSnapshot} onClose={close}
-        title={`Delete snapshot ${deletingSnapshot?.name ?? deletingSnapshot?.id.slice(0, 8) ?? ''}?`} confirmLabel="Delete snapshot"
-        onConfirm={async () => { const r = await deleteSnapshotAction(deletingSnapshot!.id); await refresh(); return r; }}>
-        <p>The snapshot {deletingSnapshot?.name ?? ''} ({deletingSnapshot?.id.slice(0, 8)}, {deletingSnapshot?.size} GiB) is destroyed and cannot be recovered. Volumes made from it and backups of it are kept.</p>
+      <ConfirmDialog
+        open={dialog === 'delete-snapshot' && !!deletingSnapshot}
+        onClose={close}
+        title={`Delete snapshot ${deletingSnapshot?.name ?? deletingSnapshot?.id.slice(0, 8) ?? ''}?`}
+        confirmLabel="Delete snapshot"
+        onConfirm={async () => {
+          const r = await deleteSnapshotAction(deletingSnapshot!.id);
+          await refresh();
+          return r;
+        }}
+      >
+        <p>
+          The snapshot {deletingSnapshot?.name ?? ''} ({deletingSnapshot?.id.slice(0, 8)}, {deletingSnapshot?.size} GiB) is destroyed and
+          cannot be recovered. Volumes made from it and backups of it are kept.
+        </p>
       </ConfirmDialog>
-      <ConfirmDialog open={dialog === 'delete'} onClose={close} title={`Delete ${v.name ?? 'this volume'}?`} confirmLabel="Delete permanently"
-        onConfirm={async () => { const r = await deleteVolumeAction(id); if (r.ok) { await refresh(); router.push(base); } return r; }}>
+      <ConfirmDialog
+        open={dialog === 'delete'}
+        onClose={close}
+        title={`Delete ${v.name ?? 'this volume'}?`}
+        confirmLabel="Delete permanently"
+        onConfirm={async () => {
+          const r = await deleteVolumeAction(id);
+          if (r.ok) {
+            await refresh();
+            router.push(base);
+          }
+          return r;
+        }}
+      >
         <p>All {v.size} GiB of data on this volume is destroyed and cannot be recovered. Backups of it are kept.</p>
       </ConfirmDialog>
       {admin && (
-        <ConfirmDialog open={dialog === 'force'} onClose={close} title="Force-delete this volume?" confirmLabel="Force delete"
-          onConfirm={async () => { const r = await forceDeleteVolumeAction(id); if (r.ok) { await refresh(); router.push(base); } return r; }}>
+        <ConfirmDialog
+          open={dialog === 'force'}
+          onClose={close}
+          title="Force-delete this volume?"
+          confirmLabel="Force delete"
+          onConfirm={async () => {
+            const r = await forceDeleteVolumeAction(id);
+            if (r.ok) {
+              await refresh();
+              router.push(base);
+            }
+            return r;
+          }}
+        >
           <p>Deletes the volume whatever its status, ending its attachments and clearing its backup status. Its data is destroyed.</p>
         </ConfirmDialog>
       )}

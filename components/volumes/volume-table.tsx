@@ -23,7 +23,13 @@ import { CreateVolumeDialog, type SnapshotChoice } from './volume-dialogs';
 import { isWorking, VolumeStatusBadges } from './volume-status-badge';
 
 type Row = Omit<VolumeListRow, 'createdAt'> & { createdAt: string | Date };
-export interface VolumePage { rows: Row[]; total: number; page: number; pageSize: number; pageCount: number }
+export interface VolumePage {
+  rows: Row[];
+  total: number;
+  page: number;
+  pageSize: number;
+  pageCount: number;
+}
 
 export const volumeKeys = {
   all: ['volumes'] as const,
@@ -35,16 +41,31 @@ export const volumeKeys = {
  * The volumes table: server-rendered first page, then polled through GET /api/volumes while any
  * row is in a working status, so badges change live. Filters, sort and page live in the URL.
  */
-export function VolumeTable({ initial, query, scope = {}, base, admin = false, createIn, snapshots = [] }: {
-  initial: VolumePage; query: Record<string, string | undefined>; scope?: Record<string, string>; base: string; admin?: boolean;
-  createIn?: string; snapshots?: SnapshotChoice[];
+export function VolumeTable({
+  initial,
+  query,
+  scope = {},
+  base,
+  admin = false,
+  createIn,
+  snapshots = [],
+}: {
+  initial: VolumePage;
+  query: Record<string, string | undefined>;
+  scope?: Record<string, string>;
+  base: string;
+  admin?: boolean;
+  createIn?: string;
+  snapshots?: SnapshotChoice[];
 }) {
   const queryClient = useQueryClient();
   const router = useRouter();
   const { data = initial } = useQuery<VolumePage>({
     queryKey: volumeKeys.list({ ...query, ...scope }),
     queryFn: async () => {
-      const response = await fetch(`/api/volumes?${new URLSearchParams(Object.entries({ ...query, ...scope }).filter(([, v]) => v) as [string, string][])}`);
+      const response = await fetch(
+        `/api/volumes?${new URLSearchParams(Object.entries({ ...query, ...scope }).filter(([, v]) => v) as [string, string][])}`,
+      );
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       return response.json();
     },
@@ -59,8 +80,17 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
   // Members change their project's volumes; an administrator acts for the volume's project; readers only look.
   const canWrite = !!createIn || admin;
   const backupsBase = admin ? '/admin/backups' : '/backups';
-  const refresh = async () => { await queryClient.invalidateQueries({ queryKey: volumeKeys.all }); router.refresh(); };
-  const toggle = (id: string) => setSelected((s) => { const next = new Set(s); if (next.has(id)) next.delete(id); else next.add(id); return next; });
+  const refresh = async () => {
+    await queryClient.invalidateQueries({ queryKey: volumeKeys.all });
+    router.refresh();
+  };
+  const toggle = (id: string) =>
+    setSelected((s) => {
+      const next = new Set(s);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
   const allSelected = data.rows.length > 0 && data.rows.every((r) => selected.has(r.id));
   const selectedRows = data.rows.filter((r) => selected.has(r.id));
   const detail = (id: string) => `${base}/${id}`;
@@ -73,48 +103,119 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
             <Button variant="danger" size="sm" disabled={selectedRows.length === 0} onClick={() => setConfirming(true)}>
               Delete selected{selectedRows.length ? ` (${selectedRows.length})` : ''}
             </Button>
-            {selectedRows.length > 0 && <Button variant="ghost" size="sm" onClick={() => setSelected(new Set())}>Clear selection</Button>}
+            {selectedRows.length > 0 && (
+              <Button variant="ghost" size="sm" onClick={() => setSelected(new Set())}>
+                Clear selection
+              </Button>
+            )}
           </div>
-        ) : <p className="text-sm text-slate-500">You can read this project&apos;s volumes but not change them (reader role).</p>}
+        ) : (
+          <p className="text-sm text-slate-500">You can read this project&apos;s volumes but not change them (reader role).</p>
+        )}
         {createIn && <Button onClick={() => setCreating(true)}>Create volume</Button>}
       </div>
-      {notice && <div className="mb-3"><Notice tone={notice.tone}>{notice.text}</Notice></div>}
+      {notice && (
+        <div className="mb-3">
+          <Notice tone={notice.tone}>{notice.text}</Notice>
+        </div>
+      )}
       {data.rows.length === 0 ? (
-        <EmptyState title={data.total === 0 && !query.q && !query.status ? 'No volumes yet' : 'No volumes match these filters'}
-          action={createIn ? <Button onClick={() => setCreating(true)}>Create volume</Button> : undefined}>
+        <EmptyState
+          title={data.total === 0 && !query.q && !query.status ? 'No volumes yet' : 'No volumes match these filters'}
+          action={createIn ? <Button onClick={() => setCreating(true)}>Create volume</Button> : undefined}
+        >
           A volume is a block device of a fixed size. Create one, upload an image onto it, snapshot it and back it up.
         </EmptyState>
       ) : (
         <Table label="Volumes">
           <THead>
-            {canWrite && <Th className="w-8"><input type="checkbox" aria-label="Select all on this page" checked={allSelected} onChange={() => setSelected(allSelected ? new Set() : new Set(data.rows.map((r) => r.id)))} className="size-4 rounded border-slate-300" /></Th>}
-            <SortHeader base={base} current={query} column="name">Name</SortHeader>
+            {canWrite && (
+              <Th className="w-8">
+                <input
+                  type="checkbox"
+                  aria-label="Select all on this page"
+                  checked={allSelected}
+                  onChange={() => setSelected(allSelected ? new Set() : new Set(data.rows.map((r) => r.id)))}
+                  className="size-4 rounded border-slate-300"
+                />
+              </Th>
+            )}
+            <SortHeader base={base} current={query} column="name">
+              Name
+            </SortHeader>
             {admin && <Th>Project</Th>}
-            <SortHeader base={base} current={query} column="size">Size</SortHeader>
-            <SortHeader base={base} current={query} column="status">Status</SortHeader>
+            <SortHeader base={base} current={query} column="size">
+              Size
+            </SortHeader>
+            <SortHeader base={base} current={query} column="status">
+              Status
+            </SortHeader>
             <Th className="hidden xl:table-cell">Attached to</Th>
-            <SortHeader base={base} current={query} column="created">Created</SortHeader>
+            <SortHeader base={base} current={query} column="created">
+              Created
+            </SortHeader>
             {canWrite && <Th className="text-right">Actions</Th>}
           </THead>
           <TBody>
             {data.rows.map((v) => (
-              <tr key={v.id} data-testid="volume-row" data-volume-id={v.id} className={selected.has(v.id) ? 'bg-brand-50/50' : 'hover:bg-slate-50'}>
-                {canWrite && <Td><input type="checkbox" aria-label={`Select ${v.name ?? v.id}`} checked={selected.has(v.id)} onChange={() => toggle(v.id)} className="size-4 rounded border-slate-300" /></Td>}
+              <tr
+                key={v.id}
+                data-testid="volume-row"
+                data-volume-id={v.id}
+                className={selected.has(v.id) ? 'bg-brand-50/50' : 'hover:bg-slate-50'}
+              >
+                {canWrite && (
+                  <Td>
+                    <input
+                      type="checkbox"
+                      aria-label={`Select ${v.name ?? v.id}`}
+                      checked={selected.has(v.id)}
+                      onChange={() => toggle(v.id)}
+                      className="size-4 rounded border-slate-300"
+                    />
+                  </Td>
+                )}
                 <Td className="min-w-40 break-words">
-                  <Link href={detail(v.id)} className="font-medium text-slate-900 hover:text-brand-700 hover:underline">{v.name ?? <span className="italic text-slate-500">unnamed</span>}</Link>
-                  <div><ShortId id={v.id} /></div>
+                  <Link href={detail(v.id)} className="font-medium text-slate-900 hover:text-brand-700 hover:underline">
+                    {v.name ?? <span className="italic text-slate-500">unnamed</span>}
+                  </Link>
+                  <div>
+                    <ShortId id={v.id} />
+                  </div>
                 </Td>
-                {admin && <Td><Link className="hover:underline" href={listHref(base, query, { projectId: v.projectId, page: undefined })}>{v.projectName}</Link></Td>}
+                {admin && (
+                  <Td>
+                    <Link className="hover:underline" href={listHref(base, query, { projectId: v.projectId, page: undefined })}>
+                      {v.projectName}
+                    </Link>
+                  </Td>
+                )}
                 <Td>{v.size} GiB</Td>
                 <Td>
                   <VolumeStatusBadges status={v.status} backupStatus={v.backupStatus} reason={v.statusReason} />
-                  {v.statusReason && v.status.startsWith('error') && <div className="mt-1 max-w-40 truncate text-xs text-red-600" title={v.statusReason}>{v.statusReason}</div>}
+                  {v.statusReason && v.status.startsWith('error') && (
+                    <div className="mt-1 max-w-40 truncate text-xs text-red-600" title={v.statusReason}>
+                      {v.statusReason}
+                    </div>
+                  )}
                 </Td>
-                <Td className="hidden xl:table-cell">{v.attachedTo.length ? v.attachedTo.join(', ') : <span className="text-slate-400">—</span>}</Td>
-                <Td><LocalTime value={v.createdAt} /></Td>
+                <Td className="hidden xl:table-cell">
+                  {v.attachedTo.length ? v.attachedTo.join(', ') : <span className="text-slate-400">—</span>}
+                </Td>
+                <Td>
+                  <LocalTime value={v.createdAt} />
+                </Td>
                 {canWrite && (
                   <Td className="text-right">
-                    <Button size="sm" variant="secondary" disabled={!!backupRefusal(v)} title={backupRefusal(v)} onClick={() => setBackingUp(v)}>Back up…</Button>
+                    <Button
+                      size="sm"
+                      variant="secondary"
+                      disabled={!!backupRefusal(v)}
+                      title={backupRefusal(v)}
+                      onClick={() => setBackingUp(v)}
+                    >
+                      Back up…
+                    </Button>
                   </Td>
                 )}
               </tr>
@@ -122,7 +223,14 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
           </TBody>
         </Table>
       )}
-      <Pagination page={data.page} pageCount={data.pageCount} pageSize={data.pageSize} total={data.total} noun="volumes" hrefFor={(p) => listHref(base, query, { page: p })} />
+      <Pagination
+        page={data.page}
+        pageCount={data.pageCount}
+        pageSize={data.pageSize}
+        total={data.total}
+        noun="volumes"
+        hrefFor={(p) => listHref(base, query, { page: p })}
+      />
 
       <ConfirmDialog
         open={confirming}
@@ -140,13 +248,45 @@ export function VolumeTable({ initial, query, scope = {}, base, admin = false, c
         }}
       >
         <p>Their data is destroyed and cannot be recovered (backups are kept). Attached volumes and volumes with snapshots are skipped.</p>
-        <ul className="mt-2 list-inside list-disc">{selectedRows.map((r) => <li key={r.id}>{r.name ?? r.id} ({r.size} GiB)</li>)}</ul>
+        <ul className="mt-2 list-inside list-disc">
+          {selectedRows.map((r) => (
+            <li key={r.id}>
+              {r.name ?? r.id} ({r.size} GiB)
+            </li>
+          ))}
+        </ul>
       </ConfirmDialog>
       {backingUp && (
-        <CreateBackupDialog open admin={admin} source={{ volume: backingUp }} onClose={() => setBackingUp(null)}
-          onDone={(started) => { setNotice({ tone: 'success', text: <>{started.message}. <Link className="underline" href={`${backupsBase}/${started.id}`}>Watch its progress</Link></> }); void refresh(); }} />
+        <CreateBackupDialog
+          open
+          admin={admin}
+          source={{ volume: backingUp }}
+          onClose={() => setBackingUp(null)}
+          onDone={(started) => {
+            setNotice({
+              tone: 'success',
+              text: (
+                <>
+                  {started.message}.{' '}
+                  <Link className="underline" href={`${backupsBase}/${started.id}`}>
+                    Watch its progress
+                  </Link>
+                </>
+              ),
+            });
+            void refresh();
+          }}
+        />
       )}
-      {createIn && <CreateVolumeDialog open={creating} onClose={() => setCreating(false)} onDone={refresh} projectId={createIn} snapshots={snapshots} />}
+      {createIn && (
+        <CreateVolumeDialog
+          open={creating}
+          onClose={() => setCreating(false)}
+          onDone={refresh}
+          projectId={createIn}
+          snapshots={snapshots}
+        />
+      )}
     </div>
   );
 }

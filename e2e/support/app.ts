@@ -26,10 +26,13 @@ export function embeddedDatabaseUrl(dataDir: string, pgPort: number): string {
  * Runs `npm start`'s launcher with a temporary data directory and free ports, and waits until it
  * says it is ready. `env` adds settings (short heartbeats, throttled transfers…).
  */
-export async function launchApp(env: Record<string, string> = {}, reuse: { dataDir: string; pgPort: number } | null = null): Promise<LaunchedApp> {
+export async function launchApp(
+  env: Record<string, string> = {},
+  reuse: { dataDir: string; pgPort: number } | null = null,
+): Promise<LaunchedApp> {
   const dataDir = reuse?.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cinderblock-e2e-'));
   fs.chmodSync(dataDir, 0o755);
-  const [port, pgPort] = [await freePort(), reuse?.pgPort ?? await freePort()];
+  const [port, pgPort] = [await freePort(), reuse?.pgPort ?? (await freePort())];
   const logFile = path.join(dataDir, 'launcher.log');
   const startedAt = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
   const log = fs.openSync(logFile, 'a');
@@ -37,9 +40,14 @@ export async function launchApp(env: Record<string, string> = {}, reuse: { dataD
     cwd: ROOT,
     env: {
       ...process.env,
-      PORT: String(port), HOST: '127.0.0.1', CINDERBLOCK_DATA_DIR: dataDir, CINDERBLOCK_PG_PORT: String(pgPort),
-      CINDERBLOCK_ADMIN_PASSWORD: 'admin-e2e-password', CINDERBLOCK_DEMO_PASSWORD: 'demo-e2e-password',
-      DATABASE_URL: '', ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      CINDERBLOCK_DATA_DIR: dataDir,
+      CINDERBLOCK_PG_PORT: String(pgPort),
+      CINDERBLOCK_ADMIN_PASSWORD: 'admin-e2e-password',
+      CINDERBLOCK_DEMO_PASSWORD: 'demo-e2e-password',
+      DATABASE_URL: '',
+      ...env,
     },
     stdio: ['ignore', log, log],
     detached: true,

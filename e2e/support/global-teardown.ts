@@ -10,7 +10,11 @@ export default async function globalTeardown() {
     process.kill(pid, 'SIGTERM');
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      try { process.kill(pid, 0); } catch { break; }
+      try {
+        process.kill(pid, 0);
+      } catch {
+        break;
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   } catch {

@@ -29,7 +29,11 @@ export const { handlers, auth, signIn, signOut } = NextAuth({
   trustHost: true,
   session: { strategy: 'jwt', maxAge: 12 * 60 * 60 },
   pages: { signIn: '/login' },
-  logger: { error: (error) => { if (!(error instanceof CredentialsSignin)) console.error('[auth]', error.message); } },
+  logger: {
+    error: (error) => {
+      if (!(error instanceof CredentialsSignin)) console.error('[auth]', error.message);
+    },
+  },
   providers: [
     Credentials({
       credentials: { username: {}, password: {} },
@@ -39,7 +43,8 @@ export const { handlers, auth, signIn, signOut } = NextAuth({
         let user;
         try {
           user = await signInWithPassword({ name: parsed.data.username }, parsed.data.password, {
-            channel: 'console', address: sourceAddress(request.headers),
+            channel: 'console',
+            address: sourceAddress(request.headers),
           });
         } catch (error) {
           if (error instanceof SignInThrottled) throw new SignInLocked(error.message);

@@ -13,15 +13,17 @@ let decoyHash: Promise<string> | undefined;
 
 /** Checks a password against a stored hash, or against the decoy when there is none (same cost either way). */
 export async function verifyOrDecoy(password: string, stored: string | null | undefined): Promise<boolean> {
-  const matches = await verifyPassword(password, stored ?? await (decoyHash ??= hashPassword('decoy-password')));
+  const matches = await verifyPassword(password, stored ?? (await (decoyHash ??= hashPassword('decoy-password'))));
   return matches && !!stored;
 }
 
 /** Text that can be looked up at all: no NUL characters, no lone surrogates, not absurdly long. */
-export const lookupable = (text: string | undefined): text is string => text !== undefined && text.length <= 1024 && unsafeTextReason(text) === null;
+export const lookupable = (text: string | undefined): text is string =>
+  text !== undefined && text.length <= 1024 && unsafeTextReason(text) === null;
 
 /** A stable throttle key for something typed that matched nothing (hashed: it may hold any text). */
-export const unknownKey = (kind: string, typed: string) => `${kind}:?${createHash('sha256').update(typed, 'utf8').digest('hex').slice(0, 32)}`;
+export const unknownKey = (kind: string, typed: string) =>
+  `${kind}:?${createHash('sha256').update(typed, 'utf8').digest('hex').slice(0, 32)}`;
 
 /** The user with this name in the default domain, or with this id; undefined when there is none. */
 async function findUser(who: { name?: string; id?: string }, tx: Executor = db()): Promise<User | undefined> {
@@ -31,7 +33,10 @@ async function findUser(who: { name?: string; id?: string }, tx: Executor = db()
     return user;
   }
   if (!lookupable(who.name)) return undefined;
-  const [user] = await tx.select().from(users).where(and(eq(users.name, who.name), eq(users.domainId, 'default')));
+  const [user] = await tx
+    .select()
+    .from(users)
+    .where(and(eq(users.name, who.name), eq(users.domainId, 'default')));
   return user;
 }
 
@@ -55,12 +60,18 @@ export async function signInWithPassword(
 ): Promise<User | null> {
   const user = await findUser(who);
   const typed = who.id ?? who.name ?? '';
-  return throttledSignIn({
-    channel: context.channel, address: context.address,
-    accountKey: user ? `account:${user.id}` : unknownKey(who.id !== undefined ? 'user-id' : 'name', typed),
-    accountLabel: user?.name ?? (lookupable(typed) ? typed : '(unreadable)'),
-  }, async () => {
-    const ok = await verifyOrDecoy(password, user?.passwordHash);
-    return ok && user?.enabled ? { user: { userId: user.id, name: user.name }, value: user } : { user: user ? { userId: user.id, name: user.name } : null, value: null };
-  });
+  return throttledSignIn(
+    {
+      channel: context.channel,
+      address: context.address,
+      accountKey: user ? `account:${user.id}` : unknownKey(who.id !== undefined ? 'user-id' : 'name', typed),
+      accountLabel: user?.name ?? (lookupable(typed) ? typed : '(unreadable)'),
+    },
+    async () => {
+      const ok = await verifyOrDecoy(password, user?.passwordHash);
+      return ok && user?.enabled
+        ? { user: { userId: user.id, name: user.name }, value: user }
+        : { user: user ? { userId: user.id, name: user.name } : null, value: null };
+    },
+  );
 }

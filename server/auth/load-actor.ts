@@ -9,7 +9,9 @@ export async function loadActor(userId: string, sessionVersion?: number): Promis
   if (!user || !user.enabled) return null;
   if (sessionVersion !== undefined && sessionVersion !== user.sessionVersion) return null;
   // Memberships of disabled projects grant nothing.
-  const rows = await db().select({ projectId: memberships.projectId, role: memberships.role }).from(memberships)
+  const rows = await db()
+    .select({ projectId: memberships.projectId, role: memberships.role })
+    .from(memberships)
     .innerJoin(projects, eq(projects.id, memberships.projectId))
     .where(and(eq(memberships.userId, userId), eq(projects.enabled, true)));
   return {

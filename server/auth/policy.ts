@@ -23,7 +23,8 @@ export function authorize(actor: Actor, projectId: string, permission: Permissio
   const role = actor.roles.get(projectId);
   if (!role) throw new AppError('not_found', notFoundMessage);
   if (permission === 'admin') throw forbidden(action, ONLY_ADMINS);
-  if (permission === 'write' && role !== 'member') throw forbidden(action, 'Readers can look at this project but not change it; a member can.');
+  if (permission === 'write' && role !== 'member')
+    throw forbidden(action, 'Readers can look at this project but not change it; a member can.');
 }
 
 export function requireAdmin(actor: Actor, action: string): void {

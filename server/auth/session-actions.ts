@@ -24,4 +24,3 @@ export async function switchProjectAction(projectId: string) {
     return choice;
   });
 }
-

@@ -48,10 +48,17 @@ export interface ProjectChoice {
 /** The projects an actor can switch between in the portal: its memberships, or every project for admins. */
 export async function projectChoices(actor: Actor): Promise<ProjectChoice[]> {
   const rows = actor.isAdmin
-    ? await db().select({ id: projects.id, name: projects.name }).from(projects).where(eq(projects.enabled, true)).orderBy(asc(projects.name))
+    ? await db()
+        .select({ id: projects.id, name: projects.name })
+        .from(projects)
+        .where(eq(projects.enabled, true))
+        .orderBy(asc(projects.name))
     : actor.roles.size
-      ? await db().select({ id: projects.id, name: projects.name }).from(projects)
-        .where(inArray(projects.id, [...actor.roles.keys()])).orderBy(asc(projects.name))
+      ? await db()
+          .select({ id: projects.id, name: projects.name })
+          .from(projects)
+          .where(inArray(projects.id, [...actor.roles.keys()]))
+          .orderBy(asc(projects.name))
       : [];
   return rows.map((p) => ({ ...p, role: actor.roles.get(p.id) ?? 'admin' }));
 }
@@ -60,8 +67,6 @@ export async function projectChoices(actor: Actor): Promise<ProjectChoice[]> {
 export async function currentProject(actor: Actor & { defaultProjectId: string | null }) {
   const choices = await projectChoices(actor);
   const chosen = (await cookies()).get(PROJECT_COOKIE)?.value;
-  const project = choices.find((p) => p.id === chosen)
-    ?? choices.find((p) => p.id === actor.defaultProjectId)
-    ?? choices[0];
+  const project = choices.find((p) => p.id === chosen) ?? choices.find((p) => p.id === actor.defaultProjectId) ?? choices[0];
   return { project, choices };
 }

@@ -26,10 +26,15 @@ export const THROTTLE = {
 export type SignInChannel = 'console' | 'password' | 'application_credential';
 
 export class SignInThrottled extends Error {
-  constructor(readonly retryAfterSeconds: number, readonly scope: 'account' | 'address') {
-    super(scope === 'account'
-      ? `Too many failed sign-ins for this account. Try again in ${describeWait(retryAfterSeconds)}.`
-      : `Too many failed sign-ins from your address. Try again in ${describeWait(retryAfterSeconds)}.`);
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly scope: 'account' | 'address',
+  ) {
+    super(
+      scope === 'account'
+        ? `Too many failed sign-ins for this account. Try again in ${describeWait(retryAfterSeconds)}.`
+        : `Too many failed sign-ins from your address. Try again in ${describeWait(retryAfterSeconds)}.`,
+    );
     this.name = 'SignInThrottled';
   }
 }
@@ -61,10 +66,19 @@ export type Verified<T> = { user: Pick<Actor, 'userId' | 'name'> | null; value: 
 export async function throttledSignIn<T>(attempt: SignInAttempt, verify: (tx: Executor) => Promise<Verified<T>>): Promise<T | null> {
   const keys = [attempt.accountKey, ...(attempt.address ? [`address:${attempt.address}`] : [])].sort();
   const outcome = await db().transaction(async (t) => {
-    await t.insert(signInThrottles).values(keys.map((key) => ({ key }))).onConflictDoNothing();
-    const rows = await t.select({
-      key: signInThrottles.key, wait: sql<number | null>`ceil(extract(epoch from ${signInThrottles.lockedUntil} - now()))::int`,
-    }).from(signInThrottles).where(inArray(signInThrottles.key, keys)).orderBy(signInThrottles.key).for('update');
+    await t
+      .insert(signInThrottles)
+      .values(keys.map((key) => ({ key })))
+      .onConflictDoNothing();
+    const rows = await t
+      .select({
+        key: signInThrottles.key,
+        wait: sql<number | null>`ceil(extract(epoch from ${signInThrottles.lockedUntil} - now()))::int`,
+      })
+      .from(signInThrottles)
+      .where(inArray(signInThrottles.key, keys))
+      .orderBy(signInThrottles.key)
+      .for('update');
     const locked = rows.filter((r) => r.wait !== null && r.wait > 0).sort((a, b) => b.wait! - a.wait!)[0];
     if (locked) return { throttled: new SignInThrottled(locked.wait!, locked.key.startsWith('address:') ? 'address' : 'account') };
 
@@ -72,29 +86,45 @@ export async function throttledSignIn<T>(attempt: SignInAttempt, verify: (tx: Ex
     const detail = { channel: attempt.channel, account: attempt.accountLabel.slice(0, 64), address: attempt.address };
     if (verified.value !== null && verified.user) {
       await t.delete(signInThrottles).where(eq(signInThrottles.key, attempt.accountKey));
-      await recordEvent(t, { actor: asActor(verified.user), resourceType: 'user', resourceId: verified.user.userId, action: 'sign_in', detail });
+      await recordEvent(t, {
+        actor: asActor(verified.user),
+        resourceType: 'user',
+        resourceId: verified.user.userId,
+        action: 'sign_in',
+        detail,
+      });
       return { value: verified.value };
     }
     const locks: Record<string, number> = {};
     for (const key of keys) {
       const free = key.startsWith('address:') ? THROTTLE.addressFreeFailures : THROTTLE.accountFreeFailures;
       // An upsert, not an update: the sweep below may have removed a row that had no failures yet.
-      const [row] = await t.insert(signInThrottles).values({ key, failures: 1, lastFailureAt: sql`now()` }).onConflictDoUpdate({
-        target: signInThrottles.key,
-        set: {
-          failures: sql`case when ${signInThrottles.lastFailureAt} < now() - make_interval(secs => ${THROTTLE.forgetAfterSeconds})
+      const [row] = await t
+        .insert(signInThrottles)
+        .values({ key, failures: 1, lastFailureAt: sql`now()` })
+        .onConflictDoUpdate({
+          target: signInThrottles.key,
+          set: {
+            failures: sql`case when ${signInThrottles.lastFailureAt} < now() - make_interval(secs => ${THROTTLE.forgetAfterSeconds})
             then 1 else ${signInThrottles.failures} + 1 end`,
-          lastFailureAt: sql`now()`,
-        },
-      }).returning({ failures: signInThrottles.failures });
+            lastFailureAt: sql`now()`,
+          },
+        })
+        .returning({ failures: signInThrottles.failures });
       if (row.failures < free) continue;
       const seconds = Math.min(THROTTLE.maxLockSeconds, THROTTLE.firstLockSeconds * 2 ** Math.min(20, row.failures - free));
-      await t.update(signInThrottles).set({ lockedUntil: sql`now() + make_interval(secs => ${seconds})` }).where(eq(signInThrottles.key, key));
+      await t
+        .update(signInThrottles)
+        .set({ lockedUntil: sql`now() + make_interval(secs => ${seconds})` })
+        .where(eq(signInThrottles.key, key));
       locks[key.startsWith('address:') ? 'address' : 'account'] = seconds;
     }
     await recordEvent(t, {
-      actor: verified.user ? asActor(verified.user) : null, resourceType: 'user', resourceId: verified.user?.userId ?? 'unknown',
-      action: Object.keys(locks).length ? 'sign_in_locked' : 'sign_in_failed', detail: { ...detail, lockedForSeconds: locks },
+      actor: verified.user ? asActor(verified.user) : null,
+      resourceType: 'user',
+      resourceId: verified.user?.userId ?? 'unknown',
+      action: Object.keys(locks).length ? 'sign_in_locked' : 'sign_in_failed',
+      detail: { ...detail, lockedForSeconds: locks },
     });
     return { value: null };
   });
@@ -103,15 +133,24 @@ export async function throttledSignIn<T>(attempt: SignInAttempt, verify: (tx: Ex
   return outcome.value;
 }
 
-const asActor = (user: Pick<Actor, 'userId' | 'name'>): Actor => ({ userId: user.userId, name: user.name, isAdmin: false, roles: new Map() });
+const asActor = (user: Pick<Actor, 'userId' | 'name'>): Actor => ({
+  userId: user.userId,
+  name: user.name,
+  isAdmin: false,
+  roles: new Map(),
+});
 
 /** Drops counters nobody has failed on for a while, so a spray of made-up names cannot grow the table for good. */
 async function forgetOldFailures() {
   if (Math.random() > 0.05) return;
-  await db().delete(signInThrottles).where(and(
-    sql`(${signInThrottles.lastFailureAt} is null or ${signInThrottles.lastFailureAt} < now() - make_interval(secs => ${THROTTLE.forgetAfterSeconds}))`,
-    sql`(${signInThrottles.lockedUntil} is null or ${signInThrottles.lockedUntil} < now())`,
-  ));
+  await db()
+    .delete(signInThrottles)
+    .where(
+      and(
+        sql`(${signInThrottles.lastFailureAt} is null or ${signInThrottles.lastFailureAt} < now() - make_interval(secs => ${THROTTLE.forgetAfterSeconds}))`,
+        sql`(${signInThrottles.lockedUntil} is null or ${signInThrottles.lockedUntil} < now())`,
+      ),
+    );
 }
 
 /**

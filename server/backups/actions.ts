@@ -3,7 +3,16 @@
 import { formFields, runAction, type ActionResult } from '../action';
 import { AppError, invalid } from '../errors';
 import { cancelIntegrityChecks, requestRestoreTest, requestScrub, setIntegritySchedule } from './integrity-service';
-import { cancelBackup, createBackup, deleteBackup, deleteBackups, deleteWithMerge, forceDeleteBackup, restoreBackup, updateBackup } from './service';
+import {
+  cancelBackup,
+  createBackup,
+  deleteBackup,
+  deleteBackups,
+  deleteWithMerge,
+  forceDeleteBackup,
+  restoreBackup,
+  updateBackup,
+} from './service';
 
 type FormState = ActionResult | null;
 const PATHS = ['/backups', '/volumes', '/snapshots', '/admin/backups', '/admin/volumes'];
@@ -33,24 +42,40 @@ function withMetadataField<T>(call: () => Promise<T>): Promise<T> {
 }
 
 export async function createBackupAction(_state: FormState, formData: FormData) {
-  return runAction((actor) => withMetadataField(() => {
-    const fields = formFields(formData, ['incremental', 'force']);
-    return createBackup(actor, { ...fields, metadata: metadataFromText(fields.metadata) });
-  }), { revalidate: PATHS, message: (b) => `Backup ${b.displayName ?? b.id} started` });
+  return runAction(
+    (actor) =>
+      withMetadataField(() => {
+        const fields = formFields(formData, ['incremental', 'force']);
+        return createBackup(actor, { ...fields, metadata: metadataFromText(fields.metadata) });
+      }),
+    { revalidate: PATHS, message: (b) => `Backup ${b.displayName ?? b.id} started` },
+  );
 }
 
 export async function updateBackupAction(_state: FormState, formData: FormData) {
-  return runAction((actor) => withMetadataField(() => {
-    const fields = formFields(formData);
-    return updateBackup(actor, { ...fields, name: fields.name ?? null, description: fields.description ?? null, metadata: metadataFromText(fields.metadata ?? '') ?? {} });
-  }), { revalidate: PATHS, message: 'Backup updated' });
+  return runAction(
+    (actor) =>
+      withMetadataField(() => {
+        const fields = formFields(formData);
+        return updateBackup(actor, {
+          ...fields,
+          name: fields.name ?? null,
+          description: fields.description ?? null,
+          metadata: metadataFromText(fields.metadata ?? '') ?? {},
+        });
+      }),
+    { revalidate: PATHS, message: 'Backup updated' },
+  );
 }
 
 export async function restoreBackupAction(_state: FormState, formData: FormData) {
-  return runAction((actor) => {
-    const fields = formFields(formData);
-    return restoreBackup(actor, { id: fields.id, volumeId: fields.target === 'new' ? null : fields.target, name: fields.name });
-  }, { revalidate: PATHS, message: (r) => `Restoring to volume ${r.volumeName ?? r.volumeId}` });
+  return runAction(
+    (actor) => {
+      const fields = formFields(formData);
+      return restoreBackup(actor, { id: fields.id, volumeId: fields.target === 'new' ? null : fields.target, name: fields.name });
+    },
+    { revalidate: PATHS, message: (r) => `Restoring to volume ${r.volumeName ?? r.volumeId}` },
+  );
 }
 
 export async function deleteBackupAction(id: string) {
@@ -59,7 +84,10 @@ export async function deleteBackupAction(id: string) {
 
 /** Delete any backup: one with incrementals on it is merged into them first (a job), one without is simply deleted. */
 export async function deleteWithMergeAction(id: string) {
-  return runAction((actor) => deleteWithMerge(actor, { id }), { revalidate: PATHS, message: 'Merging into its incrementals, then deleting…' });
+  return runAction((actor) => deleteWithMerge(actor, { id }), {
+    revalidate: PATHS,
+    message: 'Merging into its incrementals, then deleting…',
+  });
 }
 
 /** Bulk delete: each backup on its own, so one refusal does not stop the others. */
@@ -78,14 +106,16 @@ export async function forceDeleteBackupAction(id: string) {
 /** Verify (scrub) a backup now: an admin, or a member of its project. */
 export async function requestScrubAction(id: string) {
   return runAction((actor) => requestScrub(actor, { id }), {
-    revalidate: PATHS, message: (r) => (r.alreadyLive ? 'A verify of this backup is already under way' : 'Verifying the backup…'),
+    revalidate: PATHS,
+    message: (r) => (r.alreadyLive ? 'A verify of this backup is already under way' : 'Verifying the backup…'),
   });
 }
 
 /** Test a restore of a backup now, into scratch space no tenant sees. */
 export async function requestRestoreTestAction(id: string) {
   return runAction((actor) => requestRestoreTest(actor, { id }), {
-    revalidate: PATHS, message: (r) => (r.alreadyLive ? 'A restore test of this backup is already under way' : 'Testing a restore of the backup…'),
+    revalidate: PATHS,
+    message: (r) => (r.alreadyLive ? 'A restore test of this backup is already under way' : 'Testing a restore of the backup…'),
   });
 }
 
@@ -96,5 +126,8 @@ export async function cancelIntegrityChecksAction(id: string) {
 
 /** The admin's integrity schedule (fields `scrubEveryDays`, `restoreTestEveryDays`; empty: off). */
 export async function setIntegrityScheduleAction(_state: FormState, formData: FormData) {
-  return runAction((actor) => setIntegritySchedule(actor, formFields(formData)), { revalidate: PATHS, message: 'Integrity schedule saved' });
+  return runAction((actor) => setIntegritySchedule(actor, formFields(formData)), {
+    revalidate: PATHS,
+    message: 'Integrity schedule saved',
+  });
 }

@@ -7,9 +7,12 @@ import { abortLiveTransfers, requestVerify, resetToError } from './transitions';
 
 export const resetBackupSchema = z.object({
   id: z.string({ error: 'Missing backup id' }).uuid('Not a valid backup id'),
-  status: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(['available', 'error'], {
-    error: (issue) => `Backup status: ${String(issue.input)} is invalid, valid statuses are: ['available', 'error'].`,
-  })),
+  status: z.preprocess(
+    (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
+    z.enum(['available', 'error'], {
+      error: (issue) => `Backup status: ${String(issue.input)} is invalid, valid statuses are: ['available', 'error'].`,
+    }),
+  ),
 });
 
 /**

@@ -17,7 +17,10 @@ export const backupNotFound = (id: string) => new AppError('not_found', `Backup 
 /** The backup, if the actor may see it; another project's backup is "not found". */
 export async function visibleBackup(tx: Executor, actor: Actor, id: string, permission: Permission, policy: string): Promise<BackupRow> {
   if (!isUuidShape(id)) throw backupNotFound(id);
-  const [backup] = await tx.select().from(backups).where(and(eq(backups.id, id), eq(backups.deleted, false)));
+  const [backup] = await tx
+    .select()
+    .from(backups)
+    .where(and(eq(backups.id, id), eq(backups.deleted, false)));
   if (!backup) throw backupNotFound(id);
   authorize(actor, backup.projectId, permission, policy, `Backup ${id} could not be found.`);
   return backup;
@@ -35,9 +38,12 @@ export const hasNoChildrenStaying = (id: string) =>
 export async function backupServiceFor(tx: Executor, what: string, options: { host?: string | null; zone?: string | null } = {}) {
   const service = await findLiveService(tx, BACKUP_BINARY, options);
   if (!service) {
-    throw new AppError('service_unavailable', what === 'creating backup'
-      ? 'Service not found for creating backup.'
-      : `Service cinder-backup could not be found${options.host ? ` on ${options.host}` : ''} (needed for ${what}).`);
+    throw new AppError(
+      'service_unavailable',
+      what === 'creating backup'
+        ? 'Service not found for creating backup.'
+        : `Service cinder-backup could not be found${options.host ? ` on ${options.host}` : ''} (needed for ${what}).`,
+    );
   }
   return service;
 }

@@ -24,21 +24,30 @@ export interface IntegrityScheduleValues {
   restoreTestEveryDays: number | null;
 }
 
-export async function readIntegritySchedule(tx: Executor): Promise<IntegrityScheduleValues & { updatedAt: Date | null; updatedBy: string | null }> {
+export async function readIntegritySchedule(
+  tx: Executor,
+): Promise<IntegrityScheduleValues & { updatedAt: Date | null; updatedBy: string | null }> {
   const [row] = await tx.select().from(integritySchedule).where(eq(integritySchedule.id, SCHEDULE_ID));
   return {
-    scrubEveryDays: row?.scrubEveryDays ?? null, restoreTestEveryDays: row?.restoreTestEveryDays ?? null,
-    updatedAt: row?.updatedAt ?? null, updatedBy: row?.updatedBy ?? null,
+    scrubEveryDays: row?.scrubEveryDays ?? null,
+    restoreTestEveryDays: row?.restoreTestEveryDays ?? null,
+    updatedAt: row?.updatedAt ?? null,
+    updatedBy: row?.updatedBy ?? null,
   };
 }
 
 /** The schedule replaced whole, with its audit event. */
 export async function writeIntegritySchedule(tx: Executor, actor: Actor, values: IntegrityScheduleValues) {
   const before = await readIntegritySchedule(tx);
-  await tx.insert(integritySchedule).values({ id: SCHEDULE_ID, ...values, updatedBy: actor.userId })
+  await tx
+    .insert(integritySchedule)
+    .values({ id: SCHEDULE_ID, ...values, updatedBy: actor.userId })
     .onConflictDoUpdate({ target: integritySchedule.id, set: { ...values, updatedBy: actor.userId, updatedAt: sql`now()` } });
   await recordEvent(tx, {
-    actor, resourceType: 'integrity_schedule', resourceId: SCHEDULE_ID, action: 'update',
+    actor,
+    resourceType: 'integrity_schedule',
+    resourceId: SCHEDULE_ID,
+    action: 'update',
     detail: { before: { scrubEveryDays: before.scrubEveryDays, restoreTestEveryDays: before.restoreTestEveryDays }, after: values },
   });
   return readIntegritySchedule(tx);
@@ -56,14 +65,27 @@ const noLiveCheck = (kind: IntegrityCheckKind) => sql`not exists (select 1 from 
 /** The available backups a kind of check is due for at `now`, least recently checked first. */
 async function dueBackups(tx: Executor, kind: IntegrityCheckKind, everyDays: number, now: Date, limit: number): Promise<BackupRow[]> {
   const cutoff = new Date(now.getTime() - everyDays * 86_400_000).toISOString();
-  return tx.select().from(backups).where(and(
-    eq(backups.deleted, false), eq(backups.status, 'available'), isNotNull(backups.container), isNotNull(backups.serviceMetadata),
-    sql`${lastCheckOf[kind]} <= ${cutoff}::timestamptz`, noLiveCheck(kind),
-  )).orderBy(asc(lastCheckOf[kind]), asc(backups.id)).limit(limit);
+  return tx
+    .select()
+    .from(backups)
+    .where(
+      and(
+        eq(backups.deleted, false),
+        eq(backups.status, 'available'),
+        isNotNull(backups.container),
+        isNotNull(backups.serviceMetadata),
+        sql`${lastCheckOf[kind]} <= ${cutoff}::timestamptz`,
+        noLiveCheck(kind),
+      ),
+    )
+    .orderBy(asc(lastCheckOf[kind]), asc(backups.id))
+    .limit(limit);
 }
 
 async function liveScheduled(tx: Executor, kind: IntegrityCheckKind): Promise<number> {
-  const [{ count }] = await tx.select({ count: sql<number>`count(*)::int` }).from(jobs)
+  const [{ count }] = await tx
+    .select({ count: sql<number>`count(*)::int` })
+    .from(jobs)
     .where(and(eq(jobs.kind, kind), inArray(jobs.status, ['queued', 'running']), sql`${jobs.payload}->>'scheduled' = 'true'`));
   return count;
 }
@@ -77,7 +99,8 @@ export async function enqueueDueChecks(database: Executor, now: Date, atOnce = S
     await tx.execute(sql`select pg_advisory_xact_lock(${SWEEP_LOCK})`);
     const schedule = await readIntegritySchedule(tx);
     const intervals: [IntegrityCheckKind, number | null][] = [
-      ['backup_scrub', schedule.scrubEveryDays], ['backup_restore_test', schedule.restoreTestEveryDays],
+      ['backup_scrub', schedule.scrubEveryDays],
+      ['backup_restore_test', schedule.restoreTestEveryDays],
     ];
     const enqueued: Record<IntegrityCheckKind, string[]> = { backup_scrub: [], backup_restore_test: [] };
     for (const [kind, everyDays] of intervals) {

@@ -41,24 +41,40 @@ export function requestRestoreTest(actor: Actor, input: unknown, tx: Executor = 
 }
 
 /** Cancels the backup's queued or running checks (scrub and restore test); nothing of the backup changes. */
-export async function cancelIntegrityChecks(actor: Actor, input: unknown, tx: Executor = db()): Promise<{ backupId: string; cancelled: string[] }> {
+export async function cancelIntegrityChecks(
+  actor: Actor,
+  input: unknown,
+  tx: Executor = db(),
+): Promise<{ backupId: string; cancelled: string[] }> {
   const { id } = parseInput(backupIdSchema, input);
   return tx.transaction(async (t) => {
     const backup = await visibleBackup(t, actor, id, 'write', 'backup:cancel_check');
     const cancelled: string[] = [];
     for (const job of await liveChecksOf(t, backup.id)) if (await requestCancel(t, job.id)) cancelled.push(job.id);
     if (cancelled.length) {
-      await recordEvent(t, { actor, projectId: backup.projectId, resourceType: 'backup', resourceId: backup.id, action: 'cancel_check', detail: { jobs: cancelled } });
+      await recordEvent(t, {
+        actor,
+        projectId: backup.projectId,
+        resourceType: 'backup',
+        resourceId: backup.id,
+        action: 'cancel_check',
+        detail: { jobs: cancelled },
+      });
     }
     return { backupId: backup.id, cancelled };
   });
 }
 
-const everyDays = (what: string) => z.preprocess(
-  (v) => (v === '' || v === undefined || v === 'off' ? null : typeof v === 'string' ? Number(v) : v),
-  z.number({ error: `${what}: a number of days, or empty for off` }).int(`${what}: whole days`)
-    .min(1, `${what}: at least 1 day`).max(3650, `${what}: at most 3650 days`).nullable(),
-);
+const everyDays = (what: string) =>
+  z.preprocess(
+    (v) => (v === '' || v === undefined || v === 'off' ? null : typeof v === 'string' ? Number(v) : v),
+    z
+      .number({ error: `${what}: a number of days, or empty for off` })
+      .int(`${what}: whole days`)
+      .min(1, `${what}: at least 1 day`)
+      .max(3650, `${what}: at most 3650 days`)
+      .nullable(),
+  );
 
 export const integrityScheduleSchema = z.object({
   scrubEveryDays: everyDays('Verify every backup every'),

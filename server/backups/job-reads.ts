@@ -13,7 +13,10 @@ const BACKUP = 'backup';
 
 /** A live backup row, or undefined when it is gone. */
 export async function loadBackup(database: Executor, id: string): Promise<BackupRow | undefined> {
-  const [row] = await database.select().from(backups).where(and(eq(backups.id, id), eq(backups.deleted, false)));
+  const [row] = await database
+    .select()
+    .from(backups)
+    .where(and(eq(backups.id, id), eq(backups.deleted, false)));
   return row;
 }
 
@@ -45,17 +48,30 @@ export async function restoreChainOf(database: Executor, backup: BackupRow): Pro
 
 /** The newest queued or running job of a kind on a backup. */
 export async function liveJobOf(database: Executor, backupId: string, kind: 'backup_create' | 'backup_restore') {
-  const [job] = await database.select().from(jobs)
-    .where(and(eq(jobs.resourceType, BACKUP), eq(jobs.resourceId, backupId), eq(jobs.kind, kind), inArray(jobs.status, ['queued', 'running'])))
-    .orderBy(desc(jobs.createdAt)).limit(1);
+  const [job] = await database
+    .select()
+    .from(jobs)
+    .where(
+      and(eq(jobs.resourceType, BACKUP), eq(jobs.resourceId, backupId), eq(jobs.kind, kind), inArray(jobs.status, ['queued', 'running'])),
+    )
+    .orderBy(desc(jobs.createdAt))
+    .limit(1);
   return job;
 }
 
 /** The queued or running create and restore jobs of a backup. */
 export async function liveTransfersOf(database: Executor, backupId: string, exceptJobId?: string): Promise<string[]> {
-  const live = await database.select({ id: jobs.id }).from(jobs).where(and(
-    eq(jobs.resourceType, BACKUP), eq(jobs.resourceId, backupId), exceptJobId ? ne(jobs.id, exceptJobId) : undefined,
-    inArray(jobs.kind, ['backup_create', 'backup_restore']), inArray(jobs.status, ['queued', 'running']),
-  ));
+  const live = await database
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.resourceType, BACKUP),
+        eq(jobs.resourceId, backupId),
+        exceptJobId ? ne(jobs.id, exceptJobId) : undefined,
+        inArray(jobs.kind, ['backup_create', 'backup_restore']),
+        inArray(jobs.status, ['queued', 'running']),
+      ),
+    );
   return live.map((job) => job.id);
 }

@@ -13,7 +13,10 @@ const BACKUP = 'backup';
 
 /** The live backups whose parent is `id`. */
 export async function childrenOf(database: Executor, id: string): Promise<BackupRow[]> {
-  return database.select().from(backups).where(and(eq(backups.parentId, id), eq(backups.deleted, false)));
+  return database
+    .select()
+    .from(backups)
+    .where(and(eq(backups.parentId, id), eq(backups.deleted, false)));
 }
 
 /** Every live backup built on `id`: its children, theirs, and so on. */
@@ -21,7 +24,10 @@ export async function descendantsOf(database: Executor, id: string): Promise<Bac
   const found: BackupRow[] = [];
   let level = [id];
   while (level.length > 0) {
-    const next = await database.select().from(backups).where(and(inArray(backups.parentId, level), eq(backups.deleted, false)));
+    const next = await database
+      .select()
+      .from(backups)
+      .where(and(inArray(backups.parentId, level), eq(backups.deleted, false)));
     found.push(...next);
     level = next.map((row) => row.id);
   }
@@ -31,10 +37,17 @@ export async function descendantsOf(database: Executor, id: string): Promise<Bac
 /** Queued or running checks (scrub, restore test) that read any of these backups' objects. */
 export async function liveChainReaders(database: Executor, backupIds: string[]): Promise<string[]> {
   if (backupIds.length === 0) return [];
-  const live = await database.select({ id: jobs.id }).from(jobs).where(and(
-    eq(jobs.resourceType, BACKUP), inArray(jobs.resourceId, backupIds),
-    inArray(jobs.kind, ['backup_scrub', 'backup_restore_test']), inArray(jobs.status, ['queued', 'running']),
-  ));
+  const live = await database
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.resourceType, BACKUP),
+        inArray(jobs.resourceId, backupIds),
+        inArray(jobs.kind, ['backup_scrub', 'backup_restore_test']),
+        inArray(jobs.status, ['queued', 'running']),
+      ),
+    );
   return live.map((job) => job.id);
 }
 

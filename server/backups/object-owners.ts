@@ -13,9 +13,16 @@ export interface ObjectLocation {
  * a delete never removes, objects that another record still references.
  */
 export async function otherOwnersOf(tx: Executor, location: ObjectLocation, exceptId: string): Promise<string[]> {
-  const rows = await tx.select({ id: backups.id }).from(backups).where(and(
-    eq(backups.container, location.container), eq(backups.serviceMetadata, location.prefix),
-    eq(backups.deleted, false), ne(backups.id, exceptId),
-  ));
+  const rows = await tx
+    .select({ id: backups.id })
+    .from(backups)
+    .where(
+      and(
+        eq(backups.container, location.container),
+        eq(backups.serviceMetadata, location.prefix),
+        eq(backups.deleted, false),
+        ne(backups.id, exceptId),
+      ),
+    );
   return rows.map((row) => row.id);
 }

@@ -29,20 +29,30 @@ async function readShaFile(store: BackupStore, container: string, prefix: string
 }
 
 export async function checkRestoredFile(options: {
-  store: BackupStore; container: string; prefix: string; filePath: string; sizeBytes: number; signal?: AbortSignal;
+  store: BackupStore;
+  container: string;
+  prefix: string;
+  filePath: string;
+  sizeBytes: number;
+  signal?: AbortSignal;
 }): Promise<RestoredCheck> {
   const { name, sha } = await readShaFile(options.store, options.container, options.prefix);
   const blockSize = sha.blockSize;
   const blocks = Math.ceil(options.sizeBytes / blockSize);
   const listed = sha.digests.length / DIGEST_BYTES;
   if (listed !== blocks) {
-    return { ok: false, problem: `sha file ${name} lists ${listed} blocks; the restored ${options.sizeBytes} bytes hold ${blocks}`, object: name, blocksChecked: 0 };
+    return {
+      ok: false,
+      problem: `sha file ${name} lists ${listed} blocks; the restored ${options.sizeBytes} bytes hold ${blocks}`,
+      object: name,
+      blocksChecked: 0,
+    };
   }
   const file = await open(options.filePath, 'r');
   try {
     const buffer = Buffer.allocUnsafe(Math.max(blockSize, Math.floor(READ_BYTES / blockSize) * blockSize));
     let block = 0;
-    for (let offset = 0; offset < options.sizeBytes;) {
+    for (let offset = 0; offset < options.sizeBytes; ) {
       if (options.signal?.aborted) throw new BackupError('ABORTED', 'the restore test was cancelled');
       const want = Math.min(buffer.length, options.sizeBytes - offset);
       const { bytesRead } = await file.read(buffer, 0, want, offset);
@@ -51,7 +61,9 @@ export async function checkRestoredFile(options: {
         const digest = hash('sha256', buffer.subarray(at, Math.min(want, at + blockSize)), 'buffer');
         if (!digest.equals(sha.digests.subarray(block * DIGEST_BYTES, (block + 1) * DIGEST_BYTES))) {
           return {
-            ok: false, object: name, blocksChecked: block,
+            ok: false,
+            object: name,
+            blocksChecked: block,
             problem: `block ${block} (offset ${offset + at}) restored from the chain does not match its SHA-256 in ${name}`,
           };
         }

@@ -2,12 +2,17 @@ import { z } from 'zod';
 import { uuidSchema } from '../validation';
 
 /** Cinder's metadata rules (reference §2.2): keys `^[a-zA-Z0-9-_:. /]{1,255}$`, string values ≤ 255. */
-export const metadataSchema = z.record(z.string(), z.string().max(255, 'Metadata values are at most 255 characters'))
+export const metadataSchema = z
+  .record(z.string(), z.string().max(255, 'Metadata values are at most 255 characters'))
   .superRefine((metadata, context) => {
     const keys = Object.keys(metadata);
     if (keys.length > 64) context.addIssue({ code: 'custom', message: 'At most 64 metadata entries' });
     const bad = keys.find((key) => !/^[a-zA-Z0-9-_:. /]{1,255}$/.test(key));
-    if (bad !== undefined) context.addIssue({ code: 'custom', message: `Metadata key "${bad.slice(0, 40)}" is not allowed: use 1-255 letters, digits and - _ : . / or spaces` });
+    if (bad !== undefined)
+      context.addIssue({
+        code: 'custom',
+        message: `Metadata key "${bad.slice(0, 40)}" is not allowed: use 1-255 letters, digits and - _ : . / or spaces`,
+      });
   });
 
 const optionalText = (what: string) => z.string().trim().max(255, `${what} is at most 255 characters`).optional().nullable();
@@ -18,11 +23,17 @@ const optionalText = (what: string) => z.string().trim().max(255, `${what} is at
  * comes from the object names, which carry the backup id; a store with naming rules of its own (S3
  * bucket names) checks them itself.
  */
-export const containerSchema = z.string().trim().min(1).max(255, 'A container name is at most 255 characters')
+export const containerSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(255, 'A container name is at most 255 characters')
   .refine((c) => !c.startsWith('/'), 'A container cannot be an absolute path')
   .refine((c) => !c.split('/').includes('..'), 'A container cannot contain ".."')
-  .refine((c) => c.split('/').every((segment) => segment !== '' && segment !== '.') && !c.includes('\0'),
-    'A container is a relative path: no empty or "." segments');
+  .refine(
+    (c) => c.split('/').every((segment) => segment !== '' && segment !== '.') && !c.includes('\0'),
+    'A container is a relative path: no empty or "." segments',
+  );
 
 export const createBackupSchema = z.object({
   volumeId: uuidSchema('Not a valid volume id', 'Choose a volume'),

@@ -32,8 +32,22 @@ export async function sweepScratch(env: SharedEnv, database: Executor): Promise<
     return match ? [{ name, jobId: match[1] }] : [];
   });
   if (!files.length) return [];
-  const live = new Set((await database.select({ id: jobs.id }).from(jobs)
-    .where(and(inArray(jobs.id, files.map((f) => f.jobId)), inArray(jobs.status, ['queued', 'running'])))).map((j) => j.id));
+  const live = new Set(
+    (
+      await database
+        .select({ id: jobs.id })
+        .from(jobs)
+        .where(
+          and(
+            inArray(
+              jobs.id,
+              files.map((f) => f.jobId),
+            ),
+            inArray(jobs.status, ['queued', 'running']),
+          ),
+        )
+    ).map((j) => j.id),
+  );
   const removed: string[] = [];
   for (const file of files) {
     if (live.has(file.jobId)) continue;

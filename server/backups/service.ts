@@ -12,14 +12,27 @@ import { parseInput } from '../validation';
 import { checkPerVolumeLimit, isUuidShape, visibleVolume, volumeServiceOn } from '../volumes/guards';
 import { backupServiceFor, pinnedHostOf, visibleBackup, type BackupRow } from './guards';
 import {
-  backupIdSchema, bulkDeleteBackupsSchema, containerSchema, createBackupSchema, restoreBackupSchema,
+  backupIdSchema,
+  bulkDeleteBackupsSchema,
+  containerSchema,
+  createBackupSchema,
+  restoreBackupSchema,
   updateBackupSchema,
 } from './schemas';
 import { damagedLinkOf, refuseDamagedChain } from './integrity';
 import { childrenOf, descendantsOf, liveChainReaders, mergingAncestorOf } from './merge-reads';
 import {
-  createRestoreTarget, markSnapshotBackingUp, markVolumeBackingUp, markVolumeRestoring, requestBackupCreate, requestBackupDelete,
-  requestBackupMerge, requestCreateCancel, requestRestore, requestRestoreCancel, updateBackupDetails,
+  createRestoreTarget,
+  markSnapshotBackingUp,
+  markVolumeBackingUp,
+  markVolumeRestoring,
+  requestBackupCreate,
+  requestBackupDelete,
+  requestBackupMerge,
+  requestCreateCancel,
+  requestRestore,
+  requestRestoreCancel,
+  updateBackupDetails,
 } from './transitions';
 
 /** The container exactly as given (Cinder stores and returns it so), or null for the store's default. */
@@ -51,46 +64,81 @@ export async function createBackup(actor: Actor, input: unknown, tx: Executor = 
 
     let snapshotTime: Date | null = null;
     if (data.snapshotId) {
-      const [snapshot] = await t.select().from(snapshots)
+      const [snapshot] = await t
+        .select()
+        .from(snapshots)
         .where(and(eq(snapshots.id, data.snapshotId), eq(snapshots.deleted, false), eq(snapshots.temporary, false)));
-      if (!snapshot) throw new AppError('not_found', `Snapshot ${data.snapshotId} could not be found.`, { snapshotId: 'This snapshot does not exist' });
+      if (!snapshot)
+        throw new AppError('not_found', `Snapshot ${data.snapshotId} could not be found.`, { snapshotId: 'This snapshot does not exist' });
       authorize(actor, snapshot.projectId, 'read', 'backup:create', `Snapshot ${data.snapshotId} could not be found.`);
       if (snapshot.volumeId !== volume.id) {
-        throw invalid(`Invalid volume: Volume ${volume.id} does not match with snapshot.volume_id ${snapshot.volumeId}.`, { snapshotId: 'This snapshot is not of this volume' });
+        throw invalid(`Invalid volume: Volume ${volume.id} does not match with snapshot.volume_id ${snapshot.volumeId}.`, {
+          snapshotId: 'This snapshot is not of this volume',
+        });
       }
       await markSnapshotBackingUp(t, snapshot);
       snapshotTime = snapshot.createdAt;
     } else {
       if (volume.status === 'in-use' && !data.force) {
-        throw invalid('Invalid volume: Backing up an in-use volume must use the force flag.', { force: 'This volume is attached: back it up with force (crash-consistent)' });
+        throw invalid('Invalid volume: Backing up an in-use volume must use the force flag.', {
+          force: 'This volume is attached: back it up with force (crash-consistent)',
+        });
       }
       await markVolumeBackingUp(t, volume.id, data.force);
     }
 
     let parent: BackupRow | undefined;
     if (data.incremental) {
-      [parent] = await t.select().from(backups).where(and(
-        eq(backups.volumeId, volume.id), eq(backups.projectId, projectId), eq(backups.deleted, false), eq(backups.status, 'available'),
-        snapshotTime ? lt(backups.dataTimestamp, snapshotTime) : undefined,
-      )).orderBy(desc(backups.dataTimestamp)).limit(1);
+      [parent] = await t
+        .select()
+        .from(backups)
+        .where(
+          and(
+            eq(backups.volumeId, volume.id),
+            eq(backups.projectId, projectId),
+            eq(backups.deleted, false),
+            eq(backups.status, 'available'),
+            snapshotTime ? lt(backups.dataTimestamp, snapshotTime) : undefined,
+          ),
+        )
+        .orderBy(desc(backups.dataTimestamp))
+        .limit(1);
       if (!parent) {
-        throw invalid('Invalid backup: No backups available to do an incremental backup.', { incremental: 'There is no available full backup of this volume yet; take a full backup first' });
+        throw invalid('Invalid backup: No backups available to do an incremental backup.', {
+          incremental: 'There is no available full backup of this volume yet; take a full backup first',
+        });
       }
       // An incremental stores only what changed since its parent: on a damaged chain it could never be restored.
       const damaged = await damagedLinkOf(t, parent);
       if (damaged) {
         const where = damaged.integrityObject ? ` (object ${damaged.integrityObject})` : '';
-        throw invalid(`Invalid backup: the chain an incremental would build on is damaged: backup ${damaged.id}${where}. Take a full backup.`, {
-          incremental: 'The latest backup of this volume is damaged; take a full backup instead',
-        });
+        throw invalid(
+          `Invalid backup: the chain an incremental would build on is damaged: backup ${damaged.id}${where}. Take a full backup.`,
+          {
+            incremental: 'The latest backup of this volume is damaged; take a full backup instead',
+          },
+        );
       }
     }
 
     // Incrementals on a host-local repository stay on the parent's host, whose files they build on.
-    const service = await backupServiceFor(t, 'creating backup', { host: parent ? pinnedHostOf(parent) : null, zone: data.availabilityZone ?? null });
+    const service = await backupServiceFor(t, 'creating backup', {
+      host: parent ? pinnedHostOf(parent) : null,
+      zone: data.availabilityZone ?? null,
+    });
     return requestBackupCreate(t, actor, {
-      projectId, volume, snapshotId: data.snapshotId ?? null, snapshotTime, parent, service, container,
-      name: data.name ?? null, description: data.description ?? null, metadata: data.metadata ?? null, incremental: data.incremental, force: data.force,
+      projectId,
+      volume,
+      snapshotId: data.snapshotId ?? null,
+      snapshotTime,
+      parent,
+      service,
+      container,
+      name: data.name ?? null,
+      description: data.description ?? null,
+      metadata: data.metadata ?? null,
+      incremental: data.incremental,
+      force: data.force,
     });
   });
 }
@@ -117,7 +165,9 @@ export async function deleteBackups(actor: Actor, input: unknown, tx: Executor =
 
 /** The ids ordered so that a backup comes before every selected backup it is built on. */
 async function childrenFirst(tx: Executor, ids: string[]): Promise<string[]> {
-  const rows = await tx.select({ id: backups.id, parentId: backups.parentId }).from(backups)
+  const rows = await tx
+    .select({ id: backups.id, parentId: backups.parentId })
+    .from(backups)
     .where(and(inArray(backups.id, ids.filter(isUuidShape)), eq(backups.deleted, false)));
   const parentOf = new Map(rows.map((row) => [row.id, row.parentId]));
   const depth = (id: string): number => {
@@ -156,7 +206,10 @@ export async function deleteWithMerge(actor: Actor, input: unknown, tx: Executor
     const descendants = await descendantsOf(t, id);
     const readers = await liveChainReaders(t, [id, ...descendants.map((row) => row.id)]);
     if (readers.length > 0) {
-      throw new AppError('conflict', 'Invalid backup: a check of this chain is running; merge this backup into its children once it has finished.');
+      throw new AppError(
+        'conflict',
+        'Invalid backup: a check of this chain is running; merge this backup into its children once it has finished.',
+      );
     }
     const merging = await mergingAncestorOf(t, children[0]!);
     if (merging && merging.id !== id) {
@@ -176,8 +229,13 @@ export async function cancelBackup(actor: Actor, input: unknown, tx: Executor = 
   return tx.transaction(async (t) => {
     const before = await visibleBackup(t, actor, id, 'write', 'backup:cancel');
     if (before.status === 'restoring') return requestRestoreCancel(t, actor, before);
-    return requestCreateCancel(t, actor, id, 'cancel',
-      (current) => `Invalid backup: only a backup being created or restored can be cancelled; this one is ${current.status}.`);
+    return requestCreateCancel(
+      t,
+      actor,
+      id,
+      'cancel',
+      (current) => `Invalid backup: only a backup being created or restored can be cancelled; this one is ${current.status}.`,
+    );
   });
 }
 
@@ -190,7 +248,13 @@ export async function forceDeleteBackup(actor: Actor, input: unknown, tx: Execut
   return tx.transaction(async (t) => {
     const before = await visibleBackup(t, actor, id, 'admin', 'volume_extension:backup_admin_actions:force_delete');
     if (before.status === 'creating') {
-      return requestCreateCancel(t, actor, id, 'force_delete', () => 'The backup finished or changed while it was being cancelled; look again.');
+      return requestCreateCancel(
+        t,
+        actor,
+        id,
+        'force_delete',
+        () => 'The backup finished or changed while it was being cancelled; look again.',
+      );
     }
     return requestBackupDelete(t, actor, id, ['available', 'error', 'error_deleting', 'deleting'], 'force_delete');
   });
@@ -199,10 +263,13 @@ export async function forceDeleteBackup(actor: Actor, input: unknown, tx: Execut
 /** A restore; a new target volume may be given its description and metadata (REST's volume from a backup). */
 const restoreInputSchema = restoreBackupSchema.extend({
   description: z.string().max(1000, 'Descriptions can be at most 1000 characters').nullable().optional(),
-  metadata: z.record(
-    z.string().regex(/^[a-zA-Z0-9-_:. /]{1,255}$/, 'Metadata keys are 1-255 letters, digits and - _ : . / or spaces'),
-    z.string().max(255, 'Metadata values are at most 255 characters'),
-  ).nullable().optional(),
+  metadata: z
+    .record(
+      z.string().regex(/^[a-zA-Z0-9-_:. /]{1,255}$/, 'Metadata keys are 1-255 letters, digits and - _ : . / or spaces'),
+      z.string().max(255, 'Metadata values are at most 255 characters'),
+    )
+    .nullable()
+    .optional(),
 });
 
 /**
@@ -225,8 +292,16 @@ export async function restoreBackup(actor: Actor, input: unknown, tx: Executor =
     await checkPerVolumeLimit(t, backup.projectId, backup.size);
     // The new volume goes where its source lived, or to any live volume service.
     const [source] = await t.select({ host: volumes.host }).from(volumes).where(eq(volumes.id, backup.volumeId));
-    const volumeService = await volumeServiceOn(t, source?.host ?? (await findLiveService(t, VOLUME_BINARY))?.host ?? null, 'creating a volume');
-    const target = await createRestoreTarget(t, actor, backup, volumeService, { name: data.name, description: data.description, metadata: data.metadata });
+    const volumeService = await volumeServiceOn(
+      t,
+      source?.host ?? (await findLiveService(t, VOLUME_BINARY))?.host ?? null,
+      'creating a volume',
+    );
+    const target = await createRestoreTarget(t, actor, backup, volumeService, {
+      name: data.name,
+      description: data.description,
+      metadata: data.metadata,
+    });
     const restoring = await requestRestore(t, actor, backup, target, true);
     await refuseChainBeingMerged(t, backup);
     return restoring;
@@ -239,5 +314,6 @@ export async function restoreBackup(actor: Actor, input: unknown, tx: Executor =
  */
 async function refuseChainBeingMerged(tx: Executor, backup: BackupRow) {
   const merging = await mergingAncestorOf(tx, backup);
-  if (merging) throw new AppError('conflict', `Invalid backup: backup ${merging.id} of its chain is being deleted; restore it once that is done.`);
+  if (merging)
+    throw new AppError('conflict', `Invalid backup: backup ${merging.id} of its chain is being deleted; restore it once that is done.`);
 }

@@ -12,7 +12,15 @@ import { enqueueJob, requestCancel } from '../jobs/enqueue';
 import { BACKUP_BINARY } from '../jobs/kinds';
 import { changeUsage } from '../quotas/service';
 import { swapVolume, type VolumeRow } from '../volumes/guards';
-import { backupNotFound, backupServiceFor, hasNoChildren, hasNoChildrenStaying, pinnedHostOf, type BackupRow, type BackupStatus } from './guards';
+import {
+  backupNotFound,
+  backupServiceFor,
+  hasNoChildren,
+  hasNoChildrenStaying,
+  pinnedHostOf,
+  type BackupRow,
+  type BackupStatus,
+} from './guards';
 import { markDamaged, markVerified } from './integrity';
 import { liveJobOf, liveTransfersOf, loadBackup } from './job-reads';
 import { otherOwnersOf } from './object-owners';
@@ -75,10 +83,17 @@ async function replaceBackupMetadata(tx: Executor, backupId: string, metadata: R
  * states. The delete refusal checks the rows themselves (`hasNoChildren`).
  */
 async function recountDependents(tx: Executor, backupId: string) {
-  await compareAndSwap(tx, backups, backupId, undefined, {
-    numDependentBackups: expression<number>(sql`(select count(*)::int from ${backups} c
+  await compareAndSwap(
+    tx,
+    backups,
+    backupId,
+    undefined,
+    {
+      numDependentBackups: expression<number>(sql`(select count(*)::int from ${backups} c
       where c.parent_id = ${backupId} and c.deleted = false and c.status in ('available', 'restoring'))`),
-  }, { includeDeleted: true });
+    },
+    { includeDeleted: true },
+  );
 }
 
 async function recountParentOf(tx: Executor, backup: Pick<BackupRow, 'parentId'>) {
@@ -87,12 +102,21 @@ async function recountParentOf(tx: Executor, backup: Pick<BackupRow, 'parentId'>
 
 /** An audit event the backup service itself records on a backup (a worker's outcome). */
 function recordServiceEvent(
-  tx: Executor, backup: { id: string; projectId: string | null }, action: string, change: { from: BackupStatus; to: BackupStatus },
+  tx: Executor,
+  backup: { id: string; projectId: string | null },
+  action: string,
+  change: { from: BackupStatus; to: BackupStatus },
   detail: Record<string, unknown>,
 ) {
   return recordEvent(tx, {
-    actor: SYSTEM_ACTOR, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action,
-    fromStatus: change.from, toStatus: change.to, detail,
+    actor: SYSTEM_ACTOR,
+    projectId: backup.projectId,
+    resourceType: BACKUP,
+    resourceId: backup.id,
+    action,
+    fromStatus: change.from,
+    toStatus: change.to,
+    detail,
   });
 }
 
@@ -102,29 +126,54 @@ function recordServiceEvent(
 
 /** A snapshot being backed up: available and not already backed up or restored. */
 export async function markSnapshotBackingUp(tx: Executor, snapshot: typeof snapshots.$inferSelect) {
-  const swapped = await compareAndSwap(tx, snapshots, snapshot.id, and(eq(snapshots.status, 'available'),
-    sql`(${snapshots.backupStatus} is null or ${snapshots.backupStatus} not in ('backing-up', 'restoring-backup'))`),
-  { backupStatus: 'backing-up' });
+  const swapped = await compareAndSwap(
+    tx,
+    snapshots,
+    snapshot.id,
+    and(
+      eq(snapshots.status, 'available'),
+      sql`(${snapshots.backupStatus} is null or ${snapshots.backupStatus} not in ('backing-up', 'restoring-backup'))`,
+    ),
+    { backupStatus: 'backing-up' },
+  );
   if (!swapped) {
-    throw new AppError('conflict', snapshot.status !== 'available'
-      ? `Invalid snapshot: Snapshot to be backed up must be available, but the current status is "${snapshot.status}".`
-      : `Invalid snapshot: Snapshot is already being backed up or restored (${snapshot.backupStatus}).`);
+    throw new AppError(
+      'conflict',
+      snapshot.status !== 'available'
+        ? `Invalid snapshot: Snapshot to be backed up must be available, but the current status is "${snapshot.status}".`
+        : `Invalid snapshot: Snapshot is already being backed up or restored (${snapshot.backupStatus}).`,
+    );
   }
 }
 
 /** A volume being backed up (attached only with force), by the volume matrix's `backup` rule. */
 export async function markVolumeBackingUp(tx: Executor, volumeId: string, force: boolean) {
-  await swapVolume(tx, volumeId, 'backup', { backupStatus: 'backing-up' }, force ? undefined : {
-    condition: sql`${volumes.status} <> 'in-use'`, reason: 'Invalid volume: Backing up an in-use volume must use the force flag.',
-  });
+  await swapVolume(
+    tx,
+    volumeId,
+    'backup',
+    { backupStatus: 'backing-up' },
+    force
+      ? undefined
+      : {
+          condition: sql`${volumes.status} <> 'in-use'`,
+          reason: 'Invalid volume: Backing up an in-use volume must use the force flag.',
+        },
+  );
 }
 
 /** An existing volume a backup is restored onto: at least as large as the backup. */
 export async function markVolumeRestoring(tx: Executor, volume: VolumeRow, backup: BackupRow): Promise<VolumeRow> {
-  return swapVolume(tx, volume.id, 'restore_into', { backupStatus: 'restoring-backup' }, {
-    condition: sql`${volumes.size} >= ${backup.size}`,
-    reason: `Invalid volume: volume size ${volume.size} is too small to restore backup of size ${backup.size}.`,
-  });
+  return swapVolume(
+    tx,
+    volume.id,
+    'restore_into',
+    { backupStatus: 'restoring-backup' },
+    {
+      condition: sql`${volumes.size} >= ${backup.size}`,
+      reason: `Invalid volume: volume size ${volume.size} is too small to restore backup of size ${backup.size}.`,
+    },
+  );
 }
 
 /**
@@ -133,31 +182,67 @@ export async function markVolumeRestoring(tx: Executor, volume: VolumeRow, backu
  */
 async function releaseBackupSource(tx: Executor, backup: Pick<BackupRow, 'snapshotId' | 'volumeId'>, to: 'error_backing-up' | null) {
   if (backup.snapshotId) {
-    await compareAndSwap(tx, snapshots, backup.snapshotId, eq(snapshots.backupStatus, 'backing-up'), { backupStatus: to }, { includeDeleted: true });
+    await compareAndSwap(
+      tx,
+      snapshots,
+      backup.snapshotId,
+      eq(snapshots.backupStatus, 'backing-up'),
+      { backupStatus: to },
+      { includeDeleted: true },
+    );
   } else {
-    await compareAndSwap(tx, volumes, backup.volumeId, eq(volumes.backupStatus, 'backing-up'), { backupStatus: to }, { includeDeleted: true });
+    await compareAndSwap(
+      tx,
+      volumes,
+      backup.volumeId,
+      eq(volumes.backupStatus, 'backing-up'),
+      { backupStatus: to },
+      { includeDeleted: true },
+    );
   }
 }
 
 /** A restore target that did not get its data: `error_restoring`, and a new volume in error. */
 async function failRestoreTarget(tx: Executor, volumeId: string, volumeIsNew: boolean, reason: string) {
-  await compareAndSwap(tx, volumes, volumeId, eq(volumes.backupStatus, 'restoring-backup'), {
-    backupStatus: 'error_restoring', statusReason: reason.slice(0, 1000), ...(volumeIsNew ? { status: 'error' as const } : {}),
-  }, { includeDeleted: true });
+  await compareAndSwap(
+    tx,
+    volumes,
+    volumeId,
+    eq(volumes.backupStatus, 'restoring-backup'),
+    {
+      backupStatus: 'error_restoring',
+      statusReason: reason.slice(0, 1000),
+      ...(volumeIsNew ? { status: 'error' as const } : {}),
+    },
+    { includeDeleted: true },
+  );
 }
 
 /** The temporary snapshot an in-use volume is backed up from: a row no tenant sees, named on the backup. */
 export async function insertTemporarySnapshot(tx: Executor, backup: BackupRow, volume: VolumeRow, snapshotId: string) {
   await tx.insert(snapshots).values({
-    id: snapshotId, projectId: volume.projectId, userId: backup.userId, volumeId: volume.id, size: volume.size,
-    name: `backup-snap-${volume.id}`, status: 'creating', temporary: true,
+    id: snapshotId,
+    projectId: volume.projectId,
+    userId: backup.userId,
+    volumeId: volume.id,
+    size: volume.size,
+    name: `backup-snap-${volume.id}`,
+    status: 'creating',
+    temporary: true,
   });
   await compareAndSwap(tx, backups, backup.id, undefined, { tempSnapshotId: snapshotId }, { includeDeleted: true });
 }
 
 /** Discards a temporary snapshot row and, if the backup still names it, clears the backup's reference. */
 async function discardTemporarySnapshot(tx: Executor, backupId: string, snapshotId: string) {
-  await compareAndSwap(tx, snapshots, snapshotId, undefined, { deleted: true, deletedAt: now(), status: 'deleted' }, { includeDeleted: true });
+  await compareAndSwap(
+    tx,
+    snapshots,
+    snapshotId,
+    undefined,
+    { deleted: true, deletedAt: now(), status: 'deleted' },
+    { includeDeleted: true },
+  );
   await compareAndSwap(tx, backups, backupId, eq(backups.tempSnapshotId, snapshotId), { tempSnapshotId: null }, { includeDeleted: true });
 }
 
@@ -174,10 +259,17 @@ async function releaseSource(tx: Executor, backup: BackupRow, to: 'error_backing
 async function settleSourcesAfterReset(tx: Executor, backup: BackupRow, to: 'available' | 'error') {
   if (backup.status === 'creating') await releaseBackupSource(tx, backup, to === 'available' ? null : 'error_backing-up');
   if (backup.status === 'restoring' && backup.restoreVolumeId) {
-    await compareAndSwap(tx, volumes, backup.restoreVolumeId, eq(volumes.backupStatus, 'restoring-backup'), {
-      backupStatus: 'error_restoring',
-      status: expression<'error'>(sql`case when ${volumes.status} = 'creating' then 'error'::volume_status else ${volumes.status} end`),
-    }, { includeDeleted: true });
+    await compareAndSwap(
+      tx,
+      volumes,
+      backup.restoreVolumeId,
+      eq(volumes.backupStatus, 'restoring-backup'),
+      {
+        backupStatus: 'error_restoring',
+        status: expression<'error'>(sql`case when ${volumes.status} = 'creating' then 'error'::volume_status else ${volumes.status} end`),
+      },
+      { includeDeleted: true },
+    );
   }
 }
 
@@ -204,23 +296,55 @@ export interface BackupCreateRequest {
 /** A new backup, `creating`: its quota, its row and metadata, its job and its event (the source is already backing-up). */
 export async function requestBackupCreate(tx: Executor, actor: Actor, request: BackupCreateRequest): Promise<BackupRow> {
   const { projectId, volume, parent, service } = request;
-  await changeUsage(tx, projectId, [{ resource: 'backups', delta: 1 }, { resource: 'backup_gigabytes', delta: volume.size }]);
-  const [backup] = await tx.insert(backups).values({
-    projectId, userId: actor.userId, volumeId: volume.id, snapshotId: request.snapshotId, parentId: parent?.id ?? null,
-    host: service.host, availabilityZone: service.availabilityZone, container: request.container, status: 'creating', size: volume.size,
-    displayName: request.name, displayDescription: request.description, progressTotalBytes: volume.size * GiB,
-    ...(request.snapshotTime ? { dataTimestamp: request.snapshotTime } : {}),
-  }).returning();
+  await changeUsage(tx, projectId, [
+    { resource: 'backups', delta: 1 },
+    { resource: 'backup_gigabytes', delta: volume.size },
+  ]);
+  const [backup] = await tx
+    .insert(backups)
+    .values({
+      projectId,
+      userId: actor.userId,
+      volumeId: volume.id,
+      snapshotId: request.snapshotId,
+      parentId: parent?.id ?? null,
+      host: service.host,
+      availabilityZone: service.availabilityZone,
+      container: request.container,
+      status: 'creating',
+      size: volume.size,
+      displayName: request.name,
+      displayDescription: request.description,
+      progressTotalBytes: volume.size * GiB,
+      ...(request.snapshotTime ? { dataTimestamp: request.snapshotTime } : {}),
+    })
+    .returning();
   if (request.metadata) await replaceBackupMetadata(tx, backup.id, request.metadata);
   const job = await enqueueJob(tx, {
-    kind: 'backup_create', payload: { backupId: backup.id, force: request.force }, targetBinary: BACKUP_BINARY, targetHost: service.host,
-    projectId, resourceType: BACKUP, resourceId: backup.id, actor,
+    kind: 'backup_create',
+    payload: { backupId: backup.id, force: request.force },
+    targetBinary: BACKUP_BINARY,
+    targetHost: service.host,
+    projectId,
+    resourceType: BACKUP,
+    resourceId: backup.id,
+    actor,
   });
   await recordEvent(tx, {
-    actor, projectId, resourceType: BACKUP, resourceId: backup.id, action: 'create', toStatus: 'creating',
+    actor,
+    projectId,
+    resourceType: BACKUP,
+    resourceId: backup.id,
+    action: 'create',
+    toStatus: 'creating',
     detail: {
-      volumeId: volume.id, snapshotId: request.snapshotId, incremental: request.incremental, parentId: parent?.id ?? null, size: volume.size,
-      force: request.force, jobId: job.id,
+      volumeId: volume.id,
+      snapshotId: request.snapshotId,
+      incremental: request.incremental,
+      parentId: parent?.id ?? null,
+      size: volume.size,
+      force: request.force,
+      jobId: job.id,
     },
   });
   return backup;
@@ -228,17 +352,30 @@ export async function requestBackupCreate(tx: Executor, actor: Actor, request: B
 
 /** Name and description (any status, as in Cinder), and metadata replaced whole when given. */
 export async function updateBackupDetails(
-  tx: Executor, actor: Actor, before: BackupRow,
+  tx: Executor,
+  actor: Actor,
+  before: BackupRow,
   fields: { name?: string | null; description?: string | null; metadata?: Record<string, string> },
 ): Promise<BackupRow> {
-  const backup = await compareAndSwap(tx, backups, before.id, undefined, {
-    ...(fields.name !== undefined ? { displayName: fields.name } : {}),
-    ...(fields.description !== undefined ? { displayDescription: fields.description } : {}),
-  }, { includeDeleted: true });
+  const backup = await compareAndSwap(
+    tx,
+    backups,
+    before.id,
+    undefined,
+    {
+      ...(fields.name !== undefined ? { displayName: fields.name } : {}),
+      ...(fields.description !== undefined ? { displayDescription: fields.description } : {}),
+    },
+    { includeDeleted: true },
+  );
   if (!backup) throw backupNotFound(before.id);
   if (fields.metadata) await replaceBackupMetadata(tx, backup.id, fields.metadata);
   await recordEvent(tx, {
-    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action: 'update',
+    actor,
+    projectId: backup.projectId,
+    resourceType: BACKUP,
+    resourceId: backup.id,
+    action: 'update',
     detail: { name: fields.name, description: fields.description, metadata: fields.metadata },
   });
   return backup;
@@ -250,22 +387,45 @@ export async function updateBackupDetails(
  * being deleted do not hold their parent back.
  */
 export async function requestBackupDelete(
-  tx: Executor, actor: Actor, id: string, from: BackupStatus[], action: 'delete' | 'force_delete', childrenGoing = false,
+  tx: Executor,
+  actor: Actor,
+  id: string,
+  from: BackupStatus[],
+  action: 'delete' | 'force_delete',
+  childrenGoing = false,
 ) {
-  const backup = await swapBackup(tx, id, from, { status: 'deleting', failReason: null }, (current) => {
-    if (from.includes(current.status)) return 'Invalid backup: Incremental backups exist for this backup.';
-    return action === 'delete'
-      ? 'Invalid backup: Backup status must be available or error'
-      : `Invalid backup: a ${current.status} backup cannot be force-deleted; cancel it instead.`;
-  }, childrenGoing ? hasNoChildrenStaying(id) : hasNoChildren(id));
+  const backup = await swapBackup(
+    tx,
+    id,
+    from,
+    { status: 'deleting', failReason: null },
+    (current) => {
+      if (from.includes(current.status)) return 'Invalid backup: Incremental backups exist for this backup.';
+      return action === 'delete'
+        ? 'Invalid backup: Backup status must be available or error'
+        : `Invalid backup: a ${current.status} backup cannot be force-deleted; cancel it instead.`;
+    },
+    childrenGoing ? hasNoChildrenStaying(id) : hasNoChildren(id),
+  );
   const service = await backupServiceFor(tx, 'deleting backup', { host: pinnedHostOf(backup) });
   const job = await enqueueJob(tx, {
-    kind: 'backup_delete', payload: { backupId: id }, targetBinary: BACKUP_BINARY, targetHost: service.host,
-    projectId: backup.projectId, resourceType: BACKUP, resourceId: id, actor,
+    kind: 'backup_delete',
+    payload: { backupId: id },
+    targetBinary: BACKUP_BINARY,
+    targetHost: service.host,
+    projectId: backup.projectId,
+    resourceType: BACKUP,
+    resourceId: id,
+    actor,
   });
   await recordEvent(tx, {
-    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: id, action,
-    fromStatus: from.length === 1 ? from[0] : null, toStatus: 'deleting',
+    actor,
+    projectId: backup.projectId,
+    resourceType: BACKUP,
+    resourceId: id,
+    action,
+    fromStatus: from.length === 1 ? from[0] : null,
+    toStatus: 'deleting',
     detail: { jobId: job.id },
   });
   return backup;
@@ -276,14 +436,24 @@ export async function requestBackupDelete(
  * what it wrote and the row goes away with its quota.
  */
 export async function requestCreateCancel(
-  tx: Executor, actor: Actor, id: string, action: 'cancel' | 'force_delete', explain: (current: BackupRow) => string,
+  tx: Executor,
+  actor: Actor,
+  id: string,
+  action: 'cancel' | 'force_delete',
+  explain: (current: BackupRow) => string,
 ): Promise<BackupRow> {
   // The job row first, then the backup's: the order a worker's fenced writes lock them in.
   const job = await liveJobOf(tx, id, 'backup_create');
   if (job) await requestCancel(tx, job.id);
   const cancelled = await swapBackup(tx, id, ['creating'], { status: 'deleting' }, explain);
   await recordEvent(tx, {
-    actor, projectId: cancelled.projectId, resourceType: BACKUP, resourceId: id, action, fromStatus: 'creating', toStatus: 'deleting',
+    actor,
+    projectId: cancelled.projectId,
+    resourceType: BACKUP,
+    resourceId: id,
+    action,
+    fromStatus: 'creating',
+    toStatus: 'deleting',
     detail: { jobId: job?.id ?? null },
   });
   return cancelled;
@@ -295,7 +465,12 @@ export async function requestRestoreCancel(tx: Executor, actor: Actor, backup: B
   if (!job) throw new AppError('conflict', 'This restore is already finishing; nothing to cancel.');
   await requestCancel(tx, job.id);
   await recordEvent(tx, {
-    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action: 'cancel_restore', fromStatus: 'restoring',
+    actor,
+    projectId: backup.projectId,
+    resourceType: BACKUP,
+    resourceId: backup.id,
+    action: 'cancel_restore',
+    fromStatus: 'restoring',
     detail: { jobId: job.id, volumeId: backup.restoreVolumeId },
   });
   return backup;
@@ -303,20 +478,40 @@ export async function requestRestoreCancel(tx: Executor, actor: Actor, backup: B
 
 /** A new volume for a restore, `creating` and `restoring-backup`, charged to the backup's project. */
 export async function createRestoreTarget(
-  tx: Executor, actor: Actor, backup: BackupRow, volumeService: { host: string; availabilityZone: string },
+  tx: Executor,
+  actor: Actor,
+  backup: BackupRow,
+  volumeService: { host: string; availabilityZone: string },
   fields: { name?: string | null; description?: string | null; metadata?: Record<string, string> | null },
 ): Promise<VolumeRow> {
-  await changeUsage(tx, backup.projectId, [{ resource: 'volumes', delta: 1 }, { resource: 'gigabytes', delta: backup.size }]);
-  const [target] = await tx.insert(volumes).values({
-    projectId: backup.projectId, userId: actor.userId, size: backup.size, status: 'creating', backupStatus: 'restoring-backup',
-    name: fields.name ?? `restore_backup_${backup.id}`,
-    description: fields.description !== undefined ? fields.description : 'auto-created_from_restore_from_backup',
-    host: volumeService.host, availabilityZone: volumeService.availabilityZone, sourceBackupId: backup.id,
-  }).returning();
+  await changeUsage(tx, backup.projectId, [
+    { resource: 'volumes', delta: 1 },
+    { resource: 'gigabytes', delta: backup.size },
+  ]);
+  const [target] = await tx
+    .insert(volumes)
+    .values({
+      projectId: backup.projectId,
+      userId: actor.userId,
+      size: backup.size,
+      status: 'creating',
+      backupStatus: 'restoring-backup',
+      name: fields.name ?? `restore_backup_${backup.id}`,
+      description: fields.description !== undefined ? fields.description : 'auto-created_from_restore_from_backup',
+      host: volumeService.host,
+      availabilityZone: volumeService.availabilityZone,
+      sourceBackupId: backup.id,
+    })
+    .returning();
   const entries = Object.entries(fields.metadata ?? {});
   if (entries.length) await tx.insert(volumeMetadata).values(entries.map(([key, value]) => ({ volumeId: target.id, key, value })));
   await recordEvent(tx, {
-    actor, projectId: target.projectId, resourceType: 'volume', resourceId: target.id, action: 'create', toStatus: 'creating',
+    actor,
+    projectId: target.projectId,
+    resourceType: 'volume',
+    resourceId: target.id,
+    action: 'create',
+    toStatus: 'creating',
     detail: { fromBackup: backup.id, size: backup.size },
   });
   return target;
@@ -324,17 +519,37 @@ export async function createRestoreTarget(
 
 /** The backup turns `restoring` onto `target` (already restoring-backup); its job and its event. */
 export async function requestRestore(tx: Executor, actor: Actor, backup: BackupRow, target: VolumeRow, volumeIsNew: boolean) {
-  await swapBackup(tx, backup.id, ['available'], {
-    status: 'restoring', restoreVolumeId: target.id, progressBytes: 0, progressTotalBytes: backup.size * GiB,
-  }, () => 'Invalid backup: Backup status must be available');
+  await swapBackup(
+    tx,
+    backup.id,
+    ['available'],
+    {
+      status: 'restoring',
+      restoreVolumeId: target.id,
+      progressBytes: 0,
+      progressTotalBytes: backup.size * GiB,
+    },
+    () => 'Invalid backup: Backup status must be available',
+  );
   const service = await backupServiceFor(tx, 'restoring backup', { host: pinnedHostOf(backup) });
   const job = await enqueueJob(tx, {
-    kind: 'backup_restore', payload: { backupId: backup.id, volumeId: target.id, volumeIsNew }, targetBinary: BACKUP_BINARY, targetHost: service.host,
-    projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, actor,
+    kind: 'backup_restore',
+    payload: { backupId: backup.id, volumeId: target.id, volumeIsNew },
+    targetBinary: BACKUP_BINARY,
+    targetHost: service.host,
+    projectId: backup.projectId,
+    resourceType: BACKUP,
+    resourceId: backup.id,
+    actor,
   });
   await recordEvent(tx, {
-    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action: 'restore',
-    fromStatus: 'available', toStatus: 'restoring',
+    actor,
+    projectId: backup.projectId,
+    resourceType: BACKUP,
+    resourceId: backup.id,
+    action: 'restore',
+    fromStatus: 'available',
+    toStatus: 'restoring',
     detail: { volumeId: target.id, volumeIsNew, jobId: job.id },
   });
   return { backupId: backup.id, volumeId: target.id, volumeName: target.name };
@@ -349,13 +564,23 @@ export async function abortLiveTransfers(tx: Executor, backupId: string): Promis
 
 /** Admin reset to `error`, at once; the source's backup_status is fixed in the same step. */
 export async function resetToError(tx: Executor, actor: Actor, backup: BackupRow, abortedJobs: string[]): Promise<BackupRow> {
-  const reset = await swapBackup(tx, backup.id, [backup.status], { status: 'error', failReason: 'Reset to error by an administrator' },
-    () => 'The backup changed while it was being reset; look again.');
+  const reset = await swapBackup(
+    tx,
+    backup.id,
+    [backup.status],
+    { status: 'error', failReason: 'Reset to error by an administrator' },
+    () => 'The backup changed while it was being reset; look again.',
+  );
   await settleSourcesAfterReset(tx, backup, 'error');
   await recountParentOf(tx, reset);
   await recordEvent(tx, {
-    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action: 'reset_status',
-    fromStatus: backup.status, toStatus: 'error',
+    actor,
+    projectId: backup.projectId,
+    resourceType: BACKUP,
+    resourceId: backup.id,
+    action: 'reset_status',
+    fromStatus: backup.status,
+    toStatus: 'error',
     detail: { abortedJobs },
   });
   return reset;
@@ -365,12 +590,24 @@ export async function resetToError(tx: Executor, actor: Actor, backup: BackupRow
 export async function requestVerify(tx: Executor, actor: Actor, backup: BackupRow, abortedJobs: string[]) {
   const service = await backupServiceFor(tx, 'verifying backup', { host: pinnedHostOf(backup) });
   const job = await enqueueJob(tx, {
-    kind: 'backup_verify', payload: { backupId: backup.id, fromStatus: backup.status }, targetBinary: BACKUP_BINARY, targetHost: service.host,
-    projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, actor,
+    kind: 'backup_verify',
+    payload: { backupId: backup.id, fromStatus: backup.status },
+    targetBinary: BACKUP_BINARY,
+    targetHost: service.host,
+    projectId: backup.projectId,
+    resourceType: BACKUP,
+    resourceId: backup.id,
+    actor,
   });
   await recordEvent(tx, {
-    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id, action: 'reset_status_requested', fromStatus: backup.status,
-    toStatus: 'available', detail: { jobId: job.id, abortedJobs },
+    actor,
+    projectId: backup.projectId,
+    resourceType: BACKUP,
+    resourceId: backup.id,
+    action: 'reset_status_requested',
+    fromStatus: backup.status,
+    toStatus: 'available',
+    detail: { jobId: job.id, abortedJobs },
   });
   return job;
 }
@@ -391,25 +628,50 @@ export interface ImportRequest {
 /** An imported record: a `creating` row with the record's id, charged to the project; a worker checks it (`completeImport`). */
 export async function requestImport(tx: Executor, actor: Actor, request: ImportRequest): Promise<BackupRow> {
   const { projectId, service } = request;
-  await changeUsage(tx, projectId, [{ resource: 'backups', delta: 1 }, { resource: 'backup_gigabytes', delta: request.size }]);
+  await changeUsage(tx, projectId, [
+    { resource: 'backups', delta: 1 },
+    { resource: 'backup_gigabytes', delta: request.size },
+  ]);
   const values = {
-    projectId, userId: actor.userId, volumeId: request.placeholderVolumeId, status: 'creating' as const, size: request.size,
-    deleted: false, deletedAt: null, failReason: null, host: service.host, availabilityZone: service.availabilityZone,
+    projectId,
+    userId: actor.userId,
+    volumeId: request.placeholderVolumeId,
+    status: 'creating' as const,
+    size: request.size,
+    deleted: false,
+    deletedAt: null,
+    failReason: null,
+    host: service.host,
+    availabilityZone: service.availabilityZone,
   };
   let row: BackupRow | undefined;
   if (request.existing) {
     row = await compareAndSwap(tx, backups, request.id, eq(backups.deleted, true), values, { includeDeleted: true });
     if (!row) throw new AppError('conflict', 'Invalid backup: Backup already exists in database.');
   } else {
-    [row] = await tx.insert(backups).values({ id: request.id, ...values, updatedAt: now() }).returning();
+    [row] = await tx
+      .insert(backups)
+      .values({ id: request.id, ...values, updatedAt: now() })
+      .returning();
   }
   await tx.delete(backupMetadata).where(eq(backupMetadata.backupId, row.id));
   const job = await enqueueJob(tx, {
-    kind: 'backup_import', payload: { backupId: row.id, backupService: request.backupService, backupUrl: request.backupUrl },
-    targetBinary: BACKUP_BINARY, targetHost: service.host, projectId, resourceType: BACKUP, resourceId: row.id, actor,
+    kind: 'backup_import',
+    payload: { backupId: row.id, backupService: request.backupService, backupUrl: request.backupUrl },
+    targetBinary: BACKUP_BINARY,
+    targetHost: service.host,
+    projectId,
+    resourceType: BACKUP,
+    resourceId: row.id,
+    actor,
   });
   await recordEvent(tx, {
-    actor, projectId, resourceType: BACKUP, resourceId: row.id, action: request.existing ? 'import_revive' : 'import', toStatus: 'creating',
+    actor,
+    projectId,
+    resourceType: BACKUP,
+    resourceId: row.id,
+    action: request.existing ? 'import_revive' : 'import',
+    toStatus: 'creating',
     detail: { jobId: job.id, size: request.size, parentId: request.parentId },
   });
   return row;
@@ -431,22 +693,49 @@ export interface RecreatedRecord {
 
 /** A backup found in the repository, recreated `available` in a project (revived when soft-deleted) and charged to it. */
 export async function recreateBackupRecord(
-  tx: Executor, actor: Actor, projectId: string, found: RecreatedRecord, existing: BackupRow | undefined,
+  tx: Executor,
+  actor: Actor,
+  projectId: string,
+  found: RecreatedRecord,
+  existing: BackupRow | undefined,
   service: { host: string; availabilityZone: string },
 ) {
-  await changeUsage(tx, projectId, [{ resource: 'backups', delta: 1 }, { resource: 'backup_gigabytes', delta: found.size }]);
+  await changeUsage(tx, projectId, [
+    { resource: 'backups', delta: 1 },
+    { resource: 'backup_gigabytes', delta: found.size },
+  ]);
   const values = {
-    projectId, userId: actor.userId, volumeId: found.volumeId, parentId: found.parentId,
-    host: service.host, availabilityZone: service.availabilityZone, container: found.container, status: 'available' as const,
-    size: found.size, displayName: found.name, displayDescription: found.description, serviceMetadata: found.prefix, service: found.service,
-    objectCount: found.objectCount, deleted: false, deletedAt: null, failReason: null, createdAt: found.createdAt, dataTimestamp: found.createdAt,
+    projectId,
+    userId: actor.userId,
+    volumeId: found.volumeId,
+    parentId: found.parentId,
+    host: service.host,
+    availabilityZone: service.availabilityZone,
+    container: found.container,
+    status: 'available' as const,
+    size: found.size,
+    displayName: found.name,
+    displayDescription: found.description,
+    serviceMetadata: found.prefix,
+    service: found.service,
+    objectCount: found.objectCount,
+    deleted: false,
+    deletedAt: null,
+    failReason: null,
+    createdAt: found.createdAt,
+    dataTimestamp: found.createdAt,
   };
   if (existing) await compareAndSwap(tx, backups, found.id, eq(backups.deleted, true), values, { includeDeleted: true });
   else await tx.insert(backups).values({ id: found.id, ...values });
   await recountDependents(tx, found.id);
   await recountParentOf(tx, found);
   await recordEvent(tx, {
-    actor, projectId, resourceType: BACKUP, resourceId: found.id, action: 'recreate_from_repository', toStatus: 'available',
+    actor,
+    projectId,
+    resourceType: BACKUP,
+    resourceId: found.id,
+    action: 'recreate_from_repository',
+    toStatus: 'available',
     detail: { container: found.container, prefix: found.prefix },
   });
 }
@@ -456,16 +745,28 @@ export async function recreateBackupRecord(
 // ---------------------------------------------------------------------------------------------
 
 /** Where the objects go, recorded before any is written, so a crash can always be cleaned up. */
-export async function recordBackupLocation(tx: Executor, backupId: string, location: { container: string; prefix: string; service: string }) {
-  await moveBackup(tx, backupId, ['creating'], { container: location.container, serviceMetadata: location.prefix, service: location.service });
+export async function recordBackupLocation(
+  tx: Executor,
+  backupId: string,
+  location: { container: string; prefix: string; service: string },
+) {
+  await moveBackup(tx, backupId, ['creating'], {
+    container: location.container,
+    serviceMetadata: location.prefix,
+    service: location.service,
+  });
 }
 
 /** How far a transfer got (what the console polls). A restore leaves the backup's own bytes-stored figure alone. */
 export async function recordTransferProgress(
-  tx: Executor, backupId: string, transfer: 'backup' | 'restore', progress: { bytesProcessed: number; totalBytes: number; bytesStored: number },
+  tx: Executor,
+  backupId: string,
+  transfer: 'backup' | 'restore',
+  progress: { bytesProcessed: number; totalBytes: number; bytesStored: number },
 ) {
   await moveBackup(tx, backupId, ['creating', 'restoring'], {
-    progressBytes: progress.bytesProcessed, progressTotalBytes: progress.totalBytes,
+    progressBytes: progress.bytesProcessed,
+    progressTotalBytes: progress.totalBytes,
     ...(transfer === 'backup' ? { bytesStored: progress.bytesStored } : {}),
   });
 }
@@ -474,7 +775,10 @@ export async function recordTransferProgress(
 async function markDeleted(tx: Executor, backup: BackupRow, jobId: string, action: string, detail: Record<string, unknown> = {}) {
   const gone = await compareAndSwap(tx, backups, backup.id, undefined, { status: 'deleted', deleted: true, deletedAt: now() });
   if (!gone) return;
-  await changeUsage(tx, gone.projectId, [{ resource: 'backups', delta: -1 }, { resource: 'backup_gigabytes', delta: -gone.size }]);
+  await changeUsage(tx, gone.projectId, [
+    { resource: 'backups', delta: -1 },
+    { resource: 'backup_gigabytes', delta: -gone.size },
+  ]);
   await recountParentOf(tx, gone);
   await recordServiceEvent(tx, gone, action, { from: backup.status, to: 'deleted' }, { jobId, ...detail });
 }
@@ -483,8 +787,13 @@ async function markDeleted(tx: Executor, backup: BackupRow, jobId: string, actio
 async function scheduleDeletion(tx: Executor, backup: BackupRow) {
   await compareAndSwap(tx, backups, backup.id, undefined, { status: 'deleting' }, { includeDeleted: true });
   await enqueueJob(tx, {
-    kind: 'backup_delete', payload: { backupId: backup.id }, targetBinary: BACKUP_BINARY, targetHost: backup.host,
-    projectId: backup.projectId, resourceType: BACKUP, resourceId: backup.id,
+    kind: 'backup_delete',
+    payload: { backupId: backup.id },
+    targetBinary: BACKUP_BINARY,
+    targetHost: backup.host,
+    projectId: backup.projectId,
+    resourceType: BACKUP,
+    resourceId: backup.id,
   });
 }
 
@@ -509,8 +818,14 @@ export interface CreatedObjects {
 /** A finished create: `available` with what was written; cancelled at the very end, the objects are deleted. */
 export async function completeBackupCreate(tx: Executor, backupId: string, jobId: string, result: CreatedObjects) {
   const done = await moveBackup(tx, backupId, ['creating'], {
-    status: 'available', objectCount: result.objectCount, bytesStored: result.bytesStored, container: result.container,
-    serviceMetadata: result.prefix, service: result.service, progressBytes: result.sizeBytes, progressTotalBytes: result.sizeBytes,
+    status: 'available',
+    objectCount: result.objectCount,
+    bytesStored: result.bytesStored,
+    container: result.container,
+    serviceMetadata: result.prefix,
+    service: result.service,
+    progressBytes: result.sizeBytes,
+    progressTotalBytes: result.sizeBytes,
     failReason: null,
   });
   const current = done ?? (await loadBackup(tx, backupId))!;
@@ -521,14 +836,29 @@ export async function completeBackupCreate(tx: Executor, backupId: string, jobId
     return;
   }
   await recountParentOf(tx, done);
-  await recordServiceEvent(tx, done, 'create_done', { from: 'creating', to: 'available' }, {
-    jobId, objectCount: result.objectCount, bytesStored: result.bytesStored, incremental: !!done.parentId,
-    ...(result.read ? { read: result.read } : {}),
-  });
+  await recordServiceEvent(
+    tx,
+    done,
+    'create_done',
+    { from: 'creating', to: 'available' },
+    {
+      jobId,
+      objectCount: result.objectCount,
+      bytesStored: result.bytesStored,
+      incremental: !!done.parentId,
+      ...(result.read ? { read: result.read } : {}),
+    },
+  );
 }
 
 /** A failed or abandoned create: `error` with the reason (or deleted, when it was being cancelled). */
-export async function failBackupCreate(tx: Executor, backupId: string, jobId: string, reason: string, action: 'create_failed' | 'create_abandoned') {
+export async function failBackupCreate(
+  tx: Executor,
+  backupId: string,
+  jobId: string,
+  reason: string,
+  action: 'create_failed' | 'create_abandoned',
+) {
   const backup = await loadBackup(tx, backupId);
   if (!backup) return;
   await releaseSource(tx, backup, backup.status === 'deleting' ? null : 'error_backing-up');
@@ -543,8 +873,12 @@ export async function failBackupCreate(tx: Executor, backupId: string, jobId: st
   const detail = action === 'create_abandoned' ? BACKUP_DETAIL.serviceDown : BACKUP_DETAIL.createFailed;
   await recordBackupMessage(tx, failed, BACKUP_MESSAGE.create, detail);
   await notifyFailure(tx, {
-    kind: 'backup_failed', projectId: failed.projectId, resourceType: BACKUP, resourceId: failed.id,
-    summary: `Backup ${failed.displayName ?? failed.id} of volume ${failed.volumeId} failed: ${reason}`, detail: { jobId, action },
+    kind: 'backup_failed',
+    projectId: failed.projectId,
+    resourceType: BACKUP,
+    resourceId: failed.id,
+    summary: `Backup ${failed.displayName ?? failed.id} of volume ${failed.volumeId} failed: ${reason}`,
+    detail: { jobId, action },
   });
 }
 
@@ -571,13 +905,21 @@ export async function abandonBackupCreate(tx: Executor, backupId: string, jobId:
     await enqueueJob(tx, {
       kind: 'backup_cleanup',
       payload: { backupId, container: backup.container, prefix: backup.serviceMetadata, tempSnapshotId: backup.tempSnapshotId },
-      targetBinary: BACKUP_BINARY, targetHost: backup.host, projectId: backup.projectId, resourceType: BACKUP, resourceId: backupId,
+      targetBinary: BACKUP_BINARY,
+      targetHost: backup.host,
+      projectId: backup.projectId,
+      resourceType: BACKUP,
+      resourceId: backupId,
     });
   }
 }
 
 /** After a cleanup: the temporary snapshot row is gone, and an error backup whose objects were removed holds none. */
-export async function completeBackupCleanup(tx: Executor, backupId: string, cleaned: { tempSnapshotId: string | null; objectsRemoved: boolean }) {
+export async function completeBackupCleanup(
+  tx: Executor,
+  backupId: string,
+  cleaned: { tempSnapshotId: string | null; objectsRemoved: boolean },
+) {
   if (cleaned.tempSnapshotId) await discardTemporarySnapshot(tx, backupId, cleaned.tempSnapshotId);
   if (cleaned.objectsRemoved) await moveBackup(tx, backupId, ['error'], { objectCount: 0, bytesStored: 0 });
 }
@@ -614,23 +956,46 @@ export interface RestoreJob {
  * volume metadata puts back (name and description when it was unnamed, user metadata, bootable).
  */
 export async function completeRestore(
-  tx: Executor, restore: RestoreJob, jobId: string,
+  tx: Executor,
+  restore: RestoreJob,
+  jobId: string,
   outcome: { backup: BackupRow; restored: RestoredVolumeFields; sizeBytes: number; bytesWritten: number },
 ) {
   const { backupId, volumeId, volumeIsNew } = restore;
   await moveBackup(tx, backupId, ['restoring'], { status: 'available', progressBytes: outcome.sizeBytes });
   const { metadata, ...columns } = outcome.restored;
-  const restored = await compareAndSwap(tx, volumes, volumeId, eq(volumes.backupStatus, 'restoring-backup'), {
-    backupStatus: null, statusReason: null, ...columns, ...(volumeIsNew ? { status: 'available' as const, launchedAt: now() } : {}),
-  }, { includeDeleted: true });
+  const restored = await compareAndSwap(
+    tx,
+    volumes,
+    volumeId,
+    eq(volumes.backupStatus, 'restoring-backup'),
+    {
+      backupStatus: null,
+      statusReason: null,
+      ...columns,
+      ...(volumeIsNew ? { status: 'available' as const, launchedAt: now() } : {}),
+    },
+    { includeDeleted: true },
+  );
   if (restored && metadata) await replaceRestoredMetadata(tx, volumeId, metadata);
   if (restored && restored.id !== outcome.backup.volumeId) {
-    await tx.insert(volumeMetadata).values({ volumeId, key: 'src_backup_id', value: backupId })
+    await tx
+      .insert(volumeMetadata)
+      .values({ volumeId, key: 'src_backup_id', value: backupId })
       .onConflictDoUpdate({ target: [volumeMetadata.volumeId, volumeMetadata.key], set: { value: backupId } });
   }
-  await recordServiceEvent(tx, outcome.backup, 'restore_done', { from: 'restoring', to: 'available' }, {
-    jobId, volumeId, volumeIsNew, bytesWritten: outcome.bytesWritten,
-  });
+  await recordServiceEvent(
+    tx,
+    outcome.backup,
+    'restore_done',
+    { from: 'restoring', to: 'available' },
+    {
+      jobId,
+      volumeId,
+      volumeIsNew,
+      bytesWritten: outcome.bytesWritten,
+    },
+  );
 }
 
 /** The backup's user metadata replaces the restored volume's, as Cinder's volume_metadata_update(delete=True). */
@@ -642,15 +1007,27 @@ async function replaceRestoredMetadata(tx: Executor, volumeId: string, metadata:
 
 /** Where a restore leaves things when it does not succeed (design.md, Outcomes). */
 export async function failRestore(
-  tx: Executor, restore: RestoreJob, job: { id: string; projectId: string | null }, reason: string,
+  tx: Executor,
+  restore: RestoreJob,
+  job: { id: string; projectId: string | null },
+  reason: string,
   action: 'restore_failed' | 'restore_cancelled' | 'restore_abandoned',
 ) {
   const { backupId, volumeId, volumeIsNew } = restore;
   const backup = await moveBackup(tx, backupId, ['restoring'], { status: 'available' });
   await failRestoreTarget(tx, volumeId, volumeIsNew, reason);
-  await recordServiceEvent(tx, { id: backupId, projectId: backup?.projectId ?? job.projectId }, action, { from: 'restoring', to: 'available' }, {
-    jobId: job.id, volumeId, volumeIsNew, reason,
-  });
+  await recordServiceEvent(
+    tx,
+    { id: backupId, projectId: backup?.projectId ?? job.projectId },
+    action,
+    { from: 'restoring', to: 'available' },
+    {
+      jobId: job.id,
+      volumeId,
+      volumeIsNew,
+      reason,
+    },
+  );
   if (action === 'restore_failed' && backup) await recordBackupMessage(tx, backup, BACKUP_MESSAGE.restore, BACKUP_DETAIL.restoreFailed);
 }
 
@@ -668,7 +1045,9 @@ async function setFailReason(tx: Executor, backupId: string, reason: string, sta
  * is marked damaged with the object named. A clean verify clears damaged.
  */
 export async function completeVerify(
-  tx: Executor, backup: BackupRow, jobId: string,
+  tx: Executor,
+  backup: BackupRow,
+  jobId: string,
   outcome: { ok: true; objectCount: number; checked: Record<string, unknown> } | { ok: false; reason: string; object: string | null },
 ) {
   if (!outcome.ok) {
@@ -677,7 +1056,11 @@ export async function completeVerify(
     await markDamaged(tx, backup.id, jobId, 'verify', { problem: outcome.reason.replace(/^Verify failed: /, ''), object: outcome.object });
     return;
   }
-  const reset = await moveBackup(tx, backup.id, [backup.status], { status: 'available', failReason: null, objectCount: outcome.objectCount });
+  const reset = await moveBackup(tx, backup.id, [backup.status], {
+    status: 'available',
+    failReason: null,
+    objectCount: outcome.objectCount,
+  });
   if (!reset) return;
   await settleSourcesAfterReset(tx, backup, 'available');
   await recountParentOf(tx, reset);
@@ -714,17 +1097,32 @@ export async function completeImport(tx: Executor, backupId: string, jobId: stri
   const [owner] = await otherOwnersOf(tx, { container, prefix }, backupId);
   if (owner) throw new Error(`Import record failed: its objects (${container}/${prefix}) belong to backup ${owner}.`);
   const row = await moveBackup(tx, backupId, ['creating'], {
-    volumeId: fields.volumeId, parentId: fields.parentId, snapshotId: fields.snapshotId,
-    container, serviceMetadata: prefix, service: fields.service, host: fields.host, availabilityZone: fields.availabilityZone,
-    displayName: fields.displayName, displayDescription: fields.displayDescription, objectCount: fields.objectCount,
-    encryptionKeyId: fields.encryptionKeyId, dataTimestamp: fields.dataTimestamp, createdAt: fields.createdAt,
-    status: 'available', failReason: null,
+    volumeId: fields.volumeId,
+    parentId: fields.parentId,
+    snapshotId: fields.snapshotId,
+    container,
+    serviceMetadata: prefix,
+    service: fields.service,
+    host: fields.host,
+    availabilityZone: fields.availabilityZone,
+    displayName: fields.displayName,
+    displayDescription: fields.displayDescription,
+    objectCount: fields.objectCount,
+    encryptionKeyId: fields.encryptionKeyId,
+    dataTimestamp: fields.dataTimestamp,
+    createdAt: fields.createdAt,
+    status: 'available',
+    failReason: null,
   });
   if (!row) return;
   await recountDependents(tx, backupId);
   await recountParentOf(tx, row);
   const entries = Object.entries(metadata);
-  if (entries.length) await tx.insert(backupMetadata).values(entries.map(([key, value]) => ({ backupId, key, value }))).onConflictDoNothing();
+  if (entries.length)
+    await tx
+      .insert(backupMetadata)
+      .values(entries.map(([key, value]) => ({ backupId, key, value })))
+      .onConflictDoNothing();
   await recordServiceEvent(tx, { id: backupId, projectId: row.projectId }, 'import_done', { from: 'creating', to: 'available' }, { jobId });
 }
 
@@ -752,19 +1150,38 @@ export async function requestBackupMerge(tx: Executor, actor: Actor, id: string,
       throw new AppError('conflict', `Invalid backup: its incremental backup ${descendant.id} failed (error); delete that one first.`);
     }
     if (!held) {
-      throw new AppError('conflict', `Invalid backup: backup ${descendant.id}, built on this one, is ${descendant.status}; `
-        + 'a backup is merged into its children only while no backup of its chain is being created, restored or deleted.');
+      throw new AppError(
+        'conflict',
+        `Invalid backup: backup ${descendant.id}, built on this one, is ${descendant.status}; ` +
+          'a backup is merged into its children only while no backup of its chain is being created, restored or deleted.',
+      );
     }
   }
-  const backup = await swapBackup(tx, id, ['available', 'error'], { status: 'deleting', failReason: null },
-    (current) => `Invalid backup: Backup status must be available or error, not ${current.status}.`);
+  const backup = await swapBackup(
+    tx,
+    id,
+    ['available', 'error'],
+    { status: 'deleting', failReason: null },
+    (current) => `Invalid backup: Backup status must be available or error, not ${current.status}.`,
+  );
   const service = await backupServiceFor(tx, 'merging backup', { host: pinnedHostOf(backup) });
   const job = await enqueueJob(tx, {
-    kind: 'backup_merge', payload: { backupId: id }, targetBinary: BACKUP_BINARY, targetHost: service.host,
-    projectId: backup.projectId, resourceType: BACKUP, resourceId: id, actor,
+    kind: 'backup_merge',
+    payload: { backupId: id },
+    targetBinary: BACKUP_BINARY,
+    targetHost: service.host,
+    projectId: backup.projectId,
+    resourceType: BACKUP,
+    resourceId: id,
+    actor,
   });
   await recordEvent(tx, {
-    actor, projectId: backup.projectId, resourceType: BACKUP, resourceId: id, action: 'merge_delete', toStatus: 'deleting',
+    actor,
+    projectId: backup.projectId,
+    resourceType: BACKUP,
+    resourceId: id,
+    action: 'merge_delete',
+    toStatus: 'deleting',
     detail: { jobId: job.id, children: [...childIds] },
   });
   return backup;
@@ -781,11 +1198,20 @@ export interface MergedChild {
  * full backup) with its new object count, and the merged backup goes with its quota; the parent's
  * parent's dependents counter is recounted with the children it inherits. One transaction.
  */
-export async function completeBackupMerge(tx: Executor, backupId: string, jobId: string, merged: MergedChild[], cost: Record<string, number>) {
+export async function completeBackupMerge(
+  tx: Executor,
+  backupId: string,
+  jobId: string,
+  merged: MergedChild[],
+  cost: Record<string, number>,
+) {
   const parent = await loadBackup(tx, backupId);
   if (parent?.status !== 'deleting') return;
   for (const child of merged) {
-    await compareAndSwap(tx, backups, child.backupId, eq(backups.parentId, backupId), { parentId: child.newParentId, objectCount: child.objectCount });
+    await compareAndSwap(tx, backups, child.backupId, eq(backups.parentId, backupId), {
+      parentId: child.newParentId,
+      objectCount: child.objectCount,
+    });
   }
   await markDeleted(tx, parent, jobId, 'merge_done', { children: merged.map((child) => child.backupId), ...cost });
 }

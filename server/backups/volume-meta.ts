@@ -33,10 +33,10 @@ function decodeLayer(volumeMeta: string) {
   try {
     parsed = JSON.parse(volumeMeta);
   } catch {
-    throw new Error('Restore aborted: the backup\'s volume metadata is not valid JSON.');
+    throw new Error("Restore aborted: the backup's volume metadata is not valid JSON.");
   }
   const layer = volumeMetaSchema.safeParse(parsed);
-  if (!layer.success) throw new Error('Restore aborted: the backup\'s volume metadata has no version.');
+  if (!layer.success) throw new Error("Restore aborted: the backup's volume metadata has no version.");
   if (!SUPPORTED_VERSIONS.includes(layer.data.version)) throw new Error(`Unsupported backup metadata version (${layer.data.version})`);
   return layer.data;
 }

@@ -35,7 +35,10 @@ export interface AttentionVolume {
  * Read from backups_volume_latest_idx alone (index-only), computed once and read twice; the reasons
  * are read for the few volumes shown.
  */
-export async function protectionSummary(tx: Executor, scope: { projectId?: string; recentDays: number; attentionLimit?: number }): Promise<ProtectionSummary> {
+export async function protectionSummary(
+  tx: Executor,
+  scope: { projectId?: string; recentDays: number; attentionLimit?: number },
+): Promise<ProtectionSummary> {
   const projectFilter = scope.projectId ? sql`and v.project_id = ${scope.projectId}` : sql``;
   const finished = sql`b.deleted = false and b.status in ('available', 'error')`;
   // One project: an index probe per volume. Every project: one ordered pass over the same index, joined by hash.

@@ -46,7 +46,16 @@ export async function repositoryHistory(tx: Executor, scope: { projectId?: strin
   const [[now], changes] = await Promise.all([
     tx.execute<{ bytes: string; count: number }>(sql`
       select coalesce(sum(bytes_stored), 0)::text as bytes, count(*)::int as count from backups where deleted = false ${filter}`),
-    tx.execute<{ day: string; added: string; addedCount: number; removed: string; removedCount: number; made: number; read: string; written: string }>(sql`
+    tx.execute<{
+      day: string;
+      added: string;
+      addedCount: number;
+      removed: string;
+      removedCount: number;
+      made: number;
+      read: string;
+      written: string;
+    }>(sql`
       select to_char(day at time zone 'UTC', 'YYYY-MM-DD') as day, sum(added)::text as added, sum(added_count)::int as "addedCount", sum(removed)::text as removed,
         sum(removed_count)::int as "removedCount", sum(made)::int as made, sum(read)::text as read, sum(written)::text as written
       from (

@@ -1,6 +1,6 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from './client';
-import { backups, snapshots, volumes } from './schema';
+import type { backups, snapshots, volumes } from './schema';
 
 /** The tables whose rows have a lifecycle: each has an id, a soft-delete flag and `updated_at`. */
 type LifecycleTable = typeof volumes | typeof snapshots | typeof backups;
@@ -22,7 +22,8 @@ export async function compareAndSwap<T extends LifecycleTable>(
 ): Promise<T['$inferSelect'] | undefined> {
   // The three tables share the columns used here; drizzle cannot see that through a union.
   const t = table as typeof volumes;
-  const [row] = await tx.update(t)
+  const [row] = await tx
+    .update(t)
     .set({ ...(set as Partial<typeof volumes.$inferInsert>), updatedAt: sql`now()` })
     .where(and(eq(t.id, id), options.includeDeleted ? undefined : eq(t.deleted, false), expected))
     .returning();

@@ -206,10 +206,19 @@ async function initialise(binDir: string, dataDir: string, password: string, acc
   fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o644 });
   try {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(path.join(binDir, 'initdb'), [
-        `--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${SUPERUSER}`, `--pwfile=${pwFile}`,
-        '--encoding=UTF8', '--locale=C', '--no-instructions',
-      ], { ...(account ?? {}), stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(
+        path.join(binDir, 'initdb'),
+        [
+          `--pgdata=${dataDir}`,
+          '--auth=scram-sha-256',
+          `--username=${SUPERUSER}`,
+          `--pwfile=${pwFile}`,
+          '--encoding=UTF8',
+          '--locale=C',
+          '--no-instructions',
+        ],
+        { ...(account ?? {}), stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       let stderr = '';
       child.stderr!.on('data', (chunk) => (stderr += chunk));
       child.on('error', reject);
@@ -244,7 +253,9 @@ async function waitForConnections(url: string, server: ChildProcess, logFile: st
 
 export async function startCluster(options: ClusterOptions): Promise<RunningCluster> {
   if (os.platform() !== 'linux' || os.arch() !== 'x64') {
-    throw new Error(`The embedded PostgreSQL supports linux-x64 only; set DATABASE_URL to use an external server on ${os.platform()}-${os.arch()}`);
+    throw new Error(
+      `The embedded PostgreSQL supports linux-x64 only; set DATABASE_URL to use an external server on ${os.platform()}-${os.arch()}`,
+    );
   }
   const account = await postgresAccount();
   const { binDir, dataDir } = await resolveLayout(options, account);
@@ -257,21 +268,35 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   }
 
   const logFd = options.logFile ? fs.openSync(options.logFile, 'a') : 'ignore';
-  const server = spawn(path.join(binDir, 'postgres'), [
-    '-D', dataDir, '-p', String(options.port),
-    '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
-    '-c', 'max_connections=200', '-c', 'shared_buffers=64MB', '-c', 'fsync=on',
-  ], {
-    ...(account ?? {}),
-    // Its own process group: a Ctrl-C in the terminal reaches web and worker, and the owner stops
-    // the database last.
-    detached: true,
-    stdio: ['ignore', logFd, logFd],
-  });
+  const server = spawn(
+    path.join(binDir, 'postgres'),
+    [
+      '-D',
+      dataDir,
+      '-p',
+      String(options.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'shared_buffers=64MB',
+      '-c',
+      'fsync=on',
+    ],
+    {
+      ...(account ?? {}),
+      // Its own process group: a Ctrl-C in the terminal reaches web and worker, and the owner stops
+      // the database last.
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+    },
+  );
   if (typeof logFd === 'number') fs.closeSync(logFd);
 
-  const url = (database: string) =>
-    `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`;
+  const url = (database: string) => `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`;
   await waitForConnections(url('postgres'), server, options.logFile);
 
   return {

@@ -1,8 +1,19 @@
 import type { AuditEventView } from './queries';
 
 export const AUDIT_CSV_COLUMNS = [
-  'id', 'at', 'outcome', 'action', 'user_id', 'user_name', 'project_id', 'project_name',
-  'resource_type', 'resource_id', 'from_status', 'to_status', 'detail',
+  'id',
+  'at',
+  'outcome',
+  'action',
+  'user_id',
+  'user_name',
+  'project_id',
+  'project_name',
+  'resource_type',
+  'resource_id',
+  'from_status',
+  'to_status',
+  'detail',
 ] as const;
 
 /**
@@ -23,7 +34,18 @@ export function csvLine(values: unknown[]): string {
 
 export function auditCsvLine(e: AuditEventView): string {
   return csvLine([
-    e.id, e.at, e.outcome, e.action, e.actorUserId, e.userName, e.projectId, e.projectName,
-    e.resourceType, e.resourceId, e.fromStatus, e.toStatus, e.detail,
+    e.id,
+    e.at,
+    e.outcome,
+    e.action,
+    e.actorUserId,
+    e.userName,
+    e.projectId,
+    e.projectName,
+    e.resourceType,
+    e.resourceId,
+    e.fromStatus,
+    e.toStatus,
+    e.detail,
   ]);
 }

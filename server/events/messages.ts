@@ -21,9 +21,14 @@ const MESSAGE_TABLE: MarkerTable = {
   projectColumn: userMessages.projectId,
   base: () => sql`${userMessages.deleted} = false and ${userMessages.expiresAt} > now()`,
   columns: {
-    id: userMessages.id, project_id: userMessages.projectId, resource_type: userMessages.resourceType,
-    resource_uuid: userMessages.resourceUuid, event_id: userMessages.eventId, message_level: userMessages.messageLevel,
-    created_at: userMessages.createdAt, expires_at: userMessages.expiresAt,
+    id: userMessages.id,
+    project_id: userMessages.projectId,
+    resource_type: userMessages.resourceType,
+    resource_uuid: userMessages.resourceUuid,
+    event_id: userMessages.eventId,
+    message_level: userMessages.messageLevel,
+    created_at: userMessages.createdAt,
+    expires_at: userMessages.expiresAt,
   },
   special: {
     resource_type: (value) => sql`upper(${userMessages.resourceType}) = upper(${value})`,
@@ -37,13 +42,23 @@ export const MESSAGE_LIST_FIELDS = listFields(MESSAGE_TABLE);
 
 async function loadMessages(tx: Executor, ids: string[]): Promise<MessageRecord[]> {
   if (ids.length === 0) return [];
-  const rows = await tx.select({ m: userMessages, createdAtText: utcMicros(userMessages.createdAt), expiresAtText: utcMicros(userMessages.expiresAt) })
-    .from(userMessages).where(inArray(userMessages.id, ids));
-  return inIdOrder(ids, rows.map((r) => ({ ...r.m, createdAtText: r.createdAtText, expiresAtText: r.expiresAtText })));
+  const rows = await tx
+    .select({ m: userMessages, createdAtText: utcMicros(userMessages.createdAt), expiresAtText: utcMicros(userMessages.expiresAt) })
+    .from(userMessages)
+    .where(inArray(userMessages.id, ids));
+  return inIdOrder(
+    ids,
+    rows.map((r) => ({ ...r.m, createdAtText: r.createdAtText, expiresAtText: r.expiresAtText })),
+  );
 }
 
 /** A page of the project's messages by marker (or, for an admin asking, every project's). */
-export async function messageMarkerPage(actor: Actor, projectId: string, options: ListOptions, tx: Executor = db()): Promise<MarkerPage<MessageRecord>> {
+export async function messageMarkerPage(
+  actor: Actor,
+  projectId: string,
+  options: ListOptions,
+  tx: Executor = db(),
+): Promise<MarkerPage<MessageRecord>> {
   authorize(actor, projectId, 'read', 'message:get_all', `Project ${projectId} could not be found.`);
   const { ids, ...rest } = await markerPageIds(MESSAGE_TABLE, actor, projectId, options, tx);
   return { rows: await loadMessages(tx, ids), ...rest };
@@ -52,7 +67,9 @@ export async function messageMarkerPage(actor: Actor, projectId: string, options
 async function visibleMessageId(tx: Executor, actor: Actor, id: string, permission: Permission): Promise<string> {
   const notFound = new AppError('not_found', `Message ${id} could not be found.`);
   if (!isUuidLike(id)) throw notFound;
-  const [row] = await tx.select({ id: userMessages.id, projectId: userMessages.projectId }).from(userMessages)
+  const [row] = await tx
+    .select({ id: userMessages.id, projectId: userMessages.projectId })
+    .from(userMessages)
     .where(and(eq(userMessages.id, id), eq(userMessages.deleted, false)));
   if (!row) throw notFound;
   authorize(actor, row.projectId, permission, permission === 'read' ? 'message:get' : 'message:delete', notFound.message);

@@ -29,11 +29,20 @@ export interface FailureNotice {
  */
 export async function notifyFailure(tx: Executor, notice: FailureNotice): Promise<void> {
   await recordEvent(tx, {
-    actor: SYSTEM_ACTOR, projectId: notice.projectId, resourceType: notice.resourceType, resourceId: notice.resourceId,
-    action: 'failure_notice', detail: { kind: notice.kind, summary: notice.summary, ...notice.detail },
+    actor: SYSTEM_ACTOR,
+    projectId: notice.projectId,
+    resourceType: notice.resourceType,
+    resourceId: notice.resourceId,
+    action: 'failure_notice',
+    detail: { kind: notice.kind, summary: notice.summary, ...notice.detail },
   });
   await queueNotifications(tx, {
-    kind: notice.kind, projectId: notice.projectId, resourceType: notice.resourceType, resourceId: notice.resourceId,
-    summary: notice.summary, detail: notice.detail, at: new Date().toISOString(),
+    kind: notice.kind,
+    projectId: notice.projectId,
+    resourceType: notice.resourceType,
+    resourceId: notice.resourceId,
+    summary: notice.summary,
+    detail: notice.detail,
+    at: new Date().toISOString(),
   });
 }

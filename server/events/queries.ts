@@ -12,19 +12,33 @@ const DAY_MS = 86_400_000;
  * A time bound from a form or a URL: a day (`2026-12-06`, the whole day in UTC) or a moment
  * (`2026-12-06T14:30`, UTC unless it names its zone). Anything else is no bound.
  */
-const timeBound = (end: 'from' | 'to') => z.string().trim().max(40).optional().transform((text, ctx) => {
-  if (!text) return undefined;
-  const day = /^\d{4}-\d{2}-\d{2}$/.test(text);
-  const withZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(text);
-  const at = new Date(day ? `${text}T00:00:00Z` : withZone ? text : `${text}Z`);
-  if (Number.isNaN(at.getTime())) {
-    ctx.addIssue({ code: 'custom', message: 'not a time' });
-    return z.NEVER;
-  }
-  return day && end === 'to' ? new Date(at.getTime() + DAY_MS) : at;
-}).catch(undefined);
+const timeBound = (end: 'from' | 'to') =>
+  z
+    .string()
+    .trim()
+    .max(40)
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return undefined;
+      const day = /^\d{4}-\d{2}-\d{2}$/.test(text);
+      const withZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(text);
+      const at = new Date(day ? `${text}T00:00:00Z` : withZone ? text : `${text}Z`);
+      if (Number.isNaN(at.getTime())) {
+        ctx.addIssue({ code: 'custom', message: 'not a time' });
+        return z.NEVER;
+      }
+      return day && end === 'to' ? new Date(at.getTime() + DAY_MS) : at;
+    })
+    .catch(undefined);
 
-const optionalText = (max: number) => z.string().trim().max(max).optional().transform((t) => t || undefined).catch(undefined);
+const optionalText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .optional()
+    .transform((t) => t || undefined)
+    .catch(undefined);
 
 export const auditFilterSchema = z.object({
   projectId: optionalText(64),
@@ -86,16 +100,23 @@ export async function listAuditEvents(actor: Actor, input: ListAuditEventsInput 
   const parsed = listAuditEventsSchema.parse(input);
   const where = whereOf(parsed);
   const [rows, [{ count }]] = await Promise.all([
-    tx.select(eventColumns).from(auditEvents)
+    tx
+      .select(eventColumns)
+      .from(auditEvents)
       .leftJoin(projects, eq(projects.id, auditEvents.projectId))
       .leftJoin(users, eq(users.id, auditEvents.actorUserId))
-      .where(where).orderBy(desc(auditEvents.at), desc(auditEvents.id))
-      .limit(parsed.pageSize).offset((parsed.page - 1) * parsed.pageSize),
+      .where(where)
+      .orderBy(desc(auditEvents.at), desc(auditEvents.id))
+      .limit(parsed.pageSize)
+      .offset((parsed.page - 1) * parsed.pageSize),
     tx.select({ count: sql<number>`count(*)::int` }).from(auditEvents).where(where),
   ]);
   return {
     rows: rows.map(toView),
-    total: count, page: parsed.page, pageSize: parsed.pageSize, pageCount: Math.max(1, Math.ceil(count / parsed.pageSize)),
+    total: count,
+    page: parsed.page,
+    pageSize: parsed.pageSize,
+    pageCount: Math.max(1, Math.ceil(count / parsed.pageSize)),
   };
 }
 
@@ -109,11 +130,14 @@ export async function* auditEventBatches(actor: Actor, input: AuditFilterInput =
   const where = whereOf(auditFilterSchema.parse(input));
   let before: number | undefined;
   for (;;) {
-    const rows = await tx.select(eventColumns).from(auditEvents)
+    const rows = await tx
+      .select(eventColumns)
+      .from(auditEvents)
       .leftJoin(projects, eq(projects.id, auditEvents.projectId))
       .leftJoin(users, eq(users.id, auditEvents.actorUserId))
       .where(and(where, before === undefined ? undefined : lt(auditEvents.id, before)))
-      .orderBy(desc(auditEvents.id)).limit(batchSize);
+      .orderBy(desc(auditEvents.id))
+      .limit(batchSize);
     if (rows.length === 0) return;
     yield rows.map(toView);
     if (rows.length < batchSize) return;

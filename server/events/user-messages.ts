@@ -26,7 +26,10 @@ export const BACKUP_DETAIL = {
 const MESSAGE_TTL_SECONDS = 2_592_000;
 
 /** Records a failure a tenant should see (GET /messages), in the transaction that records it. */
-export async function recordUserMessage(tx: Executor, message: { projectId: string; resourceType: 'VOLUME_BACKUP' | 'VOLUME'; resourceUuid: string; actionId: string; detailId: string }) {
+export async function recordUserMessage(
+  tx: Executor,
+  message: { projectId: string; resourceType: 'VOLUME_BACKUP' | 'VOLUME'; resourceUuid: string; actionId: string; detailId: string },
+) {
   await tx.insert(userMessages).values({
     projectId: message.projectId,
     resourceType: message.resourceType,
@@ -41,8 +44,10 @@ export async function recordUserMessage(tx: Executor, message: { projectId: stri
 
 /** A backup failure its project sees: one of BACKUP_MESSAGE's actions with one of BACKUP_DETAIL's details. */
 export async function recordBackupMessage(
-  tx: Executor, backup: { id: string; projectId: string },
-  actionId: (typeof BACKUP_MESSAGE)[keyof typeof BACKUP_MESSAGE], detailId: (typeof BACKUP_DETAIL)[keyof typeof BACKUP_DETAIL],
+  tx: Executor,
+  backup: { id: string; projectId: string },
+  actionId: (typeof BACKUP_MESSAGE)[keyof typeof BACKUP_MESSAGE],
+  detailId: (typeof BACKUP_DETAIL)[keyof typeof BACKUP_DETAIL],
 ) {
   await recordUserMessage(tx, { projectId: backup.projectId, resourceType: 'VOLUME_BACKUP', resourceUuid: backup.id, actionId, detailId });
 }

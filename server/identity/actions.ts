@@ -2,14 +2,22 @@
 
 import { formFields, runAction, type ActionResult } from '../action';
 import {
-  changeOwnPassword, createProject, createUser, removeMembership, setMembership, setPassword, setProjectEnabled, setUserEnabled,
+  changeOwnPassword,
+  createProject,
+  createUser,
+  removeMembership,
+  setMembership,
+  setPassword,
+  setProjectEnabled,
+  setUserEnabled,
 } from './service';
 
 type FormState = ActionResult | null;
 
 export async function createProjectAction(_state: FormState, formData: FormData) {
   return runAction((actor) => createProject(actor, formFields(formData)), {
-    revalidate: ['/admin/projects'], message: (p) => `Project ${p.name} created`,
+    revalidate: ['/admin/projects'],
+    message: (p) => `Project ${p.name} created`,
   });
 }
 
@@ -19,7 +27,8 @@ export async function setProjectEnabledAction(projectId: string, enabled: boolea
 
 export async function createUserAction(_state: FormState, formData: FormData) {
   return runAction((actor) => createUser(actor, formFields(formData, ['isAdmin'])), {
-    revalidate: ['/admin/users'], message: (u) => `User ${u.name} created`,
+    revalidate: ['/admin/users'],
+    message: (u) => `User ${u.name} created`,
   });
 }
 
@@ -28,7 +37,10 @@ export async function setUserEnabledAction(userId: string, enabled: boolean) {
 }
 
 export async function setPasswordAction(_state: FormState, formData: FormData) {
-  return runAction((actor) => setPassword(actor, formFields(formData)), { revalidate: ['/admin/users'], message: 'Password changed; the user\'s sessions were signed out' });
+  return runAction((actor) => setPassword(actor, formFields(formData)), {
+    revalidate: ['/admin/users'],
+    message: "Password changed; the user's sessions were signed out",
+  });
 }
 
 export async function changeOwnPasswordAction(_state: FormState, formData: FormData) {
@@ -38,7 +50,10 @@ export async function changeOwnPasswordAction(_state: FormState, formData: FormD
 }
 
 export async function setMembershipAction(_state: FormState, formData: FormData) {
-  return runAction((actor) => setMembership(actor, formFields(formData)), { revalidate: ['/admin/projects', '/admin/users'], message: 'Membership saved' });
+  return runAction((actor) => setMembership(actor, formFields(formData)), {
+    revalidate: ['/admin/projects', '/admin/users'],
+    message: 'Membership saved',
+  });
 }
 
 export async function removeMembershipAction(userId: string, projectId: string) {

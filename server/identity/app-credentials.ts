@@ -25,15 +25,28 @@ export const createApplicationCredentialSchema = z.object({
   description: z.string().trim().max(255, 'Use at most 255 characters').default(''),
   projectId: z.string({ error: 'Choose a project' }).trim().min(1, 'Choose a project').max(64),
   /** A date or date-time in the future; none means it lasts until revoked. */
-  expiresAt: z.coerce.date({ error: 'Enter a valid date' }).optional().nullable()
+  expiresAt: z.coerce
+    .date({ error: 'Enter a valid date' })
+    .optional()
+    .nullable()
     .refine((d) => !d || d.getTime() > Date.now(), 'Choose a time in the future'),
 });
 
-const idInput = z.object({ id: z.string({ error: 'Missing id' }).trim().min(1).max(64).regex(/^[A-Za-z0-9-]+$/, 'Not a valid id') });
+const idInput = z.object({
+  id: z
+    .string({ error: 'Missing id' })
+    .trim()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9-]+$/, 'Not a valid id'),
+});
 
 export async function createApplicationCredential(actor: Actor, input: unknown, tx: Executor = db()) {
   const data = parseInput(createApplicationCredentialSchema, input);
-  const [project] = await tx.select().from(projects).where(and(eq(projects.id, data.projectId), eq(projects.enabled, true)));
+  const [project] = await tx
+    .select()
+    .from(projects)
+    .where(and(eq(projects.id, data.projectId), eq(projects.enabled, true)));
   if (!project || !canSeeProject(actor, project.id)) {
     throw new AppError('not_found', `Project ${data.projectId} could not be found.`, { projectId: 'Choose one of your projects' });
   }
@@ -41,18 +54,30 @@ export async function createApplicationCredential(actor: Actor, input: unknown, 
   const secretHash = await hashPassword(secret);
   try {
     return await tx.transaction(async (t) => {
-      const [credential] = await t.insert(applicationCredentials).values({
-        userId: actor.userId, projectId: project.id, name: data.name, description: data.description, secretHash,
-        expiresAt: data.expiresAt ?? null,
-      }).returning();
+      const [credential] = await t
+        .insert(applicationCredentials)
+        .values({
+          userId: actor.userId,
+          projectId: project.id,
+          name: data.name,
+          description: data.description,
+          secretHash,
+          expiresAt: data.expiresAt ?? null,
+        })
+        .returning();
       await recordEvent(t, {
-        actor, projectId: project.id, resourceType: CREDENTIAL, resourceId: credential.id, action: 'create',
+        actor,
+        projectId: project.id,
+        resourceType: CREDENTIAL,
+        resourceId: credential.id,
+        action: 'create',
         detail: { name: credential.name, expiresAt: credential.expiresAt?.toISOString() ?? null },
       });
       return { credential: withoutHash(credential), projectName: project.name, secret };
     });
   } catch (error) {
-    if (isUniqueViolation(error)) throw invalid(`You already have an application credential named ${data.name}`, { name: 'Choose another name' });
+    if (isUniqueViolation(error))
+      throw invalid(`You already have an application credential named ${data.name}`, { name: 'Choose another name' });
     throw error;
   }
 }
@@ -64,12 +89,15 @@ function withoutHash(row: typeof applicationCredentials.$inferSelect) {
 
 /** The actor's own credentials, newest first, with their project names. */
 export async function listApplicationCredentials(actor: Actor, tx: Executor = db()) {
-  const rows = await tx.select({ credential: applicationCredentials, projectName: projects.name }).from(applicationCredentials)
+  const rows = await tx
+    .select({ credential: applicationCredentials, projectName: projects.name })
+    .from(applicationCredentials)
     .innerJoin(projects, eq(projects.id, applicationCredentials.projectId))
     .where(eq(applicationCredentials.userId, actor.userId))
     .orderBy(sql`${applicationCredentials.createdAt} desc`, asc(applicationCredentials.name));
   return rows.map((r) => ({
-    ...withoutHash(r.credential), projectName: r.projectName,
+    ...withoutHash(r.credential),
+    projectName: r.projectName,
     expired: !!r.credential.expiresAt && r.credential.expiresAt.getTime() <= Date.now(),
   }));
 }
@@ -78,11 +106,19 @@ export async function listApplicationCredentials(actor: Actor, tx: Executor = db
 export async function revokeApplicationCredential(actor: Actor, input: unknown, tx: Executor = db()) {
   const { id } = parseInput(idInput, input);
   return tx.transaction(async (t) => {
-    const [removed] = await t.delete(applicationCredentials)
+    const [removed] = await t
+      .delete(applicationCredentials)
       .where(and(eq(applicationCredentials.id, id), actor.isAdmin ? undefined : eq(applicationCredentials.userId, actor.userId)))
       .returning();
     if (!removed) throw new AppError('not_found', `Application credential ${id} could not be found.`);
-    await recordEvent(t, { actor, projectId: removed.projectId, resourceType: CREDENTIAL, resourceId: removed.id, action: 'revoke', detail: { name: removed.name } });
+    await recordEvent(t, {
+      actor,
+      projectId: removed.projectId,
+      resourceType: CREDENTIAL,
+      resourceId: removed.id,
+      action: 'revoke',
+      detail: { name: removed.name },
+    });
     return withoutHash(removed);
   });
 }
@@ -99,15 +135,19 @@ export async function authenticateApplicationCredential(
 ) {
   const row = await findApplicationCredential(input);
   const typed = input.id ?? `${input.userId ?? input.userName ?? ''}/${input.name ?? ''}`;
-  return throttledSignIn({
-    channel: 'application_credential', address: context.address,
-    accountKey: row ? `credential:${row.credential.id}` : unknownKey('credential', typed),
-    accountLabel: row ? `${row.user.name}/${row.credential.name}` : lookupable(typed) ? typed : '(unreadable)',
-  }, async () => {
-    const ok = await verifyOrDecoy(input.secret, row?.credential.secretHash);
-    const user = row ? { userId: row.user.id, name: row.user.name } : null;
-    return { user, value: ok && row && row.user.enabled ? { credential: withoutHash(row.credential), user: row.user } : null };
-  });
+  return throttledSignIn(
+    {
+      channel: 'application_credential',
+      address: context.address,
+      accountKey: row ? `credential:${row.credential.id}` : unknownKey('credential', typed),
+      accountLabel: row ? `${row.user.name}/${row.credential.name}` : lookupable(typed) ? typed : '(unreadable)',
+    },
+    async () => {
+      const ok = await verifyOrDecoy(input.secret, row?.credential.secretHash);
+      const user = row ? { userId: row.user.id, name: row.user.name } : null;
+      return { user, value: ok && row && row.user.enabled ? { credential: withoutHash(row.credential), user: row.user } : null };
+    },
+  );
 }
 
 async function findApplicationCredential(input: { id?: string; name?: string; userId?: string; userName?: string }) {
@@ -121,7 +161,10 @@ async function findApplicationCredential(input: { id?: string; name?: string; us
     if (input.userId !== undefined) conditions.push(eq(users.id, input.userId));
     else conditions.push(eq(users.name, input.userName!), eq(users.domainId, 'default'));
   } else return undefined;
-  const [row] = await db().select({ credential: applicationCredentials, user: users }).from(applicationCredentials)
-    .innerJoin(users, eq(users.id, applicationCredentials.userId)).where(and(...conditions));
+  const [row] = await db()
+    .select({ credential: applicationCredentials, user: users })
+    .from(applicationCredentials)
+    .innerJoin(users, eq(users.id, applicationCredentials.userId))
+    .where(and(...conditions));
   return row;
 }

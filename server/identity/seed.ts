@@ -36,13 +36,22 @@ export async function seedOnce(database: Database, env: { adminPassword?: string
     const [demoProject] = await tx.insert(projects).values({ name: 'demo', description: 'A tenant to try things in' }).returning();
     await ensureProjectQuotas(tx, adminProject.id);
     await ensureProjectQuotas(tx, demoProject.id);
-    const [admin] = await tx.insert(users).values({ name: 'admin', passwordHash: adminHash, isAdmin: true, defaultProjectId: adminProject.id }).returning();
+    const [admin] = await tx
+      .insert(users)
+      .values({ name: 'admin', passwordHash: adminHash, isAdmin: true, defaultProjectId: adminProject.id })
+      .returning();
     const [demo] = await tx.insert(users).values({ name: 'demo', passwordHash: demoHash, defaultProjectId: demoProject.id }).returning();
     await tx.insert(memberships).values([
       { userId: admin.id, projectId: adminProject.id, role: 'member' },
       { userId: demo.id, projectId: demoProject.id, role: 'member' },
     ]);
-    await recordEvent(tx, { actor: SYSTEM_ACTOR, resourceType: 'installation', resourceId: 'seed', action: 'seed', detail: { users: ['admin', 'demo'], projects: ['admin', 'demo'] } });
+    await recordEvent(tx, {
+      actor: SYSTEM_ACTOR,
+      resourceType: 'installation',
+      resourceId: 'seed',
+      action: 'seed',
+      detail: { users: ['admin', 'demo'], projects: ['admin', 'demo'] },
+    });
   });
   return { seeded: true, generated };
 }

@@ -9,7 +9,12 @@ import { recordEvent } from '../events/audit';
 import { ensureProjectQuotas } from '../quotas/service';
 import { isUniqueViolation, parseInput as parse } from '../validation';
 import {
-  changeOwnPasswordSchema, createProjectSchema, createUserSchema, membershipSchema, setEnabledSchema, setPasswordSchema,
+  changeOwnPasswordSchema,
+  createProjectSchema,
+  createUserSchema,
+  membershipSchema,
+  setEnabledSchema,
+  setPasswordSchema,
 } from './schemas';
 
 export async function createProject(actor: Actor, input: unknown, tx: Executor = db()) {
@@ -19,11 +24,20 @@ export async function createProject(actor: Actor, input: unknown, tx: Executor =
     return await tx.transaction(async (t) => {
       const [project] = await t.insert(projects).values({ name: data.name, description: data.description }).returning();
       await ensureProjectQuotas(t, project.id);
-      await recordEvent(t, { actor, projectId: project.id, resourceType: 'project', resourceId: project.id, action: 'create', toStatus: 'enabled', detail: { name: project.name } });
+      await recordEvent(t, {
+        actor,
+        projectId: project.id,
+        resourceType: 'project',
+        resourceId: project.id,
+        action: 'create',
+        toStatus: 'enabled',
+        detail: { name: project.name },
+      });
       return project;
     });
   } catch (error) {
-    if (isUniqueViolation(error)) throw invalid(`A project named ${data.name} already exists`, { name: 'A project with this name already exists' });
+    if (isUniqueViolation(error))
+      throw invalid(`A project named ${data.name} already exists`, { name: 'A project with this name already exists' });
     throw error;
   }
 }
@@ -32,7 +46,8 @@ export async function setProjectEnabled(actor: Actor, input: unknown, tx: Execut
   requireAdmin(actor, 'identity:update_project');
   const data = parse(setEnabledSchema, input);
   return tx.transaction(async (t) => {
-    const [project] = await t.update(projects)
+    const [project] = await t
+      .update(projects)
       .set({ enabled: data.enabled, updatedAt: sql`now()` })
       .where(and(eq(projects.id, data.id), eq(projects.enabled, !data.enabled)))
       .returning();
@@ -43,8 +58,13 @@ export async function setProjectEnabled(actor: Actor, input: unknown, tx: Execut
     }
     if (project.name === 'admin' && !data.enabled) throw invalid('The admin project cannot be disabled');
     await recordEvent(t, {
-      actor, projectId: project.id, resourceType: 'project', resourceId: project.id, action: data.enabled ? 'enable' : 'disable',
-      fromStatus: data.enabled ? 'disabled' : 'enabled', toStatus: data.enabled ? 'enabled' : 'disabled',
+      actor,
+      projectId: project.id,
+      resourceType: 'project',
+      resourceId: project.id,
+      action: data.enabled ? 'enable' : 'disable',
+      fromStatus: data.enabled ? 'disabled' : 'enabled',
+      toStatus: data.enabled ? 'enabled' : 'disabled',
     });
     return project;
   });
@@ -60,18 +80,30 @@ export async function createUser(actor: Actor, input: unknown, tx: Executor = db
         const [project] = await t.select({ id: projects.id }).from(projects).where(eq(projects.id, data.projectId));
         if (!project) throw invalid('Choose an existing project', { projectId: 'This project does not exist' });
       }
-      const [user] = await t.insert(users).values({
-        name: data.name, passwordHash, isAdmin: data.isAdmin, defaultProjectId: data.projectId ?? null,
-      }).returning({ id: users.id, name: users.name, isAdmin: users.isAdmin });
+      const [user] = await t
+        .insert(users)
+        .values({
+          name: data.name,
+          passwordHash,
+          isAdmin: data.isAdmin,
+          defaultProjectId: data.projectId ?? null,
+        })
+        .returning({ id: users.id, name: users.name, isAdmin: users.isAdmin });
       if (data.projectId) await t.insert(memberships).values({ userId: user.id, projectId: data.projectId, role: data.role });
       await recordEvent(t, {
-        actor, projectId: data.projectId ?? null, resourceType: 'user', resourceId: user.id, action: 'create', toStatus: 'enabled',
+        actor,
+        projectId: data.projectId ?? null,
+        resourceType: 'user',
+        resourceId: user.id,
+        action: 'create',
+        toStatus: 'enabled',
         detail: { name: user.name, isAdmin: user.isAdmin, role: data.projectId ? data.role : null },
       });
       return user;
     });
   } catch (error) {
-    if (isUniqueViolation(error)) throw invalid(`A user named ${data.name} already exists`, { name: 'A user with this name already exists' });
+    if (isUniqueViolation(error))
+      throw invalid(`A user named ${data.name} already exists`, { name: 'A user with this name already exists' });
     throw error;
   }
 }
@@ -81,7 +113,8 @@ export async function setUserEnabled(actor: Actor, input: unknown, tx: Executor 
   const data = parse(setEnabledSchema, input);
   if (!data.enabled && data.id === actor.userId) throw invalid('You cannot disable yourself');
   return tx.transaction(async (t) => {
-    const [user] = await t.update(users)
+    const [user] = await t
+      .update(users)
       .set({ enabled: data.enabled, sessionVersion: sql`${users.sessionVersion} + 1`, updatedAt: sql`now()` })
       .where(and(eq(users.id, data.id), eq(users.enabled, !data.enabled)))
       .returning({ id: users.id, name: users.name });
@@ -91,8 +124,12 @@ export async function setUserEnabled(actor: Actor, input: unknown, tx: Executor 
       throw new AppError('conflict', `User is already ${data.enabled ? 'enabled' : 'disabled'}`);
     }
     await recordEvent(t, {
-      actor, resourceType: 'user', resourceId: user.id, action: data.enabled ? 'enable' : 'disable',
-      fromStatus: data.enabled ? 'disabled' : 'enabled', toStatus: data.enabled ? 'enabled' : 'disabled',
+      actor,
+      resourceType: 'user',
+      resourceId: user.id,
+      action: data.enabled ? 'enable' : 'disable',
+      fromStatus: data.enabled ? 'disabled' : 'enabled',
+      toStatus: data.enabled ? 'enabled' : 'disabled',
     });
     return user;
   });
@@ -103,16 +140,25 @@ export async function setPassword(actor: Actor, input: unknown, tx: Executor = d
   if (data.userId !== actor.userId) requireAdmin(actor, 'identity:update_user');
   const passwordHash = await hashPassword(data.password);
   return tx.transaction(async (t) => {
-    const [user] = await t.update(users)
+    const [user] = await t
+      .update(users)
       .set({ passwordHash, sessionVersion: sql`${users.sessionVersion} + 1`, updatedAt: sql`now()` })
       .where(eq(users.id, data.userId))
       .returning({ id: users.id });
     if (!user) throw notFound('User', data.userId);
     // As in Keystone, a new password ends the tokens the old one issued (application credentials keep theirs).
-    const revoked = await t.update(apiTokens).set({ revokedAt: sql`now()` })
+    const revoked = await t
+      .update(apiTokens)
+      .set({ revokedAt: sql`now()` })
       .where(and(eq(apiTokens.userId, user.id), isNull(apiTokens.revokedAt), isNull(apiTokens.applicationCredentialId)))
       .returning({ id: apiTokens.id });
-    await recordEvent(t, { actor, resourceType: 'user', resourceId: user.id, action: 'set_password', detail: { revokedTokens: revoked.length } });
+    await recordEvent(t, {
+      actor,
+      resourceType: 'user',
+      resourceId: user.id,
+      action: 'set_password',
+      detail: { revokedTokens: revoked.length },
+    });
   });
 }
 
@@ -137,13 +183,22 @@ export async function setMembership(actor: Actor, input: unknown, tx: Executor =
     if (!user) throw notFound('User', data.userId);
     const [project] = await t.select({ id: projects.id }).from(projects).where(eq(projects.id, data.projectId));
     if (!project) throw invalid('Choose an existing project', { projectId: 'This project does not exist' });
-    const [previous] = await t.select({ role: memberships.role }).from(memberships)
+    const [previous] = await t
+      .select({ role: memberships.role })
+      .from(memberships)
       .where(and(eq(memberships.userId, data.userId), eq(memberships.projectId, data.projectId)));
-    await t.insert(memberships).values(data)
+    await t
+      .insert(memberships)
+      .values(data)
       .onConflictDoUpdate({ target: [memberships.userId, memberships.projectId], set: { role: data.role } });
     await recordEvent(t, {
-      actor, projectId: data.projectId, resourceType: 'membership', resourceId: `${data.userId}:${data.projectId}`,
-      action: previous ? 'change_role' : 'add', fromStatus: previous?.role ?? null, toStatus: data.role,
+      actor,
+      projectId: data.projectId,
+      resourceType: 'membership',
+      resourceId: `${data.userId}:${data.projectId}`,
+      action: previous ? 'change_role' : 'add',
+      fromStatus: previous?.role ?? null,
+      toStatus: data.role,
     });
   });
 }
@@ -152,13 +207,19 @@ export async function removeMembership(actor: Actor, input: unknown, tx: Executo
   requireAdmin(actor, 'identity:update_membership');
   const data = parse(membershipSchema.pick({ userId: true, projectId: true }), input);
   return tx.transaction(async (t) => {
-    const [removed] = await t.delete(memberships)
+    const [removed] = await t
+      .delete(memberships)
       .where(and(eq(memberships.userId, data.userId), eq(memberships.projectId, data.projectId)))
       .returning();
     if (!removed) throw notFound('Membership', `${data.userId}:${data.projectId}`);
     await recordEvent(t, {
-      actor, projectId: data.projectId, resourceType: 'membership', resourceId: `${data.userId}:${data.projectId}`,
-      action: 'remove', fromStatus: removed.role, toStatus: null,
+      actor,
+      projectId: data.projectId,
+      resourceType: 'membership',
+      resourceId: `${data.userId}:${data.projectId}`,
+      action: 'remove',
+      fromStatus: removed.role,
+      toStatus: null,
     });
   });
 }

@@ -17,8 +17,7 @@ export type RoleName = 'admin' | 'member' | 'reader';
 export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 
 /** Keystone's time form: `2015-11-05T22:00:11.000000Z`. */
-const keystoneTime = (column: unknown) =>
-  sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const keystoneTime = (column: unknown) => sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 export interface TokenProject {
   id: string;
@@ -62,27 +61,39 @@ export async function scopableProject(actor: Actor, where: { id?: string; name?:
   if (where.id) conditions.push(eq(projects.id, where.id));
   if (where.name !== undefined) conditions.push(eq(projects.name, where.name));
   if (where.domainId) conditions.push(eq(projects.domainId, where.domainId));
-  const [project] = await tx.select().from(projects).where(and(...conditions));
+  const [project] = await tx
+    .select()
+    .from(projects)
+    .where(and(...conditions));
   if (!project || !projectRole(actor, project.id)) return null;
   return project;
 }
 
 /** Issues a token: returns the secret once; only its hash is kept. */
-export async function issueToken(input: {
-  userId: string;
-  projectId: string | null;
-  methods: string[];
-  applicationCredentialId?: string | null;
-  /** The credential's own expiry caps the token's. */
-  notAfter?: Date | null;
-}, tx: Executor = db()): Promise<{ token: string; id: string }> {
+export async function issueToken(
+  input: {
+    userId: string;
+    projectId: string | null;
+    methods: string[];
+    applicationCredentialId?: string | null;
+    /** The credential's own expiry caps the token's. */
+    notAfter?: Date | null;
+  },
+  tx: Executor = db(),
+): Promise<{ token: string; id: string }> {
   const token = randomBytes(32).toString('base64url');
   const lifetime = sql`now() + make_interval(secs => ${TOKEN_LIFETIME_SECONDS})`;
-  const [row] = await tx.insert(apiTokens).values({
-    tokenHash: hashToken(token), userId: input.userId, projectId: input.projectId,
-    applicationCredentialId: input.applicationCredentialId ?? null, methods: input.methods,
-    expiresAt: (input.notAfter ? sql`least(${lifetime}, ${input.notAfter.toISOString()}::timestamptz)` : lifetime) as unknown as Date,
-  }).returning({ id: apiTokens.id });
+  const [row] = await tx
+    .insert(apiTokens)
+    .values({
+      tokenHash: hashToken(token),
+      userId: input.userId,
+      projectId: input.projectId,
+      applicationCredentialId: input.applicationCredentialId ?? null,
+      methods: input.methods,
+      expiresAt: (input.notAfter ? sql`least(${lifetime}, ${input.notAfter.toISOString()}::timestamptz)` : lifetime) as unknown as Date,
+    })
+    .returning({ id: apiTokens.id });
   return { token, id: row.id };
 }
 
@@ -92,17 +103,26 @@ export async function issueToken(input: {
  */
 export async function resolveToken(token: string | null | undefined, tx: Executor = db()): Promise<TokenContext | null> {
   if (!token || token.length > 512) return null;
-  const [row] = await tx.select({
-    token: apiTokens, issuedAt: keystoneTime(apiTokens.issuedAt), expiresAt: keystoneTime(apiTokens.expiresAt),
-  }).from(apiTokens).where(and(
-    eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt), sql`${apiTokens.expiresAt} > now()`,
-  ));
+  const [row] = await tx
+    .select({
+      token: apiTokens,
+      issuedAt: keystoneTime(apiTokens.issuedAt),
+      expiresAt: keystoneTime(apiTokens.expiresAt),
+    })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt), sql`${apiTokens.expiresAt} > now()`));
   if (!row) return null;
   let applicationCredential: TokenContext['applicationCredential'] = null;
   if (row.token.applicationCredentialId) {
-    const [credential] = await tx.select({ id: applicationCredentials.id, name: applicationCredentials.name }).from(applicationCredentials)
-      .where(and(eq(applicationCredentials.id, row.token.applicationCredentialId),
-        sql`(${applicationCredentials.expiresAt} is null or ${applicationCredentials.expiresAt} > now())`));
+    const [credential] = await tx
+      .select({ id: applicationCredentials.id, name: applicationCredentials.name })
+      .from(applicationCredentials)
+      .where(
+        and(
+          eq(applicationCredentials.id, row.token.applicationCredentialId),
+          sql`(${applicationCredentials.expiresAt} is null or ${applicationCredentials.expiresAt} > now())`,
+        ),
+      );
     if (!credential) return null;
     applicationCredential = credential;
   }
@@ -117,20 +137,33 @@ export async function resolveToken(token: string | null | undefined, tx: Executo
     role = projectRole(actor, found.id);
   }
   const scoped: Actor = {
-    userId: actor.userId, name: actor.name, isAdmin: actor.isAdmin,
-    roles: new Map<string, ProjectRole>(project && role && role !== 'admin' ? [[project.id, role]] : project ? [[project.id, 'member']] : []),
+    userId: actor.userId,
+    name: actor.name,
+    isAdmin: actor.isAdmin,
+    roles: new Map<string, ProjectRole>(
+      project && role && role !== 'admin' ? [[project.id, role]] : project ? [[project.id, 'member']] : [],
+    ),
   };
   return {
-    tokenId: row.token.id, actor, scoped, project, roles: impliedRoles(role), methods: row.token.methods,
+    tokenId: row.token.id,
+    actor,
+    scoped,
+    project,
+    roles: impliedRoles(role),
+    methods: row.token.methods,
     user: { id: actor.userId, name: actor.name, domainId: 'default' },
-    issuedAt: row.issuedAt, expiresAt: row.expiresAt, applicationCredential,
+    issuedAt: row.issuedAt,
+    expiresAt: row.expiresAt,
+    applicationCredential,
     auditId: createHash('sha256').update(row.token.id).digest('base64url').slice(0, 22),
   };
 }
 
 /** Revokes a token at once; false when it was not live. */
 export async function revokeToken(token: string, tx: Executor = db()): Promise<boolean> {
-  const revoked = await tx.update(apiTokens).set({ revokedAt: sql`now()` })
+  const revoked = await tx
+    .update(apiTokens)
+    .set({ revokedAt: sql`now()` })
     .where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt), sql`${apiTokens.expiresAt} > now()`))
     .returning({ id: apiTokens.id });
   return revoked.length > 0;

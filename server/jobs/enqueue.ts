@@ -21,23 +21,27 @@ export interface EnqueueRequest<K extends JobKind> {
  */
 export async function enqueueJob<K extends JobKind>(tx: Executor, request: EnqueueRequest<K>) {
   const payload = jobPayloads[request.kind].parse(request.payload) as Record<string, unknown>;
-  const [job] = await tx.insert(jobs).values({
-    kind: request.kind,
-    payload,
-    targetBinary: request.targetBinary,
-    targetHost: request.targetHost ?? null,
-    projectId: request.projectId ?? null,
-    resourceType: request.resourceType ?? null,
-    resourceId: request.resourceId ?? null,
-    requestedBy: request.actor?.userId ?? null,
-  }).returning();
+  const [job] = await tx
+    .insert(jobs)
+    .values({
+      kind: request.kind,
+      payload,
+      targetBinary: request.targetBinary,
+      targetHost: request.targetHost ?? null,
+      projectId: request.projectId ?? null,
+      resourceType: request.resourceType ?? null,
+      resourceId: request.resourceId ?? null,
+      requestedBy: request.actor?.userId ?? null,
+    })
+    .returning();
   await tx.execute(sql`select pg_notify(${JOBS_CHANNEL}, ${request.targetBinary})`);
   return job;
 }
 
 /** Asks the worker running `jobId` to abort it; returns false when the job is no longer live. */
 export async function requestCancel(tx: Executor, jobId: string): Promise<boolean> {
-  const [job] = await tx.update(jobs)
+  const [job] = await tx
+    .update(jobs)
     .set({ cancelRequested: true, updatedAt: sql`now()` })
     .where(and(eq(jobs.id, jobId), sql`${jobs.status} in ('queued', 'running')`))
     .returning({ id: jobs.id });

@@ -37,7 +37,10 @@ export const jobPayloads = {
   backup_merge: z.object({ backupId: id }),
   /** Removes what a backup whose worker vanished left behind: partial objects, a temporary snapshot. */
   backup_cleanup: z.object({
-    backupId: id, container: z.string().nullable(), prefix: z.string().nullable(), tempSnapshotId: id.nullable(),
+    backupId: id,
+    container: z.string().nullable(),
+    prefix: z.string().nullable(),
+    tempSnapshotId: id.nullable(),
   }),
   /** Reset to available: checks the repository (metadata, sha file, every listed object) first. */
   backup_verify: z.object({ backupId: id, fromStatus: z.string() }),

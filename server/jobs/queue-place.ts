@@ -28,7 +28,10 @@ type QueuedJob = typeof jobs.$inferSelect;
 export async function queuePlaces(tx: Executor, jobIds: string[]): Promise<Map<string, QueuePlace>> {
   const places = new Map<string, QueuePlace>();
   if (jobIds.length === 0) return places;
-  const asked = await tx.select().from(jobs).where(and(inArray(jobs.id, jobIds), eq(jobs.status, 'queued')));
+  const asked = await tx
+    .select()
+    .from(jobs)
+    .where(and(inArray(jobs.id, jobIds), eq(jobs.status, 'queued')));
   for (const job of asked) places.set(job.id, await placeOf(tx, job));
   return places;
 }
@@ -37,22 +40,37 @@ async function placeOf(tx: Executor, job: QueuedJob): Promise<QueuePlace> {
   const jobClass = classOfJob(job);
   const kinds = kindsOfClass(jobClass);
   const sameTarget = and(
-    eq(jobs.targetBinary, job.targetBinary), inArray(jobs.kind, kinds),
+    eq(jobs.targetBinary, job.targetBinary),
+    inArray(jobs.kind, kinds),
     job.targetHost ? sql`(${jobs.targetHost} is null or ${jobs.targetHost} = ${job.targetHost})` : undefined,
   );
   const [queued, running] = await Promise.all([
-    tx.select({ id: jobs.id, projectId: jobs.projectId, createdAt: jobs.createdAt }).from(jobs)
-      .where(and(sameTarget, eq(jobs.status, 'queued'))).orderBy(jobs.createdAt, jobs.id),
-    tx.select({ projectId: jobs.projectId, count: sql<number>`count(*)::int` }).from(jobs)
-      .where(and(inArray(jobs.kind, kinds), eq(jobs.status, 'running'))).groupBy(jobs.projectId),
+    tx
+      .select({ id: jobs.id, projectId: jobs.projectId, createdAt: jobs.createdAt })
+      .from(jobs)
+      .where(and(sameTarget, eq(jobs.status, 'queued')))
+      .orderBy(jobs.createdAt, jobs.id),
+    tx
+      .select({ projectId: jobs.projectId, count: sql<number>`count(*)::int` })
+      .from(jobs)
+      .where(and(inArray(jobs.kind, kinds), eq(jobs.status, 'running')))
+      .groupBy(jobs.projectId),
   ]);
   // When each waiting project last had a job of this class start (jobs_project_kind_started_idx).
   const waitingProjects = [...new Set(queued.flatMap((q) => (q.projectId ? [q.projectId] : [])))];
-  const served = await tx.select({ projectId: jobs.projectId, at: sql<string | null>`max(${jobs.startedAt})::text` }).from(jobs)
-    .where(and(inArray(jobs.kind, kinds), or(
-      waitingProjects.length ? inArray(jobs.projectId, waitingProjects) : undefined,
-      queued.some((q) => !q.projectId) ? isNull(jobs.projectId) : undefined,
-    ) ?? sql`false`)).groupBy(jobs.projectId);
+  const served = await tx
+    .select({ projectId: jobs.projectId, at: sql<string | null>`max(${jobs.startedAt})::text` })
+    .from(jobs)
+    .where(
+      and(
+        inArray(jobs.kind, kinds),
+        or(
+          waitingProjects.length ? inArray(jobs.projectId, waitingProjects) : undefined,
+          queued.some((q) => !q.projectId) ? isNull(jobs.projectId) : undefined,
+        ) ?? sql`false`,
+      ),
+    )
+    .groupBy(jobs.projectId);
   const key = (projectId: string | null) => projectId ?? '';
   const runningOf = new Map(running.map((r) => [key(r.projectId), r.count]));
   const servedAt = new Map(served.map((s) => [key(s.projectId), s.at ? Date.parse(s.at) : Number.NEGATIVE_INFINITY]));
@@ -88,9 +106,17 @@ const REASONS: Record<WaitReason, (binary: ServiceBinary) => string> = {
 async function reasonOf(tx: Executor, job: QueuedJob, jobClass: JobClass, position: number): Promise<WaitReason> {
   if (!(await findLiveService(tx, job.targetBinary as ServiceBinary, { host: job.targetHost }))) return 'no_service';
   if (jobClass !== 'transfer') return position > 1 ? 'job_slot' : 'next';
-  const [busy] = await tx.select({ id: jobs.id }).from(jobs).where(and(
-    eq(jobs.targetBinary, job.targetBinary), inArray(jobs.kind, kindsOfClass('transfer')), eq(jobs.status, 'running'),
-    job.targetHost ? sql`(${jobs.targetHost} is null or ${jobs.targetHost} = ${job.targetHost})` : undefined,
-  )).limit(1);
+  const [busy] = await tx
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.targetBinary, job.targetBinary),
+        inArray(jobs.kind, kindsOfClass('transfer')),
+        eq(jobs.status, 'running'),
+        job.targetHost ? sql`(${jobs.targetHost} is null or ${jobs.targetHost} = ${job.targetHost})` : undefined,
+      ),
+    )
+    .limit(1);
   return busy ? 'transfer_slot' : 'next';
 }

@@ -19,9 +19,20 @@ export const listOptionsSchema = z.object({
   /** The id the page starts after: a row the actor may see. */
   marker: z.string().nullable().default(null),
   limit: z.number().int().min(0).max(MAX_LIMIT).default(MAX_LIMIT),
-  offset: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  offset: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(0),
   /** Sort keys in order, each with its direction; ties broken by the keys that follow. */
-  sort: z.array(z.tuple([z.string(), z.enum(['asc', 'desc'])])).min(1).default([['created_at', 'desc'], ['id', 'desc']]),
+  sort: z
+    .array(z.tuple([z.string(), z.enum(['asc', 'desc'])]))
+    .min(1)
+    .default([
+      ['created_at', 'desc'],
+      ['id', 'desc'],
+    ]),
   /** Each is a condition: a field equal to (or, `like`, containing) a value, or metadata pairs. */
   filters: z.array(z.union([metadataFilter, fieldFilter])).default([]),
   /** Every project's rows (honoured for admins only); otherwise the one project asked for. */

@@ -53,9 +53,11 @@ function filterConditions(table: MarkerTable, filters: z.output<typeof listOptio
     }
     const column = table.columns[filter.key];
     if (!column) return null;
-    conditions.push(filter.like
-      ? sql`${column}::text ilike ${`%${filter.value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`
-      : sql`${column}::text = ${filter.value}`);
+    conditions.push(
+      filter.like
+        ? sql`${column}::text ilike ${`%${filter.value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`
+        : sql`${column}::text = ${filter.value}`,
+    );
   }
   return conditions;
 }
@@ -68,7 +70,13 @@ export interface PageIds {
 }
 
 /** The ids of one page, in order, and the count and next marker when asked for. */
-export async function markerPageIds(table: MarkerTable, actor: Actor, projectId: string, input: ListOptions, tx: Executor): Promise<PageIds> {
+export async function markerPageIds(
+  table: MarkerTable,
+  actor: Actor,
+  projectId: string,
+  input: ListOptions,
+  tx: Executor,
+): Promise<PageIds> {
   const options = parseInput(listOptionsSchema, input);
   for (const [key] of options.sort) if (!(key in table.columns)) throw invalid(`Invalid input received: Invalid sort key ${key}`);
   const filters = filterConditions(table, options.filters);
@@ -80,22 +88,27 @@ export async function markerPageIds(table: MarkerTable, actor: Actor, projectId:
     const markerMissing = new AppError('not_found', `${table.noun} ${marker} could not be found.`);
     if (!isUuidLike(marker)) throw markerMissing;
     const markerRow = sql`select ${table.projectColumn} as project_id from ${table.table} where ${table.idColumn} = ${marker}::uuid and ${base}`;
-    const found = await tx.execute(markerRow) as unknown as { project_id: string }[];
+    const found = (await tx.execute(markerRow)) as unknown as { project_id: string }[];
     if (!found[0] || (!actor.isAdmin && found[0].project_id !== projectId)) throw markerMissing;
   }
   if (filters === null) return { ids: [], ...(withCount ? { count: 0 } : {}) };
 
   const where = and(base, allProjects ? undefined : sql`${table.projectColumn} = ${projectId}`, ...filters)!;
   const direction = (dir: 'asc' | 'desc') => (dir === 'asc' ? sql`asc nulls first` : sql`desc nulls last`);
-  const order = sql.join(options.sort.map(([key, dir]) => sql`${table.columns[key]} ${direction(dir)}`), sql`, `);
+  const order = sql.join(
+    options.sort.map(([key, dir]) => sql`${table.columns[key]} ${direction(dir)}`),
+    sql`, `,
+  );
   const scope = marker !== null ? sql`(${where}) or ${table.idColumn} = ${marker}::uuid` : where;
   const afterMarker = marker !== null ? sql`rn > (select rn from ordered where id = ${marker}::uuid)` : sql`true`;
-  const found = await tx.execute(sql`
+  const found = (await tx.execute(sql`
     with ordered as (select ${table.idColumn} as id, row_number() over (order by ${order}) as rn from ${table.table} where ${scope})
-    select id from ordered where ${afterMarker} order by rn limit ${limit} offset ${offset}`) as unknown as { id: string }[];
+    select id from ordered where ${afterMarker} order by rn limit ${limit} offset ${offset}`)) as unknown as { id: string }[];
   const result: PageIds = { ids: found.map((r) => r.id) };
   if (withCount) {
-    const counted = await tx.execute(sql`select count(*)::int as count from ${table.table} where ${where}`) as unknown as { count: number }[];
+    const counted = (await tx.execute(sql`select count(*)::int as count from ${table.table} where ${where}`)) as unknown as {
+      count: number;
+    }[];
     const [{ count }] = counted;
     result.count = count;
   }

@@ -10,12 +10,16 @@ export function registerCountedHistogram(
   rows: { label: string; buckets: number[]; count: number; sum: number }[],
 ): void {
   const metric = {
-    name: spec.name, help: spec.help, type: 'histogram', aggregator: 'sum',
+    name: spec.name,
+    help: spec.help,
+    type: 'histogram',
+    aggregator: 'sum',
     async get() {
       const values: MetricValueWithName<string>[] = [];
       for (const row of rows) {
         const labels = { [spec.labelName]: row.label };
-        for (const [i, le] of spec.bounds.entries()) values.push({ metricName: `${spec.name}_bucket`, labels: { ...labels, le }, value: row.buckets[i] });
+        for (const [i, le] of spec.bounds.entries())
+          values.push({ metricName: `${spec.name}_bucket`, labels: { ...labels, le }, value: row.buckets[i] });
         values.push({ metricName: `${spec.name}_bucket`, labels: { ...labels, le: '+Inf' }, value: row.count });
         values.push({ metricName: `${spec.name}_sum`, labels, value: row.sum });
         values.push({ metricName: `${spec.name}_count`, labels, value: row.count });

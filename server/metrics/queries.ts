@@ -5,17 +5,32 @@ import type { Executor } from '../db/client';
 export const DURATION_BUCKETS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 21600];
 export const BYTES_BUCKETS = [2 ** 20, 2 ** 24, 2 ** 26, 2 ** 28, 2 ** 30, 2 ** 32, 2 ** 34, 2 ** 36, 2 ** 38, 2 ** 40];
 
-export interface JobCountRow { kind: string; status: string; count: number; oldestSeconds: number | null }
+export interface JobCountRow {
+  kind: string;
+  status: string;
+  count: number;
+  oldestSeconds: number | null;
+}
 
 /** Every job counted by kind and status, with the age of the oldest of each group: one grouped scan. */
 export async function jobCounts(tx: Executor): Promise<JobCountRow[]> {
   const rows = await tx.execute<{ kind: string; status: string; count: string; oldest: string | null }>(sql`
     select kind, status::text as status, count(*) as count, extract(epoch from now() - min(created_at)) as oldest
     from jobs group by kind, status`);
-  return rows.map((r) => ({ kind: r.kind, status: r.status, count: Number(r.count), oldestSeconds: r.oldest === null ? null : Number(r.oldest) }));
+  return rows.map((r) => ({
+    kind: r.kind,
+    status: r.status,
+    count: Number(r.count),
+    oldestSeconds: r.oldest === null ? null : Number(r.oldest),
+  }));
 }
 
-export interface HistogramRow { direction: string; buckets: number[]; count: number; sum: number }
+export interface HistogramRow {
+  direction: string;
+  buckets: number[];
+  count: number;
+  sum: number;
+}
 
 /** Transfers are the succeeded backup and restore jobs; their bytes are the job's result (stored, restored). */
 const TRANSFERS = sql`from jobs where status = 'succeeded' and kind in ('backup_create', 'backup_restore')
@@ -23,7 +38,10 @@ const TRANSFERS = sql`from jobs where status = 'succeeded' and kind in ('backup_
 const direction = sql`case kind when 'backup_create' then 'backup' else 'restore' end`;
 
 function bucketColumns(value: ReturnType<typeof sql>, bounds: number[]) {
-  return sql.join(bounds.map((le) => sql`count(*) filter (where ${value} <= ${sql.raw(String(le))})`), sql`, `);
+  return sql.join(
+    bounds.map((le) => sql`count(*) filter (where ${value} <= ${sql.raw(String(le))})`),
+    sql`, `,
+  );
 }
 
 async function histogram(tx: Executor, value: ReturnType<typeof sql>, bounds: number[], where = sql``): Promise<HistogramRow[]> {
@@ -32,7 +50,10 @@ async function histogram(tx: Executor, value: ReturnType<typeof sql>, bounds: nu
       count(*) as count, coalesce(sum(${value}), 0) as sum
     ${TRANSFERS} ${where} group by 1`);
   return rows.map((r) => ({
-    direction: r.direction, buckets: (r.buckets as unknown as number[]).map(Number), count: Number(r.count), sum: Number(r.sum),
+    direction: r.direction,
+    buckets: (r.buckets as unknown as number[]).map(Number),
+    count: Number(r.count),
+    sum: Number(r.sum),
   }));
 }
 

@@ -1,6 +1,9 @@
 import { Histogram, Registry } from 'prom-client';
 
-interface WebMetrics { registry: Registry; durations: Histogram<'route' | 'method' | 'status'> }
+interface WebMetrics {
+  registry: Registry;
+  durations: Histogram<'route' | 'method' | 'status'>;
+}
 
 const KEY = Symbol.for('cinderblock.webMetrics');
 
@@ -12,7 +15,8 @@ export function webMetrics(): WebMetrics {
     const durations = new Histogram({
       name: 'cinderblock_http_request_duration_seconds',
       help: 'Time the web process took to answer a route handler request, by route pattern, method and status.',
-      labelNames: ['route', 'method', 'status'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      labelNames: ['route', 'method', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     });
     holder[KEY] = { registry, durations };

@@ -7,17 +7,23 @@ import { createTarget, deleteTarget, sendTestNotification, updateTarget } from '
 const PAGE = '/admin/notifications';
 
 export async function createTargetAction(_state: ActionResult | null, formData: FormData) {
-  return runAction(async (actor) => {
-    const { target, secret } = await createTarget(actor, targetInputFromForm(formData));
-    return { id: target.id, secret };
-  }, { revalidate: [PAGE], message: 'Target created' });
+  return runAction(
+    async (actor) => {
+      const { target, secret } = await createTarget(actor, targetInputFromForm(formData));
+      return { id: target.id, secret };
+    },
+    { revalidate: [PAGE], message: 'Target created' },
+  );
 }
 
 export async function updateTargetAction(_state: ActionResult | null, formData: FormData) {
-  return runAction(async (actor) => {
-    const { target, secret } = await updateTarget(actor, targetInputFromForm(formData));
-    return { id: target.id, secret };
-  }, { revalidate: [PAGE], message: 'Target saved' });
+  return runAction(
+    async (actor) => {
+      const { target, secret } = await updateTarget(actor, targetInputFromForm(formData));
+      return { id: target.id, secret };
+    },
+    { revalidate: [PAGE], message: 'Target saved' },
+  );
 }
 
 export async function deleteTargetAction(id: string) {
@@ -26,6 +32,7 @@ export async function deleteTargetAction(id: string) {
 
 export async function sendTestAction(id: string) {
   return runAction((actor) => sendTestNotification(actor, { id }), {
-    revalidate: [PAGE], message: 'Test queued: its outcome appears under Recent deliveries',
+    revalidate: [PAGE],
+    message: 'Test queued: its outcome appears under Recent deliveries',
   });
 }

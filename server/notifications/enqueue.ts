@@ -19,12 +19,22 @@ export interface NotificationEventBody {
 /** One delivery row and its `notification_deliver` job, in the caller's transaction (a rollback sends nothing, a commit loses nothing). */
 export async function queueDelivery(tx: Executor, targetId: string, event: NotificationEventBody): Promise<string> {
   const label = event.kind === TEST_EVENT ? 'Test notification' : NOTIFICATION_EVENTS[event.kind];
-  const [delivery] = await tx.insert(notificationDeliveries).values({
-    targetId, eventKind: event.kind, subject: `[Cinderblock] ${label}: ${event.summary}`.slice(0, 300), event: { ...event },
-  }).returning({ id: notificationDeliveries.id });
+  const [delivery] = await tx
+    .insert(notificationDeliveries)
+    .values({
+      targetId,
+      eventKind: event.kind,
+      subject: `[Cinderblock] ${label}: ${event.summary}`.slice(0, 300),
+      event: { ...event },
+    })
+    .returning({ id: notificationDeliveries.id });
   const job = await enqueueJob(tx, {
-    kind: 'notification_deliver', payload: { deliveryId: delivery.id }, targetBinary: BACKUP_BINARY,
-    projectId: event.projectId, resourceType: 'notification_delivery', resourceId: delivery.id,
+    kind: 'notification_deliver',
+    payload: { deliveryId: delivery.id },
+    targetBinary: BACKUP_BINARY,
+    projectId: event.projectId,
+    resourceType: 'notification_delivery',
+    resourceId: delivery.id,
   });
   await tx.update(notificationDeliveries).set({ jobId: job.id }).where(eq(notificationDeliveries.id, delivery.id));
   return delivery.id;
@@ -32,7 +42,9 @@ export async function queueDelivery(tx: Executor, targetId: string, event: Notif
 
 /** A delivery for every enabled target whose rules include the event's kind; returns their ids. */
 export async function queueNotifications(tx: Executor, event: NotificationEventBody): Promise<string[]> {
-  const targets = await tx.select({ id: notificationTargets.id }).from(notificationTargets)
+  const targets = await tx
+    .select({ id: notificationTargets.id })
+    .from(notificationTargets)
     .where(and(eq(notificationTargets.enabled, true), arrayContains(notificationTargets.events, [event.kind])));
   const ids: string[] = [];
   for (const target of targets) ids.push(await queueDelivery(tx, target.id, event));

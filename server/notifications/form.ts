@@ -9,15 +9,22 @@ export function targetInputFromForm(formData: FormData): Record<string, unknown>
     return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
   };
   const kind = text('kind');
-  const config = kind === 'email'
-    ? {
-      host: text('config.host'), port: text('config.port'), tls: text('config.tls'), user: text('config.user'), from: text('config.from'),
-      to: (text('config.to') ?? '').split(/[\s,;]+/).filter(Boolean),
-    }
-    : { url: text('config.url') };
+  const config =
+    kind === 'email'
+      ? {
+          host: text('config.host'),
+          port: text('config.port'),
+          tls: text('config.tls'),
+          user: text('config.user'),
+          from: text('config.from'),
+          to: (text('config.to') ?? '').split(/[\s,;]+/).filter(Boolean),
+        }
+      : { url: text('config.url') };
   return {
     ...(text('id') ? { id: text('id') } : {}),
-    kind, name: text('name'), config,
+    kind,
+    name: text('name'),
+    config,
     events: formData.getAll('events').filter((v): v is string => typeof v === 'string'),
     enabled: formData.has('id') ? formData.get('enabled') === 'on' : undefined,
     password: kind === 'email' ? text('password') : undefined,

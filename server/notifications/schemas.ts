@@ -16,7 +16,11 @@ export const emailConfigSchema = z.object({
 export type EmailConfig = z.infer<typeof emailConfigSchema>;
 
 export const webhookConfigSchema = z.object({
-  url: z.string().trim().url('Give the webhook URL').refine((u) => /^https?:\/\//.test(u), 'The URL must be http or https'),
+  url: z
+    .string()
+    .trim()
+    .url('Give the webhook URL')
+    .refine((u) => /^https?:\/\//.test(u), 'The URL must be http or https'),
 });
 export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
 
@@ -29,11 +33,21 @@ export const createTargetSchema = z.discriminatedUnion('kind', [
 /** An edit: the secret stays unless a new password is given (email) or a new secret is asked for (webhook). */
 export const updateTargetSchema = z.discriminatedUnion('kind', [
   z.object({
-    id: z.string().uuid(), kind: z.literal('email'), name, events, enabled: z.boolean().default(true), config: emailConfigSchema,
+    id: z.string().uuid(),
+    kind: z.literal('email'),
+    name,
+    events,
+    enabled: z.boolean().default(true),
+    config: emailConfigSchema,
     password: z.string().max(500).optional(),
   }),
   z.object({
-    id: z.string().uuid(), kind: z.literal('webhook'), name, events, enabled: z.boolean().default(true), config: webhookConfigSchema,
+    id: z.string().uuid(),
+    kind: z.literal('webhook'),
+    name,
+    events,
+    enabled: z.boolean().default(true),
+    config: webhookConfigSchema,
     rotateSecret: z.boolean().default(false),
   }),
 ]);

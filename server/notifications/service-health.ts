@@ -27,9 +27,17 @@ export async function sweepServiceHealth(database: Database, downSeconds: number
       const name = `${row.binary}@${row.host}`;
       names.push(name);
       await notifyFailure(tx, {
-        kind: 'service_down', projectId: null, resourceType: 'service', resourceId: name,
+        kind: 'service_down',
+        projectId: null,
+        resourceType: 'service',
+        resourceId: name,
         summary: `Service ${row.binary} on ${row.host} is down: its last heartbeat was at ${new Date(row.updated_at).toISOString()}.`,
-        detail: { binary: row.binary, host: row.host, lastHeartbeat: new Date(row.updated_at).toISOString(), downAfterSeconds: downSeconds },
+        detail: {
+          binary: row.binary,
+          host: row.host,
+          lastHeartbeat: new Date(row.updated_at).toISOString(),
+          downAfterSeconds: downSeconds,
+        },
       });
     }
     return names;

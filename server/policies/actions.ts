@@ -1,7 +1,16 @@
 'use server';
 
 import { runAction, type ActionResult } from '../action';
-import { assignVolumes, createPolicy, deletePolicy, pausePolicy, previewPrune, previewSchedule, runPolicyNow, updatePolicy } from './service';
+import {
+  assignVolumes,
+  createPolicy,
+  deletePolicy,
+  pausePolicy,
+  previewPrune,
+  previewSchedule,
+  runPolicyNow,
+  updatePolicy,
+} from './service';
 
 type FormState = ActionResult | null;
 const PATHS = ['/policies', '/admin/policies', '/volumes'];
@@ -14,27 +23,40 @@ function policyInputFrom(formData: FormData) {
     return typeof value === 'string' ? value : '';
   };
   const kind = text('schedule.kind');
-  const schedule = kind === 'hourly' ? { kind, minute: text('schedule.minute') }
-    : kind === 'weekly' ? { kind, time: text('schedule.time'), days: formData.getAll('schedule.days').map(String) }
-      : kind === 'cron' ? { kind, expression: text('schedule.expression') }
-        : { kind, time: text('schedule.time') };
+  const schedule =
+    kind === 'hourly'
+      ? { kind, minute: text('schedule.minute') }
+      : kind === 'weekly'
+        ? { kind, time: text('schedule.time'), days: formData.getAll('schedule.days').map(String) }
+        : kind === 'cron'
+          ? { kind, expression: text('schedule.expression') }
+          : { kind, time: text('schedule.time') };
   return {
-    name: text('name'), timeZone: text('timeZone'), schedule,
-    fullEveryRuns: text('fullEveryRuns'), fullEveryDays: text('fullEveryDays'),
-    force: formData.get('force') === 'on', container: text('container'),
+    name: text('name'),
+    timeZone: text('timeZone'),
+    schedule,
+    fullEveryRuns: text('fullEveryRuns'),
+    fullEveryDays: text('fullEveryDays'),
+    force: formData.get('force') === 'on',
+    container: text('container'),
     retention: Object.fromEntries(RETENTION_FIELDS.map((field) => [field, text(`retention.${field}`)])),
   };
 }
 
 export async function createPolicyAction(_state: FormState, formData: FormData) {
   const projectId = formData.get('projectId');
-  return runAction((actor) => createPolicy(actor, { ...policyInputFrom(formData), projectId: projectId === '' || projectId === 'shared' ? null : projectId }),
-    { revalidate: PATHS, message: (p) => `Policy ${p.name} created` });
+  return runAction(
+    (actor) =>
+      createPolicy(actor, { ...policyInputFrom(formData), projectId: projectId === '' || projectId === 'shared' ? null : projectId }),
+    { revalidate: PATHS, message: (p) => `Policy ${p.name} created` },
+  );
 }
 
 export async function updatePolicyAction(_state: FormState, formData: FormData) {
-  return runAction((actor) => updatePolicy(actor, { ...policyInputFrom(formData), id: formData.get('id') }),
-    { revalidate: PATHS, message: 'Policy saved' });
+  return runAction((actor) => updatePolicy(actor, { ...policyInputFrom(formData), id: formData.get('id') }), {
+    revalidate: PATHS,
+    message: 'Policy saved',
+  });
 }
 
 /** The next five run times of the schedule being typed (no write). */
@@ -46,20 +68,32 @@ export async function schedulePreviewAction(formData: FormData) {
 }
 
 export async function assignVolumesAction(_state: FormState, formData: FormData) {
-  return runAction((actor) => assignVolumes(actor, {
-    id: formData.get('id'), projectId: formData.get('projectId'), volumeIds: formData.getAll('volumeIds').map(String),
-  }), { revalidate: PATHS, message: (r) => `Volumes saved: ${r.added.length} added, ${r.removed.length} removed` });
+  return runAction(
+    (actor) =>
+      assignVolumes(actor, {
+        id: formData.get('id'),
+        projectId: formData.get('projectId'),
+        volumeIds: formData.getAll('volumeIds').map(String),
+      }),
+    { revalidate: PATHS, message: (r) => `Volumes saved: ${r.added.length} added, ${r.removed.length} removed` },
+  );
 }
 
 export async function runPolicyNowAction(id: string) {
-  return runAction(async (actor) => {
-    const runs = await runPolicyNow(actor, { id });
-    return { started: runs.filter((r) => r.status === 'started').length, skipped: runs.filter((r) => r.status === 'skipped').length };
-  }, { revalidate: PATHS, message: (r) => `${r.started} run(s) started${r.skipped ? `, ${r.skipped} could not start (see the runs)` : ''}` });
+  return runAction(
+    async (actor) => {
+      const runs = await runPolicyNow(actor, { id });
+      return { started: runs.filter((r) => r.status === 'started').length, skipped: runs.filter((r) => r.status === 'skipped').length };
+    },
+    { revalidate: PATHS, message: (r) => `${r.started} run(s) started${r.skipped ? `, ${r.skipped} could not start (see the runs)` : ''}` },
+  );
 }
 
 export async function pausePolicyAction(id: string, paused: boolean) {
-  return runAction((actor) => pausePolicy(actor, { id, paused }), { revalidate: PATHS, message: paused ? 'Policy paused' : 'Policy resumed' });
+  return runAction((actor) => pausePolicy(actor, { id, paused }), {
+    revalidate: PATHS,
+    message: paused ? 'Policy paused' : 'Policy resumed',
+  });
 }
 
 export async function deletePolicyAction(id: string) {

@@ -21,7 +21,13 @@ export async function loadPolicy(tx: Executor, id: string): Promise<PolicyRow | 
  * Changing a policy offered to every project is for administrators; any member may assign their
  * project's volumes to it (`assign`).
  */
-export async function visiblePolicy(tx: Executor, actor: Actor, id: string, permission: Permission | 'assign', action: string): Promise<PolicyRow> {
+export async function visiblePolicy(
+  tx: Executor,
+  actor: Actor,
+  id: string,
+  permission: Permission | 'assign',
+  action: string,
+): Promise<PolicyRow> {
   const policy = await loadPolicy(tx, id);
   if (!policy) throw policyNotFound(id);
   if (policy.projectId === null) {

@@ -37,9 +37,12 @@ export function pruneBlocker(backup: BackupRow): string | null {
 }
 
 export async function policyBackupsOf(tx: Executor, policyId: string, volumeId: string): Promise<BackupRow[]> {
-  return tx.select().from(backups).where(and(
-    eq(backups.policyId, policyId), eq(backups.volumeId, volumeId), eq(backups.deleted, false), eq(backups.status, 'available'),
-  ));
+  return tx
+    .select()
+    .from(backups)
+    .where(
+      and(eq(backups.policyId, policyId), eq(backups.volumeId, volumeId), eq(backups.deleted, false), eq(backups.status, 'available')),
+    );
 }
 
 /** What retention would do now: every backup of the policy for the volume, newest first, kept or not and why. */
@@ -47,7 +50,13 @@ export async function retentionPreview(tx: Executor, policy: PolicyRow, volumeId
   const candidates = await policyBackupsOf(tx, policy.id, volumeId);
   return decideRetention(candidates, policy.retention, policy.timeZone).map(({ backup, keep, reasons }) => {
     const blocker = keep ? null : pruneBlocker(backup);
-    return { backupId: backup.id, name: backup.displayName, createdAt: backup.createdAt, keep: keep || blocker !== null, reasons: blocker ? [blocker] : reasons };
+    return {
+      backupId: backup.id,
+      name: backup.displayName,
+      createdAt: backup.createdAt,
+      keep: keep || blocker !== null,
+      reasons: blocker ? [blocker] : reasons,
+    };
   });
 }
 
@@ -83,7 +92,11 @@ export async function applyRetention(tx: Executor, policyId: string, volumeId: s
   }
   if (runId) await tx.update(policyRuns).set({ retention: outcome }).where(eq(policyRuns.id, runId));
   await recordEvent(tx, {
-    actor: SYSTEM_ACTOR, projectId: candidates[0]?.projectId ?? policy.projectId, resourceType: 'policy', resourceId: policy.id, action: 'retention',
+    actor: SYSTEM_ACTOR,
+    projectId: candidates[0]?.projectId ?? policy.projectId,
+    resourceType: 'policy',
+    resourceId: policy.id,
+    action: 'retention',
     detail: { volumeId, runId, pruned: outcome.pruned, skipped: outcome.skipped },
   });
   return outcome;

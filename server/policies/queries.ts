@@ -19,15 +19,23 @@ async function summaries(tx: Executor, rows: PolicyRow[], projectId: string | un
   if (rows.length === 0) return [];
   const ids = rows.map((p) => p.id);
   const inScope = (column: typeof policyVolumes.projectId | typeof policyRuns.projectId) => (projectId ? eq(column, projectId) : undefined);
-  const counts = await tx.select({ policyId: policyVolumes.policyId, n: sql<number>`count(*)::int`, next: sql<Date | null>`min(${policyVolumes.nextRunAt})` })
-    .from(policyVolumes).where(and(inArray(policyVolumes.policyId, ids), inScope(policyVolumes.projectId))).groupBy(policyVolumes.policyId);
-  const lastRuns = await tx.selectDistinctOn([policyRuns.policyId]).from(policyRuns)
-    .where(and(inArray(policyRuns.policyId, ids), inScope(policyRuns.projectId))).orderBy(policyRuns.policyId, desc(policyRuns.startedAt));
+  const counts = await tx
+    .select({ policyId: policyVolumes.policyId, n: sql<number>`count(*)::int`, next: sql<Date | null>`min(${policyVolumes.nextRunAt})` })
+    .from(policyVolumes)
+    .where(and(inArray(policyVolumes.policyId, ids), inScope(policyVolumes.projectId)))
+    .groupBy(policyVolumes.policyId);
+  const lastRuns = await tx
+    .selectDistinctOn([policyRuns.policyId])
+    .from(policyRuns)
+    .where(and(inArray(policyRuns.policyId, ids), inScope(policyRuns.projectId)))
+    .orderBy(policyRuns.policyId, desc(policyRuns.startedAt));
   return rows.map((policy) => {
     const count = counts.find((c) => c.policyId === policy.id);
     const last = lastRuns.find((r) => r.policyId === policy.id);
     return {
-      policy, volumeCount: count?.n ?? 0, nextRunAt: count?.next ? new Date(count.next) : null,
+      policy,
+      volumeCount: count?.n ?? 0,
+      nextRunAt: count?.next ? new Date(count.next) : null,
       lastRun: last ? { status: last.status, startedAt: last.startedAt, reason: last.reason } : null,
     };
   });
@@ -36,7 +44,11 @@ async function summaries(tx: Executor, rows: PolicyRow[], projectId: string | un
 /** A project's policies and those offered to every project. */
 export async function listPolicies(actor: Actor, projectId: string, tx: Executor = db()): Promise<PolicyListRow[]> {
   if (!actor.isAdmin && !actor.roles.has(projectId)) return [];
-  const rows = await tx.select().from(policies).where(or(eq(policies.projectId, projectId), isNull(policies.projectId))).orderBy(policies.name);
+  const rows = await tx
+    .select()
+    .from(policies)
+    .where(or(eq(policies.projectId, projectId), isNull(policies.projectId)))
+    .orderBy(policies.name);
   return summaries(tx, rows as PolicyRow[], projectId);
 }
 
@@ -44,12 +56,23 @@ export async function listPolicies(actor: Actor, projectId: string, tx: Executor
 export async function policyDetail(actor: Actor, id: string, projectId: string | null, tx: Executor = db(), now = new Date()) {
   const policy = await visiblePolicy(tx, actor, id, 'read', 'policy:get');
   const scope = policy.projectId ?? projectId;
-  const assigned = await tx.select({ volumeId: policyVolumes.volumeId, name: volumes.name, projectId: policyVolumes.projectId, nextRunAt: policyVolumes.nextRunAt })
-    .from(policyVolumes).innerJoin(volumes, eq(volumes.id, policyVolumes.volumeId))
+  const assigned = await tx
+    .select({
+      volumeId: policyVolumes.volumeId,
+      name: volumes.name,
+      projectId: policyVolumes.projectId,
+      nextRunAt: policyVolumes.nextRunAt,
+    })
+    .from(policyVolumes)
+    .innerJoin(volumes, eq(volumes.id, policyVolumes.volumeId))
     .where(and(eq(policyVolumes.policyId, id), scope && !actor.isAdmin ? eq(policyVolumes.projectId, scope) : undefined));
-  const runs = await tx.select({ run: policyRuns, volumeName: volumes.name }).from(policyRuns).leftJoin(volumes, eq(volumes.id, policyRuns.volumeId))
+  const runs = await tx
+    .select({ run: policyRuns, volumeName: volumes.name })
+    .from(policyRuns)
+    .leftJoin(volumes, eq(volumes.id, policyRuns.volumeId))
     .where(and(eq(policyRuns.policyId, id), scope && !actor.isAdmin ? eq(policyRuns.projectId, scope) : undefined))
-    .orderBy(desc(policyRuns.startedAt)).limit(50);
+    .orderBy(desc(policyRuns.startedAt))
+    .limit(50);
   return {
     policy,
     nextRuns: policy.paused ? [] : nextRuns(policy.schedule, policy.timeZone, now, 5),
@@ -64,8 +87,11 @@ export type PolicyDetail = Awaited<ReturnType<typeof policyDetail>>;
 /** The volumes of a project a policy can be given (not deleted), for the assign form. */
 export async function assignableVolumes(actor: Actor, projectId: string, tx: Executor = db()) {
   if (!actor.isAdmin && !actor.roles.has(projectId)) return [];
-  return tx.select({ id: volumes.id, name: volumes.name, status: volumes.status }).from(volumes)
-    .where(and(eq(volumes.projectId, projectId), eq(volumes.deleted, false))).orderBy(volumes.name);
+  return tx
+    .select({ id: volumes.id, name: volumes.name, status: volumes.status })
+    .from(volumes)
+    .where(and(eq(volumes.projectId, projectId), eq(volumes.deleted, false)))
+    .orderBy(volumes.name);
 }
 
 /** The operator console: every policy with its project, and the runs that failed or were skipped recently. */
@@ -74,20 +100,36 @@ export async function adminPolicyOverview(actor: Actor, tx: Executor = db()) {
   const rows = await tx.select().from(policies).orderBy(policies.projectId, policies.name);
   const list = await summaries(tx, rows as PolicyRow[], undefined);
   const names = new Map((await tx.select({ id: projects.id, name: projects.name }).from(projects)).map((p) => [p.id, p.name]));
-  const failed = await tx.select({ run: policyRuns, policyName: policies.name, volumeName: volumes.name }).from(policyRuns)
-    .innerJoin(policies, eq(policies.id, policyRuns.policyId)).leftJoin(volumes, eq(volumes.id, policyRuns.volumeId))
-    .where(inArray(policyRuns.status, ['failed', 'skipped'])).orderBy(desc(policyRuns.startedAt)).limit(100);
+  const failed = await tx
+    .select({ run: policyRuns, policyName: policies.name, volumeName: volumes.name })
+    .from(policyRuns)
+    .innerJoin(policies, eq(policies.id, policyRuns.policyId))
+    .leftJoin(volumes, eq(volumes.id, policyRuns.volumeId))
+    .where(inArray(policyRuns.status, ['failed', 'skipped']))
+    .orderBy(desc(policyRuns.startedAt))
+    .limit(100);
   return {
-    policies: list.map((row) => ({ ...row, projectName: row.policy.projectId ? names.get(row.policy.projectId) ?? row.policy.projectId : null })),
-    failedRuns: failed.map((f) => ({ ...f.run, policyName: f.policyName, volumeName: f.volumeName, projectName: names.get(f.run.projectId) ?? f.run.projectId })),
+    policies: list.map((row) => ({
+      ...row,
+      projectName: row.policy.projectId ? (names.get(row.policy.projectId) ?? row.policy.projectId) : null,
+    })),
+    failedRuns: failed.map((f) => ({
+      ...f.run,
+      policyName: f.policyName,
+      volumeName: f.volumeName,
+      projectName: names.get(f.run.projectId) ?? f.run.projectId,
+    })),
   };
 }
 
 /** The policies each of some volumes is on, and the next run, for the volume pages. */
 export async function policiesOfVolumes(volumeIds: string[], tx: Executor = db()) {
   if (volumeIds.length === 0) return new Map<string, { policyId: string; name: string; nextRunAt: Date | null }[]>();
-  const rows = await tx.select({ volumeId: policyVolumes.volumeId, policyId: policies.id, name: policies.name, nextRunAt: policyVolumes.nextRunAt })
-    .from(policyVolumes).innerJoin(policies, eq(policies.id, policyVolumes.policyId)).where(inArray(policyVolumes.volumeId, volumeIds));
+  const rows = await tx
+    .select({ volumeId: policyVolumes.volumeId, policyId: policies.id, name: policies.name, nextRunAt: policyVolumes.nextRunAt })
+    .from(policyVolumes)
+    .innerJoin(policies, eq(policies.id, policyVolumes.policyId))
+    .where(inArray(policyVolumes.volumeId, volumeIds));
   const byVolume = new Map<string, { policyId: string; name: string; nextRunAt: Date | null }[]>();
   for (const row of rows) byVolume.set(row.volumeId, [...(byVolume.get(row.volumeId) ?? []), row]);
   return byVolume;
@@ -100,9 +142,12 @@ export const RECENT_BACKUP_DAYS = 7;
 export async function volumeProtection(actor: Actor, volumeId: string, projectId: string, tx: Executor = db(), now = new Date()) {
   if (!actor.isAdmin && !actor.roles.has(projectId)) return null;
   const assigned = (await policiesOfVolumes([volumeId], tx)).get(volumeId) ?? [];
-  const [last] = await tx.select({ id: backups.id, createdAt: backups.createdAt }).from(backups)
+  const [last] = await tx
+    .select({ id: backups.id, createdAt: backups.createdAt })
+    .from(backups)
     .where(and(eq(backups.volumeId, volumeId), eq(backups.deleted, false), eq(backups.status, 'available')))
-    .orderBy(desc(backups.createdAt)).limit(1);
+    .orderBy(desc(backups.createdAt))
+    .limit(1);
   const recent = last ? now.getTime() - last.createdAt.getTime() < RECENT_BACKUP_DAYS * 86_400_000 : false;
   return { policies: assigned, lastBackup: last ?? null, unprotected: assigned.length === 0 && !recent };
 }

@@ -42,8 +42,15 @@ export function parseWithin(text: string): { years: number; months: number; days
 
 /** Whether the retention would keep everything (no rule set): then nothing is ever pruned. */
 export function hasRules(retention: Retention): boolean {
-  return Boolean(retention.keepLast || retention.keepHourly || retention.keepDaily || retention.keepWeekly
-    || retention.keepMonthly || retention.keepYearly || retention.keepWithin);
+  return Boolean(
+    retention.keepLast ||
+      retention.keepHourly ||
+      retention.keepDaily ||
+      retention.keepWeekly ||
+      retention.keepMonthly ||
+      retention.keepYearly ||
+      retention.keepWithin,
+  );
 }
 
 function isoWeek(year: number, month: number, day: number): string {
@@ -59,7 +66,11 @@ const pad = (n: number) => String(n).padStart(2, '0');
 
 type PeriodRule = { name: string; count: number; period: (t: ReturnType<typeof localTime>) => string };
 
-export function decideRetention<T extends RetentionCandidate>(candidates: T[], retention: Retention, timeZone: string): RetentionDecision<T>[] {
+export function decideRetention<T extends RetentionCandidate>(
+  candidates: T[],
+  retention: Retention,
+  timeZone: string,
+): RetentionDecision<T>[] {
   const newestFirst = [...candidates].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id.localeCompare(a.id));
   const decisions = newestFirst.map((backup) => ({ backup, keep: false, reasons: [] as string[] }));
   if (!hasRules(retention)) {
@@ -92,7 +103,8 @@ export function decideRetention<T extends RetentionCandidate>(candidates: T[], r
     }
     if (left > 0 && decisions.length > 0) {
       const oldest = decisions[decisions.length - 1];
-      if (!oldest.reasons.some((r) => r.startsWith(`${rule.name} `))) oldest.reasons.push(`oldest (${rule.name} has fewer periods than ${rule.count})`);
+      if (!oldest.reasons.some((r) => r.startsWith(`${rule.name} `)))
+        oldest.reasons.push(`oldest (${rule.name} has fewer periods than ${rule.count})`);
     }
   }
 
@@ -100,7 +112,11 @@ export function decideRetention<T extends RetentionCandidate>(candidates: T[], r
   if (within && decisions.length > 0) {
     const newest = decisions[0].backup.createdAt;
     const threshold = new Date(newest);
-    threshold.setUTCFullYear(threshold.getUTCFullYear() - within.years, threshold.getUTCMonth() - within.months, threshold.getUTCDate() - within.days);
+    threshold.setUTCFullYear(
+      threshold.getUTCFullYear() - within.years,
+      threshold.getUTCMonth() - within.months,
+      threshold.getUTCDate() - within.days,
+    );
     threshold.setUTCHours(threshold.getUTCHours() - within.hours);
     for (const decision of decisions) {
       if (decision.backup.createdAt.getTime() > threshold.getTime()) decision.reasons.push(`within ${retention.keepWithin}`);

@@ -47,12 +47,25 @@ export function nextDue(policy: PolicyRow, volumeId: string, after: Date): { nex
 /** Whether this run may be an incremental: a full of this policy exists and neither "full every" limit is reached. */
 async function wantsIncremental(tx: Executor, policy: PolicyRow, volumeId: string, now: Date): Promise<boolean> {
   if (policy.fullEveryRuns === 1) return false;
-  const mine = and(eq(backups.policyId, policy.id), eq(backups.volumeId, volumeId), eq(backups.deleted, false), eq(backups.status, 'available'));
-  const [full] = await tx.select().from(backups).where(and(mine, isNull(backups.parentId))).orderBy(desc(backups.createdAt)).limit(1);
+  const mine = and(
+    eq(backups.policyId, policy.id),
+    eq(backups.volumeId, volumeId),
+    eq(backups.deleted, false),
+    eq(backups.status, 'available'),
+  );
+  const [full] = await tx
+    .select()
+    .from(backups)
+    .where(and(mine, isNull(backups.parentId)))
+    .orderBy(desc(backups.createdAt))
+    .limit(1);
   if (!full) return false;
   if (policy.fullEveryDays && full.createdAt.getTime() <= now.getTime() - policy.fullEveryDays * 86_400_000) return false;
   if (policy.fullEveryRuns) {
-    const [{ since }] = await tx.select({ since: count() }).from(backups).where(and(mine, gt(backups.createdAt, full.createdAt)));
+    const [{ since }] = await tx
+      .select({ since: count() })
+      .from(backups)
+      .where(and(mine, gt(backups.createdAt, full.createdAt)));
     if (since + 1 >= policy.fullEveryRuns) return false;
   }
   return true;
@@ -68,25 +81,51 @@ function backupName(policy: PolicyRow, at: Date): string {
  * Starts one run of a policy for a volume in the caller's transaction: its backup (marked as the
  * policy's), or a skipped run with the reason it could not start.
  */
-export async function startRun(tx: Executor, policy: PolicyRow, volumeId: string, projectId: string, slotAt: Date | null, now: Date): Promise<RunRow> {
+export async function startRun(
+  tx: Executor,
+  policy: PolicyRow,
+  volumeId: string,
+  projectId: string,
+  slotAt: Date | null,
+  now: Date,
+): Promise<RunRow> {
   const record = async (values: Partial<typeof policyRuns.$inferInsert>) => {
-    const [run] = await tx.insert(policyRuns).values({ policyId: policy.id, volumeId, projectId, slotAt, startedAt: now, status: 'skipped', ...values }).returning();
+    const [run] = await tx
+      .insert(policyRuns)
+      .values({ policyId: policy.id, volumeId, projectId, slotAt, startedAt: now, status: 'skipped', ...values })
+      .returning();
     await recordEvent(tx, {
-      actor: SYSTEM_ACTOR, projectId, resourceType: 'policy', resourceId: policy.id, action: run.status === 'started' ? 'run_started' : 'run_skipped',
+      actor: SYSTEM_ACTOR,
+      projectId,
+      resourceType: 'policy',
+      resourceId: policy.id,
+      action: run.status === 'started' ? 'run_started' : 'run_skipped',
       detail: { runId: run.id, volumeId, backupId: run.backupId, reason: run.reason },
     });
     return run;
   };
-  const [live] = await tx.select({ id: policyRuns.id }).from(policyRuns)
-    .where(and(eq(policyRuns.policyId, policy.id), eq(policyRuns.volumeId, volumeId), eq(policyRuns.status, 'started'))).limit(1);
+  const [live] = await tx
+    .select({ id: policyRuns.id })
+    .from(policyRuns)
+    .where(and(eq(policyRuns.policyId, policy.id), eq(policyRuns.volumeId, volumeId), eq(policyRuns.status, 'started')))
+    .limit(1);
   if (live) return record({ reason: 'The previous run of this policy for this volume is still going.', finishedAt: now });
 
   const incremental = await wantsIncremental(tx, policy, volumeId, now);
   try {
-    const backup = await createBackup(SYSTEM_ACTOR, {
-      volumeId, projectId, name: backupName(policy, slotAt ?? now), description: `Made by backup policy ${policy.name}`,
-      container: policy.container, incremental, force: policy.force,
-    }, tx);
+    const backup = await createBackup(
+      SYSTEM_ACTOR,
+      {
+        volumeId,
+        projectId,
+        name: backupName(policy, slotAt ?? now),
+        description: `Made by backup policy ${policy.name}`,
+        container: policy.container,
+        incremental,
+        force: policy.force,
+      },
+      tx,
+    );
     await tx.update(backups).set({ policyId: policy.id }).where(eq(backups.id, backup.id));
     return record({ status: 'started', backupId: backup.id, incremental });
   } catch (error) {
@@ -97,26 +136,44 @@ export async function startRun(tx: Executor, policy: PolicyRow, volumeId: string
 
 /** Runs whose backup has ended: succeeded (then retention is asked for) or failed with the backup's reason. */
 async function settleRuns(tx: Executor, now: Date): Promise<RunRow[]> {
-  const live = await tx.select({ run: policyRuns, backup: backups }).from(policyRuns)
-    .leftJoin(backups, eq(backups.id, policyRuns.backupId)).where(eq(policyRuns.status, 'started'));
+  const live = await tx
+    .select({ run: policyRuns, backup: backups })
+    .from(policyRuns)
+    .leftJoin(backups, eq(backups.id, policyRuns.backupId))
+    .where(eq(policyRuns.status, 'started'));
   const settled: RunRow[] = [];
   for (const { run, backup } of live) {
     let outcome: Partial<typeof policyRuns.$inferInsert> | null = null;
-    if (!backup || backup.deleted) outcome = { status: 'failed', reason: 'The backup was cancelled or deleted before it finished.', finishedAt: now };
+    if (!backup || backup.deleted)
+      outcome = { status: 'failed', reason: 'The backup was cancelled or deleted before it finished.', finishedAt: now };
     else if (backup.status === 'available') outcome = { status: 'succeeded', finishedAt: backup.updatedAt };
-    else if (backup.status === 'error') outcome = { status: 'failed', reason: backup.failReason ?? 'The backup failed.', finishedAt: backup.updatedAt };
+    else if (backup.status === 'error')
+      outcome = { status: 'failed', reason: backup.failReason ?? 'The backup failed.', finishedAt: backup.updatedAt };
     if (!outcome) continue;
-    const [done] = await tx.update(policyRuns).set(outcome).where(and(eq(policyRuns.id, run.id), eq(policyRuns.status, 'started'))).returning();
+    const [done] = await tx
+      .update(policyRuns)
+      .set(outcome)
+      .where(and(eq(policyRuns.id, run.id), eq(policyRuns.status, 'started')))
+      .returning();
     if (!done) continue;
     settled.push(done);
     await recordEvent(tx, {
-      actor: SYSTEM_ACTOR, projectId: run.projectId, resourceType: 'policy', resourceId: run.policyId, action: `run_${done.status}`,
+      actor: SYSTEM_ACTOR,
+      projectId: run.projectId,
+      resourceType: 'policy',
+      resourceId: run.policyId,
+      action: `run_${done.status}`,
       detail: { runId: run.id, volumeId: run.volumeId, backupId: run.backupId, reason: done.reason },
     });
     if (done.status === 'succeeded') {
       await enqueueJob(tx, {
-        kind: 'policy_retention', payload: { policyId: run.policyId, volumeId: run.volumeId, runId: run.id }, targetBinary: BACKUP_BINARY,
-        projectId: run.projectId, resourceType: 'policy', resourceId: run.policyId, actor: SYSTEM_ACTOR,
+        kind: 'policy_retention',
+        payload: { policyId: run.policyId, volumeId: run.volumeId, runId: run.id },
+        targetBinary: BACKUP_BINARY,
+        projectId: run.projectId,
+        resourceType: 'policy',
+        resourceId: run.policyId,
+        actor: SYSTEM_ACTOR,
       });
     }
   }
@@ -125,16 +182,20 @@ async function settleRuns(tx: Executor, now: Date): Promise<RunRow[]> {
 
 /** Volumes are deleted softly: their assignments end with them. */
 async function dropDeletedVolumes(tx: Executor): Promise<void> {
-  await tx.delete(policyVolumes)
+  await tx
+    .delete(policyVolumes)
     .where(sql`${policyVolumes.volumeId} in (select ${volumes.id} from ${volumes} where ${volumes.deleted} = true)`);
 }
 
 /** The assignments due at `now`, earliest first, with their policies. */
 async function dueAssignments(tx: Executor, now: Date) {
-  const rows = await tx.select({ assignment: policyVolumes, policy: policies }).from(policyVolumes)
+  const rows = await tx
+    .select({ assignment: policyVolumes, policy: policies })
+    .from(policyVolumes)
     .innerJoin(policies, eq(policies.id, policyVolumes.policyId))
     .where(and(lte(policyVolumes.nextRunAt, now), eq(policies.paused, false)))
-    .orderBy(asc(policyVolumes.nextRunAt)).limit(RUNS_PER_SWEEP);
+    .orderBy(asc(policyVolumes.nextRunAt))
+    .limit(RUNS_PER_SWEEP);
   return rows.map((r) => ({ assignment: r.assignment, policy: r.policy as PolicyRow }));
 }
 
@@ -155,7 +216,9 @@ export async function sweepPolicies(database: Executor, now: Date): Promise<{ se
     const started: RunRow[] = [];
     for (const { assignment, policy } of await dueAssignments(tx, now)) {
       const next = nextDue(policy, assignment.volumeId, now);
-      await tx.update(policyVolumes).set(next)
+      await tx
+        .update(policyVolumes)
+        .set(next)
         .where(and(eq(policyVolumes.policyId, policy.id), eq(policyVolumes.volumeId, assignment.volumeId)));
       started.push(await startRun(tx, policy, assignment.volumeId, assignment.projectId, assignment.nextSlotAt, now));
     }

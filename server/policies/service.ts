@@ -9,7 +9,15 @@ import { visiblePolicy, type PolicyRow } from './guards';
 import { retentionPreview, type PreviewEntry } from './prune';
 import { lockRuns, startRun, type RunRow } from './runs';
 import { nextRuns } from './schedule';
-import { assignSchema, createPolicySchema, pauseSchema, policyIdSchema, scheduleFieldsSchema, previewSchema, updatePolicySchema } from './schemas';
+import {
+  assignSchema,
+  createPolicySchema,
+  pauseSchema,
+  policyIdSchema,
+  scheduleFieldsSchema,
+  previewSchema,
+  updatePolicySchema,
+} from './schemas';
 import { insertPolicy, removePolicy, replaceAssignments, replacePolicy, setPolicyPaused } from './transitions';
 
 /**
@@ -42,9 +50,18 @@ export async function pausePolicy(actor: Actor, input: unknown, tx: Executor = d
 }
 
 /** The project whose volumes an actor assigns: the policy's, or (shared policy) the volumes' one project. */
-async function assignmentProject(t: Executor, actor: Actor, policy: PolicyRow, volumeIds: string[], requested: string | null): Promise<string> {
+async function assignmentProject(
+  t: Executor,
+  actor: Actor,
+  policy: PolicyRow,
+  volumeIds: string[],
+  requested: string | null,
+): Promise<string> {
   const rows = volumeIds.length
-    ? await t.select({ id: volumes.id, projectId: volumes.projectId }).from(volumes).where(and(inArray(volumes.id, volumeIds), eq(volumes.deleted, false)))
+    ? await t
+        .select({ id: volumes.id, projectId: volumes.projectId })
+        .from(volumes)
+        .where(and(inArray(volumes.id, volumeIds), eq(volumes.deleted, false)))
     : [];
   const missing = volumeIds.find((id) => !rows.some((r) => r.id === id));
   if (missing) throw new AppError('not_found', `Volume ${missing} could not be found.`, { volumeIds: `Volume ${missing} does not exist` });
@@ -52,7 +69,8 @@ async function assignmentProject(t: Executor, actor: Actor, policy: PolicyRow, v
   if (!projectId) throw invalid('Choose the project whose volumes these are', { projectId: 'Choose a project' });
   for (const row of rows) {
     authorize(actor, row.projectId, 'write', 'policy:assign', `Volume ${row.id} could not be found.`);
-    if (row.projectId !== projectId) throw invalid(`Volume ${row.id} is not in this policy's project`, { volumeIds: 'Choose volumes of one project' });
+    if (row.projectId !== projectId)
+      throw invalid(`Volume ${row.id} is not in this policy's project`, { volumeIds: 'Choose volumes of one project' });
   }
   authorize(actor, projectId, 'write', 'policy:assign', `Project ${projectId} could not be found.`);
   return projectId;
@@ -76,7 +94,9 @@ export async function runPolicyNow(actor: Actor, input: unknown, tx: Executor = 
   return tx.transaction(async (t) => {
     const policy = await visiblePolicy(t, actor, id, 'assign', 'policy:run');
     await lockRuns(t);
-    const assignments = await t.select().from(policyVolumes)
+    const assignments = await t
+      .select()
+      .from(policyVolumes)
       .where(and(eq(policyVolumes.policyId, policy.id), volumeId ? eq(policyVolumes.volumeId, volumeId) : undefined));
     const mine = assignments.filter((a) => actor.isAdmin || actor.roles.get(a.projectId) === 'member');
     if (mine.length === 0) throw invalid('Assign a volume to this policy first', { volumeIds: 'No volume is assigned to this policy' });
@@ -87,10 +107,16 @@ export async function runPolicyNow(actor: Actor, input: unknown, tx: Executor = 
 }
 
 /** What retention would keep and prune now, per assigned volume the actor may see, and which rule keeps each backup. */
-export async function previewPrune(actor: Actor, input: unknown, tx: Executor = db()): Promise<{ volumeId: string; entries: PreviewEntry[] }[]> {
+export async function previewPrune(
+  actor: Actor,
+  input: unknown,
+  tx: Executor = db(),
+): Promise<{ volumeId: string; entries: PreviewEntry[] }[]> {
   const { id, volumeId } = parseInput(previewSchema, input);
   const policy = await visiblePolicy(tx, actor, id, 'read', 'policy:get');
-  const assignments = await tx.select().from(policyVolumes)
+  const assignments = await tx
+    .select()
+    .from(policyVolumes)
     .where(and(eq(policyVolumes.policyId, policy.id), volumeId ? eq(policyVolumes.volumeId, volumeId) : undefined));
   const visible = assignments.filter((a) => actor.isAdmin || actor.roles.has(a.projectId));
   return Promise.all(visible.map(async (a) => ({ volumeId: a.volumeId, entries: await retentionPreview(tx, policy, a.volumeId) })));

@@ -15,32 +15,56 @@ import type { PolicyFields } from './schemas';
 const POLICY = 'policy';
 
 export async function insertPolicy(tx: Executor, actor: Actor, projectId: string | null, fields: PolicyFields): Promise<PolicyRow> {
-  const [row] = await tx.insert(policies).values({ ...fields, projectId, createdBy: actor.userId }).returning();
+  const [row] = await tx
+    .insert(policies)
+    .values({ ...fields, projectId, createdBy: actor.userId })
+    .returning();
   await recordEvent(tx, { actor, projectId, resourceType: POLICY, resourceId: row.id, action: 'create', detail: { name: row.name } });
   return row as PolicyRow;
 }
 
 /** Recomputes the next run of every assignment of a policy (or of some of its volumes) from `now`. */
 export async function rescheduleAssignments(tx: Executor, policy: PolicyRow, now: Date, volumeIds?: string[]): Promise<void> {
-  const rows = await tx.select().from(policyVolumes)
+  const rows = await tx
+    .select()
+    .from(policyVolumes)
     .where(and(eq(policyVolumes.policyId, policy.id), volumeIds ? inArray(policyVolumes.volumeId, volumeIds) : undefined));
   for (const row of rows) {
-    await tx.update(policyVolumes).set(nextDue(policy, row.volumeId, now))
+    await tx
+      .update(policyVolumes)
+      .set(nextDue(policy, row.volumeId, now))
       .where(and(eq(policyVolumes.policyId, policy.id), eq(policyVolumes.volumeId, row.volumeId)));
   }
 }
 
 export async function replacePolicy(tx: Executor, actor: Actor, policy: PolicyRow, fields: PolicyFields, now: Date): Promise<PolicyRow> {
-  const [row] = await tx.update(policies).set({ ...fields, updatedAt: sql`now()` }).where(eq(policies.id, policy.id)).returning();
+  const [row] = await tx
+    .update(policies)
+    .set({ ...fields, updatedAt: sql`now()` })
+    .where(eq(policies.id, policy.id))
+    .returning();
   await rescheduleAssignments(tx, row as PolicyRow, now);
-  await recordEvent(tx, { actor, projectId: policy.projectId, resourceType: POLICY, resourceId: policy.id, action: 'update', detail: { name: row.name } });
+  await recordEvent(tx, {
+    actor,
+    projectId: policy.projectId,
+    resourceType: POLICY,
+    resourceId: policy.id,
+    action: 'update',
+    detail: { name: row.name },
+  });
   return row as PolicyRow;
 }
 
 export async function setPolicyPaused(tx: Executor, actor: Actor, policy: PolicyRow, paused: boolean, now: Date): Promise<PolicyRow> {
   const [row] = await tx.update(policies).set({ paused, updatedAt: sql`now()` }).where(eq(policies.id, policy.id)).returning();
   await rescheduleAssignments(tx, row as PolicyRow, now);
-  await recordEvent(tx, { actor, projectId: policy.projectId, resourceType: POLICY, resourceId: policy.id, action: paused ? 'pause' : 'resume' });
+  await recordEvent(tx, {
+    actor,
+    projectId: policy.projectId,
+    resourceType: POLICY,
+    resourceId: policy.id,
+    action: paused ? 'pause' : 'resume',
+  });
   return row as PolicyRow;
 }
 
@@ -48,7 +72,14 @@ export async function setPolicyPaused(tx: Executor, actor: Actor, policy: Policy
 export async function removePolicy(tx: Executor, actor: Actor, policy: PolicyRow): Promise<void> {
   await tx.update(backups).set({ policyId: null }).where(eq(backups.policyId, policy.id));
   await tx.delete(policies).where(eq(policies.id, policy.id));
-  await recordEvent(tx, { actor, projectId: policy.projectId, resourceType: POLICY, resourceId: policy.id, action: 'delete', detail: { name: policy.name } });
+  await recordEvent(tx, {
+    actor,
+    projectId: policy.projectId,
+    resourceType: POLICY,
+    resourceId: policy.id,
+    action: 'delete',
+    detail: { name: policy.name },
+  });
 }
 
 /**
@@ -56,21 +87,34 @@ export async function removePolicy(tx: Executor, actor: Actor, policy: PolicyRow
  * each project's own set); volumes already assigned keep their next run.
  */
 export async function replaceAssignments(
-  tx: Executor, actor: Actor, policy: PolicyRow, projectId: string, volumeIds: string[], now: Date,
+  tx: Executor,
+  actor: Actor,
+  policy: PolicyRow,
+  projectId: string,
+  volumeIds: string[],
+  now: Date,
 ): Promise<{ added: string[]; removed: string[] }> {
   const inProject = and(eq(policyVolumes.policyId, policy.id), eq(policyVolumes.projectId, projectId));
-  const removed = await tx.delete(policyVolumes)
+  const removed = await tx
+    .delete(policyVolumes)
     .where(and(inProject, volumeIds.length ? notInArray(policyVolumes.volumeId, volumeIds) : undefined))
     .returning({ volumeId: policyVolumes.volumeId });
   const added: string[] = [];
   for (const volumeId of volumeIds) {
-    const [row] = await tx.insert(policyVolumes).values({ policyId: policy.id, volumeId, projectId, ...nextDue(policy, volumeId, now) })
-      .onConflictDoNothing().returning();
+    const [row] = await tx
+      .insert(policyVolumes)
+      .values({ policyId: policy.id, volumeId, projectId, ...nextDue(policy, volumeId, now) })
+      .onConflictDoNothing()
+      .returning();
     if (row) added.push(volumeId);
   }
   if (added.length + removed.length > 0) {
     await recordEvent(tx, {
-      actor, projectId, resourceType: POLICY, resourceId: policy.id, action: 'assign',
+      actor,
+      projectId,
+      resourceType: POLICY,
+      resourceId: policy.id,
+      action: 'assign',
       detail: { added, removed: removed.map((r) => r.volumeId) },
     });
   }

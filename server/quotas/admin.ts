@@ -11,17 +11,24 @@ import { LIMIT_ONLY_RESOURCES, QUOTA_DEFAULTS, QUOTA_RESOURCES, TYPE_QUOTA_PAREN
 
 const limitValue = z.preprocess(
   (v) => (typeof v === 'string' ? v.trim() : v),
-  z.union([z.number(), z.string()])
+  z
+    .union([z.number(), z.string()])
     .refine((v) => v !== '' && Number.isFinite(Number(v)), 'Enter a whole number, or -1 for unlimited')
     .transform(Number)
     .refine((n) => Number.isInteger(n) && n >= -1, 'Enter a whole number, or -1 for unlimited')
     .refine((n) => n <= 2_147_483_647, 'That limit is too large'),
 );
 
-const limitsShape = Object.fromEntries(QUOTA_RESOURCES.map((r) => [r, limitValue.optional()])) as Record<QuotaResource, z.ZodOptional<typeof limitValue>>;
+const limitsShape = Object.fromEntries(QUOTA_RESOURCES.map((r) => [r, limitValue.optional()])) as Record<
+  QuotaResource,
+  z.ZodOptional<typeof limitValue>
+>;
 
 /** `limits` may arrive as a nested object or as flat form fields named after each resource. */
-const limitsSchema = z.object(limitsShape).strict().refine((v) => Object.values(v).some((x) => x !== undefined), { message: 'Change at least one limit', path: ['form'] });
+const limitsSchema = z
+  .object(limitsShape)
+  .strict()
+  .refine((v) => Object.values(v).some((x) => x !== undefined), { message: 'Change at least one limit', path: ['form'] });
 
 function splitInput(input: unknown): { projectId?: unknown; limits: Record<string, unknown> } {
   const raw = (input ?? {}) as Record<string, unknown>;
@@ -53,7 +60,11 @@ export async function updateProjectQuotas(actor: Actor, input: unknown, tx: Exec
     for (const resource of QUOTA_RESOURCES) {
       const limit = limits[resource];
       if (limit === undefined) continue;
-      const [before] = await t.select().from(quotas).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource))).for('update');
+      const [before] = await t
+        .select()
+        .from(quotas)
+        .where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource)))
+        .for('update');
       const parentUsage = await usageOfParent(t, projectId, resource);
       if (parentUsage !== null && limit >= 0 && parentUsage > limit) {
         fieldErrors[resource] = `Quota limit ${limit} for ${resource} is smaller than already used and reserved ${parentUsage}.`;
@@ -61,13 +72,21 @@ export async function updateProjectQuotas(actor: Actor, input: unknown, tx: Exec
       }
       const exempt = LIMIT_ONLY_RESOURCES.has(resource) || parentUsage !== null || limit < 0;
       const [row] = before
-        ? await t.update(quotas).set({ hardLimit: limit })
-          .where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource),
-            exempt ? undefined : sql`${quotas.inUse} + ${quotas.reserved} <= ${limit}`))
-          .returning()
+        ? await t
+            .update(quotas)
+            .set({ hardLimit: limit })
+            .where(
+              and(
+                eq(quotas.projectId, projectId),
+                eq(quotas.resource, resource),
+                exempt ? undefined : sql`${quotas.inUse} + ${quotas.reserved} <= ${limit}`,
+              ),
+            )
+            .returning()
         : await t.insert(quotas).values({ projectId, resource, hardLimit: limit }).returning();
       if (!row) {
-        fieldErrors[resource] = `Quota limit ${limit} for ${resource} is smaller than already used and reserved ${before!.inUse + before!.reserved}.`;
+        fieldErrors[resource] =
+          `Quota limit ${limit} for ${resource} is smaller than already used and reserved ${before!.inUse + before!.reserved}.`;
         continue;
       }
       if (before?.hardLimit !== limit) changes[resource] = { from: before?.hardLimit ?? QUOTA_DEFAULTS[resource], to: limit };
@@ -84,7 +103,11 @@ export async function updateProjectQuotas(actor: Actor, input: unknown, tx: Exec
 async function usageOfParent(tx: Executor, projectId: string, resource: QuotaResource): Promise<number | null> {
   const parent = TYPE_QUOTA_PARENTS[resource];
   if (!parent) return null;
-  const [row] = await tx.select().from(quotas).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, parent))).for('update');
+  const [row] = await tx
+    .select()
+    .from(quotas)
+    .where(and(eq(quotas.projectId, projectId), eq(quotas.resource, parent)))
+    .for('update');
   return row ? row.inUse + row.reserved : 0;
 }
 
@@ -99,7 +122,9 @@ export async function updateQuotaDefaults(actor: Actor, input: unknown, tx: Exec
     for (const resource of QUOTA_RESOURCES) {
       const limit = limits[resource];
       if (limit === undefined) continue;
-      await t.insert(quotaDefaults).values({ resource, hardLimit: limit })
+      await t
+        .insert(quotaDefaults)
+        .values({ resource, hardLimit: limit })
         .onConflictDoUpdate({ target: quotaDefaults.resource, set: { hardLimit: limit } });
       changes[resource] = limit;
     }
@@ -120,7 +145,11 @@ export async function resetProjectQuotas(actor: Actor, input: { projectId: strin
     if (!project) throw notFound('Project', projectId);
     const defaults = await quotaDefaultsList(t);
     for (const { resource, limit } of defaults) {
-      const updated = await t.update(quotas).set({ hardLimit: limit }).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource))).returning();
+      const updated = await t
+        .update(quotas)
+        .set({ hardLimit: limit })
+        .where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource)))
+        .returning();
       if (updated.length === 0) await t.insert(quotas).values({ projectId, resource, hardLimit: limit }).onConflictDoNothing();
     }
     const detail = Object.fromEntries(defaults.map((d) => [d.resource, d.limit]));
@@ -136,8 +165,11 @@ export async function quotaDefaultsList(tx: Executor = db()) {
 
 /** Every project with its usage, for the admin quotas page. */
 export async function allProjectQuotas(tx: Executor = db()) {
-  const rows = await tx.select({ projectId: projects.id, name: projects.name, resource: quotas.resource, limit: quotas.hardLimit, inUse: quotas.inUse })
-    .from(projects).leftJoin(quotas, eq(quotas.projectId, projects.id)).orderBy(projects.name);
+  const rows = await tx
+    .select({ projectId: projects.id, name: projects.name, resource: quotas.resource, limit: quotas.hardLimit, inUse: quotas.inUse })
+    .from(projects)
+    .leftJoin(quotas, eq(quotas.projectId, projects.id))
+    .orderBy(projects.name);
   const byProject = new Map<string, { id: string; name: string; quotas: Record<string, { limit: number; inUse: number }> }>();
   for (const r of rows) {
     const entry = byProject.get(r.projectId) ?? { id: r.projectId, name: r.name, quotas: {} };

@@ -9,13 +9,15 @@ import { QUOTA_DEFAULTS, QUOTA_RESOURCES, typeQuotaOf, type QuotaResource } from
 /** Gives a new project one quota row per resource, at the current defaults. */
 export async function ensureProjectQuotas(tx: Executor, projectId: string): Promise<void> {
   const defaults = new Map((await tx.select().from(quotaDefaults)).map((row) => [row.resource, row.hardLimit]));
-  await tx.insert(quotas)
+  await tx
+    .insert(quotas)
     .values(QUOTA_RESOURCES.map((resource) => ({ projectId, resource, hardLimit: defaults.get(resource) ?? QUOTA_DEFAULTS[resource] })))
     .onConflictDoNothing();
 }
 
 export async function ensureQuotaDefaults(tx: Executor): Promise<void> {
-  await tx.insert(quotaDefaults)
+  await tx
+    .insert(quotaDefaults)
     .values(QUOTA_RESOURCES.map((resource) => ({ resource, hardLimit: QUOTA_DEFAULTS[resource] })))
     .onConflictDoNothing();
 }
@@ -39,8 +41,10 @@ const OVER_LIMIT_MESSAGES: Partial<Record<QuotaResource, (limit: number, used: n
 export function overQuotaInPlainWords(resource: string, limit: number, used: number, delta: number): string {
   const { label, unit } = QUOTA_LABELS[resource] ?? { label: resource };
   const amount = (n: number) => (unit ? `${n} ${unit}` : String(n));
-  return `Not enough quota for ${label.toLowerCase()}: this needs ${amount(delta)} more, and ${amount(used)} of the project's ${amount(limit)} is in use. `
-    + 'Free some up, or ask an administrator to raise the limit.';
+  return (
+    `Not enough quota for ${label.toLowerCase()}: this needs ${amount(delta)} more, and ${amount(used)} of the project's ${amount(limit)} is in use. ` +
+    'Free some up, or ask an administrator to raise the limit.'
+  );
 }
 
 /**
@@ -52,21 +56,28 @@ export async function changeUsage(tx: Executor, projectId: string, changes: Quot
   for (const { resource, delta } of changes) {
     if (delta === 0) continue;
     if (delta < 0) {
-      await tx.update(quotas)
+      await tx
+        .update(quotas)
         .set({ inUse: sql`greatest(${quotas.inUse} + ${delta}, 0)` })
         .where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource)));
       continue;
     }
-    const updated = await tx.update(quotas)
+    const updated = await tx
+      .update(quotas)
       .set({ inUse: sql`${quotas.inUse} + ${delta}` })
-      .where(and(
-        eq(quotas.projectId, projectId),
-        eq(quotas.resource, resource),
-        sql`(${quotas.hardLimit} < 0 or ${quotas.inUse} + ${delta} <= ${quotas.hardLimit})`,
-      ))
+      .where(
+        and(
+          eq(quotas.projectId, projectId),
+          eq(quotas.resource, resource),
+          sql`(${quotas.hardLimit} < 0 or ${quotas.inUse} + ${delta} <= ${quotas.hardLimit})`,
+        ),
+      )
       .returning({ inUse: quotas.inUse, hardLimit: quotas.hardLimit });
     if (updated.length === 0) {
-      const [row] = await tx.select().from(quotas).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource)));
+      const [row] = await tx
+        .select()
+        .from(quotas)
+        .where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource)));
       const limit = row?.hardLimit ?? 0;
       const used = row?.inUse ?? 0;
       const message = OVER_LIMIT_MESSAGES[resource]?.(limit, used, delta) ?? `Quota exceeded for ${resource}`;
@@ -82,8 +93,9 @@ export async function changeUsage(tx: Executor, projectId: string, changes: Quot
 const OVER_TYPE_LIMIT_MESSAGES: Partial<Record<QuotaResource, (name: string, limit: number, used: number, delta: number) => string>> = {
   volumes___DEFAULT__: (name, limit) => `VolumeLimitExceeded: Maximum number of volumes allowed (${limit}) exceeded for quota '${name}'.`,
   snapshots___DEFAULT__: (_name, limit) => `SnapshotLimitExceeded: Maximum number of snapshots allowed (${limit}) exceeded`,
-  gigabytes___DEFAULT__: (name, limit, used, delta) => `VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed ${name} quota. `
-    + `Requested ${delta}G, quota is ${limit}G and ${used}G has been consumed.`,
+  gigabytes___DEFAULT__: (name, limit, used, delta) =>
+    `VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed ${name} quota. ` +
+    `Requested ${delta}G, quota is ${limit}G and ${used}G has been consumed.`,
 };
 
 /**
@@ -92,7 +104,10 @@ const OVER_TYPE_LIMIT_MESSAGES: Partial<Record<QuotaResource, (name: string, lim
  * row has the default class's limit.
  */
 async function checkTypeLimit(tx: Executor, projectId: string, typed: QuotaResource, used: number, delta: number): Promise<void> {
-  const [row] = await tx.select().from(quotas).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, typed)));
+  const [row] = await tx
+    .select()
+    .from(quotas)
+    .where(and(eq(quotas.projectId, projectId), eq(quotas.resource, typed)));
   const [fallback] = row ? [] : await tx.select().from(quotaDefaults).where(eq(quotaDefaults.resource, typed));
   const limit = row?.hardLimit ?? fallback?.hardLimit ?? QUOTA_DEFAULTS[typed];
   if (limit < 0 || used + delta <= limit) return;

@@ -8,10 +8,13 @@ export async function setServiceStatusAction(input: { binary: string; host: stri
 }
 
 export async function pingAction(_state: ActionResult | null, formData: FormData) {
-  return runAction(async (actor) => {
-    const fields = formFields(formData);
-    const [binary, host] = String(fields.service ?? '').split('|');
-    const job = await sendPing(actor, { binary, host, holdSeconds: fields.holdSeconds ?? 0 });
-    return { jobId: job.id };
-  }, { message: 'Ping sent' });
+  return runAction(
+    async (actor) => {
+      const fields = formFields(formData);
+      const [binary, host] = String(fields.service ?? '').split('|');
+      const job = await sendPing(actor, { binary, host, holdSeconds: fields.holdSeconds ?? 0 });
+      return { jobId: job.id };
+    },
+    { message: 'Ping sent' },
+  );
 }

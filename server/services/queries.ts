@@ -22,10 +22,12 @@ export interface ServiceView {
 /** Every registered service with its up/down state, judged on the database clock. */
 export async function listServices(filters: { host?: string; binary?: string } = {}, tx: Executor = db()): Promise<ServiceView[]> {
   const downTime = sharedConfig().CINDERBLOCK_SERVICE_DOWN_TIME;
-  const rows = await tx.select({
-    service: services,
-    ageSeconds: sql<number>`extract(epoch from (now() - ${services.updatedAt}))::float8`,
-  }).from(services)
+  const rows = await tx
+    .select({
+      service: services,
+      ageSeconds: sql<number>`extract(epoch from (now() - ${services.updatedAt}))::float8`,
+    })
+    .from(services)
     .where(sql`${services.deleted} = false
       ${filters.host ? sql`and ${services.host} = ${filters.host}` : sql``}
       ${filters.binary ? sql`and ${services.binary} = ${filters.binary}` : sql``}`)
@@ -45,17 +47,22 @@ export async function listServices(filters: { host?: string; binary?: string } =
 }
 
 export async function recentPings(limit = 10, tx: Executor = db()) {
-  return tx.select({
-    id: jobs.id,
-    status: jobs.status,
-    targetBinary: jobs.targetBinary,
-    targetHost: jobs.targetHost,
-    attempts: jobs.attempts,
-    result: jobs.result,
-    error: jobs.error,
-    createdAt: jobs.createdAt,
-    finishedAt: jobs.finishedAt,
-  }).from(jobs).where(eq(jobs.kind, 'ping')).orderBy(desc(jobs.createdAt)).limit(limit);
+  return tx
+    .select({
+      id: jobs.id,
+      status: jobs.status,
+      targetBinary: jobs.targetBinary,
+      targetHost: jobs.targetHost,
+      attempts: jobs.attempts,
+      result: jobs.result,
+      error: jobs.error,
+      createdAt: jobs.createdAt,
+      finishedAt: jobs.finishedAt,
+    })
+    .from(jobs)
+    .where(eq(jobs.kind, 'ping'))
+    .orderBy(desc(jobs.createdAt))
+    .limit(limit);
 }
 
 export async function recentAuditEvents(limit = 50, tx: Executor = db()) {
@@ -64,7 +71,9 @@ export async function recentAuditEvents(limit = 50, tx: Executor = db()) {
 
 /** The availability zones of the volume services that are registered (not deleted). */
 export async function volumeServiceZones(tx: Executor = db()): Promise<string[]> {
-  const rows = await tx.selectDistinct({ zone: services.availabilityZone }).from(services)
+  const rows = await tx
+    .selectDistinct({ zone: services.availabilityZone })
+    .from(services)
     .where(and(eq(services.binary, VOLUME_BINARY), eq(services.deleted, false)));
   return rows.map((r) => r.zone);
 }

@@ -10,13 +10,20 @@ import type { ServiceBinary } from '../jobs/kinds';
  */
 export async function findLiveService(tx: Executor, binary: ServiceBinary, options: { host?: string | null; zone?: string | null } = {}) {
   const downTime = sharedConfig().CINDERBLOCK_SERVICE_DOWN_TIME;
-  const [service] = await tx.select().from(services).where(and(
-    eq(services.binary, binary),
-    eq(services.disabled, false),
-    eq(services.deleted, false),
-    sql`${services.updatedAt} >= now() - make_interval(secs => ${downTime})`,
-    options.host ? eq(services.host, options.host) : undefined,
-    options.zone ? eq(services.availabilityZone, options.zone) : undefined,
-  )).orderBy(sql`random()`).limit(1);
+  const [service] = await tx
+    .select()
+    .from(services)
+    .where(
+      and(
+        eq(services.binary, binary),
+        eq(services.disabled, false),
+        eq(services.deleted, false),
+        sql`${services.updatedAt} >= now() - make_interval(secs => ${downTime})`,
+        options.host ? eq(services.host, options.host) : undefined,
+        options.zone ? eq(services.availabilityZone, options.zone) : undefined,
+      ),
+    )
+    .orderBy(sql`random()`)
+    .limit(1);
   return service;
 }

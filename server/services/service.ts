@@ -16,16 +16,27 @@ export async function setServiceStatus(actor: Actor, input: unknown, tx: Executo
   requireAdmin(actor, 'volume_extension:services:update');
   const data = parseInput(setServiceStatusSchema, input);
   return tx.transaction(async (t) => {
-    const [before] = await t.select().from(services).where(and(eq(services.binary, data.binary), eq(services.host, data.host), eq(services.deleted, false)));
+    const [before] = await t
+      .select()
+      .from(services)
+      .where(and(eq(services.binary, data.binary), eq(services.host, data.host), eq(services.deleted, false)));
     if (!before) throw notFound('Service', `${data.binary} on ${data.host}`);
-    const [service] = await t.update(services).set({
-      disabled: !data.enabled,
-      disabledReason: data.enabled ? null : (data.reason || null),
-      modifiedAt: sql`now()`,
-    }).where(eq(services.id, before.id)).returning();
+    const [service] = await t
+      .update(services)
+      .set({
+        disabled: !data.enabled,
+        disabledReason: data.enabled ? null : data.reason || null,
+        modifiedAt: sql`now()`,
+      })
+      .where(eq(services.id, before.id))
+      .returning();
     await recordEvent(t, {
-      actor, resourceType: 'service', resourceId: `${service.binary}@${service.host}`, action: data.enabled ? 'enable' : 'disable',
-      fromStatus: before.disabled ? 'disabled' : 'enabled', toStatus: service.disabled ? 'disabled' : 'enabled',
+      actor,
+      resourceType: 'service',
+      resourceId: `${service.binary}@${service.host}`,
+      action: data.enabled ? 'enable' : 'disable',
+      fromStatus: before.disabled ? 'disabled' : 'enabled',
+      toStatus: service.disabled ? 'disabled' : 'enabled',
       detail: service.disabledReason ? { reason: service.disabledReason } : undefined,
     });
     return service;
@@ -40,10 +51,21 @@ export async function sendPing(actor: Actor, input: unknown, tx: Executor = db()
     const service = await findLiveService(t, data.binary as ServiceBinary, { host: data.host });
     if (!service) throw new AppError('service_unavailable', `Service ${data.binary} on ${data.host} is not up and enabled.`);
     const job = await enqueueJob(t, {
-      kind: 'ping', payload: { holdSeconds: data.holdSeconds }, targetBinary: data.binary as ServiceBinary, targetHost: data.host,
-      resourceType: 'service', resourceId: `${data.binary}@${data.host}`, actor,
+      kind: 'ping',
+      payload: { holdSeconds: data.holdSeconds },
+      targetBinary: data.binary as ServiceBinary,
+      targetHost: data.host,
+      resourceType: 'service',
+      resourceId: `${data.binary}@${data.host}`,
+      actor,
     });
-    await recordEvent(t, { actor, resourceType: 'service', resourceId: `${data.binary}@${data.host}`, action: 'ping_requested', detail: { jobId: job.id } });
+    await recordEvent(t, {
+      actor,
+      resourceType: 'service',
+      resourceId: `${data.binary}@${data.host}`,
+      action: 'ping_requested',
+      detail: { jobId: job.id },
+    });
     return job;
   });
 }

@@ -8,7 +8,8 @@ const PATHS = ['/volumes', '/admin/volumes', '/snapshots', '/admin/snapshots', '
 
 export async function createSnapshotAction(_state: FormState, formData: FormData) {
   return runAction((actor) => createSnapshot(actor, formFields(formData, ['force'])), {
-    revalidate: PATHS, message: (s) => `Snapshot ${s.name ?? s.id} is being created`,
+    revalidate: PATHS,
+    message: (s) => `Snapshot ${s.name ?? s.id} is being created`,
   });
 }
 

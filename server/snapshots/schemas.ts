@@ -14,8 +14,10 @@ export const snapshotIdSchema = z.object({ id: snapshotId });
 
 export const resetSnapshotSchema = z.object({
   id: snapshotId,
-  status: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
-    z.enum(snapshotStatus.enumValues, { error: 'Not a snapshot status' })),
+  status: z.preprocess(
+    (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
+    z.enum(snapshotStatus.enumValues, { error: 'Not a snapshot status' }),
+  ),
 });
 
 export const listSnapshotsSchema = z.object({

@@ -27,7 +27,9 @@ export async function createSnapshot(actor: Actor, input: unknown, tx: Executor 
   return tx.transaction(async (t) => {
     const before = await visibleVolume(t, actor, data.volumeId, 'write', 'volume:create_snapshot');
     if (before.status === 'in-use' && !data.force) {
-      throw new AppError('conflict', "Invalid volume: Volume cannot be snapshotted while it is in-use without 'force'.", { force: 'Tick force to snapshot an attached volume' });
+      throw new AppError('conflict', "Invalid volume: Volume cannot be snapshotted while it is in-use without 'force'.", {
+        force: 'Tick force to snapshot an attached volume',
+      });
     }
     // A no-op swap: checks the matrix and locks the volume row against a concurrent delete.
     const volume = await swapVolume(t, data.volumeId, data.force ? 'snapshot_force' : 'snapshot', {});
@@ -37,11 +39,21 @@ export async function createSnapshot(actor: Actor, input: unknown, tx: Executor 
 }
 
 /** Delete: from available or error; refused while a volume is being created from it. */
-export async function deleteSnapshot(actor: Actor, input: unknown, tx: Executor = db(), options: { force?: boolean } = {}): Promise<SnapshotRow> {
+export async function deleteSnapshot(
+  actor: Actor,
+  input: unknown,
+  tx: Executor = db(),
+  options: { force?: boolean } = {},
+): Promise<SnapshotRow> {
   const { id } = parseInput(snapshotIdSchema, input);
   return tx.transaction(async (t) => {
-    const before = await visibleSnapshot(t, actor, id, options.force ? 'admin' : 'write',
-      options.force ? 'volume_extension:snapshot_admin_actions:force_delete' : 'volume:delete_snapshot');
+    const before = await visibleSnapshot(
+      t,
+      actor,
+      id,
+      options.force ? 'admin' : 'write',
+      options.force ? 'volume_extension:snapshot_admin_actions:force_delete' : 'volume:delete_snapshot',
+    );
     return transitions.requestDelete(t, actor, before, !!options.force);
   });
 }
@@ -60,7 +72,11 @@ export async function resetSnapshotStatus(actor: Actor, input: unknown, tx: Exec
 /** Any text as an id: the lookup answers "not found" for what is not a uuid, as Cinder does. */
 const lookupIdSchema = z.object({ id: z.string() });
 
-export interface SnapshotChanges { id: string; name?: string | null; description?: string | null }
+export interface SnapshotChanges {
+  id: string;
+  name?: string | null;
+  description?: string | null;
+}
 
 /** Name (trimmed; blank is none) and description, as Cinder's snapshot update. */
 export async function updateSnapshot(actor: Actor, changes: SnapshotChanges, tx: Executor = db()): Promise<void> {

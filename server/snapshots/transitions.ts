@@ -33,29 +33,61 @@ const now = () => sql`now()` as unknown as Date;
 export async function lockAsSource(t: Executor, id: string, projectId: string): Promise<SnapshotRow> {
   const snapshot = await compareAndSwap(t, snapshots, id, and(eq(snapshots.temporary, false), eq(snapshots.projectId, projectId)), {});
   if (!snapshot) {
-    throw new AppError('not_found', `Snapshot ${id} could not be found.`, { sourceSnapshotId: 'This snapshot does not exist in the project' });
+    throw new AppError('not_found', `Snapshot ${id} could not be found.`, {
+      sourceSnapshotId: 'This snapshot does not exist in the project',
+    });
   }
   if (snapshot.status !== 'available') {
-    throw invalid(`Invalid snapshot: Originating snapshot status must be one of 'available' values (it is ${snapshot.status}).`, { sourceSnapshotId: `The snapshot is ${snapshot.status}; it must be available` });
+    throw invalid(`Invalid snapshot: Originating snapshot status must be one of 'available' values (it is ${snapshot.status}).`, {
+      sourceSnapshotId: `The snapshot is ${snapshot.status}; it must be available`,
+    });
   }
   return snapshot;
 }
 
-export interface NewSnapshot { name: string | null; description: string | null; force: boolean; metadata?: Metadata }
+export interface NewSnapshot {
+  name: string | null;
+  description: string | null;
+  force: boolean;
+  metadata?: Metadata;
+}
 
 /** A new snapshot of `volume`, `creating`: charged one snapshot and the volume's gigabytes, its create job queued. */
 export async function requestCreate(t: Executor, actor: Actor, volume: VolumeRow, data: NewSnapshot): Promise<SnapshotRow> {
-  const [snapshot] = await t.insert(snapshots).values({
-    projectId: volume.projectId, userId: actor.userId, volumeId: volume.id, name: data.name, description: data.description,
-    size: volume.size, status: 'creating', progress: '0%',
-  }).returning();
-  await changeUsage(t, volume.projectId, [{ resource: 'snapshots', delta: 1 }, { resource: 'gigabytes', delta: volume.size }]);
+  const [snapshot] = await t
+    .insert(snapshots)
+    .values({
+      projectId: volume.projectId,
+      userId: actor.userId,
+      volumeId: volume.id,
+      name: data.name,
+      description: data.description,
+      size: volume.size,
+      status: 'creating',
+      progress: '0%',
+    })
+    .returning();
+  await changeUsage(t, volume.projectId, [
+    { resource: 'snapshots', delta: 1 },
+    { resource: 'gigabytes', delta: volume.size },
+  ]);
   const job = await enqueueJob(t, {
-    kind: 'snapshot_create', payload: { snapshotId: snapshot.id, volumeId: volume.id }, targetBinary: VOLUME_BINARY, targetHost: volume.host,
-    projectId: volume.projectId, resourceType: 'snapshot', resourceId: snapshot.id, actor,
+    kind: 'snapshot_create',
+    payload: { snapshotId: snapshot.id, volumeId: volume.id },
+    targetBinary: VOLUME_BINARY,
+    targetHost: volume.host,
+    projectId: volume.projectId,
+    resourceType: 'snapshot',
+    resourceId: snapshot.id,
+    actor,
   });
   await recordEvent(t, {
-    actor, projectId: volume.projectId, resourceType: 'snapshot', resourceId: snapshot.id, action: 'create', toStatus: 'creating',
+    actor,
+    projectId: volume.projectId,
+    resourceType: 'snapshot',
+    resourceId: snapshot.id,
+    action: 'create',
+    toStatus: 'creating',
     detail: { volumeId: volume.id, size: volume.size, force: data.force, jobId: job.id },
   });
   if (data.metadata && Object.keys(data.metadata).length) await writeMetadata(t, 'snapshot', snapshot.id, data.metadata, true);
@@ -71,27 +103,48 @@ const DELETABLE: SnapshotStatus[] = ['available', 'error', 'error_deleting'];
 export async function requestDelete(t: Executor, actor: Actor, before: SnapshotRow, force: boolean): Promise<SnapshotRow> {
   const id = before.id;
   await t.select({ id: snapshots.id }).from(snapshots).where(eq(snapshots.id, id)).for('update');
-  const snapshot = await compareAndSwap(t, snapshots, id, and(
-    force ? undefined : inArray(snapshots.status, DELETABLE),
-    force ? undefined : sql`(${snapshots.backupStatus} is null or ${snapshots.backupStatus} not in ('backing-up', 'restoring-backup'))`,
-    sql`not exists (select 1 from ${volumes} v where v.source_snapshot_id = ${snapshots.id} and v.status = 'creating' and v.deleted = false)`,
-  ), { status: 'deleting', statusReason: null });
+  const snapshot = await compareAndSwap(
+    t,
+    snapshots,
+    id,
+    and(
+      force ? undefined : inArray(snapshots.status, DELETABLE),
+      force ? undefined : sql`(${snapshots.backupStatus} is null or ${snapshots.backupStatus} not in ('backing-up', 'restoring-backup'))`,
+      sql`not exists (select 1 from ${volumes} v where v.source_snapshot_id = ${snapshots.id} and v.status = 'creating' and v.deleted = false)`,
+    ),
+    { status: 'deleting', statusReason: null },
+  );
   if (!snapshot) {
     const [current] = await t.select().from(snapshots).where(eq(snapshots.id, id));
-    const reason = current && !DELETABLE.includes(current.status)
-      ? `its status is ${current.status}; it must be available or error`
-      : current?.backupStatus ? `its backup status is ${current.backupStatus}` : 'a volume is being created from it';
+    const reason =
+      current && !DELETABLE.includes(current.status)
+        ? `its status is ${current.status}; it must be available or error`
+        : current?.backupStatus
+          ? `its backup status is ${current.backupStatus}`
+          : 'a volume is being created from it';
     throw new AppError('conflict', `Invalid snapshot: Snapshot cannot be deleted while ${reason}.`);
   }
   const [volume] = await t.select({ host: volumes.host }).from(volumes).where(eq(volumes.id, snapshot.volumeId));
   await volumeServiceOn(t, volume?.host ?? null, 'deleting a snapshot');
   const job = await enqueueJob(t, {
-    kind: 'snapshot_delete', payload: { snapshotId: id }, targetBinary: VOLUME_BINARY, targetHost: volume?.host,
-    projectId: snapshot.projectId, resourceType: 'snapshot', resourceId: id, actor,
+    kind: 'snapshot_delete',
+    payload: { snapshotId: id },
+    targetBinary: VOLUME_BINARY,
+    targetHost: volume?.host,
+    projectId: snapshot.projectId,
+    resourceType: 'snapshot',
+    resourceId: id,
+    actor,
   });
   await recordEvent(t, {
-    actor, projectId: snapshot.projectId, resourceType: 'snapshot', resourceId: id, action: force ? 'force_delete' : 'delete',
-    fromStatus: before.status, toStatus: 'deleting', detail: { jobId: job.id },
+    actor,
+    projectId: snapshot.projectId,
+    resourceType: 'snapshot',
+    resourceId: id,
+    action: force ? 'force_delete' : 'delete',
+    fromStatus: before.status,
+    toStatus: 'deleting',
+    detail: { jobId: job.id },
   });
   return snapshot;
 }
@@ -101,31 +154,57 @@ export async function resetStatus(t: Executor, actor: Actor, before: SnapshotRow
   const snapshot = await compareAndSwap(t, snapshots, before.id, undefined, { status, statusReason: null });
   if (!snapshot) throw snapshotNotFound(before.id);
   await recordEvent(t, {
-    actor, projectId: snapshot.projectId, resourceType: 'snapshot', resourceId: before.id, action: 'reset_status', fromStatus: before.status, toStatus: snapshot.status,
+    actor,
+    projectId: snapshot.projectId,
+    resourceType: 'snapshot',
+    resourceId: before.id,
+    action: 'reset_status',
+    fromStatus: before.status,
+    toStatus: snapshot.status,
   });
   return snapshot;
 }
 
 /** Name and description; the status is left alone. */
 export async function changeFields(
-  t: Executor, actor: Actor, before: SnapshotRow, set: { name?: string | null; description?: string | null },
+  t: Executor,
+  actor: Actor,
+  before: SnapshotRow,
+  set: { name?: string | null; description?: string | null },
 ): Promise<void> {
-  if (Object.keys(set).length && !await compareAndSwap(t, snapshots, before.id, undefined, set)) throw snapshotNotFound(before.id);
+  if (Object.keys(set).length && !(await compareAndSwap(t, snapshots, before.id, undefined, set))) throw snapshotNotFound(before.id);
   await recordEvent(t, {
-    actor, projectId: before.projectId, resourceType: 'snapshot', resourceId: before.id, action: 'update', detail: { ...set },
+    actor,
+    projectId: before.projectId,
+    resourceType: 'snapshot',
+    resourceId: before.id,
+    action: 'update',
+    detail: { ...set },
   });
 }
 
 // Outcomes of the volume service's snapshot jobs
 
 async function settle(
-  tx: Executor, job: JobRef, snapshotId: string, from: SnapshotStatus[], set: SnapshotSet, action: string, detail?: Record<string, unknown>,
+  tx: Executor,
+  job: JobRef,
+  snapshotId: string,
+  from: SnapshotStatus[],
+  set: SnapshotSet,
+  action: string,
+  detail?: Record<string, unknown>,
 ) {
   const row = await compareAndSwap(tx, snapshots, snapshotId, inArray(snapshots.status, from), set);
   if (row) {
     await recordEvent(tx, {
-      actor: SYSTEM_ACTOR, projectId: row.projectId, resourceType: 'snapshot', resourceId: snapshotId, action,
-      fromStatus: from.join('|'), toStatus: row.status, detail: { jobId: job.id, ...detail },
+      actor: SYSTEM_ACTOR,
+      projectId: row.projectId,
+      resourceType: 'snapshot',
+      resourceId: snapshotId,
+      action,
+      fromStatus: from.join('|'),
+      toStatus: row.status,
+      detail: { jobId: job.id, ...detail },
     });
   }
   return row;
@@ -145,13 +224,26 @@ export async function createFailed(tx: Executor, job: JobRef, snapshotId: string
 
 /** The image is gone: the row is deleted and, unless it was temporary (those cost no quota), its snapshot and gigabytes released. */
 export async function deleteDone(tx: Executor, job: JobRef, snapshotId: string): Promise<void> {
-  const row = await compareAndSwap(tx, snapshots, snapshotId, eq(snapshots.status, 'deleting'),
-    { status: 'deleted', deleted: true, deletedAt: now() });
+  const row = await compareAndSwap(tx, snapshots, snapshotId, eq(snapshots.status, 'deleting'), {
+    status: 'deleted',
+    deleted: true,
+    deletedAt: now(),
+  });
   if (!row) return;
-  if (!row.temporary) await changeUsage(tx, row.projectId, [{ resource: 'snapshots', delta: -1 }, { resource: 'gigabytes', delta: -row.size }]);
+  if (!row.temporary)
+    await changeUsage(tx, row.projectId, [
+      { resource: 'snapshots', delta: -1 },
+      { resource: 'gigabytes', delta: -row.size },
+    ]);
   await recordEvent(tx, {
-    actor: SYSTEM_ACTOR, projectId: row.projectId, resourceType: 'snapshot', resourceId: snapshotId, action: 'delete_done', fromStatus: 'deleting',
-    toStatus: 'deleted', detail: { jobId: job.id },
+    actor: SYSTEM_ACTOR,
+    projectId: row.projectId,
+    resourceType: 'snapshot',
+    resourceId: snapshotId,
+    action: 'delete_done',
+    fromStatus: 'deleting',
+    toStatus: 'deleted',
+    detail: { jobId: job.id },
   });
 }
 

@@ -4,7 +4,14 @@ import { formFields, runAction, type ActionResult } from '../action';
 import { forceDeleteVolume, resetVolumeStatus } from './admin';
 import { requestCapacityReports } from './capacity';
 import {
-  attachVolume, createVolume, deleteVolume, deleteVolumes, detachVolume, extendVolume, requestChecksum, requestExport,
+  attachVolume,
+  createVolume,
+  deleteVolume,
+  deleteVolumes,
+  detachVolume,
+  extendVolume,
+  requestChecksum,
+  requestExport,
 } from './service';
 
 type FormState = ActionResult | null;
@@ -12,7 +19,8 @@ const PATHS = ['/volumes', '/admin/volumes', '/snapshots', '/admin/snapshots', '
 
 export async function createVolumeAction(_state: FormState, formData: FormData) {
   return runAction((actor) => createVolume(actor, formFields(formData)), {
-    revalidate: PATHS, message: (v) => `Volume ${v.name ?? v.id} is being created`,
+    revalidate: PATHS,
+    message: (v) => `Volume ${v.name ?? v.id} is being created`,
   });
 }
 

@@ -15,7 +15,11 @@ export async function resetVolumeStatus(actor: Actor, input: unknown, tx: Execut
   return tx.transaction(async (t) => {
     const before = await visibleVolume(t, actor, data.id, 'admin', 'volume_extension:volume_admin_actions:reset_status');
     if (data.status === 'deleting') throw invalid('Cannot reset-state to deleting', { status: 'Cannot reset-state to deleting' });
-    return transitions.resetStatus(t, actor, before, { status: data.status, attachStatus: data.attachStatus, backupStatus: data.backupStatus });
+    return transitions.resetStatus(t, actor, before, {
+      status: data.status,
+      attachStatus: data.attachStatus,
+      backupStatus: data.backupStatus,
+    });
   });
 }
 

@@ -31,9 +31,13 @@ export interface AttachmentListOptions {
 }
 
 const FIELDS = {
-  id: volumeAttachments.id, volumeId: volumeAttachments.volumeId, instanceName: volumeAttachments.instanceName,
-  attachStatus: volumeAttachments.attachStatus, mountpoint: volumeAttachments.mountpoint,
-  attachedAtText: utcMicros(volumeAttachments.attachedAt), detachedAtText: utcMicros(volumeAttachments.detachedAt),
+  id: volumeAttachments.id,
+  volumeId: volumeAttachments.volumeId,
+  instanceName: volumeAttachments.instanceName,
+  attachStatus: volumeAttachments.attachStatus,
+  mountpoint: volumeAttachments.mountpoint,
+  attachedAtText: utcMicros(volumeAttachments.attachedAt),
+  detachedAtText: utcMicros(volumeAttachments.detachedAt),
 };
 
 const FILTER_CONDITIONS: Record<AttachmentFilter, (value: string) => SQL> = {
@@ -59,14 +63,26 @@ export async function attachmentRecord(actor: Actor, id: string, tx: Executor = 
 }
 
 /** The project's live attachments, newest first, filtered and paged; an admin may list every project's. */
-export async function listAttachments(actor: Actor, projectId: string, options: AttachmentListOptions, tx: Executor = db()): Promise<AttachmentRecord[]> {
+export async function listAttachments(
+  actor: Actor,
+  projectId: string,
+  options: AttachmentListOptions,
+  tx: Executor = db(),
+): Promise<AttachmentRecord[]> {
   authorize(actor, projectId, 'read', 'volume:attachment_get_all', `Project ${projectId} could not be found.`);
   const conditions: SQL[] = [eq(volumeAttachments.deleted, false), eq(volumes.deleted, false)];
-  for (const [key, value] of Object.entries(options.filters) as [AttachmentFilter, string][]) conditions.push(FILTER_CONDITIONS[key](value));
+  for (const [key, value] of Object.entries(options.filters) as [AttachmentFilter, string][])
+    conditions.push(FILTER_CONDITIONS[key](value));
   if (!(actor.isAdmin && options.allProjects)) conditions.push(eq(volumes.projectId, projectId));
   if (options.marker !== null) conditions.push(await afterMarker(tx, actor, options.marker));
-  return tx.select(FIELDS).from(volumeAttachments).innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
-    .where(and(...conditions)).orderBy(desc(volumeAttachments.createdAt), desc(volumeAttachments.id)).limit(options.limit).offset(options.offset);
+  return tx
+    .select(FIELDS)
+    .from(volumeAttachments)
+    .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
+    .where(and(...conditions))
+    .orderBy(desc(volumeAttachments.createdAt), desc(volumeAttachments.id))
+    .limit(options.limit)
+    .offset(options.offset);
 }
 
 /** The rows after `marker` in the list's order; a marker the actor cannot see is "not found". */

@@ -24,10 +24,12 @@ export type AttachmentRow = transitions.AttachmentRow;
 export const LOCAL_DRIVER_VOLUME_TYPE = 'local';
 
 /** What a connector may carry that we use; the rest (initiator, ip, host, …) is accepted and not needed by a local file. */
-const connectorSchema = z.object({
-  mountpoint: z.string().max(255).nullish(),
-  mode: z.enum(['rw', 'ro']).nullish(),
-}).passthrough();
+const connectorSchema = z
+  .object({
+    mountpoint: z.string().max(255).nullish(),
+    mode: z.enum(['rw', 'ro']).nullish(),
+  })
+  .passthrough();
 
 const createSchema = z.object({
   volumeId: z.string(),
@@ -50,7 +52,10 @@ export function connectionInfoOf(attachment: Pick<AttachmentRow, 'volumeId' | 'a
     driver_volume_type: LOCAL_DRIVER_VOLUME_TYPE,
     data: {
       device_path: volumeBackend(sharedConfig()).driver.pathOf(attachment.volumeId),
-      volume_id: attachment.volumeId, access_mode: 'rw', encrypted: false, qos_specs: null,
+      volume_id: attachment.volumeId,
+      access_mode: 'rw',
+      encrypted: false,
+      qos_specs: null,
     },
   };
 }
@@ -66,9 +71,17 @@ function refuseReadOnly(mode: string | null | undefined) {
 }
 
 /** The attachment, if the actor may act on its volume; another project's is "not found". */
-export async function visibleAttachment(tx: Executor, actor: Actor, id: string, permission: Permission, policy: string): Promise<AttachmentRow> {
+export async function visibleAttachment(
+  tx: Executor,
+  actor: Actor,
+  id: string,
+  permission: Permission,
+  policy: string,
+): Promise<AttachmentRow> {
   if (!isUuidShape(id)) throw transitions.attachmentNotFound(id);
-  const [row] = await tx.select({ attachment: volumeAttachments, projectId: volumes.projectId }).from(volumeAttachments)
+  const [row] = await tx
+    .select({ attachment: volumeAttachments, projectId: volumes.projectId })
+    .from(volumeAttachments)
     .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
     .where(and(eq(volumeAttachments.id, id), eq(volumeAttachments.deleted, false), eq(volumes.deleted, false)));
   if (!row) throw transitions.attachmentNotFound(id);

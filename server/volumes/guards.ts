@@ -28,7 +28,10 @@ export function isUuidShape(id: string): boolean {
  */
 export async function visibleVolume(tx: Executor, actor: Actor, id: string, permission: Permission, policy: string): Promise<VolumeRow> {
   if (!isUuidShape(id)) throw volumeNotFound(id);
-  const [volume] = await tx.select().from(volumes).where(and(eq(volumes.id, id), eq(volumes.deleted, false)));
+  const [volume] = await tx
+    .select()
+    .from(volumes)
+    .where(and(eq(volumes.id, id), eq(volumes.deleted, false)));
   if (!volume) throw volumeNotFound(id);
   authorize(actor, volume.projectId, permission, policy, `Volume ${id} could not be found.`);
   return volume;
@@ -38,14 +41,19 @@ export async function visibleVolume(tx: Executor, actor: Actor, id: string, perm
 export async function volumeServiceOn(tx: Executor, host: string | null, what: string) {
   const service = host ? await findLiveService(tx, VOLUME_BINARY, { host }) : undefined;
   if (!service) {
-    throw new AppError('service_unavailable', `Service not found for ${what}: the volume service${host ? ` on ${host}` : ''} is not up and enabled.`);
+    throw new AppError(
+      'service_unavailable',
+      `Service not found for ${what}: the volume service${host ? ` on ${host}` : ''} is not up and enabled.`,
+    );
   }
   return service;
 }
 
 /** `per_volume_gigabytes` bounds one volume's size and never counts usage (reference §3.3). */
 export async function checkPerVolumeLimit(tx: Executor, projectId: string, size: number, field = 'size'): Promise<void> {
-  const [row] = await tx.select({ limit: quotas.hardLimit }).from(quotas)
+  const [row] = await tx
+    .select({ limit: quotas.hardLimit })
+    .from(quotas)
     .where(and(eq(quotas.projectId, projectId), eq(quotas.resource, 'per_volume_gigabytes')));
   const limit = row?.limit ?? -1;
   if (limit >= 0 && size > limit) {

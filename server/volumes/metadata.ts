@@ -31,9 +31,13 @@ export function visibleTarget(t: Executor, actor: Actor, target: MetadataTarget,
 }
 
 async function metadataOf(t: Executor, target: MetadataTarget, id: string): Promise<Metadata> {
-  const rows = target === 'volume'
-    ? await t.select({ key: volumeMetadata.key, value: volumeMetadata.value }).from(volumeMetadata).where(eq(volumeMetadata.volumeId, id))
-    : await t.select({ key: snapshotMetadata.key, value: snapshotMetadata.value }).from(snapshotMetadata).where(eq(snapshotMetadata.snapshotId, id));
+  const rows =
+    target === 'volume'
+      ? await t.select({ key: volumeMetadata.key, value: volumeMetadata.value }).from(volumeMetadata).where(eq(volumeMetadata.volumeId, id))
+      : await t
+          .select({ key: snapshotMetadata.key, value: snapshotMetadata.value })
+          .from(snapshotMetadata)
+          .where(eq(snapshotMetadata.snapshotId, id));
   return Object.fromEntries(rows.sort((a, b) => a.key.localeCompare(b.key)).map((r) => [r.key, r.value]));
 }
 
@@ -41,18 +45,28 @@ async function metadataOf(t: Executor, target: MetadataTarget, id: string): Prom
  * Sets keys (and, with `replace`, removes every other key); returns the whole metadata after.
  * Inside a request's transaction only: the caller has authorized and records the event.
  */
-export async function writeMetadata(t: Executor, target: MetadataTarget, id: string, metadata: Metadata, replace: boolean): Promise<Metadata> {
+export async function writeMetadata(
+  t: Executor,
+  target: MetadataTarget,
+  id: string,
+  metadata: Metadata,
+  replace: boolean,
+): Promise<Metadata> {
   const entries = Object.entries(metadata);
   if (target === 'volume') {
     if (replace) await t.delete(volumeMetadata).where(eq(volumeMetadata.volumeId, id));
     if (entries.length) {
-      await t.insert(volumeMetadata).values(entries.map(([key, value]) => ({ volumeId: id, key, value })))
+      await t
+        .insert(volumeMetadata)
+        .values(entries.map(([key, value]) => ({ volumeId: id, key, value })))
         .onConflictDoUpdate({ target: [volumeMetadata.volumeId, volumeMetadata.key], set: { value: sql`excluded.value` } });
     }
   } else {
     if (replace) await t.delete(snapshotMetadata).where(eq(snapshotMetadata.snapshotId, id));
     if (entries.length) {
-      await t.insert(snapshotMetadata).values(entries.map(([key, value]) => ({ snapshotId: id, key, value })))
+      await t
+        .insert(snapshotMetadata)
+        .values(entries.map(([key, value]) => ({ snapshotId: id, key, value })))
         .onConflictDoUpdate({ target: [snapshotMetadata.snapshotId, snapshotMetadata.key], set: { value: sql`excluded.value` } });
     }
   }
@@ -67,12 +81,24 @@ export async function readMetadata(actor: Actor, target: MetadataTarget, id: str
 
 /** Sets keys (POST) or replaces the whole metadata (PUT); returns the metadata after. */
 export async function updateMetadata(
-  actor: Actor, target: MetadataTarget, id: string, metadata: Metadata, replace: boolean, tx: Executor = db(),
+  actor: Actor,
+  target: MetadataTarget,
+  id: string,
+  metadata: Metadata,
+  replace: boolean,
+  tx: Executor = db(),
 ): Promise<Metadata> {
   return tx.transaction(async (t) => {
     const row = await visibleTarget(t, actor, target, id, 'write', POLICIES[target].update);
     const result = await writeMetadata(t, target, id, metadata, replace);
-    await recordEvent(t, { actor, projectId: row.projectId, resourceType: target, resourceId: id, action: 'update_metadata', detail: { keys: Object.keys(metadata), replace } });
+    await recordEvent(t, {
+      actor,
+      projectId: row.projectId,
+      resourceType: target,
+      resourceId: id,
+      action: 'update_metadata',
+      detail: { keys: Object.keys(metadata), replace },
+    });
     return result;
   });
 }
@@ -80,11 +106,25 @@ export async function updateMetadata(
 export async function deleteMetadataKey(actor: Actor, target: MetadataTarget, id: string, key: string, tx: Executor = db()): Promise<void> {
   return tx.transaction(async (t) => {
     const row = await visibleTarget(t, actor, target, id, 'write', POLICIES[target].delete);
-    const deleted = target === 'volume'
-      ? await t.delete(volumeMetadata).where(and(eq(volumeMetadata.volumeId, id), eq(volumeMetadata.key, key))).returning()
-      : await t.delete(snapshotMetadata).where(and(eq(snapshotMetadata.snapshotId, id), eq(snapshotMetadata.key, key))).returning();
+    const deleted =
+      target === 'volume'
+        ? await t
+            .delete(volumeMetadata)
+            .where(and(eq(volumeMetadata.volumeId, id), eq(volumeMetadata.key, key)))
+            .returning()
+        : await t
+            .delete(snapshotMetadata)
+            .where(and(eq(snapshotMetadata.snapshotId, id), eq(snapshotMetadata.key, key)))
+            .returning();
     if (deleted.length === 0) throw new AppError('not_found', 'Metadata item was not found');
-    await recordEvent(t, { actor, projectId: row.projectId, resourceType: target, resourceId: id, action: 'delete_metadata', detail: { key } });
+    await recordEvent(t, {
+      actor,
+      projectId: row.projectId,
+      resourceType: target,
+      resourceId: id,
+      action: 'delete_metadata',
+      detail: { key },
+    });
   });
 }
 

@@ -10,7 +10,17 @@ export type VolumeStatus = (typeof volumes.$inferSelect)['status'];
 export type VolumeBackupStatus = NonNullable<(typeof volumes.$inferSelect)['backupStatus']>;
 
 export const VOLUME_OPERATIONS = [
-  'delete', 'extend', 'attach', 'detach', 'snapshot', 'snapshot_force', 'upload', 'download', 'checksum', 'backup', 'restore_into',
+  'delete',
+  'extend',
+  'attach',
+  'detach',
+  'snapshot',
+  'snapshot_force',
+  'upload',
+  'download',
+  'checksum',
+  'backup',
+  'restore_into',
 ] as const;
 export type VolumeOperation = (typeof VOLUME_OPERATIONS)[number];
 
@@ -26,7 +36,11 @@ interface Rule {
 }
 
 export const VOLUME_RULES: Record<VolumeOperation, Rule> = {
-  delete: { statuses: ['available', 'error', 'error_extending', 'error_managing'], blockedBy: ['backing-up', 'restoring-backup'], verb: 'deleted' },
+  delete: {
+    statuses: ['available', 'error', 'error_extending', 'error_managing'],
+    blockedBy: ['backing-up', 'restoring-backup'],
+    verb: 'deleted',
+  },
   extend: { statuses: ['available'], blockedBy: ['restoring-backup', 'error_restoring'], verb: 'extended' },
   attach: { statuses: ['available'], blockedBy: ['restoring-backup', 'error_restoring'], verb: 'attached' },
   detach: { statuses: ['in-use'], blockedBy: ['restoring-backup'], verb: 'detached' },

@@ -43,19 +43,37 @@ export function volumeListQuery(input: ReturnType<typeof listVolumesSchema.parse
     filters.push(or(ilike(volumes.name, pattern), sql`${volumes.id}::text ilike ${pattern}`));
   }
   const direction = input.dir === 'asc' ? asc : desc;
-  const order: SQL[] = input.sort === 'name' ? [direction(sql`coalesce(${volumes.name}, '')`)]
-    : input.sort === 'size' ? [direction(volumes.size)]
-      : input.sort === 'status' ? [direction(sql`${volumes.status}::text`)]
-        : [];
+  const order: SQL[] =
+    input.sort === 'name'
+      ? [direction(sql`coalesce(${volumes.name}, '')`)]
+      : input.sort === 'size'
+        ? [direction(volumes.size)]
+        : input.sort === 'status'
+          ? [direction(sql`${volumes.status}::text`)]
+          : [];
   // The indexes are (…, created_at DESC NULLS LAST, id DESC NULLS LAST): order exactly so, or backwards.
   const keyOrder = input.dir === 'asc' ? sql`asc nulls first` : sql`desc nulls last`;
   order.push(sql`${volumes.createdAt} ${keyOrder}`, sql`${volumes.id} ${keyOrder}`);
   const where = and(...filters);
-  const rows = tx.select({
-    id: volumes.id, name: volumes.name, size: volumes.size, status: volumes.status, backupStatus: volumes.backupStatus,
-    attachStatus: volumes.attachStatus, statusReason: volumes.statusReason, projectId: volumes.projectId, host: volumes.host,
-    createdAt: volumes.createdAt, sourceSnapshotId: volumes.sourceSnapshotId,
-  }).from(volumes).where(where).orderBy(...order).limit(input.pageSize).offset((input.page - 1) * input.pageSize);
+  const rows = tx
+    .select({
+      id: volumes.id,
+      name: volumes.name,
+      size: volumes.size,
+      status: volumes.status,
+      backupStatus: volumes.backupStatus,
+      attachStatus: volumes.attachStatus,
+      statusReason: volumes.statusReason,
+      projectId: volumes.projectId,
+      host: volumes.host,
+      createdAt: volumes.createdAt,
+      sourceSnapshotId: volumes.sourceSnapshotId,
+    })
+    .from(volumes)
+    .where(where)
+    .orderBy(...order)
+    .limit(input.pageSize)
+    .offset((input.page - 1) * input.pageSize);
   const count = tx.select({ count: sql<number>`count(*)::int` }).from(volumes).where(where);
   return { rows, count };
 }
@@ -70,8 +88,12 @@ export async function listVolumes(actor: Actor, input: ListVolumesInput, tx: Exe
   const ids = rows.map((r) => r.id);
   const projectIds = [...new Set(rows.map((r) => r.projectId))];
   const [attachments, names] = await Promise.all([
-    ids.length ? tx.select({ volumeId: volumeAttachments.volumeId, instanceName: volumeAttachments.instanceName }).from(volumeAttachments)
-      .where(and(inArray(volumeAttachments.volumeId, ids), eq(volumeAttachments.deleted, false))) : [],
+    ids.length
+      ? tx
+          .select({ volumeId: volumeAttachments.volumeId, instanceName: volumeAttachments.instanceName })
+          .from(volumeAttachments)
+          .where(and(inArray(volumeAttachments.volumeId, ids), eq(volumeAttachments.deleted, false)))
+      : [],
     projectIds.length ? tx.select({ id: projects.id, name: projects.name }).from(projects).where(inArray(projects.id, projectIds)) : [],
   ]);
   const projectName = new Map(names.map((p) => [p.id, p.name]));
@@ -81,7 +103,10 @@ export async function listVolumes(actor: Actor, input: ListVolumesInput, tx: Exe
       projectName: projectName.get(r.projectId) ?? r.projectId,
       attachedTo: attachments.filter((a) => a.volumeId === r.id).map((a) => a.instanceName),
     })),
-    total: count, page: parsed.page, pageSize: parsed.pageSize, pageCount: Math.max(1, Math.ceil(count / parsed.pageSize)),
+    total: count,
+    page: parsed.page,
+    pageSize: parsed.pageSize,
+    pageCount: Math.max(1, Math.ceil(count / parsed.pageSize)),
   };
   return page;
 }
@@ -95,20 +120,49 @@ async function readVolumeDetail(tx: Executor, actor: Actor, id: string) {
   const volume = await visibleVolume(tx, actor, id, 'read', 'volume:get');
   const [project] = await tx.select({ name: projects.name }).from(projects).where(eq(projects.id, volume.projectId));
   const [attachments, volumeSnapshots, recentJobs, events] = await Promise.all([
-    tx.select().from(volumeAttachments).where(and(eq(volumeAttachments.volumeId, id), eq(volumeAttachments.deleted, false))).orderBy(desc(volumeAttachments.createdAt)),
-    tx.select().from(snapshots).where(and(eq(snapshots.volumeId, id), eq(snapshots.deleted, false), actor.isAdmin ? undefined : eq(snapshots.temporary, false)))
+    tx
+      .select()
+      .from(volumeAttachments)
+      .where(and(eq(volumeAttachments.volumeId, id), eq(volumeAttachments.deleted, false)))
+      .orderBy(desc(volumeAttachments.createdAt)),
+    tx
+      .select()
+      .from(snapshots)
+      .where(and(eq(snapshots.volumeId, id), eq(snapshots.deleted, false), actor.isAdmin ? undefined : eq(snapshots.temporary, false)))
       .orderBy(desc(snapshots.createdAt)),
-    tx.select({
-      id: jobs.id, kind: jobs.kind, status: jobs.status, progress: jobs.progress, result: jobs.result, error: jobs.error,
-      createdAt: jobs.createdAt, finishedAt: jobs.finishedAt,
-    }).from(jobs).where(and(eq(jobs.resourceType, 'volume'), eq(jobs.resourceId, id))).orderBy(desc(jobs.createdAt)).limit(10),
-    tx.select().from(auditEvents).where(and(eq(auditEvents.resourceType, 'volume'), eq(auditEvents.resourceId, id))).orderBy(desc(auditEvents.at), desc(auditEvents.id)).limit(30),
+    tx
+      .select({
+        id: jobs.id,
+        kind: jobs.kind,
+        status: jobs.status,
+        progress: jobs.progress,
+        result: jobs.result,
+        error: jobs.error,
+        createdAt: jobs.createdAt,
+        finishedAt: jobs.finishedAt,
+      })
+      .from(jobs)
+      .where(and(eq(jobs.resourceType, 'volume'), eq(jobs.resourceId, id)))
+      .orderBy(desc(jobs.createdAt))
+      .limit(10),
+    tx
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.resourceType, 'volume'), eq(auditEvents.resourceId, id)))
+      .orderBy(desc(auditEvents.at), desc(auditEvents.id))
+      .limit(30),
   ]);
   // Where its queued work stands and why it waits (a transfer slot, a service).
-  const places = await queuePlaces(tx, recentJobs.filter((j) => j.status === 'queued').map((j) => j.id));
+  const places = await queuePlaces(
+    tx,
+    recentJobs.filter((j) => j.status === 'queued').map((j) => j.id),
+  );
   return {
-    volume: { ...volume, projectName: project?.name ?? volume.projectId }, attachments, snapshots: volumeSnapshots,
-    jobs: recentJobs.map((j) => ({ ...j, queue: places.get(j.id) ?? null })), events,
+    volume: { ...volume, projectName: project?.name ?? volume.projectId },
+    attachments,
+    snapshots: volumeSnapshots,
+    jobs: recentJobs.map((j) => ({ ...j, queue: places.get(j.id) ?? null })),
+    events,
   };
 }
 
@@ -119,7 +173,10 @@ export async function exportedDownload(actor: Actor, volumeId: string, jobId: st
   const volume = await visibleVolume(tx, actor, volumeId, 'read', 'volume:download');
   const downloadNotFound = new AppError('not_found', `Download ${jobId} could not be found.`);
   if (!isUuidShape(jobId)) throw downloadNotFound;
-  const [job] = await tx.select().from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.kind, 'volume_export'), eq(jobs.resourceId, volumeId)));
+  const [job] = await tx
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.id, jobId), eq(jobs.kind, 'volume_export'), eq(jobs.resourceId, volumeId)));
   if (!job) throw downloadNotFound;
   if (job.status !== 'succeeded') throw new AppError('conflict', `The download is not ready yet (${job.status}).`);
   const result = job.result as { stagedId: string; bytes: number };
@@ -128,12 +185,17 @@ export async function exportedDownload(actor: Actor, volumeId: string, jobId: st
 
 /** Provisioned gigabytes per volume host, from the database (admin capacity view). */
 export async function provisionedByHost(tx: Executor = db()) {
-  return tx.select({
-    host: volumes.host,
-    volumes: sql<number>`count(*)::int`,
-    gigabytes: sql<number>`coalesce(sum(${volumes.size}), 0)::int`,
-    snapshotGigabytes: sql<number>`coalesce((select sum(s.size) from ${snapshots} s join ${volumes} v2 on v2.id = s.volume_id where s.deleted = false and v2.host is not distinct from ${volumes.host}), 0)::int`,
-  }).from(volumes).where(eq(volumes.deleted, false)).groupBy(volumes.host).orderBy(volumes.host);
+  return tx
+    .select({
+      host: volumes.host,
+      volumes: sql<number>`count(*)::int`,
+      gigabytes: sql<number>`coalesce(sum(${volumes.size}), 0)::int`,
+      snapshotGigabytes: sql<number>`coalesce((select sum(s.size) from ${snapshots} s join ${volumes} v2 on v2.id = s.volume_id where s.deleted = false and v2.host is not distinct from ${volumes.host}), 0)::int`,
+    })
+    .from(volumes)
+    .where(eq(volumes.deleted, false))
+    .groupBy(volumes.host)
+    .orderBy(volumes.host);
 }
 
 /** The newest capacity report per volume host. */
@@ -169,14 +231,27 @@ const VOLUME_TABLE: MarkerTable = {
   projectColumn: volumes.projectId,
   base: () => sql`${volumes.deleted} = false`,
   columns: {
-    id: volumes.id, user_id: volumes.userId, project_id: volumes.projectId, display_name: volumes.name,
-    display_description: volumes.description, size: volumes.size, status: sql`${volumes.status}::text`,
-    attach_status: sql`${volumes.attachStatus}::text`, migration_status: volumes.migrationStatus, host: volumes.host,
-    availability_zone: volumes.availabilityZone, volume_type_id: volumes.volumeType, bootable: volumes.bootable,
-    snapshot_id: volumes.sourceSnapshotId, source_volid: volumes.sourceVolumeId, created_at: volumes.createdAt,
-    updated_at: volumes.updatedAt, launched_at: volumes.launchedAt,
+    id: volumes.id,
+    user_id: volumes.userId,
+    project_id: volumes.projectId,
+    display_name: volumes.name,
+    display_description: volumes.description,
+    size: volumes.size,
+    status: sql`${volumes.status}::text`,
+    attach_status: sql`${volumes.attachStatus}::text`,
+    migration_status: volumes.migrationStatus,
+    host: volumes.host,
+    availability_zone: volumes.availabilityZone,
+    volume_type_id: volumes.volumeType,
+    bootable: volumes.bootable,
+    snapshot_id: volumes.sourceSnapshotId,
+    source_volid: volumes.sourceVolumeId,
+    created_at: volumes.createdAt,
+    updated_at: volumes.updatedAt,
+    launched_at: volumes.launchedAt,
   },
-  metadataCondition: (k, v) => sql`exists (select 1 from ${volumeMetadata} m where m.volume_id = ${volumes.id} and m.key = ${k} and m.value = ${v})`,
+  metadataCondition: (k, v) =>
+    sql`exists (select 1 from ${volumeMetadata} m where m.volume_id = ${volumes.id} and m.key = ${k} and m.value = ${v})`,
   special: {
     bootable: (value) => sql`${volumes.bootable} = ${TRUE_WORDS.includes(value.trim().toLowerCase())}`,
     group_id: () => sql`false`,
@@ -188,28 +263,43 @@ export const VOLUME_LIST_FIELDS = listFields(VOLUME_TABLE);
 
 async function loadVolumeRecords(tx: Executor, ids: string[]): Promise<VolumeRecord[]> {
   if (ids.length === 0) return [];
-  const rows = await tx.select({ volume: volumes, createdAtText: utcMicros(volumes.createdAt), updatedAtText: utcMicros(volumes.updatedAt) })
-    .from(volumes).where(inArray(volumes.id, ids));
+  const rows = await tx
+    .select({ volume: volumes, createdAtText: utcMicros(volumes.createdAt), updatedAtText: utcMicros(volumes.updatedAt) })
+    .from(volumes)
+    .where(inArray(volumes.id, ids));
   const [metadata, attachments] = await Promise.all([
     tx.select().from(volumeMetadata).where(inArray(volumeMetadata.volumeId, ids)).orderBy(asc(volumeMetadata.key)),
-    tx.select({
-      id: volumeAttachments.id, volumeId: volumeAttachments.volumeId, instanceName: volumeAttachments.instanceName,
-      mountpoint: volumeAttachments.mountpoint, attachedAtText: utcMicros(volumeAttachments.attachedAt),
-    }).from(volumeAttachments).where(and(inArray(volumeAttachments.volumeId, ids), eq(volumeAttachments.deleted, false)))
+    tx
+      .select({
+        id: volumeAttachments.id,
+        volumeId: volumeAttachments.volumeId,
+        instanceName: volumeAttachments.instanceName,
+        mountpoint: volumeAttachments.mountpoint,
+        attachedAtText: utcMicros(volumeAttachments.attachedAt),
+      })
+      .from(volumeAttachments)
+      .where(and(inArray(volumeAttachments.volumeId, ids), eq(volumeAttachments.deleted, false)))
       .orderBy(asc(volumeAttachments.createdAt)),
   ]);
-  return inIdOrder(ids, rows.map((r) => ({
-    ...r.volume, createdAtText: r.createdAtText, updatedAtText: r.updatedAtText,
-    metadata: Object.fromEntries(metadata.filter((m) => m.volumeId === r.volume.id).map((m) => [m.key, m.value])),
-    attachments: attachments.filter((a) => a.volumeId === r.volume.id),
-  })));
+  return inIdOrder(
+    ids,
+    rows.map((r) => ({
+      ...r.volume,
+      createdAtText: r.createdAtText,
+      updatedAtText: r.updatedAtText,
+      metadata: Object.fromEntries(metadata.filter((m) => m.volumeId === r.volume.id).map((m) => [m.key, m.value])),
+      attachments: attachments.filter((a) => a.volumeId === r.volume.id),
+    })),
+  );
 }
 
 /** One volume the actor may read, with metadata and attachments; another project's (or a malformed id) is "not found". */
 export async function volumeRecord(actor: Actor, id: string, tx: Executor = db()): Promise<VolumeRecord> {
   const notFound = new AppError('not_found', `Volume ${id} could not be found.`);
   if (!isUuidLike(id)) throw notFound;
-  const [row] = await tx.select({ id: volumes.id, projectId: volumes.projectId }).from(volumes)
+  const [row] = await tx
+    .select({ id: volumes.id, projectId: volumes.projectId })
+    .from(volumes)
     .where(and(eq(volumes.id, id), eq(volumes.deleted, false)));
   if (!row) throw notFound;
   authorize(actor, row.projectId, 'read', 'volume:get', notFound.message);
@@ -218,7 +308,12 @@ export async function volumeRecord(actor: Actor, id: string, tx: Executor = db()
 }
 
 /** A page of volumes by marker: the project's (or, for an admin asking, every project's). */
-export async function volumeMarkerPage(actor: Actor, projectId: string, options: ListOptions, tx: Executor = db()): Promise<MarkerPage<VolumeRecord>> {
+export async function volumeMarkerPage(
+  actor: Actor,
+  projectId: string,
+  options: ListOptions,
+  tx: Executor = db(),
+): Promise<MarkerPage<VolumeRecord>> {
   authorize(actor, projectId, 'read', 'volume:get_all', `Project ${projectId} could not be found.`);
   const { ids, ...rest } = await markerPageIds(VOLUME_TABLE, actor, projectId, options, tx);
   return { rows: await loadVolumeRecords(tx, ids), ...rest };

@@ -47,8 +47,13 @@ export async function createVolume(actor: Actor, input: unknown, tx: Executor = 
     }
     await checkPerVolumeLimit(t, data.projectId, size!);
     return transitions.requestCreate(t, actor, {
-      projectId: data.projectId, name: data.name, description: data.description, size: size!, host,
-      sourceSnapshotId: data.sourceSnapshotId, metadata,
+      projectId: data.projectId,
+      name: data.name,
+      description: data.description,
+      size: size!,
+      host,
+      sourceSnapshotId: data.sourceSnapshotId,
+      metadata,
     });
   });
 }
@@ -97,7 +102,12 @@ export async function attachVolume(actor: Actor, input: unknown, tx: Executor = 
  * Detach from every instance: the volume `available`. With `fromDetaching` (Cinder's os-detach), a
  * volume that began detaching is first rolled back to `in-use`, in the same transaction.
  */
-export async function detachVolume(actor: Actor, input: unknown, tx: Executor = db(), options: { fromDetaching?: boolean } = {}): Promise<VolumeRow> {
+export async function detachVolume(
+  actor: Actor,
+  input: unknown,
+  tx: Executor = db(),
+  options: { fromDetaching?: boolean } = {},
+): Promise<VolumeRow> {
   return tx.transaction(async (t) => {
     if (options.fromDetaching) await rollDetaching(actor, input, t);
     const { id } = parseInput(volumeIdSchema, input);
@@ -124,7 +134,12 @@ export async function rollDetaching(actor: Actor, input: unknown, tx: Executor =
   });
 }
 
-export interface VolumeChanges { id: string; name?: string | null; description?: string | null; metadata?: Metadata | null }
+export interface VolumeChanges {
+  id: string;
+  name?: string | null;
+  description?: string | null;
+  metadata?: Metadata | null;
+}
 
 /** Name (trimmed; blank is none), description and (replacing) metadata, as Cinder's volume update. */
 export async function updateVolume(actor: Actor, changes: VolumeChanges, tx: Executor = db()): Promise<void> {
@@ -133,7 +148,8 @@ export async function updateVolume(actor: Actor, changes: VolumeChanges, tx: Exe
     const before = await visibleVolume(t, actor, id, 'write', 'volume:update');
     await transitions.changeFields(t, actor, before, {
       name: changes.name === undefined || changes.name === null ? changes.name : changes.name.trim() || null,
-      description: changes.description, metadata: changes.metadata,
+      description: changes.description,
+      metadata: changes.metadata,
     });
   });
 }

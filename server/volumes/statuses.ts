@@ -9,6 +9,17 @@ export type VolumeStatus = (typeof VOLUME_STATUSES)[number];
  * and the console's resets), in lifecycle order: what the status filters offer.
  */
 export const VOLUME_FILTER_STATUSES = [
-  'creating', 'available', 'reserved', 'attaching', 'in-use', 'detaching', 'extending', 'downloading', 'deleting',
-  'error', 'error_deleting', 'error_extending', 'maintenance',
+  'creating',
+  'available',
+  'reserved',
+  'attaching',
+  'in-use',
+  'detaching',
+  'extending',
+  'downloading',
+  'deleting',
+  'error',
+  'error_deleting',
+  'error_extending',
+  'maintenance',
 ] as const satisfies readonly VolumeStatus[];

@@ -24,10 +24,14 @@ export async function receiveUpload(actor: Actor, volumeId: string, request: Req
     staged = await staging.stageFromStream(request.body, { maxBytes, expectedBytes, signal: request.signal });
   } catch (error) {
     if (isVolumeDriverError(error, 'too_large')) {
-      throw new AppError('invalid', `The file is larger than the volume: at most ${volume.size} GiB (${maxBytes} bytes) fits.`, { file: 'The file is larger than the volume' });
+      throw new AppError('invalid', `The file is larger than the volume: at most ${volume.size} GiB (${maxBytes} bytes) fits.`, {
+        file: 'The file is larger than the volume',
+      });
     }
     if (isVolumeDriverError(error, 'incomplete') || isVolumeDriverError(error, 'aborted')) {
-      throw new AppError('invalid', `The upload was cut off before it finished; nothing was written to the volume. ${error.message}`, { file: 'The upload was cut off' });
+      throw new AppError('invalid', `The upload was cut off before it finished; nothing was written to the volume. ${error.message}`, {
+        file: 'The upload was cut off',
+      });
     }
     if (isVolumeDriverError(error, 'no_space')) throw new AppError('service_unavailable', error.message);
     throw error;
@@ -53,6 +57,7 @@ export function uploadFileName(header: string | null): string | undefined {
   } catch {
     throw invalid('The X-File-Name header is not valid percent-encoded UTF-8.', { file: 'The file name could not be read' });
   }
-  if (unsafeTextReason(name)) throw invalid('The file name contains characters that cannot be stored.', { file: 'Rename the file and try again' });
+  if (unsafeTextReason(name))
+    throw invalid('The file name contains characters that cannot be stored.', { file: 'Rename the file and try again' });
   return name.slice(0, 255);
 }

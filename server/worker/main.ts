@@ -19,9 +19,13 @@ function workerEnv(): WorkerEnv {
     return env;
   } catch (error) {
     if (!(error instanceof EnvError)) throw error;
-    throw new EnvError(error.problems.map((problem) => problem.startsWith('DATABASE_URL:')
-      ? `DATABASE_URL: not set, and no embedded database of npm start runs in ${dataDir}/pg (start npm start first, or set DATABASE_URL)`
-      : problem));
+    throw new EnvError(
+      error.problems.map((problem) =>
+        problem.startsWith('DATABASE_URL:')
+          ? `DATABASE_URL: not set, and no embedded database of npm start runs in ${dataDir}/pg (start npm start first, or set DATABASE_URL)`
+          : problem,
+      ),
+    );
   }
 }
 

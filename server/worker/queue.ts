@@ -27,7 +27,10 @@ const SHORT_KINDS = kindsOfClass('short');
 
 /** The newest start of a project's jobs of some kinds: one probe of jobs_project_kind_started_idx per kind. */
 function lastStartedOf(kinds: JobKind[], project: SQL): SQL {
-  return sql`greatest(${sql.join(kinds.map((kind) => sql`(select max(s.started_at) from ${jobs} s where ${project} and s.kind = ${kind})`), sql`, `)})`;
+  return sql`greatest(${sql.join(
+    kinds.map((kind) => sql`(select max(s.started_at) from ${jobs} s where ${project} and s.kind = ${kind})`),
+    sql`, `,
+  )})`;
 }
 
 function lastStartedIn(kinds: JobKind[]): SQL {
@@ -45,9 +48,14 @@ function lastStartedIn(kinds: JobKind[]): SQL {
  */
 export async function claimJob(database: Database, scope: ClaimScope): Promise<JobRow | undefined> {
   if (scope.classes.length === 0) return undefined;
-  const targets = Object.entries(scope.hosts).map(([binary, host]) => sql`(j.target_binary = ${binary} and (j.target_host is null or j.target_host = ${host}))`);
+  const targets = Object.entries(scope.hosts).map(
+    ([binary, host]) => sql`(j.target_binary = ${binary} and (j.target_host is null or j.target_host = ${host}))`,
+  );
   const enabled = Object.entries(scope.hosts).map(([binary, host]) => sql`(s.binary = ${binary} and s.host = ${host})`);
-  const transferKinds = sql`array[${sql.join(TRANSFER_KINDS.map((k) => sql`${k}`), sql`, `)}]::text[]`;
+  const transferKinds = sql`array[${sql.join(
+    TRANSFER_KINDS.map((k) => sql`${k}`),
+    sql`, `,
+  )}]::text[]`;
   // A cancelled transfer only records its end (kinds.ts, classOfJob): it is short work, claimed without a transfer slot.
   const isTransfer = sql`(j.kind = any(${transferKinds}) and not j.cancel_requested)`;
   const ofClass = scope.classes.length === 2 ? sql`true` : scope.classes[0] === 'transfer' ? isTransfer : sql`not ${isTransfer}`;
@@ -88,7 +96,8 @@ export async function claimJob(database: Database, scope: ClaimScope): Promise<J
 
 /** Extends a lease; returns undefined when the lease was lost, else whether a cancel was asked. */
 export async function renewLease(database: Database, job: JobRow, leaseSeconds: number): Promise<{ cancelRequested: boolean } | undefined> {
-  const [row] = await database.update(jobs)
+  const [row] = await database
+    .update(jobs)
     .set({ leaseExpiresAt: sql`now() + make_interval(secs => ${leaseSeconds})`, updatedAt: sql`now()` })
     .where(and(eq(jobs.id, job.id), eq(jobs.leaseToken, job.leaseToken!), eq(jobs.status, 'running')))
     .returning({ cancelRequested: jobs.cancelRequested });
@@ -96,7 +105,8 @@ export async function renewLease(database: Database, job: JobRow, leaseSeconds: 
 }
 
 export async function saveProgress(database: Database, job: JobRow, progress: Record<string, number>): Promise<void> {
-  await database.update(jobs)
+  await database
+    .update(jobs)
     .set({ progress, updatedAt: sql`now()` })
     .where(and(eq(jobs.id, job.id), eq(jobs.leaseToken, job.leaseToken!), eq(jobs.status, 'running')));
 }
@@ -114,14 +124,18 @@ export async function finishJob(
   writes?: (tx: Executor) => Promise<void>,
 ): Promise<void> {
   await database.transaction(async (tx) => {
-    const [row] = await tx.update(jobs).set({
-      status: outcome.status,
-      result: outcome.result ?? null,
-      error: outcome.error ?? null,
-      finishedAt: sql`now()`,
-      updatedAt: sql`now()`,
-      leaseExpiresAt: null,
-    }).where(and(eq(jobs.id, job.id), eq(jobs.leaseToken, job.leaseToken!), eq(jobs.status, 'running'))).returning({ id: jobs.id });
+    const [row] = await tx
+      .update(jobs)
+      .set({
+        status: outcome.status,
+        result: outcome.result ?? null,
+        error: outcome.error ?? null,
+        finishedAt: sql`now()`,
+        updatedAt: sql`now()`,
+        leaseExpiresAt: null,
+      })
+      .where(and(eq(jobs.id, job.id), eq(jobs.leaseToken, job.leaseToken!), eq(jobs.status, 'running')))
+      .returning({ id: jobs.id });
     if (!row) throw new LeaseLostError(job.id);
     await writes?.(tx);
   });
@@ -132,9 +146,15 @@ export async function finishJob(
  * lease: a worker whose job was recovered by someone else gets LeaseLostError and writes nothing,
  * and recovery waits until the fenced writes commit.
  */
-export async function fencedTransaction<T>(database: Database, job: Pick<JobRow, 'id' | 'leaseToken'>, writes: (tx: Executor) => Promise<T>): Promise<T> {
+export async function fencedTransaction<T>(
+  database: Database,
+  job: Pick<JobRow, 'id' | 'leaseToken'>,
+  writes: (tx: Executor) => Promise<T>,
+): Promise<T> {
   return database.transaction(async (tx) => {
-    const [held] = await tx.select({ id: jobs.id }).from(jobs)
+    const [held] = await tx
+      .select({ id: jobs.id })
+      .from(jobs)
       .where(and(eq(jobs.id, job.id), eq(jobs.leaseToken, job.leaseToken!), eq(jobs.status, 'running')))
       .for('share');
     if (!held) throw new LeaseLostError(job.id);
@@ -144,14 +164,17 @@ export async function fencedTransaction<T>(database: Database, job: Pick<JobRow,
 
 /** Gives a lease up at once (shutdown), so recovery handles the job now instead of after expiry. */
 export async function expireLease(database: Database, job: JobRow): Promise<void> {
-  await database.update(jobs)
+  await database
+    .update(jobs)
     .set({ leaseExpiresAt: sql`now() - interval '1 second'`, updatedAt: sql`now()` })
     .where(and(eq(jobs.id, job.id), eq(jobs.leaseToken, job.leaseToken!), eq(jobs.status, 'running')));
 }
 
 /** Locks one running job whose lease has expired, for recovery in the caller's transaction. */
 export async function lockExpiredJob(tx: Executor): Promise<JobRow | undefined> {
-  const [job] = await tx.select().from(jobs)
+  const [job] = await tx
+    .select()
+    .from(jobs)
     .where(and(eq(jobs.status, 'running'), sql`${jobs.leaseExpiresAt} < now()`))
     .orderBy(jobs.leaseExpiresAt)
     .limit(1)
@@ -160,14 +183,28 @@ export async function lockExpiredJob(tx: Executor): Promise<JobRow | undefined> 
 }
 
 export async function requeue(tx: Executor, job: JobRow): Promise<void> {
-  await tx.update(jobs).set({
-    status: 'queued', leaseOwner: null, leaseToken: null, leaseExpiresAt: null, updatedAt: sql`now()`,
-  }).where(eq(jobs.id, job.id));
+  await tx
+    .update(jobs)
+    .set({
+      status: 'queued',
+      leaseOwner: null,
+      leaseToken: null,
+      leaseExpiresAt: null,
+      updatedAt: sql`now()`,
+    })
+    .where(eq(jobs.id, job.id));
   await tx.execute(sql`select pg_notify(${JOBS_CHANNEL}, ${job.targetBinary})`);
 }
 
 export async function failRecovered(tx: Executor, job: JobRow, error: string): Promise<void> {
-  await tx.update(jobs).set({
-    status: 'failed', error, leaseExpiresAt: null, finishedAt: sql`now()`, updatedAt: sql`now()`,
-  }).where(eq(jobs.id, job.id));
+  await tx
+    .update(jobs)
+    .set({
+      status: 'failed',
+      error,
+      leaseExpiresAt: null,
+      finishedAt: sql`now()`,
+      updatedAt: sql`now()`,
+    })
+    .where(eq(jobs.id, job.id));
 }

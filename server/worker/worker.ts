@@ -5,7 +5,15 @@ import type { WorkerEnv } from '../env';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import { recordEvent } from '../events/audit';
 import {
-  BACKUP_BINARY, CANCEL_CHANNEL, classOfJob, JOBS_CHANNEL, jobPayloads, RETRIED_AFTER_LEASE_EXPIRY, VOLUME_BINARY, type JobClass, type JobKind,
+  BACKUP_BINARY,
+  CANCEL_CHANNEL,
+  classOfJob,
+  JOBS_CHANNEL,
+  jobPayloads,
+  RETRIED_AFTER_LEASE_EXPIRY,
+  VOLUME_BINARY,
+  type JobClass,
+  type JobKind,
 } from '../jobs/kinds';
 import { registerService, reportServiceAlive } from '../services/registration';
 import { enqueueDueChecks } from '../backups/integrity-schedule';
@@ -16,7 +24,16 @@ import { sweepServiceHealth } from '../notifications/service-health';
 import { handlers } from './handlers';
 import type { JobContext, JobHandler, TypedJob } from './handlers/types';
 import {
-  claimJob, expireLease, failRecovered, fencedTransaction, finishJob, LeaseLostError, lockExpiredJob, renewLease, requeue, saveProgress,
+  claimJob,
+  expireLease,
+  failRecovered,
+  fencedTransaction,
+  finishJob,
+  LeaseLostError,
+  lockExpiredJob,
+  renewLease,
+  requeue,
+  saveProgress,
   type JobRow,
 } from './queue';
 
@@ -77,11 +94,16 @@ export class Worker {
     const listen = async (channel: string, onMessage: (payload: string) => void) => {
       this.listeners.push(await this.sqlClient.listen(channel, onMessage));
     };
-    await listen(JOBS_CHANNEL, (binary) => { if (binary in this.hosts) this.wake(); });
+    await listen(JOBS_CHANNEL, (binary) => {
+      if (binary in this.hosts) this.wake();
+    });
     await listen(CANCEL_CHANNEL, (jobId) => this.running.get(jobId)?.controller.abort(new JobAbort('cancel')));
 
     const every = (seconds: number, task: () => Promise<void>) => {
-      const timer = setInterval(() => void task().catch((e) => this.log(`background task failed: ${(e as Error).message}`)), seconds * 1000);
+      const timer = setInterval(
+        () => void task().catch((e) => this.log(`background task failed: ${(e as Error).message}`)),
+        seconds * 1000,
+      );
       this.timers.push(timer);
     };
     every(this.env.CINDERBLOCK_REPORT_INTERVAL, async () => {
@@ -99,7 +121,11 @@ export class Worker {
     await this.recoverExpiredLeases();
     await this.sweepLeftovers().catch((e) => this.log(`sweeping leftovers failed: ${(e as Error).message}`));
     await this.sweepIntegrity().catch((e) => this.log(`integrity sweep failed: ${(e as Error).message}`));
-    this.log(`${this.owner} serving ${Object.entries(this.hosts).map(([b, h]) => `${b} on ${h}`).join(', ')} in zone ${this.env.CINDERBLOCK_AVAILABILITY_ZONE}`);
+    this.log(
+      `${this.owner} serving ${Object.entries(this.hosts)
+        .map(([b, h]) => `${b} on ${h}`)
+        .join(', ')} in zone ${this.env.CINDERBLOCK_AVAILABILITY_ZONE}`,
+    );
     this.wake();
   }
 
@@ -126,7 +152,12 @@ export class Worker {
 
   private async register(): Promise<void> {
     for (const [binary, host] of Object.entries(this.hosts)) {
-      await registerService(this.database, { binary, host, availabilityZone: this.env.CINDERBLOCK_AVAILABILITY_ZONE, version: WORKER_VERSION });
+      await registerService(this.database, {
+        binary,
+        host,
+        availabilityZone: this.env.CINDERBLOCK_AVAILABILITY_ZONE,
+        version: WORKER_VERSION,
+      });
     }
   }
 
@@ -159,7 +190,12 @@ export class Worker {
           while (!this.stopped) {
             const classes = this.freeClasses();
             if (classes.length === 0) break;
-            const job = await claimJob(this.database, { owner: this.owner, hosts: this.hosts, leaseSeconds: this.env.CINDERBLOCK_JOB_LEASE_SECONDS, classes });
+            const job = await claimJob(this.database, {
+              owner: this.owner,
+              hosts: this.hosts,
+              leaseSeconds: this.env.CINDERBLOCK_JOB_LEASE_SECONDS,
+              classes,
+            });
             if (!job) break;
             this.execute(job);
           }
@@ -179,7 +215,11 @@ export class Worker {
     let completed = false;
     const host = this.hosts[job.targetBinary];
     const context: JobContext = {
-      job, signal: controller.signal, host, env: this.env, database: this.database,
+      job,
+      signal: controller.signal,
+      host,
+      env: this.env,
+      database: this.database,
       reportProgress: (progress: Record<string, number>) => {
         const now = Date.now();
         if (now - lastProgressWrite < 1000) return;
@@ -217,12 +257,22 @@ export class Worker {
       } else if (reason === 'shutdown') {
         await expireLease(this.database, job);
       } else if (reason === 'cancel') {
-        await finishJob(this.database, job, { status: 'cancelled', error: 'Cancelled on request' }, (tx) => handler?.onCancel?.(tx, job) ?? Promise.resolve());
+        await finishJob(
+          this.database,
+          job,
+          { status: 'cancelled', error: 'Cancelled on request' },
+          (tx) => handler?.onCancel?.(tx, job) ?? Promise.resolve(),
+        );
         this.log(`job ${job.id} (${job.kind}) cancelled`);
       } else {
         const message = error instanceof Error ? error.message : String(error);
         this.log(`job ${job.id} (${job.kind}) failed: ${message}`);
-        await finishJob(this.database, job, { status: 'failed', error: message.slice(0, 2000) }, (tx) => handler?.onFailure?.(tx, job, message) ?? Promise.resolve());
+        await finishJob(
+          this.database,
+          job,
+          { status: 'failed', error: message.slice(0, 2000) },
+          (tx) => handler?.onFailure?.(tx, job, message) ?? Promise.resolve(),
+        );
       }
     } catch (settleError) {
       if (settleError instanceof LeaseLostError) this.log(`job ${job.id} (${job.kind}): lease lost; its result was refused`);
@@ -254,13 +304,23 @@ export class Worker {
         if (retry) {
           await requeue(tx, job);
         } else {
-          await failRecovered(tx, job, job.cancelRequested ? 'Cancelled while its worker was gone' : 'Its worker stopped before finishing (lease expired)');
+          await failRecovered(
+            tx,
+            job,
+            job.cancelRequested ? 'Cancelled while its worker was gone' : 'Its worker stopped before finishing (lease expired)',
+          );
           const typed = typedJob(job);
           if (!typed.invalid) await typed.handler?.onAbandoned?.(tx, typed.job);
         }
         await recordEvent(tx, {
-          actor: SYSTEM_ACTOR, projectId: job.projectId, resourceType: 'job', resourceId: job.id, action: 'recover',
-          fromStatus: 'running', toStatus: retry ? 'queued' : 'failed', detail: { kind, attempts: job.attempts, previousOwner: job.leaseOwner, recoveredBy: this.owner },
+          actor: SYSTEM_ACTOR,
+          projectId: job.projectId,
+          resourceType: 'job',
+          resourceId: job.id,
+          action: 'recover',
+          fromStatus: 'running',
+          toStatus: retry ? 'queued' : 'failed',
+          detail: { kind, attempts: job.attempts, previousOwner: job.leaseOwner, recoveredBy: this.owner },
         });
         return false;
       });
@@ -299,6 +359,10 @@ function typedJob(row: JobRow): { job: TypedJob<JobKind>; handler?: JobHandler; 
   const handler = handlers[kind] as unknown as JobHandler | undefined;
   if (!schema || !handler) return { job: row as TypedJob<JobKind>, invalid: `No handler for job kind ${row.kind}` };
   const parsed = schema.safeParse(row.payload);
-  if (!parsed.success) return { job: row as TypedJob<JobKind>, invalid: `Job ${row.id} (${row.kind}) has an invalid payload: ${parsed.error.issues[0]?.message}` };
+  if (!parsed.success)
+    return {
+      job: row as TypedJob<JobKind>,
+      invalid: `Job ${row.id} (${row.kind}) has an invalid payload: ${parsed.error.issues[0]?.message}`,
+    };
   return { job: { ...row, kind, payload: parsed.data } as TypedJob<JobKind>, handler };
 }

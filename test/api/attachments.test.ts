@@ -39,10 +39,22 @@ async function volumeRow(id: string) {
 }
 
 async function reserve(t: ApiTenant, volumeId: string, extra: Record<string, unknown> = {}, version = V) {
-  return call('POST', v(t, 'attachments'), { token: t.token, version, body: { attachment: { volume_uuid: volumeId, instance_uuid: randomUUID(), ...extra } } });
+  return call('POST', v(t, 'attachments'), {
+    token: t.token,
+    version,
+    body: { attachment: { volume_uuid: volumeId, instance_uuid: randomUUID(), ...extra } },
+  });
 }
 
-const connector = { initiator: 'iqn.1993-08.org.debian:01:cad181614cec', ip: '192.168.1.20', host: 'compute-1', platform: 'x86_64', os_type: 'linux', multipath: false, mountpoint: '/dev/vdb' };
+const connector = {
+  initiator: 'iqn.1993-08.org.debian:01:cad181614cec',
+  ip: '192.168.1.20',
+  host: 'compute-1',
+  platform: 'x86_64',
+  os_type: 'linux',
+  multipath: false,
+  mountpoint: '/dev/vdb',
+};
 
 before(async () => {
   volumeDir = await mkdtemp(path.join(tmpdir(), 'cinderblock-attach-'));
@@ -60,10 +72,23 @@ describe('attachments', () => {
   test('reserve, update with a connector, complete, show, list, delete: the volume moves as in Cinder', async () => {
     const volumeId = await createVolume(member);
     const instance = randomUUID();
-    const created = await call('POST', v(member, 'attachments'), { token: member.token, version: '3.27', body: { attachment: { volume_uuid: volumeId, instance_uuid: instance } } });
+    const created = await call('POST', v(member, 'attachments'), {
+      token: member.token,
+      version: '3.27',
+      body: { attachment: { volume_uuid: volumeId, instance_uuid: instance } },
+    });
     assert.equal(created.status, 202, created.text);
     const a = created.body.attachment;
-    assert.deepEqual(Object.keys(a).sort(), ['attach_mode', 'attached_at', 'connection_info', 'detached_at', 'id', 'instance', 'status', 'volume_id']);
+    assert.deepEqual(Object.keys(a).sort(), [
+      'attach_mode',
+      'attached_at',
+      'connection_info',
+      'detached_at',
+      'id',
+      'instance',
+      'status',
+      'volume_id',
+    ]);
     assert.equal(a.status, 'reserved');
     assert.equal(a.instance, instance);
     assert.equal(a.volume_id, volumeId);
@@ -77,13 +102,24 @@ describe('attachments', () => {
 
     const again = await reserve(member, volumeId);
     assert.equal(again.status, 400, 'a reserved volume takes no second instance');
-    assert.match(again.body.badRequest.message, /^Unable to create attachment for volume \(Invalid volume: Volume .* status must be available to reserve, but the current status is reserved\.\)\.$/);
+    assert.match(
+      again.body.badRequest.message,
+      /^Unable to create attachment for volume \(Invalid volume: Volume .* status must be available to reserve, but the current status is reserved\.\)\.$/,
+    );
 
-    const noConnector = await call('PUT', v(member, `attachments/${a.id}`), { token: member.token, version: V, body: { attachment: { connector: {} } } });
+    const noConnector = await call('PUT', v(member, `attachments/${a.id}`), {
+      token: member.token,
+      version: V,
+      body: { attachment: { connector: {} } },
+    });
     assert.equal(noConnector.status, 400);
     assert.equal(noConnector.body.badRequest.message, "Must specify 'connector' to update attachment.");
 
-    const updated = await call('PUT', v(member, `attachments/${a.id}`), { token: member.token, version: V, body: { attachment: { connector } } });
+    const updated = await call('PUT', v(member, `attachments/${a.id}`), {
+      token: member.token,
+      version: V,
+      body: { attachment: { connector } },
+    });
     assert.equal(updated.status, 200, updated.text);
     const u = updated.body.attachment;
     assert.equal(u.status, 'attaching');
@@ -92,7 +128,7 @@ describe('attachments', () => {
     assert.equal(u.connection_info.data.access_mode, 'rw');
     assert.equal(u.connection_info.data.volume_id, volumeId);
     const image = await stat(u.connection_info.data.device_path);
-    assert.equal(image.size, GiB, 'device_path is the volume\'s image file');
+    assert.equal(image.size, GiB, "device_path is the volume's image file");
     assert.equal(path.dirname(u.connection_info.data.device_path), volumeDir);
     row = await volumeRow(volumeId);
     assert.equal(row.status, 'attaching');
@@ -100,7 +136,11 @@ describe('attachments', () => {
     const during = await call('GET', v(member, `volumes/${volumeId}`), { token: member.token });
     assert.deepEqual(during.body.volume.attachments, [], 'an attachment shows on the volume once it is attached');
 
-    const completed = await call('POST', v(member, `attachments/${a.id}/action`), { token: member.token, version: V, body: { 'os-complete': null } });
+    const completed = await call('POST', v(member, `attachments/${a.id}/action`), {
+      token: member.token,
+      version: V,
+      body: { 'os-complete': null },
+    });
     assert.equal(completed.status, 204, completed.text);
     row = await volumeRow(volumeId);
     assert.equal(row.status, 'in-use');
@@ -138,19 +178,26 @@ describe('attachments', () => {
     assert.equal(gone.status, 404);
     assert.equal(gone.body.itemNotFound.message, `Volume attachment could not be found with filter: attachment_id = ${a.id}.`);
 
-    const events = await h.database.handle.db.select({ action: auditEvents.action }).from(auditEvents)
+    const events = await h.database.handle.db
+      .select({ action: auditEvents.action })
+      .from(auditEvents)
       .where(and(eq(auditEvents.resourceType, 'volume'), eq(auditEvents.resourceId, volumeId)));
     const actions = events.map((e) => e.action);
-    for (const action of ['attachment_reserve', 'attachment_update', 'attachment_complete', 'attachment_delete']) assert.ok(actions.includes(action), action);
+    for (const action of ['attachment_reserve', 'attachment_update', 'attachment_complete', 'attachment_delete'])
+      assert.ok(actions.includes(action), action);
   });
 
-  test('cinderclient\'s shapes: an empty connector reserves only; a connector of nulls but the host connects', async () => {
+  test("cinderclient's shapes: an empty connector reserves only; a connector of nulls but the host connects", async () => {
     const volumeId = await createVolume(member);
     const reserved = await reserve(member, volumeId, { connector: {} }, '3.54');
     assert.equal(reserved.status, 202, reserved.text);
     assert.equal(reserved.body.attachment.status, 'reserved');
     const nulls = { initiator: null, ip: null, platform: 'x86_64', host: null, os_type: 'linux2', multipath: false, mountpoint: null };
-    const updated = await call('PUT', v(member, `attachments/${reserved.body.attachment.id}`), { token: member.token, version: V, body: { attachment: { connector: nulls } } });
+    const updated = await call('PUT', v(member, `attachments/${reserved.body.attachment.id}`), {
+      token: member.token,
+      version: V,
+      body: { attachment: { connector: nulls } },
+    });
     assert.equal(updated.status, 200, updated.text);
     assert.equal(updated.body.attachment.status, 'attaching');
     await call('DELETE', v(member, `attachments/${reserved.body.attachment.id}`), { token: member.token, version: V });
@@ -160,17 +207,29 @@ describe('attachments', () => {
   test('create with a connector connects at once; a second attachment of the same instance keeps the volume in use until the last goes', async () => {
     const volumeId = await createVolume(member);
     const instance = randomUUID();
-    const first = await call('POST', v(member, 'attachments'), { token: member.token, version: V, body: { attachment: { volume_uuid: volumeId, instance_uuid: instance, connector } } });
+    const first = await call('POST', v(member, 'attachments'), {
+      token: member.token,
+      version: V,
+      body: { attachment: { volume_uuid: volumeId, instance_uuid: instance, connector } },
+    });
     assert.equal(first.status, 202, first.text);
     assert.equal(first.body.attachment.status, 'attaching');
     assert.equal(first.body.attachment.connection_info.driver_volume_type, 'local');
     assert.equal((await volumeRow(volumeId)).status, 'attaching');
-    await call('POST', v(member, `attachments/${first.body.attachment.id}/action`), { token: member.token, version: V, body: { 'os-complete': null } });
+    await call('POST', v(member, `attachments/${first.body.attachment.id}/action`), {
+      token: member.token,
+      version: V,
+      body: { 'os-complete': null },
+    });
     assert.equal((await volumeRow(volumeId)).status, 'in-use');
 
     const other = await reserve(member, volumeId);
     assert.equal(other.status, 400, 'another instance cannot reserve an in-use volume');
-    const second = await call('POST', v(member, 'attachments'), { token: member.token, version: V, body: { attachment: { volume_uuid: volumeId, instance_uuid: instance } } });
+    const second = await call('POST', v(member, 'attachments'), {
+      token: member.token,
+      version: V,
+      body: { attachment: { volume_uuid: volumeId, instance_uuid: instance } },
+    });
     assert.equal(second.status, 202, 'the same instance may (moving between hosts)');
     assert.equal((await volumeRow(volumeId)).status, 'in-use');
 
@@ -190,12 +249,18 @@ describe('attachments', () => {
     const a = (await reserve(tenant, first)).body.attachment.id;
     const b = (await reserve(tenant, second)).body.attachment.id;
     const page = await call('GET', v(tenant, `attachments?limit=1&volume_id=${second}`), { token: tenant.token, version: V });
-    assert.deepEqual(page.body.attachments.map((x: { id: string }) => x.id), [b]);
+    assert.deepEqual(
+      page.body.attachments.map((x: { id: string }) => x.id),
+      [b],
+    );
     const all = await call('GET', v(tenant, 'attachments'), { token: tenant.token, version: V });
     const ours = all.body.attachments.map((x: { id: string }) => x.id).filter((id: string) => id === a || id === b);
     assert.deepEqual(ours, [b, a], 'newest first');
     const next = await call('GET', v(tenant, `attachments?marker=${b}&limit=1`), { token: tenant.token, version: V });
-    assert.deepEqual(next.body.attachments.map((x: { id: string }) => x.id), [a]);
+    assert.deepEqual(
+      next.body.attachments.map((x: { id: string }) => x.id),
+      [a],
+    );
     const sorted = await call('GET', v(tenant, 'attachments?sort=status:asc'), { token: tenant.token, version: V });
     assert.equal(sorted.status, 400);
     const strangerMarker = await call('GET', v(stranger, `attachments?marker=${b}`), { token: stranger.token, version: V });
@@ -208,7 +273,10 @@ describe('attachments', () => {
     const reserved = await reserve(member, volumeId);
     const refused = await call('DELETE', v(member, `volumes/${volumeId}`), { token: member.token });
     assert.equal(refused.status, 400);
-    const extend = await call('POST', v(member, `volumes/${volumeId}/action`), { token: member.token, body: { 'os-extend': { new_size: 2 } } });
+    const extend = await call('POST', v(member, `volumes/${volumeId}/action`), {
+      token: member.token,
+      body: { 'os-extend': { new_size: 2 } },
+    });
     assert.equal(extend.status, 400);
     await call('DELETE', v(member, `attachments/${reserved.body.attachment.id}`), { token: member.token, version: V });
     assert.equal((await volumeRow(volumeId)).status, 'available');
@@ -216,7 +284,10 @@ describe('attachments', () => {
 
   test('the legacy os-attach and os-detach still work beside the attachments API', async () => {
     const volumeId = await createVolume(member);
-    const attached = await call('POST', v(member, `volumes/${volumeId}/action`), { token: member.token, body: { 'os-attach': { instance_uuid: randomUUID(), mountpoint: '/dev/vdc' } } });
+    const attached = await call('POST', v(member, `volumes/${volumeId}/action`), {
+      token: member.token,
+      body: { 'os-attach': { instance_uuid: randomUUID(), mountpoint: '/dev/vdc' } },
+    });
     assert.equal(attached.status, 202, attached.text);
     assert.equal((await volumeRow(volumeId)).status, 'in-use');
     const listed = await call('GET', v(member, `attachments?volume_id=${volumeId}`), { token: member.token, version: V });
@@ -260,14 +331,26 @@ describe('attachments', () => {
     assert.equal(stored.deleted, false);
   });
 
-  test('bad bodies are refused with Cinder\'s messages and change nothing', async () => {
+  test("bad bodies are refused with Cinder's messages and change nothing", async () => {
     const volumeId = await createVolume(member);
-    const noInstance = await call('POST', v(member, 'attachments'), { token: member.token, version: V, body: { attachment: { volume_uuid: volumeId } } });
+    const noInstance = await call('POST', v(member, 'attachments'), {
+      token: member.token,
+      version: V,
+      body: { attachment: { volume_uuid: volumeId } },
+    });
     assert.equal(noInstance.status, 400);
     assert.equal(noInstance.body.badRequest.message, "Must specify 'instance_uuid' to create attachment.");
-    const noVolume = await call('POST', v(member, 'attachments'), { token: member.token, version: V, body: { attachment: { instance_uuid: randomUUID() } } });
+    const noVolume = await call('POST', v(member, 'attachments'), {
+      token: member.token,
+      version: V,
+      body: { attachment: { instance_uuid: randomUUID() } },
+    });
     assert.equal(noVolume.status, 400);
-    const extra = await call('POST', v(member, 'attachments'), { token: member.token, version: V, body: { attachment: { volume_uuid: volumeId, instance_uuid: randomUUID(), colour: 'red' } } });
+    const extra = await call('POST', v(member, 'attachments'), {
+      token: member.token,
+      version: V,
+      body: { attachment: { volume_uuid: volumeId, instance_uuid: randomUUID(), colour: 'red' } },
+    });
     assert.equal(extra.status, 400);
     const modeEarly = await reserve(member, volumeId, { mode: 'rw' }, '3.53');
     assert.equal(modeEarly.status, 400, 'mode is 3.54+');
@@ -275,7 +358,11 @@ describe('attachments', () => {
     assert.equal(readOnly.status, 400);
     const missing = await reserve(member, randomUUID());
     assert.equal(missing.status, 404);
-    const badAction = await call('POST', v(member, `attachments/${randomUUID()}/action`), { token: member.token, version: V, body: { 'os-complete': null } });
+    const badAction = await call('POST', v(member, `attachments/${randomUUID()}/action`), {
+      token: member.token,
+      version: V,
+      body: { 'os-complete': null },
+    });
     assert.equal(badAction.status, 404);
     assert.equal((await volumeRow(volumeId)).status, 'available');
   });
@@ -287,13 +374,19 @@ describe('attachments', () => {
       assert.equal(listed.status, 404, `list at ${version ?? '3.0'}`);
       assert.match(listed.body.itemNotFound.message, /is not supported on this method/);
       const created = await call('POST', v(member, 'attachments'), {
-        token: member.token, version, body: { attachment: { volume_uuid: volumeId, instance_uuid: randomUUID() } },
+        token: member.token,
+        version,
+        body: { attachment: { volume_uuid: volumeId, instance_uuid: randomUUID() } },
       });
       assert.equal(created.status, 404, `create at ${version ?? '3.0'}`);
     }
     assert.equal((await volumeRow(volumeId)).status, 'available');
     const a = (await reserve(member, volumeId, {}, '3.27')).body.attachment;
-    const early = await call('POST', v(member, `attachments/${a.id}/action`), { token: member.token, version: '3.43', body: { 'os-complete': null } });
+    const early = await call('POST', v(member, `attachments/${a.id}/action`), {
+      token: member.token,
+      version: '3.43',
+      body: { 'os-complete': null },
+    });
     assert.equal(early.status, 404);
     assert.equal((await volumeRow(volumeId)).status, 'reserved');
   });

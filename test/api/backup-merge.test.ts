@@ -15,7 +15,9 @@ before(async () => {
   h = await startHarness({ host: 'api-merge-host' });
   ({ member, reader } = await apiActors());
 });
-after(async () => { await h?.stop(); });
+after(async () => {
+  await h?.stop();
+});
 
 const base = (t: ApiTenant) => `/v3/${t.project.id}/backups`;
 const row = async (id: string) => (await h.database.handle.db.select().from(backups).where(eq(backups.id, id)))[0]!;

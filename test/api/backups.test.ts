@@ -33,11 +33,15 @@ async function backupStatus(id: string) {
 }
 
 async function waitForBackup(id: string, status: string) {
-  return waitFor(`backup ${id} to be ${status}`, async () => {
-    const row = await backupStatus(id);
-    if (status !== 'error' && row?.status === 'error') throw new Error(`backup failed: ${row.failReason}`);
-    return row?.status === status ? row : undefined;
-  }, 60_000);
+  return waitFor(
+    `backup ${id} to be ${status}`,
+    async () => {
+      const row = await backupStatus(id);
+      if (status !== 'error' && row?.status === 'error') throw new Error(`backup failed: ${row.failReason}`);
+      return row?.status === status ? row : undefined;
+    },
+    60_000,
+  );
 }
 
 async function waitGone(id: string) {
@@ -57,7 +61,9 @@ before(async () => {
   h = await startHarness({ host: 'api-backups-host' });
   ({ member, stranger, reader, admin, adminHome } = await apiActors());
 });
-after(async () => { await h?.stop(); });
+after(async () => {
+  await h?.stop();
+});
 
 describe('microversions', () => {
   test('no header is 3.0, latest is 3.72; the version is echoed with Vary, errors included', async () => {
@@ -66,7 +72,10 @@ describe('microversions', () => {
     assert.equal(plain.headers.get('vary'), 'OpenStack-API-Version');
     const latest = await call('GET', base(member), { token: member.token, version: 'latest' });
     assert.equal(latest.headers.get('openstack-api-version'), 'volume 3.72');
-    const mixed = await call('GET', base(member), { token: member.token, headers: { 'OpenStack-API-Version': 'compute 2.1, volume 3.45' } });
+    const mixed = await call('GET', base(member), {
+      token: member.token,
+      headers: { 'OpenStack-API-Version': 'compute 2.1, volume 3.45' },
+    });
     assert.equal(mixed.headers.get('openstack-api-version'), 'volume 3.45');
     const missing = await call('GET', `${base(member)}/6f1c5a2e-0000-4000-8000-000000000000`, { token: member.token, version: '3.50' });
     assert.equal(missing.status, 404);
@@ -112,7 +121,18 @@ describe('the backup lifecycle over HTTP, with a token from the identity endpoin
     const member = await apiTenant();
     const volumeId = await newVolume(member, 'lifecycle');
     const created = await call('POST', base(member), {
-      token: member.token, body: { backup: { volume_id: volumeId, name: ' first ', description: 'Test backup', incremental: false, force: 'no', container: null, snapshot_id: null } },
+      token: member.token,
+      body: {
+        backup: {
+          volume_id: volumeId,
+          name: ' first ',
+          description: 'Test backup',
+          incremental: false,
+          force: 'no',
+          container: null,
+          snapshot_id: null,
+        },
+      },
     });
     assert.equal(created.status, 202);
     assert.deepEqual(shape(created.body), shape(fixture('backup-create-response.json')));
@@ -148,7 +168,11 @@ describe('the backup lifecycle over HTTP, with a token from the identity endpoin
     assert.deepEqual(at356.body.backup.metadata, {});
     assert.equal(at356.body.backup.user_id, undefined);
     const incremental = await call('POST', base(member), {
-      token: member.token, version: '3.43', body: { backup: { volume_id: volumeId, incremental: 'yes', name: 'second', description: 'on top', metadata: { purpose: 'api test' } } },
+      token: member.token,
+      version: '3.43',
+      body: {
+        backup: { volume_id: volumeId, incremental: 'yes', name: 'second', description: 'on top', metadata: { purpose: 'api test' } },
+      },
     });
     assert.equal(incremental.status, 202, incremental.text);
     const incrementalId = incremental.body.backup.id;
@@ -173,24 +197,46 @@ describe('the backup lifecycle over HTTP, with a token from the identity endpoin
     // Summary and detail lists, count at 3.45.
     const summary = await call('GET', base(member), { token: member.token });
     assert.deepEqual(shape(summary.body), shape(fixture('backups-list-response.json')));
-    assert.deepEqual(summary.body.backups.map((x: { id: string }) => x.id), [incrementalId, id]);
+    assert.deepEqual(
+      summary.body.backups.map((x: { id: string }) => x.id),
+      [incrementalId, id],
+    );
     const detail = await call('GET', `${base(member)}/detail?with_count=true`, { token: member.token, version: '3.45' });
     assert.equal(detail.body.count, 2);
     assert.equal(detail.body.backups.length, 2);
-    assert.deepEqual(Object.keys(detail.body.backups[0]).sort(), Object.keys(fixture('v3.45-backups-list-detailed-response.json').backups[0]).filter((k) => k !== 'os-backup-project-attr:project_id').sort());
+    assert.deepEqual(
+      Object.keys(detail.body.backups[0]).sort(),
+      Object.keys(fixture('v3.45-backups-list-detailed-response.json').backups[0])
+        .filter((k) => k !== 'os-backup-project-attr:project_id')
+        .sort(),
+    );
 
     // Update (3.9+) answers the summary; metadata (3.43+) replaces the set.
-    const updated = await call('PUT', `${base(member)}/${id}`, { token: member.token, version: '3.9', body: { backup: { name: 'renamed', description: 'new words' } } });
+    const updated = await call('PUT', `${base(member)}/${id}`, {
+      token: member.token,
+      version: '3.9',
+      body: { backup: { name: 'renamed', description: 'new words' } },
+    });
     assert.equal(updated.status, 200);
     assert.deepEqual(Object.keys(updated.body.backup).sort(), ['id', 'links', 'name']);
     assert.equal(updated.body.backup.name, 'renamed');
-    const withMeta = await call('PUT', `${base(member)}/${incrementalId}`, { token: member.token, version: '3.43', body: { backup: { metadata: { k: 'v' } } } });
+    const withMeta = await call('PUT', `${base(member)}/${incrementalId}`, {
+      token: member.token,
+      version: '3.43',
+      body: { backup: { metadata: { k: 'v' } } },
+    });
     assert.equal(withMeta.status, 200);
-    assert.deepEqual((await call('GET', `${base(member)}/${incrementalId}`, { token: member.token, version: '3.43' })).body.backup.metadata, { k: 'v' });
+    assert.deepEqual(
+      (await call('GET', `${base(member)}/${incrementalId}`, { token: member.token, version: '3.43' })).body.backup.metadata,
+      { k: 'v' },
+    );
     assert.equal((await call('PUT', `${base(member)}/${id}`, { token: member.token, version: '3.9', body: { backup: null } })).status, 200);
 
     // Restore to a new volume.
-    const restored = await call('POST', `${base(member)}/${incrementalId}/restore`, { token: member.token, body: { restore: { name: 'from-api' } } });
+    const restored = await call('POST', `${base(member)}/${incrementalId}/restore`, {
+      token: member.token,
+      body: { restore: { name: 'from-api' } },
+    });
     assert.equal(restored.status, 202, restored.text);
     assert.deepEqual(shape(restored.body), shape(fixture('backup-restore-response.json')));
     assert.equal(restored.body.restore.volume_name, 'from-api');
@@ -217,12 +263,18 @@ describe('the backup lifecycle over HTTP, with a token from the identity endpoin
     assert.equal((await call('GET', `${base(member)}/${incrementalId}`, { token: member.token })).status, 404);
 
     // Import the exported record back (admin): 201 and the summary, name null.
-    const imported = await call('POST', `/v3/${adminHome}/backups/import_record`, { token: admin, body: { 'backup-record': exported.body['backup-record'] } });
+    const imported = await call('POST', `/v3/${adminHome}/backups/import_record`, {
+      token: admin,
+      body: { 'backup-record': exported.body['backup-record'] },
+    });
     assert.equal(imported.status, 201, imported.text);
     assert.deepEqual(shape(imported.body), shape(fixture('backup-record-import-response.json')));
     assert.equal(imported.body.backup.id, incrementalId);
     assert.equal((await backupStatus(incrementalId)).projectId, adminHome);
-    const again = await call('POST', `/v3/${adminHome}/backups/import_record`, { token: admin, body: { 'backup-record': exported.body['backup-record'] } });
+    const again = await call('POST', `/v3/${adminHome}/backups/import_record`, {
+      token: admin,
+      body: { 'backup-record': exported.body['backup-record'] },
+    });
     assert.equal(again.status, 400);
     assert.equal(again.body.badRequest.message, 'Invalid backup: Backup already exists in database.');
   });
@@ -239,7 +291,10 @@ describe('the backup lifecycle over HTTP, with a token from the identity endpoin
     assert.equal(invalidStatus.body.badRequest.message, "Backup status: restoring is invalid, valid statuses are: ['available', 'error'].");
     const extra = await call('POST', adminAction, { token: admin, body: { 'os-reset_status': { status: 'error', when: 'now' } } });
     assert.equal(extra.status, 400);
-    assert.match(extra.body.badRequest.message, /^Invalid input for field\/attribute os-reset_status\. Value: .*Additional properties are not allowed \('when' was unexpected\)$/);
+    assert.match(
+      extra.body.badRequest.message,
+      /^Invalid input for field\/attribute os-reset_status\. Value: .*Additional properties are not allowed \('when' was unexpected\)$/,
+    );
     const reset = await call('POST', adminAction, { token: admin, body: { 'os-reset_status': { status: 'ERROR' } } });
     assert.equal(reset.status, 202);
     assert.equal((await backupStatus(id)).status, 'error');
@@ -262,22 +317,43 @@ describe('lists: paging, sorting, filters, all_tenants', () => {
     for (const name of ['a', 'b', 'c']) ids.push(await createAvailable(t, volumeId, { name }));
     const newestFirst = [...ids].reverse();
     const page = await call('GET', `${base(t)}?limit=2`, { token: t.token });
-    assert.deepEqual(page.body.backups.map((x: { id: string }) => x.id), newestFirst.slice(0, 2));
+    assert.deepEqual(
+      page.body.backups.map((x: { id: string }) => x.id),
+      newestFirst.slice(0, 2),
+    );
     const next = page.body.backups_links[0];
     assert.equal(next.rel, 'next');
     assert.equal(next.href, `${ORIGIN}/v3/${t.project.id}/backups?limit=2&marker=${newestFirst[1]}`);
     const second = await call('GET', new URL(next.href).pathname + new URL(next.href).search, { token: t.token });
-    assert.deepEqual(second.body.backups.map((x: { id: string }) => x.id), newestFirst.slice(2));
+    assert.deepEqual(
+      second.body.backups.map((x: { id: string }) => x.id),
+      newestFirst.slice(2),
+    );
     assert.equal(second.body.backups_links, undefined);
     const offset = await call('GET', `${base(t)}/detail?offset=1&limit=1`, { token: t.token });
-    assert.deepEqual(offset.body.backups.map((x: { id: string }) => x.id), [newestFirst[1]]);
+    assert.deepEqual(
+      offset.body.backups.map((x: { id: string }) => x.id),
+      [newestFirst[1]],
+    );
     const byName = await call('GET', `${base(t)}?sort=name:asc`, { token: t.token, version: '3.37' });
-    assert.deepEqual(byName.body.backups.map((x: { name: string }) => x.name), ['a', 'b', 'c']);
+    assert.deepEqual(
+      byName.body.backups.map((x: { name: string }) => x.name),
+      ['a', 'b', 'c'],
+    );
     const legacy = await call('GET', `${base(t)}?sort_key=display_name&sort_dir=desc`, { token: t.token });
-    assert.deepEqual(legacy.body.backups.map((x: { name: string }) => x.name), ['c', 'b', 'a']);
+    assert.deepEqual(
+      legacy.body.backups.map((x: { name: string }) => x.name),
+      ['c', 'b', 'a'],
+    );
     const filtered = await call('GET', `${base(t)}?name=b`, { token: t.token });
-    assert.deepEqual(filtered.body.backups.map((x: { name: string }) => x.name), ['b']);
-    const byVolume = await call('GET', `${base(t)}/detail?volume_id=${volumeId}&status=available&with_count=1`, { token: t.token, version: '3.45' });
+    assert.deepEqual(
+      filtered.body.backups.map((x: { name: string }) => x.name),
+      ['b'],
+    );
+    const byVolume = await call('GET', `${base(t)}/detail?volume_id=${volumeId}&status=available&with_count=1`, {
+      token: t.token,
+      version: '3.45',
+    });
     assert.equal(byVolume.body.count, 3);
     // Below 3.31 a tenant's unknown filters are dropped; from 3.31 they are refused.
     assert.equal((await call('GET', `${base(t)}?size=1`, { token: t.token })).body.backups.length, 3);
@@ -286,9 +362,13 @@ describe('lists: paging, sorting, filters, all_tenants', () => {
     assert.equal(refused.body.badRequest.message, 'Invalid filters size are found in query options.');
 
     for (const [query, message] of [
-      ['limit=-1', 'limit param must be positive'], ['limit=x', 'limit param must be an integer'], ['offset=-3', /offset/],
-      ['sort=name&sort_key=size', /cannot be used with the 'sort' parameter/], ['sort=created_at:sideways', /Unknown sort direction/],
-      ['sort=nonsense', /Invalid sort key/], ['all_tenants=maybe', "all_tenants must be a boolean, got 'maybe'."],
+      ['limit=-1', 'limit param must be positive'],
+      ['limit=x', 'limit param must be an integer'],
+      ['offset=-3', /offset/],
+      ['sort=name&sort_key=size', /cannot be used with the 'sort' parameter/],
+      ['sort=created_at:sideways', /Unknown sort direction/],
+      ['sort=nonsense', /Invalid sort key/],
+      ['all_tenants=maybe', "all_tenants must be a boolean, got 'maybe'."],
     ] as const) {
       const response = await call('GET', `${base(t)}?${query}`, { token: t.token });
       assert.equal(response.status, 400, query);
@@ -306,11 +386,23 @@ describe('lists: paging, sorting, filters, all_tenants', () => {
     assert.equal(ignored.body.backups.length, 3);
     const adminOwn = await call('GET', `/v3/${adminHome}/backups?name=a`, { token: admin });
     assert.equal(adminOwn.body.backups.length, 0);
-    const adminAll = await call('GET', `/v3/${adminHome}/backups/detail?all_tenants=true&name=a&project_id=${t.project.id}`, { token: admin, version: '3.18' });
-    assert.deepEqual(adminAll.body.backups.map((x: { id: string }) => x.id), [ids[0]]);
+    const adminAll = await call('GET', `/v3/${adminHome}/backups/detail?all_tenants=true&name=a&project_id=${t.project.id}`, {
+      token: admin,
+      version: '3.18',
+    });
+    assert.deepEqual(
+      adminAll.body.backups.map((x: { id: string }) => x.id),
+      [ids[0]],
+    );
     assert.equal(adminAll.body.backups[0]['os-backup-project-attr:project_id'], t.project.id);
-    const adminLike = await call('GET', `/v3/${adminHome}/backups?all_tenants=1&name~=${'a'}&project_id=${t.project.id}`, { token: admin, version: '3.34' });
-    assert.deepEqual(adminLike.body.backups.map((x: { id: string }) => x.id), [ids[0]]);
+    const adminLike = await call('GET', `/v3/${adminHome}/backups?all_tenants=1&name~=${'a'}&project_id=${t.project.id}`, {
+      token: admin,
+      version: '3.34',
+    });
+    assert.deepEqual(
+      adminLike.body.backups.map((x: { id: string }) => x.id),
+      [ids[0]],
+    );
     const adminUnknown = await call('GET', `/v3/${adminHome}/backups?all_tenants=1&no_such_column=1`, { token: admin, version: '3.31' });
     assert.deepEqual(adminUnknown.body.backups, []);
   });
@@ -322,7 +414,8 @@ describe('lists: paging, sorting, filters, all_tenants', () => {
     const shown = await call('GET', `/v3/backups/${id}`, { token: t.token, version: '3.67' });
     assert.equal(shown.status, 200);
     assert.deepEqual(shown.body.backup.links, [
-      { rel: 'self', href: `${ORIGIN}/v3/backups/${id}` }, { rel: 'bookmark', href: `${ORIGIN}/backups/${id}` },
+      { rel: 'self', href: `${ORIGIN}/v3/backups/${id}` },
+      { rel: 'bookmark', href: `${ORIGIN}/backups/${id}` },
     ]);
     const viaCatalog = await call('GET', `/volume/v3/${t.project.id}/backups/${id}`, { token: t.token });
     assert.equal(viaCatalog.body.backup.links[0].href, `${ORIGIN}/volume/v3/${t.project.id}/backups/${id}`);
@@ -330,20 +423,35 @@ describe('lists: paging, sorting, filters, all_tenants', () => {
   });
 });
 
-describe('bad input: Cinder\'s status and fault, never a 500, never a change', () => {
+describe("bad input: Cinder's status and fault, never a 500, never a change", () => {
   test('create: schema, unknown keys, microversion-gated keys, missing volume, status rules, quota', async () => {
     const t = await apiTenant();
     const volumeId = await newVolume(t, 'bad-input');
     const post = (body: unknown, version?: string) => call('POST', base(t), { token: t.token, version, body });
     const cases: [unknown, string | undefined, RegExp | string][] = [
-      [{ backup: { volume_id: volumeId, color: 'red' } }, undefined,
-        `Invalid input for field/attribute backup. Value: {'volume_id': '${volumeId}', 'color': 'red'}. Additional properties are not allowed ('color' was unexpected)`],
+      [
+        { backup: { volume_id: volumeId, color: 'red' } },
+        undefined,
+        `Invalid input for field/attribute backup. Value: {'volume_id': '${volumeId}', 'color': 'red'}. Additional properties are not allowed ('color' was unexpected)`,
+      ],
       [{ backup: { volume_id: volumeId }, extra: 1 }, undefined, /^Additional properties are not allowed \('extra' was unexpected\)$/],
       [{}, undefined, "'backup' is a required property"],
       [{ backup: {} }, undefined, /'volume_id' is a required property$/],
-      [{ backup: { volume_id: 'nope' } }, undefined, "Invalid input for field/attribute volume_id. Value: nope. 'nope' is not a 'uuid'".replace('Value: nope', "Value: 'nope'")],
-      [{ backup: { volume_id: volumeId, incremental: 'maybe' } }, undefined, /^Invalid input for field\/attribute incremental\. Value: 'maybe'\. 'maybe' is not one of \[True, 'True'/],
-      [{ backup: { volume_id: volumeId, name: 7 } }, undefined, "Invalid input for field/attribute name. Value: 7. 7 is not of type 'string', 'null'"],
+      [
+        { backup: { volume_id: 'nope' } },
+        undefined,
+        "Invalid input for field/attribute volume_id. Value: nope. 'nope' is not a 'uuid'".replace('Value: nope', "Value: 'nope'"),
+      ],
+      [
+        { backup: { volume_id: volumeId, incremental: 'maybe' } },
+        undefined,
+        /^Invalid input for field\/attribute incremental\. Value: 'maybe'\. 'maybe' is not one of \[True, 'True'/,
+      ],
+      [
+        { backup: { volume_id: volumeId, name: 7 } },
+        undefined,
+        "Invalid input for field/attribute name. Value: 7. 7 is not of type 'string', 'null'",
+      ],
       [{ backup: { volume_id: volumeId, metadata: { a: 'b' } } }, '3.42', /\('metadata' was unexpected\)/],
       [{ backup: { volume_id: volumeId, metadata: { 'bad!key': 'b' } } }, '3.43', /^Invalid input for field\/attribute metadata\./],
       [{ backup: { volume_id: volumeId, availability_zone: 'nova' } }, '3.50', /\('availability_zone' was unexpected\)/],
@@ -358,7 +466,11 @@ describe('bad input: Cinder\'s status and fault, never a 500, never a change', (
     const malformed = await call('POST', base(t), { token: t.token, raw: '{"backup": ' });
     assert.equal(malformed.status, 400);
     assert.equal(malformed.body.badRequest.message, 'Malformed message body: cannot understand JSON');
-    const form = await call('POST', base(t), { token: t.token, raw: 'a=b', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const form = await call('POST', base(t), {
+      token: t.token,
+      raw: 'a=b',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal(form.status, 415);
     assert.equal(form.body.badMediaType.code, 415);
     const missing = await post({ backup: { volume_id: '6f1c5a2e-0000-4000-8000-000000000002' } });
@@ -369,7 +481,10 @@ describe('bad input: Cinder\'s status and fault, never a 500, never a change', (
     assert.equal(noParent.body.badRequest.message, 'Invalid backup: No backups available to do an incremental backup.');
     const foreign = await post({ backup: { volume_id: await newVolume(stranger, 'theirs') } });
     assert.equal(foreign.status, 404);
-    const asReader = await call('POST', base(member), { token: reader, body: { backup: { volume_id: await newVolume(member, 'read-only') } } });
+    const asReader = await call('POST', base(member), {
+      token: reader,
+      body: { backup: { volume_id: await newVolume(member, 'read-only') } },
+    });
     assert.equal(asReader.status, 403);
     assert.equal(asReader.body.forbidden.message, "Policy doesn't allow backup:create to be performed.");
     const at351 = await post({ backup: { volume_id: volumeId, availability_zone: 'nova', metadata: null } }, '3.51');
@@ -379,21 +494,29 @@ describe('bad input: Cinder\'s status and fault, never a 500, never a change', (
     assert.equal((await call('GET', base(t), { token: t.token })).body.backups.length, 1);
 
     // Over quota: 413 with Retry-After, nothing created.
-    await h.database.handle.db.update(quotas).set({ hardLimit: 1 }).where(and(eq(quotas.projectId, t.project.id), eq(quotas.resource, 'backups')));
+    await h.database.handle.db
+      .update(quotas)
+      .set({ hardLimit: 1 })
+      .where(and(eq(quotas.projectId, t.project.id), eq(quotas.resource, 'backups')));
     const over = await post({ backup: { volume_id: volumeId } });
     assert.equal(over.status, 413);
     assert.equal(over.headers.get('retry-after'), '0');
-    assert.deepEqual(over.body, { overLimit: { code: 413, message: 'BackupLimitExceeded: Maximum number of backups allowed (1) exceeded', retryAfter: '0' } });
+    assert.deepEqual(over.body, {
+      overLimit: { code: 413, message: 'BackupLimitExceeded: Maximum number of backups allowed (1) exceeded', retryAfter: '0' },
+    });
     assert.equal((await call('GET', base(t), { token: t.token })).body.backups.length, 1);
   });
 
-  test('another project\'s backup is not found; a reader may read but not act; status rules hold', async () => {
+  test("another project's backup is not found; a reader may read but not act; status rules hold", async () => {
     const volumeId = await newVolume(member, 'cross');
     const id = await createAvailable(member, volumeId);
     const theirs = `${base(stranger)}/${id}`;
     for (const [method, suffix, body] of [
-      ['GET', '', undefined], ['DELETE', '', undefined], ['PUT', '', { backup: { name: 'x' } }],
-      ['POST', '/restore', { restore: {} }], ['GET', '/export_record', undefined],
+      ['GET', '', undefined],
+      ['DELETE', '', undefined],
+      ['PUT', '', { backup: { name: 'x' } }],
+      ['POST', '/restore', { restore: {} }],
+      ['GET', '/export_record', undefined],
     ] as const) {
       const response = await call(method, theirs + suffix, { token: stranger.token, version: '3.9', body });
       assert.equal(response.status, 404, `${method} ${suffix}`);
@@ -404,19 +527,30 @@ describe('bad input: Cinder\'s status and fault, never a 500, never a change', (
     assert.equal((await call('GET', `${base(member)}/${id}`, { token: reader })).status, 200);
     assert.equal((await call('GET', `${base(member)}/detail`, { token: reader })).status, 200);
     for (const [method, suffix, body] of [
-      ['DELETE', '', undefined], ['PUT', '', { backup: { name: 'x' } }], ['POST', '/restore', { restore: null }],
+      ['DELETE', '', undefined],
+      ['PUT', '', { backup: { name: 'x' } }],
+      ['POST', '/restore', { restore: null }],
     ] as const) {
       const response = await call(method, `${base(member)}/${id}${suffix}`, { token: reader, version: '3.9', body });
       assert.equal(response.status, 403, `${method} ${suffix}`);
     }
-    const importAsMember = await call('POST', `${base(member)}/import_record`, { token: member.token, body: { 'backup-record': { backup_service: 'x', backup_url: 'eyJ9' } } });
+    const importAsMember = await call('POST', `${base(member)}/import_record`, {
+      token: member.token,
+      body: { 'backup-record': { backup_service: 'x', backup_url: 'eyJ9' } },
+    });
     assert.equal(importAsMember.status, 403);
-    const badImport = await call('POST', `/v3/${adminHome}/backups/import_record`, { token: admin, body: { 'backup-record': { backup_service: 'x', backup_url: 'not base64!' } } });
+    const badImport = await call('POST', `/v3/${adminHome}/backups/import_record`, {
+      token: admin,
+      body: { 'backup-record': { backup_service: 'x', backup_url: 'not base64!' } },
+    });
     assert.equal(badImport.status, 400);
     assert.match(badImport.body.badRequest.message, /is not a 'base64'$/);
 
     // Restore: a target too small, a target that is not available; then a backup that is busy.
-    const small = await call('POST', `${base(member)}/${id}/restore`, { token: member.token, body: { restore: { volume_id: '6f1c5a2e-0000-4000-8000-000000000003' } } });
+    const small = await call('POST', `${base(member)}/${id}/restore`, {
+      token: member.token,
+      body: { restore: { volume_id: '6f1c5a2e-0000-4000-8000-000000000003' } },
+    });
     assert.equal(small.status, 404);
     const extraKey = await call('POST', `${base(member)}/${id}/restore`, { token: member.token, body: { restore: { size: 3 } } });
     assert.equal(extraKey.status, 400);

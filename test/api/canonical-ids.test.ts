@@ -17,7 +17,11 @@ let h: Harness;
 let member: ApiTenant;
 
 const v = (rest: string) => `/v3/${member.project.id}/${rest}`;
-const exists = (file: string) => access(file).then(() => true, () => false);
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 const imageFile = (kind: 'volume' | 'snapshot', id: string) => path.join(dataPaths(h.env).volumes, `${kind}-${id}.img`);
 
 async function payloadsOf(resourceId: string) {
@@ -29,7 +33,9 @@ before(async () => {
   h = await startHarness({ host: 'canonical-ids-host' });
   member = await apiTenant();
 });
-after(async () => { await h?.stop(); });
+after(async () => {
+  await h?.stop();
+});
 
 test('canonicalUuid reads every spelling PostgreSQL accepts as the lower-case hyphenated form, and nothing else', () => {
   const id = '0c0cb4a1-5b7e-4f2c-9f71-6e0e00c1b10c';
@@ -78,7 +84,8 @@ test('a snapshot made and deleted through upper-case ids leaves no file behind',
     return !row || row.deleted;
   });
   await waitFor('snapshot file removed', async () => !(await exists(imageFile('snapshot', snapshotId))));
-  for (const payload of [...await payloadsOf(snapshotId), ...await payloadsOf(volumeId)]) {
-    for (const id of [snapshotId, volumeId]) assert.ok(!payload.includes(id.toUpperCase()), `a job payload carries the request spelling: ${payload}`);
+  for (const payload of [...(await payloadsOf(snapshotId)), ...(await payloadsOf(volumeId))]) {
+    for (const id of [snapshotId, volumeId])
+      assert.ok(!payload.includes(id.toUpperCase()), `a job payload carries the request spelling: ${payload}`);
   }
 });

@@ -40,46 +40,131 @@ function random(seed: number) {
 type Random = ReturnType<typeof random>;
 
 /** Path segments a client might send where an id, key or name belongs (already percent-encoded). */
-const hostileSegments = (r: Random) => r.pick([
-  '%ff', '%', '%e0%80', '%ED%A0%80', '%00', 'a%00b', '%C0%AF', '..', '%2e%2e', 'x'.repeat(3000), '%20', '-1', '0',
-  '00000000-0000-0000-0000-000000000000', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', crypto.randomUUID(), 'not-a-uuid', '%F0%9F%92%A9', '{}', '%7B%7D',
-]);
+const hostileSegments = (r: Random) =>
+  r.pick([
+    '%ff',
+    '%',
+    '%e0%80',
+    '%ED%A0%80',
+    '%00',
+    'a%00b',
+    '%C0%AF',
+    '..',
+    '%2e%2e',
+    'x'.repeat(3000),
+    '%20',
+    '-1',
+    '0',
+    '00000000-0000-0000-0000-000000000000',
+    'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF',
+    crypto.randomUUID(),
+    'not-a-uuid',
+    '%F0%9F%92%A9',
+    '{}',
+    '%7B%7D',
+  ]);
 
 /** Strings that have broken parsers, comparisons or PostgreSQL before. */
-const hostileStrings = ['\u0000', 'a\u0000b', '\ud800', 'x\udc00y', '\ufeff', '💩', 'x'.repeat(70_000), '', ' ', '%ff', "'; drop table volumes; --", '../../etc/passwd', '\u202e'];
+const hostileStrings = [
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  'x\udc00y',
+  '\ufeff',
+  '💩',
+  'x'.repeat(70_000),
+  '',
+  ' ',
+  '%ff',
+  "'; drop table volumes; --",
+  '../../etc/passwd',
+  '\u202e',
+];
 
 function hostileValue(r: Random, depth = 0): unknown {
   switch (Math.floor(r.next() * 12)) {
-    case 0: return r.pick(hostileStrings);
-    case 1: return r.pick([-1, 0, 1, 1.5, 1e308, -1e308, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER]);
-    case 2: return r.pick([true, false, null]);
-    case 3: return depth < 3 ? [hostileValue(r, depth + 1), hostileValue(r, depth + 1)] : [];
-    case 4: return depth < 3 ? { [r.pick(hostileStrings).slice(0, 40)]: hostileValue(r, depth + 1) } : {};
-    case 5: return volumeId;
-    case 6: return volumeId.toUpperCase();
-    case 7: return r.pick(['available', 'error', 'in-use', 'deleting', 'creating', 'AVAILABLE', 'backing-up']);
-    case 8: return String(Math.floor(r.next() * 20));
-    case 9: return crypto.randomUUID();
-    case 10: return r.pick(['3.0', '3.72', 'latest', 'volume 3.0']);
-    default: return r.pick(hostileStrings).slice(0, 300);
+    case 0:
+      return r.pick(hostileStrings);
+    case 1:
+      return r.pick([-1, 0, 1, 1.5, 1e308, -1e308, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER]);
+    case 2:
+      return r.pick([true, false, null]);
+    case 3:
+      return depth < 3 ? [hostileValue(r, depth + 1), hostileValue(r, depth + 1)] : [];
+    case 4:
+      return depth < 3 ? { [r.pick(hostileStrings).slice(0, 40)]: hostileValue(r, depth + 1) } : {};
+    case 5:
+      return volumeId;
+    case 6:
+      return volumeId.toUpperCase();
+    case 7:
+      return r.pick(['available', 'error', 'in-use', 'deleting', 'creating', 'AVAILABLE', 'backing-up']);
+    case 8:
+      return String(Math.floor(r.next() * 20));
+    case 9:
+      return crypto.randomUUID();
+    case 10:
+      return r.pick(['3.0', '3.72', 'latest', 'volume 3.0']);
+    default:
+      return r.pick(hostileStrings).slice(0, 300);
   }
 }
 
 const RESOURCE_FIELDS = [
-  'name', 'description', 'size', 'volume_id', 'snapshot_id', 'force', 'incremental', 'container', 'metadata', 'status',
-  'new_size', 'instance_uuid', 'mountpoint', 'attach_status', 'backup_status', 'backup_service', 'backup_url', 'availability_zone',
-  'volume_type', 'source_volid', 'backup', 'key', 'value', 'host', 'binary', 'disabled_reason', 'volumes', 'gigabytes', 'snapshots',
+  'name',
+  'description',
+  'size',
+  'volume_id',
+  'snapshot_id',
+  'force',
+  'incremental',
+  'container',
+  'metadata',
+  'status',
+  'new_size',
+  'instance_uuid',
+  'mountpoint',
+  'attach_status',
+  'backup_status',
+  'backup_service',
+  'backup_url',
+  'availability_zone',
+  'volume_type',
+  'source_volid',
+  'backup',
+  'key',
+  'value',
+  'host',
+  'binary',
+  'disabled_reason',
+  'volumes',
+  'gigabytes',
+  'snapshots',
 ];
-const ACTIONS = ['os-attach', 'os-begin_detaching', 'os-detach', 'os-extend', 'os-force_delete', 'os-reset_status', 'os-roll_detaching', 'os-nope'];
+const ACTIONS = [
+  'os-attach',
+  'os-begin_detaching',
+  'os-detach',
+  'os-extend',
+  'os-force_delete',
+  'os-reset_status',
+  'os-roll_detaching',
+  'os-nope',
+];
 const WRAPPERS = ['volume', 'snapshot', 'backup', 'restore', 'backup-record', 'metadata', 'meta', 'quota_set', ...ACTIONS];
 
 function hostileBody(r: Random): string | undefined {
   switch (Math.floor(r.next() * 9)) {
-    case 0: return undefined;
-    case 1: return '';
-    case 2: return r.pick(['{', 'null', '[]', '"x"', '1', '{"a":}', 'not json', '\u0000', '{"volume": {"name": "\\ud800"}}']);
-    case 3: return '['.repeat(10_000) + ']'.repeat(10_000);
-    case 4: return '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000);
+    case 0:
+      return undefined;
+    case 1:
+      return '';
+    case 2:
+      return r.pick(['{', 'null', '[]', '"x"', '1', '{"a":}', 'not json', '\u0000', '{"volume": {"name": "\\ud800"}}']);
+    case 3:
+      return '['.repeat(10_000) + ']'.repeat(10_000);
+    case 4:
+      return '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000);
     default: {
       const inner: Record<string, unknown> = {};
       const fields = 1 + Math.floor(r.next() * 4);
@@ -92,10 +177,36 @@ function hostileBody(r: Random): string | undefined {
 
 function hostileQuery(r: Random): string {
   const pairs = [
-    'status=%00', 'status=%ED%A0%80', 'status=available', 'limit=-1', 'limit=abc', 'limit=99999999999999999999', 'marker=%ff', 'marker=%00',
-    `marker=${crypto.randomUUID()}`, 'sort=name:asc', 'sort=%00:desc', 'sort_key=nope', 'sort_dir=sideways', 'all_tenants=1', 'with_count=true',
-    'name=%ED%A0%80', 'name~=%00', 'metadata=%7Bbad', "metadata=%7B'k'%3A%20'v'%7D", 'offset=-5', 'offset=1e400', 'volume_id=%00',
-    `volume_id=${volumeId.toUpperCase()}`, 'project_id=%00', 'nocatalog', 'name=%00', 'domain_id=%ff', 'enabled=%00', '%00=%00', 'a=%',
+    'status=%00',
+    'status=%ED%A0%80',
+    'status=available',
+    'limit=-1',
+    'limit=abc',
+    'limit=99999999999999999999',
+    'marker=%ff',
+    'marker=%00',
+    `marker=${crypto.randomUUID()}`,
+    'sort=name:asc',
+    'sort=%00:desc',
+    'sort_key=nope',
+    'sort_dir=sideways',
+    'all_tenants=1',
+    'with_count=true',
+    'name=%ED%A0%80',
+    'name~=%00',
+    'metadata=%7Bbad',
+    "metadata=%7B'k'%3A%20'v'%7D",
+    'offset=-5',
+    'offset=1e400',
+    'volume_id=%00',
+    `volume_id=${volumeId.toUpperCase()}`,
+    'project_id=%00',
+    'nocatalog',
+    'name=%00',
+    'domain_id=%ff',
+    'enabled=%00',
+    '%00=%00',
+    'a=%',
   ];
   const count = Math.floor(r.next() * 4);
   return count ? `?${Array.from({ length: count }, () => r.pick(pairs)).join('&')}` : '';
@@ -125,17 +236,27 @@ function cinderRequest(r: Random): FuzzRequest {
   if (token < 0.6) headers['X-Auth-Token'] = memberToken;
   else if (token < 0.85) headers['X-Auth-Token'] = adminToken;
   else if (token < 0.95) headers['X-Auth-Token'] = r.pick(['bogus', 'x'.repeat(600), '%00']);
-  if (r.chance(0.5)) headers['OpenStack-API-Version'] = `volume ${r.pick(['3.0', '3.27', '3.45', '3.64', '3.67', '3.72', 'latest', '9.99', 'abc', '3.'])}`;
+  if (r.chance(0.5))
+    headers['OpenStack-API-Version'] = `volume ${r.pick(['3.0', '3.27', '3.45', '3.64', '3.67', '3.72', 'latest', '9.99', 'abc', '3.'])}`;
   if (r.chance(0.1)) headers['OpenStack-API-Version'] = r.pick(['garbage', 'volume', 'compute 2.1', '']);
   const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method) ? hostileBody(r) : undefined;
-  if (body !== undefined) headers['Content-Type'] = r.chance(0.9) ? 'application/json' : r.pick(['text/plain', 'application/xml', 'application/json; charset=utf-16', '%00']);
+  if (body !== undefined)
+    headers['Content-Type'] = r.chance(0.9)
+      ? 'application/json'
+      : r.pick(['text/plain', 'application/xml', 'application/json; charset=utf-16', '%00']);
   return { route: route.pattern.join('/'), method, path: `${prefix}/${segments.join('/')}${hostileQuery(r)}`, headers, body };
 }
 
 function identityRequest(r: Random): FuzzRequest {
   const path = r.pick([
-    '/identity', '/identity/v3', '/identity/v3/auth/tokens', '/identity/v3/auth/projects', '/identity/v3/projects',
-    `/identity/v3/projects/${hostileSegments(r)}`, `/identity/v3/projects/${projectId}`, `/identity/v3/users/${hostileSegments(r)}/projects`,
+    '/identity',
+    '/identity/v3',
+    '/identity/v3/auth/tokens',
+    '/identity/v3/auth/projects',
+    '/identity/v3/projects',
+    `/identity/v3/projects/${hostileSegments(r)}`,
+    `/identity/v3/projects/${projectId}`,
+    `/identity/v3/users/${hostileSegments(r)}/projects`,
     `/identity/v3/${hostileSegments(r)}`,
   ]);
   const method = r.pick(['GET', 'HEAD', 'POST', 'DELETE', 'PUT', 'PATCH', 'OPTIONS']);
@@ -145,13 +266,25 @@ function identityRequest(r: Random): FuzzRequest {
   let body: string | undefined;
   if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
     const identity = r.pick([
-      { methods: ['password'], password: { user: { name: hostileValue(r), password: hostileValue(r), domain: { name: r.pick(['Default', hostileValue(r)]) } } } },
+      {
+        methods: ['password'],
+        password: { user: { name: hostileValue(r), password: hostileValue(r), domain: { name: r.pick(['Default', hostileValue(r)]) } } },
+      },
       { methods: ['password'], password: { user: { id: hostileValue(r), password: 'x' } } },
       { methods: ['application_credential'], application_credential: { id: hostileValue(r), secret: hostileValue(r) } },
-      { methods: ['application_credential'], application_credential: { name: hostileValue(r), secret: 'x', user: { name: hostileValue(r), domain: { id: 'default' } } } },
+      {
+        methods: ['application_credential'],
+        application_credential: { name: hostileValue(r), secret: 'x', user: { name: hostileValue(r), domain: { id: 'default' } } },
+      },
       { methods: hostileValue(r) },
     ]);
-    const scope = r.pick([undefined, 'unscoped', { project: { id: hostileValue(r) } }, { project: { name: hostileValue(r), domain: { name: 'Default' } } }, hostileValue(r)]);
+    const scope = r.pick([
+      undefined,
+      'unscoped',
+      { project: { id: hostileValue(r) } },
+      { project: { name: hostileValue(r), domain: { name: 'Default' } } },
+      hostileValue(r),
+    ]);
     body = r.chance(0.8) ? JSON.stringify({ auth: { identity, scope } }) : hostileBody(r);
     headers['Content-Type'] = 'application/json';
   }
@@ -162,7 +295,9 @@ function identityRequest(r: Random): FuzzRequest {
 async function send(request: FuzzRequest): Promise<string | null> {
   const route = request.path.startsWith('/identity') ? identityRoute : request.path.startsWith('/volume') ? volumeRoute : v3Route;
   const handler = route[request.method as keyof typeof route] as (r: Request) => Promise<Response>;
-  const response = await handler(new Request(ORIGIN + request.path, { method: request.method, headers: request.headers, body: request.body }));
+  const response = await handler(
+    new Request(ORIGIN + request.path, { method: request.method, headers: request.headers, body: request.body }),
+  );
   const text = await response.text();
   if (response.status >= 500) return `answered ${response.status}: ${text.slice(0, 300)}`;
   if (response.status < 400 || request.method === 'HEAD') return null;
@@ -195,23 +330,59 @@ before(async () => {
   volumeId = created.body.volume.id;
   await waitForVolume(h, volumeId, 'available');
 });
-after(async () => { await h?.stop(); });
+after(async () => {
+  await h?.stop();
+});
 
 test('each named malformed request gets a 400 with a fault body', async () => {
   const v = (rest: string) => `/v3/${projectId}/${rest}`;
   const badRequests: [string, FuzzRequest][] = [
     ['NUL in a list filter', { method: 'GET', path: v('volumes?status=%00'), headers: { 'X-Auth-Token': memberToken } }],
     ['a malformed percent-encoded id', { method: 'GET', path: v('volumes/%ff'), headers: { 'X-Auth-Token': memberToken } }],
-    ['a NUL in a name', { method: 'POST', path: v('volumes'), headers: { 'X-Auth-Token': memberToken, 'Content-Type': 'application/json' }, body: '{"volume": {"size": 1, "name": "a\\u0000b"}}' }],
-    ['a lone surrogate in a name', { method: 'PUT', path: v(`volumes/${volumeId}`), headers: { 'X-Auth-Token': memberToken, 'Content-Type': 'application/json' }, body: '{"volume": {"name": "\\ud800"}}' }],
-    ['a NUL in metadata', { method: 'POST', path: v(`volumes/${volumeId}/metadata`), headers: { 'X-Auth-Token': memberToken, 'Content-Type': 'application/json' }, body: '{"metadata": {"k": "\\u0000"}}' }],
-    ['JSON nested 10,000 deep', { method: 'POST', path: v('volumes'), headers: { 'X-Auth-Token': memberToken, 'Content-Type': 'application/json' }, body: '{"volume":'.repeat(10_000) + '1' + '}'.repeat(10_000) }],
+    [
+      'a NUL in a name',
+      {
+        method: 'POST',
+        path: v('volumes'),
+        headers: { 'X-Auth-Token': memberToken, 'Content-Type': 'application/json' },
+        body: '{"volume": {"size": 1, "name": "a\\u0000b"}}',
+      },
+    ],
+    [
+      'a lone surrogate in a name',
+      {
+        method: 'PUT',
+        path: v(`volumes/${volumeId}`),
+        headers: { 'X-Auth-Token': memberToken, 'Content-Type': 'application/json' },
+        body: '{"volume": {"name": "\\ud800"}}',
+      },
+    ],
+    [
+      'a NUL in metadata',
+      {
+        method: 'POST',
+        path: v(`volumes/${volumeId}/metadata`),
+        headers: { 'X-Auth-Token': memberToken, 'Content-Type': 'application/json' },
+        body: '{"metadata": {"k": "\\u0000"}}',
+      },
+    ],
+    [
+      'JSON nested 10,000 deep',
+      {
+        method: 'POST',
+        path: v('volumes'),
+        headers: { 'X-Auth-Token': memberToken, 'Content-Type': 'application/json' },
+        body: '{"volume":'.repeat(10_000) + '1' + '}'.repeat(10_000),
+      },
+    ],
     ['a malformed identity path', { method: 'GET', path: '/identity/v3/projects/%ff', headers: { 'X-Auth-Token': memberToken } }],
   ];
   for (const [label, request] of badRequests) {
     const route = request.path.startsWith('/identity') ? identityRoute : v3Route;
     const handler = route[request.method as 'GET'];
-    const response = await handler(new Request(ORIGIN + request.path, { method: request.method, headers: request.headers, body: request.body }));
+    const response = await handler(
+      new Request(ORIGIN + request.path, { method: request.method, headers: request.headers, body: request.body }),
+    );
     const body = await response.json();
     assert.equal(response.status, 400, `${label}: ${JSON.stringify(body)}`);
     const [fault] = Object.values(body) as { code: number; message: string }[];
@@ -220,7 +391,9 @@ test('each named malformed request gets a 400 with a fault body', async () => {
   }
 });
 
-test(`${COUNT} seeded malformed requests over every REST route never get a 5xx (seed ${SEED})`, { timeout: TIME_LIMIT_MS + 30_000 }, async () => {
+test(`${COUNT} seeded malformed requests over every REST route never get a 5xx (seed ${SEED})`, {
+  timeout: TIME_LIMIT_MS + 30_000,
+}, async () => {
   const r = random(SEED);
   const started = Date.now();
   const failures: string[] = [];

@@ -22,7 +22,9 @@ before(async () => {
   process.env.CINDERBLOCK_DATA_DIR = h.dataDir;
   member = await apiTenant();
 });
-after(async () => { await h?.stop(); });
+after(async () => {
+  await h?.stop();
+});
 
 const staged = async () => (await readdir(dataPaths(h.env).staging).catch(() => [] as string[])).length;
 
@@ -31,7 +33,9 @@ test('a bad X-File-Name is a 400 before any byte is staged', async () => {
   await waitForVolume(h, volume.id, 'available');
   for (const name of ['%ff', 'a%00b', '%ED%A0%80']) {
     const request = new Request(`${ORIGIN}/api/volumes/${volume.id}/upload`, {
-      method: 'POST', body: new Uint8Array(4096), headers: { 'X-Auth-Token': member.token, 'X-File-Name': name },
+      method: 'POST',
+      body: new Uint8Array(4096),
+      headers: { 'X-Auth-Token': member.token, 'X-File-Name': name },
     });
     const response = await uploadRoute.POST(request, { params: Promise.resolve({ id: volume.id.toUpperCase() }) });
     const body = await response.json();
@@ -46,7 +50,10 @@ test('a bad X-File-Name is a 400 before any byte is staged', async () => {
 test('console input with a NUL character or a lone surrogate is a field error, not a database error', async () => {
   const nul = await expectError(createVolume(member.actor, { projectId: member.project.id, size: 1, name: 'a\u0000b' }), 'invalid');
   assert.deepEqual(Object.keys((nul as { fieldErrors: object }).fieldErrors), ['name']);
-  const surrogate = await expectError(createVolume(member.actor, { projectId: member.project.id, size: 1, description: 'x\ud800' }), 'invalid');
+  const surrogate = await expectError(
+    createVolume(member.actor, { projectId: member.project.id, size: 1, description: 'x\ud800' }),
+    'invalid',
+  );
   assert.deepEqual(Object.keys((surrogate as { fieldErrors: object }).fieldErrors), ['description']);
 });
 

@@ -3,7 +3,11 @@ import { after, before, describe, test } from 'node:test';
 import { eq, sql } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../../server/auth/actor';
 import { apiTokens } from '../../server/db/schema';
-import { createApplicationCredential, listApplicationCredentials, revokeApplicationCredential } from '../../server/identity/app-credentials';
+import {
+  createApplicationCredential,
+  listApplicationCredentials,
+  revokeApplicationCredential,
+} from '../../server/identity/app-credentials';
 import { hashToken } from '../../server/identity/tokens';
 import { removeMembership } from '../../server/identity/service';
 import { addMember, seedAdmin, seedProject } from '../support/identities';
@@ -11,8 +15,12 @@ import { expectError, startHarness, type Harness } from '../support/harness';
 import { call, ORIGIN, passwordToken } from './support';
 
 let h: Harness;
-before(async () => { h = await startHarness({ host: 'api-identity-host' }); });
-after(async () => { await h?.stop(); });
+before(async () => {
+  h = await startHarness({ host: 'api-identity-host' });
+});
+after(async () => {
+  await h?.stop();
+});
 
 describe('identity discovery', () => {
   test('/identity lists v3 and /identity/v3 describes it, as JSON', async () => {
@@ -53,7 +61,12 @@ describe('tokens', () => {
   test('password method, project by name: X-Subject-Token, roles and a catalog pointing at the volume endpoint', async () => {
     const { project, user, password } = await seedProject('member');
     const issued = await call('POST', '/identity/v3/auth/tokens', {
-      body: { auth: { identity: { methods: ['password'], password: { user: { name: user.name, domain: { name: 'Default' }, password } } }, scope: { project: { name: project.name, domain: { id: 'default' } } } } },
+      body: {
+        auth: {
+          identity: { methods: ['password'], password: { user: { name: user.name, domain: { name: 'Default' }, password } } },
+          scope: { project: { name: project.name, domain: { id: 'default' } } },
+        },
+      },
     });
     assert.equal(issued.status, 201);
     const token = issued.headers.get('x-subject-token');
@@ -83,14 +96,19 @@ describe('tokens', () => {
     const admin = await seedAdmin();
     const { project } = await seedProject('member');
     const issued = await call('POST', '/identity/v3/auth/tokens?nocatalog', {
-      body: { auth: { identity: { methods: ['password'], password: { user: { id: admin.actor.userId, password: admin.password } } }, scope: { project: { id: project.id } } } },
+      body: {
+        auth: {
+          identity: { methods: ['password'], password: { user: { id: admin.actor.userId, password: admin.password } } },
+          scope: { project: { id: project.id } },
+        },
+      },
     });
     assert.equal(issued.status, 201);
     assert.equal(issued.body.token.catalog, undefined);
     assert.deepEqual(issued.body.token.roles.map((r: { name: string }) => r.name).sort(), ['admin', 'member', 'reader']);
   });
 
-  test('bad credentials, another domain, or a project that is not the user\'s: 401 with Keystone\'s body', async () => {
+  test("bad credentials, another domain, or a project that is not the user's: 401 with Keystone's body", async () => {
     const { project, user, password } = await seedProject('member');
     const other = await seedProject('member');
     const attempts = [
@@ -98,7 +116,10 @@ describe('tokens', () => {
       { user: { name: 'nobody-at-all', domain: { name: 'Default' }, password }, scope: { project: { id: project.id } } },
       { user: { name: user.name, domain: { name: 'Elsewhere' }, password }, scope: { project: { id: project.id } } },
       { user: { name: user.name, domain: { name: 'Default' }, password }, scope: { project: { id: other.project.id } } },
-      { user: { name: user.name, domain: { name: 'Default' }, password }, scope: { project: { name: project.name, domain: { name: 'Nope' } } } },
+      {
+        user: { name: user.name, domain: { name: 'Default' }, password },
+        scope: { project: { name: project.name, domain: { name: 'Nope' } } },
+      },
     ];
     for (const attempt of attempts) {
       const response = await call('POST', '/identity/v3/auth/tokens', {
@@ -153,7 +174,10 @@ describe('tokens', () => {
     const { project, user, password } = await seedProject('member');
     const { token } = await passwordToken(user.name, password, { id: project.id });
     assert.equal((await call('GET', `/v3/${project.id}/backups`, { token })).status, 200);
-    await h.database.handle.db.update(apiTokens).set({ expiresAt: sql`now() - interval '1 second'` }).where(eq(apiTokens.tokenHash, hashToken(token)));
+    await h.database.handle.db
+      .update(apiTokens)
+      .set({ expiresAt: sql`now() - interval '1 second'` })
+      .where(eq(apiTokens.tokenHash, hashToken(token)));
     assert.equal((await call('GET', `/v3/${project.id}/backups`, { token })).status, 401);
 
     const second = await seedProject('member');
@@ -167,7 +191,10 @@ describe('tokens', () => {
 
   test('REST takes tokens only: a session cookie, a missing or a made-up token is a 401', async () => {
     const { project } = await seedProject('member');
-    for (const headers of [{ Cookie: 'authjs.session-token=abc; cinderblock_project=x' }, {}, { 'X-Auth-Token': 'made-up' }] as Record<string, string>[]) {
+    for (const headers of [{ Cookie: 'authjs.session-token=abc; cinderblock_project=x' }, {}, { 'X-Auth-Token': 'made-up' }] as Record<
+      string,
+      string
+    >[]) {
       const response = await call('GET', `/v3/${project.id}/backups`, { headers });
       assert.equal(response.status, 401);
       assert.equal(response.body.unauthorized.code, 401);
@@ -183,10 +210,17 @@ describe('application credentials', () => {
     assert.ok(created.secret.length >= 40);
     assert.equal((created.credential as Record<string, unknown>).secretHash, undefined);
     const listed = await listApplicationCredentials(actor);
-    assert.deepEqual(listed.map((c) => c.name), ['ci-runner']);
+    assert.deepEqual(
+      listed.map((c) => c.name),
+      ['ci-runner'],
+    );
 
     const byId = await call('POST', '/identity/v3/auth/tokens', {
-      body: { auth: { identity: { methods: ['application_credential'], application_credential: { id: created.credential.id, secret: created.secret } } } },
+      body: {
+        auth: {
+          identity: { methods: ['application_credential'], application_credential: { id: created.credential.id, secret: created.secret } },
+        },
+      },
     });
     assert.equal(byId.status, 201);
     assert.deepEqual(byId.body.token.methods, ['application_credential']);
@@ -196,11 +230,20 @@ describe('application credentials', () => {
     assert.equal((await call('GET', `/v3/${project.id}/backups`, { token })).status, 200);
 
     const byName = await call('POST', '/identity/v3/auth/tokens', {
-      body: { auth: { identity: { methods: ['application_credential'], application_credential: { name: 'ci-runner', user: { name: user.name, domain: { name: 'Default' } }, secret: created.secret } } } },
+      body: {
+        auth: {
+          identity: {
+            methods: ['application_credential'],
+            application_credential: { name: 'ci-runner', user: { name: user.name, domain: { name: 'Default' } }, secret: created.secret },
+          },
+        },
+      },
     });
     assert.equal(byName.status, 201);
     const wrong = await call('POST', '/identity/v3/auth/tokens', {
-      body: { auth: { identity: { methods: ['application_credential'], application_credential: { id: created.credential.id, secret: 'nope' } } } },
+      body: {
+        auth: { identity: { methods: ['application_credential'], application_credential: { id: created.credential.id, secret: 'nope' } } },
+      },
     });
     assert.equal(wrong.status, 401);
 
@@ -221,7 +264,10 @@ describe('projects', () => {
     const { token } = await passwordToken(user.name, password, { name: project.name });
     const list = await call('GET', '/identity/v3/projects', { token });
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.projects.map((p: { id: string }) => p.id), [project.id]);
+    assert.deepEqual(
+      list.body.projects.map((p: { id: string }) => p.id),
+      [project.id],
+    );
     const byName = await call('GET', `/identity/v3/projects?name=${project.name}`, { token });
     assert.equal(byName.body.projects[0].domain_id, 'default');
     const shown = await call('GET', `/identity/v3/projects/${project.id}`, { token });
@@ -235,6 +281,9 @@ describe('projects', () => {
     const ids = all.body.projects.map((p: { id: string }) => p.id);
     assert.ok(ids.includes(project.id) && ids.includes(other.project.id));
     const mine = await call('GET', `/identity/v3/users/${user.id}/projects`, { token });
-    assert.deepEqual(mine.body.projects.map((p: { id: string }) => p.id), [project.id]);
+    assert.deepEqual(
+      mine.body.projects.map((p: { id: string }) => p.id),
+      [project.id],
+    );
   });
 });

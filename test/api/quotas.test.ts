@@ -37,7 +37,12 @@ function asDefaultType(sample: Record<string, unknown>): Record<string, unknown>
   return out;
 }
 
-function assertFault(response: { status: number; body: Record<string, { code: number; message: string }> }, status: number, name: string, message?: string) {
+function assertFault(
+  response: { status: number; body: Record<string, { code: number; message: string }> },
+  status: number,
+  name: string,
+  message?: string,
+) {
   assert.equal(response.status, status, JSON.stringify(response.body));
   assert.equal(response.body[name]?.code, status, JSON.stringify(response.body));
   if (message !== undefined) assert.equal(response.body[name].message, message);
@@ -47,10 +52,12 @@ before(async () => {
   h = await startHarness({ host: 'api-quotas-host' });
   ({ member, reader, admin } = await apiActors());
 });
-after(async () => { await h?.stop(); });
+after(async () => {
+  await h?.stop();
+});
 
 describe('quota sets: every key Cinder returns', () => {
-  test('show, usage and defaults have the exact key sets of Cinder\'s views', async () => {
+  test("show, usage and defaults have the exact key sets of Cinder's views", async () => {
     const target = member.project.id;
     const shown = await call('GET', v(member, `os-quota-sets/${target}`), { token: reader });
     assert.equal(shown.status, 200);
@@ -67,7 +74,7 @@ describe('quota sets: every key Cinder returns', () => {
     assert.equal(defaults.body.quota_set.volumes___DEFAULT__, -1);
   });
 
-  test('the default type\'s limits count what their parents count, can be set, and are enforced', async () => {
+  test("the default type's limits count what their parents count, can be set, and are enforced", async () => {
     const tenant = await apiTenant();
     const created = await call('POST', v(tenant, 'volumes'), { token: tenant.token, body: { volume: { size: 2 } } });
     assert.equal(created.status, 202, created.text);
@@ -79,8 +86,12 @@ describe('quota sets: every key Cinder returns', () => {
 
     const path = `/v3/os-quota-sets/${tenant.project.id}`;
     const below = await call('PUT', path, { token: admin, body: { quota_set: { gigabytes___DEFAULT__: 1 } } });
-    assertFault(below, 400, 'badRequest',
-      'Quota gigabytes___DEFAULT__ limit must be equal or greater than existing resources. Current usage is 2 and the requested limit is 1.');
+    assertFault(
+      below,
+      400,
+      'badRequest',
+      'Quota gigabytes___DEFAULT__ limit must be equal or greater than existing resources. Current usage is 2 and the requested limit is 1.',
+    );
     const set = await call('PUT', path, { token: admin, body: { quota_set: { volumes___DEFAULT__: 1, groups: 3 } } });
     assert.equal(set.status, 200, set.text);
     assert.equal(set.body.quota_set.volumes___DEFAULT__, 1);
@@ -88,14 +99,19 @@ describe('quota sets: every key Cinder returns', () => {
     assert.equal(set.body.quota_set.id, undefined);
 
     const refused = await call('POST', v(tenant, 'volumes'), { token: tenant.token, body: { volume: { size: 1 } } });
-    assertFault(refused, 413, 'overLimit', "VolumeLimitExceeded: Maximum number of volumes allowed (1) exceeded for quota 'volumes___DEFAULT__'.");
+    assertFault(
+      refused,
+      413,
+      'overLimit',
+      "VolumeLimitExceeded: Maximum number of volumes allowed (1) exceeded for quota 'volumes___DEFAULT__'.",
+    );
     const after = (await call('GET', v(tenant, `os-quota-sets/${tenant.project.id}?usage=true`), { token: tenant.token })).body.quota_set;
     assert.equal(after.volumes.in_use, 1, 'the refused request charged nothing');
   });
 });
 
 describe('quota class sets: the default class', () => {
-  test('show and update (admin), answered as Cinder; new projects take the class\'s limits', async () => {
+  test("show and update (admin), answered as Cinder; new projects take the class's limits", async () => {
     const shown = await call('GET', '/v3/os-quota-class-sets/default', { token: admin });
     assert.equal(shown.status, 200, shown.text);
     const sample = asDefaultType(fixture('quota-classes-show-response.json').quota_class_set);
@@ -111,32 +127,46 @@ describe('quota class sets: the default class', () => {
       [{ quota_class_set: { id: 'default', volumes: 12 } }, 'Invalid input received: Bad key(s) in quota class set: id'],
       [{ volumes: 12 }, "'quota_class_set' is a required property"],
       [{ quota_class_set: { volumes: 12 }, extra: 1 }, "Additional properties are not allowed ('extra' was unexpected)"],
-      [{ quota_class_set: [] }, 'Invalid input for field/attribute quota_class_set. Value: []. [] is not of type \'object\''],
+      [{ quota_class_set: [] }, "Invalid input for field/attribute quota_class_set. Value: []. [] is not of type 'object'"],
       [{ quota_class_set: { volumes: 'many' } }, 'volumes must be an integer.'],
       [{ quota_class_set: { volumes: -2 } }, 'volumes must be >= -1'],
     ];
     for (const [body, message] of bad) assertFault(await call('PUT', classPath, { token: admin, body }), 400, 'badRequest', message);
-    assertFault(await call('PUT', v(member, 'os-quota-class-sets/default'), { token: member.token, body: { quota_class_set: { volumes: 12 } } }), 403, 'forbidden');
+    assertFault(
+      await call('PUT', v(member, 'os-quota-class-sets/default'), { token: member.token, body: { quota_class_set: { volumes: 12 } } }),
+      403,
+      'forbidden',
+    );
     const otherClass = await call('PUT', '/v3/os-quota-class-sets/gold', { token: admin, body: { quota_class_set: { volumes: 12 } } });
     assert.equal(otherClass.status, 400);
     assert.equal((await call('GET', classPath, { token: admin })).body.quota_class_set.volumes, 10, 'nothing changed');
 
-    const updated = await call('PUT', classPath, { token: admin, body: { quota_class_set: { volumes: 12, groups: '4', gigabytes___DEFAULT__: 500 } } });
+    const updated = await call('PUT', classPath, {
+      token: admin,
+      body: { quota_class_set: { volumes: 12, groups: '4', gigabytes___DEFAULT__: 500 } },
+    });
     assert.equal(updated.status, 200, updated.text);
-    assert.deepEqual(shape(updated.body), shape({ quota_class_set: asDefaultType(fixture('quota-classes-update-response.json').quota_class_set) }));
+    assert.deepEqual(
+      shape(updated.body),
+      shape({ quota_class_set: asDefaultType(fixture('quota-classes-update-response.json').quota_class_set) }),
+    );
     assert.equal(updated.body.quota_class_set.id, undefined, 'the update answers without an id, as Cinder');
     assert.equal(updated.body.quota_class_set.volumes, 12);
     assert.equal(updated.body.quota_class_set.groups, 4);
 
     const newcomer = await apiTenant();
     const limits = (await call('GET', v(newcomer, `os-quota-sets/${newcomer.project.id}`), { token: newcomer.token })).body.quota_set;
-    assert.equal(limits.volumes, 12, 'a new project takes the default class\'s limits');
+    assert.equal(limits.volumes, 12, "a new project takes the default class's limits");
     assert.equal(limits.groups, 4);
     assert.equal(limits.gigabytes___DEFAULT__, 500);
-    const defaults = (await call('GET', v(newcomer, `os-quota-sets/${newcomer.project.id}/defaults`), { token: newcomer.token })).body.quota_set;
+    const defaults = (await call('GET', v(newcomer, `os-quota-sets/${newcomer.project.id}/defaults`), { token: newcomer.token })).body
+      .quota_set;
     assert.equal(defaults.volumes, 12);
 
-    const back = await call('PUT', classPath, { token: admin, body: { quota_class_set: { volumes: 10, groups: 10, gigabytes___DEFAULT__: -1 } } });
+    const back = await call('PUT', classPath, {
+      token: admin,
+      body: { quota_class_set: { volumes: 10, groups: 10, gigabytes___DEFAULT__: -1 } },
+    });
     assert.equal(back.status, 200);
   });
 });

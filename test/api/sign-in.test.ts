@@ -18,17 +18,26 @@ import { call } from './support';
  * every kind of failed password sign-in.
  */
 let database: TestDatabase;
-before(async () => { database = await startTestDatabase(); });
-after(async () => { await database?.stop(); });
-
-const tokenRequest = (user: Record<string, unknown>, headers: Record<string, string> = {}) => call('POST', '/identity/v3/auth/tokens', {
-  headers, body: { auth: { identity: { methods: ['password'], password: { user } } } },
+before(async () => {
+  database = await startTestDatabase();
 });
+after(async () => {
+  await database?.stop();
+});
+
+const tokenRequest = (user: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  call('POST', '/identity/v3/auth/tokens', {
+    headers,
+    body: { auth: { identity: { methods: ['password'], password: { user } } } },
+  });
 const byName = (name: string, password: string) => ({ name, password, domain: { name: 'Default' } });
 
 /** Lets every lock on these keys run out, as if its time had passed (the database clock is the only clock). */
 async function expireLocks(prefix: string) {
-  await database.handle.db.update(signInThrottles).set({ lockedUntil: sql`now() - interval '1 second'` }).where(like(signInThrottles.key, `${prefix}%`));
+  await database.handle.db
+    .update(signInThrottles)
+    .set({ lockedUntil: sql`now() - interval '1 second'` })
+    .where(like(signInThrottles.key, `${prefix}%`));
 }
 
 describe('password sign-in throttling', () => {
@@ -54,16 +63,23 @@ describe('password sign-in throttling', () => {
 
     await expireLocks(`account:${user.id}`);
     assert.equal((await tokenRequest(byName(admin.name, 'wrong-again'))).status, 401);
-    const [row] = await database.handle.db.select({ wait: sql<number>`extract(epoch from locked_until - now())` })
-      .from(signInThrottles).where(eq(signInThrottles.key, `account:${user.id}`));
+    const [row] = await database.handle.db
+      .select({ wait: sql<number>`extract(epoch from locked_until - now())` })
+      .from(signInThrottles)
+      .where(eq(signInThrottles.key, `account:${user.id}`));
     assert.ok(row.wait > THROTTLE.firstLockSeconds && row.wait <= THROTTLE.firstLockSeconds * 2, `the next lock doubles: ${row.wait}`);
 
     await expireLocks(`account:${user.id}`);
     assert.equal((await tokenRequest(byName(admin.name, admin.password))).status, 201);
-    const left = await database.handle.db.select().from(signInThrottles).where(eq(signInThrottles.key, `account:${user.id}`));
+    const left = await database.handle.db
+      .select()
+      .from(signInThrottles)
+      .where(eq(signInThrottles.key, `account:${user.id}`));
     assert.equal(left.length, 0, 'a success clears the account count');
 
-    const events = await database.handle.db.select({ action: auditEvents.action, detail: auditEvents.detail }).from(auditEvents)
+    const events = await database.handle.db
+      .select({ action: auditEvents.action, detail: auditEvents.detail })
+      .from(auditEvents)
       .where(and(eq(auditEvents.resourceType, 'user'), eq(auditEvents.resourceId, user.id)));
     const actions = events.map((e) => e.action);
     assert.ok(actions.filter((a) => a === 'sign_in_failed').length >= THROTTLE.accountFreeFailures - 1);
@@ -98,15 +114,18 @@ describe('password sign-in throttling', () => {
   test('application-credential secrets are throttled per credential', async () => {
     const owner = await seedProject('member');
     const { credential, secret } = await createApplicationCredential(owner.actor, { name: 'ci', projectId: owner.project.id });
-    const attempt = (value: string) => call('POST', '/identity/v3/auth/tokens', {
-      body: { auth: { identity: { methods: ['application_credential'], application_credential: { id: credential.id, secret: value } } } },
-    });
+    const attempt = (value: string) =>
+      call('POST', '/identity/v3/auth/tokens', {
+        body: { auth: { identity: { methods: ['application_credential'], application_credential: { id: credential.id, secret: value } } } },
+      });
     for (let i = 0; i < THROTTLE.accountFreeFailures; i++) assert.equal((await attempt(`nope-${i}`)).status, 401);
     const locked = await attempt(secret);
     assert.equal(locked.status, 429);
     await expireLocks(`credential:${credential.id}`);
     assert.equal((await attempt(secret)).status, 201);
-    const [failed] = await database.handle.db.select().from(auditEvents)
+    const [failed] = await database.handle.db
+      .select()
+      .from(auditEvents)
       .where(and(eq(auditEvents.action, 'sign_in_locked'), eq(auditEvents.resourceId, owner.user.id)));
     assert.equal((failed.detail as { channel: string }).channel, 'application_credential');
   });
@@ -114,7 +133,8 @@ describe('password sign-in throttling', () => {
   test('the console path (signInWithPassword) shares the same counters and says when to come back', async () => {
     const person = await seedProject('member');
     const context = { channel: 'console' as const, address: '192.0.2.44' };
-    for (let i = 0; i < THROTTLE.accountFreeFailures; i++) assert.equal(await signInWithPassword({ name: person.user.name }, `bad-${i}`, context), null);
+    for (let i = 0; i < THROTTLE.accountFreeFailures; i++)
+      assert.equal(await signInWithPassword({ name: person.user.name }, `bad-${i}`, context), null);
     await assert.rejects(signInWithPassword({ name: person.user.name }, person.password, context), (error: unknown) => {
       assert.ok(error instanceof SignInThrottled);
       assert.equal(error.scope, 'account');
@@ -163,6 +183,7 @@ describe('no user enumeration', () => {
     assert.equal(bodies.size, 1, `one answer for every failure: ${[...bodies].join(' | ')}`);
     // Every failure spends one password hash (scrypt): none answers in a fraction of the wrong-password time.
     const slowest = Math.max(...Object.values(timings));
-    for (const [label, ms] of Object.entries(timings)) assert.ok(ms > slowest / 5, `${label} took ${ms.toFixed(1)} ms, the slowest ${slowest.toFixed(1)} ms`);
+    for (const [label, ms] of Object.entries(timings))
+      assert.ok(ms > slowest / 5, `${label} took ${ms.toFixed(1)} ms, the slowest ${slowest.toFixed(1)} ms`);
   });
 });

@@ -36,7 +36,8 @@ export async function call(method: Method, path: string, options: CallOptions = 
   let body: string | undefined;
   if (options.raw !== undefined) body = options.raw;
   else if (options.body !== undefined) body = JSON.stringify(options.body);
-  if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
+  if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
+    headers['Content-Type'] = 'application/json';
   const route = path.startsWith('/identity') ? identityRoute : path.startsWith('/volume') ? volumeRoute : v3Route;
   const response = await route[method](new Request(ORIGIN + path, { method, headers, body }));
   const text = await response.text();
@@ -53,10 +54,16 @@ export async function call(method: Method, path: string, options: CallOptions = 
 }
 
 /** A project-scoped token through the identity endpoint (password method, names in the Default domain). */
-export async function passwordToken(user: string, password: string, project: { id?: string; name?: string }): Promise<{ token: string; body: CallResult['body'] }> {
+export async function passwordToken(
+  user: string,
+  password: string,
+  project: { id?: string; name?: string },
+): Promise<{ token: string; body: CallResult['body'] }> {
   const scope = project.id ? { project: { id: project.id } } : { project: { name: project.name, domain: { name: 'Default' } } };
   const response = await call('POST', '/identity/v3/auth/tokens', {
-    body: { auth: { identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password } } }, scope } },
+    body: {
+      auth: { identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password } } }, scope },
+    },
   });
   if (response.status !== 201) throw new Error(`token for ${user}: ${response.status} ${response.text}`);
   return { token: response.headers.get('x-subject-token')!, body: response.body };
@@ -67,7 +74,11 @@ export function shape(value: unknown): unknown {
   if (Array.isArray(value)) return value.length ? [shape(value[0])] : [];
   if (value === null) return 'null';
   if (typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, shape(v)]));
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, shape(v)]),
+    );
   }
   return typeof value;
 }

@@ -24,7 +24,11 @@ let h: Harness;
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'views');
 const UPDATE = process.env.GOLDEN_UPDATE === '1';
 
-interface Caller { token: string; projectId: string; userId: string }
+interface Caller {
+  token: string;
+  projectId: string;
+  userId: string;
+}
 type Answer = Record<string, unknown>;
 
 async function memberCaller(): Promise<Caller> {
@@ -44,10 +48,14 @@ async function adminCaller(): Promise<Caller> {
 function normalize(value: unknown, names: Map<string, string>): unknown {
   if (Array.isArray(value)) return value.map((v) => normalize(v, names));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => {
-      if (k === 'container' && typeof v === 'string') return [k, '<container>'];
-      return [k, normalize(v, names)];
-    }));
+    return Object.fromEntries(
+      Object.entries(value)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => {
+          if (k === 'container' && typeof v === 'string') return [k, '<container>'];
+          return [k, normalize(v, names)];
+        }),
+    );
   }
   if (typeof value === 'string') {
     if (CINDER_TIME.test(value)) return '<time>';
@@ -94,7 +102,14 @@ async function newVolume(who: Caller, version: string) {
 
 async function volumeAnswers(who: Caller, version: string, names: Map<string, string>): Promise<Answer> {
   const base = `/v3/${who.projectId}/volumes`;
-  const create = await ok('POST', base, who, version, { volume: { size: 1, name: 'golden', description: 'views', metadata: { tier: 'gold' } } }, 202);
+  const create = await ok(
+    'POST',
+    base,
+    who,
+    version,
+    { volume: { size: 1, name: 'golden', description: 'views', metadata: { tier: 'gold' } } },
+    202,
+  );
   const id = (create.volume as { id: string }).id;
   names.set(id, '<volume_id>');
   settleCreateStatus(create, 'volume');
@@ -110,7 +125,14 @@ async function snapshotAnswers(who: Caller, version: string, names: Map<string, 
   const volumeId = await newVolume(who, version);
   names.set(volumeId, '<volume_id>');
   const base = `/v3/${who.projectId}/snapshots`;
-  const create = await ok('POST', base, who, version, { snapshot: { volume_id: volumeId, name: 'golden', description: 'views', metadata: { tier: 'gold' } } }, 202);
+  const create = await ok(
+    'POST',
+    base,
+    who,
+    version,
+    { snapshot: { volume_id: volumeId, name: 'golden', description: 'views', metadata: { tier: 'gold' } } },
+    202,
+  );
   const id = (create.snapshot as { id: string }).id;
   names.set(id, '<snapshot_id>');
   settleCreateStatus(create, 'snapshot');
@@ -132,11 +154,15 @@ async function backupAnswers(who: Caller, version: string, names: Map<string, st
   const create = await ok('POST', base, who, version, { backup: { volume_id: volumeId, name: 'golden', description: 'views' } }, 202);
   const id = (create.backup as { id: string }).id;
   names.set(id, '<backup_id>');
-  await waitFor(`backup ${id}`, async () => {
-    const [row] = await h.database.handle.db.select().from(backups).where(eq(backups.id, id));
-    if (row?.status === 'error') throw new Error(`backup failed: ${row.failReason}`);
-    return row?.status === 'available';
-  }, 60_000);
+  await waitFor(
+    `backup ${id}`,
+    async () => {
+      const [row] = await h.database.handle.db.select().from(backups).where(eq(backups.id, id));
+      if (row?.status === 'error') throw new Error(`backup failed: ${row.failReason}`);
+      return row?.status === 'available';
+    },
+    60_000,
+  );
   const show = await ok('GET', `${base}/${id}`, who, version);
   const answers: Answer = { create, show };
   if (version !== '3.0') answers.update = await ok('PUT', `${base}/${id}`, who, version, { backup: { name: 'golden-renamed' } });
@@ -194,7 +220,10 @@ describe('golden views per call and microversion', () => {
       for (const actor of ['member', 'admin'] as const) {
         test(`${resource} at ${version} as ${actor}`, async () => {
           const who = actor === 'admin' ? await adminCaller() : await memberCaller();
-          const names = new Map([[who.projectId, '<project_id>'], [who.userId, '<user_id>']]);
+          const names = new Map([
+            [who.projectId, '<project_id>'],
+            [who.userId, '<user_id>'],
+          ]);
           compareGolden(`${resource}-${version}-${actor}.json`, await answers(who, version, names), names);
         });
       }

@@ -37,7 +37,12 @@ async function quotaRow(projectId: string, resource: string) {
   return rows.find((r) => r.resource === resource)!;
 }
 
-function assertFault(response: { status: number; body: Record<string, { code: number; message: string }> }, status: number, name: string, message?: RegExp) {
+function assertFault(
+  response: { status: number; body: Record<string, { code: number; message: string }> },
+  status: number,
+  name: string,
+  message?: RegExp,
+) {
   assert.equal(response.status, status, JSON.stringify(response.body));
   assert.equal(response.body[name]?.code, status, JSON.stringify(response.body));
   if (message) assert.match(response.body[name].message, message);
@@ -47,7 +52,9 @@ before(async () => {
   h = await startHarness({ host: 'api-volumes-host' });
   ({ member, stranger, reader, admin } = await apiActors());
 });
-after(async () => { await h?.stop(); });
+after(async () => {
+  await h?.stop();
+});
 
 describe('volumes', () => {
   test('create, show, list with filters and paging, update, metadata, delete', async () => {
@@ -73,11 +80,22 @@ describe('volumes', () => {
 
     const second = await createVolume(member, { name: 'beta' });
     const byName = await call('GET', v(member, 'volumes/detail?name=beta'), { token: member.token });
-    assert.deepEqual(byName.body.volumes.map((x: { id: string }) => x.id), [second]);
-    const byMeta = await call('GET', v(member, `volumes/detail?metadata=${encodeURIComponent("{'tier': 'gold'}")}`), { token: member.token });
-    assert.deepEqual(byMeta.body.volumes.map((x: { id: string }) => x.id), [id]);
+    assert.deepEqual(
+      byName.body.volumes.map((x: { id: string }) => x.id),
+      [second],
+    );
+    const byMeta = await call('GET', v(member, `volumes/detail?metadata=${encodeURIComponent("{'tier': 'gold'}")}`), {
+      token: member.token,
+    });
+    assert.deepEqual(
+      byMeta.body.volumes.map((x: { id: string }) => x.id),
+      [id],
+    );
     const like = await call('GET', v(member, 'volumes?name~=lph'), { token: member.token, version: '3.34' });
-    assert.deepEqual(like.body.volumes.map((x: { id: string }) => x.id), [id]);
+    assert.deepEqual(
+      like.body.volumes.map((x: { id: string }) => x.id),
+      [id],
+    );
     const page = await call('GET', v(member, 'volumes?limit=1&sort=name:asc&with_count=true'), { token: member.token, version: '3.45' });
     assert.equal(page.body.volumes.length, 1);
     assert.equal(page.body.volumes[0].id, id);
@@ -90,7 +108,10 @@ describe('volumes', () => {
     const hidden = await call('GET', v(stranger, `volumes/${id}`), { token: stranger.token });
     assertFault(hidden, 404, 'itemNotFound', /could not be found/);
 
-    const updated = await call('PUT', v(member, `volumes/${second}`), { token: member.token, body: { volume: { name: 'gamma', description: 'renamed' } } });
+    const updated = await call('PUT', v(member, `volumes/${second}`), {
+      token: member.token,
+      body: { volume: { name: 'gamma', description: 'renamed' } },
+    });
     assert.equal(updated.status, 200);
     assert.equal(updated.body.volume.name, 'gamma');
     const unknownKey = await call('PUT', v(member, `volumes/${second}`), { token: member.token, body: { volume: { size: 5 } } });
@@ -134,7 +155,11 @@ describe('volumes', () => {
       const response = await call('POST', v(member, 'volumes'), { token: member.token, body, version });
       assertFault(response, 400, 'badRequest', message);
     }
-    const oldExtra = await call('POST', v(member, 'volumes'), { token: member.token, body: { volume: { size: 1, bogus: 1 } }, version: '3.52' });
+    const oldExtra = await call('POST', v(member, 'volumes'), {
+      token: member.token,
+      body: { volume: { size: 1, bogus: 1 } },
+      version: '3.52',
+    });
     assert.equal(oldExtra.status, 202, 'below 3.53 unknown volume keys are accepted');
     await waitForVolume(h, oldExtra.body.volume.id, 'available');
     const type = await call('POST', v(member, 'volumes'), { token: member.token, body: { volume: { size: 1, volume_type: 'fast' } } });
@@ -148,7 +173,10 @@ describe('volumes', () => {
 
   test('actions: extend, attach, begin/roll detaching, detach, reset status and force delete (admin)', async () => {
     const id = await createVolume(member);
-    const negative = await call('POST', v(member, `volumes/${id}/action`), { token: member.token, body: { 'os-extend': { new_size: -2 } } });
+    const negative = await call('POST', v(member, `volumes/${id}/action`), {
+      token: member.token,
+      body: { 'os-extend': { new_size: -2 } },
+    });
     assertFault(negative, 400, 'badRequest', /minimum of 1/);
     const smaller = await call('POST', v(member, `volumes/${id}/action`), { token: member.token, body: { 'os-extend': { new_size: 1 } } });
     assertFault(smaller, 400, 'badRequest', /greater than current size/);
@@ -157,7 +185,8 @@ describe('volumes', () => {
     await waitForVolume(h, id, (r) => r.status === 'available' && r.size === 2);
 
     const attach = await call('POST', v(member, `volumes/${id}/action`), {
-      token: member.token, body: { 'os-attach': { instance_uuid: '1b1c5a2e-0000-4000-8000-000000000001', mountpoint: '/dev/vdb' } },
+      token: member.token,
+      body: { 'os-attach': { instance_uuid: '1b1c5a2e-0000-4000-8000-000000000001', mountpoint: '/dev/vdb' } },
     });
     assert.equal(attach.status, 202, attach.text);
     const attached = await call('GET', v(member, `volumes/${id}`), { token: member.token });
@@ -179,11 +208,22 @@ describe('volumes', () => {
 
     const unknown = await call('POST', v(member, `volumes/${id}/action`), { token: member.token, body: { 'os-fly': {} } });
     assertFault(unknown, 400, 'badRequest', /There is no such action: os-fly/);
-    const tenantReset = await call('POST', v(member, `volumes/${id}/action`), { token: member.token, body: { 'os-reset_status': { status: 'error' } } });
+    const tenantReset = await call('POST', v(member, `volumes/${id}/action`), {
+      token: member.token,
+      body: { 'os-reset_status': { status: 'error' } },
+    });
     assertFault(tenantReset, 403, 'forbidden');
-    const badStatus = await call('POST', `/v3/volumes/${id}/action`, { token: admin, version: '3.67', body: { 'os-reset_status': { status: 'nonsense' } } });
+    const badStatus = await call('POST', `/v3/volumes/${id}/action`, {
+      token: admin,
+      version: '3.67',
+      body: { 'os-reset_status': { status: 'nonsense' } },
+    });
     assertFault(badStatus, 400, 'badRequest');
-    const reset = await call('POST', `/v3/volumes/${id}/action`, { token: admin, version: '3.67', body: { 'os-reset_status': { status: 'error' } } });
+    const reset = await call('POST', `/v3/volumes/${id}/action`, {
+      token: admin,
+      version: '3.67',
+      body: { 'os-reset_status': { status: 'error' } },
+    });
     assert.equal(reset.status, 202);
     assert.equal((await volumeRow(id)).status, 'error');
     const tenantForce = await call('POST', v(member, `volumes/${id}/action`), { token: member.token, body: { 'os-force_delete': {} } });
@@ -195,7 +235,12 @@ describe('volumes', () => {
 
   test('the merged status below 3.72 and backup_status at 3.72 (design.md)', async () => {
     const id = await createVolume(member);
-    for (const [backupStatus, merged] of [['backing-up', 'backing-up'], ['restoring-backup', 'restoring-backup'], ['error_restoring', 'error_restoring'], ['error_backing-up', 'available']] as const) {
+    for (const [backupStatus, merged] of [
+      ['backing-up', 'backing-up'],
+      ['restoring-backup', 'restoring-backup'],
+      ['error_restoring', 'error_restoring'],
+      ['error_backing-up', 'available'],
+    ] as const) {
       await h.database.handle.db.update(volumes).set({ backupStatus }).where(eq(volumes.id, id));
       const old = await call('GET', v(member, `volumes/${id}`), { token: member.token, version: '3.71' });
       assert.equal(old.body.volume.status, merged, backupStatus);
@@ -211,17 +256,37 @@ describe('volumes', () => {
     const made = await call('POST', v(member, 'backups'), { token: member.token, body: { backup: { volume_id: source } } });
     assert.equal(made.status, 202, made.text);
     const backupId = made.body.backup.id;
-    await waitFor('backup available', async () => {
-      const [row] = await h.database.handle.db.select().from(backups).where(eq(backups.id, backupId));
-      return row?.status === 'available';
-    }, 60_000);
-    const small = await call('POST', v(member, 'volumes'), { token: member.token, version: '3.47', body: { volume: { backup_id: backupId, size: 0 } } });
+    await waitFor(
+      'backup available',
+      async () => {
+        const [row] = await h.database.handle.db.select().from(backups).where(eq(backups.id, backupId));
+        return row?.status === 'available';
+      },
+      60_000,
+    );
+    const small = await call('POST', v(member, 'volumes'), {
+      token: member.token,
+      version: '3.47',
+      body: { volume: { backup_id: backupId, size: 0 } },
+    });
     assertFault(small, 400, 'badRequest');
-    const foreign = await call('POST', v(stranger, 'volumes'), { token: stranger.token, version: '3.47', body: { volume: { backup_id: backupId } } });
+    const foreign = await call('POST', v(stranger, 'volumes'), {
+      token: stranger.token,
+      version: '3.47',
+      body: { volume: { backup_id: backupId } },
+    });
     assertFault(foreign, 404, 'itemNotFound', /Backup .* could not be found/);
-    const both = await call('POST', v(member, 'volumes'), { token: member.token, version: '3.47', body: { volume: { backup_id: backupId, snapshot_id: backupId } } });
+    const both = await call('POST', v(member, 'volumes'), {
+      token: member.token,
+      version: '3.47',
+      body: { volume: { backup_id: backupId, snapshot_id: backupId } },
+    });
     assertFault(both, 400, 'badRequest', /mutually exclusive/);
-    const created = await call('POST', v(member, 'volumes'), { token: member.token, version: '3.47', body: { volume: { backup_id: backupId, name: 'from-backup' } } });
+    const created = await call('POST', v(member, 'volumes'), {
+      token: member.token,
+      version: '3.47',
+      body: { volume: { backup_id: backupId, name: 'from-backup' } },
+    });
     assert.equal(created.status, 202, created.text);
     assert.equal(created.body.volume.name, 'from-backup');
     assert.equal(created.body.volume.status, 'restoring-backup', 'the merged status while the restore runs');
@@ -232,40 +297,81 @@ describe('volumes', () => {
 describe('snapshots', () => {
   test('create with force per microversion, list, show, update, delete, reset and force-delete', async () => {
     const id = await createVolume(member);
-    const snap = await call('POST', v(member, 'snapshots'), { token: member.token, body: { snapshot: { volume_id: id, name: 's1', metadata: { k: 'v' } } } });
+    const snap = await call('POST', v(member, 'snapshots'), {
+      token: member.token,
+      body: { snapshot: { volume_id: id, name: 's1', metadata: { k: 'v' } } },
+    });
     assert.equal(snap.status, 202, snap.text);
     const snapId = snap.body.snapshot.id;
-    await waitFor('snapshot available', async () => (await call('GET', v(member, `snapshots/${snapId}`), { token: member.token })).body.snapshot.status === 'available');
+    await waitFor(
+      'snapshot available',
+      async () => (await call('GET', v(member, `snapshots/${snapId}`), { token: member.token })).body.snapshot.status === 'available',
+    );
     const shown = await call('GET', v(member, `snapshots/${snapId}`), { token: member.token, version: '3.72' });
     assert.equal(shown.body.snapshot.volume_id, id);
     assert.deepEqual(shown.body.snapshot.metadata, { k: 'v' });
     assert.equal(shown.body.snapshot.backup_status, null);
     assert.equal(shown.body.snapshot['os-extended-snapshot-attributes:project_id'], member.project.id);
     const list = await call('GET', v(member, `snapshots/detail?volume_id=${id}`), { token: member.token });
-    assert.deepEqual(list.body.snapshots.map((s: { id: string }) => s.id), [snapId]);
+    assert.deepEqual(
+      list.body.snapshots.map((s: { id: string }) => s.id),
+      [snapId],
+    );
     const updated = await call('PUT', v(member, `snapshots/${snapId}`), { token: member.token, body: { snapshot: { name: 's2' } } });
     assert.equal(updated.body.snapshot.name, 's2');
 
     // Attached volume: force rules.
-    await call('POST', v(member, `volumes/${id}/action`), { token: member.token, body: { 'os-attach': { host_name: 'vm-1', mountpoint: '/dev/vdc' } } });
-    const noForce = await call('POST', v(member, 'snapshots'), { token: member.token, version: '3.65', body: { snapshot: { volume_id: id } } });
+    await call('POST', v(member, `volumes/${id}/action`), {
+      token: member.token,
+      body: { 'os-attach': { host_name: 'vm-1', mountpoint: '/dev/vdc' } },
+    });
+    const noForce = await call('POST', v(member, 'snapshots'), {
+      token: member.token,
+      version: '3.65',
+      body: { snapshot: { volume_id: id } },
+    });
     assertFault(noForce, 400, 'badRequest', /in-use/);
-    const falseAt366 = await call('POST', v(member, 'snapshots'), { token: member.token, version: '3.66', body: { snapshot: { volume_id: id, force: false } } });
+    const falseAt366 = await call('POST', v(member, 'snapshots'), {
+      token: member.token,
+      version: '3.66',
+      body: { snapshot: { volume_id: id, force: false } },
+    });
     assertFault(falseAt366, 400, 'badRequest', /force/);
-    const badForce = await call('POST', v(member, 'snapshots'), { token: member.token, body: { snapshot: { volume_id: id, force: 'maybe' } } });
+    const badForce = await call('POST', v(member, 'snapshots'), {
+      token: member.token,
+      body: { snapshot: { volume_id: id, force: 'maybe' } },
+    });
     assertFault(badForce, 400, 'badRequest', /force/);
-    const at366 = await call('POST', v(member, 'snapshots'), { token: member.token, version: '3.66', body: { snapshot: { volume_id: id } } });
+    const at366 = await call('POST', v(member, 'snapshots'), {
+      token: member.token,
+      version: '3.66',
+      body: { snapshot: { volume_id: id } },
+    });
     assert.equal(at366.status, 202, at366.text);
-    const withForce = await call('POST', v(member, 'snapshots'), { token: member.token, body: { snapshot: { volume_id: id, force: true } } });
+    const withForce = await call('POST', v(member, 'snapshots'), {
+      token: member.token,
+      body: { snapshot: { volume_id: id, force: true } },
+    });
     assert.equal(withForce.status, 202, withForce.text);
 
-    const tenantReset = await call('POST', v(member, `snapshots/${snapId}/action`), { token: member.token, body: { 'os-reset_status': { status: 'error' } } });
+    const tenantReset = await call('POST', v(member, `snapshots/${snapId}/action`), {
+      token: member.token,
+      body: { 'os-reset_status': { status: 'error' } },
+    });
     assertFault(tenantReset, 403, 'forbidden');
-    const reset = await call('POST', `/v3/snapshots/${snapId}/action`, { token: admin, version: '3.67', body: { 'os-reset_status': { status: 'error' } } });
+    const reset = await call('POST', `/v3/snapshots/${snapId}/action`, {
+      token: admin,
+      version: '3.67',
+      body: { 'os-reset_status': { status: 'error' } },
+    });
     assert.equal(reset.status, 202);
     const del = await call('DELETE', v(member, `snapshots/${snapId}`), { token: member.token });
     assert.equal(del.status, 202);
-    const force = await call('POST', `/v3/snapshots/${withForce.body.snapshot.id}/action`, { token: admin, version: '3.67', body: { 'os-force_delete': {} } });
+    const force = await call('POST', `/v3/snapshots/${withForce.body.snapshot.id}/action`, {
+      token: admin,
+      version: '3.67',
+      body: { 'os-force_delete': {} },
+    });
     assert.equal(force.status, 202);
     const missing = await call('GET', v(member, 'snapshots/not-a-uuid'), { token: member.token });
     assertFault(missing, 404, 'itemNotFound');
@@ -293,7 +399,10 @@ describe('quotas and limits', () => {
     assertFault(byMember, 403, 'forbidden');
     const bad: [unknown, RegExp][] = [
       [{ quota_set: { volumes: 20, bogus: 1, fish: 2 } }, /^Bad key\(s\) in quota set: bogus,fish$/],
-      [{ quota_set: { volumes: inUse - 1 } }, /^Quota volumes limit must be equal or greater than existing resources\. Current usage is \d+ and the requested limit is \d+\.$/],
+      [
+        { quota_set: { volumes: inUse - 1 } },
+        /^Quota volumes limit must be equal or greater than existing resources\. Current usage is \d+ and the requested limit is \d+\.$/,
+      ],
       [{ quota_set: { volumes: -2 } }, /volumes must be >= -1/],
       [{ quota_set: { volumes: 'many' } }, /volumes must be an integer/],
       [{ volumes: 5 }, /Missing required element 'quota_set'/],
@@ -303,11 +412,19 @@ describe('quotas and limits', () => {
       assertFault(response, 400, 'badRequest', message);
     }
     assert.equal((await quotaRow(target, 'volumes')).hardLimit, 10, 'nothing changed');
-    const ok = await call('PUT', path, { token: admin, version: '3.67', body: { quota_set: { volumes: 20, per_volume_gigabytes: 0, backups: -1 } } });
+    const ok = await call('PUT', path, {
+      token: admin,
+      version: '3.67',
+      body: { quota_set: { volumes: 20, per_volume_gigabytes: 0, backups: -1 } },
+    });
     assert.equal(ok.status, 200, ok.text);
     assert.equal(ok.body.quota_set.volumes, 20);
     assert.equal(ok.body.quota_set.id, undefined);
-    const unknownProject = await call('PUT', '/v3/os-quota-sets/no-such-project', { token: admin, version: '3.67', body: { quota_set: { volumes: 1 } } });
+    const unknownProject = await call('PUT', '/v3/os-quota-sets/no-such-project', {
+      token: admin,
+      version: '3.67',
+      body: { quota_set: { volumes: 1 } },
+    });
     assertFault(unknownProject, 404, 'itemNotFound');
     const reset = await call('DELETE', path, { token: admin, version: '3.67' });
     assert.equal(reset.status, 200);
@@ -320,7 +437,14 @@ describe('quotas and limits', () => {
     const limits = await call('GET', v(member, 'limits'), { token: member.token });
     assert.equal(limits.status, 200);
     const absolute = limits.body.limits.absolute;
-    for (const key of ['maxTotalBackups', 'maxTotalBackupGigabytes', 'totalBackupsUsed', 'totalBackupGigabytesUsed', 'maxTotalVolumes', 'totalVolumesUsed']) {
+    for (const key of [
+      'maxTotalBackups',
+      'maxTotalBackupGigabytes',
+      'totalBackupsUsed',
+      'totalBackupGigabytesUsed',
+      'maxTotalVolumes',
+      'totalVolumesUsed',
+    ]) {
       assert.equal(typeof absolute[key], 'number', key);
     }
     assert.deepEqual(limits.body.limits.rate, []);
@@ -340,27 +464,58 @@ describe('services, zones, types, extensions', () => {
     assert.equal(backup.status, 'enabled');
     assert.match(backup.updated_at, CINDER_TIME);
     const filtered = await call('GET', `/v3/os-services?binary=cinder-backup&host=${backup.host}`, { token: admin, version: '3.67' });
-    assert.deepEqual(filtered.body.services.map((s: { binary: string }) => s.binary), ['cinder-backup']);
+    assert.deepEqual(
+      filtered.body.services.map((s: { binary: string }) => s.binary),
+      ['cinder-backup'],
+    );
 
     const disable = await call('PUT', '/v3/os-services/disable-log-reason', {
-      token: admin, version: '3.67', body: { host: backup.host, binary: 'cinder-backup', disabled_reason: 'maintenance' },
+      token: admin,
+      version: '3.67',
+      body: { host: backup.host, binary: 'cinder-backup', disabled_reason: 'maintenance' },
     });
     assert.equal(disable.status, 200, disable.text);
-    assert.deepEqual(disable.body, { disabled: true, status: 'disabled', host: backup.host, service: '', binary: 'cinder-backup', disabled_reason: 'maintenance' });
-    const enable = await call('PUT', '/v3/os-services/enable', { token: admin, version: '3.67', body: { host: backup.host, binary: 'cinder-backup' } });
+    assert.deepEqual(disable.body, {
+      disabled: true,
+      status: 'disabled',
+      host: backup.host,
+      service: '',
+      binary: 'cinder-backup',
+      disabled_reason: 'maintenance',
+    });
+    const enable = await call('PUT', '/v3/os-services/enable', {
+      token: admin,
+      version: '3.67',
+      body: { host: backup.host, binary: 'cinder-backup' },
+    });
     assert.equal(enable.body.status, 'enabled');
     assert.equal(enable.body.disabled, false);
     assert.equal(enable.body.disabled_reason, null);
 
-    const missing = await call('PUT', '/v3/os-services/disable', { token: admin, version: '3.67', body: { host: 'no-such-host', binary: 'cinder-backup' } });
+    const missing = await call('PUT', '/v3/os-services/disable', {
+      token: admin,
+      version: '3.67',
+      body: { host: 'no-such-host', binary: 'cinder-backup' },
+    });
     assertFault(missing, 404, 'itemNotFound', /could not be found/);
     const noHost = await call('PUT', '/v3/os-services/disable', { token: admin, version: '3.67', body: { binary: 'cinder-backup' } });
     assertFault(noHost, 400, 'badRequest', /host/);
-    const badReason = await call('PUT', '/v3/os-services/disable-log-reason', { token: admin, version: '3.67', body: { host: backup.host, binary: 'cinder-backup', disabled_reason: '' } });
+    const badReason = await call('PUT', '/v3/os-services/disable-log-reason', {
+      token: admin,
+      version: '3.67',
+      body: { host: backup.host, binary: 'cinder-backup', disabled_reason: '' },
+    });
     assertFault(badReason, 400, 'badRequest', /Disabled reason/);
-    const badAction = await call('PUT', '/v3/os-services/explode', { token: admin, version: '3.67', body: { host: backup.host, binary: 'cinder-backup' } });
+    const badAction = await call('PUT', '/v3/os-services/explode', {
+      token: admin,
+      version: '3.67',
+      body: { host: backup.host, binary: 'cinder-backup' },
+    });
     assertFault(badAction, 400, 'badRequest', /Unknown action/);
-    const byMemberUpdate = await call('PUT', v(member, 'os-services/disable'), { token: member.token, body: { host: backup.host, binary: 'cinder-backup' } });
+    const byMemberUpdate = await call('PUT', v(member, 'os-services/disable'), {
+      token: member.token,
+      body: { host: backup.host, binary: 'cinder-backup' },
+    });
     assertFault(byMemberUpdate, 403, 'forbidden');
     const after = await call('GET', `/v3/os-services?binary=cinder-backup&host=${backup.host}`, { token: admin, version: '3.67' });
     assert.equal(after.body.services[0].status, 'enabled', 'the refusals changed nothing');
@@ -383,16 +538,31 @@ describe('services, zones, types, extensions', () => {
 describe('messages', () => {
   test('backup failures, filtered by resource_type without regard to case; 3.3+; another project sees nothing', async () => {
     const resource = '6f1c5a2e-0000-4000-8000-00000000abcd';
-    const [row] = await h.database.handle.db.insert(userMessages).values({
-      projectId: member.project.id, resourceType: 'VOLUME_BACKUP', resourceUuid: resource, actionId: '013', detailId: '020',
-      eventId: 'VOLUME_VOLUME_BACKUP_013_020', expiresAt: new Date(Date.now() + 86_400_000),
-    }).returning();
+    const [row] = await h.database.handle.db
+      .insert(userMessages)
+      .values({
+        projectId: member.project.id,
+        resourceType: 'VOLUME_BACKUP',
+        resourceUuid: resource,
+        actionId: '013',
+        detailId: '020',
+        eventId: 'VOLUME_VOLUME_BACKUP_013_020',
+        expiresAt: new Date(Date.now() + 86_400_000),
+      })
+      .returning();
     const old = await call('GET', v(member, 'messages'), { token: member.token, version: '3.2' });
     assertFault(old, 404, 'itemNotFound');
     for (const type of ['VOLUME_BACKUP', 'volume_backup', 'Volume_Backup']) {
-      const list = await call('GET', v(member, `messages?resource_type=${type}&resource_uuid=${resource}`), { token: member.token, version: '3.3' });
+      const list = await call('GET', v(member, `messages?resource_type=${type}&resource_uuid=${resource}`), {
+        token: member.token,
+        version: '3.3',
+      });
       assert.equal(list.status, 200);
-      assert.deepEqual(list.body.messages.map((m: { id: string }) => m.id), [row.id], type);
+      assert.deepEqual(
+        list.body.messages.map((m: { id: string }) => m.id),
+        [row.id],
+        type,
+      );
     }
     const shown = await call('GET', v(member, `messages/${row.id}`), { token: member.token, version: '3.3' });
     assert.equal(shown.body.message.user_message, 'create backup:Backup driver failed to create backup.');

@@ -7,9 +7,41 @@ import { isBackupError, restoreBackup, serviceNameFor, verifyBackup, type Transf
 import { overwrite, sha256OfFile, writeImage, type RegionKind } from './support/images';
 import { makeTempDir } from './support/paths';
 import { backup, chainOf, MiB, newVolume } from './support/scenario';
-import { posixStoreUnderTest, s3StoreUnderTest, stopSharedSwift, swiftS3StoreUnderTest, swiftStoreUnderTest, type StoreUnderTest } from './support/stores';
+import {
+  posixStoreUnderTest,
+  s3StoreUnderTest,
+  stopSharedSwift,
+  swiftS3StoreUnderTest,
+  swiftStoreUnderTest,
+  type StoreUnderTest,
+} from './support/stores';
 
-const KINDS: RegionKind[] = ['random', 'text', 'zero', 'zero', 'text', 'random', 'zero', 'zero', 'zero', 'zero', 'text', 'zero', 'random', 'zero', 'zero', 'text', 'zero', 'zero', 'zero', 'zero', 'random', 'text', 'zero', 'zero'];
+const KINDS: RegionKind[] = [
+  'random',
+  'text',
+  'zero',
+  'zero',
+  'text',
+  'random',
+  'zero',
+  'zero',
+  'zero',
+  'zero',
+  'text',
+  'zero',
+  'random',
+  'zero',
+  'zero',
+  'text',
+  'zero',
+  'zero',
+  'zero',
+  'zero',
+  'random',
+  'text',
+  'zero',
+  'zero',
+];
 const SIZE = KINDS.length * MiB;
 
 function allocatedBytes(file: string): number {
@@ -40,18 +72,32 @@ function endToEnd(name: string, open: () => Promise<StoreUnderTest>) {
       assert.equal(full.result.objectCount, SIZE / (4 * MiB));
       assert.ok(full.result.bytesStored < SIZE * 0.6, `stored ${full.result.bytesStored} of ${SIZE}`);
       assert.ok(updates.length >= full.result.objectCount);
-      assert.deepEqual(updates.at(-1), { bytesProcessed: SIZE, totalBytes: SIZE, bytesStored: full.result.bytesStored, objectsWritten: full.result.objectCount });
+      assert.deepEqual(updates.at(-1), {
+        bytesProcessed: SIZE,
+        totalBytes: SIZE,
+        bytesStored: full.result.bytesStored,
+        objectsWritten: full.result.objectCount,
+      });
       assert.equal((await verifyBackup({ store: subject.store, container: full.result.container, prefix: full.result.prefix })).ok, true);
 
       const target = path.join(work, 'full-restored.img');
       const restoreUpdates: TransferProgress[] = [];
-      const restored = await restoreBackup({ store: subject.store, chain: chainOf(full), targetPath: target, targetIsNew: true, onProgress: (progress) => restoreUpdates.push(progress) });
+      const restored = await restoreBackup({
+        store: subject.store,
+        chain: chainOf(full),
+        targetPath: target,
+        targetIsNew: true,
+        onProgress: (progress) => restoreUpdates.push(progress),
+      });
       assert.equal(sha256OfFile(target), sha256OfFile(source));
       assert.equal(restored.sizeBytes, SIZE);
       assert.equal(restoreUpdates.length, full.result.objectCount);
       assert.equal(restoreUpdates.at(-1)!.bytesProcessed, SIZE);
       const nonZeroBytes = KINDS.filter((kind) => kind !== 'zero').length * MiB;
-      assert.ok(allocatedBytes(target) <= nonZeroBytes + MiB, `restored file allocates ${allocatedBytes(target)} bytes, data is ${nonZeroBytes}`);
+      assert.ok(
+        allocatedBytes(target) <= nonZeroBytes + MiB,
+        `restored file allocates ${allocatedBytes(target)} bytes, data is ${nonZeroBytes}`,
+      );
       assert.ok(allocatedBytes(target) < SIZE / 2);
     });
 
@@ -138,7 +184,10 @@ function endToEnd(name: string, open: () => Promise<StoreUnderTest>) {
       );
       assert.equal(objectsAtCancel, 1);
       const container = subject.store.defaultContainer(backupId);
-      const prefix = subject.kind === 'posix' ? `volume_${volume.volumeId}_20250102030405_backup_${backupId}` : `volume_${volume.volumeId}/20250102030405/az_nova_backup_${backupId}`;
+      const prefix =
+        subject.kind === 'posix'
+          ? `volume_${volume.volumeId}_20250102030405_backup_${backupId}`
+          : `volume_${volume.volumeId}/20250102030405/az_nova_backup_${backupId}`;
       assert.deepEqual(await subject.store.listObjects(container, prefix), []);
 
       const repeated = await backup(subject.store, volume, source, null, { backupId, startedAt });

@@ -9,7 +9,11 @@ import { makeTempDir, repoRoot } from './support/paths';
 test('the benchmark runs end to end in smoke mode and prints its figures for the synthetic and the real dataset', async () => {
   const work = makeTempDir('bench-smoke');
   try {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench', 'run.ts'), '--smoke', '--work', work], { cwd: repoRoot, timeout: 120_000 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', path.join(repoRoot, 'bench', 'run.ts'), '--smoke', '--work', work],
+      { cwd: repoRoot, timeout: 120_000 },
+    );
     for (const step of ['full', 'incremental', 'restore']) assert.match(stdout, new RegExp(`^${step} +\\d+ MB/s`, 'm'));
     assert.match(stdout, /peak RSS \d+ MiB/);
     assert.match(stdout, /single-thread SHA-256 \d+ MB\/s/);

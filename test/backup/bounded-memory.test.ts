@@ -20,12 +20,22 @@ const PEAK_LIMIT_MIB = 300;
 const GROWTH_LIMIT_MIB = 64;
 
 function sparseKinds(size: number): RegionKind[] {
-  return Array.from({ length: size / REGION }, (_, index) => (['random', 'text', 'zero', 'zero', 'zero', 'zero', 'zero', 'zero'] as const)[index % 8]!);
+  return Array.from(
+    { length: size / REGION },
+    (_, index) => (['random', 'text', 'zero', 'zero', 'zero', 'zero', 'zero', 'zero'] as const)[index % 8]!,
+  );
 }
 
-async function peakRssOf(source: string, work: string, compression: string): Promise<{ maxRssMiB: number; objects: number; restoredMatches: boolean }> {
+async function peakRssOf(
+  source: string,
+  work: string,
+  compression: string,
+): Promise<{ maxRssMiB: number; objects: number; restoredMatches: boolean }> {
   const child = path.join(repoRoot, 'test', 'backup', 'support', 'memory-child.ts');
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, source, work, compression], { cwd: repoRoot, timeout: 90_000 });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, source, work, compression], {
+    cwd: repoRoot,
+    timeout: 90_000,
+  });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as { maxRssMiB: number; objects: number; restoredMatches: boolean };
 }
 

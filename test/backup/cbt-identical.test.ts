@@ -119,7 +119,10 @@ describe('changed-block tracking gives the same backup as a full read', () => {
       if (round === 0) assert.equal(plan.mode, 'full-read');
       else {
         assert.equal(plan.mode, 'changed-blocks', JSON.stringify(plan));
-        assert.ok(plan.mode === 'changed-blocks' && plan.changedBytes < VOLUME_BYTES / 4, `round ${round} reads ${plan.mode === 'changed-blocks' ? plan.changedBytes : 'all'} bytes`);
+        assert.ok(
+          plan.mode === 'changed-blocks' && plan.changedBytes < VOLUME_BYTES / 4,
+          `round ${round} reads ${plan.mode === 'changed-blocks' ? plan.changedBytes : 'all'} bytes`,
+        );
       }
       const same = { backupId, startedAt: new Date(), createdAt: new Date() };
       const made = {} as { tracked: Made; full: Made };
@@ -138,7 +141,10 @@ describe('changed-block tracking gives the same backup as a full read', () => {
       const tracked = made.tracked.result;
       const full = made.full.result;
       assert.equal(tracked.prefix, full.prefix);
-      assert.deepEqual(await objectBytes(store, tracked.container, shaObjectName(tracked.prefix)), await objectBytes(store, full.container, shaObjectName(full.prefix)));
+      assert.deepEqual(
+        await objectBytes(store, tracked.container, shaObjectName(tracked.prefix)),
+        await objectBytes(store, full.container, shaObjectName(full.prefix)),
+      );
       assert.deepEqual(
         await objectBytes(store, tracked.container, metadataObjectName(tracked.prefix)),
         await objectBytes(store, full.container, metadataObjectName(full.prefix)),
@@ -174,7 +180,9 @@ describe('the backup service tracks changed blocks on XFS with reflinks', () => 
 
   /** How the worker read the source for a backup (recorded on its create_done event). */
   async function readOf(backupId: string) {
-    const [event] = await h!.database.handle.db.select().from(auditEvents)
+    const [event] = await h!.database.handle.db
+      .select()
+      .from(auditEvents)
       .where(and(eq(auditEvents.resourceId, backupId), eq(auditEvents.action, 'create_done')));
     return event.detail!.read as { mode: string; reason?: string; changedBytes?: number; retainedCopy: boolean };
   }
@@ -243,7 +251,7 @@ describe('the backup service tracks changed blocks on XFS with reflinks', () => 
     await waitForBackup(last.id, 'available');
     await deleteBackup(actor, { id: last.id });
     await waitForBackup(last.id, 'deleted');
-    assert.deepEqual(fs.readdirSync(retainedDir), [], 'the deleted backup\'s copy and state are gone');
+    assert.deepEqual(fs.readdirSync(retainedDir), [], "the deleted backup's copy and state are gone");
     assert.equal((await driver.capacity()).retainedCopyCount, 0);
   });
 });

@@ -39,7 +39,8 @@ const expectedSha = Object.fromEntries(
 const [fixtureFull, fixtureIncremental] = records.backups as [FixtureBackup, FixtureBackup];
 const fixtureRepo = path.join(cinderFixtureDir, 'repo');
 const layerOf = (backup: FixtureBackup) => ({ backupId: backup.id, container: backup.container, prefix: backup.prefix });
-const fixtureFile = (backup: FixtureBackup, suffix: '_metadata' | '_sha256file') => path.join(fixtureRepo, backup.container, `${backup.prefix}${suffix}`);
+const fixtureFile = (backup: FixtureBackup, suffix: '_metadata' | '_sha256file') =>
+  path.join(fixtureRepo, backup.container, `${backup.prefix}${suffix}`);
 /** The backupVolume options that reproduce what Cinder recorded in a backup's _metadata. */
 const cinderDerivedOptions = (cinderMetadata: Record<string, unknown>) => ({
   volumeId: records.volume.id,
@@ -71,7 +72,12 @@ describe('repositories written by OpenStack Cinder', () => {
     await restoreBackup({ store, chain: [layerOf(fixtureFull)], targetPath: fullTarget, targetIsNew: true });
     assert.equal(sha256OfFile(fullTarget), expectedSha['base.img']);
     const chainTarget = path.join(work, 'chain.img');
-    const result = await restoreBackup({ store, chain: [layerOf(fixtureFull), layerOf(fixtureIncremental)], targetPath: chainTarget, targetIsNew: true });
+    const result = await restoreBackup({
+      store,
+      chain: [layerOf(fixtureFull), layerOf(fixtureIncremental)],
+      targetPath: chainTarget,
+      targetIsNew: true,
+    });
     assert.equal(sha256OfFile(chainTarget), expectedSha['changed.img']);
     assert.ok(result.layers.every((layer) => layer.volumeMeta !== null && JSON.parse(layer.volumeMeta).version === 2));
   });
@@ -84,7 +90,7 @@ describe('repositories written by OpenStack Cinder', () => {
     assert.equal(sha256OfFile(target), expectedSha['base.img']);
   });
 
-  test('our _metadata and _sha256file are byte-identical to Cinder\'s for the same backup', async () => {
+  test("our _metadata and _sha256file are byte-identical to Cinder's for the same backup", async () => {
     const repo = path.join(work, 'ours');
     const store = createStore({ kind: 'posix', root: repo });
     const cinderMetadata = JSON.parse(fs.readFileSync(fixtureFile(fixtureFull, '_metadata'), 'utf8')) as Record<string, unknown>;
@@ -104,7 +110,7 @@ describe('repositories written by OpenStack Cinder', () => {
     assert.equal(ours('_metadata'), fs.readFileSync(fixtureFile(fixtureFull, '_metadata'), 'utf8'));
   });
 
-  test('our incremental on top of Cinder\'s full matches Cinder\'s incremental, and Python can read our objects', async () => {
+  test("our incremental on top of Cinder's full matches Cinder's incremental, and Python can read our objects", async () => {
     const repo = path.join(work, 'mixed');
     fs.cpSync(fixtureRepo, repo, { recursive: true });
     execFileSync('chmod', ['-R', 'u+w', repo]);
@@ -127,12 +133,19 @@ describe('repositories written by OpenStack Cinder', () => {
       shape(cinderMetadata.objects as Array<Record<string, { offset: number; length: number; md5: string }>>),
     );
     assert.equal(ourMetadata.parentId, fixtureFull.id);
-    const ourSha = JSON.parse(fs.readFileSync(path.join(repo, result.container, shaObjectName(result.prefix)), 'utf8')) as { sha256s: string[] };
+    const ourSha = JSON.parse(fs.readFileSync(path.join(repo, result.container, shaObjectName(result.prefix)), 'utf8')) as {
+      sha256s: string[];
+    };
     const cinderSha = JSON.parse(fs.readFileSync(fixtureFile(fixtureIncremental, '_sha256file'), 'utf8')) as { sha256s: string[] };
     assert.deepEqual(ourSha.sha256s, cinderSha.sha256s);
 
     const target = path.join(work, 'mixed.img');
-    await restoreBackup({ store, chain: [layerOf(fixtureFull), { backupId: ourId, container: result.container, prefix: result.prefix }], targetPath: target, targetIsNew: true });
+    await restoreBackup({
+      store,
+      chain: [layerOf(fixtureFull), { backupId: ourId, container: result.container, prefix: result.prefix }],
+      targetPath: target,
+      targetIsNew: true,
+    });
     assert.equal(sha256OfFile(target), expectedSha['changed.img']);
 
     const pythonCheck = `
@@ -176,16 +189,25 @@ open(os.path.join(dst, prefix + '_sha256file'), 'wb').write(open(os.path.join(sr
     assert.equal(sha256OfFile(target), expectedSha['base.img']);
   });
 
-  test('verify and scan read Cinder\'s repository', async () => {
+  test("verify and scan read Cinder's repository", async () => {
     const store = createStore({ kind: 'posix', root: fixtureRepo });
     const verified = await verifyBackup({ store, container: fixtureIncremental.container, prefix: fixtureIncremental.prefix });
     assert.deepEqual(verified.problems, []);
     const scanned = await scanRepository({ store });
     assert.deepEqual(scanned.problems, []);
     assert.deepEqual(
-      scanned.backups.map((found) => [found.backupId, found.parentId, found.container, found.prefix, found.objectCount, found.service]).sort(),
+      scanned.backups
+        .map((found) => [found.backupId, found.parentId, found.container, found.prefix, found.objectCount, found.service])
+        .sort(),
       records.backups
-        .map((backup) => [backup.id, backup.parent_id, backup.container, backup.prefix, backup.object_count, 'cinder.backup.drivers.posix.PosixBackupDriver'])
+        .map((backup) => [
+          backup.id,
+          backup.parent_id,
+          backup.container,
+          backup.prefix,
+          backup.object_count,
+          'cinder.backup.drivers.posix.PosixBackupDriver',
+        ])
         .sort(),
     );
   });

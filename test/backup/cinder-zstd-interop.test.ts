@@ -20,7 +20,12 @@ const driverScript = path.join(import.meta.dirname, 'support', 'cinder_driver.py
 function runCinder(command: 'restore' | 'recompress', request: object, work: string): Record<string, unknown> {
   const requestFile = path.join(work, `${command}-request.json`);
   fs.writeFileSync(requestFile, JSON.stringify(request));
-  const stdout = execFileSync('/usr/bin/python3', [driverScript, command, requestFile], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  const stdout = execFileSync('/usr/bin/python3', [driverScript, command, requestFile], {
+    cwd: work,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 300_000,
+  });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 }
 
@@ -56,7 +61,10 @@ describe("Cinder's own POSIX driver and our zstd objects", () => {
     for (const layer of [full, incremental]) {
       const metadata = await readBackupMetadata({ store, container: layer.result.container, prefix: layer.result.prefix });
       const zstdObjects = metadata.objects.filter((object) => object.compression === 'zstd');
-      assert.ok(zstdObjects.length > 0, `${layer.backupId} has no zstd object: ${metadata.objects.map((object) => object.compression).join(',')}`);
+      assert.ok(
+        zstdObjects.length > 0,
+        `${layer.backupId} has no zstd object: ${metadata.objects.map((object) => object.compression).join(',')}`,
+      );
       for (const object of zstdObjects) {
         const stored = await store.getObject(layer.result.container, object.name);
         assert.equal(zstd.getFrameContentSize(stored), object.length, `${object.name}: the frame header records the content size`);
@@ -72,7 +80,12 @@ describe("Cinder's own POSIX driver and our zstd objects", () => {
           target,
           size,
           volume_id: volume.volumeId,
-          chain: chain.map((layer, index) => ({ id: layer.backupId, container: layer.container, prefix: layer.prefix, parent_id: index === 0 ? null : chain[index - 1]!.backupId })),
+          chain: chain.map((layer, index) => ({
+            id: layer.backupId,
+            container: layer.container,
+            prefix: layer.prefix,
+            parent_id: index === 0 ? null : chain[index - 1]!.backupId,
+          })),
         },
         work,
       );
@@ -91,8 +104,15 @@ describe("Cinder's own POSIX driver and our zstd objects", () => {
       const full = await backup(store, volume, baseImage, null, { compression: 'none' });
       const incremental = await backup(store, volume, changedImage, full, { compression: 'none' });
       for (const layer of [full, incremental]) {
-        const rewritten = runCinder('recompress', { repo, container: layer.result.container, prefix: layer.result.prefix, algorithm }, work);
-        assert.ok(Object.values(rewritten.objects as Record<string, string>).includes(algorithm), `Cinder compressed no object of ${layer.backupId} with ${algorithm}`);
+        const rewritten = runCinder(
+          'recompress',
+          { repo, container: layer.result.container, prefix: layer.result.prefix, algorithm },
+          work,
+        );
+        assert.ok(
+          Object.values(rewritten.objects as Record<string, string>).includes(algorithm),
+          `Cinder compressed no object of ${layer.backupId} with ${algorithm}`,
+        );
       }
       const target = path.join(work, `ours-from-cinder-${algorithm}.img`);
       await restoreBackup({ store, chain: chainOf(full, incremental), targetPath: target, targetIsNew: true });

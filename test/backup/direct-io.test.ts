@@ -76,7 +76,10 @@ describe('restore writes with direct I/O', () => {
         writer.write(buffer.subarray(0, length), position);
       }
       await writer.finish();
-      assert.equal(writer.written, writes.reduce((sum, [, length]) => sum + length, 0));
+      assert.equal(
+        writer.written,
+        writes.reduce((sum, [, length]) => sum + length, 0),
+      );
     } finally {
       await writer.close();
     }

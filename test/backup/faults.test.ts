@@ -93,7 +93,10 @@ describe('faults', () => {
   test('corrupted bytes fail the md5 or stream check, naming the object', async () => {
     const full = await backup(store, volume, source, null, { compression: 'zlib' });
     const metadata = await readBackupMetadata({ store, ...full.result });
-    for (const victim of [metadata.objects.find((object) => object.compression === 'none')!, metadata.objects.find((object) => object.compression === 'zlib')!]) {
+    for (const victim of [
+      metadata.objects.find((object) => object.compression === 'none')!,
+      metadata.objects.find((object) => object.compression === 'zlib')!,
+    ]) {
       const file = objectFile(full.result, victim.name);
       const bytes = fs.readFileSync(file);
       const original = Buffer.from(bytes);

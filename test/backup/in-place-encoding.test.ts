@@ -62,7 +62,8 @@ describe('in-place encoding', () => {
     assert.equal(sha256OfFile(target), sha256OfFile(source), `${label}: restore is not byte-identical`);
     for (const object of metadata.objects) {
       const stored = await subject.store.getObject(full.result.container, object.name);
-      const decoded = object.compression === 'none' ? stored : object.compression === 'zstd' ? zstdDecoded(stored) : zlib.inflateSync(stored);
+      const decoded =
+        object.compression === 'none' ? stored : object.compression === 'zstd' ? zstdDecoded(stored) : zlib.inflateSync(stored);
       assert.equal(decoded.length, object.length, `${label}: ${object.name} length`);
       assert.equal(createHash('md5').update(decoded).digest('hex'), object.md5, `${label}: ${object.name} md5`);
       assert.deepEqual(decoded, content.subarray(object.offset, object.offset + object.length), `${label}: ${object.name} bytes`);
@@ -71,7 +72,11 @@ describe('in-place encoding', () => {
   }
 
   test('data that looks compressible but is not is read again and stored raw, with its own md5', async () => {
-    const content = Buffer.concat([deceptiveBytes('deceptive-a', 4 * MiB), textBytesFor('text-b', 4 * MiB), deceptiveBytes('deceptive-c', 2 * MiB + BLOCK * 3)]);
+    const content = Buffer.concat([
+      deceptiveBytes('deceptive-a', 4 * MiB),
+      textBytesFor('text-b', 4 * MiB),
+      deceptiveBytes('deceptive-c', 2 * MiB + BLOCK * 3),
+    ]);
     const { metadata } = await roundTrip('deceptive', content);
     assert.equal(metadata.objects[0]!.compression, 'none');
     assert.equal(metadata.objects[1]!.compression, 'zlib');
@@ -88,7 +93,14 @@ describe('in-place encoding', () => {
       textBytesFor('mixed-t2', 2 * MiB - 1000),
       Buffer.alloc(12345),
     ]);
-    for (const [compression, level] of [['zlib', null], ['zlib', 0], ['zlib', 6], ['gzip', 9], ['zstd', null], ['none', null]] as const) {
+    for (const [compression, level] of [
+      ['zlib', null],
+      ['zlib', 0],
+      ['zlib', 6],
+      ['gzip', 9],
+      ['zstd', null],
+      ['none', null],
+    ] as const) {
       const { metadata } = await roundTrip(`mixed-${compression}-${level}`, content, { compression, compressionLevel: level });
       assert.ok(metadata.objects.length >= 3, `${compression}/${level}: ${metadata.objects.length} objects`);
     }

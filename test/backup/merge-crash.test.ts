@@ -44,7 +44,11 @@ describe('kill -9 at any point of a merge leaves a restorable chain', () => {
 
   function runChild(requestFile: string, request: object) {
     fs.writeFileSync(requestFile, JSON.stringify(request));
-    return spawnSync(process.execPath, ['--import', 'tsx', childScript, requestFile], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+    return spawnSync(process.execPath, ['--import', 'tsx', childScript, requestFile], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
   }
 
   /** The old chain (parent and child's own objects all there) or the new one (child merged, exactly its objects). */
@@ -63,7 +67,13 @@ describe('kill -9 at any point of a merge leaves a restorable chain', () => {
   }
 
   /** Runs the merge again to its end; then every remaining backup restores byte-identical. */
-  async function resumeAndRestore(store: BackupStore, repo: string, parent: Made, remaining: Array<{ chain: Made[]; hash: string }>, merge: { children: Made[] }) {
+  async function resumeAndRestore(
+    store: BackupStore,
+    repo: string,
+    parent: Made,
+    remaining: Array<{ chain: Made[]; hash: string }>,
+    merge: { children: Made[] },
+  ) {
     await mergeBackup({ store, parent: layerOf(parent), children: merge.children.map(layerOf), removeParentObjects: true });
     assert.deepEqual(await store.listObjects(parent.result.container, parent.result.prefix), []);
     for (const [index, expected] of remaining.entries()) {
@@ -107,7 +117,10 @@ describe('kill -9 at any point of a merge leaves a restorable chain', () => {
     for (let round = 0; round < 6; round += 1) {
       const trial = freshRepo();
       fs.writeFileSync(trial.request, JSON.stringify({ repo: trial.repo, ...merge, killBeforeWrite: null }));
-      const child = spawn(process.execPath, ['--import', 'tsx', childScript, trial.request], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', childScript, trial.request], {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const delayMs = Math.floor(Math.random() * 60);
       const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
         child.stdout.on('data', (chunk: Buffer) => {

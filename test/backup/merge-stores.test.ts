@@ -53,7 +53,12 @@ for (const kind of ['posix', 's3'] as const) {
       const files = writeVersions(work);
       const container = subject.freshContainer('merge');
       const chain = await buildChain(store, newVolume(), files, 'zstd', container);
-      const [full, middle, child, last] = chain as [(typeof chain)[number], (typeof chain)[number], (typeof chain)[number], (typeof chain)[number]];
+      const [full, middle, child, last] = chain as [
+        (typeof chain)[number],
+        (typeof chain)[number],
+        (typeof chain)[number],
+        (typeof chain)[number],
+      ];
       const result = await mergeBackup({ store, parent: layerOf(middle), children: [layerOf(child)], removeParentObjects: true });
       assert.ok(kind === 'posix' ? result.total.objectsLinked > 0 : result.total.objectsCopied > 0, JSON.stringify(result.total));
       assert.equal(await restoredHash(store, [full, child], path.join(work, 'r2.img')), sha256OfFile(files[2]!));

@@ -9,7 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createStore, readBackupMetadata, type BackupStore } from '../../server/drivers/backup/index';
-import { buildMetadataFile, isDataObjectOf, metadataObjectName, parseMetadataFile, shaObjectName } from '../../server/drivers/backup/format';
+import {
+  buildMetadataFile,
+  isDataObjectOf,
+  metadataObjectName,
+  parseMetadataFile,
+  shaObjectName,
+} from '../../server/drivers/backup/format';
 import { mergeBackup, planMerge } from '../../server/drivers/backup/merge';
 import { scrubBackup } from '../../server/drivers/backup/scrub';
 import { sha256OfFile } from './support/images';
@@ -19,10 +25,14 @@ import { backup, newVolume, type VolumeIdentity } from './support/scenario';
 
 const driverScript = path.join(import.meta.dirname, 'support', 'cinder_driver.py');
 
-
 function restoreWithCinder(repo: string, work: string, volume: VolumeIdentity, chain: Made[], target: string): void {
   const request = path.join(work, 'cinder-request.json');
-  const layers = chain.map((made, index) => ({ id: made.backupId, container: made.result.container, prefix: made.result.prefix, parent_id: index === 0 ? null : chain[index - 1]!.backupId }));
+  const layers = chain.map((made, index) => ({
+    id: made.backupId,
+    container: made.result.container,
+    prefix: made.result.prefix,
+    parent_id: index === 0 ? null : chain[index - 1]!.backupId,
+  }));
   fs.writeFileSync(request, JSON.stringify({ repo, target, size: SIZE, volume_id: volume.volumeId, chain: layers }));
   fs.rmSync(target, { force: true });
   execFileSync('/usr/bin/python3', [driverScript, 'restore', request], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
@@ -73,17 +83,39 @@ describe('merge of a backup into its child', () => {
     const lastOld = Math.max(...childBefore.objects.map((object) => Number(object.name.slice(child.result.prefix.length + 1))));
     for (const object of childAfter.objects.filter((entry) => !oldNames.has(entry.name))) {
       assert.ok(isDataObjectOf(child.result.prefix, object.name));
-      assert.ok(Number(object.name.slice(child.result.prefix.length + 1)) > lastOld, `${object.name} is numbered after the child's last object`);
+      assert.ok(
+        Number(object.name.slice(child.result.prefix.length + 1)) > lastOld,
+        `${object.name} is numbered after the child's last object`,
+      );
     }
     // Cinder's JSON byte format: what we wrote is exactly what rebuilding it from its parse gives.
     const metadataBytes = fs.readFileSync(path.join(repo, child.result.container, metadataObjectName(child.result.prefix)));
-    assert.deepEqual(metadataBytes, buildMetadataFile({ ...parseMetadataFile(metadataBytes, 'm'), backupId: child.backupId, volumeId: volume.volumeId, createdAt: childAfter.createdAt! }));
-    assert.deepEqual(fs.readFileSync(path.join(repo, child.result.container, shaObjectName(child.result.prefix))), shaBefore, 'the sha file already covered the volume');
+    assert.deepEqual(
+      metadataBytes,
+      buildMetadataFile({
+        ...parseMetadataFile(metadataBytes, 'm'),
+        backupId: child.backupId,
+        volumeId: volume.volumeId,
+        createdAt: childAfter.createdAt!,
+      }),
+    );
+    assert.deepEqual(
+      fs.readFileSync(path.join(repo, child.result.container, shaObjectName(child.result.prefix))),
+      shaBefore,
+      'the sha file already covered the volume',
+    );
 
     assert.equal(await restoredHash(store, [full], path.join(work, 'r0.img')), hashes[0]);
     assert.equal(await restoredHash(store, [full, child], path.join(work, 'r2.img')), hashes[2]);
     assert.equal(await restoredHash(store, [full, child, last], path.join(work, 'r3.img')), hashes[3]);
-    const scrub = await scrubBackup({ store, container: child.result.container, prefix: child.result.prefix, backupId: child.backupId, sizeBytes: SIZE, parent: { store, container: full.result.container, prefix: full.result.prefix } });
+    const scrub = await scrubBackup({
+      store,
+      container: child.result.container,
+      prefix: child.result.prefix,
+      backupId: child.backupId,
+      sizeBytes: SIZE,
+      parent: { store, container: full.result.container, prefix: full.result.prefix },
+    });
     assert.deepEqual(scrub.problems, []);
 
     restoreWithCinder(repo, work, volume, [full, child], path.join(work, 'c2.img'));
@@ -104,9 +136,23 @@ describe('merge of a backup into its child', () => {
 
     assert.equal(await restoredHash(store, [child], path.join(work, 'f2.img')), hashes[2]);
     assert.equal(await restoredHash(store, [child, last], path.join(work, 'f3.img')), hashes[3]);
-    const scrub = await scrubBackup({ store, container: child.result.container, prefix: child.result.prefix, backupId: child.backupId, sizeBytes: SIZE, parent: null });
+    const scrub = await scrubBackup({
+      store,
+      container: child.result.container,
+      prefix: child.result.prefix,
+      backupId: child.backupId,
+      sizeBytes: SIZE,
+      parent: null,
+    });
     assert.deepEqual(scrub.problems, []);
-    const lastScrub = await scrubBackup({ store, container: last.result.container, prefix: last.result.prefix, backupId: last.backupId, sizeBytes: SIZE, parent: { store, container: child.result.container, prefix: child.result.prefix } });
+    const lastScrub = await scrubBackup({
+      store,
+      container: last.result.container,
+      prefix: last.result.prefix,
+      backupId: last.backupId,
+      sizeBytes: SIZE,
+      parent: { store, container: child.result.container, prefix: child.result.prefix },
+    });
     assert.deepEqual(lastScrub.problems, []);
 
     restoreWithCinder(repo, work, volume, [child], path.join(work, 'cf2.img'));
@@ -117,11 +163,16 @@ describe('merge of a backup into its child', () => {
 
   test('a second run of a finished merge changes nothing; a child of another parent is refused', async () => {
     const [full, , child, last] = chain as [Made, Made, Made, Made];
-    await assert.rejects(mergeBackup({ store, parent: layerOf(child), children: [layerOf(full)], removeParentObjects: false }), /METADATA_MISSING|no metadata|missing/);
+    await assert.rejects(
+      mergeBackup({ store, parent: layerOf(child), children: [layerOf(full)], removeParentObjects: false }),
+      /METADATA_MISSING|no metadata|missing/,
+    );
     const again = await mergeBackup({ store, parent: layerOf(full), children: [layerOf(child)], removeParentObjects: true });
     assert.equal(again.children[0]!.alreadyMerged, true);
     assert.equal(await restoredHash(store, [child, last], path.join(work, 'again.img')), hashes[3]);
     const other = await backup(store, volume, files[3]!, last, { compression: 'zstd' });
-    await assert.rejects(mergeBackup({ store, parent: layerOf(child), children: [layerOf(other)], removeParentObjects: false }), { code: 'CHAIN_MISMATCH' });
+    await assert.rejects(mergeBackup({ store, parent: layerOf(child), children: [layerOf(other)], removeParentObjects: false }), {
+      code: 'CHAIN_MISMATCH',
+    });
   });
 });

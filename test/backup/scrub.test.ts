@@ -67,7 +67,10 @@ describe('scrub: every object read back and checked, the sha file against the da
 
   test('a missing object, and a zero-length one, are found', async () => {
     const { full } = await chain('missing');
-    const objects = fs.readdirSync(path.join(subject.root!, full.result.container)).filter((name) => /-\d{5}$/.test(name)).sort();
+    const objects = fs
+      .readdirSync(path.join(subject.root!, full.result.container))
+      .filter((name) => /-\d{5}$/.test(name))
+      .sort();
     assert.ok(objects.length >= 2, `${objects.length} objects`);
     const gone = objects[0];
     fs.rmSync(file(full, gone));
@@ -79,7 +82,7 @@ describe('scrub: every object read back and checked, the sha file against the da
     assert.match(result.problems.join(' '), new RegExp(`${empty} is empty`));
   });
 
-  test('an object swapped for another backup\'s is found', async () => {
+  test("an object swapped for another backup's is found", async () => {
     const { full } = await chain('swap-a');
     const other = await chain('swap-b');
     const name = dataObjectName(full.result.prefix, 1);

@@ -5,7 +5,14 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { backupPrefix, createStore, deleteBackupObjects, isBackupError, perBackupDirectory } from '../../server/drivers/backup/index';
 import { dataObjectName } from '../../server/drivers/backup/format';
-import { posixStoreUnderTest, s3StoreUnderTest, stopSharedSwift, swiftS3StoreUnderTest, swiftStoreUnderTest, type StoreUnderTest } from './support/stores';
+import {
+  posixStoreUnderTest,
+  s3StoreUnderTest,
+  stopSharedSwift,
+  swiftS3StoreUnderTest,
+  swiftStoreUnderTest,
+  type StoreUnderTest,
+} from './support/stores';
 import { freePort } from '../support/ports';
 
 function contract(name: string, open: () => Promise<StoreUnderTest>) {
@@ -42,7 +49,9 @@ function contract(name: string, open: () => Promise<StoreUnderTest>) {
       const read: Buffer[] = [];
       for await (const chunk of reader.chunks) read.push(Buffer.from(chunk));
       assert.ok(Buffer.concat(read).equals(whole));
-      await assert.rejects(subject.store.readObject(container, 'nope_sha256file'), (error: unknown) => isBackupError(error, 'OBJECT_MISSING'));
+      await assert.rejects(subject.store.readObject(container, 'nope_sha256file'), (error: unknown) =>
+        isBackupError(error, 'OBJECT_MISSING'),
+      );
     });
 
     test('a missing object is OBJECT_MISSING, naming it', async () => {
@@ -160,7 +169,7 @@ describe('posix store specifics', () => {
     }
   });
 
-  test("removing a backup also removes the temp files of puts a crash interrupted, and only its own", async () => {
+  test('removing a backup also removes the temp files of puts a crash interrupted, and only its own', async () => {
     const subject = posixStoreUnderTest();
     try {
       const backupId = 'f1e2d3c4-0000-4000-8000-000000000001';
@@ -188,7 +197,9 @@ describe('posix store specifics', () => {
     const subject = posixStoreUnderTest();
     try {
       await assert.rejects(subject.store.ensureContainer('../outside'), (error: unknown) => isBackupError(error, 'INVALID_ARGUMENT'));
-      await assert.rejects(subject.store.putObject('a', '../b', Buffer.from('x')), (error: unknown) => isBackupError(error, 'INVALID_ARGUMENT'));
+      await assert.rejects(subject.store.putObject('a', '../b', Buffer.from('x')), (error: unknown) =>
+        isBackupError(error, 'INVALID_ARGUMENT'),
+      );
     } finally {
       await subject.close();
     }
@@ -205,9 +216,19 @@ describe('store configuration', () => {
 
   test('an unreachable S3 endpoint fails checkSetup with STORE_UNREACHABLE', async () => {
     const port = await freePort();
-    const store = createStore({ kind: 's3', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'a', secretAccessKey: 'b', maxAttempts: 1, requestTimeoutMs: 2000 });
+    const store = createStore({
+      kind: 's3',
+      endpoint: `http://127.0.0.1:${port}`,
+      accessKeyId: 'a',
+      secretAccessKey: 'b',
+      maxAttempts: 1,
+      requestTimeoutMs: 2000,
+    });
     try {
-      await assert.rejects(store.checkSetup(), (error: unknown) => isBackupError(error, 'STORE_UNREACHABLE') && /unreachable.*volumebackups/.test(error.message));
+      await assert.rejects(
+        store.checkSetup(),
+        (error: unknown) => isBackupError(error, 'STORE_UNREACHABLE') && /unreachable.*volumebackups/.test(error.message),
+      );
     } finally {
       await store.close();
     }

@@ -4,7 +4,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createStore, deleteBackupObjects, isBackupError, metadataObjectName, shaObjectName, type BackupErrorCode } from '../../server/drivers/backup/index';
+import {
+  createStore,
+  deleteBackupObjects,
+  isBackupError,
+  metadataObjectName,
+  shaObjectName,
+  type BackupErrorCode,
+} from '../../server/drivers/backup/index';
 import { freePort } from '../support/ports';
 import type { RunningSwift } from '../support/swift';
 import { writeImage, type RegionKind } from './support/images';
@@ -12,7 +19,20 @@ import { makeTempDir } from './support/paths';
 import { backup, MiB, newVolume } from './support/scenario';
 import { sharedSwift, stopSharedSwift, swiftStoreUnderTest, type StoreUnderTest } from './support/stores';
 
-const KINDS: RegionKind[] = ['random', 'random', 'random', 'random', 'text', 'random', 'random', 'text', 'random', 'random', 'random', 'random'];
+const KINDS: RegionKind[] = [
+  'random',
+  'random',
+  'random',
+  'random',
+  'text',
+  'random',
+  'random',
+  'text',
+  'random',
+  'random',
+  'random',
+  'random',
+];
 
 function failsWith(code: BackupErrorCode, pattern?: RegExp) {
   return (error: unknown) => {
@@ -43,21 +63,44 @@ describe('Swift faults', () => {
   });
 
   test('wrong credentials fail the setup check with a message naming the user and the auth URL', async () => {
-    const store = createStore({ kind: 'swift', auth: { kind: 'v1', authUrl: swift.authUrl, user: swift.user, key: 'not-the-key' }, retryAttempts: 0 });
-    await assert.rejects(store.checkSetup(), failsWith('STORE_UNREACHABLE', /rejected the credentials: authenticate test:tester at http:\/\/127\.0\.0\.1:\d+\/auth\/v1\.0 answered 401/));
+    const store = createStore({
+      kind: 'swift',
+      auth: { kind: 'v1', authUrl: swift.authUrl, user: swift.user, key: 'not-the-key' },
+      retryAttempts: 0,
+    });
+    await assert.rejects(
+      store.checkSetup(),
+      failsWith(
+        'STORE_UNREACHABLE',
+        /rejected the credentials: authenticate test:tester at http:\/\/127\.0\.0\.1:\d+\/auth\/v1\.0 answered 401/,
+      ),
+    );
     const token = createStore({ kind: 'swift', auth: { kind: 'token', token: 'AUTH_tk0000' }, url: swift.storageUrl, retryAttempts: 0 });
-    await assert.rejects(token.checkSetup(), failsWith('STORE_UNREACHABLE', /not writable: container volumebackups .*refused the credentials \(401/));
+    await assert.rejects(
+      token.checkSetup(),
+      failsWith('STORE_UNREACHABLE', /not writable: container volumebackups .*refused the credentials \(401/),
+    );
   });
 
   test('an unreachable Swift fails the setup check as unreachable', async () => {
     const port = await freePort();
-    const store = createStore({ kind: 'swift', auth: { kind: 'v1', authUrl: `http://127.0.0.1:${port}/auth/v1.0`, user: 'a:b', key: 'c' }, retryAttempts: 0 });
-    await assert.rejects(store.checkSetup(), failsWith('STORE_UNREACHABLE', new RegExp(`unreachable: cannot authenticate a:b at http://127.0.0.1:${port}/auth/v1.0`)));
+    const store = createStore({
+      kind: 'swift',
+      auth: { kind: 'v1', authUrl: `http://127.0.0.1:${port}/auth/v1.0`, user: 'a:b', key: 'c' },
+      retryAttempts: 0,
+    });
+    await assert.rejects(
+      store.checkSetup(),
+      failsWith('STORE_UNREACHABLE', new RegExp(`unreachable: cannot authenticate a:b at http://127.0.0.1:${port}/auth/v1.0`)),
+    );
   });
 
   test('the setup check creates the container with the storage policy and leaves no probe behind', async () => {
     const store = createStore({
-      kind: 'swift', auth: { kind: 'v1', authUrl: swift.authUrl, user: swift.user, key: swift.key }, container: 'policy-checked', storagePolicy: 'Policy-0',
+      kind: 'swift',
+      auth: { kind: 'v1', authUrl: swift.authUrl, user: swift.user, key: swift.key },
+      container: 'policy-checked',
+      storagePolicy: 'Policy-0',
     });
     await store.checkSetup();
     const head = await fetch(`${swift.storageUrl}/policy-checked`, { method: 'HEAD', headers: { 'X-Auth-Token': await swift.token() } });
@@ -65,9 +108,15 @@ describe('Swift faults', () => {
     assert.equal(head.headers.get('x-storage-policy'), 'Policy-0');
     assert.deepEqual(await store.listObjects('policy-checked', ''), []);
     const wrongPolicy = createStore({
-      kind: 'swift', auth: { kind: 'v1', authUrl: swift.authUrl, user: swift.user, key: swift.key }, container: 'no-such-policy', storagePolicy: 'gold',
+      kind: 'swift',
+      auth: { kind: 'v1', authUrl: swift.authUrl, user: swift.user, key: swift.key },
+      container: 'no-such-policy',
+      storagePolicy: 'gold',
     });
-    await assert.rejects(wrongPolicy.checkSetup(), failsWith('STORE_UNREACHABLE', /not writable: container no-such-policy.*400.*Invalid.*gold/i));
+    await assert.rejects(
+      wrongPolicy.checkSetup(),
+      failsWith('STORE_UNREACHABLE', /not writable: container no-such-policy.*400.*Invalid.*gold/i),
+    );
   });
 
   test('a full container (quota, 413) fails the backup as STORE_FULL and removes its partial objects', async () => {
@@ -80,17 +129,28 @@ describe('Swift faults', () => {
     const volume = newVolume();
     await assert.rejects(
       backup(subject.store, volume, source, null, {
-        container, objectSize: 2 * MiB, compression: 'none', maxInFlight: 1, maxBytesPerSec: 4 * MiB,
+        container,
+        objectSize: 2 * MiB,
+        compression: 'none',
+        maxInFlight: 1,
+        maxBytesPerSec: 4 * MiB,
         onProgress: (progress) => {
           if (progress.objectsWritten >= 1) {
-            quota ??= fetch(`${swift.storageUrl}/${container}`, { method: 'POST', headers: { 'X-Auth-Token': token, 'X-Container-Meta-Quota-Bytes': '1' } });
+            quota ??= fetch(`${swift.storageUrl}/${container}`, {
+              method: 'POST',
+              headers: { 'X-Auth-Token': token, 'X-Container-Meta-Quota-Bytes': '1' },
+            });
           }
         },
       }),
       failsWith('STORE_FULL', /full: cannot write swift:\/\/quota-\d+\/volume_.*413/),
     );
     assert.equal((await quota!).status, 204);
-    assert.deepEqual(await subject.store.listObjects(container, `volume_${volume.volumeId}`), [], 'the objects written before the quota are removed');
+    assert.deepEqual(
+      await subject.store.listObjects(container, `volume_${volume.volumeId}`),
+      [],
+      'the objects written before the quota are removed',
+    );
   });
 
   test('the proxy stopped in the middle of a backup fails it as unreachable; nothing is reported done and a delete removes the rest', async () => {
@@ -100,7 +160,10 @@ describe('Swift faults', () => {
     let failure: unknown;
     try {
       await backup(subject.store, volume, source, null, {
-        container, objectSize: 2 * MiB, maxInFlight: 1, maxBytesPerSec: 4 * MiB,
+        container,
+        objectSize: 2 * MiB,
+        maxInFlight: 1,
+        maxBytesPerSec: 4 * MiB,
         onProgress: (progress) => {
           if (progress.objectsWritten >= 2) stopping ??= swift.stopProxy();
         },
@@ -112,20 +175,29 @@ describe('Swift faults', () => {
       await swift.startProxy();
     }
     assert.ok(stopping !== null, 'the proxy was stopped during the backup');
-    failsWith('STORE_UNREACHABLE', /unreachable: cannot (write|list|delete) swift:\/\/proxy-down-\d+\/volume_.* after 3 tries: fetch failed/)(failure);
+    failsWith(
+      'STORE_UNREACHABLE',
+      /unreachable: cannot (write|list|delete) swift:\/\/proxy-down-\d+\/volume_.* after 3 tries: fetch failed/,
+    )(failure);
     assert.match((failure as Error).message, /removing its partial objects under volume_.* also failed/);
 
     const prefix = (await subject.store.listObjects(container, `volume_${volume.volumeId}`))[0]?.replace(/-\d{5}$/, '');
     assert.ok(prefix !== undefined, 'the objects written before the proxy stopped are still there');
     const left = await subject.store.listObjects(container, prefix);
-    assert.ok(!left.includes(metadataObjectName(prefix)) && !left.includes(shaObjectName(prefix)), `no metadata or sha file: ${left.join(', ')}`);
+    assert.ok(
+      !left.includes(metadataObjectName(prefix)) && !left.includes(shaObjectName(prefix)),
+      `no metadata or sha file: ${left.join(', ')}`,
+    );
     await deleteBackupObjects({ store: subject.store, container, prefix });
     assert.deepEqual(await subject.store.listObjects(container, prefix), []);
   });
 
   test('a write retries with backoff while the proxy restarts, then succeeds', async () => {
     const store = createStore({
-      kind: 'swift', auth: { kind: 'v1', authUrl: swift.authUrl, user: swift.user, key: swift.key }, retryAttempts: 6, retryBackoffMs: 500,
+      kind: 'swift',
+      auth: { kind: 'v1', authUrl: swift.authUrl, user: swift.user, key: swift.key },
+      retryAttempts: 6,
+      retryBackoffMs: 500,
     });
     const container = subject.freshContainer('restart');
     await store.ensureContainer(container);
@@ -145,9 +217,17 @@ describe('Swift faults', () => {
     const { port } = silent.address() as net.AddressInfo;
     try {
       const store = createStore({
-        kind: 'swift', auth: { kind: 'token', token: 'AUTH_tk' }, url: `http://127.0.0.1:${port}/v1/AUTH_test`, retryAttempts: 1, retryBackoffMs: 10, requestTimeoutMs: 300,
+        kind: 'swift',
+        auth: { kind: 'token', token: 'AUTH_tk' },
+        url: `http://127.0.0.1:${port}/v1/AUTH_test`,
+        retryAttempts: 1,
+        retryBackoffMs: 10,
+        requestTimeoutMs: 300,
       });
-      await assert.rejects(store.getObject('c', 'o-00001'), failsWith('STORE_UNREACHABLE', /cannot read swift:\/\/c\/o-00001 after 2 tries: no answer within 0.3 s/));
+      await assert.rejects(
+        store.getObject('c', 'o-00001'),
+        failsWith('STORE_UNREACHABLE', /cannot read swift:\/\/c\/o-00001 after 2 tries: no answer within 0.3 s/),
+      );
       assert.ok(sockets.length >= 2, `each try connected (${sockets.length} connections)`);
     } finally {
       for (const socket of sockets) socket.destroy();

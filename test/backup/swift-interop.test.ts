@@ -55,19 +55,27 @@ after(async () => {
 });
 
 async function waitForBackup(id: string, status: string) {
-  return waitFor(`backup ${id} to be ${status}`, async () => {
-    const [row] = await h!.database.handle.db.select().from(backups).where(eq(backups.id, id));
-    if (row?.status === 'error' && status !== 'error') throw new Error(`backup ${id} failed: ${row.failReason}`);
-    return row?.status === status ? row : undefined;
-  }, 120_000);
+  return waitFor(
+    `backup ${id} to be ${status}`,
+    async () => {
+      const [row] = await h!.database.handle.db.select().from(backups).where(eq(backups.id, id));
+      if (row?.status === 'error' && status !== 'error') throw new Error(`backup ${id} failed: ${row.failReason}`);
+      return row?.status === status ? row : undefined;
+    },
+    120_000,
+  );
 }
 
 /** A volume's creation, allowed more time than the harness default: a shared CI machine can be slow to allocate 1 GiB. */
 async function availableVolume(id: string) {
-  return waitFor(`volume ${id} to be available`, async () => {
-    const row = await volumeRow(h!, id);
-    return row?.status === 'available' ? row : undefined;
-  }, 120_000);
+  return waitFor(
+    `volume ${id} to be available`,
+    async () => {
+      const row = await volumeRow(h!, id);
+      return row?.status === 'available' ? row : undefined;
+    },
+    120_000,
+  );
 }
 
 async function writeAt(path: string, offsetsMiB: number[]) {
@@ -86,7 +94,10 @@ test('a Swift backup chain exported from one installation imports into another a
   await writeAt(volumePath, [0, 3, 77, 900]);
   const full = await waitForBackup((await createBackup(first.actor, { volumeId: volume.id, name: 'full' })).id, 'available');
   await writeAt(volumePath, [3, 500]);
-  const incremental = await waitForBackup((await createBackup(first.actor, { volumeId: volume.id, name: 'incr', incremental: true })).id, 'available');
+  const incremental = await waitForBackup(
+    (await createBackup(first.actor, { volumeId: volume.id, name: 'incr', incremental: true })).id,
+    'available',
+  );
   const expected = await volumeBackend(h.env).driver.sha256(volume.id);
 
   // Laid out as Cinder's Swift driver: the default container, `volume_<id>/<stamp>/az_<az>_backup_<id>`, 50 MiB objects.
@@ -98,12 +109,18 @@ test('a Swift backup chain exported from one installation imports into another a
   const fullMetadata = await readBackupMetadata({ store, container: full.container!, prefix: full.serviceMetadata! });
   const piece = (offset: number) => Math.floor(offset / SWIFT_OBJECT_SIZE);
   assert.equal(new Set(fullMetadata.objects.map((object) => piece(object.offset))).size, 21, '1 GiB read in 21 pieces of 50 MiB');
-  assert.ok(fullMetadata.objects.every((object) => piece(object.offset) === piece(object.offset + object.length - 1)), 'no object crosses a piece');
+  assert.ok(
+    fullMetadata.objects.every((object) => piece(object.offset) === piece(object.offset + object.length - 1)),
+    'no object crosses a piece',
+  );
   const incrementalMetadata = await readBackupMetadata({ store, container: incremental.container!, prefix: incremental.serviceMetadata! });
   assert.equal(incrementalMetadata.parentId, full.id);
 
   const records = [await exportRecord(firstAdmin.actor, { id: full.id }), await exportRecord(firstAdmin.actor, { id: incremental.id })];
-  assert.deepEqual(records.map((record) => record.backup_service), Array(2).fill('cinder.backup.drivers.swift.SwiftBackupDriver'));
+  assert.deepEqual(
+    records.map((record) => record.backup_service),
+    Array(2).fill('cinder.backup.drivers.swift.SwiftBackupDriver'),
+  );
   await h.stop();
   h = undefined;
 
@@ -111,7 +128,11 @@ test('a Swift backup chain exported from one installation imports into another a
   const second = await seedProject('member');
   const secondAdmin = await seedAdmin();
   for (const record of records) {
-    const imported = await importRecord(secondAdmin.actor, { backup_service: 'cinder.backup.drivers.swift', backup_url: record.backup_url, projectId: second.project.id });
+    const imported = await importRecord(secondAdmin.actor, {
+      backup_service: 'cinder.backup.drivers.swift',
+      backup_url: record.backup_url,
+      projectId: second.project.id,
+    });
     await waitForBackup(imported.id, 'available');
   }
   const restored = await restoreBackup(second.actor, { id: incremental.id });
@@ -130,11 +151,15 @@ test('the proxy stopped in the middle of a worker backup fails it with a clear m
   await writeAt(volumeBackend(h.env).driver.pathOf(volume.id), [0, 60, 120, 700]);
   const store = createStore(swiftStoreConfig(h.env));
   const requested = await createBackup(actor, { volumeId: volume.id, name: 'interrupted' });
-  const prefix = await waitFor('the first object in Swift', async () => {
-    const [row] = await h!.database.handle.db.select().from(backups).where(eq(backups.id, requested.id));
-    if (!row?.serviceMetadata) return undefined;
-    return (await store.listObjects('volumebackups', row.serviceMetadata)).length > 0 ? row.serviceMetadata : undefined;
-  }, 60_000);
+  const prefix = await waitFor(
+    'the first object in Swift',
+    async () => {
+      const [row] = await h!.database.handle.db.select().from(backups).where(eq(backups.id, requested.id));
+      if (!row?.serviceMetadata) return undefined;
+      return (await store.listObjects('volumebackups', row.serviceMetadata)).length > 0 ? row.serviceMetadata : undefined;
+    },
+    60_000,
+  );
   await swift.stopProxy();
   let failed: typeof backups.$inferSelect;
   try {
@@ -144,13 +169,20 @@ test('the proxy stopped in the middle of a worker backup fails it with a clear m
   }
   assert.match(failed.failReason!, /backup repository is unreachable: cannot \w+ swift:\/\/volumebackups\/volume_/);
   const left = await store.listObjects('volumebackups', prefix);
-  assert.ok(!left.includes(metadataObjectName(prefix)) && !left.includes(shaObjectName(prefix)), `nothing reported done: ${left.join(', ')}`);
+  assert.ok(
+    !left.includes(metadataObjectName(prefix)) && !left.includes(shaObjectName(prefix)),
+    `nothing reported done: ${left.join(', ')}`,
+  );
 
   await deleteBackup(actor, { id: requested.id });
-  await waitFor('the failed backup to be deleted', async () => {
-    const [row] = await h!.database.handle.db.select().from(backups).where(eq(backups.id, requested.id));
-    return row?.status === 'deleted' || row?.deleted;
-  }, 60_000);
+  await waitFor(
+    'the failed backup to be deleted',
+    async () => {
+      const [row] = await h!.database.handle.db.select().from(backups).where(eq(backups.id, requested.id));
+      return row?.status === 'deleted' || row?.deleted;
+    },
+    60_000,
+  );
   assert.deepEqual(await store.listObjects('volumebackups', prefix), []);
   await h.stop();
   h = undefined;
@@ -201,10 +233,19 @@ test("Cinder's SwiftBackupDriver restores our Swift backup byte-identical", asyn
   assert.equal(full.result.service, 'cinder.backup.drivers.swift.SwiftBackupDriver');
   const target = path.join(work, 'restored-by-cinder.img');
   const options = {
-    authUrl: swift.authUrl, user: swift.user, key: swift.key,
-    backupId: full.backupId, volumeId: volume.volumeId, container: full.result.container, prefix: full.result.prefix, target,
+    authUrl: swift.authUrl,
+    user: swift.user,
+    key: swift.key,
+    backupId: full.backupId,
+    volumeId: volume.volumeId,
+    container: full.result.container,
+    prefix: full.result.prefix,
+    target,
   };
-  await promisify(execFile)('/usr/bin/python3', ['-W', 'ignore', '-c', CINDER_RESTORE, JSON.stringify(options)], { cwd: work, timeout: 120_000 });
+  await promisify(execFile)('/usr/bin/python3', ['-W', 'ignore', '-c', CINDER_RESTORE, JSON.stringify(options)], {
+    cwd: work,
+    timeout: 120_000,
+  });
   assert.equal(sha256OfFile(target), sha256OfFile(source));
   fs.rmSync(work, { recursive: true, force: true });
 });

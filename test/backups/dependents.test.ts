@@ -14,8 +14,12 @@ import { seedAdmin, seedProject } from '../support/identities';
 import { backupTools } from './support';
 
 let h: Harness;
-before(async () => { h = await startHarness({ host: 'dependents-host' }); });
-after(async () => { await h?.stop(); });
+before(async () => {
+  h = await startHarness({ host: 'dependents-host' });
+});
+after(async () => {
+  await h?.stop();
+});
 
 const { newVolume, writeData, backupRow, waitForBackup } = backupTools(() => h);
 const dependents = async (id: string) => (await backupRow(id)).numDependentBackups;
@@ -51,7 +55,7 @@ describe('num_dependent_backups', () => {
     const secondRow = await waitForBackup(second.id, 'available');
     assert.equal(secondRow.parentId, first.id, 'an incremental builds on the newest available backup');
     await assertCounter(first.id, 1, 'after the second incremental');
-    await assertCounter(full.id, 1, 'the grandchild is not the full backup\'s child');
+    await assertCounter(full.id, 1, "the grandchild is not the full backup's child");
 
     // The record is exported while the first incremental has a child: it says 1.
     const record = await exportRecord(admin, { id: first.id });
@@ -97,19 +101,27 @@ describe('num_dependent_backups', () => {
 });
 
 describe('restore to a new volume', () => {
-  test('the new volume gets its description and metadata in the restore\'s own transaction', async () => {
+  test("the new volume gets its description and metadata in the restore's own transaction", async () => {
     const { project, actor } = await seedProject('member');
     const volume = await newVolume(actor, project.id, 'described');
     await writeData(volume.id, [1]);
     const backup = await createBackup(actor, { volumeId: volume.id });
     await waitForBackup(backup.id, 'available');
 
-    const restored = await restoreBackup(actor, { id: backup.id, name: 'copy', description: 'from the nightly', metadata: { tier: 'gold' } });
+    const restored = await restoreBackup(actor, {
+      id: backup.id,
+      name: 'copy',
+      description: 'from the nightly',
+      metadata: { tier: 'gold' },
+    });
     // Read at once, before the worker does anything: the request wrote them.
     const [row] = await h.database.handle.db.select().from(volumes).where(eq(volumes.id, restored.volumeId));
     assert.equal(row.description, 'from the nightly');
     const metadata = await h.database.handle.db.select().from(volumeMetadata).where(eq(volumeMetadata.volumeId, restored.volumeId));
-    assert.deepEqual(metadata.map((m) => [m.key, m.value]), [['tier', 'gold']]);
+    assert.deepEqual(
+      metadata.map((m) => [m.key, m.value]),
+      [['tier', 'gold']],
+    );
     await waitForVolume(h, restored.volumeId, 'available');
 
     // Without them, the new volume is described as Cinder describes it.

@@ -17,8 +17,12 @@ import { expectError, startHarness, waitFor, waitForSnapshot, waitForVolume, typ
 const MiB = 1024 ** 2;
 let h: Harness;
 
-before(async () => { h = await startHarness({ host: 'backup-host' }); });
-after(async () => { await h?.stop(); });
+before(async () => {
+  h = await startHarness({ host: 'backup-host' });
+});
+after(async () => {
+  await h?.stop();
+});
 
 const { newVolume, writeData, sha, backupRow, waitForBackup, usage, objectsUnder } = backupTools(() => h);
 
@@ -32,7 +36,10 @@ describe('the backup lifecycle', () => {
     assert.equal((await h.database.handle.db.select().from(volumes).where(eq(volumes.id, volume.id)))[0].backupStatus, 'backing-up');
     const fullDone = await waitForBackup(full.id, 'available');
     assert.ok(fullDone.objectCount > 0);
-    assert.ok(fullDone.bytesStored > 3 * MiB && fullDone.bytesStored < 10 * MiB, `a mostly empty volume stores little (${fullDone.bytesStored})`);
+    assert.ok(
+      fullDone.bytesStored > 3 * MiB && fullDone.bytesStored < 10 * MiB,
+      `a mostly empty volume stores little (${fullDone.bytesStored})`,
+    );
     assert.equal((await waitForVolume(h, volume.id, (v) => v.backupStatus === null)).status, 'available');
     assert.equal(await usage(project.id, 'backups'), 1);
     assert.equal(await usage(project.id, 'backup_gigabytes'), 1);
@@ -63,15 +70,27 @@ describe('the backup lifecycle', () => {
     const firstGiB = Buffer.alloc(MiB);
     await targetFile.read(firstGiB, 0, MiB, MiB);
     await targetFile.close();
-    assert.ok(firstGiB.every((b) => b === 0), 'blocks the backup holds as zeros are zeroed on an existing volume');
+    assert.ok(
+      firstGiB.every((b) => b === 0),
+      'blocks the backup holds as zeros are zeroed on an existing volume',
+    );
 
     const detail = await backupDetail(actor, incremental.id);
-    assert.deepEqual(detail.ancestors.map((b) => b.id), [full.id]);
+    assert.deepEqual(
+      detail.ancestors.map((b) => b.id),
+      [full.id],
+    );
     assert.equal(detail.backup.isIncremental, true);
-    assert.deepEqual((await backupDetail(actor, full.id)).dependents.map((b) => b.id), [incremental.id]);
+    assert.deepEqual(
+      (await backupDetail(actor, full.id)).dependents.map((b) => b.id),
+      [incremental.id],
+    );
     assert.deepEqual((await backupDetail(actor, full.id)).metadata, { purpose: 'test' });
     const listed = await listBackups(actor, { projectId: project.id });
-    assert.deepEqual(listed.rows.map((b) => b.id), [incremental.id, full.id]);
+    assert.deepEqual(
+      listed.rows.map((b) => b.id),
+      [incremental.id, full.id],
+    );
     assert.equal(listed.total, 2);
 
     await expectError(deleteBackup(actor, { id: full.id }), 'conflict', 'Incremental backups exist for this backup.');
@@ -96,9 +115,15 @@ describe('the backup lifecycle', () => {
     await waitForSnapshot(h, snapshot.id, 'available');
     const snapshotSha = await sha(volume.id);
     const fromSnapshot = await createBackup(actor, { volumeId: volume.id, snapshotId: snapshot.id, name: 'of-snapshot' });
-    assert.equal(fromSnapshot.dataTimestamp.getTime(), (await h.database.handle.db.select().from(snapshots).where(eq(snapshots.id, snapshot.id)))[0].createdAt.getTime());
+    assert.equal(
+      fromSnapshot.dataTimestamp.getTime(),
+      (await h.database.handle.db.select().from(snapshots).where(eq(snapshots.id, snapshot.id)))[0].createdAt.getTime(),
+    );
     await waitForBackup(fromSnapshot.id, 'available');
-    await waitFor('the snapshot to be released', async () => (await h.database.handle.db.select().from(snapshots).where(eq(snapshots.id, snapshot.id)))[0].backupStatus === null);
+    await waitFor(
+      'the snapshot to be released',
+      async () => (await h.database.handle.db.select().from(snapshots).where(eq(snapshots.id, snapshot.id)))[0].backupStatus === null,
+    );
 
     await extendVolume(actor, { id: volume.id, newSize: '2' });
     await waitForVolume(h, volume.id, (v) => v.status === 'available' && v.size === 2);
@@ -126,7 +151,10 @@ describe('the backup lifecycle', () => {
     const expected = await sha(volume.id);
     const backup = await createBackup(actor, { volumeId: volume.id, force: true });
     await waitForBackup(backup.id, 'available');
-    const temporary = await h.database.handle.db.select().from(snapshots).where(and(eq(snapshots.volumeId, volume.id), eq(snapshots.temporary, true)));
+    const temporary = await h.database.handle.db
+      .select()
+      .from(snapshots)
+      .where(and(eq(snapshots.volumeId, volume.id), eq(snapshots.temporary, true)));
     assert.equal(temporary.length, 1);
     assert.equal(temporary[0].deleted, true, 'the temporary snapshot is gone');
     assert.equal(await usage(project.id, 'snapshots'), 0, 'a temporary snapshot costs no quota');
@@ -147,12 +175,20 @@ describe('the backup lifecycle', () => {
     const otherSnapshot = await createSnapshot(other, { volumeId: otherVolume.id });
     await waitForSnapshot(h, otherSnapshot.id, 'available');
 
-    await expectError(createBackup(actor, { volumeId: volume.id, incremental: true }), 'invalid', 'No backups available to do an incremental backup.');
+    await expectError(
+      createBackup(actor, { volumeId: volume.id, incremental: true }),
+      'invalid',
+      'No backups available to do an incremental backup.',
+    );
     await expectError(createBackup(actor, { volumeId: otherVolume.id }), 'not_found', `Volume ${otherVolume.id} could not be found.`);
     await expectError(createBackup(actor, { volumeId: volume.id, snapshotId: otherSnapshot.id }), 'not_found', 'could not be found');
     const ownSnapshot = await createSnapshot(actor, { volumeId: small.id });
     await waitForSnapshot(h, ownSnapshot.id, 'available');
-    await expectError(createBackup(actor, { volumeId: volume.id, snapshotId: ownSnapshot.id }), 'invalid', 'does not match with snapshot.volume_id');
+    await expectError(
+      createBackup(actor, { volumeId: volume.id, snapshotId: ownSnapshot.id }),
+      'invalid',
+      'does not match with snapshot.volume_id',
+    );
     await expectError(createBackup(actor, { volumeId: volume.id, container: '/a/b' }), 'invalid', 'absolute path');
     await expectError(createBackup(actor, { volumeId: volume.id, container: 'a/../b' }), 'invalid', 'cannot contain ".."');
     await expectError(createBackup(actor, { volumeId: volume.id, metadata: { 'bad key!': 'x' } }), 'invalid', 'is not allowed');
@@ -168,7 +204,11 @@ describe('the backup lifecycle', () => {
     const backup = await createBackup(actor, { volumeId: big.id, container: 'nightly' });
     assert.equal(backup.container, 'nightly', 'a tenant container is stored exactly as given');
     await waitForBackup(backup.id, 'available');
-    await expectError(restoreBackup(actor, { id: backup.id, volumeId: small.id }), 'conflict', `volume size 1 is too small to restore backup of size 2`);
+    await expectError(
+      restoreBackup(actor, { id: backup.id, volumeId: small.id }),
+      'conflict',
+      `volume size 1 is too small to restore backup of size 2`,
+    );
     await expectError(restoreBackup(other, { id: backup.id }), 'not_found', `Backup ${backup.id} could not be found.`);
     await expectError(deleteBackup(other, { id: backup.id }), 'not_found');
     await expectError(forceDeleteBackup(actor, { id: backup.id }), 'forbidden', 'force_delete');
@@ -194,14 +234,20 @@ describe('the backup lifecycle', () => {
     assert.equal(afterFailure.status, 'available', 'a failed backup never touches the volume status');
     const [message] = await h.database.handle.db.select().from(userMessages).where(eq(userMessages.resourceUuid, failing.id));
     assert.equal(message.eventId, 'VOLUME_VOLUME_BACKUP_013_020', 'the tenant is told through a user message');
-    const [notice] = await h.database.handle.db.select().from(auditEvents)
+    const [notice] = await h.database.handle.db
+      .select()
+      .from(auditEvents)
       .where(and(eq(auditEvents.resourceId, failing.id), eq(auditEvents.action, 'failure_notice')));
     assert.equal((notice.detail as { kind: string }).kind, 'backup_failed', 'and through the one failure hook');
     assert.equal(await usage(project.id, 'backups'), 1, 'a backup in error counts until deleted');
 
     const good = await createBackup(actor, { volumeId: volume.id });
     const done = await waitForBackup(good.id, 'available');
-    assert.equal((await waitForVolume(h, volume.id, (v) => v.backupStatus === null)).backupStatus, null, 'the next backup clears error_backing-up');
+    assert.equal(
+      (await waitForVolume(h, volume.id, (v) => v.backupStatus === null)).backupStatus,
+      null,
+      'the next backup clears error_backing-up',
+    );
     // Corrupt one data object: the restore must notice the md5 and name the object.
     const dir = path.join(dataPaths(h.env).backups, done.container!);
     const objects = (await readdir(dir)).filter((n) => /-\d{5}$/.test(n)).sort();

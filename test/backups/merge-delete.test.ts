@@ -6,8 +6,12 @@ import { seedProject } from '../support/identities';
 import { backupTools } from './support';
 
 let h: Harness;
-before(async () => { h = await startHarness({ host: 'merge-host' }); });
-after(async () => { await h?.stop(); });
+before(async () => {
+  h = await startHarness({ host: 'merge-host' });
+});
+after(async () => {
+  await h?.stop();
+});
 
 const { newVolume, writeData, sha, backupRow, waitForBackup, usage, objectsUnder } = backupTools(() => h);
 type Actor = Awaited<ReturnType<typeof seedProject>>['actor'];
@@ -37,14 +41,17 @@ async function restoredSha(actor: Actor, backupId: string) {
 describe('delete any backup: merge into its child', () => {
   test('a middle incremental, then the full, merge into their child; every remaining backup restores and quota follows', async () => {
     const { project, actor } = await seedProject('member');
-    const { ids: [full, middle, last], shas } = await chainOfThree(actor, project.id, 'merge-chain');
+    const {
+      ids: [full, middle, last],
+      shas,
+    } = await chainOfThree(actor, project.id, 'merge-chain');
     await expectError(deleteBackup(actor, { id: middle! }), 'conflict', 'Incremental backups exist for this backup.');
     assert.equal(await usage(project.id, 'backups'), 3);
 
     const marked = await deleteWithMerge(actor, { id: middle! });
     assert.equal(marked.status, 'deleting');
     await waitForBackup(middle!, 'deleted');
-    assert.deepEqual(await objectsUnder(await backupRow(middle!)), [], 'the merged backup\'s objects are gone');
+    assert.deepEqual(await objectsUnder(await backupRow(middle!)), [], "the merged backup's objects are gone");
     const child = await backupRow(last!);
     assert.equal(child.parentId, full, 'the child now builds on the full backup');
     assert.ok(child.objectCount > 0);
@@ -62,7 +69,9 @@ describe('delete any backup: merge into its child', () => {
 
   test('refused while a backup built on it is being restored; without children it is an ordinary delete', async () => {
     const { project, actor } = await seedProject('member');
-    const { ids: [full, middle, last] } = await chainOfThree(actor, project.id, 'merge-busy');
+    const {
+      ids: [full, middle, last],
+    } = await chainOfThree(actor, project.id, 'merge-busy');
     const restoring = await restoreBackup(actor, { id: last! });
     await expectError(deleteWithMerge(actor, { id: middle! }), 'conflict', 'is restoring');
     await waitForVolume(h, restoring.volumeId, 'available');
@@ -74,7 +83,9 @@ describe('delete any backup: merge into its child', () => {
 
   test('a restore of a chain being merged is refused', async () => {
     const { project, actor } = await seedProject('member');
-    const { ids: [, middle, last] } = await chainOfThree(actor, project.id, 'merge-then-restore');
+    const {
+      ids: [, middle, last],
+    } = await chainOfThree(actor, project.id, 'merge-then-restore');
     await deleteWithMerge(actor, { id: middle! });
     const row = await backupRow(middle!);
     if (row.status === 'deleting') await expectError(restoreBackup(actor, { id: last! }), 'conflict', 'is being deleted');
@@ -85,7 +96,11 @@ describe('delete any backup: merge into its child', () => {
     const { project, actor } = await seedProject('member');
     const { ids } = await chainOfThree(actor, project.id, 'merge-bulk');
     const results = await deleteBackups(actor, { ids });
-    assert.deepEqual(results.map((result) => result.ok), [true, true, true], JSON.stringify(results));
+    assert.deepEqual(
+      results.map((result) => result.ok),
+      [true, true, true],
+      JSON.stringify(results),
+    );
     for (const id of ids) await waitForBackup(id, 'deleted');
     assert.equal(await usage(project.id, 'backups'), 0);
   });

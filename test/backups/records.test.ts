@@ -5,7 +5,15 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import { resetBackupStatus } from '../../server/backups/admin';
-import { decodeRecord, exportProjectRecords, exportRecord, importRecord, latestScan, recreateFromScan, requestRepositoryScan } from '../../server/backups/records';
+import {
+  decodeRecord,
+  exportProjectRecords,
+  exportRecord,
+  importRecord,
+  latestScan,
+  recreateFromScan,
+  requestRepositoryScan,
+} from '../../server/backups/records';
 import { createBackup, deleteBackup, restoreBackup } from '../../server/backups/service';
 import { dataPaths } from '../../server/data-paths';
 import { backups, jobs, quotas, volumes } from '../../server/db/schema';
@@ -24,7 +32,9 @@ before(async () => {
   await mkdir(dataPaths(h.env).backups, { recursive: true });
   await cp(path.join(FIXTURE, 'repo'), dataPaths(h.env).backups, { recursive: true });
 });
-after(async () => { await h?.stop(); });
+after(async () => {
+  await h?.stop();
+});
 
 type Actor = Awaited<ReturnType<typeof seedProject>>['actor'];
 
@@ -34,10 +44,14 @@ async function backupRow(id: string) {
 }
 
 async function waitForBackup(id: string, check: (row: typeof backups.$inferSelect) => boolean, what: string, timeoutMs = 60_000) {
-  return waitFor(`backup ${id}: ${what}`, async () => {
-    const row = await backupRow(id);
-    return row && check(row) ? row : undefined;
-  }, timeoutMs);
+  return waitFor(
+    `backup ${id}: ${what}`,
+    async () => {
+      const row = await backupRow(id);
+      return row && check(row) ? row : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 async function availableBackup(actor: Actor, projectId: string, offsetsMiB = [0, 7]) {
@@ -50,10 +64,11 @@ async function availableBackup(actor: Actor, projectId: string, offsetsMiB = [0,
   return { volume, backup: await waitForBackup(backup.id, (b) => b.status === 'available', 'available') };
 }
 
-const fixtureRecords = async () => JSON.parse(await readFile(path.join(FIXTURE, 'records.json'), 'utf8')) as {
-  backups: { role: string; id: string; export_record: { backup_service: string; backup_url: string } }[];
-  images: Record<string, { sha256: string }>;
-};
+const fixtureRecords = async () =>
+  JSON.parse(await readFile(path.join(FIXTURE, 'records.json'), 'utf8')) as {
+    backups: { role: string; id: string; export_record: { backup_service: string; backup_url: string } }[];
+    images: Record<string, { sha256: string }>;
+  };
 
 describe('reset state', () => {
   test('to error at once; to available only after the repository is verified', async () => {
@@ -96,7 +111,11 @@ describe('reset state', () => {
     const { project, actor } = await seedProject('member');
     const { actor: admin } = await seedAdmin();
     const { backup } = await availableBackup(actor, project.id, [1]);
-    await expectError(resetBackupStatus(admin, { id: backup.id, status: 'creating' }), 'invalid', "Backup status: creating is invalid, valid statuses are: ['available', 'error'].");
+    await expectError(
+      resetBackupStatus(admin, { id: backup.id, status: 'creating' }),
+      'invalid',
+      "Backup status: creating is invalid, valid statuses are: ['available', 'error'].",
+    );
     await expectError(resetBackupStatus(actor, { id: backup.id, status: 'error' }), 'forbidden', 'reset_status');
     const { actor: stranger } = await seedProject('member');
     await expectError(resetBackupStatus(stranger, { id: backup.id, status: 'error' }), 'not_found');
@@ -160,10 +179,16 @@ describe('export and import of records', () => {
     const child = await waitForBackup(incremental.id, (b) => b.status === 'available', 'imported');
     assert.equal(child.parentId, full.id);
     assert.equal(child.size, 1);
-    const [backupQuota] = await h.database.handle.db.select().from(quotas).where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'backups')));
+    const [backupQuota] = await h.database.handle.db
+      .select()
+      .from(quotas)
+      .where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'backups')));
     assert.equal(backupQuota.inUse, 2);
 
-    for (const [id, image] of [[full.id, 'base.img'], [incremental.id, 'changed.img']] as const) {
+    for (const [id, image] of [
+      [full.id, 'base.img'],
+      [incremental.id, 'changed.img'],
+    ] as const) {
       const restored = await restoreBackup(actor, { id });
       await waitForVolume(h, restored.volumeId, 'available');
       const hash = await sha256Prefix(volumeBackend(h.env).driver.pathOf(restored.volumeId), 64 * MiB);
@@ -177,15 +202,43 @@ describe('export and import of records', () => {
     const before = (await h.database.handle.db.select().from(backups)).length;
     const posix = 'cinder.backup.drivers.posix.PosixBackupDriver';
     const b64 = (text: string) => Buffer.from(text).toString('base64');
-    await expectError(importRecord(admin, { backup_service: posix, backup_url: 'not base64!', projectId: project.id }), 'invalid', "Can't decode backup record.");
-    await expectError(importRecord(admin, { backup_service: posix, backup_url: b64('this is not json'), projectId: project.id }), 'invalid', "Can't parse backup record.");
+    await expectError(
+      importRecord(admin, { backup_service: posix, backup_url: 'not base64!', projectId: project.id }),
+      'invalid',
+      "Can't decode backup record.",
+    );
+    await expectError(
+      importRecord(admin, { backup_service: posix, backup_url: b64('this is not json'), projectId: project.id }),
+      'invalid',
+      "Can't parse backup record.",
+    );
     const { backups: records } = await fixtureRecords();
     const whole = records[0].export_record.backup_url;
-    await expectError(importRecord(admin, { backup_service: posix, backup_url: whole.slice(0, 200), projectId: project.id }), 'invalid', "Can't parse backup record.");
-    await expectError(importRecord(admin, { backup_service: posix, backup_url: b64('{"size": 1}'), projectId: project.id }), 'invalid', 'missing an id');
-    await expectError(importRecord(admin, { backup_service: posix, backup_url: b64(`{"id": "${crypto.randomUUID()}"}`), projectId: project.id }), 'invalid', 'missing size attribute');
-    await expectError(importRecord(admin, { backup_service: 'cinder.backup.drivers.ceph.CephBackupDriver', backup_url: whole, projectId: project.id }), 'invalid', 'not cinder.backup.drivers.ceph');
-    await expectError(importRecord(admin, { backup_service: posix, backup_url: '', projectId: project.id }), 'invalid', 'Enter the backup URL');
+    await expectError(
+      importRecord(admin, { backup_service: posix, backup_url: whole.slice(0, 200), projectId: project.id }),
+      'invalid',
+      "Can't parse backup record.",
+    );
+    await expectError(
+      importRecord(admin, { backup_service: posix, backup_url: b64('{"size": 1}'), projectId: project.id }),
+      'invalid',
+      'missing an id',
+    );
+    await expectError(
+      importRecord(admin, { backup_service: posix, backup_url: b64(`{"id": "${crypto.randomUUID()}"}`), projectId: project.id }),
+      'invalid',
+      'missing size attribute',
+    );
+    await expectError(
+      importRecord(admin, { backup_service: 'cinder.backup.drivers.ceph.CephBackupDriver', backup_url: whole, projectId: project.id }),
+      'invalid',
+      'not cinder.backup.drivers.ceph',
+    );
+    await expectError(
+      importRecord(admin, { backup_service: posix, backup_url: '', projectId: project.id }),
+      'invalid',
+      'Enter the backup URL',
+    );
     const { actor: tenant } = await seedProject('member');
     await expectError(importRecord(tenant, { backup_service: posix, backup_url: whole }), 'forbidden');
     assert.equal((await h.database.handle.db.select().from(backups)).length, before);
@@ -199,7 +252,11 @@ describe('export and import of records', () => {
     const record = await exportRecord(admin, { id: backup.id });
     const imposterId = crypto.randomUUID();
     const fields = JSON.parse(Buffer.from(record.backup_url, 'base64').toString('utf8'));
-    const imposter = { ...record, backup_url: Buffer.from(JSON.stringify({ ...fields, id: imposterId })).toString('base64'), projectId: project.id };
+    const imposter = {
+      ...record,
+      backup_url: Buffer.from(JSON.stringify({ ...fields, id: imposterId })).toString('base64'),
+      projectId: project.id,
+    };
 
     // While the original's record is here: refused at once, naming the backup that owns the objects.
     await expectError(importRecord(admin, imposter), 'conflict', backup.id);
@@ -232,7 +289,10 @@ describe('export and import of records', () => {
     await deleteBackup(actor, { id: twinId });
     await waitForBackup(twinId, (b) => b.deleted, 'the twin deleted');
     const dir = path.join(dataPaths(h.env).backups, backup.container!);
-    assert.ok((await readdir(dir)).some((name) => name.startsWith(backup.serviceMetadata!.split('/').pop()!)), 'objects kept');
+    assert.ok(
+      (await readdir(dir)).some((name) => name.startsWith(backup.serviceMetadata!.split('/').pop()!)),
+      'objects kept',
+    );
     const restored = await restoreBackup(actor, { id: backup.id });
     await waitForVolume(h, restored.volumeId, 'available');
     assert.equal(await volumeBackend(h.env).driver.sha256(restored.volumeId), await volumeBackend(h.env).driver.sha256(volume.id));
@@ -262,11 +322,21 @@ describe('rebuild from the repository', () => {
     await h.database.handle.db.update(backups).set({ deleted: true, status: 'deleted' }).where(eq(backups.volumeId, volume.id));
 
     const job = await requestRepositoryScan(admin);
-    await waitFor('the scan', async () => (await latestScan(admin))?.job.status === 'succeeded' && (await latestScan(admin))?.job.id === job.id);
+    await waitFor(
+      'the scan',
+      async () => (await latestScan(admin))?.job.status === 'succeeded' && (await latestScan(admin))?.job.id === job.id,
+    );
     const scan = (await latestScan(admin))!;
     const found = scan.backups.filter((b) => b.volumeId === volume.id);
-    assert.deepEqual(found.map((b) => b.known), [false, false]);
-    await expectError(recreateFromScan(admin, { backupIds: [incremental.id], projectId: project.id }), 'invalid', 'neither in this database nor selected');
+    assert.deepEqual(
+      found.map((b) => b.known),
+      [false, false],
+    );
+    await expectError(
+      recreateFromScan(admin, { backupIds: [incremental.id], projectId: project.id }),
+      'invalid',
+      'neither in this database nor selected',
+    );
     const { created } = await recreateFromScan(admin, { backupIds: [incremental.id, backup.id], projectId: project.id });
     assert.deepEqual(created, [backup.id, incremental.id]);
     const again = await backupRow(incremental.id);

@@ -14,8 +14,12 @@ import { startHarness, waitForVolume, type Harness } from '../support/harness';
 
 let h: Harness;
 
-before(async () => { h = await startHarness({ host: 'restore-meta-host' }); });
-after(async () => { await h?.stop(); });
+before(async () => {
+  h = await startHarness({ host: 'restore-meta-host' });
+});
+after(async () => {
+  await h?.stop();
+});
 
 const { newVolume, writeData, waitForBackup } = backupTools(() => h);
 type Actor = Awaited<ReturnType<typeof seedProject>>['actor'];

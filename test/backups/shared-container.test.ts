@@ -16,8 +16,12 @@ import { expectError, startHarness, waitFor, waitForVolume, type Harness } from 
 
 let h: Harness;
 
-before(async () => { h = await startHarness({ host: 'shared-container-host' }); });
-after(async () => { await h?.stop(); });
+before(async () => {
+  h = await startHarness({ host: 'shared-container-host' });
+});
+after(async () => {
+  await h?.stop();
+});
 
 const { newVolume, writeData, sha, backupRow, waitForBackup, objectsUnder } = backupTools(() => h);
 
@@ -28,7 +32,7 @@ function recordWithId(record: { backup_service: string; backup_url: string }, id
 }
 
 describe('a container name shared by two projects', () => {
-  test('is stored as given; one project deleting its backups never touches the other project\'s objects', async () => {
+  test("is stored as given; one project deleting its backups never touches the other project's objects", async () => {
     const { actor: admin } = await seedAdmin();
     const { project: projectA, actor: actorA } = await seedProject('member');
     const { project: projectB, actor: actorB } = await seedProject('member');
@@ -71,9 +75,16 @@ describe('a container name shared by two projects', () => {
 
     // An import naming B's objects under another id is refused, so it can never delete them.
     const record = await exportRecord(admin, { id: backupB.id });
-    await expectError(importRecord(admin, { ...recordWithId(record, randomUUID()), projectId: projectA.id }), 'conflict', `belong to backup ${backupB.id}`);
+    await expectError(
+      importRecord(admin, { ...recordWithId(record, randomUUID()), projectId: projectA.id }),
+      'conflict',
+      `belong to backup ${backupB.id}`,
+    );
     await expectError(importRecord(admin, { ...record, projectId: projectA.id }), 'conflict', 'Backup already exists in database.');
-    assert.equal((await h.database.handle.db.select().from(backups).where(eq(backups.projectId, projectA.id))).filter((b) => !b.deleted).length, 0);
+    assert.equal(
+      (await h.database.handle.db.select().from(backups).where(eq(backups.projectId, projectA.id))).filter((b) => !b.deleted).length,
+      0,
+    );
 
     // A new backup of A in the container B still uses works, and B stays intact once more.
     const again = await createBackup(actorA, { volumeId: volumeA.id, container: 'nightly' });
@@ -97,7 +108,7 @@ describe('a container name shared by two projects', () => {
     await waitForBackup(nested.id, 'available');
   });
 
-  test('a write into a shared directory that another backup\'s delete just removed creates it again', async () => {
+  test("a write into a shared directory that another backup's delete just removed creates it again", async () => {
     const root = await mkdtemp(path.join(tmpdir(), 'cinderblock-shared-'));
     try {
       const store = createStore({ kind: 'posix', root });

@@ -38,15 +38,22 @@ export function backupTools(harness: () => Harness) {
   }
 
   async function waitForBackup(id: string, status: string, timeoutMs = 60_000) {
-    return waitFor(`backup ${id} to be ${status}`, async () => {
-      const row = await backupRow(id);
-      if (row?.status === 'error' && status !== 'error') throw new Error(`backup ${id} failed: ${row.failReason}`);
-      return row?.status === status ? row : undefined;
-    }, timeoutMs);
+    return waitFor(
+      `backup ${id} to be ${status}`,
+      async () => {
+        const row = await backupRow(id);
+        if (row?.status === 'error' && status !== 'error') throw new Error(`backup ${id} failed: ${row.failReason}`);
+        return row?.status === status ? row : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   async function usage(projectId: string, resource: string) {
-    const [row] = await harness().database.handle.db.select().from(quotas).where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource)));
+    const [row] = await harness()
+      .database.handle.db.select()
+      .from(quotas)
+      .where(and(eq(quotas.projectId, projectId), eq(quotas.resource, resource)));
     return row.inUse;
   }
 

@@ -12,8 +12,12 @@ const MiB = 1024 ** 2;
 let h: Harness;
 
 // 32 MiB objects at 160 MiB/s: a 1 GiB backup takes about six seconds, slow enough to watch.
-before(async () => { h = await startHarness({ host: 'slow-host', env: { CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: String(160 * MiB) } }); });
-after(async () => { await h?.stop(); });
+before(async () => {
+  h = await startHarness({ host: 'slow-host', env: { CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: String(160 * MiB) } });
+});
+after(async () => {
+  await h?.stop();
+});
 
 const { newVolume, writeData, backupRow, waitForBackup, usage, objectsUnder } = backupTools(() => h);
 
@@ -25,11 +29,15 @@ describe('throttled transfers: progress, cancel, and the volume stays usable', (
       await writeData(volume.id, [0, 400]);
       const backup = await createBackup(actor, { volumeId: volume.id });
       const seen: number[] = [];
-      await waitFor('three progress values', async () => {
-        const row = await backupRow(backup.id);
-        if (row.progressBytes > 0 && seen.at(-1) !== row.progressBytes) seen.push(row.progressBytes);
-        return seen.length >= 3;
-      }, 30_000);
+      await waitFor(
+        'three progress values',
+        async () => {
+          const row = await backupRow(backup.id);
+          if (row.progressBytes > 0 && seen.at(-1) !== row.progressBytes) seen.push(row.progressBytes);
+          return seen.length >= 3;
+        },
+        30_000,
+      );
       await attachVolume(actor, { id: volume.id, instanceName: 'vm-busy' });
       await waitForVolume(h, volume.id, 'in-use');
       await detachVolume(actor, { id: volume.id });
@@ -38,7 +46,10 @@ describe('throttled transfers: progress, cancel, and the volume stays usable', (
       await expectError(createBackup(actor, { volumeId: volume.id }), 'conflict', 'backing-up');
       await extendVolume(actor, { id: volume.id, newSize: '2' });
       const done = await waitForBackup(backup.id, 'available');
-      assert.ok(seen.every((v, i) => i === 0 || v > seen[i - 1]), `progress rises: ${seen.join(', ')}`);
+      assert.ok(
+        seen.every((v, i) => i === 0 || v > seen[i - 1]),
+        `progress rises: ${seen.join(', ')}`,
+      );
       assert.equal(done.progressBytes, done.progressTotalBytes);
       assert.equal(done.progressTotalBytes, 1024 ** 3, 'the backup read the size recorded at request time');
       assert.equal(done.size, 1);
@@ -52,16 +63,24 @@ describe('throttled transfers: progress, cancel, and the volume stays usable', (
       const volume = await newVolume(actor, project.id, 'cancel-me');
       await writeData(volume.id, [0, 100, 600]);
       const backup = await createBackup(actor, { volumeId: volume.id });
-      const running = await waitFor('the first object', async () => {
-        const row = await backupRow(backup.id);
-        return row.progressBytes > 0 && row.serviceMetadata && row;
-      }, 30_000);
+      const running = await waitFor(
+        'the first object',
+        async () => {
+          const row = await backupRow(backup.id);
+          return row.progressBytes > 0 && row.serviceMetadata && row;
+        },
+        30_000,
+      );
       const cancelledAt = Date.now();
       await cancelBackup(actor, { id: backup.id });
-      const gone = await waitFor('the backup to be gone', async () => {
-        const row = await backupRow(backup.id);
-        return row.deleted && row;
-      }, 15_000);
+      const gone = await waitFor(
+        'the backup to be gone',
+        async () => {
+          const row = await backupRow(backup.id);
+          return row.deleted && row;
+        },
+        15_000,
+      );
       // 32 MiB objects at 160 MiB/s: two objects take 0.4 s; allow for scheduling.
       assert.ok(Date.now() - cancelledAt < 3000, `gone after ${Date.now() - cancelledAt} ms`);
       assert.ok(running);
@@ -69,7 +88,10 @@ describe('throttled transfers: progress, cancel, and the volume stays usable', (
       assert.equal(await usage(project.id, 'backups'), 0);
       assert.equal(await usage(project.id, 'backup_gigabytes'), 0);
       assert.equal((await waitForVolume(h, volume.id, (v) => v.backupStatus === null)).status, 'available');
-      const [job] = await h.database.handle.db.select().from(jobs).where(and(eq(jobs.resourceId, backup.id), eq(jobs.kind, 'backup_create')));
+      const [job] = await h.database.handle.db
+        .select()
+        .from(jobs)
+        .where(and(eq(jobs.resourceId, backup.id), eq(jobs.kind, 'backup_create')));
       assert.equal(job.status, 'cancelled');
     }
   });
@@ -89,7 +111,11 @@ describe('throttled transfers: progress, cancel, and the volume stays usable', (
       const second = await createBackup(actor, { volumeId: volume.id });
       await waitForBackup(second.id, 'available');
       const restore = await restoreBackup(actor, { id: second.id });
-      await waitFor('the restore to run', async () => (await backupRow(second.id)).progressBytes > 0 && (await backupRow(second.id)).status === 'restoring', 30_000);
+      await waitFor(
+        'the restore to run',
+        async () => (await backupRow(second.id)).progressBytes > 0 && (await backupRow(second.id)).status === 'restoring',
+        30_000,
+      );
       await cancelBackup(actor, { id: second.id });
       const target = await waitForVolume(h, restore.volumeId, 'error');
       assert.equal(target.backupStatus, 'error_restoring');

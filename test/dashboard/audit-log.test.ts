@@ -11,8 +11,12 @@ import { seedAdmin, seedProject } from '../support/identities';
 
 /** The audit log: filters, pagination, names beside ids, the outcome rule, the CSV export, and who may read it. */
 let database: TestDatabase;
-before(async () => { database = await startTestDatabase(); });
-after(async () => { await database?.stop(); });
+before(async () => {
+  database = await startTestDatabase();
+});
+after(async () => {
+  await database?.stop();
+});
 
 async function allBatches<T>(batches: AsyncGenerator<T[]>) {
   const out: T[][] = [];
@@ -37,15 +41,29 @@ describe('audit log', () => {
     assert.equal(mine.rows.find((e) => e.action === 'sign_in')!.outcome, 'success');
 
     const failures = await listAuditEvents(admin, { userId: tenant.user.id, outcome: 'failure' });
-    assert.deepEqual(failures.rows.map((e) => e.action), ['sign_in_failed']);
+    assert.deepEqual(
+      failures.rows.map((e) => e.action),
+      ['sign_in_failed'],
+    );
     const successes = await listAuditEvents(admin, { userId: tenant.user.id, outcome: 'success' });
     assert.ok(successes.rows.every((e) => e.outcome === 'success') && successes.rows.some((e) => e.action === 'sign_in'));
     const byAction = await listAuditEvents(admin, { action: 'sign_in', userId: tenant.user.id });
-    assert.deepEqual(byAction.rows.map((e) => e.action), ['sign_in']);
+    assert.deepEqual(
+      byAction.rows.map((e) => e.action),
+      ['sign_in'],
+    );
   });
 
   test('the outcome rule: actions ending in _failed, _abandoned, _locked, _damaged, _error, and failure_notice, are failures', () => {
-    for (const action of ['create_failed', 'restore_abandoned', 'sign_in_locked', 'scrub_damaged', 'restore_test_error', 'failure_notice', 'restore_test_failed']) {
+    for (const action of [
+      'create_failed',
+      'restore_abandoned',
+      'sign_in_locked',
+      'scrub_damaged',
+      'restore_test_error',
+      'failure_notice',
+      'restore_test_failed',
+    ]) {
       assert.equal(outcomeOf(action), 'failure', action);
     }
     for (const action of ['create', 'sign_in', 'restore_test_passed', 'scrub_verified', 'delete_done', 'failed_thing_done']) {
@@ -59,11 +77,26 @@ describe('audit log', () => {
     const b = await seedProject('member');
     const db = database.handle.db;
     const base = Date.parse('2026-03-10T12:00:00Z');
-    await db.insert(auditEvents).values(Array.from({ length: 45 }, (_, i) => ({
-      at: new Date(base + i * 60_000), actorUserId: a.user.id, actorName: a.user.name, projectId: a.project.id,
-      resourceType: i % 3 === 0 ? 'backup' : 'volume', resourceId: `res-${i % 5}`, action: i % 9 === 0 ? 'create_failed' : 'create',
-    })));
-    await db.insert(auditEvents).values({ at: new Date(base), actorUserId: b.user.id, actorName: b.user.name, projectId: b.project.id, resourceType: 'volume', resourceId: 'res-0', action: 'delete' });
+    await db.insert(auditEvents).values(
+      Array.from({ length: 45 }, (_, i) => ({
+        at: new Date(base + i * 60_000),
+        actorUserId: a.user.id,
+        actorName: a.user.name,
+        projectId: a.project.id,
+        resourceType: i % 3 === 0 ? 'backup' : 'volume',
+        resourceId: `res-${i % 5}`,
+        action: i % 9 === 0 ? 'create_failed' : 'create',
+      })),
+    );
+    await db.insert(auditEvents).values({
+      at: new Date(base),
+      actorUserId: b.user.id,
+      actorName: b.user.name,
+      projectId: b.project.id,
+      resourceType: 'volume',
+      resourceId: 'res-0',
+      action: 'delete',
+    });
 
     // The project's own creation events are today's: March 2026 holds only the events above.
     const q = { projectId: a.project.id, from: '2026-03-01', to: '2026-03-31' };
@@ -76,7 +109,9 @@ describe('audit log', () => {
     const third = await listAuditEvents(admin, { ...q, pageSize: 20, page: 3 });
     assert.equal(third.rows.length, 5);
     assert.equal(third.rows.at(-1)!.at.toISOString(), new Date(base).toISOString());
-    const seen = new Set([...first.rows, ...(await listAuditEvents(admin, { ...q, pageSize: 20, page: 2 })).rows, ...third.rows].map((e) => e.id));
+    const seen = new Set(
+      [...first.rows, ...(await listAuditEvents(admin, { ...q, pageSize: 20, page: 2 })).rows, ...third.rows].map((e) => e.id),
+    );
     assert.equal(seen.size, 45);
 
     assert.equal((await listAuditEvents(admin, { ...q, resourceType: 'backup' })).total, 15);
@@ -88,22 +123,38 @@ describe('audit log', () => {
     assert.equal((await listAuditEvents(admin, { projectId: a.project.id, from: '2026-03-10', to: '2026-03-10' })).total, 45);
     assert.equal((await listAuditEvents(admin, { projectId: a.project.id, from: '2026-03-11', to: '2026-03-31' })).total, 0);
     // Unreadable bounds and outcomes are ignored, not errors.
-    assert.equal((await listAuditEvents(admin, { projectId: a.project.id, to: '2026-03-31', from: 'yesterday', outcome: 'maybe' as 'success' })).total, 45);
+    assert.equal(
+      (await listAuditEvents(admin, { projectId: a.project.id, to: '2026-03-31', from: 'yesterday', outcome: 'maybe' as 'success' })).total,
+      45,
+    );
   });
 
   test('CSV: every matching event in keyset batches, quoted, formulas neutralised; admins only', async () => {
     const { actor: admin } = await seedAdmin();
     const tenant = await seedProject('member');
     const db = database.handle.db;
-    await db.insert(auditEvents).values(Array.from({ length: 25 }, (_, i) => ({
-      actorUserId: tenant.user.id, actorName: tenant.user.name, projectId: tenant.project.id, resourceType: 'csv-test', resourceId: `r${i}`,
-      action: 'update', detail: { note: i === 0 ? 'a "quoted", multi\nline note' : `n${i}` },
-    })));
+    await db.insert(auditEvents).values(
+      Array.from({ length: 25 }, (_, i) => ({
+        actorUserId: tenant.user.id,
+        actorName: tenant.user.name,
+        projectId: tenant.project.id,
+        resourceType: 'csv-test',
+        resourceId: `r${i}`,
+        action: 'update',
+        detail: { note: i === 0 ? 'a "quoted", multi\nline note' : `n${i}` },
+      })),
+    );
     const batches = await allBatches(auditEventBatches(admin, { resourceType: 'csv-test' }, 10));
-    assert.deepEqual(batches.map((b) => b.length), [10, 10, 5]);
+    assert.deepEqual(
+      batches.map((b) => b.length),
+      [10, 10, 5],
+    );
     const ids = batches.flat().map((e) => e.id);
     assert.equal(new Set(ids).size, 25);
-    assert.deepEqual(ids, [...ids].sort((x, y) => y - x));
+    assert.deepEqual(
+      ids,
+      [...ids].sort((x, y) => y - x),
+    );
 
     const quoted = batches.flat().find((e) => e.resourceId === 'r0')!;
     const line = auditCsvLine(quoted);

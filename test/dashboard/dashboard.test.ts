@@ -13,23 +13,40 @@ import { seedAdmin, seedProject } from '../support/identities';
  * the counts, reasons, buckets and scoping the dashboard reports.
  */
 let database: TestDatabase;
-before(async () => { database = await startTestDatabase(); });
-after(async () => { await database?.stop(); });
+before(async () => {
+  database = await startTestDatabase();
+});
+after(async () => {
+  await database?.stop();
+});
 
 const DAY = 86_400_000;
 const GiB = 1024 ** 3;
 const daysAgo = (days: number) => new Date(Date.now() - days * DAY);
 
 async function volume(projectId: string, name: string, extra: Partial<typeof volumes.$inferInsert> = {}) {
-  const [row] = await database.handle.db.insert(volumes).values({ projectId, userId: 'u', name, size: 1, status: 'available', ...extra }).returning();
+  const [row] = await database.handle.db
+    .insert(volumes)
+    .values({ projectId, userId: 'u', name, size: 1, status: 'available', ...extra })
+    .returning();
   return row;
 }
 
 async function backup(v: { id: string; projectId: string }, at: Date, extra: Partial<typeof backups.$inferInsert> = {}) {
-  const [row] = await database.handle.db.insert(backups).values({
-    projectId: v.projectId, userId: 'u', volumeId: v.id, size: 1, status: 'available', dataTimestamp: at, createdAt: at,
-    bytesStored: 1000, ...extra,
-  }).returning();
+  const [row] = await database.handle.db
+    .insert(backups)
+    .values({
+      projectId: v.projectId,
+      userId: 'u',
+      volumeId: v.id,
+      size: 1,
+      status: 'available',
+      dataTimestamp: at,
+      createdAt: at,
+      bytesStored: 1000,
+      ...extra,
+    })
+    .returning();
   return row;
 }
 
@@ -69,10 +86,20 @@ describe('dashboard', () => {
     assert.deepEqual(mine.protection.counts, { protected: 1, unprotected: 3, failing: 2 });
     assert.equal(mine.protection.total, 6);
     const attention = mine.protection.attention.map((v) => [v.volumeName, v.state, v.reason]);
-    assert.deepEqual(attention.slice(0, 2).sort(), [
-      ['damaged', 'failing', 'Object 00003 is missing.'], ['failed', 'failing', 'The backup repository is full.'],
-    ].sort());
-    assert.deepEqual(attention.slice(2).map((v) => v[0]).sort(), ['never', 'only-deleted', 'stale']);
+    assert.deepEqual(
+      attention.slice(0, 2).sort(),
+      [
+        ['damaged', 'failing', 'Object 00003 is missing.'],
+        ['failed', 'failing', 'The backup repository is full.'],
+      ].sort(),
+    );
+    assert.deepEqual(
+      attention
+        .slice(2)
+        .map((v) => v[0])
+        .sort(),
+      ['never', 'only-deleted', 'stale'],
+    );
     // Unprotected ones never backed up (no finished backup) come before the one backed up 10 days ago.
     assert.equal(attention.at(-1)![0], 'stale');
     assert.equal(mine.protection.attention.find((v) => v.volumeName === 'failed')!.lastBackupStatus, 'error');
@@ -109,13 +136,21 @@ describe('dashboard', () => {
     assert.equal(mine.jobs.running, 1);
     assert.equal(mine.jobs.queued, 2);
     assert.deepEqual(mine.jobs.byKind.map((k) => [k.status, k.kind, k.count]).sort(), [
-      ['queued', 'backup_create', 1], ['queued', 'backup_restore', 1], ['running', 'backup_create', 1],
+      ['queued', 'backup_create', 1],
+      ['queued', 'backup_restore', 1],
+      ['running', 'backup_create', 1],
     ]);
-    assert.deepEqual(mine.jobs.jobs.map((j) => j.status), ['running', 'queued', 'queued']);
+    assert.deepEqual(
+      mine.jobs.jobs.map((j) => j.status),
+      ['running', 'queued', 'queued'],
+    );
     assert.deepEqual(mine.jobs.jobs[0].progress, { bytesProcessed: 50, totalBytes: 200 });
     assert.equal(mine.failures.total, 2);
     assert.deepEqual(mine.failures.byKind, { backup_create: 1, backup_restore: 1 });
-    assert.deepEqual(mine.failures.failures.map((f) => f.error), ['The volume is gone.', 'No space left on the target.']);
+    assert.deepEqual(
+      mine.failures.failures.map((f) => f.error),
+      ['The volume is gone.', 'No space left on the target.'],
+    );
 
     const longer = await dashboard(a.actor, { projectId: pid, failureHours: 48 });
     assert.equal(longer.failures.total, 3);
@@ -135,7 +170,10 @@ describe('dashboard', () => {
 
     const { usage, throughput } = await dashboard(a.actor, { projectId: pid, chartDays: 30 });
     const keys = dayKeys(30);
-    assert.deepEqual(usage.map((p) => p.day), keys);
+    assert.deepEqual(
+      usage.map((p) => p.day),
+      keys,
+    );
     const byDay = new Map(usage.map((p) => [p.day, p]));
     assert.equal(usage.at(-1)!.bytesStored, 5340);
     assert.equal(usage.at(-1)!.backupCount, 4);
@@ -150,7 +188,10 @@ describe('dashboard', () => {
     assert.deepEqual([today.backups, today.bytesRead, today.bytesWritten], [1, GiB, 40]);
     const twoDaysAgo = throughput.find((p) => p.day === keys.at(-3))!;
     assert.deepEqual([twoDaysAgo.backups, twoDaysAgo.bytesRead, twoDaysAgo.bytesWritten], [1, 2 * GiB, 300]);
-    assert.equal(throughput.reduce((sum, p) => sum + p.backups, 0), 2);
+    assert.equal(
+      throughput.reduce((sum, p) => sum + p.backups, 0),
+      2,
+    );
   });
 
   test('services with heartbeat ages for admins; a project sees only whether a backup service is up; integrity panels', async () => {
@@ -165,26 +206,59 @@ describe('dashboard', () => {
     assert.deepEqual(asProject.services, []);
     assert.equal(asProject.backupServiceUp, false);
     const asAdmin = await dashboard(admin, {});
-    assert.deepEqual(asAdmin.services.map((s) => [s.host, s.state]).sort(), [['live-host', 'up'], ['stale-host', 'down']]);
+    assert.deepEqual(asAdmin.services.map((s) => [s.host, s.state]).sort(), [
+      ['live-host', 'up'],
+      ['stale-host', 'down'],
+    ]);
     assert.ok(asAdmin.services.find((s) => s.host === 'stale-host')!.heartbeatAgeSeconds >= 86_000);
 
     await database.handle.db.insert(services).values({ binary: 'cinder-backup', host: 'live-host', version: '1' });
     assert.equal((await dashboard(a.actor, { projectId: pid })).backupServiceUp, true);
 
     const v = await volume(pid, 'checked');
-    const bad = await backup(v, daysAgo(1), { integrity: 'damaged', integrityProblem: 'Object 00001 does not match its checksum.', displayName: 'bad' });
+    const bad = await backup(v, daysAgo(1), {
+      integrity: 'damaged',
+      integrityProblem: 'Object 00001 does not match its checksum.',
+      displayName: 'bad',
+    });
     const ok = await backup(v, daysAgo(2), { displayName: 'fine' });
     await database.handle.db.insert(restoreTests).values([
-      { backupId: ok.id, projectId: pid, jobId: randomUUID(), outcome: 'passed', durationMs: 1500, startedAt: daysAgo(0.2), finishedAt: daysAgo(0.1) },
-      { backupId: bad.id, projectId: pid, jobId: randomUUID(), outcome: 'failed', problem: 'block 3', dataFault: true, durationMs: 900, startedAt: daysAgo(0.1) },
+      {
+        backupId: ok.id,
+        projectId: pid,
+        jobId: randomUUID(),
+        outcome: 'passed',
+        durationMs: 1500,
+        startedAt: daysAgo(0.2),
+        finishedAt: daysAgo(0.1),
+      },
+      {
+        backupId: bad.id,
+        projectId: pid,
+        jobId: randomUUID(),
+        outcome: 'failed',
+        problem: 'block 3',
+        dataFault: true,
+        durationMs: 900,
+        startedAt: daysAgo(0.1),
+      },
     ]);
     const { integrity } = await dashboard(a.actor, { projectId: pid });
     assert.equal(integrity.damagedTotal, 1);
-    assert.deepEqual(integrity.damaged.map((b) => [b.name, b.integrity.problem]), [['bad', 'Object 00001 does not match its checksum.']]);
-    assert.deepEqual(integrity.restoreTests.map((t) => [t.backupName, t.outcome]), [['bad', 'failed'], ['fine', 'passed']]);
+    assert.deepEqual(
+      integrity.damaged.map((b) => [b.name, b.integrity.problem]),
+      [['bad', 'Object 00001 does not match its checksum.']],
+    );
+    assert.deepEqual(
+      integrity.restoreTests.map((t) => [t.backupName, t.outcome]),
+      [
+        ['bad', 'failed'],
+        ['fine', 'passed'],
+      ],
+    );
   });
 
-  test('the protection query reads each volume\'s latest finished backup from the index alone', async () => {
+  test("the protection query reads each volume's latest finished backup from the index alone", async () => {
     // The table here is tiny, so a sequential scan is cheaper: turn it off to see which index the query can use.
     const plan = await database.handle.db.transaction(async (tx) => {
       await tx.execute(sql`set local enable_seqscan = off`);

@@ -15,8 +15,12 @@ import { addMember, seedAdmin, seedProject } from '../support/identities';
 /** The domain functions the REST adapter and the pages now read and write through. */
 let database: TestDatabase;
 
-before(async () => { database = await startTestDatabase(); });
-after(async () => { await database.stop(); });
+before(async () => {
+  database = await startTestDatabase();
+});
+after(async () => {
+  await database.stop();
+});
 
 async function rejectsWith(promise: Promise<unknown>, code: AppError['code'], message: RegExp) {
   await assert.rejects(promise, (error: unknown) => {
@@ -36,18 +40,29 @@ describe('quota reset', () => {
     const { actor: admin } = await seedAdmin();
     const { project, actor: member } = await seedProject('member');
     await updateProjectQuotas(admin, { projectId: project.id, limits: { volumes: 3, backups: 7 } });
-    await database.handle.db.update(quotas).set({ inUse: 2 }).where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'volumes')));
+    await database.handle.db
+      .update(quotas)
+      .set({ inUse: 2 })
+      .where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'volumes')));
 
     await rejectsWith(resetProjectQuotas(member, { projectId: project.id }), 'forbidden', /volume_extension:quotas:delete/);
-    await rejectsWith(resetProjectQuotas(admin, { projectId: 'no-such-project' }), 'not_found', /Project no-such-project could not be found/);
+    await rejectsWith(
+      resetProjectQuotas(admin, { projectId: 'no-such-project' }),
+      'not_found',
+      /Project no-such-project could not be found/,
+    );
 
     const detail = await resetProjectQuotas(admin, { projectId: project.id });
     assert.equal(detail.volumes, 10);
-    const rows = new Map((await database.handle.db.select().from(quotas).where(eq(quotas.projectId, project.id))).map((r) => [r.resource, r]));
+    const rows = new Map(
+      (await database.handle.db.select().from(quotas).where(eq(quotas.projectId, project.id))).map((r) => [r.resource, r]),
+    );
     assert.equal(rows.get('volumes')!.hardLimit, 10);
     assert.equal(rows.get('volumes')!.inUse, 2, 'usage is kept');
     assert.equal(rows.get('backups')!.hardLimit, detail.backups);
-    const events = await database.handle.db.select().from(auditEvents)
+    const events = await database.handle.db
+      .select()
+      .from(auditEvents)
       .where(and(eq(auditEvents.resourceId, project.id), eq(auditEvents.action, 'reset_defaults')));
     assert.equal(events.length, 1);
     assert.deepEqual(events[0].detail, detail);
@@ -84,12 +99,29 @@ describe('user messages', () => {
     for (let i = 0; i < 3; i += 1) await message(project.id);
     await message(project.id, 'VOLUME');
 
-    const page = await messageMarkerPage(member, project.id, { limit: 2, sort: [['created_at', 'asc'], ['id', 'asc']], withCount: true });
+    const page = await messageMarkerPage(member, project.id, {
+      limit: 2,
+      sort: [
+        ['created_at', 'asc'],
+        ['id', 'asc'],
+      ],
+      withCount: true,
+    });
     assert.equal(page.rows.length, 2);
     assert.equal(page.count, 4);
     assert.equal(page.nextMarker, page.rows[1].id);
-    const rest = await messageMarkerPage(member, project.id, { marker: page.nextMarker, limit: 2, sort: [['created_at', 'asc'], ['id', 'asc']] });
-    assert.deepEqual(rest.rows.map((r) => r.resourceType), ['VOLUME_BACKUP', 'VOLUME']);
+    const rest = await messageMarkerPage(member, project.id, {
+      marker: page.nextMarker,
+      limit: 2,
+      sort: [
+        ['created_at', 'asc'],
+        ['id', 'asc'],
+      ],
+    });
+    assert.deepEqual(
+      rest.rows.map((r) => r.resourceType),
+      ['VOLUME_BACKUP', 'VOLUME'],
+    );
     assert.equal(new Set([...page.rows, ...rest.rows].map((r) => r.id)).size, 4);
 
     const filtered = await messageMarkerPage(member, project.id, { filters: [{ key: 'resource_type', value: 'volume' }], withCount: true });

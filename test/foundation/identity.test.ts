@@ -9,15 +9,27 @@ import { loadActor } from '../../server/auth/load-actor';
 import { authorize } from '../../server/auth/policy';
 import { auditEvents, projects, quotas, users } from '../../server/db/schema';
 import { AppError } from '../../server/errors';
-import { createProject, createUser, removeMembership, setMembership, setPassword, setProjectEnabled, setUserEnabled } from '../../server/identity/service';
+import {
+  createProject,
+  createUser,
+  removeMembership,
+  setMembership,
+  setPassword,
+  setProjectEnabled,
+  setUserEnabled,
+} from '../../server/identity/service';
 import { seedOnce } from '../../server/identity/seed';
 import { startTestDatabase, type TestDatabase } from '../support/database';
 import { seedAdmin, seedProject } from '../support/identities';
 
 let database: TestDatabase;
 
-before(async () => { database = await startTestDatabase(); });
-after(async () => { await database.stop(); });
+before(async () => {
+  database = await startTestDatabase();
+});
+after(async () => {
+  await database.stop();
+});
 
 async function rejectsWith(promise: Promise<unknown>, code: AppError['code'], message: RegExp) {
   await assert.rejects(promise, (error: unknown) => {
@@ -32,7 +44,10 @@ describe('seeding', () => {
   test('seeds admin and demo once, with given or generated passwords', async () => {
     const first = await seedOnce(database.handle.db, { adminPassword: 'admin-password-1' });
     assert.equal(first.seeded, true);
-    assert.deepEqual(first.generated.map((g) => g.user), ['demo']);
+    assert.deepEqual(
+      first.generated.map((g) => g.user),
+      ['demo'],
+    );
     assert.ok(await authenticatePassword('admin', 'admin-password-1'));
     assert.ok(await authenticatePassword('demo', first.generated[0].password));
     const second = await seedOnce(database.handle.db, { adminPassword: 'something-else' });
@@ -53,8 +68,16 @@ describe('projects and users', () => {
     const rows = await database.handle.db.select().from(quotas).where(eq(quotas.projectId, project.id));
     // Cinder's quota set: the resources, groups, and the default volume type's own limits.
     assert.deepEqual(rows.map((r) => r.resource).sort(), [
-      'backup_gigabytes', 'backups', 'gigabytes', 'gigabytes___DEFAULT__', 'groups', 'per_volume_gigabytes', 'snapshots', 'snapshots___DEFAULT__',
-      'volumes', 'volumes___DEFAULT__',
+      'backup_gigabytes',
+      'backups',
+      'gigabytes',
+      'gigabytes___DEFAULT__',
+      'groups',
+      'per_volume_gigabytes',
+      'snapshots',
+      'snapshots___DEFAULT__',
+      'volumes',
+      'volumes___DEFAULT__',
     ]);
     const user = await createUser(admin, { name: 'alice', password: 'alice-password', projectId: project.id, role: 'reader' });
     assert.ok(await authenticatePassword('alice', 'alice-password'));
@@ -125,8 +148,14 @@ describe('policy', () => {
     const { actor: reader, project } = await seedProject('reader');
     const { project: otherProject } = await seedProject('member');
     assert.doesNotThrow(() => authorize(reader, project.id, 'read', 'backup:get', 'nope'));
-    assert.throws(() => authorize(reader, project.id, 'write', 'backup:create', 'nope'), (e: AppError) => e.code === 'forbidden' && /backup:create/.test(e.message));
-    assert.throws(() => authorize(reader, otherProject.id, 'read', 'backup:get', 'Backup x could not be found.'), (e: AppError) => e.code === 'not_found' && e.message === 'Backup x could not be found.');
+    assert.throws(
+      () => authorize(reader, project.id, 'write', 'backup:create', 'nope'),
+      (e: AppError) => e.code === 'forbidden' && /backup:create/.test(e.message),
+    );
+    assert.throws(
+      () => authorize(reader, otherProject.id, 'read', 'backup:get', 'Backup x could not be found.'),
+      (e: AppError) => e.code === 'not_found' && e.message === 'Backup x could not be found.',
+    );
     const { actor: admin } = await seedAdmin();
     assert.doesNotThrow(() => authorize(admin, otherProject.id, 'admin', 'backup:force_delete', 'nope'));
   });
@@ -135,7 +164,10 @@ describe('policy', () => {
 describe('npm run user -- set-password', () => {
   const script = path.resolve(import.meta.dirname, '..', '..', 'scripts', 'user.ts');
   const run = (args: string[], env: Record<string, string>) =>
-    spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { env: { ...process.env, DATABASE_URL: database.url, ...env }, encoding: 'utf8' });
+    spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
+      env: { ...process.env, DATABASE_URL: database.url, ...env },
+      encoding: 'utf8',
+    });
 
   test('sets a password and signs the user out', async () => {
     const { user } = await seedProject('member');

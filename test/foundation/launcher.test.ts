@@ -17,14 +17,27 @@ fs.chmodSync(privateDir, 0o700);
 const dataDir = path.join(privateDir, 'data');
 const children: ChildProcess[] = [];
 
-interface Launch { child: ChildProcess; output(): string; url: string; pgPort: number }
+interface Launch {
+  child: ChildProcess;
+  output(): string;
+  url: string;
+  pgPort: number;
+}
 
 async function launch(env: Record<string, string> = {}): Promise<Launch> {
   const [port, pgPort] = [await freePort(), Number(env.CINDERBLOCK_PG_PORT ?? (await freePort()))];
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/launch.ts')], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: '', PORT: String(port), CINDERBLOCK_DATA_DIR: dataDir, CINDERBLOCK_PG_PORT: String(pgPort), CINDERBLOCK_REPORT_INTERVAL: '1', ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: '',
+      PORT: String(port),
+      CINDERBLOCK_DATA_DIR: dataDir,
+      CINDERBLOCK_PG_PORT: String(pgPort),
+      CINDERBLOCK_REPORT_INTERVAL: '1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -46,7 +59,12 @@ function databaseUrl(pgPort: number) {
 }
 
 function alive(pid: number) {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function waitGone(pid: number, timeoutMs = 30_000) {
@@ -56,11 +74,21 @@ async function waitGone(pid: number, timeoutMs = 30_000) {
 }
 
 after(async () => {
-  for (const child of children) if (child.exitCode === null) { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }
+  for (const child of children)
+    if (child.exitCode === null) {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   const processes = path.join(dataDir, 'processes.json');
   if (fs.existsSync(processes)) {
     const { postgres: pgPid } = JSON.parse(fs.readFileSync(processes, 'utf8'));
-    if (pgPid && alive(pgPid)) { process.kill(pgPid, 'SIGINT'); await waitGone(pgPid); }
+    if (pgPid && alive(pgPid)) {
+      process.kill(pgPid, 'SIGINT');
+      await waitGone(pgPid);
+    }
   }
   // The cluster's files were mirrored outside the 0700 directory: remove them too.
   const pgLink = path.join(dataDir, 'pg');
@@ -113,7 +141,7 @@ describe('npm start: the launcher', () => {
     // kill -9 of the whole process group: web and worker die; the database is recovered next start.
     process.kill(-first.child.pid!, 'SIGKILL');
     const processes = JSON.parse(fs.readFileSync(path.join(dataDir, 'processes.json'), 'utf8'));
-    assert.ok(await waitGone(processes.web) && await waitGone(processes.worker), 'web and worker die with the group');
+    assert.ok((await waitGone(processes.web)) && (await waitGone(processes.worker)), 'web and worker die with the group');
 
     const second = await launch({ CINDERBLOCK_PG_PORT: String(pgPort), CINDERBLOCK_ADMIN_PASSWORD: 'another-password' });
     assert.doesNotMatch(second.output(), /seeded/);
@@ -132,13 +160,16 @@ describe('npm start: the launcher', () => {
     assert.match(second.output(), /PostgreSQL stopped/);
   });
 
-  test("a web port that another program holds stops the start with a message naming PORT", async () => {
+  test('a web port that another program holds stops the start with a message naming PORT', async () => {
     const port = await freePort();
     const holder = net.createServer().listen(port, '127.0.0.1');
     await new Promise((resolve) => holder.once('listening', resolve));
     try {
       const launcher = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/launch.ts')], {
-        cwd: ROOT, env: { ...process.env, DATABASE_URL: '', PORT: String(port), CINDERBLOCK_DATA_DIR: path.join(privateDir, 'busy-port') }, encoding: 'utf8', timeout: 60_000,
+        cwd: ROOT,
+        env: { ...process.env, DATABASE_URL: '', PORT: String(port), CINDERBLOCK_DATA_DIR: path.join(privateDir, 'busy-port') },
+        encoding: 'utf8',
+        timeout: 60_000,
       });
       assert.equal(launcher.status, 1);
       assert.match(launcher.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is already in use .*choose another port with PORT`));
@@ -150,7 +181,9 @@ describe('npm start: the launcher', () => {
 
   test('an invalid environment stops with a clear message and no stack trace', () => {
     const launcher = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/launch.ts')], {
-      cwd: ROOT, env: { ...process.env, PORT: 'eighty', DATABASE_URL: 'mysql://nope' }, encoding: 'utf8',
+      cwd: ROOT,
+      env: { ...process.env, PORT: 'eighty', DATABASE_URL: 'mysql://nope' },
+      encoding: 'utf8',
     });
     assert.equal(launcher.status, 2);
     assert.match(launcher.stderr, /PORT: /);
@@ -158,7 +191,14 @@ describe('npm start: the launcher', () => {
     assert.doesNotMatch(launcher.stderr, /\n\s+at /);
 
     const worker = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/worker/main.ts')], {
-      cwd: ROOT, env: { ...process.env, DATABASE_URL: '', CINDERBLOCK_DATA_DIR: path.join(privateDir, 'no-launcher'), CINDERBLOCK_REPORT_INTERVAL: '-1' }, encoding: 'utf8',
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        CINDERBLOCK_DATA_DIR: path.join(privateDir, 'no-launcher'),
+        CINDERBLOCK_REPORT_INTERVAL: '-1',
+      },
+      encoding: 'utf8',
     });
     assert.equal(worker.status, 2);
     assert.match(worker.stderr, /\[worker\] Invalid environment/);
@@ -168,17 +208,27 @@ describe('npm start: the launcher', () => {
     assert.match(worker.stderr, /DATABASE_URL: not set, and no embedded database of npm start runs in .*no-launcher\/pg/);
 
     const web = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-p', '0'], {
-      cwd: ROOT, env: { ...process.env, DATABASE_URL: 'postgres://x@127.0.0.1:1/x', AUTH_SECRET: 'short', CINDERBLOCK_LAUNCHER_PID: '' }, encoding: 'utf8', timeout: 60_000,
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: 'postgres://x@127.0.0.1:1/x', AUTH_SECRET: 'short', CINDERBLOCK_LAUNCHER_PID: '' },
+      encoding: 'utf8',
+      timeout: 60_000,
     });
     assert.equal(web.status, 2);
     assert.match(web.stderr, /\[web\] Invalid environment/);
     assert.match(web.stderr, /AUTH_SECRET must be at least 32 characters/);
   });
-  test('`npm run worker` without DATABASE_URL joins the launcher\'s embedded database, and a second host joins with CINDERBLOCK_HOST', async () => {
+  test("`npm run worker` without DATABASE_URL joins the launcher's embedded database, and a second host joins with CINDERBLOCK_HOST", async () => {
     const app = await launch({ CINDERBLOCK_PG_PORT: String(pgPort || (await freePort())) });
     const extra = spawn('npm', ['run', '--silent', 'worker'], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: '', CINDERBLOCK_DATA_DIR: dataDir, CINDERBLOCK_HOST: 'other', CINDERBLOCK_LAUNCHER_PID: '', CINDERBLOCK_REPORT_INTERVAL: '1' },
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        CINDERBLOCK_DATA_DIR: dataDir,
+        CINDERBLOCK_HOST: 'other',
+        CINDERBLOCK_LAUNCHER_PID: '',
+        CINDERBLOCK_REPORT_INTERVAL: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -196,7 +246,13 @@ describe('npm start: the launcher', () => {
     const sql = postgres(databaseUrl(app.pgPort), { max: 1, onnotice: () => {} });
     try {
       const rows = await sql`select "binary", host from services where host like 'other%' order by "binary"`;
-      assert.deepEqual(rows.map((r) => [r.binary, r.host]), [['cinder-backup', 'other'], ['cinder-volume', 'other@file']]);
+      assert.deepEqual(
+        rows.map((r) => [r.binary, r.host]),
+        [
+          ['cinder-backup', 'other'],
+          ['cinder-volume', 'other@file'],
+        ],
+      );
     } finally {
       await sql.end();
     }
@@ -210,20 +266,34 @@ describe('npm start: the launcher', () => {
   });
 
   test('the worker checks its backup repository at start and stops with a message naming it', () => {
-    const worker = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/worker/main.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', CINDERBLOCK_DATA_DIR: path.join(privateDir, 'setup-check'), CINDERBLOCK_LAUNCHER_PID: '', ...env },
-      encoding: 'utf8', timeout: 120_000,
-    });
+    const worker = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/worker/main.ts')], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+          CINDERBLOCK_DATA_DIR: path.join(privateDir, 'setup-check'),
+          CINDERBLOCK_LAUNCHER_PID: '',
+          ...env,
+        },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
     const notADirectory = path.join(privateDir, 'a-file');
     fs.writeFileSync(notADirectory, 'not a directory\n');
     const posix = worker({ CINDERBLOCK_BACKUP_STORE: 'posix', CINDERBLOCK_BACKUP_PATH: path.join(notADirectory, 'backups') });
     assert.equal(posix.status, 1);
-    assert.match(posix.stderr, /\[worker\] could not start: the posix backup repository cannot be used: .*a-file\/backups is not a writable directory/);
+    assert.match(
+      posix.stderr,
+      /\[worker\] could not start: the posix backup repository cannot be used: .*a-file\/backups is not a writable directory/,
+    );
     assert.doesNotMatch(posix.stdout, / serving /);
 
     const s3 = worker({
-      CINDERBLOCK_BACKUP_STORE: 's3', CINDERBLOCK_S3_ENDPOINT: 'http://127.0.0.1:1', CINDERBLOCK_S3_ACCESS_KEY: 'key', CINDERBLOCK_S3_SECRET_KEY: 'secret',
+      CINDERBLOCK_BACKUP_STORE: 's3',
+      CINDERBLOCK_S3_ENDPOINT: 'http://127.0.0.1:1',
+      CINDERBLOCK_S3_ACCESS_KEY: 'key',
+      CINDERBLOCK_S3_SECRET_KEY: 'secret',
     });
     assert.equal(s3.status, 1);
     assert.match(s3.stderr, /\[worker\] could not start: the s3 backup repository cannot be used: .*unreachable.*127\.0\.0\.1:1/);

@@ -30,7 +30,12 @@ function send(method: string, path: string): Promise<{ status: number; headers: 
   return new Promise((resolve, reject) => {
     const request = http.request({ host: '127.0.0.1', port, method, path, agent: false }, (response) => {
       let body = '';
-      response.setEncoding('utf8').on('data', (chunk) => { body += chunk; }).on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body }));
+      response
+        .setEncoding('utf8')
+        .on('data', (chunk) => {
+          body += chunk;
+        })
+        .on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body }));
     });
     request.on('error', reject).end();
   });

@@ -20,22 +20,33 @@ let h: Harness;
 
 // One transfer slot, and each 1 GiB backup paced to about half a second: 20 of them keep the slot busy for about ten seconds.
 before(async () => {
-  h = await startHarness({ host: 'fair-host', env: { CINDERBLOCK_MAX_TRANSFERS: '1', CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: String(2048 * MiB) } });
+  h = await startHarness({
+    host: 'fair-host',
+    env: { CINDERBLOCK_MAX_TRANSFERS: '1', CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: String(2048 * MiB) },
+  });
 });
-after(async () => { await h?.stop(); });
+after(async () => {
+  await h?.stop();
+});
 
 const { newVolume, waitForBackup, backupRow } = backupTools(() => h);
 
 /** A project with room for many volumes and backups, and `count` available volumes in it. */
 async function busyProject(count: number) {
   const seeded = await seedProject('member');
-  await updateProjectQuotas(SYSTEM_ACTOR, { projectId: seeded.project.id, limits: { volumes: 100, backups: 100, gigabytes: 1000, backup_gigabytes: 1000 } });
+  await updateProjectQuotas(SYSTEM_ACTOR, {
+    projectId: seeded.project.id,
+    limits: { volumes: 100, backups: 100, gigabytes: 1000, backup_gigabytes: 1000 },
+  });
   const volumes = await Promise.all(Array.from({ length: count }, (_, i) => newVolume(seeded.actor, seeded.project.id, `bulk-${i}`)));
   return { ...seeded, volumes };
 }
 
 async function backupJobsOf(backupIds: string[]) {
-  return h.database.handle.db.select().from(jobs).where(and(eq(jobs.kind, 'backup_create'), inArray(jobs.resourceId, backupIds)));
+  return h.database.handle.db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.kind, 'backup_create'), inArray(jobs.resourceId, backupIds)));
 }
 
 /** Ends once every backup is available; each ran once, and never two at once in the one transfer slot. */
@@ -49,7 +60,7 @@ async function drain(backupIds: string[]) {
   return rows;
 }
 
-describe('small work and other projects do not wait behind one project\'s transfers', () => {
+describe("small work and other projects do not wait behind one project's transfers", () => {
   test('with one transfer slot and 20 queued backups of project A, a volume create of project B finishes within two seconds', async () => {
     const a = await busyProject(QUEUED_BACKUPS);
     const b = await seedProject('member');
@@ -71,11 +82,14 @@ describe('small work and other projects do not wait behind one project\'s transf
     await cancelBackup(a.actor, { id: last });
     await waitFor('the cancelled backup to be gone', async () => (await backupRow(last)).deleted, 5000);
     assert.ok(Date.now() - cancelledAt < 2000, `gone ${Date.now() - cancelledAt} ms after the cancel`);
-    assert.ok((await backupJobsOf(queued)).some((j) => j.status === 'queued'), 'it went ahead of backups still waiting for the slot');
+    assert.ok(
+      (await backupJobsOf(queued)).some((j) => j.status === 'queued'),
+      'it went ahead of backups still waiting for the slot',
+    );
     await drain(queued);
   });
 
-  test('project B\'s single backup starts before project A\'s 20th', async () => {
+  test("project B's single backup starts before project A's 20th", async () => {
     const a = await busyProject(QUEUED_BACKUPS);
     const b = await busyProject(1);
     const queued: string[] = [];
@@ -83,7 +97,8 @@ describe('small work and other projects do not wait behind one project\'s transf
     const single = await createBackup(b.actor, { volumeId: b.volumes[0].id });
     // What the console shows while they wait: B's backup is next or nearly, A's last one far behind, both for a transfer slot.
     const [listedB, listedA] = await Promise.all([
-      listBackups(b.actor, { projectId: b.project.id }), listBackups(a.actor, { projectId: a.project.id, pageSize: 100 }),
+      listBackups(b.actor, { projectId: b.project.id }),
+      listBackups(a.actor, { projectId: a.project.id, pageSize: 100 }),
     ]);
     const placeB = listedB.rows.find((r) => r.id === single.id)?.queue;
     const placeA = listedA.rows.find((r) => r.id === queued.at(-1))?.queue;
@@ -102,8 +117,15 @@ describe('small work and other projects do not wait behind one project\'s transf
   });
 
   test('a job no service can take says so', async () => {
-    const job = await h.database.handle.db.transaction((tx) => enqueueJob(tx, { kind: 'ping', payload: { holdSeconds: 0 }, targetBinary: BACKUP_BINARY, targetHost: 'gone-host' }));
+    const job = await h.database.handle.db.transaction((tx) =>
+      enqueueJob(tx, { kind: 'ping', payload: { holdSeconds: 0 }, targetBinary: BACKUP_BINARY, targetHost: 'gone-host' }),
+    );
     const place = (await queuePlaces(h.database.handle.db, [job.id])).get(job.id);
-    assert.deepEqual(place, { position: 1, reason: 'no_service', waiting: 'no backup service is up', message: 'queued: position 1, no backup service is up' });
+    assert.deepEqual(place, {
+      position: 1,
+      reason: 'no_service',
+      waiting: 'no backup service is up',
+      message: 'queued: position 1, no backup service is up',
+    });
   });
 });

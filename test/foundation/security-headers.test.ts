@@ -70,7 +70,15 @@ test('the proxy runs on every page, the sign-in page included, and on no API rou
   for (const url of ['/', '/volumes', '/login', '/admin/services', '/backups/1234']) {
     assert.equal(unstable_doesMiddlewareMatch({ config: proxyConfig, nextConfig, url }), true, url);
   }
-  for (const url of ['/api/volumes', '/api/volumes/x/upload', '/v3/p/volumes', '/identity/v3/auth/tokens', '/volume/v3/p', '/_next/static/a.js', '/favicon.ico']) {
+  for (const url of [
+    '/api/volumes',
+    '/api/volumes/x/upload',
+    '/v3/p/volumes',
+    '/identity/v3/auth/tokens',
+    '/volume/v3/p',
+    '/_next/static/a.js',
+    '/favicon.ico',
+  ]) {
     assert.equal(unstable_doesMiddlewareMatch({ config: proxyConfig, nextConfig, url }), false, url);
   }
 });
@@ -85,7 +93,10 @@ test('REST and identity answers carry the API policy and the common headers, err
     await handleIdentity(new Request(`${ORIGIN}/identity`)),
     await handleIdentity(new Request(`${ORIGIN}/identity/v3/auth/tokens`, { method: 'POST', body: '{' })),
   ];
-  assert.deepEqual(answers.map((r) => r.status), [200, 400, 405, 400, 200, 300, 400]);
+  assert.deepEqual(
+    answers.map((r) => r.status),
+    [200, 400, 405, 400, 200, 300, 400],
+  );
   for (const response of answers) {
     assertCommon(response.headers, false);
     assert.equal(response.headers.get('content-security-policy'), API_CONTENT_SECURITY_POLICY);

@@ -8,8 +8,12 @@ import { startHarness, waitForVolume, type Harness } from '../support/harness';
 import { type Family, parsePrometheusText } from './prometheus-text';
 
 let h: Harness;
-before(async () => { h = await startHarness({ host: 'metrics-host' }); });
-after(async () => { await h?.stop(); });
+before(async () => {
+  h = await startHarness({ host: 'metrics-host' });
+});
+after(async () => {
+  await h?.stop();
+});
 
 const { newVolume, writeData, waitForBackup } = backupTools(() => h);
 const TOKEN = 'metrics-token-for-the-test-suite-0123';
@@ -77,7 +81,10 @@ describe('GET /metrics', () => {
       }
     }
     const sizes = family(families, 'cinderblock_transfer_size_bytes', 'histogram');
-    assert.ok(sample(sizes, 'cinderblock_transfer_size_bytes_sum', { direction: 'backup' })!.value >= 2 * 1024 ** 2 / 2, 'a backup of 2 MiB of random data stores about that much');
+    assert.ok(
+      sample(sizes, 'cinderblock_transfer_size_bytes_sum', { direction: 'backup' })!.value >= (2 * 1024 ** 2) / 2,
+      'a backup of 2 MiB of random data stores about that much',
+    );
 
     const backups = family(families, 'cinderblock_backups', 'gauge');
     assert.ok((sample(backups, 'cinderblock_backups', { status: 'available', integrity: 'unchecked' })?.value ?? 0) >= 1);
@@ -92,12 +99,19 @@ describe('GET /metrics', () => {
 
     // The earlier scrapes (and refusals) of this route were timed.
     const requests = family(families, 'cinderblock_http_request_duration_seconds', 'histogram');
-    const refused = sample(requests, 'cinderblock_http_request_duration_seconds_count', { route: '/metrics', method: 'GET', status: '401' });
+    const refused = sample(requests, 'cinderblock_http_request_duration_seconds_count', {
+      route: '/metrics',
+      method: 'GET',
+      status: '401',
+    });
     assert.ok(refused && refused.value >= 4);
     for (const f of families.values()) {
       assert.match(f.name, /^cinderblock_/);
       if (f.type === 'counter') assert.match(f.name, /_total$/);
-      assert.ok(f.samples.every((s) => !Number.isNaN(s.value) && s.value >= 0), `${f.name} has no negative or NaN values`);
+      assert.ok(
+        f.samples.every((s) => !Number.isNaN(s.value) && s.value >= 0),
+        `${f.name} has no negative or NaN values`,
+      );
     }
   });
 });

@@ -1,6 +1,15 @@
 /** One sample of the Prometheus text format. */
-export interface Sample { name: string; labels: Record<string, string>; value: number }
-export interface Family { name: string; help: string; type: string; samples: Sample[] }
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+export interface Family {
+  name: string;
+  help: string;
+  type: string;
+  samples: Sample[];
+}
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/;
@@ -58,7 +67,8 @@ export function parsePrometheusText(text: string): Map<string, Family> {
     if (!match) throw new Error(`Not a sample line: ${line}`);
     if (!current?.type) throw new Error(`Sample before HELP and TYPE: ${line}`);
     const [, name, , labelText, valueText] = match;
-    const suffixes = current.type === 'histogram' ? ['_bucket', '_sum', '_count'] : current.type === 'summary' ? ['', '_sum', '_count'] : [''];
+    const suffixes =
+      current.type === 'histogram' ? ['_bucket', '_sum', '_count'] : current.type === 'summary' ? ['', '_sum', '_count'] : [''];
     if (!suffixes.some((s) => name === current!.name + s)) throw new Error(`Sample ${name} outside its family ${current.name}`);
     current.samples.push({ name, labels: parseLabels(labelText ?? '', line), value: parseValue(valueText, line) });
   }

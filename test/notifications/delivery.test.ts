@@ -9,7 +9,14 @@ import { dataPaths } from '../../server/data-paths';
 import { auditEvents, jobs, notificationDeliveries, quotas, services } from '../../server/db/schema';
 import { targetInputFromForm } from '../../server/notifications/form';
 import { changeUsage } from '../../server/quotas/service';
-import { createTarget, deleteTarget, listTargets, recentDeliveries, sendTestNotification, updateTarget } from '../../server/notifications/targets';
+import {
+  createTarget,
+  deleteTarget,
+  listTargets,
+  recentDeliveries,
+  sendTestNotification,
+  updateTarget,
+} from '../../server/notifications/targets';
 import { sweepServiceHealth } from '../../server/notifications/service-health';
 import { Worker } from '../../server/worker/worker';
 import { backupTools } from '../backups/support';
@@ -42,10 +49,14 @@ async function delivery(id: string) {
   return row;
 }
 async function waitForDelivery(id: string, status: 'sent' | 'failed', timeoutMs = 30_000) {
-  return waitFor(`delivery ${id} to be ${status}`, async () => {
-    const row = await delivery(id);
-    return row?.status === status && row;
-  }, timeoutMs);
+  return waitFor(
+    `delivery ${id} to be ${status}`,
+    async () => {
+      const row = await delivery(id);
+      return row?.status === status && row;
+    },
+    timeoutMs,
+  );
 }
 const verifies = (secret: string, body: string, header: unknown) =>
   header === `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
@@ -55,19 +66,43 @@ describe('notifications', () => {
     const { actor: admin } = await seedAdmin();
     const { project, actor } = await seedProject('member');
     const mail = await createTarget(admin, {
-      kind: 'email', name: 'ops mail', events: ['backup_failed', 'service_down'],
-      config: { host: '127.0.0.1', port: smtp.port, tls: 'none', from: 'cinderblock@example.test', to: ['ops@example.test', 'oncall@example.test'] },
+      kind: 'email',
+      name: 'ops mail',
+      events: ['backup_failed', 'service_down'],
+      config: {
+        host: '127.0.0.1',
+        port: smtp.port,
+        tls: 'none',
+        from: 'cinderblock@example.test',
+        to: ['ops@example.test', 'oncall@example.test'],
+      },
     });
-    const hook = await createTarget(admin, { kind: 'webhook', name: 'ops hook', events: ['backup_failed'], config: { url: hooks.url('/failed') } });
-    const quiet = await createTarget(admin, { kind: 'webhook', name: 'quiet hook', events: ['backup_damaged'], config: { url: hooks.url('/quiet') } });
+    const hook = await createTarget(admin, {
+      kind: 'webhook',
+      name: 'ops hook',
+      events: ['backup_failed'],
+      config: { url: hooks.url('/failed') },
+    });
+    const quiet = await createTarget(admin, {
+      kind: 'webhook',
+      name: 'quiet hook',
+      events: ['backup_damaged'],
+      config: { url: hooks.url('/quiet') },
+    });
     assert.ok(hook.secret && hook.secret.length >= 32, 'a webhook secret is shown once, at creation');
     assert.equal(mail.secret, undefined);
     const listed = await listTargets(admin);
-    assert.ok(listed.every((t) => !('secret' in t)), 'the list never carries a secret');
+    assert.ok(
+      listed.every((t) => !('secret' in t)),
+      'the list never carries a secret',
+    );
     assert.equal(listed.find((t) => t.id === hook.target.id)?.hasSecret, true);
     await expectError(listTargets(actor), 'forbidden');
     await expectError(createTarget(admin, { kind: 'webhook', name: 'ops hook', events: [], config: { url: hooks.url('/x') } }), 'conflict');
-    await expectError(createTarget(admin, { kind: 'email', name: 'bad', events: [], config: { host: 'h', port: 25, tls: 'none', from: 'x', to: [] } }), 'invalid');
+    await expectError(
+      createTarget(admin, { kind: 'email', name: 'bad', events: [], config: { host: 'h', port: 25, tls: 'none', from: 'x', to: [] } }),
+      'invalid',
+    );
 
     const volume = await newVolume(actor, project.id, 'notified');
     await writeData(volume.id, [1]);
@@ -76,8 +111,15 @@ describe('notifications', () => {
     const failing = await createBackup(admin, { volumeId: volume.id, container: 'blocked', projectId: project.id, name: 'doomed' });
     await waitForBackup(failing.id, 'error');
 
-    const rows = await db().select().from(notificationDeliveries).where(sql`${notificationDeliveries.event}->>'resourceId' = ${failing.id}`);
-    assert.deepEqual(rows.map((r) => r.targetId).sort(), [mail.target.id, hook.target.id].sort(), 'one delivery per matching target, none for the quiet one');
+    const rows = await db()
+      .select()
+      .from(notificationDeliveries)
+      .where(sql`${notificationDeliveries.event}->>'resourceId' = ${failing.id}`);
+    assert.deepEqual(
+      rows.map((r) => r.targetId).sort(),
+      [mail.target.id, hook.target.id].sort(),
+      'one delivery per matching target, none for the quiet one',
+    );
     for (const row of rows) {
       const sent = await waitForDelivery(row.id, 'sent');
       assert.equal(sent.attempts, 1);
@@ -93,7 +135,10 @@ describe('notifications', () => {
 
     const got = hooks.hooks.find((x) => x.path === '/failed' && x.body.includes(failing.id));
     assert.ok(got, 'the webhook receiver got the event');
-    assert.ok(verifies(hook.secret!, got.body, got.headers['x-cinderblock-signature']), 'its HMAC-SHA256 signature verifies with the secret');
+    assert.ok(
+      verifies(hook.secret!, got.body, got.headers['x-cinderblock-signature']),
+      'its HMAC-SHA256 signature verifies with the secret',
+    );
     assert.ok(!verifies('another secret', got.body, got.headers['x-cinderblock-signature']));
     const body = JSON.parse(got.body) as Record<string, unknown>;
     assert.equal(body.kind, 'backup_failed');
@@ -115,7 +160,10 @@ describe('notifications', () => {
     const sent = await waitForDelivery(id, 'sent');
     assert.equal(sent.attempts, 3);
     const tries = hooks.hooks.filter((x) => x.path === '/flaky');
-    assert.deepEqual(tries.map((t) => t.status), [500, 500, 200]);
+    assert.deepEqual(
+      tries.map((t) => t.status),
+      [500, 500, 200],
+    );
     assert.ok(tries.every((t) => verifies(hook.secret!, t.body, t.headers['x-cinderblock-signature'])));
 
     hooks.answers['/down'] = [503];
@@ -128,7 +176,14 @@ describe('notifications', () => {
     assert.equal(failedJob.status, 'failed', 'its job failed too (and counts so in the metrics)');
 
     // A rotated secret is returned once and signs from then on.
-    const rotated = await updateTarget(admin, { id: hook.target.id, kind: 'webhook', name: 'flaky hook', events: [], config: { url: hooks.url('/flaky') }, rotateSecret: true });
+    const rotated = await updateTarget(admin, {
+      id: hook.target.id,
+      kind: 'webhook',
+      name: 'flaky hook',
+      events: [],
+      config: { url: hooks.url('/flaky') },
+      rotateSecret: true,
+    });
     assert.ok(rotated.secret && rotated.secret !== hook.secret);
     const again = await waitForDelivery(await sendTestNotification(admin, { id: hook.target.id }), 'sent');
     const last = hooks.hooks.filter((x) => x.path === '/flaky').at(-1)!;
@@ -158,15 +213,27 @@ describe('notifications', () => {
   test('a service whose heartbeat is older than the down time is told about once per transition', async () => {
     const { actor: admin } = await seedAdmin();
     await createTarget(admin, {
-      kind: 'email', name: 'down mail', events: ['service_down'],
+      kind: 'email',
+      name: 'down mail',
+      events: ['service_down'],
       config: { host: '127.0.0.1', port: smtp.port, tls: 'none', from: 'cinderblock@example.test', to: ['down@example.test'] },
     });
-    const hook = await createTarget(admin, { kind: 'webhook', name: 'down watch', events: ['service_down'], config: { url: hooks.url('/service') } });
+    const hook = await createTarget(admin, {
+      kind: 'webhook',
+      name: 'down watch',
+      events: ['service_down'],
+      config: { url: hooks.url('/service') },
+    });
     const [ghost] = await db().insert(services).values({ binary: 'cinder-backup', host: 'ghost-host', version: '0.1.0' }).returning();
     await db().update(services).set({ updatedAt: sql`now() - interval '10 minutes'` }).where(eq(services.id, ghost.id));
     // The worker's own sweep runs every second too: whichever sweep sees it first tells, and only one does.
-    const notices = async () => (await db().select().from(auditEvents)
-      .where(and(eq(auditEvents.resourceId, 'cinder-backup@ghost-host'), eq(auditEvents.action, 'failure_notice')))).length;
+    const notices = async () =>
+      (
+        await db()
+          .select()
+          .from(auditEvents)
+          .where(and(eq(auditEvents.resourceId, 'cinder-backup@ghost-host'), eq(auditEvents.action, 'failure_notice')))
+      ).length;
     await sweepServiceHealth(db(), h.env.CINDERBLOCK_SERVICE_DOWN_TIME);
     await waitFor('the down notice', async () => (await notices()) === 1);
     await sweepServiceHealth(db(), h.env.CINDERBLOCK_SERVICE_DOWN_TIME);
@@ -177,7 +244,10 @@ describe('notifications', () => {
     await db().update(services).set({ updatedAt: sql`now() - interval '10 minutes'` }).where(eq(services.id, ghost.id));
     await sweepServiceHealth(db(), h.env.CINDERBLOCK_SERVICE_DOWN_TIME);
     await waitFor('a second down notice after it came back and went down again', async () => (await notices()) === 2);
-    await waitFor('two service-down webhooks', async () => hooks.hooks.filter((x) => x.path === '/service' && x.status === 200).length === 2);
+    await waitFor(
+      'two service-down webhooks',
+      async () => hooks.hooks.filter((x) => x.path === '/service' && x.status === 200).length === 2,
+    );
     const first = hooks.hooks.find((x) => x.path === '/service')!;
     assert.ok(verifies(hook.secret!, first.body, first.headers['x-cinderblock-signature']));
     assert.equal(JSON.parse(first.body).kind, 'service_down');
@@ -186,7 +256,9 @@ describe('notifications', () => {
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(hooks.hooks.filter((x) => x.path === '/service').length, 2, 'one webhook per transition');
     assert.equal(downMails().length, 2, 'one mail per transition');
-    await db().delete(services).where(and(eq(services.id, ghost.id)));
+    await db()
+      .delete(services)
+      .where(and(eq(services.id, ghost.id)));
   });
 
   test('a charge that takes a quota to 90 % tells once per crossing', async () => {
@@ -213,9 +285,19 @@ describe('notifications', () => {
   test('the console form becomes a target, and its errors name the fields of the form', async () => {
     const { actor: admin } = await seedAdmin();
     const form = new FormData();
-    for (const [k, v] of [['kind', 'email'], ['name', 'form mail'], ['config.host', '127.0.0.1'], ['config.port', String(smtp.port)], ['config.tls', 'none'],
-      ['config.from', 'cb@example.test'], ['config.to', 'a@example.test, b@example.test\nc@example.test'], ['password', 'hunter2'],
-      ['events', 'backup_failed'], ['events', 'service_down']]) form.append(k, v);
+    for (const [k, v] of [
+      ['kind', 'email'],
+      ['name', 'form mail'],
+      ['config.host', '127.0.0.1'],
+      ['config.port', String(smtp.port)],
+      ['config.tls', 'none'],
+      ['config.from', 'cb@example.test'],
+      ['config.to', 'a@example.test, b@example.test\nc@example.test'],
+      ['password', 'hunter2'],
+      ['events', 'backup_failed'],
+      ['events', 'service_down'],
+    ])
+      form.append(k, v);
     const { target } = await createTarget(admin, targetInputFromForm(form));
     assert.deepEqual(target.config.to, ['a@example.test', 'b@example.test', 'c@example.test']);
     assert.equal(target.config.port, smtp.port);
@@ -225,8 +307,16 @@ describe('notifications', () => {
     assert.ok(smtp.mails.some((m) => m.raw.includes(sent.id) && m.to.length === 3));
 
     const bad = new FormData();
-    for (const [k, v] of [['kind', 'email'], ['name', 'bad mail'], ['config.port', '99999'], ['config.tls', 'none'], ['config.from', 'nope'], ['config.to', 'x']]) bad.append(k, v);
-    const error = await expectError(createTarget(admin, targetInputFromForm(bad)), 'invalid') as { fieldErrors?: Record<string, string> };
+    for (const [k, v] of [
+      ['kind', 'email'],
+      ['name', 'bad mail'],
+      ['config.port', '99999'],
+      ['config.tls', 'none'],
+      ['config.from', 'nope'],
+      ['config.to', 'x'],
+    ])
+      bad.append(k, v);
+    const error = (await expectError(createTarget(admin, targetInputFromForm(bad)), 'invalid')) as { fieldErrors?: Record<string, string> };
     assert.ok(error.fieldErrors?.['config.host'] && error.fieldErrors['config.port'] && error.fieldErrors['config.from']);
     assert.ok(Object.keys(error.fieldErrors).some((k) => k.startsWith('config.to')));
   });

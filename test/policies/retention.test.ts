@@ -5,7 +5,10 @@ import { decideRetention, parseWithin, type Retention } from '../../server/polic
 /** Backups named by their time, as restic lists snapshots. */
 const at = (...times: string[]) => times.map((t) => ({ id: t, createdAt: new Date(t) }));
 const kept = (backups: { id: string; createdAt: Date }[], retention: Retention, zone = 'UTC') =>
-  decideRetention(backups, retention, zone).filter((d) => d.keep).map((d) => d.backup.id).sort();
+  decideRetention(backups, retention, zone)
+    .filter((d) => d.keep)
+    .map((d) => d.backup.id)
+    .sort();
 const reasonsOf = (backups: { id: string; createdAt: Date }[], retention: Retention, zone = 'UTC') =>
   Object.fromEntries(decideRetention(backups, retention, zone).map((d) => [d.backup.id, d.reasons]));
 
@@ -14,9 +17,19 @@ const sundays = at(...Array.from({ length: 12 }, (_, i) => new Date(Date.UTC(202
 
 describe("retention with restic's forget semantics", () => {
   test('keep-daily counts days that have a backup, keeping the newest of each (the a1-a5 example)', () => {
-    const backups = at('2026-05-01T08:00:00Z', '2026-05-02T08:00:00Z', '2026-05-02T11:00:00Z', '2026-05-04T09:00:00Z', '2026-05-05T10:00:00Z');
-    assert.deepEqual(kept(backups, { keepDaily: 4 }),
-      ['2026-05-01T08:00:00Z', '2026-05-02T11:00:00Z', '2026-05-04T09:00:00Z', '2026-05-05T10:00:00Z']);
+    const backups = at(
+      '2026-05-01T08:00:00Z',
+      '2026-05-02T08:00:00Z',
+      '2026-05-02T11:00:00Z',
+      '2026-05-04T09:00:00Z',
+      '2026-05-05T10:00:00Z',
+    );
+    assert.deepEqual(kept(backups, { keepDaily: 4 }), [
+      '2026-05-01T08:00:00Z',
+      '2026-05-02T11:00:00Z',
+      '2026-05-04T09:00:00Z',
+      '2026-05-05T10:00:00Z',
+    ]);
   });
 
   test('weekly Sunday backups: keep-daily 4 keeps the last four Sundays, keep-weekly 2 the last two', () => {
@@ -27,7 +40,11 @@ describe("retention with restic's forget semantics", () => {
 
   test('keep-monthly keeps the newest backup of each of the last n months', () => {
     // November's newest is the 22nd, October's the 25th, September's the 27th.
-    assert.deepEqual(kept(sundays, { keepMonthly: 3 }), ['2026-09-27T11:00:00.000Z', '2026-10-25T11:00:00.000Z', '2026-11-22T11:00:00.000Z']);
+    assert.deepEqual(kept(sundays, { keepMonthly: 3 }), [
+      '2026-09-27T11:00:00.000Z',
+      '2026-10-25T11:00:00.000Z',
+      '2026-11-22T11:00:00.000Z',
+    ]);
   });
 
   test('rules combine: a backup is kept when any rule keeps it, and every rule that keeps it is named', () => {
@@ -45,19 +62,38 @@ describe("retention with restic's forget semantics", () => {
     const result = kept(daily, { keepDaily: 7, keepWeekly: 5, keepMonthly: 12 });
     const expected = [
       // the 7 newest days
-      '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20', '2026-11-21', '2026-11-22',
+      '2026-11-16',
+      '2026-11-17',
+      '2026-11-18',
+      '2026-11-19',
+      '2026-11-20',
+      '2026-11-21',
+      '2026-11-22',
       // the Sundays ending the 4 weeks before (the newest week's Sunday is already a daily)
-      '2026-11-15', '2026-11-08', '2026-11-01', '2026-10-25',
+      '2026-11-15',
+      '2026-11-08',
+      '2026-11-01',
+      '2026-10-25',
       // the last day of each month that has a backup (November's is already kept), and the oldest month's newest
-      '2026-10-31', '2026-09-30', '2026-08-31',
+      '2026-10-31',
+      '2026-09-30',
+      '2026-08-31',
       // keep-monthly 12 found only 4 months: restic 0.17 keeps the oldest backup as well
       '2026-08-15',
-    ].map((d) => `${d}T02:00:00.000Z`).sort();
+    ]
+      .map((d) => `${d}T02:00:00.000Z`)
+      .sort();
     assert.deepEqual(result, expected);
   });
 
   test('keep-last keeps the n newest; keep-within is measured from the newest backup, not from now', () => {
-    const backups = at('2026-01-01T00:00:00Z', '2026-01-05T00:00:00Z', '2026-01-09T00:00:00Z', '2026-01-10T00:00:00Z', '2026-01-10T12:00:00Z');
+    const backups = at(
+      '2026-01-01T00:00:00Z',
+      '2026-01-05T00:00:00Z',
+      '2026-01-09T00:00:00Z',
+      '2026-01-10T00:00:00Z',
+      '2026-01-10T12:00:00Z',
+    );
     assert.deepEqual(kept(backups, { keepLast: 2 }), ['2026-01-10T00:00:00Z', '2026-01-10T12:00:00Z']);
     // Within 2 days of 10 Jan 12:00: strictly after 8 Jan 12:00.
     assert.deepEqual(kept(backups, { keepWithin: '2d' }), ['2026-01-09T00:00:00Z', '2026-01-10T00:00:00Z', '2026-01-10T12:00:00Z']);
@@ -76,12 +112,20 @@ describe("retention with restic's forget semantics", () => {
     assert.deepEqual(kept(backups, { keepDaily: 1 }, 'UTC'), ['2026-01-16T03:30:00Z']);
     assert.deepEqual(reasonsOf(backups, { keepDaily: 2 }, 'America/New_York')['2026-01-16T03:30:00Z'], ['daily 2026-01-15']);
     assert.deepEqual(kept(backups, { keepDaily: 2 }, 'America/New_York'), ['2026-01-16T03:30:00Z', '2026-01-15T23:30:00Z'].sort());
-    assert.deepEqual(reasonsOf(backups, { keepDaily: 2 }, 'America/New_York')['2026-01-15T23:30:00Z'], ['oldest (daily has fewer periods than 2)']);
+    assert.deepEqual(reasonsOf(backups, { keepDaily: 2 }, 'America/New_York')['2026-01-15T23:30:00Z'], [
+      'oldest (daily has fewer periods than 2)',
+    ]);
     assert.deepEqual(kept(backups, { keepDaily: 2 }, 'UTC'), backups.map((b) => b.id).sort());
   });
 
   test('keep-hourly and keep-yearly; without any rule everything is kept', () => {
-    const backups = at('2024-12-31T23:00:00Z', '2025-06-01T10:00:00Z', '2025-12-31T22:00:00Z', '2025-12-31T22:40:00Z', '2026-01-01T00:10:00Z');
+    const backups = at(
+      '2024-12-31T23:00:00Z',
+      '2025-06-01T10:00:00Z',
+      '2025-12-31T22:00:00Z',
+      '2025-12-31T22:40:00Z',
+      '2026-01-01T00:10:00Z',
+    );
     assert.deepEqual(kept(backups, { keepHourly: 2 }), ['2025-12-31T22:40:00Z', '2026-01-01T00:10:00Z']);
     assert.deepEqual(kept(backups, { keepYearly: 3 }), ['2024-12-31T23:00:00Z', '2025-12-31T22:40:00Z', '2026-01-01T00:10:00Z']);
     assert.deepEqual(kept(backups, {}), backups.map((b) => b.id).sort());

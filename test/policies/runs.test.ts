@@ -6,35 +6,60 @@ import { deleteVolume } from '../../server/volumes/service';
 import { backups, jobs, policyRuns, policyVolumes, quotas, volumes } from '../../server/db/schema';
 import { KEPT_FOR_DEPENDENTS } from '../../server/policies/prune';
 import { MAX_JITTER_MS, sweepPolicies } from '../../server/policies/runs';
-import { assignVolumes, createPolicy, deletePolicy, pausePolicy, previewPrune, runPolicyNow, updatePolicy } from '../../server/policies/service';
+import {
+  assignVolumes,
+  createPolicy,
+  deletePolicy,
+  pausePolicy,
+  previewPrune,
+  runPolicyNow,
+  updatePolicy,
+} from '../../server/policies/service';
 import { listPolicies, volumeProtection } from '../../server/policies/queries';
 import { addMember, seedAdmin, seedProject } from '../support/identities';
 import { expectError, startHarness, waitFor, type Harness } from '../support/harness';
 import { backupTools } from '../backups/support';
 
 let h: Harness;
-before(async () => { h = await startHarness({ host: 'policy-host' }); });
-after(async () => { await h?.stop(); });
+before(async () => {
+  h = await startHarness({ host: 'policy-host' });
+});
+after(async () => {
+  await h?.stop();
+});
 
 const { newVolume, writeData, waitForBackup } = backupTools(() => h);
 const db = () => h.database.handle.db;
 
 const policyInput = (projectId: string, overrides: Record<string, unknown> = {}) => ({
-  projectId, name: 'nightly', schedule: { kind: 'daily', time: '02:00' }, timeZone: 'Europe/Berlin',
-  fullEveryRuns: 3, fullEveryDays: null, force: false, container: null,
+  projectId,
+  name: 'nightly',
+  schedule: { kind: 'daily', time: '02:00' },
+  timeZone: 'Europe/Berlin',
+  fullEveryRuns: 3,
+  fullEveryDays: null,
+  force: false,
+  container: null,
   retention: { keepLast: 2, keepHourly: null, keepDaily: null, keepWeekly: null, keepMonthly: null, keepYearly: null, keepWithin: null },
   ...overrides,
 });
 
 async function runsOf(policyId: string) {
-  return db().select().from(policyRuns).where(eq(policyRuns.policyId, policyId)).orderBy(asc(policyRuns.startedAt), asc(policyRuns.volumeId));
+  return db()
+    .select()
+    .from(policyRuns)
+    .where(eq(policyRuns.policyId, policyId))
+    .orderBy(asc(policyRuns.startedAt), asc(policyRuns.volumeId));
 }
 async function assignmentsOf(policyId: string) {
   return db().select().from(policyVolumes).where(eq(policyVolumes.policyId, policyId)).orderBy(asc(policyVolumes.volumeId));
 }
 /** The moment the policy's earliest assignment is due. */
 async function nextDueOf(policyId: string): Promise<Date> {
-  const [{ at }] = await db().select({ at: min(policyVolumes.nextRunAt) }).from(policyVolumes).where(eq(policyVolumes.policyId, policyId));
+  const [{ at }] = await db()
+    .select({ at: min(policyVolumes.nextRunAt) })
+    .from(policyVolumes)
+    .where(eq(policyVolumes.policyId, policyId));
   return at!;
 }
 /** Sweeps until every started run of the policy has settled (the backup ended), at a clock `now`. */
@@ -48,7 +73,10 @@ async function settle(policyId: string, now: Date) {
 }
 /** Deletes a volume's backups (newest first), then the volume. */
 async function deleteVolumeOf(actor: Awaited<ReturnType<typeof seedProject>>['actor'], volumeId: string) {
-  const rows = await db().select().from(backups).where(and(eq(backups.volumeId, volumeId), eq(backups.deleted, false)));
+  const rows = await db()
+    .select()
+    .from(backups)
+    .where(and(eq(backups.volumeId, volumeId), eq(backups.deleted, false)));
   for (const row of rows.sort((x, y) => y.createdAt.getTime() - x.createdAt.getTime())) {
     await deleteBackup(actor, { id: row.id });
     await waitFor('the backup to go', async () => {
@@ -65,7 +93,10 @@ async function deleteVolumeOf(actor: Awaited<ReturnType<typeof seedProject>>['ac
 
 async function retentionDone(policyId: string) {
   return waitFor('retention jobs', async () => {
-    const live = await db().select().from(jobs).where(and(eq(jobs.kind, 'policy_retention'), eq(jobs.resourceId, policyId)));
+    const live = await db()
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.kind, 'policy_retention'), eq(jobs.resourceId, policyId)));
     return live.every((j) => j.status === 'succeeded') && live;
   });
 }
@@ -97,14 +128,27 @@ describe('policy runs', () => {
     const [a, b] = await Promise.all([sweepPolicies(db(), late), sweepPolicies(db(), late)]);
     const started = [...a.started, ...b.started].filter((r) => r.policyId === policy.id);
     assert.deepEqual(started.map((r) => r.volumeId).sort(), [one.id, two.id].sort());
-    assert.ok(started.every((r) => r.status === 'started' && r.backupId && !r.incremental), JSON.stringify(started));
-    assert.ok(started.every((r) => r.slotAt!.toISOString() === '2030-01-11T01:00:00.000Z'), 'the catch-up run belongs to the first missed slot');
-    for (const row of await assignmentsOf(policy.id)) assert.equal(row.nextSlotAt!.toISOString(), '2030-01-15T01:00:00.000Z', 'the next slot is the first after now');
+    assert.ok(
+      started.every((r) => r.status === 'started' && r.backupId && !r.incremental),
+      JSON.stringify(started),
+    );
+    assert.ok(
+      started.every((r) => r.slotAt!.toISOString() === '2030-01-11T01:00:00.000Z'),
+      'the catch-up run belongs to the first missed slot',
+    );
+    for (const row of await assignmentsOf(policy.id))
+      assert.equal(row.nextSlotAt!.toISOString(), '2030-01-15T01:00:00.000Z', 'the next slot is the first after now');
     assert.equal((await sweepPolicies(db(), late)).started.length, 0, 'nothing is stacked');
 
     const runs = await settle(policy.id, late);
-    assert.deepEqual(runs.map((r) => r.status), ['succeeded', 'succeeded']);
-    assert.ok(runs.every((r) => r.finishedAt !== null && r.backupId !== null), 'each run ended with its backup');
+    assert.deepEqual(
+      runs.map((r) => r.status),
+      ['succeeded', 'succeeded'],
+    );
+    assert.ok(
+      runs.every((r) => r.finishedAt !== null && r.backupId !== null),
+      'each run ended with its backup',
+    );
     const made = await db().select().from(backups).where(eq(backups.policyId, policy.id));
     assert.equal(made.length, 2, 'each backup is marked as the policy’s');
     await pausePolicy(actor, { id: policy.id, paused: true });
@@ -117,7 +161,10 @@ describe('policy runs', () => {
     await assignVolumes(actor, { id: policy.id, volumeIds: [volume.id] }, undefined, new Date('2030-02-01T00:00:00Z'));
 
     // Quota full: the backups quota allows no more.
-    await db().update(quotas).set({ hardLimit: 0 }).where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'backups')));
+    await db()
+      .update(quotas)
+      .set({ hardLimit: 0 })
+      .where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'backups')));
     const mine = (result: Awaited<ReturnType<typeof sweepPolicies>>) => result.started.filter((r) => r.policyId === policy.id);
     const first = { started: mine(await sweepPolicies(db(), new Date('2030-02-01T00:20:00Z'))) };
     assert.equal(first.started.length, 1);
@@ -127,7 +174,10 @@ describe('policy runs', () => {
     assert.equal((await assignmentsOf(policy.id))[0].nextSlotAt!.toISOString(), '2030-02-01T01:15:00.000Z');
 
     // Quota back; the next slot runs. While its backup is being made, a run-now is skipped as "still going".
-    await db().update(quotas).set({ hardLimit: 10 }).where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'backups')));
+    await db()
+      .update(quotas)
+      .set({ hardLimit: 10 })
+      .where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'backups')));
     const second = { started: mine(await sweepPolicies(db(), new Date('2030-02-01T01:20:00Z'))) };
     assert.equal(second.started[0].status, 'started');
     const [busy] = await runPolicyNow(actor, { id: policy.id }, undefined, new Date('2030-02-01T01:21:00Z'));
@@ -148,9 +198,16 @@ describe('policy runs', () => {
     const { project, actor } = await seedProject();
     const volume = await newVolume(actor, project.id, 'days');
     await writeData(volume.id, [0]);
-    const policy = await createPolicy(actor, policyInput(project.id, {
-      name: 'twice a day', schedule: { kind: 'cron', expression: '0 */12 * * *' }, timeZone: 'UTC', fullEveryRuns: null, fullEveryDays: 1,
-    }));
+    const policy = await createPolicy(
+      actor,
+      policyInput(project.id, {
+        name: 'twice a day',
+        schedule: { kind: 'cron', expression: '0 */12 * * *' },
+        timeZone: 'UTC',
+        fullEveryRuns: null,
+        fullEveryDays: 1,
+      }),
+    );
     await assignVolumes(actor, { id: policy.id, volumeIds: [volume.id] }, undefined, new Date('2030-05-01T06:00:00Z'));
     const kinds: boolean[] = [];
     for (let n = 0; n < 3; n++) {
@@ -188,8 +245,14 @@ describe('policy runs', () => {
       await retentionDone(fulls.id);
     }
     const runs = await runsOf(fulls.id);
-    assert.deepEqual(runs.map((r) => r.status), ['succeeded', 'succeeded', 'succeeded']);
-    assert.ok(runs.every((r) => !r.incremental), 'full every run');
+    assert.deepEqual(
+      runs.map((r) => r.status),
+      ['succeeded', 'succeeded', 'succeeded'],
+    );
+    assert.ok(
+      runs.every((r) => !r.incremental),
+      'full every run',
+    );
     // keep-last 2: the first run's backup is pruned after the third run, through the normal delete.
     assert.deepEqual((runs[2].retention as { pruned: string[] }).pruned, [runs[0].backupId]);
     await waitFor('the pruned backup to go', async () => {
@@ -201,7 +264,10 @@ describe('policy runs', () => {
 
     // Incrementals: the full stays while an incremental depends on it, with the reason recorded.
     await pausePolicy(actor, { id: fulls.id, paused: true });
-    const chain = await createPolicy(actor, policyInput(project.id, { name: 'chain', fullEveryRuns: 5, timeZone: 'UTC', retention: { keepLast: 1 } }));
+    const chain = await createPolicy(
+      actor,
+      policyInput(project.id, { name: 'chain', fullEveryRuns: 5, timeZone: 'UTC', retention: { keepLast: 1 } }),
+    );
     await assignVolumes(actor, { id: chain.id, volumeIds: [volume.id] }, undefined, new Date('2030-04-01T00:00:00Z'));
     for (let day = 1; day <= 2; day++) {
       const due = await nextDueOf(chain.id);
@@ -210,7 +276,11 @@ describe('policy runs', () => {
       await retentionDone(chain.id);
     }
     const chainRuns = await runsOf(chain.id);
-    assert.deepEqual(chainRuns.map((r) => r.incremental), [false, true], JSON.stringify(chainRuns));
+    assert.deepEqual(
+      chainRuns.map((r) => r.incremental),
+      [false, true],
+      JSON.stringify(chainRuns),
+    );
     const outcome = chainRuns[1].retention as { pruned: string[]; skipped: { id: string; reason: string }[] };
     assert.deepEqual(outcome.pruned, []);
     assert.deepEqual(outcome.skipped, [{ id: chainRuns[0].backupId, reason: KEPT_FOR_DEPENDENTS }]);
@@ -218,10 +288,13 @@ describe('policy runs', () => {
     // The preview says the same, with the rule that keeps each backup.
     const [preview] = await previewPrune(actor, { id: chain.id });
     assert.equal(preview.volumeId, volume.id);
-    assert.deepEqual(preview.entries.map((e) => [e.backupId, e.keep, e.reasons]), [
-      [chainRuns[1].backupId, true, ['last 1']],
-      [chainRuns[0].backupId, true, [KEPT_FOR_DEPENDENTS]],
-    ]);
+    assert.deepEqual(
+      preview.entries.map((e) => [e.backupId, e.keep, e.reasons]),
+      [
+        [chainRuns[1].backupId, true, ['last 1']],
+        [chainRuns[0].backupId, true, [KEPT_FOR_DEPENDENTS]],
+      ],
+    );
     assert.ok((await previewPrune(actor, { id: fulls.id }))[0].entries.every((e) => e.keep && e.reasons[0].startsWith('last')));
     await pausePolicy(actor, { id: chain.id, paused: true });
   });
@@ -236,7 +309,11 @@ describe('policy runs', () => {
 
     await expectError(createPolicy(reader, policyInput(project.id)), 'forbidden');
     await expectError(createPolicy(other.actor, policyInput(project.id)), 'not_found');
-    await expectError(createPolicy(actor, policyInput(project.id, { fullEveryRuns: null })), 'invalid', /full backup every N runs or every N days/);
+    await expectError(
+      createPolicy(actor, policyInput(project.id, { fullEveryRuns: null })),
+      'invalid',
+      /full backup every N runs or every N days/,
+    );
     await expectError(createPolicy(actor, policyInput(null as unknown as string)), 'forbidden');
     const own = await createPolicy(actor, policyInput(project.id));
     await expectError(updatePolicy(other.actor, { ...policyInput(project.id), id: own.id }), 'not_found');
@@ -253,11 +330,18 @@ describe('policy runs', () => {
     assert.deepEqual([protection.unprotected, protection.policies.map((p) => p.name)], [false, ['offered']]);
     await assignVolumes(other.actor, { id: shared.id, volumeIds: [theirs.id] });
     const runs = await runPolicyNow(actor, { id: shared.id });
-    assert.deepEqual(runs.map((r) => r.volumeId), [mine.id], 'run now starts only the caller’s volumes');
+    assert.deepEqual(
+      runs.map((r) => r.volumeId),
+      [mine.id],
+      'run now starts only the caller’s volumes',
+    );
     await expectError(runPolicyNow(reader, { id: shared.id }), 'invalid');
     // Replacing one project's set leaves the other project's alone.
     await assignVolumes(actor, { id: shared.id, projectId: project.id, volumeIds: [] });
-    assert.deepEqual((await assignmentsOf(shared.id)).map((a) => a.volumeId), [theirs.id]);
+    assert.deepEqual(
+      (await assignmentsOf(shared.id)).map((a) => a.volumeId),
+      [theirs.id],
+    );
     await settle(shared.id, new Date());
     await deletePolicy(admin, { id: shared.id });
     await deletePolicy(actor, { id: own.id });

@@ -25,8 +25,12 @@ const workers: WorkerProcess[] = [];
 
 function worker(env: Record<string, string> = {}) {
   const w = startWorkerProcess(database.url, {
-    CINDERBLOCK_HOST: 'storage-1', CINDERBLOCK_DATA_DIR: dataDir, CINDERBLOCK_JOB_LEASE_SECONDS: String(LEASE_SECONDS),
-    CINDERBLOCK_REPORT_INTERVAL: '1', CINDERBLOCK_SERVICE_DOWN_TIME: '30', CINDERBLOCK_JOB_POLL_SECONDS: '1',
+    CINDERBLOCK_HOST: 'storage-1',
+    CINDERBLOCK_DATA_DIR: dataDir,
+    CINDERBLOCK_JOB_LEASE_SECONDS: String(LEASE_SECONDS),
+    CINDERBLOCK_REPORT_INTERVAL: '1',
+    CINDERBLOCK_SERVICE_DOWN_TIME: '30',
+    CINDERBLOCK_JOB_POLL_SECONDS: '1',
     // 32 MiB objects at 64 MiB/s: a 1 GiB transfer takes about 16 seconds, long enough to crash in.
     CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: String(64 * MiB),
     ...env,
@@ -46,8 +50,12 @@ after(async () => {
 });
 
 const db = () => database.handle.db;
-async function backupRow(id: string) { return (await db().select().from(backups).where(eq(backups.id, id)))[0]; }
-async function volumeRow(id: string) { return (await db().select().from(volumes).where(eq(volumes.id, id)))[0]; }
+async function backupRow(id: string) {
+  return (await db().select().from(backups).where(eq(backups.id, id)))[0];
+}
+async function volumeRow(id: string) {
+  return (await db().select().from(volumes).where(eq(volumes.id, id)))[0];
+}
 
 async function newVolume(actor: Awaited<ReturnType<typeof seedProject>>['actor'], projectId: string, offsetsMiB: number[]) {
   const created = await createVolume(actor, { projectId, name: 'crash', size: '1' });
@@ -67,24 +75,39 @@ async function objectsOf(backup: typeof backups.$inferSelect) {
 
 /** Quota usage equals what the rows say (design.md: usage counts while the row exists). */
 async function assertQuotasMatchRows(projectId: string) {
-  const [{ count, gigabytes }] = await db().select({ count: sql<number>`count(*)::int`, gigabytes: sql<number>`coalesce(sum(${backups.size}), 0)::int` })
-    .from(backups).where(and(eq(backups.projectId, projectId), eq(backups.deleted, false)));
-  const usage = Object.fromEntries((await db().select().from(quotas).where(eq(quotas.projectId, projectId))).map((q) => [q.resource, q.inUse]));
+  const [{ count, gigabytes }] = await db()
+    .select({ count: sql<number>`count(*)::int`, gigabytes: sql<number>`coalesce(sum(${backups.size}), 0)::int` })
+    .from(backups)
+    .where(and(eq(backups.projectId, projectId), eq(backups.deleted, false)));
+  const usage = Object.fromEntries(
+    (await db().select().from(quotas).where(eq(quotas.projectId, projectId))).map((q) => [q.resource, q.inUse]),
+  );
   assert.equal(usage.backups, count);
   assert.equal(usage.backup_gigabytes, gigabytes);
-  const [{ volumeCount, volumeGigabytes }] = await db().select({ volumeCount: sql<number>`count(*)::int`, volumeGigabytes: sql<number>`coalesce(sum(${volumes.size}), 0)::int` })
-    .from(volumes).where(and(eq(volumes.projectId, projectId), eq(volumes.deleted, false)));
+  const [{ volumeCount, volumeGigabytes }] = await db()
+    .select({ volumeCount: sql<number>`count(*)::int`, volumeGigabytes: sql<number>`coalesce(sum(${volumes.size}), 0)::int` })
+    .from(volumes)
+    .where(and(eq(volumes.projectId, projectId), eq(volumes.deleted, false)));
   assert.equal(usage.volumes, volumeCount);
-  const [{ snapshotGigabytes }] = await db().select({ snapshotGigabytes: sql<number>`coalesce(sum(${snapshots.size}), 0)::int` })
-    .from(snapshots).where(and(eq(snapshots.projectId, projectId), eq(snapshots.deleted, false), eq(snapshots.temporary, false)));
+  const [{ snapshotGigabytes }] = await db()
+    .select({ snapshotGigabytes: sql<number>`coalesce(sum(${snapshots.size}), 0)::int` })
+    .from(snapshots)
+    .where(and(eq(snapshots.projectId, projectId), eq(snapshots.deleted, false), eq(snapshots.temporary, false)));
   assert.equal(usage.gigabytes, volumeGigabytes + snapshotGigabytes);
 }
 
 async function runningJob(kind: string, resourceId: string) {
-  return waitFor(`${kind} to run`, async () => {
-    const [job] = await db().select().from(jobs).where(and(eq(jobs.kind, kind), eq(jobs.resourceId, resourceId)));
-    return job?.status === 'running' && job;
-  }, 20_000);
+  return waitFor(
+    `${kind} to run`,
+    async () => {
+      const [job] = await db()
+        .select()
+        .from(jobs)
+        .where(and(eq(jobs.kind, kind), eq(jobs.resourceId, resourceId)));
+      return job?.status === 'running' && job;
+    },
+    20_000,
+  );
 }
 
 describe('crash recovery', () => {
@@ -105,10 +128,14 @@ describe('crash recovery', () => {
 
     const second = worker();
     await second.ready;
-    const ended = await waitFor('the backup to end', async () => {
-      const row = await backupRow(backup.id);
-      return row.status === 'error' && row;
-    }, RECOVERY_MS);
+    const ended = await waitFor(
+      'the backup to end',
+      async () => {
+        const row = await backupRow(backup.id);
+        return row.status === 'error' && row;
+      },
+      RECOVERY_MS,
+    );
     assert.ok(Date.now() - killedAt < RECOVERY_MS);
     assert.equal(ended.failReason, 'incomplete backup reset on manager restart');
     const after = await waitFor('the volume to be released', async () => {
@@ -116,11 +143,15 @@ describe('crash recovery', () => {
       return row.backupStatus === 'error_backing-up' && row;
     });
     assert.equal(after.status, 'in-use', 'the volume itself is untouched');
-    await waitFor('partial objects and the temporary snapshot to be removed', async () => {
-      const row = await backupRow(backup.id);
-      const [temp] = await db().select().from(snapshots).where(eq(snapshots.id, during.tempSnapshotId!));
-      return (await objectsOf(during)).length === 0 && temp.deleted && row.tempSnapshotId === null;
-    }, RECOVERY_MS);
+    await waitFor(
+      'partial objects and the temporary snapshot to be removed',
+      async () => {
+        const row = await backupRow(backup.id);
+        const [temp] = await db().select().from(snapshots).where(eq(snapshots.id, during.tempSnapshotId!));
+        return (await objectsOf(during)).length === 0 && temp.deleted && row.tempSnapshotId === null;
+      },
+      RECOVERY_MS,
+    );
     const snapshotFiles = (await readdir(path.join(dataDir, 'volumes'))).filter((n) => n.startsWith('snapshot-'));
     assert.deepEqual(snapshotFiles, []);
     await assertQuotasMatchRows(project.id);
@@ -141,10 +172,14 @@ describe('crash recovery', () => {
     await waitFor('the restore to write', async () => (await backupRow(backup.id)).progressBytes > 0, 20_000);
     const runner = job.leaseOwner!.includes(`:${a.child.pid}:`) ? a : b;
     await runner.stop('SIGKILL');
-    const target = await waitFor('the target to end in error', async () => {
-      const row = await volumeRow(restore.volumeId);
-      return row.status === 'error' && row;
-    }, RECOVERY_MS);
+    const target = await waitFor(
+      'the target to end in error',
+      async () => {
+        const row = await volumeRow(restore.volumeId);
+        return row.status === 'error' && row;
+      },
+      RECOVERY_MS,
+    );
     assert.equal(target.backupStatus, 'error_restoring');
     assert.equal((await backupRow(backup.id)).status, 'available');
     await assertQuotasMatchRows(project.id);
@@ -161,10 +196,14 @@ describe('crash recovery', () => {
     const doomed = await createBackup(actor, { volumeId: volume.id });
     await waitFor('the backup', async () => (await backupRow(doomed.id)).status === 'available', 60_000);
     const kept = await createBackup(actor, { volumeId: volume.id });
-    const keptRow = await waitFor('the backup', async () => {
-      const row = await backupRow(kept.id);
-      return row.status === 'available' && row;
-    }, 60_000);
+    const keptRow = await waitFor(
+      'the backup',
+      async () => {
+        const row = await backupRow(kept.id);
+        return row.status === 'available' && row;
+      },
+      60_000,
+    );
     const doomedRow = await backupRow(doomed.id);
     await deleteBackup(actor, { id: doomed.id });
     await resetBackupStatus(admin, { id: kept.id, status: 'available' });
@@ -173,10 +212,17 @@ describe('crash recovery', () => {
     await restarted.ready;
     await waitFor('the delete to finish', async () => (await backupRow(doomed.id)).deleted, RECOVERY_MS);
     assert.deepEqual(await objectsOf(doomedRow), []);
-    await waitFor('the verify to finish', async () => {
-      const [job] = await db().select().from(jobs).where(and(eq(jobs.kind, 'backup_verify'), eq(jobs.resourceId, kept.id)));
-      return job.status === 'succeeded';
-    }, RECOVERY_MS);
+    await waitFor(
+      'the verify to finish',
+      async () => {
+        const [job] = await db()
+          .select()
+          .from(jobs)
+          .where(and(eq(jobs.kind, 'backup_verify'), eq(jobs.resourceId, kept.id)));
+        return job.status === 'succeeded';
+      },
+      RECOVERY_MS,
+    );
     assert.equal((await backupRow(kept.id)).status, 'available');
     assert.ok((await objectsOf(keptRow)).length > 0);
     await assertQuotasMatchRows(project.id);
@@ -198,16 +244,31 @@ describe('crash recovery', () => {
     w.child.kill('SIGSTOP');
     await deleteBackup(actor, { id: one.id });
     await resetBackupStatus(admin, { id: two.id, status: 'available' });
-    await db().update(jobs).set({ status: 'running', leaseOwner: 'storage-1:99999:dead', leaseToken: 1, leaseExpiresAt: sql`now() + interval '2 seconds'`, attempts: 1 })
+    await db()
+      .update(jobs)
+      .set({
+        status: 'running',
+        leaseOwner: 'storage-1:99999:dead',
+        leaseToken: 1,
+        leaseExpiresAt: sql`now() + interval '2 seconds'`,
+        attempts: 1,
+      })
       .where(and(sql`${jobs.kind} in ('backup_delete', 'backup_verify')`, sql`${jobs.resourceId} in (${one.id}, ${two.id})`));
     await w.stop('SIGKILL');
     const restarted = worker(fast);
     await restarted.ready;
     await waitFor('the delete to be retried', async () => (await backupRow(one.id)).deleted, RECOVERY_MS);
-    await waitFor('the verify to be retried', async () => {
-      const [job] = await db().select().from(jobs).where(and(eq(jobs.kind, 'backup_verify'), eq(jobs.resourceId, two.id)));
-      return job.status === 'succeeded' && job.attempts === 2;
-    }, RECOVERY_MS);
+    await waitFor(
+      'the verify to be retried',
+      async () => {
+        const [job] = await db()
+          .select()
+          .from(jobs)
+          .where(and(eq(jobs.kind, 'backup_verify'), eq(jobs.resourceId, two.id)));
+        return job.status === 'succeeded' && job.attempts === 2;
+      },
+      RECOVERY_MS,
+    );
     await assertQuotasMatchRows(project.id);
     await restarted.stop();
   });
@@ -241,14 +302,22 @@ describe('crash recovery', () => {
     const backup = await createBackup(actor, { volumeId: volume.id });
     await waitFor('progress', async () => (await backupRow(backup.id)).progressBytes > 0, 20_000);
     await database.restart(1000);
-    const ended = await waitFor('the backup to end', async () => {
-      const row = await backupRow(backup.id).catch(() => undefined);
-      return row && ['available', 'error'].includes(row.status) && row;
-    }, 60_000);
-    const after = await waitFor('the volume to be released', async () => {
-      const row = await volumeRow(volume.id);
-      return row.backupStatus !== 'backing-up' && row;
-    }, RECOVERY_MS);
+    const ended = await waitFor(
+      'the backup to end',
+      async () => {
+        const row = await backupRow(backup.id).catch(() => undefined);
+        return row && ['available', 'error'].includes(row.status) && row;
+      },
+      60_000,
+    );
+    const after = await waitFor(
+      'the volume to be released',
+      async () => {
+        const row = await volumeRow(volume.id);
+        return row.backupStatus !== 'backing-up' && row;
+      },
+      RECOVERY_MS,
+    );
     assert.equal(after.backupStatus, ended.status === 'available' ? null : 'error_backing-up');
     await assertQuotasMatchRows(project.id);
     await w.stop();

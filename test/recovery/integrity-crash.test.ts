@@ -25,8 +25,12 @@ const workers: WorkerProcess[] = [];
 /** 64 MiB/s: checking a 1 GiB backup takes about 16 seconds, long enough to crash in. */
 function worker(maxBytesPerSec = 64 * MiB) {
   const w = startWorkerProcess(database.url, {
-    CINDERBLOCK_HOST: 'storage-1', CINDERBLOCK_DATA_DIR: dataDir, CINDERBLOCK_JOB_LEASE_SECONDS: String(LEASE_SECONDS),
-    CINDERBLOCK_REPORT_INTERVAL: '1', CINDERBLOCK_SERVICE_DOWN_TIME: '30', CINDERBLOCK_JOB_POLL_SECONDS: '1',
+    CINDERBLOCK_HOST: 'storage-1',
+    CINDERBLOCK_DATA_DIR: dataDir,
+    CINDERBLOCK_JOB_LEASE_SECONDS: String(LEASE_SECONDS),
+    CINDERBLOCK_REPORT_INTERVAL: '1',
+    CINDERBLOCK_SERVICE_DOWN_TIME: '30',
+    CINDERBLOCK_JOB_POLL_SECONDS: '1',
     CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: String(maxBytesPerSec),
   });
   workers.push(w);
@@ -44,8 +48,12 @@ after(async () => {
 });
 
 const db = () => database.handle.db;
-async function backupRow(id: string) { return (await db().select().from(backups).where(eq(backups.id, id)))[0]; }
-async function jobRow(id: string) { return (await db().select().from(jobs).where(eq(jobs.id, id)))[0]; }
+async function backupRow(id: string) {
+  return (await db().select().from(backups).where(eq(backups.id, id)))[0];
+}
+async function jobRow(id: string) {
+  return (await db().select().from(jobs).where(eq(jobs.id, id)))[0];
+}
 const scratchFiles = async () => readdir(path.join(dataDir, 'scratch')).catch(() => [] as string[]);
 
 /** An available backup of a volume with some data, made by a fast worker that then stops. */
@@ -54,7 +62,11 @@ async function availableBackup() {
   await fast.ready;
   const { project, actor } = await seedProject('member');
   const created = await createVolume(actor, { projectId: project.id, name: 'checked', size: '1' });
-  await waitFor('the volume', async () => (await db().select().from(volumes).where(eq(volumes.id, created.id)))[0].status === 'available', 20_000);
+  await waitFor(
+    'the volume',
+    async () => (await db().select().from(volumes).where(eq(volumes.id, created.id)))[0].status === 'available',
+    20_000,
+  );
   const file = await open(path.join(dataDir, 'volumes', `volume-${created.id}.img`), 'r+');
   for (const offset of [0, 100, 600]) await file.write(randomBytes(MiB), 0, MiB, offset * MiB);
   await file.close();
@@ -66,10 +78,14 @@ async function availableBackup() {
 
 /** The job running with some progress made, and the worker that runs it. */
 async function runningWithProgress(jobId: string, key: string) {
-  return waitFor(`job ${jobId} to make progress`, async () => {
-    const job = await jobRow(jobId);
-    return job.status === 'running' && (job.progress?.[key] ?? 0) > 0 && job;
-  }, 30_000);
+  return waitFor(
+    `job ${jobId} to make progress`,
+    async () => {
+      const job = await jobRow(jobId);
+      return job.status === 'running' && (job.progress?.[key] ?? 0) > 0 && job;
+    },
+    30_000,
+  );
 }
 
 describe('crash recovery of integrity checks', () => {
@@ -86,10 +102,14 @@ describe('crash recovery of integrity checks', () => {
 
     const second = worker(1024 * MiB);
     await second.ready;
-    const ended = await waitFor('the verify to be retried and finish', async () => {
-      const job = await jobRow(jobId);
-      return job.status === 'succeeded' && job;
-    }, RECOVERY_MS + 20_000);
+    const ended = await waitFor(
+      'the verify to be retried and finish',
+      async () => {
+        const job = await jobRow(jobId);
+        return job.status === 'succeeded' && job;
+      },
+      RECOVERY_MS + 20_000,
+    );
     assert.ok(ended.attempts >= 2, 'it was retried after the lease');
     const verified = await backupRow(backup.id);
     assert.equal(verified.integrity, 'verified');
@@ -114,12 +134,19 @@ describe('crash recovery of integrity checks', () => {
     const second = worker(1024 * MiB);
     await second.ready;
     assert.ok(!(await scratchFiles()).includes(stray), 'the start-up sweep removes a scratch file no live job owns');
-    const ended = await waitFor('the restore test to be retried and finish', async () => {
-      const job = await jobRow(jobId);
-      return job.status === 'succeeded' && job;
-    }, RECOVERY_MS + 30_000);
+    const ended = await waitFor(
+      'the restore test to be retried and finish',
+      async () => {
+        const job = await jobRow(jobId);
+        return job.status === 'succeeded' && job;
+      },
+      RECOVERY_MS + 30_000,
+    );
     assert.ok(ended.attempts >= 2);
-    const results = await db().select().from(restoreTests).where(and(eq(restoreTests.backupId, backup.id)));
+    const results = await db()
+      .select()
+      .from(restoreTests)
+      .where(and(eq(restoreTests.backupId, backup.id)));
     assert.equal(results.length, 1);
     assert.equal(results[0].outcome, 'passed', results[0].problem ?? '');
     assert.deepEqual(await scratchFiles(), []);

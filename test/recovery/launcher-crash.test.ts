@@ -13,7 +13,11 @@ import { waitFor } from '../support/harness';
 import { seedProject } from '../support/identities';
 
 const MiB = 1024 ** 2;
-const settings = { CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: String(64 * MiB), CINDERBLOCK_JOB_LEASE_SECONDS: '3', CINDERBLOCK_REPORT_INTERVAL: '1' };
+const settings = {
+  CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC: String(64 * MiB),
+  CINDERBLOCK_JOB_LEASE_SECONDS: '3',
+  CINDERBLOCK_REPORT_INTERVAL: '1',
+};
 let app: LaunchedApp | undefined;
 
 after(async () => {
@@ -27,12 +31,26 @@ test('kill -9 of the whole `npm start` process group during a backup, then start
   const { project, actor } = await seedProject('member');
   const keep = await createVolume(actor, { projectId: project.id, name: 'kept', size: '1' });
   const busy = await createVolume(actor, { projectId: project.id, name: 'busy', size: '1' });
-  await waitFor('the volumes', async () => (await db().select().from(volumes).where(inArray(volumes.id, [keep.id, busy.id]))).every((v) => v.status === 'available'), 30_000);
+  await waitFor(
+    'the volumes',
+    async () =>
+      (
+        await db()
+          .select()
+          .from(volumes)
+          .where(inArray(volumes.id, [keep.id, busy.id]))
+      ).every((v) => v.status === 'available'),
+    30_000,
+  );
   const file = await open(path.join(app.dataDir, 'volumes', `volume-${busy.id}.img`), 'r+');
   await file.write(randomBytes(4 * MiB), 0, 4 * MiB, 0);
   await file.close();
   const backup = await createBackup(actor, { volumeId: busy.id });
-  await waitFor('the transfer', async () => ((await db().select().from(backups).where(eq(backups.id, backup.id)))[0].progressBytes ?? 0) > 0, 30_000);
+  await waitFor(
+    'the transfer',
+    async () => ((await db().select().from(backups).where(eq(backups.id, backup.id)))[0].progressBytes ?? 0) > 0,
+    30_000,
+  );
 
   await closeSharedDb();
   process.kill(-app.process.pid!, 'SIGKILL');
@@ -40,19 +58,33 @@ test('kill -9 of the whole `npm start` process group during a backup, then start
 
   app = await launchApp(settings, { dataDir: app.dataDir, pgPort: app.pgPort });
   process.env.DATABASE_URL = app.databaseUrl;
-  const ended = await waitFor('the backup to leave creating', async () => {
-    const [row] = await db().select().from(backups).where(eq(backups.id, backup.id));
-    return row.status !== 'creating' && row;
-  }, 20_000);
+  const ended = await waitFor(
+    'the backup to leave creating',
+    async () => {
+      const [row] = await db().select().from(backups).where(eq(backups.id, backup.id));
+      return row.status !== 'creating' && row;
+    },
+    20_000,
+  );
   assert.equal(ended.status, 'error');
-  const rows = await db().select().from(volumes).where(inArray(volumes.id, [keep.id, busy.id]));
+  const rows = await db()
+    .select()
+    .from(volumes)
+    .where(inArray(volumes.id, [keep.id, busy.id]));
   assert.equal(rows.length, 2, 'no volume was lost');
   for (const row of rows) assert.equal(row.status, 'available');
-  const busyAfter = await waitFor('the volume to be released', async () => {
-    const [row] = await db().select().from(volumes).where(eq(volumes.id, busy.id));
-    return row.backupStatus !== 'backing-up' && row;
-  }, 20_000);
+  const busyAfter = await waitFor(
+    'the volume to be released',
+    async () => {
+      const [row] = await db().select().from(volumes).where(eq(volumes.id, busy.id));
+      return row.backupStatus !== 'backing-up' && row;
+    },
+    20_000,
+  );
   assert.equal(busyAfter.backupStatus, 'error_backing-up');
-  const stuck = await db().select().from(backups).where(inArray(backups.status, ['creating', 'restoring']));
+  const stuck = await db()
+    .select()
+    .from(backups)
+    .where(inArray(backups.status, ['creating', 'restoring']));
   assert.deepEqual(stuck, []);
 });

@@ -25,8 +25,12 @@ const workers: WorkerProcess[] = [];
 
 function worker() {
   const w = startWorkerProcess(database.url, {
-    CINDERBLOCK_HOST: 'storage-1', CINDERBLOCK_DATA_DIR: dataDir, CINDERBLOCK_JOB_LEASE_SECONDS: String(LEASE_SECONDS),
-    CINDERBLOCK_REPORT_INTERVAL: '1', CINDERBLOCK_SERVICE_DOWN_TIME: '30', CINDERBLOCK_JOB_POLL_SECONDS: '1',
+    CINDERBLOCK_HOST: 'storage-1',
+    CINDERBLOCK_DATA_DIR: dataDir,
+    CINDERBLOCK_JOB_LEASE_SECONDS: String(LEASE_SECONDS),
+    CINDERBLOCK_REPORT_INTERVAL: '1',
+    CINDERBLOCK_SERVICE_DOWN_TIME: '30',
+    CINDERBLOCK_JOB_POLL_SECONDS: '1',
   });
   workers.push(w);
   return w;
@@ -61,11 +65,15 @@ async function writeAt(volumeId: string, offsetsMiB: number[], length = MiB) {
 }
 
 async function available(backupId: string) {
-  await waitFor(`backup ${backupId}`, async () => {
-    const row = await backupRow(backupId);
-    if (row.status === 'error') throw new Error(`backup failed: ${row.failReason}`);
-    return row.status === 'available';
-  }, 60_000);
+  await waitFor(
+    `backup ${backupId}`,
+    async () => {
+      const row = await backupRow(backupId);
+      if (row.status === 'error') throw new Error(`backup failed: ${row.failReason}`);
+      return row.status === 'available';
+    },
+    60_000,
+  );
 }
 
 describe('merge-delete crash recovery', () => {
@@ -85,10 +93,17 @@ describe('merge-delete crash recovery', () => {
     const expected = await sha256Of(created.id);
 
     await deleteWithMerge(actor, { id: full.id });
-    const job = await waitFor('the merge to run', async () => {
-      const [row] = await db().select().from(jobs).where(and(eq(jobs.kind, 'backup_merge'), eq(jobs.resourceId, full.id)));
-      return row && row.status !== 'queued' && row;
-    }, 20_000);
+    const job = await waitFor(
+      'the merge to run',
+      async () => {
+        const [row] = await db()
+          .select()
+          .from(jobs)
+          .where(and(eq(jobs.kind, 'backup_merge'), eq(jobs.resourceId, full.id)));
+        return row && row.status !== 'queued' && row;
+      },
+      20_000,
+    );
     await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 150)));
     await first.stop('SIGKILL');
     const [atKill] = await db().select().from(jobs).where(eq(jobs.id, job.id));
@@ -104,9 +119,14 @@ describe('merge-delete crash recovery', () => {
     const restored = await restoreBackup(actor, { id: child.id });
     await waitFor('the restore', async () => (await volumeRow(restored.volumeId)).status === 'available', 60_000);
     assert.equal(await sha256Of(restored.volumeId), expected);
-    const [{ count }] = await db().select({ count: sql<number>`count(*)::int` }).from(backups)
+    const [{ count }] = await db()
+      .select({ count: sql<number>`count(*)::int` })
+      .from(backups)
       .where(and(eq(backups.projectId, project.id), eq(backups.deleted, false)));
-    const [usage] = await db().select().from(quotas).where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'backups')));
+    const [usage] = await db()
+      .select()
+      .from(quotas)
+      .where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'backups')));
     assert.equal(usage!.inUse, count);
     await second.stop();
   });

@@ -27,7 +27,10 @@ async function startOnFreePort(tempDir: string): Promise<{ cluster: RunningClust
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {
-      return { cluster: await startCluster({ dataDir: path.join(tempDir, 'pg'), port, logFile: path.join(tempDir, 'postgres.log') }), port };
+      return {
+        cluster: await startCluster({ dataDir: path.join(tempDir, 'pg'), port, logFile: path.join(tempDir, 'postgres.log') }),
+        port,
+      };
     } catch (error) {
       const log = fs.readFileSync(path.join(tempDir, 'postgres.log'), { encoding: 'utf8', flag: 'a+' });
       if (attempt >= 5 || !/could not (bind|create listen)|Address already in use/i.test(log)) throw error;

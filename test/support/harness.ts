@@ -21,15 +21,23 @@ export async function startHarness(options: { volumeDir?: string; host?: string;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'cinderblock-volumes-'));
   const env = parseEnv(workerEnvSchema, {
     NODE_ENV: 'test',
-    DATABASE_URL: database.url, CINDERBLOCK_DATA_DIR: dataDir, CINDERBLOCK_HOST: options.host ?? 'test-host',
-    CINDERBLOCK_REPORT_INTERVAL: '1', CINDERBLOCK_JOB_LEASE_SECONDS: '5', CINDERBLOCK_JOB_POLL_SECONDS: '0.3',
-    CINDERBLOCK_SHUTDOWN_GRACE_SECONDS: '1', ...(options.volumeDir ? { CINDERBLOCK_VOLUME_DIR: options.volumeDir } : {}),
+    DATABASE_URL: database.url,
+    CINDERBLOCK_DATA_DIR: dataDir,
+    CINDERBLOCK_HOST: options.host ?? 'test-host',
+    CINDERBLOCK_REPORT_INTERVAL: '1',
+    CINDERBLOCK_JOB_LEASE_SECONDS: '5',
+    CINDERBLOCK_JOB_POLL_SECONDS: '0.3',
+    CINDERBLOCK_SHUTDOWN_GRACE_SECONDS: '1',
+    ...(options.volumeDir ? { CINDERBLOCK_VOLUME_DIR: options.volumeDir } : {}),
     ...options.env,
   });
   const worker = new Worker(env, database.handle.db, database.handle.sql, () => undefined);
   await worker.start();
   return {
-    database, env, worker, dataDir,
+    database,
+    env,
+    worker,
+    dataDir,
     async stop() {
       await worker.stop(0);
       await database.stop();

@@ -60,7 +60,12 @@ broker.merge_items([{'name': name, 'created_at': created, 'size': 0, 'content_ty
 
 function writeConfig(file: string, sections: Record<string, Record<string, string | number>>): void {
   const text = Object.entries(sections)
-    .map(([name, values]) => `[${name}]\n${Object.entries(values).map(([key, value]) => `${key} = ${value}`).join('\n')}\n`)
+    .map(
+      ([name, values]) =>
+        `[${name}]\n${Object.entries(values)
+          .map(([key, value]) => `${key} = ${value}`)
+          .join('\n')}\n`,
+    )
     .join('\n');
   fs.writeFileSync(file, text);
 }
@@ -74,10 +79,21 @@ function writeRings(directory: string, ports: Record<(typeof SERVERS)[number], n
   const partPower = 2;
   for (const name of SERVERS) {
     const device = {
-      id: 0, region: 1, zone: 1, ip: '127.0.0.1', port: ports[name], replication_ip: '127.0.0.1', replication_port: ports[name],
-      device: 'd1', weight: 100, meta: '',
+      id: 0,
+      region: 1,
+      zone: 1,
+      ip: '127.0.0.1',
+      port: ports[name],
+      replication_ip: '127.0.0.1',
+      replication_port: ports[name],
+      device: 'd1',
+      weight: 100,
+      meta: '',
     };
-    const header = Buffer.from(JSON.stringify({ byteorder: 'little', devs: [device], part_shift: 32 - partPower, replica_count: 1 }), 'ascii');
+    const header = Buffer.from(
+      JSON.stringify({ byteorder: 'little', devs: [device], part_shift: 32 - partPower, replica_count: 1 }),
+      'ascii',
+    );
     const fixed = Buffer.alloc(10);
     fixed.write('R1NG', 0, 'ascii');
     fixed.writeUInt16BE(1, 4);
@@ -182,7 +198,16 @@ export async function startSwift(): Promise<RunningSwift> {
   };
 
   const user = os.userInfo().username;
-  const common = { bind_ip: '127.0.0.1', user, workers: 0, swift_dir: root, devices, mount_check: 'false', log_level: 'WARNING', log_name: 'swift' };
+  const common = {
+    bind_ip: '127.0.0.1',
+    user,
+    workers: 0,
+    swift_dir: root,
+    devices,
+    mount_check: 'false',
+    log_level: 'WARNING',
+    log_name: 'swift',
+  };
   for (const name of SERVERS) {
     writeConfig(path.join(root, `${name}-server.conf`), {
       DEFAULT: { ...common, bind_port: ports[name] },
@@ -194,7 +219,8 @@ export async function startSwift(): Promise<RunningSwift> {
   writeConfig(path.join(root, 'proxy-server.conf'), {
     DEFAULT: { bind_ip: '127.0.0.1', bind_port: proxy, user, workers: 0, swift_dir: root, log_level: 'WARNING', log_name: 'swift-proxy' },
     'pipeline:main': {
-      pipeline: 'catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth container-quotas copy slo dlo proxy-logging proxy-server',
+      pipeline:
+        'catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth container-quotas copy slo dlo proxy-logging proxy-server',
     },
     'app:proxy-server': { use: 'egg:swift#proxy', account_autocreate: 'true', conn_timeout: 2, node_timeout: 20 },
     'filter:tempauth': { use: 'egg:swift#tempauth', [`user_${SWIFT_ACCOUNT}_tester`]: `${SWIFT_KEY} .admin`, token_life: 86_400 },
@@ -218,7 +244,17 @@ export async function startSwift(): Promise<RunningSwift> {
     await waitForPort(proxy, child, 'proxy', output);
   };
   try {
-    const memcached = start('memcached', '/usr/bin/memcached', ['-l', '127.0.0.1', '-p', String(memcache), '-U', '0', '-m', '16', ...(process.getuid?.() === 0 ? ['-u', 'root'] : [])]);
+    const memcached = start('memcached', '/usr/bin/memcached', [
+      '-l',
+      '127.0.0.1',
+      '-p',
+      String(memcache),
+      '-U',
+      '0',
+      '-m',
+      '16',
+      ...(process.getuid?.() === 0 ? ['-u', 'root'] : []),
+    ]);
     const storage = start('storage', '/usr/bin/python3', ['-c', STORAGE_SERVERS_SCRIPT, root, JSON.stringify(ports)]);
     await Promise.all([
       waitForPort(memcache, memcached, 'memcached', output),
@@ -251,7 +287,9 @@ export async function startSwift(): Promise<RunningSwift> {
     startProxy,
     token,
     seedListing(container, names) {
-      execFileSync('/usr/bin/python3', ['-c', SEED_LISTING_SCRIPT, devices, `AUTH_${SWIFT_ACCOUNT}`, container], { input: JSON.stringify(names) });
+      execFileSync('/usr/bin/python3', ['-c', SEED_LISTING_SCRIPT, devices, `AUTH_${SWIFT_ACCOUNT}`, container], {
+        input: JSON.stringify(names),
+      });
     },
     output,
     async stop() {

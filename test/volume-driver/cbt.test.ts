@@ -8,7 +8,12 @@ import { promisify } from 'node:util';
 import { FileVolumeDriver } from '@/server/drivers/volume';
 import { differingRanges, parseFilefrag, readExtentMap, type ExtentMap } from '@/server/drivers/volume/fiemap';
 import {
-  forgetVolumeTracking, keepRetainedCopy, planRead, reflinkFileSystemOf, removeRetainedCopy, takeRetainedCopy,
+  forgetVolumeTracking,
+  keepRetainedCopy,
+  planRead,
+  reflinkFileSystemOf,
+  removeRetainedCopy,
+  takeRetainedCopy,
 } from '@/server/drivers/volume/retained-copies';
 import { MiB, temporaryDirectory, writeAt } from './helpers';
 import { mountXfsWithReflinks, type LoopMountedXfs } from './xfs-loop';
@@ -41,7 +46,9 @@ describe('filefrag parsing', () => {
   });
 
   test('a file with no extents has no column header', () => {
-    const map = parseFilefrag('Filesystem type is: 58465342\nFile size of e is 1073741824 (262144 blocks of 4096 bytes)\ne: 0 extents found\n');
+    const map = parseFilefrag(
+      'Filesystem type is: 58465342\nFile size of e is 1073741824 (262144 blocks of 4096 bytes)\ne: 0 extents found\n',
+    );
     assert.deepEqual(map, { sizeBytes: 1073741824, blockSize: 4096, extents: [] });
   });
 
@@ -142,7 +149,10 @@ describe('changed-block tracking on a loop-mounted XFS with reflinks', () => {
     const plan = await planRead(volumeDir, copy, parent.backupId, VOLUME_BYTES);
     assert.equal(plan.mode, 'changed-blocks', JSON.stringify(plan));
     assert.ok(plan.mode === 'changed-blocks');
-    assert.deepEqual(plan.changedRanges, [{ offset: 3 * MiB, length: 64 * 1024 }, { offset: 7 * MiB + 8192, length: 4096 }]);
+    assert.deepEqual(plan.changedRanges, [
+      { offset: 3 * MiB, length: 64 * 1024 },
+      { offset: 7 * MiB + 8192, length: 4096 },
+    ]);
     const map = await readExtentMap(volumePath);
     assert.ok(map && map.extents.length > 0);
   });
@@ -150,7 +160,8 @@ describe('changed-block tracking on a loop-mounted XFS with reflinks', () => {
   test('an extend, a restore into the volume, lost or foreign tracking state and a crash before keeping all fall back to a full read', async () => {
     const { volumeId, volumePath } = await newVolume();
     const parent = await keptBackup(volumeId, volumePath);
-    const plan = async () => planRead(volumeDir, await takeRetainedCopy(volumeDir, volumeId, randomUUID(), volumePath), parent.backupId, VOLUME_BYTES);
+    const plan = async () =>
+      planRead(volumeDir, await takeRetainedCopy(volumeDir, volumeId, randomUUID(), volumePath), parent.backupId, VOLUME_BYTES);
 
     // A worker restart keeps track: the state is on disk next to the copy.
     assert.equal((await plan()).mode, 'changed-blocks');
@@ -168,7 +179,12 @@ describe('changed-block tracking on a loop-mounted XFS with reflinks', () => {
     // A backup whose worker died before it completed kept no state: its child reads everything.
     const crashed = await takeRetainedCopy(volumeDir, volumeId, randomUUID(), volumePath);
     assert.ok(crashed);
-    assert.match(JSON.stringify(await planRead(volumeDir, await takeRetainedCopy(volumeDir, volumeId, randomUUID(), volumePath), crashed.backupId, VOLUME_BYTES)), /no tracking state/);
+    assert.match(
+      JSON.stringify(
+        await planRead(volumeDir, await takeRetainedCopy(volumeDir, volumeId, randomUUID(), volumePath), crashed.backupId, VOLUME_BYTES),
+      ),
+      /no tracking state/,
+    );
 
     // An extend: the backed-up size differs from the tracked one.
     await truncate(volumePath, VOLUME_BYTES + 16 * MiB);

@@ -15,7 +15,11 @@ test('createEmpty makes a sparse image of exactly the requested size', async (t)
   assert.equal(path.basename(imagePath), 'volume-vol-1.img');
   assert.equal((await stat(imagePath)).size, 10 * GiB);
   assert.ok((await allocatedBytes(imagePath)) <= 64 * 1024, 'a new volume allocates (almost) nothing');
-  assert.deepEqual(await driver.inspect('vol-1'), { path: imagePath, sizeBytes: 10 * GiB, allocatedBytes: await allocatedBytes(imagePath) });
+  assert.deepEqual(await driver.inspect('vol-1'), {
+    path: imagePath,
+    sizeBytes: 10 * GiB,
+    allocatedBytes: await allocatedBytes(imagePath),
+  });
   assert.deepEqual(await readAt(imagePath, 5 * GiB, 4096), Buffer.alloc(4096));
 });
 
@@ -50,7 +54,10 @@ test('snapshot and clone of a 10 GiB volume holding 4 MiB copy only the data, fa
   const snapshot = await driver.inspectSnapshot('snap-1');
   assert.equal(path.basename(snapshot.path), 'snapshot-snap-1.img');
   assert.equal(snapshot.sizeBytes, 10 * GiB);
-  assert.ok(snapshot.allocatedBytes >= 4 * MiB && snapshot.allocatedBytes <= 4 * MiB + 512 * 1024, `snapshot allocates ${snapshot.allocatedBytes} bytes`);
+  assert.ok(
+    snapshot.allocatedBytes >= 4 * MiB && snapshot.allocatedBytes <= 4 * MiB + 512 * 1024,
+    `snapshot allocates ${snapshot.allocatedBytes} bytes`,
+  );
   assert.ok(snapshotMs < 1000, `snapshot took ${snapshotMs} ms`);
 
   started = performance.now();
@@ -59,7 +66,10 @@ test('snapshot and clone of a 10 GiB volume holding 4 MiB copy only the data, fa
 
   const clone = await driver.inspect('clone');
   assert.equal(clone.sizeBytes, 12 * GiB, 'a clone into a larger size is extended');
-  assert.ok(clone.allocatedBytes >= 4 * MiB && clone.allocatedBytes <= 4 * MiB + 512 * 1024, `clone allocates ${clone.allocatedBytes} bytes`);
+  assert.ok(
+    clone.allocatedBytes >= 4 * MiB && clone.allocatedBytes <= 4 * MiB + 512 * 1024,
+    `clone allocates ${clone.allocatedBytes} bytes`,
+  );
   assert.ok(cloneMs < 1000, `clone took ${cloneMs} ms`);
   assert.deepEqual(await readAt(clone.path, dataOffset, data.length), data);
   assert.deepEqual(await readAt(clone.path, dataOffset - 4096, 4096), Buffer.alloc(4096));
@@ -143,7 +153,10 @@ test('removeAbandonedCopies removes only temp files left untouched for the given
 
   assert.deepEqual(await driver.removeAbandonedCopies(3600_000), [abandoned]);
   assert.deepEqual((await readdir(volumeDir)).sort(), [inProgress, 'volume-vol-1.img']);
-  assert.deepEqual(await new FileVolumeDriver({ volumeDir: path.join(volumeDir, 'missing'), overSubscriptionRatio: 20 }).removeAbandonedCopies(0), []);
+  assert.deepEqual(
+    await new FileVolumeDriver({ volumeDir: path.join(volumeDir, 'missing'), overSubscriptionRatio: 20 }).removeAbandonedCopies(0),
+    [],
+  );
 });
 
 test('capacity reports the file system, allocated and provisioned bytes', async (t) => {

@@ -19,10 +19,7 @@ function webUpload(parts: Buffer[], failWith?: Error): ReadableStream<Uint8Array
 }
 
 /** A Node stream of `totalBytes` non-zero bytes in 64 KiB chunks, made only as they are read. */
-function generatedUpload(
-  totalBytes: number,
-  onProduced?: (producedBytes: number) => void,
-): Readable & { producedBytes: () => number } {
+function generatedUpload(totalBytes: number, onProduced?: (producedBytes: number) => void): Readable & { producedBytes: () => number } {
   let produced = 0;
   const stream = new Readable({
     read() {
@@ -33,7 +30,7 @@ function generatedUpload(
       }
       const size = Math.min(64 * 1024, totalBytes - produced);
       produced += size;
-      this.push(Buffer.alloc(size, (produced / size) % 251 + 1));
+      this.push(Buffer.alloc(size, ((produced / size) % 251) + 1));
     },
   });
   return Object.assign(stream, { producedBytes: () => produced });

@@ -69,7 +69,10 @@ test('writeImage refuses an image larger than the volume and leaves the volume u
 
   await assert.rejects(driver.writeImage('vol-1', imagePath), (error: unknown) => {
     assert.ok(isCode('too_large')(error));
-    assert.match((error as Error).message, /The image is 1\.00 GiB \(1073741825 bytes\) but volume vol-1 is only 1 GiB \(1073741824 bytes\)\./);
+    assert.match(
+      (error as Error).message,
+      /The image is 1\.00 GiB \(1073741825 bytes\) but volume vol-1 is only 1 GiB \(1073741824 bytes\)\./,
+    );
     return true;
   });
   assert.deepEqual(await readAt(driver.pathOf('vol-1'), 0, MiB), existing);

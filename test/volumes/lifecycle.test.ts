@@ -13,7 +13,14 @@ import { forceDeleteVolume, resetVolumeStatus } from '../../server/volumes/admin
 import { volumeBackend } from '../../server/volumes/backend';
 import { exportedDownload, volumeDetail } from '../../server/volumes/queries';
 import {
-  attachVolume, createVolume, deleteVolume, deleteVolumes, detachVolume, extendVolume, requestChecksum, requestExport,
+  attachVolume,
+  createVolume,
+  deleteVolume,
+  deleteVolumes,
+  detachVolume,
+  extendVolume,
+  requestChecksum,
+  requestExport,
 } from '../../server/volumes/service';
 import { receiveUpload } from '../../server/volumes/upload';
 import { seedAdmin, seedProject } from '../support/identities';
@@ -23,8 +30,12 @@ import { sha256OfPaddedContent } from '../volume-driver/helpers';
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 let h: Harness;
-before(async () => { h = await startHarness(); });
-after(async () => { await h?.stop(); });
+before(async () => {
+  h = await startHarness();
+});
+after(async () => {
+  await h?.stop();
+});
 
 function uploadRequest(data: Buffer, options: { cutAfter?: number; contentLength?: number } = {}) {
   const chunk = MiB;
@@ -35,7 +46,10 @@ function uploadRequest(data: Buffer, options: { cutAfter?: number; contentLength
         controller.error(new Error('connection reset'));
         return;
       }
-      if (offset >= data.length) { controller.close(); return; }
+      if (offset >= data.length) {
+        controller.close();
+        return;
+      }
       controller.enqueue(new Uint8Array(data.subarray(offset, offset + chunk)));
       offset += chunk;
     },
@@ -93,7 +107,11 @@ test('a volume goes through create, upload, checksum, snapshot, clone, download,
   assert.equal(hash.digest('hex'), expectedSha);
 
   // Extend: grow only, charged at once.
-  await expectError(extendVolume(actor, { id: created.id, newSize: 1 }), 'invalid', 'New size for extend must be greater than current size');
+  await expectError(
+    extendVolume(actor, { id: created.id, newSize: 1 }),
+    'invalid',
+    'New size for extend must be greater than current size',
+  );
   await extendVolume(actor, { id: created.id, newSize: 2 });
   await waitForVolume(h, created.id, (r) => r.status === 'available' && r.size === 2);
   assert.equal((await driver.inspect(created.id)).sizeBytes, 2 * GiB);
@@ -104,12 +122,19 @@ test('a volume goes through create, upload, checksum, snapshot, clone, download,
   await expectError(createSnapshot(actor, { volumeId: created.id }), 'conflict', "without 'force'");
   await expectError(extendVolume(actor, { id: created.id, newSize: 3 }), 'conflict', 'it must be available');
   const detail = await volumeDetail(actor, created.id);
-  assert.deepEqual(detail.attachments.map((a) => a.instanceName), ['web-1']);
+  assert.deepEqual(
+    detail.attachments.map((a) => a.instanceName),
+    ['web-1'],
+  );
   await detachVolume(actor, { id: created.id });
 
   // Delete refused while snapshots exist.
   await expectError(deleteVolume(actor, { id: created.id }), 'conflict', 'dependent snapshot');
-  await expectError(deleteSnapshot(actor, { id: snapshot.id }).then(() => deleteSnapshot(actor, { id: snapshot.id })), 'conflict', 'Snapshot cannot be deleted');
+  await expectError(
+    deleteSnapshot(actor, { id: snapshot.id }).then(() => deleteSnapshot(actor, { id: snapshot.id })),
+    'conflict',
+    'Snapshot cannot be deleted',
+  );
   await waitForSnapshot(h, snapshot.id, 'deleted');
   await deleteVolume(actor, { id: created.id });
   await deleteVolume(actor, { id: clone.id });
@@ -118,8 +143,10 @@ test('a volume goes through create, upload, checksum, snapshot, clone, download,
   await assert.rejects(driver.inspect(created.id));
 
   const usage = Object.fromEntries((await projectQuotas(actor, project.id)).map((q) => [q.resource, q.inUse]));
-  assert.deepEqual({ volumes: usage.volumes, snapshots: usage.snapshots, gigabytes: usage.gigabytes }, { volumes: 0, snapshots: 0, gigabytes: 0 });
-
+  assert.deepEqual(
+    { volumes: usage.volumes, snapshots: usage.snapshots, gigabytes: usage.gigabytes },
+    { volumes: 0, snapshots: 0, gigabytes: 0 },
+  );
 });
 
 test('bulk delete takes each volume on its own: a refusal is named, the rest go, more than 100 is refused whole', async () => {
@@ -131,7 +158,13 @@ test('bulk delete takes each volume on its own: a refusal is named, the rest go,
   await attachVolume(actor, { id: kept.id, instanceName: 'web-1' });
 
   const results = await deleteVolumes(actor, { ids: [kept.id, gone.id, gone.id] });
-  assert.deepEqual(results.map((r) => [r.id, r.ok]), [[kept.id, false], [gone.id, true]]);
+  assert.deepEqual(
+    results.map((r) => [r.id, r.ok]),
+    [
+      [kept.id, false],
+      [gone.id, true],
+    ],
+  );
   assert.match(results[0]!.message ?? '', /in-use/);
   await waitForVolume(h, gone.id, (r) => r.deleted);
   assert.equal((await volumeDetail(actor, kept.id)).volume.status, 'in-use');
@@ -144,14 +177,30 @@ test('uploads larger than the volume or cut off halfway are refused and change n
   const { project, actor } = await seedProject('member');
   const volume = await createVolume(actor, { projectId: project.id, size: 1 });
   await waitForVolume(h, volume.id, 'available');
-  const tooBig = await expectError(receiveUpload(actor, volume.id, uploadRequest(Buffer.alloc(16), { contentLength: GiB + 1 }), h.env), 'invalid', 'The file is larger than the volume');
+  const tooBig = await expectError(
+    receiveUpload(actor, volume.id, uploadRequest(Buffer.alloc(16), { contentLength: GiB + 1 }), h.env),
+    'invalid',
+    'The file is larger than the volume',
+  );
   assert.ok((tooBig as { fieldErrors?: Record<string, string> }).fieldErrors?.file);
-  await expectError(receiveUpload(actor, volume.id, uploadRequest(randomBytes(12 * MiB), { cutAfter: 6 * MiB }), h.env), 'invalid', 'The upload was cut off');
-  await expectError(receiveUpload(actor, volume.id, uploadRequest(randomBytes(4 * MiB), { contentLength: 8 * MiB, cutAfter: 4 * MiB }), h.env), 'invalid', 'cut off');
+  await expectError(
+    receiveUpload(actor, volume.id, uploadRequest(randomBytes(12 * MiB), { cutAfter: 6 * MiB }), h.env),
+    'invalid',
+    'The upload was cut off',
+  );
+  await expectError(
+    receiveUpload(actor, volume.id, uploadRequest(randomBytes(4 * MiB), { contentLength: 8 * MiB, cutAfter: 4 * MiB }), h.env),
+    'invalid',
+    'cut off',
+  );
   const row = await waitForVolume(h, volume.id, 'available');
   assert.equal(row.statusReason, null);
   const other = await seedProject('member');
-  await expectError(receiveUpload(other.actor, volume.id, uploadRequest(Buffer.alloc(16)), h.env), 'not_found', `Volume ${volume.id} could not be found.`);
+  await expectError(
+    receiveUpload(other.actor, volume.id, uploadRequest(Buffer.alloc(16)), h.env),
+    'not_found',
+    `Volume ${volume.id} could not be found.`,
+  );
 });
 
 test('bad input gets a clear message and changes nothing', async () => {
@@ -166,22 +215,40 @@ test('bad input gets a clear message and changes nothing', async () => {
     [999999, 'size', 'Size must be at most 16384 GiB'],
   ];
   for (const [size, field, message] of cases) {
-    const error = await expectError(createVolume(actor, { projectId: project.id, size }), 'invalid', message) as { fieldErrors?: Record<string, string> };
+    const error = (await expectError(createVolume(actor, { projectId: project.id, size }), 'invalid', message)) as {
+      fieldErrors?: Record<string, string>;
+    };
     assert.equal(error.fieldErrors?.[field], message);
   }
-  const longName = await expectError(createVolume(actor, { projectId: project.id, size: 1, name: 'x'.repeat(256) }), 'invalid', 'Names can be at most 255 characters') as { fieldErrors?: Record<string, string> };
+  const longName = (await expectError(
+    createVolume(actor, { projectId: project.id, size: 1, name: 'x'.repeat(256) }),
+    'invalid',
+    'Names can be at most 255 characters',
+  )) as { fieldErrors?: Record<string, string> };
   assert.ok(longName.fieldErrors?.name);
   await expectError(createVolume(actor, { projectId: project.id }), 'invalid', 'Size is required');
-  await expectError(createVolume(actor, { projectId: other.project.id, size: 1 }), 'not_found', `Project ${other.project.id} could not be found.`);
+  await expectError(
+    createVolume(actor, { projectId: other.project.id, size: 1 }),
+    'not_found',
+    `Project ${other.project.id} could not be found.`,
+  );
   await expectError(exportedDownload(actor, 'not-a-volume', 'x'), 'not_found', 'Volume not-a-volume could not be found.');
   await expectError(volumeDetail(actor, "1'; drop table volumes; --"), 'not_found', 'could not be found');
-  await expectError(createVolume(reader.actor, { projectId: reader.project.id, size: 1 }), 'forbidden', "Policy doesn't allow volume:create to be performed.");
+  await expectError(
+    createVolume(reader.actor, { projectId: reader.project.id, size: 1 }),
+    'forbidden',
+    "Policy doesn't allow volume:create to be performed.",
+  );
 
   const theirs = await createVolume(other.actor, { projectId: other.project.id, size: 1 });
   await waitForVolume(h, theirs.id, 'available');
   await expectError(createSnapshot(actor, { volumeId: theirs.id }), 'not_found', `Volume ${theirs.id} could not be found.`);
   await expectError(deleteVolume(actor, { id: theirs.id }), 'not_found', `Volume ${theirs.id} could not be found.`);
-  await expectError(deleteVolume(actor, { id: '00000000-0000-4000-8000-000000000000' }), 'not_found', 'Volume 00000000-0000-4000-8000-000000000000 could not be found.');
+  await expectError(
+    deleteVolume(actor, { id: '00000000-0000-4000-8000-000000000000' }),
+    'not_found',
+    'Volume 00000000-0000-4000-8000-000000000000 could not be found.',
+  );
   await expectError(deleteVolume(actor, { id: 'not-a-uuid' }), 'invalid', 'That is not a valid volume id');
   await expectError(extendVolume(actor, { id: theirs.id, newSize: 'lots' }), 'invalid', 'New size must be a whole number of GiB');
 
@@ -192,8 +259,15 @@ test('bad input gets a clear message and changes nothing', async () => {
 
   // Per-volume limit, and usage unchanged by every refusal.
   await updateProjectQuotas(SYSTEM_ACTOR, { projectId: project.id, limits: { per_volume_gigabytes: 5 } });
-  await expectError(createVolume(actor, { projectId: project.id, size: 6 }), 'over_quota', 'VolumeSizeExceedsLimit: Requested volume size 6G is larger than maximum allowed limit 5G.');
-  const [{ count }] = await h.database.handle.db.select({ count: sql<number>`count(*)::int` }).from(volumes).where(eq(volumes.projectId, project.id));
+  await expectError(
+    createVolume(actor, { projectId: project.id, size: 6 }),
+    'over_quota',
+    'VolumeSizeExceedsLimit: Requested volume size 6G is larger than maximum allowed limit 5G.',
+  );
+  const [{ count }] = await h.database.handle.db
+    .select({ count: sql<number>`count(*)::int` })
+    .from(volumes)
+    .where(eq(volumes.projectId, project.id));
   assert.equal(count, 0);
   const usage = await projectQuotas(actor, project.id);
   assert.ok(usage.every((q) => q.inUse === 0));
@@ -205,10 +279,17 @@ test('admins reset stuck volumes and snapshots and force-delete; quota limits ca
   const volume = await createVolume(admin, { projectId: project.id, size: 2 });
   await waitForVolume(h, volume.id, 'available');
   assert.equal(volume.projectId, project.id, 'an admin acting for a project creates in that project');
-  await h.database.handle.db.update(volumes).set({ status: 'extending', backupStatus: 'restoring-backup' }).where(eq(volumes.id, volume.id));
+  await h.database.handle.db
+    .update(volumes)
+    .set({ status: 'extending', backupStatus: 'restoring-backup' })
+    .where(eq(volumes.id, volume.id));
   await expectError(resetVolumeStatus(admin, { id: volume.id, status: 'deleting' }), 'invalid', 'Cannot reset-state to deleting');
   await expectError(resetVolumeStatus(admin, { id: volume.id, status: 'in-use' }), 'invalid', 'no attachment');
-  await expectError(resetVolumeStatus(admin, { id: volume.id }), 'invalid', "Must specify 'status', 'attach_status' or 'backup_status' for update.");
+  await expectError(
+    resetVolumeStatus(admin, { id: volume.id }),
+    'invalid',
+    "Must specify 'status', 'attach_status' or 'backup_status' for update.",
+  );
   const reset = await resetVolumeStatus(admin, { id: volume.id, status: 'Available', backupStatus: 'none' });
   assert.equal(reset.status, 'available');
   assert.equal(reset.backupStatus, null);
@@ -219,8 +300,16 @@ test('admins reset stuck volumes and snapshots and force-delete; quota limits ca
   await expectError(resetSnapshotStatus(actor, { id: snapshot.id, status: 'available' }), 'forbidden', 'reset_status');
 
   // Limits: below usage refused (field message), -1 and per-volume exempt.
-  await expectError(updateProjectQuotas(admin, { projectId: project.id, limits: { gigabytes: 3 } }), 'invalid', 'Quota limit 3 for gigabytes is smaller than already used and reserved 4.');
-  await expectError(updateProjectQuotas(admin, { projectId: project.id, limits: { bogus: 1 } }), 'invalid', 'Bad key(s) in quota set: bogus');
+  await expectError(
+    updateProjectQuotas(admin, { projectId: project.id, limits: { gigabytes: 3 } }),
+    'invalid',
+    'Quota limit 3 for gigabytes is smaller than already used and reserved 4.',
+  );
+  await expectError(
+    updateProjectQuotas(admin, { projectId: project.id, limits: { bogus: 1 } }),
+    'invalid',
+    'Bad key(s) in quota set: bogus',
+  );
   await expectError(updateProjectQuotas(actor, { projectId: project.id, limits: { volumes: 50 } }), 'forbidden');
   await updateProjectQuotas(admin, { projectId: project.id, volumes: '1', gigabytes: '-1' });
 
@@ -230,6 +319,9 @@ test('admins reset stuck volumes and snapshots and force-delete; quota limits ca
   await h.database.handle.db.update(volumes).set({ status: 'error_deleting', attachStatus: 'attached' }).where(eq(volumes.id, volume.id));
   await forceDeleteVolume(admin, { id: volume.id });
   await waitForVolume(h, volume.id, (r) => r.deleted);
-  const [row] = await h.database.handle.db.select().from(quotas).where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'gigabytes')));
+  const [row] = await h.database.handle.db
+    .select()
+    .from(quotas)
+    .where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'gigabytes')));
   assert.equal(row.inUse, 0);
 });

@@ -6,9 +6,21 @@ import type { Executor } from '../../server/db/client';
 import { volumeStatus, volumes } from '../../server/db/schema';
 import { AppError } from '../../server/errors';
 import { createSnapshot } from '../../server/snapshots/service';
-import { BACKUP_STATUSES, checkVolumeOperation, type VolumeBackupStatus, type VolumeOperation, type VolumeStatus } from '../../server/volumes/operations';
 import {
-  attachVolume, commitUpload, deleteVolume, detachVolume, extendVolume, requestChecksum, requestExport,
+  BACKUP_STATUSES,
+  checkVolumeOperation,
+  type VolumeBackupStatus,
+  type VolumeOperation,
+  type VolumeStatus,
+} from '../../server/volumes/operations';
+import {
+  attachVolume,
+  commitUpload,
+  deleteVolume,
+  detachVolume,
+  extendVolume,
+  requestChecksum,
+  requestExport,
 } from '../../server/volumes/service';
 import { seedProject } from '../support/identities';
 import { startHarness, type Harness } from '../support/harness';
@@ -37,9 +49,21 @@ const BLOCKED_BY: Record<VolumeBackupStatus, VolumeOperation[]> = {
   // error_backing-up is informational: it blocks nothing.
   'error_backing-up': [],
   // restoring-backup blocks every other operation on the volume.
-  'restoring-backup': ['delete', 'extend', 'attach', 'detach', 'snapshot', 'snapshot_force', 'upload', 'download', 'checksum', 'backup', 'restore_into'],
+  'restoring-backup': [
+    'delete',
+    'extend',
+    'attach',
+    'detach',
+    'snapshot',
+    'snapshot_force',
+    'upload',
+    'download',
+    'checksum',
+    'backup',
+    'restore_into',
+  ],
   // error_restoring blocks attach, snapshot, backup and extend until a reset or a successful restore.
-  'error_restoring': ['attach', 'snapshot', 'snapshot_force', 'backup', 'extend'],
+  error_restoring: ['attach', 'snapshot', 'snapshot_force', 'backup', 'extend'],
 };
 
 function expected(operation: VolumeOperation, status: VolumeStatus, backupStatus: VolumeBackupStatus | null): boolean {
@@ -60,8 +84,12 @@ const SERVICE_CALLS: Partial<Record<VolumeOperation, (actor: Actor, id: string, 
 };
 
 let h: Harness;
-before(async () => { h = await startHarness(); });
-after(async () => { await h?.stop(); });
+before(async () => {
+  h = await startHarness();
+});
+after(async () => {
+  await h?.stop();
+});
 
 class Rollback extends Error {}
 
@@ -70,7 +98,10 @@ test('allowed-operations matrix: status × backup_status × operation, enforced 
   const backupStatuses: (VolumeBackupStatus | null)[] = [null, ...BACKUP_STATUSES];
   const mismatches: string[] = [];
   let cases = 0;
-  for (const [operation, call] of Object.entries(SERVICE_CALLS) as [VolumeOperation, NonNullable<(typeof SERVICE_CALLS)[VolumeOperation]>][]) {
+  for (const [operation, call] of Object.entries(SERVICE_CALLS) as [
+    VolumeOperation,
+    NonNullable<(typeof SERVICE_CALLS)[VolumeOperation]>,
+  ][]) {
     for (const status of volumeStatus.enumValues) {
       for (const backupStatus of backupStatuses) {
         cases += 1;
@@ -78,22 +109,35 @@ test('allowed-operations matrix: status × backup_status × operation, enforced 
         assert.equal(checkVolumeOperation(operation, { status, backupStatus }).ok, want, `matrix ${operation} ${status}/${backupStatus}`);
         let outcome = 'allowed' as 'allowed' | 'refused';
         let message = '';
-        await h.database.handle.db.transaction(async (tx) => {
-          const [volume] = await tx.insert(volumes).values({
-            projectId: project.id, userId: actor.userId, size: 1, status, backupStatus, host: 'test-host@file',
-            attachStatus: status === 'in-use' ? 'attached' : 'detached',
-          }).returning();
-          try {
-            await call(actor, volume.id, tx);
-          } catch (error) {
-            if (!(error instanceof AppError) || error.code !== 'conflict') throw error;
-            outcome = 'refused';
-            message = error.message;
-          }
-          throw new Rollback();
-        }).catch((e) => { if (!(e instanceof Rollback)) throw e; });
+        await h.database.handle.db
+          .transaction(async (tx) => {
+            const [volume] = await tx
+              .insert(volumes)
+              .values({
+                projectId: project.id,
+                userId: actor.userId,
+                size: 1,
+                status,
+                backupStatus,
+                host: 'test-host@file',
+                attachStatus: status === 'in-use' ? 'attached' : 'detached',
+              })
+              .returning();
+            try {
+              await call(actor, volume.id, tx);
+            } catch (error) {
+              if (!(error instanceof AppError) || error.code !== 'conflict') throw error;
+              outcome = 'refused';
+              message = error.message;
+            }
+            throw new Rollback();
+          })
+          .catch((e) => {
+            if (!(e instanceof Rollback)) throw e;
+          });
         if ((outcome === 'allowed') !== want) mismatches.push(`${operation} on ${status}/${backupStatus ?? 'none'}: ${outcome} ${message}`);
-        if (outcome === 'refused') assert.match(message, /^Invalid volume: Volume cannot be/, `${operation} ${status}/${backupStatus}: ${message}`);
+        if (outcome === 'refused')
+          assert.match(message, /^Invalid volume: Volume cannot be/, `${operation} ${status}/${backupStatus}: ${message}`);
       }
     }
   }
@@ -102,7 +146,11 @@ test('allowed-operations matrix: status × backup_status × operation, enforced 
     for (const status of volumeStatus.enumValues) {
       for (const backupStatus of backupStatuses) {
         cases += 1;
-        assert.equal(checkVolumeOperation(operation, { status, backupStatus }).ok, expected(operation, status, backupStatus), `${operation} ${status}/${backupStatus}`);
+        assert.equal(
+          checkVolumeOperation(operation, { status, backupStatus }).ok,
+          expected(operation, status, backupStatus),
+          `${operation} ${status}/${backupStatus}`,
+        );
       }
     }
   }

@@ -17,7 +17,10 @@ test('thin provisioning on a small tmpfs: over-commit refused at create, a full 
   // 48 MiB free × ratio 20 = 960 MiB can be provisioned: a 1 GiB volume is refused by the backend.
   const tooBig = await createVolume(actor, { projectId: project.id, size: 1 });
   const refused = await waitForVolume(h, tooBig.id, 'error');
-  assert.match(refused.statusReason ?? '', /Not enough space on the volume backend: 1 GiB requested, but only .* free × over-subscription ratio 20/);
+  assert.match(
+    refused.statusReason ?? '',
+    /Not enough space on the volume backend: 1 GiB requested, but only .* free × over-subscription ratio 20/,
+  );
 
   // A volume that fits virtually, then an upload larger than the real free space.
   await h.worker.stop(0);

@@ -13,8 +13,12 @@ import { seedAdmin, seedProject } from '../support/identities';
 import { startHarness, waitForVolume, type Harness } from '../support/harness';
 
 let h: Harness;
-before(async () => { h = await startHarness(); });
-after(async () => { await h?.stop(); });
+before(async () => {
+  h = await startHarness();
+});
+after(async () => {
+  await h?.stop();
+});
 
 test('20 concurrent creates on separate connections with one unit of quota left: exactly one succeeds', async () => {
   const { project, actor } = await seedProject('member');
@@ -24,7 +28,9 @@ test('20 concurrent creates on separate connections with one unit of quota left:
   const handles = Array.from({ length: 20 }, () => connect(h.database.url, { max: 1 }));
   try {
     await Promise.all(handles.map((c) => c.sql`select 1`));
-    const results = await Promise.allSettled(handles.map((c, i) => createVolume(actor, { projectId: project.id, size: 1, name: `race-${i}` }, c.db)));
+    const results = await Promise.allSettled(
+      handles.map((c, i) => createVolume(actor, { projectId: project.id, size: 1, name: `race-${i}` }, c.db)),
+    );
     const ok = results.filter((r) => r.status === 'fulfilled');
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     assert.equal(ok.length, 1);
@@ -36,9 +42,18 @@ test('20 concurrent creates on separate connections with one unit of quota left:
   } finally {
     await Promise.all(handles.map((c) => c.close()));
   }
-  const [{ rows }] = await h.database.handle.db.select({ rows: sql<number>`count(*)::int` }).from(volumes).where(and(eq(volumes.projectId, project.id), eq(volumes.deleted, false)));
-  const [quota] = await h.database.handle.db.select().from(quotas).where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'volumes')));
-  const [gigabytes] = await h.database.handle.db.select().from(quotas).where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'gigabytes')));
+  const [{ rows }] = await h.database.handle.db
+    .select({ rows: sql<number>`count(*)::int` })
+    .from(volumes)
+    .where(and(eq(volumes.projectId, project.id), eq(volumes.deleted, false)));
+  const [quota] = await h.database.handle.db
+    .select()
+    .from(quotas)
+    .where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'volumes')));
+  const [gigabytes] = await h.database.handle.db
+    .select()
+    .from(quotas)
+    .where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'gigabytes')));
   assert.equal(rows, 2);
   assert.equal(quota.inUse, rows);
   assert.equal(gigabytes.inUse, 2);
@@ -60,7 +75,13 @@ test('pagination over 10,000 volumes uses an index with LIMIT and stays fast', a
     const [row] = await h.database.handle.sql.unsafe(`explain (format json) ${query.sql}`, query.params as never[]);
     return JSON.stringify(row['QUERY PLAN']);
   }
-  for (const input of [{ projectId: project.id }, { projectId: project.id, page: 200 }, { projectId: project.id, dir: 'asc' as const }, {}, { projectId: project.id, status: 'error' as const }]) {
+  for (const input of [
+    { projectId: project.id },
+    { projectId: project.id, page: 200 },
+    { projectId: project.id, dir: 'asc' as const },
+    {},
+    { projectId: project.id, status: 'error' as const },
+  ]) {
     const text = await plan(input);
     assert.match(text, /"Node Type":"Limit"/, `LIMIT in ${JSON.stringify(input)}`);
     assert.match(text, /"Index Name":"volumes_(project_)?created_idx"/, `index in ${JSON.stringify(input)}: ${text.slice(0, 600)}`);
@@ -79,7 +100,9 @@ test('pagination over 10,000 volumes uses an index with LIMIT and stays fast', a
   const all = await listVolumes(admin, { pageSize: 10 });
   assert.ok(all.total >= 10000);
   const filtered = await listVolumes(admin, { projectId: other.project.id, status: 'error', q: 'bulk-55' });
-  const want = Array.from({ length: 10000 }, (_, i) => i + 1).filter((g) => g % 5 === 0 && g % 11 === 0 && String(g).startsWith('55')).map((g) => `bulk-${g}`);
+  const want = Array.from({ length: 10000 }, (_, i) => i + 1)
+    .filter((g) => g % 5 === 0 && g % 11 === 0 && String(g).startsWith('55'))
+    .map((g) => `bulk-${g}`);
   assert.deepEqual(filtered.rows.map((r) => r.name).sort(), want.sort());
   assert.equal(filtered.rows[0]?.projectName, other.project.name);
   const bySize = await listVolumes(actor, { projectId: project.id, sort: 'size', dir: 'desc', pageSize: 5 });

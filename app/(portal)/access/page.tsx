@@ -17,7 +17,8 @@ export default async function AccessPage() {
   const { project, choices } = await currentProject(actor);
   const credentials = await listApplicationCredentials(actor);
   const requestHeaders = await headers();
-  const origin = publicOriginFromEnv() ?? `${requestHeaders.get('x-forwarded-proto') ?? 'http'}://${requestHeaders.get('host') ?? 'localhost'}`;
+  const origin =
+    publicOriginFromEnv() ?? `${requestHeaders.get('x-forwarded-proto') ?? 'http'}://${requestHeaders.get('host') ?? 'localhost'}`;
   const authUrl = `${origin}/identity/v3`;
   return (
     <>
@@ -27,23 +28,44 @@ export default async function AccessPage() {
       />
       <div className="grid gap-6 lg:grid-cols-[2fr_1fr]">
         <Card title="Your application credentials">
-          {credentials.length === 0 ? <p className="text-sm text-slate-600">None yet.</p> : (
+          {credentials.length === 0 ? (
+            <p className="text-sm text-slate-600">None yet.</p>
+          ) : (
             <Table label="Application credentials">
               <THead>
-                <Th>Name</Th><Th>Project</Th><Th>Created</Th><Th>Expires</Th><Th className="text-right">Actions</Th>
+                <Th>Name</Th>
+                <Th>Project</Th>
+                <Th>Created</Th>
+                <Th>Expires</Th>
+                <Th className="text-right">Actions</Th>
               </THead>
               <TBody>
                 {credentials.map((c) => (
                   <tr key={c.id}>
                     <Td>
                       <div className="font-medium text-slate-900">{c.name}</div>
-                      <div className="text-xs text-slate-500"><code>{c.id}</code></div>
+                      <div className="text-xs text-slate-500">
+                        <code>{c.id}</code>
+                      </div>
                       {c.description && <div className="text-xs text-slate-500">{c.description}</div>}
                     </Td>
                     <Td>{c.projectName}</Td>
-                    <Td><LocalTime value={c.createdAt} /></Td>
-                    <Td>{c.expiresAt ? <span className={c.expired ? 'text-red-600' : undefined}><LocalTime value={c.expiresAt} />{c.expired ? ' (expired)' : ''}</span> : 'never'}</Td>
-                    <Td className="text-right"><RevokeAppCredentialButton id={c.id} name={c.name} /></Td>
+                    <Td>
+                      <LocalTime value={c.createdAt} />
+                    </Td>
+                    <Td>
+                      {c.expiresAt ? (
+                        <span className={c.expired ? 'text-red-600' : undefined}>
+                          <LocalTime value={c.expiresAt} />
+                          {c.expired ? ' (expired)' : ''}
+                        </span>
+                      ) : (
+                        'never'
+                      )}
+                    </Td>
+                    <Td className="text-right">
+                      <RevokeAppCredentialButton id={c.id} name={c.name} />
+                    </Td>
                   </tr>
                 ))}
               </TBody>
@@ -51,7 +73,11 @@ export default async function AccessPage() {
           )}
         </Card>
         <Card title="New application credential">
-          <CreateAppCredentialForm projects={choices.map((p) => ({ id: p.id, name: p.name }))} defaultProjectId={project?.id} authUrl={authUrl} />
+          <CreateAppCredentialForm
+            projects={choices.map((p) => ({ id: p.id, name: p.name }))}
+            defaultProjectId={project?.id}
+            authUrl={authUrl}
+          />
         </Card>
       </div>
       <Card title="Using it" className="mt-6">

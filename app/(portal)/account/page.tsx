@@ -10,8 +10,13 @@ export default async function AccountPage() {
   return (
     <>
       <PageHeader title="Your account" description={`Signed in as ${actor.name}.`} />
-      <Card title="Password" description="Changing it signs you out everywhere and ends API tokens issued with the old one; application credentials keep working.">
-        <div className="max-w-md"><ChangePasswordForm /></div>
+      <Card
+        title="Password"
+        description="Changing it signs you out everywhere and ends API tokens issued with the old one; application credentials keep working."
+      >
+        <div className="max-w-md">
+          <ChangePasswordForm />
+        </div>
       </Card>
     </>
   );

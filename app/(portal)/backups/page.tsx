@@ -18,7 +18,8 @@ const LINKS = { backups: '/backups', volumes: '/volumes', snapshots: '/snapshots
 export default async function BackupsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const actor = await requirePageActor();
   const { project } = await currentProject(actor);
-  if (!project) return <EmptyState title="You are not a member of any project yet">Ask an administrator to add you to a project.</EmptyState>;
+  if (!project)
+    return <EmptyState title="You are not a member of any project yet">Ask an administrator to add you to a project.</EmptyState>;
   const query = pickListQuery(await searchParams, ['q', 'status', 'integrity', 'volumeId', 'sort', 'dir', 'page']);
   const [page, quotas, tests] = await Promise.all([
     listBackups(actor, { ...query, projectId: project.id }),
@@ -31,17 +32,48 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
       <PageHeader
         title="Backups"
         description={`Copies of project ${project.name}'s volumes and snapshots in the backup repository. Progress, throughput and time left update live.`}
-        actions={canWrite ? <Link href="/volumes" className={buttonClass('secondary')}>Back up a volume…</Link> : undefined}
+        actions={
+          canWrite ? (
+            <Link href="/volumes" className={buttonClass('secondary')}>
+              Back up a volume…
+            </Link>
+          ) : undefined
+        }
       />
       <section aria-label="Usage" className="mb-6">
         <QuotaMeters quotas={quotas.filter((q) => ['backups', 'backup_gigabytes'].includes(q.resource))} />
       </section>
-      <ListFilters base="/backups" current={query} statuses={BACKUP_STATUSES} integrityStates={BACKUP_INTEGRITY_STATES} searchLabel="Name or id" keep={['volumeId']} />
+      <ListFilters
+        base="/backups"
+        current={query}
+        statuses={BACKUP_STATUSES}
+        integrityStates={BACKUP_INTEGRITY_STATES}
+        searchLabel="Name or id"
+        keep={['volumeId']}
+      />
       <BackupTable
-        initial={JSON.parse(JSON.stringify(page))} query={query} scope={{ projectId: project.id }} links={LINKS} canWrite={canWrite}
-        empty={canWrite
-          ? <>Back up a volume from the <Link className="underline" href="/volumes">Volumes</Link> page (or a snapshot from <Link className="underline" href="/snapshots">Snapshots</Link>) with <b>Back up…</b>. Later backups of the same volume can be incremental.</>
-          : <>Members of this project back up volumes from the Volumes page; their backups will show here.</>}
+        initial={JSON.parse(JSON.stringify(page))}
+        query={query}
+        scope={{ projectId: project.id }}
+        links={LINKS}
+        canWrite={canWrite}
+        empty={
+          canWrite ? (
+            <>
+              Back up a volume from the{' '}
+              <Link className="underline" href="/volumes">
+                Volumes
+              </Link>{' '}
+              page (or a snapshot from{' '}
+              <Link className="underline" href="/snapshots">
+                Snapshots
+              </Link>
+              ) with <b>Back up…</b>. Later backups of the same volume can be incremental.
+            </>
+          ) : (
+            <>Members of this project back up volumes from the Volumes page; their backups will show here.</>
+          )
+        }
       />
       <RestoreTestsCard tests={tests} base="/backups" />
     </>

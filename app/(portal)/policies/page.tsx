@@ -14,7 +14,8 @@ export const metadata: Metadata = { title: 'Backup policies' };
 export default async function PoliciesPage() {
   const actor = await requirePageActor();
   const { project } = await currentProject(actor);
-  if (!project) return <EmptyState title="You are not a member of any project yet">Ask an administrator to add you to a project.</EmptyState>;
+  if (!project)
+    return <EmptyState title="You are not a member of any project yet">Ask an administrator to add you to a project.</EmptyState>;
   const rows = await listPolicies(actor, project.id);
   const canWrite = actor.isAdmin || actor.roles.get(project.id) === 'member';
   return (
@@ -24,22 +25,55 @@ export default async function PoliciesPage() {
         description={`Scheduled backups of project ${project.name}'s volumes, and the retention that prunes the backups a policy made.`}
       />
       {rows.length === 0 ? (
-        <EmptyState title="No policies yet">{canWrite ? 'Create one below, then assign volumes to it.' : 'Members of this project create policies.'}</EmptyState>
+        <EmptyState title="No policies yet">
+          {canWrite ? 'Create one below, then assign volumes to it.' : 'Members of this project create policies.'}
+        </EmptyState>
       ) : (
         <Table label="Policies">
-          <THead><tr><Th>Name</Th><Th>Schedule</Th><Th>Volumes</Th><Th>Next run</Th><Th>Last run</Th></tr></THead>
+          <THead>
+            <tr>
+              <Th>Name</Th>
+              <Th>Schedule</Th>
+              <Th>Volumes</Th>
+              <Th>Next run</Th>
+              <Th>Last run</Th>
+            </tr>
+          </THead>
           <TBody>
             {rows.map(({ policy, volumeCount, nextRunAt, lastRun }) => (
               <tr key={policy.id}>
                 <Td>
-                  <Link className="font-medium underline" href={`/policies/${policy.id}`}>{policy.name}</Link>
-                  {policy.projectId === null && <span className="ml-2"><Badge tone="blue">every project</Badge></span>}
-                  {policy.paused && <span className="ml-2"><Badge tone="amber">paused</Badge></span>}
+                  <Link className="font-medium underline" href={`/policies/${policy.id}`}>
+                    {policy.name}
+                  </Link>
+                  {policy.projectId === null && (
+                    <span className="ml-2">
+                      <Badge tone="blue">every project</Badge>
+                    </span>
+                  )}
+                  {policy.paused && (
+                    <span className="ml-2">
+                      <Badge tone="amber">paused</Badge>
+                    </span>
+                  )}
                 </Td>
                 <Td>{describeSchedule(policy.schedule, policy.timeZone)}</Td>
                 <Td>{volumeCount}</Td>
-                <Td><LocalTime value={nextRunAt} /></Td>
-                <Td>{lastRun ? <><Badge tone={lastRun.status === 'succeeded' ? 'green' : lastRun.status === 'started' ? 'blue' : 'red'}>{lastRun.status}</Badge> <LocalTime value={lastRun.startedAt} relative /></> : '—'}</Td>
+                <Td>
+                  <LocalTime value={nextRunAt} />
+                </Td>
+                <Td>
+                  {lastRun ? (
+                    <>
+                      <Badge tone={lastRun.status === 'succeeded' ? 'green' : lastRun.status === 'started' ? 'blue' : 'red'}>
+                        {lastRun.status}
+                      </Badge>{' '}
+                      <LocalTime value={lastRun.startedAt} relative />
+                    </>
+                  ) : (
+                    '—'
+                  )}
+                </Td>
               </tr>
             ))}
           </TBody>

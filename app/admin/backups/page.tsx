@@ -15,7 +15,11 @@ export const metadata: Metadata = { title: 'Backups' };
 
 const LINKS = { backups: '/admin/backups', volumes: '/admin/volumes', snapshots: '/admin/snapshots' };
 
-export default async function AdminBackupsPage({ searchParams }: { searchParams: Promise<{ [key: string]: string | string[] | undefined }> }) {
+export default async function AdminBackupsPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ [key: string]: string | string[] | undefined }>;
+}) {
   const actor = await requireAdminPage();
   const query = pickListQuery(await searchParams, ['q', 'status', 'integrity', 'projectId', 'volumeId', 'sort', 'dir', 'page']);
   const [page, projectList, schedule, tests] = await Promise.all([
@@ -31,13 +35,32 @@ export default async function AdminBackupsPage({ searchParams }: { searchParams:
         description="Every project's backups. Force-delete cancels a running backup or removes a stuck one; backing up for a project charges that project."
         actions={<BackupForProject projects={projectList} />}
       />
-      <ListFilters base="/admin/backups" current={query} statuses={BACKUP_STATUSES} integrityStates={BACKUP_INTEGRITY_STATES} projects={projectList} searchLabel="Name or id" keep={['volumeId']} />
-      <BackupTable
-        initial={JSON.parse(JSON.stringify(page))} query={query} links={LINKS} admin canWrite
-        empty={<>No project has a backup. Back up a volume for a project with <b>Back up for a project…</b>, or from a volume in Volumes.</>}
+      <ListFilters
+        base="/admin/backups"
+        current={query}
+        statuses={BACKUP_STATUSES}
+        integrityStates={BACKUP_INTEGRITY_STATES}
+        projects={projectList}
+        searchLabel="Name or id"
+        keep={['volumeId']}
       />
-      <Card title="Integrity schedule" className="mt-6"
-        description="Verifies read every object back; restore tests restore into scratch space. Both are spread out and throttled by the transfer limit.">
+      <BackupTable
+        initial={JSON.parse(JSON.stringify(page))}
+        query={query}
+        links={LINKS}
+        admin
+        canWrite
+        empty={
+          <>
+            No project has a backup. Back up a volume for a project with <b>Back up for a project…</b>, or from a volume in Volumes.
+          </>
+        }
+      />
+      <Card
+        title="Integrity schedule"
+        className="mt-6"
+        description="Verifies read every object back; restore tests restore into scratch space. Both are spread out and throttled by the transfer limit."
+      >
         <IntegrityScheduleForm scrubEveryDays={schedule.scrubEveryDays} restoreTestEveryDays={schedule.restoreTestEveryDays} />
       </Card>
       <RestoreTestsCard tests={tests} base="/admin/backups" />

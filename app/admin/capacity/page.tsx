@@ -16,9 +16,16 @@ export default async function CapacityPage() {
   const stale = Date.now() - newest > 60_000;
   return (
     <>
-      <PageHeader title="Capacity" description="What each volume backend holds. Volumes are thin: a new one is accepted while free space × the over-subscription ratio covers it."
-        actions={<CapacityRefresh stale={stale} />} />
-      {reports.length === 0 ? <EmptyState title="No measurement yet">Measuring asks each volume service for its file system&apos;s size, free space and what its images allocate.</EmptyState> : (
+      <PageHeader
+        title="Capacity"
+        description="What each volume backend holds. Volumes are thin: a new one is accepted while free space × the over-subscription ratio covers it."
+        actions={<CapacityRefresh stale={stale} />}
+      />
+      {reports.length === 0 ? (
+        <EmptyState title="No measurement yet">
+          Measuring asks each volume service for its file system&apos;s size, free space and what its images allocate.
+        </EmptyState>
+      ) : (
         <div className="grid gap-6 lg:grid-cols-2">
           {reports.map((r) => {
             const c = r.result as Record<string, number>;
@@ -26,18 +33,63 @@ export default async function CapacityPage() {
             const ratio = c.totalBytes ? used / c.totalBytes : 0;
             const virtual = c.totalBytes * c.overSubscriptionRatio;
             return (
-              <Card key={r.host} title={<span className="font-mono text-sm">{r.host}</span>} description={<>Measured <LocalTime value={r.finished_at} /></>}>
-                <div className="mb-4 h-2.5 rounded-full bg-slate-100" role="meter" aria-label={`Disk used on ${r.host}`} aria-valuemin={0} aria-valuemax={c.totalBytes} aria-valuenow={used}>
-                  <div className={`h-2.5 rounded-full ${ratio > 0.9 ? 'bg-red-500' : ratio > 0.75 ? 'bg-amber-500' : 'bg-emerald-500'}`} style={{ width: `${Math.round(ratio * 100)}%` }} />
+              <Card
+                key={r.host}
+                title={<span className="font-mono text-sm">{r.host}</span>}
+                description={
+                  <>
+                    Measured <LocalTime value={r.finished_at} />
+                  </>
+                }
+              >
+                <div
+                  className="mb-4 h-2.5 rounded-full bg-slate-100"
+                  role="meter"
+                  aria-label={`Disk used on ${r.host}`}
+                  aria-valuemin={0}
+                  aria-valuemax={c.totalBytes}
+                  aria-valuenow={used}
+                >
+                  <div
+                    className={`h-2.5 rounded-full ${ratio > 0.9 ? 'bg-red-500' : ratio > 0.75 ? 'bg-amber-500' : 'bg-emerald-500'}`}
+                    style={{ width: `${Math.round(ratio * 100)}%` }}
+                  />
                 </div>
                 <dl className="grid grid-cols-2 gap-3 text-sm" data-testid="capacity-report">
-                  <div><dt className="text-slate-500">Total</dt><dd className="font-semibold text-slate-900">{formatBytes(c.totalBytes)}</dd></div>
-                  <div><dt className="text-slate-500">Free</dt><dd className="font-semibold text-slate-900">{formatBytes(c.freeBytes)}</dd></div>
-                  <div><dt className="text-slate-500">Allocated by images</dt><dd className="font-semibold text-slate-900">{formatBytes(c.allocatedBytes)}</dd></div>
-                  <div><dt className="text-slate-500">Provisioned (logical)</dt><dd className="font-semibold text-slate-900">{formatBytes(c.provisionedBytes)}</dd></div>
-                  <div><dt className="text-slate-500">Over-subscription</dt><dd className="font-semibold text-slate-900">× {c.overSubscriptionRatio} (up to {formatBytes(virtual)})</dd></div>
-                  <div><dt className="text-slate-500">Images</dt><dd className="font-semibold text-slate-900">{c.volumeCount} volumes, {c.snapshotCount} snapshots</dd></div>
-                  <div><dt className="text-slate-500">Kept for changed-block tracking</dt><dd className="font-semibold text-slate-900">{c.retainedCopyCount ?? 0} copies, {formatBytes(c.retainedCopyAllocatedBytes ?? 0)} allocated</dd></div>
+                  <div>
+                    <dt className="text-slate-500">Total</dt>
+                    <dd className="font-semibold text-slate-900">{formatBytes(c.totalBytes)}</dd>
+                  </div>
+                  <div>
+                    <dt className="text-slate-500">Free</dt>
+                    <dd className="font-semibold text-slate-900">{formatBytes(c.freeBytes)}</dd>
+                  </div>
+                  <div>
+                    <dt className="text-slate-500">Allocated by images</dt>
+                    <dd className="font-semibold text-slate-900">{formatBytes(c.allocatedBytes)}</dd>
+                  </div>
+                  <div>
+                    <dt className="text-slate-500">Provisioned (logical)</dt>
+                    <dd className="font-semibold text-slate-900">{formatBytes(c.provisionedBytes)}</dd>
+                  </div>
+                  <div>
+                    <dt className="text-slate-500">Over-subscription</dt>
+                    <dd className="font-semibold text-slate-900">
+                      × {c.overSubscriptionRatio} (up to {formatBytes(virtual)})
+                    </dd>
+                  </div>
+                  <div>
+                    <dt className="text-slate-500">Images</dt>
+                    <dd className="font-semibold text-slate-900">
+                      {c.volumeCount} volumes, {c.snapshotCount} snapshots
+                    </dd>
+                  </div>
+                  <div>
+                    <dt className="text-slate-500">Kept for changed-block tracking</dt>
+                    <dd className="font-semibold text-slate-900">
+                      {c.retainedCopyCount ?? 0} copies, {formatBytes(c.retainedCopyAllocatedBytes ?? 0)} allocated
+                    </dd>
+                  </div>
                 </dl>
               </Card>
             );
@@ -46,10 +98,20 @@ export default async function CapacityPage() {
       )}
       <h2 className="mb-3 mt-8 text-base font-semibold text-slate-900">Provisioned in the database</h2>
       <Table label="Provisioned by host">
-        <THead><Th>Host</Th><Th>Volumes</Th><Th>Volume GiB</Th><Th>Snapshot GiB</Th></THead>
+        <THead>
+          <Th>Host</Th>
+          <Th>Volumes</Th>
+          <Th>Volume GiB</Th>
+          <Th>Snapshot GiB</Th>
+        </THead>
         <TBody>
           {provisioned.map((p) => (
-            <tr key={p.host ?? 'none'}><Td className="font-mono text-xs">{p.host ?? '—'}</Td><Td>{p.volumes}</Td><Td>{p.gigabytes}</Td><Td>{p.snapshotGigabytes}</Td></tr>
+            <tr key={p.host ?? 'none'}>
+              <Td className="font-mono text-xs">{p.host ?? '—'}</Td>
+              <Td>{p.volumes}</Td>
+              <Td>{p.gigabytes}</Td>
+              <Td>{p.snapshotGigabytes}</Td>
+            </tr>
           ))}
         </TBody>
       </Table>

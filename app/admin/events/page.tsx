@@ -26,15 +26,35 @@ export default async function EventsPage({ searchParams }: { searchParams: Promi
         title="Audit log"
         description="Every change, written in the same transaction as the change itself, and every sign-in: who did what to which resource, and whether it failed."
       />
-      <AuditFilters base={BASE} current={query} projects={projects} users={users} csvHref={listHref('/api/admin/events.csv', filters, {})} />
+      <AuditFilters
+        base={BASE}
+        current={query}
+        projects={projects}
+        users={users}
+        csvHref={listHref('/api/admin/events.csv', filters, {})}
+      />
       {page.total === 0 ? (
         <EmptyState title={Object.keys(filters).length ? 'No event matches these filters' : 'Nothing has happened yet'} />
       ) : page.rows.length === 0 ? (
-        <EmptyState title={`There are only ${page.pageCount} pages`} action={<Link href={listHref(BASE, query, { page: 1 })} className="text-sm text-brand-600 hover:underline">Go to the first page</Link>} />
+        <EmptyState
+          title={`There are only ${page.pageCount} pages`}
+          action={
+            <Link href={listHref(BASE, query, { page: 1 })} className="text-sm text-brand-600 hover:underline">
+              Go to the first page
+            </Link>
+          }
+        />
       ) : (
         <>
           <AuditTable events={page.rows} />
-          <Pagination page={page.page} pageCount={page.pageCount} pageSize={page.pageSize} total={page.total} noun="events" hrefFor={(p) => listHref(BASE, query, { page: p })} />
+          <Pagination
+            page={page.page}
+            pageCount={page.pageCount}
+            pageSize={page.pageSize}
+            total={page.total}
+            noun="events"
+            hrefFor={(p) => listHref(BASE, query, { page: p })}
+          />
         </>
       )}
     </>

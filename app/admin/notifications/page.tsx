@@ -21,7 +21,10 @@ function destinationOf(target: { kind: string; config: Record<string, unknown> }
 export default async function NotificationsPage() {
   const actor = await requireAdminPage();
   const [targets, deliveries] = await Promise.all([listTargets(actor), recentDeliveries(actor, 50)]);
-  const plain = JSON.parse(JSON.stringify({ targets, deliveries })) as { targets: typeof targets; deliveries: Parameters<typeof DeliveriesTable>[0]['rows'] };
+  const plain = JSON.parse(JSON.stringify({ targets, deliveries })) as {
+    targets: typeof targets;
+    deliveries: Parameters<typeof DeliveriesTable>[0]['rows'];
+  };
   return (
     <>
       <PageHeader
@@ -32,13 +35,24 @@ export default async function NotificationsPage() {
         <Card
           title="Targets"
           description="Each target receives the events its rules name. Secrets are write-only: they are never shown again after they are set."
-          actions={<DialogButton label="New target…" title="New notification target"><TargetForm /></DialogButton>}
+          actions={
+            <DialogButton label="New target…" title="New notification target">
+              <TargetForm />
+            </DialogButton>
+          }
         >
           {plain.targets.length === 0 ? (
-            <EmptyState title="No targets yet">Create one with New target…; until then failures are only recorded in the audit log.</EmptyState>
+            <EmptyState title="No targets yet">
+              Create one with New target…; until then failures are only recorded in the audit log.
+            </EmptyState>
           ) : (
             <Table label="Notification targets">
-              <THead><Th>Name</Th><Th>Goes to</Th><Th>Events</Th><Th className="text-right">Actions</Th></THead>
+              <THead>
+                <Th>Name</Th>
+                <Th>Goes to</Th>
+                <Th>Events</Th>
+                <Th className="text-right">Actions</Th>
+              </THead>
               <TBody>
                 {plain.targets.map((target) => (
                   <tr key={target.id}>
@@ -46,12 +60,21 @@ export default async function NotificationsPage() {
                       <span className="font-medium text-slate-900">{target.name}</span>{' '}
                       <Badge tone={target.enabled ? 'green' : 'slate'}>{target.enabled ? target.kind : `${target.kind}, disabled`}</Badge>
                     </Td>
-                    <Td><span className="break-all" title={destinationOf(target)}>{destinationOf(target)}</span></Td>
                     <Td>
-                      {target.events.length === 0 ? <span className="text-slate-500">None (tests only)</span>
-                        : target.events.map((e) => NOTIFICATION_EVENTS[e as NotificationEvent] ?? e).join(', ')}
+                      <span className="break-all" title={destinationOf(target)}>
+                        {destinationOf(target)}
+                      </span>
                     </Td>
-                    <Td><TargetRowActions target={target} /></Td>
+                    <Td>
+                      {target.events.length === 0 ? (
+                        <span className="text-slate-500">None (tests only)</span>
+                      ) : (
+                        target.events.map((e) => NOTIFICATION_EVENTS[e as NotificationEvent] ?? e).join(', ')
+                      )}
+                    </Td>
+                    <Td>
+                      <TargetRowActions target={target} />
+                    </Td>
                   </tr>
                 ))}
               </TBody>
@@ -65,13 +88,16 @@ export default async function NotificationsPage() {
               return (
                 <li key={event}>
                   <span className="font-medium text-slate-800">{label}</span>
-                  {' → '}{names.length ? names.join(', ') : <span className="text-slate-500">nobody</span>}
+                  {' → '}
+                  {names.length ? names.join(', ') : <span className="text-slate-500">nobody</span>}
                 </li>
               );
             })}
           </ul>
         </Card>
-        <Card title="Recent deliveries"><DeliveriesTable rows={plain.deliveries} /></Card>
+        <Card title="Recent deliveries">
+          <DeliveriesTable rows={plain.deliveries} />
+        </Card>
       </div>
     </>
   );

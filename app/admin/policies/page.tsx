@@ -16,27 +16,58 @@ export default async function AdminPoliciesPage() {
   const overview = await adminPolicyOverview(actor);
   return (
     <>
-      <PageHeader title="Backup policies" description="Every project's policies, the ones offered to every project, and runs that failed or could not start." />
+      <PageHeader
+        title="Backup policies"
+        description="Every project's policies, the ones offered to every project, and runs that failed or could not start."
+      />
       <Table label="All policies">
-        <THead><tr><Th>Name</Th><Th>Project</Th><Th>Volumes</Th><Th>Next run</Th><Th>Last run</Th></tr></THead>
+        <THead>
+          <tr>
+            <Th>Name</Th>
+            <Th>Project</Th>
+            <Th>Volumes</Th>
+            <Th>Next run</Th>
+            <Th>Last run</Th>
+          </tr>
+        </THead>
         <TBody>
           {overview.policies.map(({ policy, projectName, volumeCount, nextRunAt, lastRun }) => (
             <tr key={policy.id}>
               <Td>
-                <Link className="font-medium underline" href={`/policies/${policy.id}`}>{policy.name}</Link>
-                {policy.paused && <span className="ml-2"><Badge tone="amber">paused</Badge></span>}
+                <Link className="font-medium underline" href={`/policies/${policy.id}`}>
+                  {policy.name}
+                </Link>
+                {policy.paused && (
+                  <span className="ml-2">
+                    <Badge tone="amber">paused</Badge>
+                  </span>
+                )}
               </Td>
               <Td>{projectName ?? <Badge tone="blue">every project</Badge>}</Td>
               <Td>{volumeCount}</Td>
-              <Td><LocalTime value={nextRunAt} /></Td>
-              <Td>{lastRun ? <Badge tone={lastRun.status === 'succeeded' ? 'green' : lastRun.status === 'started' ? 'blue' : 'red'}>{lastRun.status}</Badge> : '—'}</Td>
+              <Td>
+                <LocalTime value={nextRunAt} />
+              </Td>
+              <Td>
+                {lastRun ? (
+                  <Badge tone={lastRun.status === 'succeeded' ? 'green' : lastRun.status === 'started' ? 'blue' : 'red'}>
+                    {lastRun.status}
+                  </Badge>
+                ) : (
+                  '—'
+                )}
+              </Td>
             </tr>
           ))}
         </TBody>
       </Table>
       <div className="mt-8 space-y-6">
-        <Card title="Failed and skipped runs"><PolicyRunsTable runs={overview.failedRuns} label="Failed and skipped runs" /></Card>
-        <Card title="New policy offered to every project"><PolicyForm values={NEW_POLICY} allowShared /></Card>
+        <Card title="Failed and skipped runs">
+          <PolicyRunsTable runs={overview.failedRuns} label="Failed and skipped runs" />
+        </Card>
+        <Card title="New policy offered to every project">
+          <PolicyForm values={NEW_POLICY} allowShared />
+        </Card>
       </div>
     </>
   );

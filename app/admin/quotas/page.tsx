@@ -25,17 +25,30 @@ export default async function AdminQuotasPage({ searchParams }: { searchParams: 
   const selectedQuotas = selected ? await projectQuotas(actor, selected.id) : [];
   return (
     <>
-      <PageHeader title="Quotas" description="Limits and usage per project. A limit cannot be set below what the project already uses; -1 means unlimited." />
+      <PageHeader
+        title="Quotas"
+        description="Limits and usage per project. A limit cannot be set below what the project already uses; -1 means unlimited."
+      />
       {selected && (
-        <Card title={`Limits for ${selected.name}`} description="Usage counts every resource that exists, in error too, until it is deleted." className="mb-6"
-          actions={<Link href="/admin/quotas" className="text-sm text-slate-500 hover:text-slate-900">Close</Link>}>
+        <Card
+          title={`Limits for ${selected.name}`}
+          description="Usage counts every resource that exists, in error too, until it is deleted."
+          className="mb-6"
+          actions={
+            <Link href="/admin/quotas" className="text-sm text-slate-500 hover:text-slate-900">
+              Close
+            </Link>
+          }
+        >
           <QuotaEditor projectId={selected.id} rows={selectedQuotas} />
         </Card>
       )}
       <Table label="Project quotas">
         <THead>
           <Th>Project</Th>
-          {SHOWN.map((r) => <Th key={r}>{QUOTA_LABELS[r]?.label ?? r}</Th>)}
+          {SHOWN.map((r) => (
+            <Th key={r}>{QUOTA_LABELS[r]?.label ?? r}</Th>
+          ))}
           <Th className="text-right">Actions</Th>
         </THead>
         <TBody>
@@ -45,9 +58,21 @@ export default async function AdminQuotasPage({ searchParams }: { searchParams: 
               {SHOWN.map((r) => {
                 const q = p.quotas[r];
                 const full = q && q.limit >= 0 && q.inUse >= q.limit;
-                return <Td key={r} className={full ? 'font-medium text-red-600' : undefined}>{usage(q)}</Td>;
+                return (
+                  <Td key={r} className={full ? 'font-medium text-red-600' : undefined}>
+                    {usage(q)}
+                  </Td>
+                );
               })}
-              <Td className="text-right"><Link href={`/admin/quotas?project=${p.id}`} className="whitespace-nowrap text-sm font-medium text-brand-700 hover:underline" aria-label={`Edit limits of ${p.name}`}>Edit limits</Link></Td>
+              <Td className="text-right">
+                <Link
+                  href={`/admin/quotas?project=${p.id}`}
+                  className="whitespace-nowrap text-sm font-medium text-brand-700 hover:underline"
+                  aria-label={`Edit limits of ${p.name}`}
+                >
+                  Edit limits
+                </Link>
+              </Td>
             </tr>
           ))}
         </TBody>

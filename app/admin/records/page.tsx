@@ -20,14 +20,21 @@ export default async function RecordsPage() {
         description="A backup record points at objects in the repository. Export records to move backups to another installation or to keep for disaster recovery; import them (from here or from OpenStack Cinder) into a database that does not know them."
       />
       <div className="grid items-start gap-6 xl:grid-cols-2">
-        <Card title="Import records" description="Each record turns available once a worker has checked that the repository holds its objects.">
+        <Card
+          title="Import records"
+          description="Each record turns available once a worker has checked that the repository holds its objects."
+        >
           <ImportRecordsForm projects={choices} />
         </Card>
         <Card title="Export a project's records" description="Every available backup of the project, parents first, in one file.">
           <ExportProjectForm projects={choices} />
         </Card>
       </div>
-      <Card className="mt-6" title="Rebuild from the repository" description="Lost the database? Scan the repository for backups and recreate the records it does not know.">
+      <Card
+        className="mt-6"
+        title="Rebuild from the repository"
+        description="Lost the database? Scan the repository for backups and recreate the records it does not know."
+      >
         <RebuildPanel initial={scan ? JSON.parse(JSON.stringify(scan)) : null} projects={choices} />
       </Card>
     </>

@@ -10,17 +10,24 @@ import { SNAPSHOT_FILTER_STATUSES } from '@/server/snapshots/statuses';
 
 export const metadata: Metadata = { title: 'Snapshots' };
 
-export default async function AdminSnapshotsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+export default async function AdminSnapshotsPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
   const actor = await requireAdminPage();
   const query = pickListQuery(await searchParams, ['q', 'status', 'sort', 'dir', 'page', 'projectId', 'volumeId']);
-  const [page, projectList] = await Promise.all([
-    listSnapshots(actor, query),
-    projectOptions(actor),
-  ]);
+  const [page, projectList] = await Promise.all([listSnapshots(actor, query), projectOptions(actor)]);
   return (
     <>
       <PageHeader title="Snapshots" description="Every project's snapshots, temporary backup snapshots included." />
-      <ListFilters base="/admin/snapshots" current={query} statuses={SNAPSHOT_FILTER_STATUSES} projects={projectList} searchLabel="Name or id" />
+      <ListFilters
+        base="/admin/snapshots"
+        current={query}
+        statuses={SNAPSHOT_FILTER_STATUSES}
+        projects={projectList}
+        searchLabel="Name or id"
+      />
       <SnapshotTable initial={page} query={query} base="/admin/snapshots" volumeBase="/admin/volumes" admin />
     </>
   );

@@ -13,14 +13,17 @@ export const metadata: Metadata = { title: 'Volumes' };
 export default async function AdminVolumesPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const actor = await requireAdminPage();
   const query = pickListQuery(await searchParams, ['q', 'status', 'sort', 'dir', 'page', 'projectId']);
-  const [page, projectList] = await Promise.all([
-    listVolumes(actor, query),
-    projectOptions(actor),
-  ]);
+  const [page, projectList] = await Promise.all([listVolumes(actor, query), projectOptions(actor)]);
   return (
     <>
       <PageHeader title="Volumes" description="Every project's volumes. Open a volume to reset a stuck state or force-delete it." />
-      <ListFilters base="/admin/volumes" current={query} statuses={VOLUME_FILTER_STATUSES} projects={projectList} searchLabel="Name or id" />
+      <ListFilters
+        base="/admin/volumes"
+        current={query}
+        statuses={VOLUME_FILTER_STATUSES}
+        projects={projectList}
+        searchLabel="Name or id"
+      />
       <VolumeTable initial={page} query={query} base="/admin/volumes" admin />
     </>
   );

@@ -1,5 +1,9 @@
 /** Builds a list URL that keeps the current filters and changes some of them. */
-export function listHref(base: string, current: Record<string, string | undefined>, changes: Record<string, string | number | undefined>): string {
+export function listHref(
+  base: string,
+  current: Record<string, string | undefined>,
+  changes: Record<string, string | number | undefined>,
+): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries({ ...current, ...changes })) {
     if (value !== undefined && value !== '' && !(key === 'page' && String(value) === '1')) params.set(key, String(value));

@@ -51,9 +51,14 @@ export async function createAttachmentHandler(c: CinderContext) {
   validateBody(createAttachmentSchema(c.version), body);
   const a = (body as Body).attachment as Body;
   if (!a.instance_uuid) throw new AppError('invalid', "Must specify 'instance_uuid' to create attachment.");
-  const attachment = await wrapConflict('Unable to create attachment for volume ', () => createAttachment(c.actor, {
-    volumeId: a.volume_uuid, instanceUuid: a.instance_uuid, connector: a.connector ?? null, mode: a.mode ?? null,
-  }));
+  const attachment = await wrapConflict('Unable to create attachment for volume ', () =>
+    createAttachment(c.actor, {
+      volumeId: a.volume_uuid,
+      instanceUuid: a.instance_uuid,
+      connector: a.connector ?? null,
+      mode: a.mode ?? null,
+    }),
+  );
   return renderDetail(c, attachment.id, 202);
 }
 

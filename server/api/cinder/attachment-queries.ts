@@ -1,7 +1,11 @@
 import type { Actor } from '../../auth/actor';
 import { invalid } from '../../errors';
 import {
-  ATTACHMENT_FILTERS, attachmentRecord, listAttachments, type AttachmentFilter, type AttachmentRecord,
+  ATTACHMENT_FILTERS,
+  attachmentRecord,
+  listAttachments,
+  type AttachmentFilter,
+  type AttachmentRecord,
 } from '../../volumes/attachment-queries';
 import { isBoolString, isTrueString } from './json-schema';
 import type { Microversion } from './microversions';
@@ -14,7 +18,12 @@ const PAGING = new Set(['limit', 'offset', 'marker', 'sort', 'sort_key', 'sort_d
 
 export const showAttachment = (actor: Actor, id: string) => attachmentRecord(actor, id);
 
-export interface AttachmentListInput { actor: Actor; projectId: string; version: Microversion; query: URLSearchParams }
+export interface AttachmentListInput {
+  actor: Actor;
+  projectId: string;
+  version: Microversion;
+  query: URLSearchParams;
+}
 
 /**
  * Newest first (Cinder's default sort), with its filters, `limit` and `offset`; an admin's
@@ -35,7 +44,8 @@ export async function listAttachmentsRest(input: AttachmentListInput): Promise<R
   if (!isBoolString(allTenantsValue)) throw invalid(`all_tenants must be a boolean, got '${allTenantsValue}'.`);
   checkSort(query);
   return listAttachments(actor, projectId, {
-    filters, allProjects: isTrueString(allTenantsValue),
+    filters,
+    allProjects: isTrueString(allTenantsValue),
     limit: Math.min(integerParam(query.get('limit'), 'limit', MAX_LIMIT), MAX_LIMIT),
     offset: integerParam(query.get('offset'), 'offset', 0),
     marker: query.get('marker'),
@@ -46,8 +56,10 @@ const NEWEST_FIRST = 'Invalid input received: attachments are listed newest firs
 
 /** The one order we keep, newest first: asking for another is refused rather than ignored. */
 function checkSort(query: URLSearchParams) {
-  const keys = [query.get('sort'), query.get('sort_key')].filter((v): v is string => v !== null)
-    .flatMap((v) => v.split(',')).map((part) => part.split(':'));
+  const keys = [query.get('sort'), query.get('sort_key')]
+    .filter((v): v is string => v !== null)
+    .flatMap((v) => v.split(','))
+    .map((part) => part.split(':'));
   for (const [key, dir] of keys) {
     if (key.trim() !== 'created_at' && key.trim() !== 'id') throw invalid(`Invalid input received: Invalid sort key ${key.trim()}`);
     if (dir !== undefined && dir.trim().toLowerCase() !== 'desc') throw invalid(NEWEST_FIRST);

@@ -10,16 +10,21 @@ export function createAttachmentSchema(version: Microversion): Schema {
   return {
     type: 'object',
     properties: { attachment: { type: 'object', properties, required: ['volume_uuid'], additionalProperties: false } },
-    required: ['attachment'], additionalProperties: false,
+    required: ['attachment'],
+    additionalProperties: false,
   };
 }
 
 export const updateAttachmentSchema: Schema = {
   type: 'object',
   properties: { attachment: { type: 'object', properties: { connector }, required: ['connector'], additionalProperties: false } },
-  required: ['attachment'], additionalProperties: false,
+  required: ['attachment'],
+  additionalProperties: false,
 };
 
 export const completeAttachmentSchema: Schema = {
-  type: 'object', properties: { 'os-complete': { type: ['object', 'null'] } }, required: ['os-complete'], additionalProperties: false,
+  type: 'object',
+  properties: { 'os-complete': { type: ['object', 'null'] } },
+  required: ['os-complete'],
+  additionalProperties: false,
 };

@@ -49,9 +49,15 @@ export async function createBackupHandler(c: CinderContext) {
   validateBody(createSchema(c.version), body);
   const b = (body as Body).backup as Body;
   const backup = await createBackup(c.actor, {
-    volumeId: b.volume_id, snapshotId: b.snapshot_id ?? null, name: b.name, description: b.description,
-    container: b.container, incremental: isTrueString(b.incremental), force: isTrueString(b.force),
-    metadata: b.metadata ?? null, availabilityZone: b.availability_zone ?? null,
+    volumeId: b.volume_id,
+    snapshotId: b.snapshot_id ?? null,
+    name: b.name,
+    description: b.description,
+    container: b.container,
+    incremental: isTrueString(b.incremental),
+    force: isTrueString(b.force),
+    metadata: b.metadata ?? null,
+    availabilityZone: b.availability_zone ?? null,
     // REST follows Cinder: what an admin creates belongs to the token's project (design.md).
     projectId: c.projectId,
   });

@@ -32,6 +32,7 @@ export type ListResult = MarkerPage<RestBackup>;
 /** Metadata is part of the detailed list from 3.43. */
 export function listBackupsRest(input: ListRequest): Promise<ListResult> {
   return backupMarkerPage(input.actor, input.projectId, {
-    ...listOptions(BACKUP_LIST, input), withMetadata: input.detail && input.version.atLeast('3.43'),
+    ...listOptions(BACKUP_LIST, input),
+    withMetadata: input.detail && input.version.atLeast('3.43'),
   });
 }

@@ -6,8 +6,12 @@ import { DEFAULT_TYPE_ID, DEFAULT_TYPE_NAME } from './volume-views';
 /** `types` (one default type, as a fresh Cinder has) and `extensions` (what clients probe for). */
 function defaultType(c: CinderContext) {
   const view: Record<string, unknown> = {
-    id: DEFAULT_TYPE_ID, name: DEFAULT_TYPE_NAME, description: 'Default Volume Type', is_public: true,
-    'os-volume-type-access:is_public': true, extra_specs: {},
+    id: DEFAULT_TYPE_ID,
+    name: DEFAULT_TYPE_NAME,
+    description: 'Default Volume Type',
+    is_public: true,
+    'os-volume-type-access:is_public': true,
+    extra_specs: {},
   };
   if (c.actor.isAdmin) view.qos_specs_id = null;
   return view;
@@ -50,6 +54,12 @@ const EXTENSIONS: [string, string, string][] = [
 
 export async function listExtensionsHandler(c: CinderContext) {
   return json(c, {
-    extensions: EXTENSIONS.map(([alias, name, description]) => ({ alias, description, links: [], name, updated: '2013-04-18T00:00:00+00:00' })),
+    extensions: EXTENSIONS.map(([alias, name, description]) => ({
+      alias,
+      description,
+      links: [],
+      name,
+      updated: '2013-04-18T00:00:00+00:00',
+    })),
   });
 }

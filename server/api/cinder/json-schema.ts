@@ -38,7 +38,9 @@ export function pyRepr(value: unknown): string {
     return quote + (quote === "'" ? escaped.replace(/'/g, "\\'") : escaped) + quote;
   }
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
-  return `{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(', ')}}`;
+  return `{${Object.entries(value as Record<string, unknown>)
+    .map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`)
+    .join(', ')}}`;
 }
 
 function typeOf(value: unknown): JsonType {
@@ -76,8 +78,10 @@ function check(schema: Schema, value: unknown, path: string[]): Failure | null {
     return fail(`${pyRepr(value)} is not one of ${pyRepr(schema.enum)}`);
   }
   if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) return fail(`${pyRepr(value)} is less than the minimum of ${schema.minimum}`);
-    if (schema.maximum !== undefined && value > schema.maximum) return fail(`${pyRepr(value)} is greater than the maximum of ${schema.maximum}`);
+    if (schema.minimum !== undefined && value < schema.minimum)
+      return fail(`${pyRepr(value)} is less than the minimum of ${schema.minimum}`);
+    if (schema.maximum !== undefined && value > schema.maximum)
+      return fail(`${pyRepr(value)} is greater than the maximum of ${schema.maximum}`);
   }
   if (typeof value === 'string') {
     const length = [...value].length;
@@ -103,8 +107,8 @@ function check(schema: Schema, value: unknown, path: string[]): Failure | null {
       }
     }
     for (const key of keys) {
-      const sub = schema.properties?.[key]
-        ?? Object.entries(schema.patternProperties ?? {}).find(([p]) => new RegExp(p, 'u').test(key))?.[1];
+      const sub =
+        schema.properties?.[key] ?? Object.entries(schema.patternProperties ?? {}).find(([p]) => new RegExp(p, 'u').test(key))?.[1];
       if (!sub) continue;
       const failure = check(sub, object[key], [...path, key]);
       if (failure) return failure;
@@ -118,7 +122,9 @@ export function validateBody(schema: Schema, body: unknown): void {
   const failure = check(schema, body, []);
   if (!failure) return;
   if (failure.path.length === 0) throw invalid(failure.message);
-  throw invalid(`Invalid input for field/attribute ${failure.path[failure.path.length - 1]}. Value: ${pyRepr(failure.instance)}. ${failure.message}`);
+  throw invalid(
+    `Invalid input for field/attribute ${failure.path[failure.path.length - 1]}. Value: ${pyRepr(failure.instance)}. ${failure.message}`,
+  );
 }
 
 // Cinder's parameter types (cinder/api/validation/parameter_types.py), as far as backups use them.
@@ -134,19 +140,50 @@ export const availabilityZone: Schema = { type: ['string', 'null'], minLength: 1
 /** oslo's bool strings, and JSON booleans. */
 export const boolean: Schema = {
   type: ['boolean', 'string'],
-  enum: [true, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', 'y', 't',
-    false, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no', 'n', 'f'],
+  enum: [
+    true,
+    'True',
+    'TRUE',
+    'true',
+    '1',
+    'ON',
+    'On',
+    'on',
+    'YES',
+    'Yes',
+    'yes',
+    'y',
+    't',
+    false,
+    'False',
+    'FALSE',
+    'false',
+    '0',
+    'OFF',
+    'Off',
+    'off',
+    'NO',
+    'No',
+    'no',
+    'n',
+    'f',
+  ],
 };
 const METADATA_KEY = '^[a-zA-Z0-9-_:. /]{1,255}$';
 export const metadataAllowsNull: Schema = {
-  type: ['object', 'null'], patternProperties: { [METADATA_KEY]: { type: 'string', maxLength: 255 } }, additionalProperties: false,
+  type: ['object', 'null'],
+  patternProperties: { [METADATA_KEY]: { type: 'string', maxLength: 255 } },
+  additionalProperties: false,
 };
 export const extraSpecs: Schema = {
-  type: 'object', patternProperties: { [METADATA_KEY]: { type: 'string', maxLength: 255 } }, additionalProperties: false,
+  type: 'object',
+  patternProperties: { [METADATA_KEY]: { type: 'string', maxLength: 255 } },
+  additionalProperties: false,
 };
 export const backupService: Schema = { type: 'string', minLength: 0, maxLength: 255 };
 export const backupUrl: Schema = {
-  type: 'string', minLength: 1,
+  type: 'string',
+  minLength: 1,
   format: { name: 'base64', test: (v) => /^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(v) && v.replace(/\s+/g, '').length % 4 === 0 },
 };
 

@@ -14,7 +14,11 @@ export class Links {
   /** `origin + mount`, e.g. `https://cloud.example.com/volume`. */
   readonly endpoint: string;
 
-  constructor(request: Request, mount: string, readonly projectInUrl: string | null) {
+  constructor(
+    request: Request,
+    mount: string,
+    readonly projectInUrl: string | null,
+  ) {
     this.endpoint = publicOrigin(request) + mount;
   }
 
@@ -31,7 +35,10 @@ export class Links {
   }
 
   resource(collection: string, id: string) {
-    return [{ rel: 'self', href: this.self(collection, id) }, { rel: 'bookmark', href: this.bookmark(collection, id) }];
+    return [
+      { rel: 'self', href: this.self(collection, id) },
+      { rel: 'bookmark', href: this.bookmark(collection, id) },
+    ];
   }
 
   /** The `next` link: the original query with `marker` set to the last id. */

@@ -11,7 +11,10 @@ export const VERSION_HEADER = 'OpenStack-API-Version';
 export const SERVICE_TYPE = 'volume';
 
 export class Microversion {
-  constructor(readonly major: number, readonly minor: number) {}
+  constructor(
+    readonly major: number,
+    readonly minor: number,
+  ) {}
 
   static parse(text: string): Microversion | null {
     const match = /^([1-9]\d*)\.(0|[1-9]\d*)$/.exec(text.trim());
@@ -67,9 +70,7 @@ export function negotiate(headers: Headers): Microversion {
 
 /** Echoed on every response, errors included. */
 export function versionHeaders(version: Microversion | null): Record<string, string> {
-  return version
-    ? { [VERSION_HEADER]: `${SERVICE_TYPE} ${version}`, Vary: VERSION_HEADER }
-    : { Vary: VERSION_HEADER };
+  return version ? { [VERSION_HEADER]: `${SERVICE_TYPE} ${version}`, Vary: VERSION_HEADER } : { Vary: VERSION_HEADER };
 }
 
 /** 404 for a method that does not exist at the requested version (e.g. PUT below 3.9). */

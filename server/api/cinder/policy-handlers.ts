@@ -12,8 +12,15 @@ import { empty, json, readJson, type CinderContext } from './context';
  * `…/{id}/prune-preview`. Bodies are snake_case; errors are Cinder fault bodies.
  */
 
-const RETENTION_KEYS = { keep_last: 'keepLast', keep_hourly: 'keepHourly', keep_daily: 'keepDaily', keep_weekly: 'keepWeekly',
-  keep_monthly: 'keepMonthly', keep_yearly: 'keepYearly', keep_within: 'keepWithin' } as const;
+const RETENTION_KEYS = {
+  keep_last: 'keepLast',
+  keep_hourly: 'keepHourly',
+  keep_daily: 'keepDaily',
+  keep_weekly: 'keepWeekly',
+  keep_monthly: 'keepMonthly',
+  keep_yearly: 'keepYearly',
+  keep_within: 'keepWithin',
+} as const;
 
 const bodySchema = z.object({ policy: z.record(z.string(), z.unknown()) }, { message: 'The body must be {"policy": {…}}' });
 
@@ -21,19 +28,33 @@ const bodySchema = z.object({ policy: z.record(z.string(), z.unknown()) }, { mes
 function fieldsFrom(policy: Record<string, unknown>) {
   const retention = (policy.retention ?? {}) as Record<string, unknown>;
   return {
-    name: policy.name, schedule: policy.schedule, timeZone: policy.time_zone ?? 'UTC',
-    fullEveryRuns: policy.full_every_runs ?? null, fullEveryDays: policy.full_every_days ?? null,
-    force: policy.force === true, container: policy.container ?? null,
+    name: policy.name,
+    schedule: policy.schedule,
+    timeZone: policy.time_zone ?? 'UTC',
+    fullEveryRuns: policy.full_every_runs ?? null,
+    fullEveryDays: policy.full_every_days ?? null,
+    force: policy.force === true,
+    container: policy.container ?? null,
     retention: Object.fromEntries(Object.entries(RETENTION_KEYS).map(([rest, field]) => [field, retention[rest] ?? null])),
   };
 }
 
 function view(policy: PolicyRow, extra: Record<string, unknown> = {}) {
   return {
-    id: policy.id, project_id: policy.projectId, name: policy.name, schedule: policy.schedule, time_zone: policy.timeZone,
-    full_every_runs: policy.fullEveryRuns, full_every_days: policy.fullEveryDays, force: policy.force, container: policy.container,
+    id: policy.id,
+    project_id: policy.projectId,
+    name: policy.name,
+    schedule: policy.schedule,
+    time_zone: policy.timeZone,
+    full_every_runs: policy.fullEveryRuns,
+    full_every_days: policy.fullEveryDays,
+    force: policy.force,
+    container: policy.container,
     retention: Object.fromEntries(Object.entries(RETENTION_KEYS).map(([rest, field]) => [rest, policy.retention[field] ?? null])),
-    paused: policy.paused, created_at: policy.createdAt.toISOString(), updated_at: policy.updatedAt.toISOString(), ...extra,
+    paused: policy.paused,
+    created_at: policy.createdAt.toISOString(),
+    updated_at: policy.updatedAt.toISOString(),
+    ...extra,
   };
 }
 
@@ -45,7 +66,9 @@ async function policyBody(c: CinderContext) {
 
 export async function listPoliciesHandler(c: CinderContext) {
   const rows = await listPolicies(c.actor, c.projectId);
-  return json(c, { policies: rows.map((r) => view(r.policy, { volume_count: r.volumeCount, next_run_at: r.nextRunAt?.toISOString() ?? null })) });
+  return json(c, {
+    policies: rows.map((r) => view(r.policy, { volume_count: r.volumeCount, next_run_at: r.nextRunAt?.toISOString() ?? null })),
+  });
 }
 
 export async function createPolicyHandler(c: CinderContext) {
@@ -59,10 +82,18 @@ export async function showPolicyHandler(c: CinderContext) {
   const detail = await policyDetail(c.actor, c.params.id, c.projectId);
   return json(c, {
     policy: view(detail.policy, {
-      volume_ids: detail.volumes.map((v) => v.volumeId), next_runs: detail.nextRuns.map((d) => d.toISOString()),
+      volume_ids: detail.volumes.map((v) => v.volumeId),
+      next_runs: detail.nextRuns.map((d) => d.toISOString()),
       runs: detail.runs.slice(0, 20).map((r) => ({
-        id: r.id, volume_id: r.volumeId, status: r.status, reason: r.reason, backup_id: r.backupId, incremental: r.incremental,
-        started_at: r.startedAt.toISOString(), finished_at: r.finishedAt?.toISOString() ?? null, retention: r.retention,
+        id: r.id,
+        volume_id: r.volumeId,
+        status: r.status,
+        reason: r.reason,
+        backup_id: r.backupId,
+        incremental: r.incremental,
+        started_at: r.startedAt.toISOString(),
+        finished_at: r.finishedAt?.toISOString() ?? null,
+        retention: r.retention,
       })),
     }),
   });
@@ -81,7 +112,8 @@ export async function deletePolicyHandler(c: CinderContext) {
 export async function policyActionHandler(c: CinderContext) {
   const body = (await readJson(c.request)) as Record<string, unknown> | null;
   const [action, ...others] = body && typeof body === 'object' ? Object.keys(body) : [];
-  if (!action || others.length > 0) throw new AppError('invalid', 'The body names one action: os-assign, os-pause, os-resume or os-run-now');
+  if (!action || others.length > 0)
+    throw new AppError('invalid', 'The body names one action: os-assign, os-pause, os-resume or os-run-now');
   const id = c.params.id;
   switch (action) {
     case 'os-assign': {
@@ -94,7 +126,11 @@ export async function policyActionHandler(c: CinderContext) {
       return json(c, { policy: view(await pausePolicy(c.actor, { id, paused: action === 'os-pause' })) });
     case 'os-run-now': {
       const runs = await runPolicyNow(c.actor, { id });
-      return json(c, { runs: runs.map((r) => ({ id: r.id, volume_id: r.volumeId, status: r.status, reason: r.reason, backup_id: r.backupId })) }, 202);
+      return json(
+        c,
+        { runs: runs.map((r) => ({ id: r.id, volume_id: r.volumeId, status: r.status, reason: r.reason, backup_id: r.backupId })) },
+        202,
+      );
     }
     default:
       throw new AppError('invalid', `Unknown policy action ${action}: use os-assign, os-pause, os-resume or os-run-now`);
@@ -106,7 +142,13 @@ export async function prunePreviewHandler(c: CinderContext) {
   return json(c, {
     prune_preview: preview.map((p) => ({
       volume_id: p.volumeId,
-      backups: p.entries.map((e) => ({ id: e.backupId, name: e.name, created_at: e.createdAt.toISOString(), keep: e.keep, reasons: e.reasons })),
+      backups: p.entries.map((e) => ({
+        id: e.backupId,
+        name: e.name,
+        created_at: e.createdAt.toISOString(),
+        keep: e.keep,
+        reasons: e.reasons,
+      })),
     })),
   });
 }

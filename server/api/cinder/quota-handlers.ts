@@ -68,7 +68,9 @@ export async function updateQuotasHandler(c: CinderContext) {
     for (const [key, limit] of Object.entries(limits) as [QuotaResource, number][]) {
       const used = (usage.get(key)?.inUse ?? 0) + (usage.get(key)?.reserved ?? 0);
       if (key !== 'per_volume_gigabytes' && limit !== -1 && limit < used) {
-        throw invalid(`Quota ${key} limit must be equal or greater than existing resources. Current usage is ${used} and the requested limit is ${limit}.`);
+        throw invalid(
+          `Quota ${key} limit must be equal or greater than existing resources. Current usage is ${used} and the requested limit is ${limit}.`,
+        );
       }
     }
     try {
@@ -79,7 +81,9 @@ export async function updateQuotasHandler(c: CinderContext) {
         const [key] = Object.keys(error.fieldErrors);
         const current = (await projectQuotas(c.actor, projectId)).find((r) => r.resource === key);
         if (current && key in limits) {
-          throw invalid(`Quota ${key} limit must be equal or greater than existing resources. Current usage is ${current.inUse + current.reserved} and the requested limit is ${limits[key as QuotaResource]}.`);
+          throw invalid(
+            `Quota ${key} limit must be equal or greater than existing resources. Current usage is ${current.inUse + current.reserved} and the requested limit is ${limits[key as QuotaResource]}.`,
+          );
         }
       }
       throw error;
@@ -151,7 +155,8 @@ export async function updateQuotaClassHandler(c: CinderContext) {
   if (bad.length) throw invalid(`Invalid input received: Bad key(s) in quota class set: ${bad.join(', ')}`);
   requireAdmin(c.actor, 'volume_extension:quota_classes:update');
   const quotaClass = c.params.target;
-  if (quotaClass.length > 255) throw invalid(`Invalid input received: quota_class_name has ${quotaClass.length} characters, more than 255.`);
+  if (quotaClass.length > 255)
+    throw invalid(`Invalid input received: quota_class_name has ${quotaClass.length} characters, more than 255.`);
   const limits = Object.fromEntries(Object.entries(set).map(([key, value]) => [key, parseLimit(key, value)]));
   if (quotaClass !== DEFAULT_QUOTA_CLASS) {
     throw invalid(`Invalid input received: Only the ${DEFAULT_QUOTA_CLASS} quota class is kept; new projects take their limits from it.`);

@@ -56,12 +56,13 @@ export function sortParams(params: Map<string, string>, sortKeys: readonly strin
   if (sort !== undefined && (sortKey !== undefined || sortDir !== undefined)) {
     throw invalid("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.");
   }
-  const pairs: [string, string][] = sort !== undefined
-    ? sort.split(',').map((part) => {
-      const [key, dir] = part.split(':');
-      return [key.trim(), (dir ?? 'desc').trim().toLowerCase()];
-    })
-    : [[(sortKey ?? 'created_at').trim(), (sortDir ?? 'desc').trim().toLowerCase()]];
+  const pairs: [string, string][] =
+    sort !== undefined
+      ? sort.split(',').map((part) => {
+          const [key, dir] = part.split(':');
+          return [key.trim(), (dir ?? 'desc').trim().toLowerCase()];
+        })
+      : [[(sortKey ?? 'created_at').trim(), (sortDir ?? 'desc').trim().toLowerCase()]];
   const keys: [string, 'asc' | 'desc'][] = [];
   for (const [rawKey, dir] of pairs) {
     if (dir !== 'asc' && dir !== 'desc') throw invalid("Invalid input received: Unknown sort direction, must be 'desc' or 'asc'.");
@@ -78,7 +79,7 @@ export function parseMetadataFilter(value: string): Record<string, string> {
   const attempt = (text: string) => {
     try {
       const parsed = JSON.parse(text);
-      return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed as Record<string, unknown> : null;
+      return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
     } catch {
       return null;
     }

@@ -4,27 +4,61 @@ import { canonicalUuid } from '../../validation';
 import { withApiSecurityHeaders } from '../../http/security-headers';
 import { decodePathSegment, unsafeQueryReason } from '../request-input';
 import {
-  backupActionHandler, createBackupHandler, deleteBackupHandler, exportRecordHandler, importRecordHandler,
-  listBackupsHandler, restoreBackupHandler, showBackupHandler, updateBackupHandler,
+  backupActionHandler,
+  createBackupHandler,
+  deleteBackupHandler,
+  exportRecordHandler,
+  importRecordHandler,
+  listBackupsHandler,
+  restoreBackupHandler,
+  showBackupHandler,
+  updateBackupHandler,
 } from './backup-handlers';
 import {
-  attachmentActionHandler, createAttachmentHandler, deleteAttachmentHandler, listAttachmentsHandler, showAttachmentHandler, updateAttachmentHandler,
+  attachmentActionHandler,
+  createAttachmentHandler,
+  deleteAttachmentHandler,
+  listAttachmentsHandler,
+  showAttachmentHandler,
+  updateAttachmentHandler,
 } from './attachment-handlers';
 import { listExtensionsHandler, listTypesHandler, showTypeHandler, typeExtraSpecsHandler } from './catalog-handlers';
 import { deleteMessageHandler, listMessagesHandler, showMessageHandler } from './message-handlers';
 import {
-  createPolicyHandler, deletePolicyHandler, listPoliciesHandler, policyActionHandler, prunePreviewHandler, showPolicyHandler, updatePolicyHandler,
+  createPolicyHandler,
+  deletePolicyHandler,
+  listPoliciesHandler,
+  policyActionHandler,
+  prunePreviewHandler,
+  showPolicyHandler,
+  updatePolicyHandler,
 } from './policy-handlers';
 import {
-  deleteQuotasHandler, limitsHandler, quotaDefaultsHandler, showQuotaClassHandler, showQuotasHandler, updateQuotaClassHandler,
+  deleteQuotasHandler,
+  limitsHandler,
+  quotaDefaultsHandler,
+  showQuotaClassHandler,
+  showQuotasHandler,
+  updateQuotaClassHandler,
   updateQuotasHandler,
 } from './quota-handlers';
 import { availabilityZonesHandler, listServicesHandler, updateServiceHandler } from './service-handlers';
 import {
-  createSnapshotHandler, deleteSnapshotHandler, listSnapshotsHandler, showSnapshotHandler, snapshotActionHandler, updateSnapshotHandler,
+  createSnapshotHandler,
+  deleteSnapshotHandler,
+  listSnapshotsHandler,
+  showSnapshotHandler,
+  snapshotActionHandler,
+  updateSnapshotHandler,
 } from './snapshot-handlers';
 import {
-  createVolumeHandler, deleteVolumeHandler, listVolumesHandler, metadataHandlers, showVolumeHandler, updateVolumeHandler, volumeActionHandler,
+  createVolumeHandler,
+  deleteVolumeHandler,
+  listVolumesHandler,
+  metadataHandlers,
+  showVolumeHandler,
+  updateVolumeHandler,
+  volumeActionHandler,
 } from './volume-handlers';
 import { UnsupportedMediaType, type CinderContext, type Handler } from './context';
 import { AUTH_REQUIRED, fault, faultFrom } from './faults';
@@ -51,7 +85,11 @@ const ROUTES: Route[] = [
   { pattern: ['backups'], methods: { GET: listBackupsHandler(false), POST: createBackupHandler } },
   { pattern: ['backups', 'detail'], methods: { GET: listBackupsHandler(true) } },
   { pattern: ['backups', 'import_record'], methods: { POST: importRecordHandler }, serviceMissing: 503 },
-  { pattern: ['backups', ':id'], methods: { GET: showBackupHandler, PUT: updateBackupHandler, DELETE: deleteBackupHandler }, serviceMissing: 404 },
+  {
+    pattern: ['backups', ':id'],
+    methods: { GET: showBackupHandler, PUT: updateBackupHandler, DELETE: deleteBackupHandler },
+    serviceMissing: 404,
+  },
   { pattern: ['backups', ':id', 'restore'], methods: { POST: restoreBackupHandler }, serviceMissing: 404 },
   { pattern: ['backups', ':id', 'action'], methods: { POST: backupActionHandler }, serviceMissing: 404 },
   { pattern: ['backups', ':id', 'export_record'], methods: { GET: exportRecordHandler }, serviceMissing: 404 },
@@ -59,17 +97,32 @@ const ROUTES: Route[] = [
   { pattern: ['volumes', 'detail'], methods: { GET: listVolumesHandler(true) } },
   { pattern: ['volumes', ':id'], methods: { GET: showVolumeHandler, PUT: updateVolumeHandler, DELETE: deleteVolumeHandler } },
   { pattern: ['volumes', ':id', 'action'], methods: { POST: volumeActionHandler } },
-  { pattern: ['volumes', ':id', 'metadata'], methods: { GET: volumeMetadata.list, POST: volumeMetadata.write(false), PUT: volumeMetadata.write(true) } },
-  { pattern: ['volumes', ':id', 'metadata', ':key'], methods: { GET: volumeMetadata.show, PUT: volumeMetadata.put, DELETE: volumeMetadata.remove } },
+  {
+    pattern: ['volumes', ':id', 'metadata'],
+    methods: { GET: volumeMetadata.list, POST: volumeMetadata.write(false), PUT: volumeMetadata.write(true) },
+  },
+  {
+    pattern: ['volumes', ':id', 'metadata', ':key'],
+    methods: { GET: volumeMetadata.show, PUT: volumeMetadata.put, DELETE: volumeMetadata.remove },
+  },
   { pattern: ['snapshots'], methods: { GET: listSnapshotsHandler(false), POST: createSnapshotHandler } },
   { pattern: ['snapshots', 'detail'], methods: { GET: listSnapshotsHandler(true) } },
   { pattern: ['snapshots', ':id'], methods: { GET: showSnapshotHandler, PUT: updateSnapshotHandler, DELETE: deleteSnapshotHandler } },
   { pattern: ['snapshots', ':id', 'action'], methods: { POST: snapshotActionHandler } },
-  { pattern: ['snapshots', ':id', 'metadata'], methods: { GET: snapshotMetadata.list, POST: snapshotMetadata.write(false), PUT: snapshotMetadata.write(true) } },
-  { pattern: ['snapshots', ':id', 'metadata', ':key'], methods: { GET: snapshotMetadata.show, PUT: snapshotMetadata.put, DELETE: snapshotMetadata.remove } },
+  {
+    pattern: ['snapshots', ':id', 'metadata'],
+    methods: { GET: snapshotMetadata.list, POST: snapshotMetadata.write(false), PUT: snapshotMetadata.write(true) },
+  },
+  {
+    pattern: ['snapshots', ':id', 'metadata', ':key'],
+    methods: { GET: snapshotMetadata.show, PUT: snapshotMetadata.put, DELETE: snapshotMetadata.remove },
+  },
   { pattern: ['attachments'], methods: { GET: listAttachmentsHandler(false), POST: createAttachmentHandler } },
   { pattern: ['attachments', 'detail'], methods: { GET: listAttachmentsHandler(true) } },
-  { pattern: ['attachments', ':id'], methods: { GET: showAttachmentHandler, PUT: updateAttachmentHandler, DELETE: deleteAttachmentHandler } },
+  {
+    pattern: ['attachments', ':id'],
+    methods: { GET: showAttachmentHandler, PUT: updateAttachmentHandler, DELETE: deleteAttachmentHandler },
+  },
   { pattern: ['attachments', ':id', 'action'], methods: { POST: attachmentActionHandler } },
   { pattern: ['os-quota-sets', ':target'], methods: { GET: showQuotasHandler, PUT: updateQuotasHandler, DELETE: deleteQuotasHandler } },
   { pattern: ['os-quota-sets', ':target', 'defaults'], methods: { GET: quotaDefaultsHandler } },
@@ -104,7 +157,7 @@ function match(segments: string[]): { route: Route; params: Record<string, strin
       if (part.startsWith(':')) {
         const name = part.slice(1);
         // A resource id is read as its one spelling here, so handlers, services and job payloads never see another.
-        params[name] = name === 'id' ? canonicalUuid(segments[i]) ?? segments[i] : segments[i];
+        params[name] = name === 'id' ? (canonicalUuid(segments[i]) ?? segments[i]) : segments[i];
         return true;
       }
       return part === segments[i];
@@ -113,7 +166,6 @@ function match(segments: string[]): { route: Route; params: Record<string, strin
   }
   return null;
 }
-
 
 /**
  * The catalog's placeholder image endpoint: Glance's version document, so openstackclient can
@@ -151,7 +203,9 @@ async function dispatch(request: Request, mount: '' | '/volume', method: string)
   const baseHeaders: Record<string, string> = { Vary: 'OpenStack-API-Version' };
 
   if (mount && (path === '' || path === '/')) {
-    return method === 'GET' ? rootVersions(endpoint) : fault(405, 'The method specified is not allowed for this resource.', { ...baseHeaders, Allow: 'GET, HEAD' });
+    return method === 'GET'
+      ? rootVersions(endpoint)
+      : fault(405, 'The method specified is not allowed for this resource.', { ...baseHeaders, Allow: 'GET, HEAD' });
   }
   if (mount && /^\/image(?:\/|$)/.test(path)) return imageStub(endpoint, path, method);
   if (!/^\/v3(?:\/|$)/.test(path)) return fault(404, 'The resource could not be found.', baseHeaders);
@@ -163,7 +217,9 @@ async function dispatch(request: Request, mount: '' | '/volume', method: string)
   const unsafeQuery = unsafeQueryReason(url.searchParams);
   if (unsafeQuery) return fault(400, `Invalid input received: ${unsafeQuery}.`, baseHeaders);
   if (segments.length === 0) {
-    return method === 'GET' ? v3Version(endpoint) : fault(405, 'The method specified is not allowed for this resource.', { ...baseHeaders, Allow: 'GET, HEAD' });
+    return method === 'GET'
+      ? v3Version(endpoint)
+      : fault(405, 'The method specified is not allowed for this resource.', { ...baseHeaders, Allow: 'GET, HEAD' });
   }
 
   let version: Microversion | null = null;
@@ -185,12 +241,22 @@ async function dispatch(request: Request, mount: '' | '/volume', method: string)
     const handler = found.route.methods[method];
     if (!handler) {
       return fault(405, 'The method specified is not allowed for this resource.', {
-        ...headers, Allow: Object.keys(found.route.methods).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])).join(', '),
+        ...headers,
+        Allow: Object.keys(found.route.methods)
+          .flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]))
+          .join(', '),
       });
     }
     const context: CinderContext = {
-      request, version, token, actor: token.scoped, projectId: token.project.id,
-      links: new Links(request, mount, projectInUrl), query: url.searchParams, params: found.params, headers,
+      request,
+      version,
+      token,
+      actor: token.scoped,
+      projectId: token.project.id,
+      links: new Links(request, mount, projectInUrl),
+      query: url.searchParams,
+      params: found.params,
+      headers,
     };
     return await handler(context);
   } catch (error) {

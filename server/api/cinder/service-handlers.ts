@@ -13,8 +13,13 @@ const cinderTime = (date: Date) => date.toISOString().slice(0, 23) + '000';
 
 function serviceView(s: ServiceView, c: CinderContext) {
   const view: Record<string, unknown> = {
-    binary: s.binary, host: s.host, zone: s.zone, status: s.status, state: s.state,
-    updated_at: cinderTime(s.updatedAt), disabled_reason: s.disabledReason,
+    binary: s.binary,
+    host: s.host,
+    zone: s.zone,
+    status: s.status,
+    state: s.state,
+    updated_at: cinderTime(s.updatedAt),
+    disabled_reason: s.disabledReason,
   };
   if (c.version.atLeast('3.7')) view.cluster = null;
   if (s.binary === VOLUME_BINARY) {
@@ -67,7 +72,11 @@ export async function updateServiceHandler(c: CinderContext) {
   const enabled = action === 'enable';
   const updated = await setServiceStatus(c.actor, { binary: found.binary, host: found.host, enabled, reason });
   const result: Record<string, unknown> = {
-    disabled: updated.disabled, status: updated.disabled ? 'disabled' : 'enabled', host, service, binary,
+    disabled: updated.disabled,
+    status: updated.disabled ? 'disabled' : 'enabled',
+    host,
+    service,
+    binary,
   };
   if (action !== 'disable') result.disabled_reason = updated.disabledReason;
   return json(c, result);

@@ -1,6 +1,11 @@
 import { AppError, invalid } from '../../errors';
 import {
-  createSnapshot, deleteSnapshot, forceDeleteSnapshot, resetSnapshotStatus, updateSnapshot, type SnapshotChanges,
+  createSnapshot,
+  deleteSnapshot,
+  forceDeleteSnapshot,
+  resetSnapshotStatus,
+  updateSnapshot,
+  type SnapshotChanges,
 } from '../../snapshots/service';
 import { isUuidLike } from './rest-list';
 import { empty, json, readJson, type CinderContext } from './context';
@@ -30,7 +35,8 @@ export function listSnapshotsHandler(detail: boolean) {
     const result = await listSnapshotsRest({ actor: c.actor, projectId: c.projectId, version: c.version, query: c.query });
     const body: Record<string, unknown> = { snapshots: result.rows.map((s) => snapshotView(s, viewOptions(c, detail), detail)) };
     if (result.count !== undefined) body.count = result.count;
-    if (result.nextMarker) body.snapshots_links = [{ rel: 'next', href: c.links.next(detail ? 'snapshots/detail' : 'snapshots', c.query, result.nextMarker) }];
+    if (result.nextMarker)
+      body.snapshots_links = [{ rel: 'next', href: c.links.next(detail ? 'snapshots/detail' : 'snapshots', c.query, result.nextMarker) }];
     return json(c, body);
   };
 }
@@ -50,14 +56,19 @@ export async function createSnapshotHandler(c: CinderContext) {
   let force = isTrueString(s.force);
   if (c.version.atLeast('3.66')) {
     if (s.force !== undefined && s.force !== null && !force) {
-      throw invalid(`Invalid value ${pyRepr(s.force)} for force. Since microversion 3.66 a snapshot of an in-use volume needs no 'force'; leave it out.`);
+      throw invalid(
+        `Invalid value ${pyRepr(s.force)} for force. Since microversion 3.66 a snapshot of an in-use volume needs no 'force'; leave it out.`,
+      );
     }
     force = true;
   }
   const metadata = (s.metadata ?? null) as Record<string, string> | null;
   const snapshot = await createSnapshot(c.actor, {
-    volumeId: s.volume_id, name: (s.name ?? s.display_name ?? undefined) as string | undefined,
-    description: (s.description ?? s.display_description ?? undefined) as string | undefined, force, metadata,
+    volumeId: s.volume_id,
+    name: (s.name ?? s.display_name ?? undefined) as string | undefined,
+    description: (s.description ?? s.display_description ?? undefined) as string | undefined,
+    force,
+    metadata,
   });
   return render(c, snapshot.id, 202);
 }
@@ -70,7 +81,8 @@ export async function updateSnapshotHandler(c: CinderContext) {
   if (Object.keys(s).length === 0) throw invalid("Invalid input received: 'snapshot' must contain at least one of name or description");
   const fields: SnapshotChanges = { id };
   if ('name' in s || 'display_name' in s) fields.name = (s.name ?? s.display_name ?? null) as string | null;
-  if ('description' in s || 'display_description' in s) fields.description = (s.description ?? s.display_description ?? null) as string | null;
+  if ('description' in s || 'display_description' in s)
+    fields.description = (s.description ?? s.display_description ?? null) as string | null;
   await updateSnapshot(c.actor, fields);
   return render(c, id);
 }

@@ -50,8 +50,10 @@ export function backupDetail(backup: RestBackup, options: ViewOptions) {
   // Ours at 3.72 (as backup_status on volumes): what the last read-back of the objects found.
   if (version.atLeast('3.72')) {
     view.integrity = {
-      state: backup.integrity, checked_at: backup.integrityCheckedAt ? backup.integrityCheckedAt.toISOString() : null,
-      problem: backup.integrityProblem, object: backup.integrityObject,
+      state: backup.integrity,
+      checked_at: backup.integrityCheckedAt ? backup.integrityCheckedAt.toISOString() : null,
+      problem: backup.integrityProblem,
+      object: backup.integrityObject,
     };
   }
   return view;

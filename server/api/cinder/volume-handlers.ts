@@ -5,15 +5,30 @@ import { volumeServiceZones } from '../../services/queries';
 import { forceDeleteVolume, resetVolumeStatus } from '../../volumes/admin';
 import { deleteMetadataKey, readMetadata, updateMetadata, type MetadataTarget } from '../../volumes/metadata';
 import {
-  attachVolume, beginDetaching, createVolume, deleteVolume, detachVolume, extendVolume, rollDetaching, updateVolume, type VolumeChanges,
+  attachVolume,
+  beginDetaching,
+  createVolume,
+  deleteVolume,
+  detachVolume,
+  extendVolume,
+  rollDetaching,
+  updateVolume,
+  type VolumeChanges,
 } from '../../volumes/service';
 import { isUuidLike } from './rest-list';
 import { empty, json, readJson, type CinderContext } from './context';
 import { isTrueString, pyRepr, validateBody } from './json-schema';
 import { listVolumesRest, showVolume } from './volume-queries';
 import {
-  attachSchema, createVolumeSchema, detachSchema, emptyActionSchema, extendSchema, metadataBodySchema, metaItemSchema,
-  resetVolumeStatusSchema, updateVolumeSchema,
+  attachSchema,
+  createVolumeSchema,
+  detachSchema,
+  emptyActionSchema,
+  extendSchema,
+  metadataBodySchema,
+  metaItemSchema,
+  resetVolumeStatusSchema,
+  updateVolumeSchema,
 } from './volume-schemas';
 import { showSnapshot } from './snapshot-queries';
 import { DEFAULT_TYPE_ID, DEFAULT_TYPE_NAME, volumeDetail, volumeSummary } from './volume-views';
@@ -44,7 +59,8 @@ export function listVolumesHandler(detail: boolean) {
       volumes: result.rows.map((v) => (detail ? volumeDetail(v, viewOptions(c, true)) : volumeSummary(v, c.links))),
     };
     if (result.count !== undefined) body.count = result.count;
-    if (result.nextMarker) body.volumes_links = [{ rel: 'next', href: c.links.next(detail ? 'volumes/detail' : 'volumes', c.query, result.nextMarker) }];
+    if (result.nextMarker)
+      body.volumes_links = [{ rel: 'next', href: c.links.next(detail ? 'volumes/detail' : 'volumes', c.query, result.nextMarker) }];
     return json(c, body);
   };
 }
@@ -61,14 +77,16 @@ function checkVolumeType(type: unknown) {
 
 async function checkZone(zone: unknown) {
   if (zone === null || zone === undefined) return;
-  if (!(await volumeServiceZones()).includes(zone as string)) throw invalid(`Invalid input received: Availability zone '${String(zone)}' is invalid.`);
+  if (!(await volumeServiceZones()).includes(zone as string))
+    throw invalid(`Invalid input received: Availability zone '${String(zone)}' is invalid.`);
 }
 
 /** Cinder's size rule after the schema: a string of digits must still be > 0. */
 function sizeOf(value: unknown): number | undefined {
   if (value === null || value === undefined) return undefined;
   const size = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(size) || size <= 0) throw invalid(`Invalid input received: Volume size '${String(value)}' must be an integer and greater than 0`);
+  if (!Number.isInteger(size) || size <= 0)
+    throw invalid(`Invalid input received: Volume size '${String(value)}' must be an integer and greater than 0`);
   return size;
 }
 
@@ -76,15 +94,21 @@ export async function createVolumeHandler(c: CinderContext) {
   const body = await readJson(c.request);
   validateBody(createVolumeSchema(c.version), body);
   const v = (body as Body).volume as Body;
-  const backupId = c.version.atLeast('3.47') ? (v.backup_id ?? null) as string | null : null;
+  const backupId = c.version.atLeast('3.47') ? ((v.backup_id ?? null) as string | null) : null;
   const sources = (['snapshot_id', 'source_volid', 'imageRef'] as const).filter((k) => v[k] !== null && v[k] !== undefined);
   if (backupId) sources.push('backup_id' as never);
   if (sources.length > 1) throw invalid(`Invalid input received: ${sources.join(', ')} are mutually exclusive; give at most one source.`);
   if (v.source_volid) {
-    throw invalid('Invalid input received: Cloning a volume (source_volid) is not supported by Cinderblock. Create a snapshot of the volume and a volume from that snapshot (snapshot_id) instead.');
+    throw invalid(
+      'Invalid input received: Cloning a volume (source_volid) is not supported by Cinderblock. Create a snapshot of the volume and a volume from that snapshot (snapshot_id) instead.',
+    );
   }
-  if (v.imageRef) throw invalid('Invalid input received: Creating a volume from an image (imageRef) is not supported: Cinderblock has no image service. Create an empty volume and upload the image to it.');
-  if (v.multiattach === true || isTrueString(v.multiattach)) throw invalid('Invalid input received: multiattach volumes are not supported.');
+  if (v.imageRef)
+    throw invalid(
+      'Invalid input received: Creating a volume from an image (imageRef) is not supported: Cinderblock has no image service. Create an empty volume and upload the image to it.',
+    );
+  if (v.multiattach === true || isTrueString(v.multiattach))
+    throw invalid('Invalid input received: multiattach volumes are not supported.');
   checkVolumeType(v.volume_type);
   await checkZone(v.availability_zone);
   const size = sizeOf(v.size);
@@ -99,21 +123,34 @@ export async function createVolumeHandler(c: CinderContext) {
 
   if (v.snapshot_id) await showSnapshot(c.actor, v.snapshot_id as string);
   const volume = await createVolume(c.actor, {
-    projectId: c.projectId, name: name ?? undefined, description: description ?? undefined,
-    size: size === undefined ? undefined : String(size), sourceSnapshotId: (v.snapshot_id as string | null) ?? undefined, metadata,
+    projectId: c.projectId,
+    name: name ?? undefined,
+    description: description ?? undefined,
+    size: size === undefined ? undefined : String(size),
+    sourceSnapshotId: (v.snapshot_id as string | null) ?? undefined,
+    metadata,
   });
   return render(c, volume.id, 202);
 }
 
 /** 3.47: a new volume from a backup, through the backup service's restore (design.md). */
-async function createFromBackup(c: CinderContext, backupId: string, size: number | undefined, name: string | null, description: string | null, metadata: Record<string, string> | null) {
+async function createFromBackup(
+  c: CinderContext,
+  backupId: string,
+  size: number | undefined,
+  name: string | null,
+  description: string | null,
+  metadata: Record<string, string> | null,
+) {
   const backup = await readableBackup(c.actor, backupId);
   if (backup.status !== 'available') throw invalid("Invalid backup: Originating backup status must be one of 'available' values");
   if (size !== undefined && size < backup.size) {
     throw invalid(`Volume size ${size}GB cannot be smaller than the backup size ${backup.size}GB. It must be >= backup size.`);
   }
   if (size !== undefined && size > backup.size) {
-    throw invalid(`Invalid input received: A volume made from a backup has the backup's size (${backup.size}GB); create it, then extend it to ${size}GB.`);
+    throw invalid(
+      `Invalid input received: A volume made from a backup has the backup's size (${backup.size}GB); create it, then extend it to ${size}GB.`,
+    );
   }
   let restored;
   try {
@@ -134,7 +171,8 @@ export async function updateVolumeHandler(c: CinderContext) {
   const v = (body as Body).volume as Body;
   const fields: VolumeChanges = { id };
   if ('name' in v || 'display_name' in v) fields.name = (v.name ?? v.display_name ?? null) as string | null;
-  if ('description' in v || 'display_description' in v) fields.description = (v.description ?? v.display_description ?? null) as string | null;
+  if ('description' in v || 'display_description' in v)
+    fields.description = (v.description ?? v.display_description ?? null) as string | null;
   if ('metadata' in v) fields.metadata = v.metadata as Record<string, string> | null;
   await updateVolume(c.actor, fields);
   return render(c, id);
@@ -168,11 +206,19 @@ export async function volumeActionHandler(c: CinderContext) {
     }
     case 'os-reset_status': {
       validateBody(resetVolumeStatusSchema(c.version), body);
-      if (args.migration_status !== undefined && args.status === undefined && args.attach_status === undefined && args.backup_status === undefined) {
+      if (
+        args.migration_status !== undefined &&
+        args.status === undefined &&
+        args.attach_status === undefined &&
+        args.backup_status === undefined
+      ) {
         return empty(c);
       }
       await resetVolumeStatus(c.actor, {
-        id, status: args.status ?? undefined, attachStatus: args.attach_status ?? undefined, backupStatus: args.backup_status ?? undefined,
+        id,
+        status: args.status ?? undefined,
+        attachStatus: args.attach_status ?? undefined,
+        backupStatus: args.backup_status ?? undefined,
       });
       return empty(c);
     }

@@ -9,7 +9,18 @@ export type RestVolume = VolumeRecord;
 
 export const VOLUME_LIST: ListRules = {
   fields: VOLUME_LIST_FIELDS,
-  tenantFilters: ['name', 'status', 'metadata', 'bootable', 'migration_status', 'availability_zone', 'group_id', 'size', 'created_at', 'updated_at'],
+  tenantFilters: [
+    'name',
+    'status',
+    'metadata',
+    'bootable',
+    'migration_status',
+    'availability_zone',
+    'group_id',
+    'size',
+    'created_at',
+    'updated_at',
+  ],
 };
 
 /** One volume the actor may read; another project's (or a malformed id) is "not found". */

@@ -1,6 +1,13 @@
 import type { Microversion } from './microversions';
 import {
-  availabilityZone, boolean, description, metadataAllowsNull, nameAllowZeroMinLength, uuid, uuidAllowNull, type Schema,
+  availabilityZone,
+  boolean,
+  description,
+  metadataAllowsNull,
+  nameAllowZeroMinLength,
+  uuid,
+  uuidAllowNull,
+  type Schema,
 } from './json-schema';
 
 /**
@@ -15,10 +22,20 @@ const optionalString: Schema = { type: ['string', 'null'] };
 
 export function createVolumeSchema(version: Microversion): Schema {
   const properties: Record<string, Schema> = {
-    name: nameAllowZeroMinLength, description, display_name: nameAllowZeroMinLength, display_description: description,
-    size: volumeSizeAllowsNull, availability_zone: availabilityZone, source_volid: uuidAllowNull, snapshot_id: uuidAllowNull,
-    imageRef: optionalString, volume_type: { type: ['string', 'null'], maxLength: 255 }, metadata: metadataAllowsNull,
-    consistencygroup_id: uuidAllowNull, multiattach: boolean, group_id: uuidAllowNull,
+    name: nameAllowZeroMinLength,
+    description,
+    display_name: nameAllowZeroMinLength,
+    display_description: description,
+    size: volumeSizeAllowsNull,
+    availability_zone: availabilityZone,
+    source_volid: uuidAllowNull,
+    snapshot_id: uuidAllowNull,
+    imageRef: optionalString,
+    volume_type: { type: ['string', 'null'], maxLength: 255 },
+    metadata: metadataAllowsNull,
+    consistencygroup_id: uuidAllowNull,
+    multiattach: boolean,
+    group_id: uuidAllowNull,
   };
   if (version.atLeast('3.47')) properties.backup_id = uuidAllowNull;
   return {
@@ -27,7 +44,8 @@ export function createVolumeSchema(version: Microversion): Schema {
       volume: { type: 'object', properties, additionalProperties: !version.atLeast('3.53') },
       'OS-SCH-HNT:scheduler_hints': { type: ['object', 'null'] },
     },
-    required: ['volume'], additionalProperties: false,
+    required: ['volume'],
+    additionalProperties: false,
   };
 }
 
@@ -37,41 +55,58 @@ export const updateVolumeSchema: Schema = {
     volume: {
       type: 'object',
       properties: {
-        name: nameAllowZeroMinLength, description, display_name: nameAllowZeroMinLength, display_description: description,
+        name: nameAllowZeroMinLength,
+        description,
+        display_name: nameAllowZeroMinLength,
+        display_description: description,
         metadata: metadataAllowsNull,
       },
       additionalProperties: false,
     },
   },
-  required: ['volume'], additionalProperties: false,
+  required: ['volume'],
+  additionalProperties: false,
 };
 
 const action = (name: string, body: Schema, required = true): Schema => ({
-  type: 'object', properties: { [name]: body }, required: required ? [name] : [], additionalProperties: false,
+  type: 'object',
+  properties: { [name]: body },
+  required: required ? [name] : [],
+  additionalProperties: false,
 });
 
 export const extendSchema = action('os-extend', {
-  type: 'object', properties: { new_size: volumeSize }, required: ['new_size'], additionalProperties: false,
+  type: 'object',
+  properties: { new_size: volumeSize },
+  required: ['new_size'],
+  additionalProperties: false,
 });
 
 export const attachSchema = action('os-attach', {
   type: 'object',
   properties: {
-    instance_uuid: uuid, mountpoint: { type: 'string' }, host_name: { type: 'string', maxLength: 255 },
+    instance_uuid: uuid,
+    mountpoint: { type: 'string' },
+    host_name: { type: 'string', maxLength: 255 },
     mode: { type: 'string', enum: ['rw', 'ro'] },
   },
-  required: ['mountpoint'], additionalProperties: false,
+  required: ['mountpoint'],
+  additionalProperties: false,
 });
 
 export const detachSchema = action('os-detach', {
-  type: ['object', 'null'], properties: { attachment_id: uuid }, additionalProperties: false,
+  type: ['object', 'null'],
+  properties: { attachment_id: uuid },
+  additionalProperties: false,
 });
 
 export const emptyActionSchema = (name: string) => action(name, { type: ['object', 'null'] });
 
 export function resetVolumeStatusSchema(version: Microversion): Schema {
   const properties: Record<string, Schema> = {
-    status: { type: ['string', 'null'] }, attach_status: { type: ['string', 'null'] }, migration_status: { type: ['string', 'null'] },
+    status: { type: ['string', 'null'] },
+    attach_status: { type: ['string', 'null'] },
+    migration_status: { type: ['string', 'null'] },
   };
   // Our 3.72 shows backup_status as a field of its own, and lets an admin reset it too.
   if (version.atLeast('3.72')) properties.backup_status = { type: ['string', 'null'] };
@@ -79,7 +114,10 @@ export function resetVolumeStatusSchema(version: Microversion): Schema {
 }
 
 export const resetSnapshotStatusSchema = action('os-reset_status', {
-  type: 'object', properties: { status: { type: 'string' } }, required: ['status'], additionalProperties: false,
+  type: 'object',
+  properties: { status: { type: 'string' } },
+  required: ['status'],
+  additionalProperties: false,
 });
 
 export const createSnapshotSchema: Schema = {
@@ -88,13 +126,20 @@ export const createSnapshotSchema: Schema = {
     snapshot: {
       type: 'object',
       properties: {
-        name: nameAllowZeroMinLength, display_name: nameAllowZeroMinLength, description, display_description: description,
-        volume_id: uuid, force: boolean, metadata: metadataAllowsNull,
+        name: nameAllowZeroMinLength,
+        display_name: nameAllowZeroMinLength,
+        description,
+        display_description: description,
+        volume_id: uuid,
+        force: boolean,
+        metadata: metadataAllowsNull,
       },
-      required: ['volume_id'], additionalProperties: false,
+      required: ['volume_id'],
+      additionalProperties: false,
     },
   },
-  required: ['snapshot'], additionalProperties: false,
+  required: ['snapshot'],
+  additionalProperties: false,
 };
 
 export const updateSnapshotSchema: Schema = {
@@ -106,12 +151,25 @@ export const updateSnapshotSchema: Schema = {
       additionalProperties: false,
     },
   },
-  required: ['snapshot'], additionalProperties: false,
+  required: ['snapshot'],
+  additionalProperties: false,
 };
 
 const METADATA_KEY = '^[a-zA-Z0-9-_:. /]{1,255}$';
 const metadataObject: Schema = {
-  type: 'object', patternProperties: { [METADATA_KEY]: { type: 'string', maxLength: 255 } }, additionalProperties: false,
+  type: 'object',
+  patternProperties: { [METADATA_KEY]: { type: 'string', maxLength: 255 } },
+  additionalProperties: false,
 };
-export const metadataBodySchema: Schema = { type: 'object', properties: { metadata: metadataObject }, required: ['metadata'], additionalProperties: false };
-export const metaItemSchema: Schema = { type: 'object', properties: { meta: metadataObject }, required: ['meta'], additionalProperties: false };
+export const metadataBodySchema: Schema = {
+  type: 'object',
+  properties: { metadata: metadataObject },
+  required: ['metadata'],
+  additionalProperties: false,
+};
+export const metaItemSchema: Schema = {
+  type: 'object',
+  properties: { meta: metadataObject },
+  required: ['meta'],
+  additionalProperties: false,
+};

@@ -59,11 +59,18 @@ export function volumeDetail(volume: RestVolume, options: ResourceViewOptions) {
     created_at: volume.createdAtText,
     updated_at: volume.updatedAtText,
     // Only attachments that are attached (Cinder's _get_attachments); a reserved or attaching one has no attached_at yet.
-    attachments: volume.attachments.filter((a) => a.attachedAtText !== null).map((a) => ({
-      // host_name is the connector's host, shown to admins only; we do not keep it, so it reads null for everyone.
-      server_id: a.instanceName, attachment_id: a.id, attached_at: a.attachedAtText, host_name: null,
-      volume_id: volume.id, device: a.mountpoint, id: volume.id,
-    })),
+    attachments: volume.attachments
+      .filter((a) => a.attachedAtText !== null)
+      .map((a) => ({
+        // host_name is the connector's host, shown to admins only; we do not keep it, so it reads null for everyone.
+        server_id: a.instanceName,
+        attachment_id: a.id,
+        attached_at: a.attachedAtText,
+        host_name: null,
+        volume_id: volume.id,
+        device: a.mountpoint,
+        id: volume.id,
+      })),
     name: volume.name,
     description: volume.description,
     volume_type: typeName,
@@ -94,7 +101,8 @@ export function volumeDetail(volume: RestVolume, options: ResourceViewOptions) {
   }
   if (version.atLeast('3.61') && isAdmin) view.cluster_name = null;
   if (version.atLeast('3.63')) view.volume_type_id = DEFAULT_TYPE_ID;
-  if (version.atLeast('3.64') && volume.encryptionKeyId && volume.encryptionKeyId !== FIXED_KEY_ID) view.encryption_key_id = volume.encryptionKeyId;
+  if (version.atLeast('3.64') && volume.encryptionKeyId && volume.encryptionKeyId !== FIXED_KEY_ID)
+    view.encryption_key_id = volume.encryptionKeyId;
   if (version.atLeast('3.65')) view.consumes_quota = true;
   if (version.atLeast('3.72')) view.backup_status = volume.backupStatus;
   return view;

@@ -17,7 +17,11 @@ import { identityVersion, keystoneError, projectView, tokenBody } from './views'
  * validation and revocation, and the project reads openstackclient resolves names through.
  */
 class KeystoneError extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -35,25 +39,47 @@ async function throttled<T>(signIn: () => Promise<T>): Promise<T> {
 const unauthorized = () => new KeystoneError(401, AUTH_REQUIRED);
 
 const domainRef = z.object({ id: z.string().optional(), name: z.string().optional() }).passthrough();
-const userRef = z.object({
-  id: z.string().optional(), name: z.string().optional(), domain: domainRef.optional(), password: z.string().optional(),
-}).passthrough();
+const userRef = z
+  .object({
+    id: z.string().optional(),
+    name: z.string().optional(),
+    domain: domainRef.optional(),
+    password: z.string().optional(),
+  })
+  .passthrough();
 const authSchema = z.object({
-  auth: z.object({
-    identity: z.object({
-      methods: z.array(z.string()).min(1),
-      password: z.object({ user: userRef }).passthrough().optional(),
-      application_credential: z.object({
-        id: z.string().optional(), name: z.string().optional(), secret: z.string(), user: userRef.optional(),
-      }).passthrough().optional(),
-    }).passthrough(),
-    scope: z.union([
-      z.literal('unscoped'),
-      z.object({
-        project: z.object({ id: z.string().optional(), name: z.string().optional(), domain: domainRef.optional() }).passthrough().optional(),
-      }).passthrough(),
-    ]).optional(),
-  }).passthrough(),
+  auth: z
+    .object({
+      identity: z
+        .object({
+          methods: z.array(z.string()).min(1),
+          password: z.object({ user: userRef }).passthrough().optional(),
+          application_credential: z
+            .object({
+              id: z.string().optional(),
+              name: z.string().optional(),
+              secret: z.string(),
+              user: userRef.optional(),
+            })
+            .passthrough()
+            .optional(),
+        })
+        .passthrough(),
+      scope: z
+        .union([
+          z.literal('unscoped'),
+          z
+            .object({
+              project: z
+                .object({ id: z.string().optional(), name: z.string().optional(), domain: domainRef.optional() })
+                .passthrough()
+                .optional(),
+            })
+            .passthrough(),
+        ])
+        .optional(),
+    })
+    .passthrough(),
 });
 
 /** Only the Default domain exists: by id `default` or by name `Default`. */
@@ -67,7 +93,10 @@ async function issue(request: Request, origin: string): Promise<Response> {
   // Unstorable text in a credential is answered like any wrong credential (401, same hashing), not a 400.
   const body = parseJsonBody(await request.text(), { allowUnsafeText: true });
   if (!body.ok) {
-    throw new KeystoneError(400, body.reason === 'cannot understand JSON' ? 'Expecting to find valid JSON in request body.' : `Invalid input: ${body.reason}.`);
+    throw new KeystoneError(
+      400,
+      body.reason === 'cannot understand JSON' ? 'Expecting to find valid JSON in request body.' : `Invalid input: ${body.reason}.`,
+    );
   }
   const parsed = authSchema.safeParse(body.value);
   if (!parsed.success) {
@@ -84,20 +113,33 @@ async function issue(request: Request, origin: string): Promise<Response> {
     if (!given) throw new KeystoneError(400, "Invalid input for field 'identity': 'application_credential' is a required property");
     if (scope !== undefined && scope !== 'unscoped') throw unauthorized();
     if (given.user && given.user.id === undefined && !isDefaultDomain(given.user.domain)) throw unauthorized();
-    const found = await throttled(() => authenticateApplicationCredential({
-      id: given.id, name: given.name, userId: given.user?.id, userName: given.user?.name, secret: given.secret,
-    }, { address }));
+    const found = await throttled(() =>
+      authenticateApplicationCredential(
+        {
+          id: given.id,
+          name: given.name,
+          userId: given.user?.id,
+          userName: given.user?.name,
+          secret: given.secret,
+        },
+        { address },
+      ),
+    );
     if (!found) throw unauthorized();
     userId = found.user.id;
     applicationCredential = { id: found.credential.id, projectId: found.credential.projectId, expiresAt: found.credential.expiresAt };
   } else if (identity.methods.includes('password')) {
     const user = identity.password?.user;
-    if (!user || user.password === undefined) throw new KeystoneError(400, "Invalid input for field 'identity': 'password' is a required property");
+    if (!user || user.password === undefined)
+      throw new KeystoneError(400, "Invalid input for field 'identity': 'password' is a required property");
     if (user.id === undefined && (user.name === undefined || !isDefaultDomain(user.domain))) throw unauthorized();
     // By id or by name, an unknown user costs the same hashing and gets the same 401 as a wrong password.
-    const found = await throttled(() => signInWithPassword(user.id !== undefined ? { id: user.id } : { name: user.name }, user.password!, {
-      channel: 'password', address,
-    }));
+    const found = await throttled(() =>
+      signInWithPassword(user.id !== undefined ? { id: user.id } : { name: user.name }, user.password!, {
+        channel: 'password',
+        address,
+      }),
+    );
     if (!found) throw unauthorized();
     userId = found.id;
   } else {
@@ -115,7 +157,10 @@ async function issue(request: Request, origin: string): Promise<Response> {
     if (!wanted) throw unauthorized();
     if (wanted.id === undefined && !isDefaultDomain(wanted.domain)) throw unauthorized();
     if (![wanted.id, wanted.name].every((text) => text === undefined || lookupable(text))) throw unauthorized();
-    const project = await scopableProject(actor, wanted.id !== undefined ? { id: wanted.id } : { name: wanted.name ?? '', domainId: 'default' });
+    const project = await scopableProject(
+      actor,
+      wanted.id !== undefined ? { id: wanted.id } : { name: wanted.name ?? '', domainId: 'default' },
+    );
     if (!project) throw unauthorized();
     projectId = project.id;
   } else if (scope === undefined && actor.defaultProjectId) {
@@ -125,7 +170,11 @@ async function issue(request: Request, origin: string): Promise<Response> {
 
   const methods = applicationCredential ? ['application_credential'] : ['password'];
   const { token } = await issueToken({
-    userId, projectId, methods, applicationCredentialId: applicationCredential?.id, notAfter: applicationCredential?.expiresAt,
+    userId,
+    projectId,
+    methods,
+    applicationCredentialId: applicationCredential?.id,
+    notAfter: applicationCredential?.expiresAt,
   });
   const context = await resolveToken(token);
   if (!context) throw unauthorized();
@@ -190,7 +239,10 @@ async function userProjects(request: Request, origin: string, userId: string): P
   const actor = await loadActor(userId);
   if (!actor) throw new KeystoneError(404, `Could not find user: ${userId}.`);
   const rows = await identityProjects(me.actor, {}, actor);
-  return Response.json({ links: { self: `${origin}/identity/v3/users/${userId}/projects`, previous: null, next: null }, projects: rows.map((p) => projectView(p, origin)) });
+  return Response.json({
+    links: { self: `${origin}/identity/v3/users/${userId}/projects`, previous: null, next: null },
+    projects: rows.map((p) => projectView(p, origin)),
+  });
 }
 
 const notAllowed = (allow: string) => keystoneError(405, 'The method specified is not allowed for this resource.', { Allow: allow });
@@ -205,10 +257,12 @@ async function answerIdentity(request: Request): Promise<Response> {
   const url = new URL(request.url);
   const path = url.pathname.replace(/^\/identity/, '').replace(/\/+$/, '');
   const read = method === 'GET' || method === 'HEAD';
-  const bodyless = (response: Response) => (method === 'HEAD' ? new Response(null, { status: response.status, headers: response.headers }) : response);
+  const bodyless = (response: Response) =>
+    method === 'HEAD' ? new Response(null, { status: response.status, headers: response.headers }) : response;
   try {
     const segments = path.split('/').slice(1).map(decodePathSegment);
-    if (segments.some((segment) => segment === null)) throw new KeystoneError(400, 'Malformed request URL: a path segment is not valid percent-encoded UTF-8 text.');
+    if (segments.some((segment) => segment === null))
+      throw new KeystoneError(400, 'Malformed request URL: a path segment is not valid percent-encoded UTF-8 text.');
     const unsafeQuery = unsafeQueryReason(url.searchParams);
     if (unsafeQuery) throw new KeystoneError(400, `Invalid input: ${unsafeQuery}.`);
     if (path === '') {
@@ -225,11 +279,13 @@ async function answerIdentity(request: Request): Promise<Response> {
     const project = /^\/v3\/projects\/([^/]+)$/.exec(path);
     if (project) return read ? bodyless(await showProject(request, origin, decodeURIComponent(project[1]))) : notAllowed('GET, HEAD');
     const userProjectList = /^\/v3\/users\/([^/]+)\/projects$/.exec(path);
-    if (userProjectList) return read ? bodyless(await userProjects(request, origin, decodeURIComponent(userProjectList[1]))) : notAllowed('GET, HEAD');
+    if (userProjectList)
+      return read ? bodyless(await userProjects(request, origin, decodeURIComponent(userProjectList[1]))) : notAllowed('GET, HEAD');
     return keystoneError(404, 'The resource could not be found.');
   } catch (error) {
     if (error instanceof KeystoneError) {
-      const headers: Record<string, string> = error.status === 401 ? { 'WWW-Authenticate': `Keystone uri="${origin}/identity"` } : { ...error.headers };
+      const headers: Record<string, string> =
+        error.status === 401 ? { 'WWW-Authenticate': `Keystone uri="${origin}/identity"` } : { ...error.headers };
       return bodyless(keystoneError(error.status, error.message, headers));
     }
     console.error('[identity-api] unexpected error', error);

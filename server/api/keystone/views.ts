@@ -9,7 +9,9 @@ export const REGION = 'RegionOne';
 const DOMAIN = { id: 'default', name: 'Default' };
 /** Stable ids for Keystone's three default roles. */
 const ROLE_IDS: Record<string, string> = {
-  admin: 'b1e1a4e7c0a84b5e9c6d2f1a00000001', member: 'b1e1a4e7c0a84b5e9c6d2f1a00000002', reader: 'b1e1a4e7c0a84b5e9c6d2f1a00000003',
+  admin: 'b1e1a4e7c0a84b5e9c6d2f1a00000001',
+  member: 'b1e1a4e7c0a84b5e9c6d2f1a00000002',
+  reader: 'b1e1a4e7c0a84b5e9c6d2f1a00000003',
 };
 
 export function identityVersion(origin: string) {
@@ -27,9 +29,15 @@ export const volumeEndpoint = (origin: string, projectId: string) => `${origin}/
 
 function service(id: string, type: string, name: string, url: string) {
   return {
-    id, type, name,
+    id,
+    type,
+    name,
     endpoints: ['public', 'internal', 'admin'].map((iface, i) => ({
-      id: `${id.slice(0, 30)}0${i}`, interface: iface, region_id: REGION, region: REGION, url,
+      id: `${id.slice(0, 30)}0${i}`,
+      interface: iface,
+      region_id: REGION,
+      region: REGION,
+      url,
     })),
   };
 }
@@ -67,16 +75,31 @@ export function tokenBody(token: TokenContext, origin: string, withCatalog: bool
   return { token: body };
 }
 
-export function projectView(project: { id: string; name: string; description: string; domainId: string; enabled: boolean }, origin: string) {
+export function projectView(
+  project: { id: string; name: string; description: string; domainId: string; enabled: boolean },
+  origin: string,
+) {
   return {
-    id: project.id, name: project.name, description: project.description, domain_id: project.domainId,
-    enabled: project.enabled, parent_id: project.domainId, is_domain: false, tags: [], options: {},
+    id: project.id,
+    name: project.name,
+    description: project.description,
+    domain_id: project.domainId,
+    enabled: project.enabled,
+    parent_id: project.domainId,
+    is_domain: false,
+    tags: [],
+    options: {},
     links: { self: `${origin}/identity/v3/projects/${project.id}` },
   };
 }
 
 const TITLES: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 429: 'Too Many Requests',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
 };
 

@@ -23,22 +23,28 @@ export const notificationTargets = pgTable('notification_targets', {
 });
 
 /** One event sent to one target, by one `notification_deliver` job: pending, then sent or failed (with the reason and attempts). */
-export const notificationDeliveries = pgTable('notification_deliveries', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  targetId: uuid('target_id').notNull().references(() => notificationTargets.id, { onDelete: 'cascade' }),
-  eventKind: text('event_kind').notNull(),
-  subject: text('subject').notNull(),
-  event: jsonb('event').notNull().$type<Record<string, unknown>>(),
-  status: text('status').notNull().default('pending').$type<'pending' | 'sent' | 'failed'>(),
-  attempts: integer('attempts').notNull().default(0),
-  lastError: text('last_error'),
-  jobId: uuid('job_id').references(() => jobs.id, { onDelete: 'set null' }),
-  createdAt: ts('created_at').notNull().defaultNow(),
-  finishedAt: ts('finished_at'),
-}, (t) => [
-  index('notification_deliveries_created_idx').on(t.createdAt),
-  index('notification_deliveries_target_idx').on(t.targetId, t.createdAt),
-]);
+export const notificationDeliveries = pgTable(
+  'notification_deliveries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    targetId: uuid('target_id')
+      .notNull()
+      .references(() => notificationTargets.id, { onDelete: 'cascade' }),
+    eventKind: text('event_kind').notNull(),
+    subject: text('subject').notNull(),
+    event: jsonb('event').notNull().$type<Record<string, unknown>>(),
+    status: text('status').notNull().default('pending').$type<'pending' | 'sent' | 'failed'>(),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    jobId: uuid('job_id').references(() => jobs.id, { onDelete: 'set null' }),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [
+    index('notification_deliveries_created_idx').on(t.createdAt),
+    index('notification_deliveries_target_idx').on(t.targetId, t.createdAt),
+  ],
+);
 
 /** A service already reported down: present from the sweep that saw it go down until it heartbeats again (one notice per transition). */
 export const serviceDownNotices = pgTable('service_down_notices', {

@@ -26,7 +26,11 @@ function zeroDigest(blockSize: number): Buffer {
 
 function sourceError(task: BackupPieceTask, error: unknown): BackupError {
   if (error instanceof BackupError) return error;
-  return new BackupError('SOURCE_IO', `cannot read source ${task.sourcePath} at offset ${task.offset}: ${errnoCode(error) ?? describeError(error)}`, { cause: error });
+  return new BackupError(
+    'SOURCE_IO',
+    `cannot read source ${task.sourcePath} at offset ${task.offset}: ${errnoCode(error) ?? describeError(error)}`,
+    { cause: error },
+  );
 }
 
 /** Reads source bytes [position, position+length) into target[at...] (large reads, straight into the slot). */
@@ -35,7 +39,10 @@ function readRange(task: BackupPieceTask, fd: number, target: Buffer, at: number
   while (done < length) {
     const count = fs.readSync(fd, target, at + done, length - done, position + done);
     if (count === 0) {
-      throw new BackupError('SOURCE_TOO_SHORT', `source ${task.sourcePath} ended at byte ${position + done}, before the ${task.offset + task.length} bytes to back up`);
+      throw new BackupError(
+        'SOURCE_TOO_SHORT',
+        `source ${task.sourcePath} ended at byte ${position + done}, before the ${task.offset + task.length} bytes to back up`,
+      );
     }
     done += count;
   }
@@ -111,7 +118,8 @@ export async function backupPiece(task: BackupPieceTask): Promise<BackupPieceRes
   const { blockSize } = task;
   const slot = Buffer.from(task.output);
   const inputAt = task.inputOffset;
-  if (inputAt + task.length > slot.length || inputAt < 2) throw new BackupError('INVALID_ARGUMENT', `in-flight slot of ${slot.length} bytes cannot hold a ${task.length}-byte piece`);
+  if (inputAt + task.length > slot.length || inputAt < 2)
+    throw new BackupError('INVALID_ARGUMENT', `in-flight slot of ${slot.length} bytes cannot hold a ${task.length}-byte piece`);
   const piece = slot.subarray(inputAt, inputAt + task.length);
   const fd = openSource(task);
   try {
@@ -151,7 +159,14 @@ export async function backupPiece(task: BackupPieceTask): Promise<BackupPieceRes
           throw sourceError(task, error);
         }
         const again = slot.subarray(cursor, cursor + length);
-        hashBlocks(again, 0, end - first, blockSize, digests.subarray(first * DIGEST_BYTES, end * DIGEST_BYTES), zeroMap.subarray(first, end));
+        hashBlocks(
+          again,
+          0,
+          end - first,
+          blockSize,
+          digests.subarray(first * DIGEST_BYTES, end * DIGEST_BYTES),
+          zeroMap.subarray(first, end),
+        );
         encoded = { compression: 'none', md5: createHash('md5').update(again).digest('hex'), byteLength: length };
       }
       extents.push({

@@ -115,7 +115,8 @@ async function sourceSize(sourcePath: string, requested: number | undefined): Pr
     throw new BackupError('SOURCE_IO', `cannot open source ${sourcePath}: ${errnoCode(error) ?? describeError(error)}`, { cause: error });
   }
   if (requested === undefined) return stat.size;
-  if (!Number.isSafeInteger(requested) || requested < 0) throw new BackupError('INVALID_ARGUMENT', `sizeBytes must be a non-negative integer, got ${requested}`);
+  if (!Number.isSafeInteger(requested) || requested < 0)
+    throw new BackupError('INVALID_ARGUMENT', `sizeBytes must be a non-negative integer, got ${requested}`);
   if (stat.isFile() && stat.size < requested) {
     throw new BackupError('SOURCE_TOO_SHORT', `source ${sourcePath} holds ${stat.size} bytes, fewer than the ${requested} to back up`);
   }
@@ -130,7 +131,10 @@ async function loadParentDigests(store: BackupStore, parent: BackupParent, block
     reader = await store.readObject(parent.container, name);
   } catch (error) {
     if (isBackupError(error, 'OBJECT_MISSING')) {
-      throw new BackupError('METADATA_MISSING', `parent backup ${parent.backupId} has no sha file ${name}`, { objectName: name, cause: error });
+      throw new BackupError('METADATA_MISSING', `parent backup ${parent.backupId} has no sha file ${name}`, {
+        objectName: name,
+        cause: error,
+      });
     }
     throw error;
   }
@@ -170,7 +174,12 @@ function wholePieces(sizeBytes: number, objectSize: number): ReadSpan[] {
  * boundaries. Blocks between two spans are unchanged, so each changed run a full read finds lies
  * inside one span, and the objects come out the same (same extents, same order, same names).
  */
-export function changedSpans(ranges: ReadonlyArray<{ offset: number; length: number }>, sizeBytes: number, objectSize: number, blockSize: number): ReadSpan[] {
+export function changedSpans(
+  ranges: ReadonlyArray<{ offset: number; length: number }>,
+  sizeBytes: number,
+  objectSize: number,
+  blockSize: number,
+): ReadSpan[] {
   const merged: Array<[number, number]> = [];
   const sorted = [...ranges].filter((range) => range.length > 0).sort((a, b) => a.offset - b.offset);
   for (const range of sorted) {
@@ -199,7 +208,8 @@ export function changedSpans(ranges: ReadonlyArray<{ offset: number; length: num
 }
 
 function validateSizes(objectSize: number, blockSize: number): void {
-  if (!Number.isSafeInteger(blockSize) || blockSize <= 0) throw new BackupError('INVALID_ARGUMENT', `shaBlockSize must be a positive integer, got ${blockSize}`);
+  if (!Number.isSafeInteger(blockSize) || blockSize <= 0)
+    throw new BackupError('INVALID_ARGUMENT', `shaBlockSize must be a positive integer, got ${blockSize}`);
   if (!Number.isSafeInteger(objectSize) || objectSize <= 0 || objectSize % blockSize !== 0) {
     throw new BackupError('INVALID_ARGUMENT', `objectSize ${objectSize} must be a positive multiple of the ${blockSize}-byte SHA block`);
   }
@@ -376,7 +386,12 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
     await store.putObject(container, shaObjectName(prefix), shaFileChunks({ ...description, blockSize, digests }), { signal });
     await store.flushContainer(container);
     checkAbort();
-    const metadata = buildMetadataFile({ ...description, parentId: options.parent?.backupId ?? null, objects, volumeMeta: options.volumeMeta });
+    const metadata = buildMetadataFile({
+      ...description,
+      parentId: options.parent?.backupId ?? null,
+      objects,
+      volumeMeta: options.volumeMeta,
+    });
     await store.putObject(container, metadataObjectName(prefix), metadata);
     await store.flushContainer(container);
     return {

@@ -7,7 +7,9 @@ const DELETE_CONCURRENCY = 8;
 export async function removeObjectsUnderPrefix(store: BackupStore, container: string, prefix: string): Promise<number> {
   const metadata = metadataObjectName(prefix);
   const sha = shaObjectName(prefix);
-  const names = (await store.listObjects(container, prefix)).filter((name) => name === metadata || name === sha || isDataObjectOf(prefix, name));
+  const names = (await store.listObjects(container, prefix)).filter(
+    (name) => name === metadata || name === sha || isDataObjectOf(prefix, name),
+  );
   if (names.includes(metadata)) await store.deleteObject(container, metadata);
   const rest = names.filter((name) => name !== metadata);
   for (let index = 0; index < rest.length; index += DELETE_CONCURRENCY) {

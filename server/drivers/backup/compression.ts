@@ -48,7 +48,9 @@ const recordedNames: Record<string, Decoder> = {
 export function decoderFor(recorded: string, objectName: string): Decoder {
   const decoder = recordedNames[recorded.toLowerCase()];
   if (decoder === undefined) {
-    throw new BackupError('UNSUPPORTED_COMPRESSION', `unsupported compression algorithm: ${recorded} (object ${objectName})`, { objectName });
+    throw new BackupError('UNSUPPORTED_COMPRESSION', `unsupported compression algorithm: ${recorded} (object ${objectName})`, {
+      objectName,
+    });
   }
   return decoder;
 }
@@ -68,7 +70,11 @@ export function decodeObject(data: Buffer, recorded: string, expectedLength: num
         return Bunzip.decode(data);
     }
   } catch (error) {
-    throw new BackupError('OBJECT_CORRUPT', `object ${objectName} is not a valid ${recorded} stream (truncated or corrupt): ${describeError(error)}`, { objectName, cause: error });
+    throw new BackupError(
+      'OBJECT_CORRUPT',
+      `object ${objectName} is not a valid ${recorded} stream (truncated or corrupt): ${describeError(error)}`,
+      { objectName, cause: error },
+    );
   }
 }
 

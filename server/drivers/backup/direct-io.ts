@@ -93,4 +93,3 @@ export function writeAt(fd: number, data: Buffer, position: number): Promise<voi
 export function isDirectIoRefusal(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | null)?.code === 'EINVAL';
 }
-

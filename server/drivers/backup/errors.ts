@@ -56,7 +56,6 @@ export function isBackupError(error: unknown, code?: BackupErrorCode): error is 
   return error instanceof BackupError && (code === undefined || error.code === code);
 }
 
-
 export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

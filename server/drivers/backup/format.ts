@@ -29,7 +29,10 @@ export function storeKindForService(service: string): StoreKind | undefined {
 }
 
 function compactUtcTimestamp(moment: Date): string {
-  return moment.toISOString().replace(/\.\d+Z$/, '').replace(/[-:T]/g, '');
+  return moment
+    .toISOString()
+    .replace(/\.\d+Z$/, '')
+    .replace(/[-:T]/g, '');
 }
 
 export interface PrefixParts {
@@ -271,7 +274,11 @@ export function assertSupportedVersion(version: string, objectName: string): voi
 export function parseMetadataFile(bytes: Buffer, objectName: string): BackupMetadata {
   const parsed = metadataSchema.safeParse(parseJsonObject(bytes, objectName, 'METADATA_CORRUPT'));
   if (!parsed.success) {
-    throw new BackupError('METADATA_CORRUPT', `${objectName} does not have the backup metadata shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { objectName });
+    throw new BackupError(
+      'METADATA_CORRUPT',
+      `${objectName} does not have the backup metadata shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+      { objectName },
+    );
   }
   const data = parsed.data;
   assertSupportedVersion(data.version, objectName);
@@ -411,7 +418,10 @@ export class ShaFileParser {
     try {
       header = JSON.parse(Buffer.concat([this.head, Buffer.from('[]'), this.pending]).toString('utf8'));
     } catch (error) {
-      throw new BackupError('METADATA_CORRUPT', `${this.objectName} is not valid JSON (truncated or corrupt)`, { objectName: this.objectName, cause: error });
+      throw new BackupError('METADATA_CORRUPT', `${this.objectName} is not valid JSON (truncated or corrupt)`, {
+        objectName: this.objectName,
+        cause: error,
+      });
     }
     const parsed = shaHeaderSchema.safeParse(header);
     if (!parsed.success) throw this.corrupt('does not have the sha file shape');

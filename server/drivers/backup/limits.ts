@@ -15,7 +15,8 @@ export interface TransferLimiter {
 }
 
 export function createTransferLimiter(limit: number): TransferLimiter {
-  if (!Number.isInteger(limit) || limit < 1) throw new BackupError('INVALID_ARGUMENT', `transfer limit must be a positive integer, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new BackupError('INVALID_ARGUMENT', `transfer limit must be a positive integer, got ${limit}`);
   let active = 0;
   const queue: Array<() => void> = [];
 

@@ -24,7 +24,10 @@ export async function readBackupMetadata(location: StoredBackupLocation): Promis
     return parseMetadataFile(await location.store.getObject(location.container, name), name);
   } catch (error) {
     if (isBackupError(error, 'OBJECT_MISSING')) {
-      throw new BackupError('METADATA_MISSING', `backup metadata ${name} is missing from ${location.container}`, { objectName: name, cause: error });
+      throw new BackupError('METADATA_MISSING', `backup metadata ${name} is missing from ${location.container}`, {
+        objectName: name,
+        cause: error,
+      });
     }
     throw error;
   }
@@ -100,7 +103,10 @@ export interface ScanProblem {
 }
 
 /** Finds every `*_metadata` object (in the given containers, or all the store knows) and summarises it. */
-export async function scanRepository(options: { store: BackupStore; containers?: string[] }): Promise<{ backups: ScannedBackup[]; problems: ScanProblem[] }> {
+export async function scanRepository(options: {
+  store: BackupStore;
+  containers?: string[];
+}): Promise<{ backups: ScannedBackup[]; problems: ScanProblem[] }> {
   const { store } = options;
   const backups: ScannedBackup[] = [];
   const problems: ScanProblem[] = [];

@@ -138,13 +138,22 @@ function planObjects(parent: BackupMetadata, child: BackupMetadata): ObjectPlan[
   const covered = coverage(child.objects);
   return parent.objects.map((object) => {
     const visible = uncovered(object.offset, object.offset + object.length, covered);
-    if (visible.length === 1 && visible[0]![0] === object.offset && visible[0]![1] === object.offset + object.length) return { object, keep: 'whole' };
+    if (visible.length === 1 && visible[0]![0] === object.offset && visible[0]![1] === object.offset + object.length)
+      return { object, keep: 'whole' };
     return { object, keep: visible };
   });
 }
 
 function emptyCost(): MergeCost {
-  return { objectsLinked: 0, objectsCopied: 0, objectsRewritten: 0, objectsReencoded: 0, objectsDropped: 0, bytesCarried: 0, bytesReencoded: 0 };
+  return {
+    objectsLinked: 0,
+    objectsCopied: 0,
+    objectsRewritten: 0,
+    objectsReencoded: 0,
+    objectsDropped: 0,
+    bytesCarried: 0,
+    bytesReencoded: 0,
+  };
 }
 
 function addCost(into: MergeCost, from: MergeCost): void {
@@ -160,7 +169,8 @@ function lastObjectNumber(prefix: string, names: string[]): number {
 
 /** Encodes `data` (volume bytes at `offset`) as the stored bytes of one object, in `compression` when it shrinks them. */
 function encodeRange(data: Buffer, compression: string): { stored: Buffer; compression: string; md5: string } {
-  const writable = compression === 'zlib' || compression === 'gzip' || compression === 'zstd' || compression === 'none' ? compression : 'zstd';
+  const writable =
+    compression === 'zlib' || compression === 'gzip' || compression === 'zstd' || compression === 'none' ? compression : 'zstd';
   const headroom = slotHeadroom(data.length);
   const slot = Buffer.alloc(headroom + data.length);
   data.copy(slot, headroom);
@@ -193,7 +203,10 @@ async function checkShaCoversVolume(store: BackupStore, child: MergeLayer, objec
   const blocks = Math.ceil(volumeBytes / sha.blockSize);
   const listed = sha.digests.length / DIGEST_BYTES;
   if (listed < blocks || (becomesFull && listed !== blocks)) {
-    throw new BackupError('CHAIN_MISMATCH', `sha file ${shaObjectName(child.prefix)} lists ${listed} blocks, but the merged backup covers ${blocks}; not merging`);
+    throw new BackupError(
+      'CHAIN_MISMATCH',
+      `sha file ${shaObjectName(child.prefix)} lists ${listed} blocks, but the merged backup covers ${blocks}; not merging`,
+    );
   }
 }
 
@@ -239,7 +252,14 @@ async function discardLeftovers(store: BackupStore, layer: MergeLayer, metadata:
   if (extra.length > 0) await store.flushContainer(layer.container);
 }
 
-async function carryWhole(store: BackupStore, parent: MergeLayer, object: ObjectRecord, child: MergeLayer, name: string, cost: MergeCost): Promise<void> {
+async function carryWhole(
+  store: BackupStore,
+  parent: MergeLayer,
+  object: ObjectRecord,
+  child: MergeLayer,
+  name: string,
+  cost: MergeCost,
+): Promise<void> {
   if (store.copyObject) {
     const how = await store.copyObject(parent.container, object.name, child.container, name);
     if (how === 'linked') cost.objectsLinked += 1;
@@ -265,17 +285,29 @@ async function mergeIntoChild(
     return { backupId: layer.backupId, newParentId: child.parentId, alreadyMerged: true, objectCount: child.objects.length, ...cost };
   }
   if (child.parentId !== parent.backupId) {
-    throw new BackupError('CHAIN_MISMATCH', `backup ${layer.backupId} has parent ${child.parentId ?? 'none'}, not ${parent.backupId}; not merging`);
+    throw new BackupError(
+      'CHAIN_MISMATCH',
+      `backup ${layer.backupId} has parent ${child.parentId ?? 'none'}, not ${parent.backupId}; not merging`,
+    );
   }
   if (child.volumeId !== null && parentMetadata.volumeId !== null && child.volumeId !== parentMetadata.volumeId) {
-    throw new BackupError('CHAIN_MISMATCH', `backup ${layer.backupId} is of volume ${child.volumeId}, its parent of ${parentMetadata.volumeId}; not merging`);
+    throw new BackupError(
+      'CHAIN_MISMATCH',
+      `backup ${layer.backupId} is of volume ${child.volumeId}, its parent of ${parentMetadata.volumeId}; not merging`,
+    );
   }
   await discardLeftovers(store, layer, child);
   await store.ensureContainer(layer.container);
 
   const plans = planObjects(parentMetadata, child);
   // Cinder numbers a backup's objects from 1; an incremental with no changes has none yet.
-  let next = Math.max(1, lastObjectNumber(layer.prefix, child.objects.map((object) => object.name)) + 1);
+  let next = Math.max(
+    1,
+    lastObjectNumber(
+      layer.prefix,
+      child.objects.map((object) => object.name),
+    ) + 1,
+  );
   const carried: ObjectRecord[] = [];
   let done = 0;
   for (const plan of plans) {
@@ -291,7 +323,9 @@ async function mergeIntoChild(
       const decoded = decodeObject(stored, plan.object.compression, plan.object.length, plan.object.name);
       const md5 = createHash('md5').update(decoded).digest('hex');
       if (decoded.length !== plan.object.length || md5 !== plan.object.md5) {
-        throw new BackupError('OBJECT_CORRUPT', `object ${plan.object.name} does not match its metadata (length or md5); not merging`, { objectName: plan.object.name });
+        throw new BackupError('OBJECT_CORRUPT', `object ${plan.object.name} does not match its metadata (length or md5); not merging`, {
+          objectName: plan.object.name,
+        });
       }
       for (const [start, end] of plan.keep) {
         const piece = decoded.subarray(start - plan.object.offset, end - plan.object.offset);
@@ -347,7 +381,10 @@ export async function mergeBackup(options: MergeOptions): Promise<MergeResult> {
     return { children: results, parentObjectsDeleted, total: emptyCost() };
   }
   if (parentMetadata.backupId !== null && parentMetadata.backupId !== parent.backupId) {
-    throw new BackupError('CHAIN_MISMATCH', `metadata under ${parent.prefix} belongs to backup ${parentMetadata.backupId}, not ${parent.backupId}`);
+    throw new BackupError(
+      'CHAIN_MISMATCH',
+      `metadata under ${parent.prefix} belongs to backup ${parentMetadata.backupId}, not ${parent.backupId}`,
+    );
   }
   const results: MergeChildResult[] = [];
   const total = emptyCost();

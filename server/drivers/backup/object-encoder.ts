@@ -169,12 +169,24 @@ function storedSize(length: number): number {
  * input on the way. Returns the stream length, or null when it is not smaller than the input
  * (the input is then partly overwritten: the caller must read it again and store it raw).
  */
-function composeZlibInPlace(slot: Buffer, inputAt: number, length: number, outputAt: number, zeroMap: ZeroMap, blockSize: number, level: number, md5: Hash | null): number | null {
+function composeZlibInPlace(
+  slot: Buffer,
+  inputAt: number,
+  length: number,
+  outputAt: number,
+  zeroMap: ZeroMap,
+  blockSize: number,
+  level: number,
+  md5: Hash | null,
+): number | null {
   const blockCount = zeroMap.length;
   const kinds = new Uint8Array(blockCount);
   for (let block = 0; block < blockCount; block += 1) {
     if (zeroMap[block] === 1) kinds[block] = ZERO_KIND;
-    else kinds[block] = looksIncompressible(slot, inputAt + block * blockSize, inputAt + Math.min((block + 1) * blockSize, length)) ? RANDOM_KIND : DENSE_KIND;
+    else
+      kinds[block] = looksIncompressible(slot, inputAt + block * blockSize, inputAt + Math.min((block + 1) * blockSize, length))
+        ? RANDOM_KIND
+        : DENSE_KIND;
   }
   const output = scratchBuffer();
   let cursor = outputAt;
@@ -230,7 +242,14 @@ function composeZlibInPlace(slot: Buffer, inputAt: number, length: number, outpu
  * as Cinder does. Returns null when that was found out only after the input was overwritten:
  * the caller reads the run again to slot[outputAt...] and stores it raw.
  */
-export function encodeInPlace(slot: Buffer, inputAt: number, length: number, outputAt: number, zeroMap: ZeroMap, options: EncodeOptions): EncodedExtent | null {
+export function encodeInPlace(
+  slot: Buffer,
+  inputAt: number,
+  length: number,
+  outputAt: number,
+  zeroMap: ZeroMap,
+  options: EncodeOptions,
+): EncodedExtent | null {
   const allZero = zeroMap.every((flag) => flag === 1);
   const hasZero = allZero || zeroMap.includes(1);
   const md5 = allZero ? null : createHash('md5');

@@ -93,14 +93,23 @@ function checkChain(layers: BackupMetadata[], chain: ChainLayer[]): void {
   layers.forEach((metadata, index) => {
     const expectedBackup = chain[index]!.backupId;
     if (expectedBackup !== undefined && metadata.backupId !== null && metadata.backupId !== expectedBackup) {
-      throw new BackupError('CHAIN_MISMATCH', `metadata under ${chain[index]!.prefix} belongs to backup ${metadata.backupId}, not ${expectedBackup}`);
+      throw new BackupError(
+        'CHAIN_MISMATCH',
+        `metadata under ${chain[index]!.prefix} belongs to backup ${metadata.backupId}, not ${expectedBackup}`,
+      );
     }
     const parentId = index === 0 ? null : layers[index - 1]!.backupId;
     if (index === 0 && metadata.parentId !== null) {
-      throw new BackupError('CHAIN_MISMATCH', `the chain starts with incremental backup ${metadata.backupId ?? chain[0]!.prefix} (parent ${metadata.parentId}); it must start with a full backup`);
+      throw new BackupError(
+        'CHAIN_MISMATCH',
+        `the chain starts with incremental backup ${metadata.backupId ?? chain[0]!.prefix} (parent ${metadata.parentId}); it must start with a full backup`,
+      );
     }
     if (index > 0 && metadata.parentId !== null && parentId !== null && metadata.parentId !== parentId) {
-      throw new BackupError('CHAIN_MISMATCH', `backup ${metadata.backupId ?? chain[index]!.prefix} has parent ${metadata.parentId}, but the chain puts ${parentId} before it`);
+      throw new BackupError(
+        'CHAIN_MISMATCH',
+        `backup ${metadata.backupId ?? chain[index]!.prefix} has parent ${metadata.parentId}, but the chain puts ${parentId} before it`,
+      );
     }
   });
 }
@@ -111,7 +120,11 @@ async function prepareTarget(targetPath: string, targetIsNew: boolean, sizeBytes
     try {
       const { size } = await handle.stat();
       if (size < sizeBytes) {
-        if (!targetIsNew) throw new BackupError('INVALID_ARGUMENT', `restore target ${targetPath} holds ${size} bytes, less than the backup's ${sizeBytes}`);
+        if (!targetIsNew)
+          throw new BackupError(
+            'INVALID_ARGUMENT',
+            `restore target ${targetPath} holds ${size} bytes, less than the backup's ${sizeBytes}`,
+          );
         await handle.truncate(sizeBytes);
       }
       return size;
@@ -136,7 +149,8 @@ async function syncTarget(targetPath: string): Promise<void> {
     }
   } catch (error) {
     const code = errnoCode(error);
-    if (isOutOfSpace(error)) throw new BackupError('TARGET_NO_SPACE', `no space left on restore target ${targetPath} while flushing it`, { cause: error });
+    if (isOutOfSpace(error))
+      throw new BackupError('TARGET_NO_SPACE', `no space left on restore target ${targetPath} while flushing it`, { cause: error });
     throw new BackupError('TARGET_IO', `cannot flush restore target ${targetPath}: ${code ?? describeError(error)}`, { cause: error });
   }
 }
@@ -205,7 +219,10 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
   const directIo = layers.every((metadata) => metadata.objects.every((object) => isAligned(object.offset) && isAligned(object.length)));
   const progress = { bytesProcessed: 0, totalBytes, bytesStored: 0, objectsWritten: 0 };
   const throttle = new Throttle(options.maxBytesPerSec ?? null);
-  const largestObject = layers.reduce((largest, metadata) => metadata.objects.reduce((most, object) => Math.max(most, object.length), largest), 0);
+  const largestObject = layers.reduce(
+    (largest, metadata) => metadata.objects.reduce((most, object) => Math.max(most, object.length), largest),
+    0,
+  );
   // Room beyond the largest decoded object for a stored object that grew (headers of an incompressible one).
   const slotSize = largestObject + slotHeadroom(largestObject);
   const freeSlots: Buffer[] = [];

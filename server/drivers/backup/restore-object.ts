@@ -23,9 +23,17 @@ function targetError(task: RestoreObjectTask, error: unknown): BackupError {
   if (error instanceof BackupError) return error;
   const code = errnoCode(error);
   if (isOutOfSpace(error)) {
-    return new BackupError('TARGET_NO_SPACE', `no space left on restore target ${task.targetPath} while writing object ${task.objectName}`, { objectName: task.objectName, cause: error });
+    return new BackupError(
+      'TARGET_NO_SPACE',
+      `no space left on restore target ${task.targetPath} while writing object ${task.objectName}`,
+      { objectName: task.objectName, cause: error },
+    );
   }
-  return new BackupError('TARGET_IO', `cannot write restore target ${task.targetPath} (object ${task.objectName}): ${code ?? describeError(error)}`, { objectName: task.objectName, cause: error });
+  return new BackupError(
+    'TARGET_IO',
+    `cannot write restore target ${task.targetPath} (object ${task.objectName}): ${code ?? describeError(error)}`,
+    { objectName: task.objectName, cause: error },
+  );
 }
 
 function corrupt(task: RestoreObjectTask, why: string, cause?: unknown): BackupError {
@@ -44,7 +52,8 @@ class ChunkSink {
 
   accept(chunk: Buffer): void {
     const { task } = this;
-    if (this.decoded + chunk.length > task.length) throw corrupt(task, `decodes to more than the ${task.length} bytes the metadata records (corrupt)`);
+    if (this.decoded + chunk.length > task.length)
+      throw corrupt(task, `decodes to more than the ${task.length} bytes the metadata records (corrupt)`);
     const chunkIsZero = chunk.equals(zeroBytes(chunk.length));
     if (!chunkIsZero && this.hash === null) {
       this.hash = createHash('md5');
@@ -149,7 +158,8 @@ export async function restoreObject(task: RestoreObjectTask): Promise<RestoreObj
     } catch (error) {
       throw targetError(task, error);
     }
-    if (sink.decoded !== task.length) throw corrupt(task, `decodes to ${sink.decoded} bytes, metadata says ${task.length} (truncated or corrupt)`);
+    if (sink.decoded !== task.length)
+      throw corrupt(task, `decodes to ${sink.decoded} bytes, metadata says ${task.length} (truncated or corrupt)`);
     const md5 = sink.md5();
     if (md5 !== task.md5) throw corrupt(task, `has md5 ${md5}, metadata says ${task.md5} (corrupt)`);
     return { bytesWritten: target.written };

@@ -65,10 +65,16 @@ export async function scrubBackup(options: ScrubOptions): Promise<ScrubResult> {
   const { store, container, prefix, backupId, signal } = options;
   const findings = new Findings();
   const presence = await verifyBackup({ store, container, prefix });
-  for (const problem of presence.problems) findings.add(presence.missing[0] ?? presence.unexpected[0] ?? metadataObjectName(prefix), problem);
+  for (const problem of presence.problems)
+    findings.add(presence.missing[0] ?? presence.unexpected[0] ?? metadataObjectName(prefix), problem);
   const metadata = presence.metadata;
   const result = (objectsChecked = 0, bytesChecked = 0): ScrubResult => ({
-    ok: findings.problems.length === 0, problems: findings.problems, damagedObject: findings.damagedObject, objectsChecked, bytesChecked, metadata,
+    ok: findings.problems.length === 0,
+    problems: findings.problems,
+    damagedObject: findings.damagedObject,
+    objectsChecked,
+    bytesChecked,
+    metadata,
   });
   if (!metadata) return result();
   if (metadata.backupId && metadata.backupId !== backupId) {
@@ -88,10 +94,14 @@ export async function scrubBackup(options: ScrubOptions): Promise<ScrubResult> {
   const blockSize = sha?.blockSize ?? SHA_BLOCK_SIZE;
   const blocks = Math.ceil(options.sizeBytes / blockSize);
   if (sha) {
-    if (sha.backupId && sha.backupId !== backupId) findings.add(shaName, `sha file ${shaName} belongs to backup ${sha.backupId}, not ${backupId}`);
+    if (sha.backupId && sha.backupId !== backupId)
+      findings.add(shaName, `sha file ${shaName} belongs to backup ${sha.backupId}, not ${backupId}`);
     const count = sha.digests.length / DIGEST_BYTES;
     if (count !== blocks) {
-      findings.add(shaName, `sha file ${shaName} lists ${count} blocks; a ${options.sizeBytes}-byte volume has ${blocks} (truncated or for another volume)`);
+      findings.add(
+        shaName,
+        `sha file ${shaName} lists ${count} blocks; a ${options.sizeBytes}-byte volume has ${blocks} (truncated or for another volume)`,
+      );
       sha = null;
     }
   }
@@ -131,7 +141,10 @@ export async function scrubBackup(options: ScrubOptions): Promise<ScrubResult> {
     }
     const md5 = createHash('md5').update(decoded).digest('hex');
     if (md5 !== object.md5) {
-      findings.add(object.name, `object ${object.name} has md5 ${md5}; the metadata records ${object.md5} (its bytes changed or it belongs to another backup)`);
+      findings.add(
+        object.name,
+        `object ${object.name} has md5 ${md5}; the metadata records ${object.md5} (its bytes changed or it belongs to another backup)`,
+      );
       continue;
     }
     if (sha && object.offset % blockSize === 0) {

@@ -5,7 +5,16 @@
  * use direct I/O where the filesystem allows it (see direct-io.ts).
  */
 import fs from 'node:fs';
-import { closeFile, DIRECT_IO_MIN_BYTES, isAligned, isDirectIoRefusal, openForDirectWrite, pageAlignedBuffer, startsOnPage, writeAt } from './direct-io';
+import {
+  closeFile,
+  DIRECT_IO_MIN_BYTES,
+  isAligned,
+  isDirectIoRefusal,
+  openForDirectWrite,
+  pageAlignedBuffer,
+  startsOnPage,
+  writeAt,
+} from './direct-io';
 
 /** Size of each ring buffer: the most one write() may carry. */
 export const TARGET_BUFFER_BYTES = 1024 * 1024;

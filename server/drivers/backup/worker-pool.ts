@@ -59,7 +59,8 @@ export class WorkerPool {
   private closed = false;
 
   constructor(size: number) {
-    if (!Number.isInteger(size) || size < 1) throw new BackupError('INVALID_ARGUMENT', `worker pool size must be a positive integer, got ${size}`);
+    if (!Number.isInteger(size) || size < 1)
+      throw new BackupError('INVALID_ARGUMENT', `worker pool size must be a positive integer, got ${size}`);
     this.size = size;
   }
 

@@ -12,7 +12,15 @@
 import zlib from 'node:zlib';
 
 interface NativeZlibHandle {
-  writeSync(flush: number, input: Uint8Array, inOffset: number, inLength: number, output: Uint8Array, outOffset: number, outLength: number): void;
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOffset: number,
+    inLength: number,
+    output: Uint8Array,
+    outOffset: number,
+    outLength: number,
+  ): void;
   reset(): void;
   onerror: (message: string, errno: number, code?: string) => void;
 }
@@ -39,9 +47,14 @@ class NativeStream {
   consumed = 0;
 
   constructor(kind: 'deflate' | 'inflate', options: zlib.ZlibOptions) {
-    this.stream = kind === 'deflate' ? zlib.createDeflate({ ...options, chunkSize: 64 }) : zlib.createInflate({ ...options, chunkSize: 64 });
+    this.stream =
+      kind === 'deflate' ? zlib.createDeflate({ ...options, chunkSize: 64 }) : zlib.createInflate({ ...options, chunkSize: 64 });
     const internals = this.stream as unknown as StreamInternals;
-    if (internals._handle === undefined || typeof internals._handle.writeSync !== 'function' || !(internals._writeState instanceof Uint32Array)) {
+    if (
+      internals._handle === undefined ||
+      typeof internals._handle.writeSync !== 'function' ||
+      !(internals._writeState instanceof Uint32Array)
+    ) {
       this.stream.destroy();
       throw new Error('this Node.js zlib has no synchronous native handle');
     }
@@ -60,7 +73,15 @@ class NativeStream {
     this.handle.reset();
   }
 
-  write(flush: number, input: Uint8Array, inOffset: number, inLength: number, output: Uint8Array, outOffset: number, outLength: number): void {
+  write(
+    flush: number,
+    input: Uint8Array,
+    inOffset: number,
+    inLength: number,
+    output: Uint8Array,
+    outOffset: number,
+    outLength: number,
+  ): void {
     this.handle.writeSync(flush, input, inOffset, inLength, output, outOffset, outLength);
     if (this.failure !== null) throw this.failure;
     this.produced = outLength - this.state[0]!;

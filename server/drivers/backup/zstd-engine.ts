@@ -44,7 +44,14 @@ function compressorFor(level: number): zstd.CCtx {
  * slotHeadroom() before inputAt), hashing the input into `md5` on the way. Returns the frame's
  * length, or null when it is not smaller than the input (the input is then partly overwritten).
  */
-export function zstdCompressInPlace(slot: Buffer, inputAt: number, length: number, outputAt: number, level: number, md5: Hash | null): number | null {
+export function zstdCompressInPlace(
+  slot: Buffer,
+  inputAt: number,
+  length: number,
+  outputAt: number,
+  level: number,
+  md5: Hash | null,
+): number | null {
   const context = compressorFor(level);
   context.reset(ResetDirective.sessionOnly);
   context.setPledgedSrcSize(length);
@@ -58,7 +65,11 @@ export function zstdCompressInPlace(slot: Buffer, inputAt: number, length: numbe
       md5?.update(feed);
       let fed = 0;
       while (fed < feed.length) {
-        const [, produced, consumed] = context.compressStream2(slot.subarray(output, input + fed), feed.subarray(fed), EndDirective.continue);
+        const [, produced, consumed] = context.compressStream2(
+          slot.subarray(output, input + fed),
+          feed.subarray(fed),
+          EndDirective.continue,
+        );
         if (produced === 0 && consumed === 0) throw new ZstdStreamError('zstd made no progress compressing in place');
         output += produced;
         fed += consumed;
@@ -66,7 +77,11 @@ export function zstdCompressInPlace(slot: Buffer, inputAt: number, length: numbe
       input = feedEnd;
     }
     for (;;) {
-      const [remaining, produced] = context.compressStream2(slot.subarray(output, inputEnd), slot.subarray(inputEnd, inputEnd), EndDirective.end);
+      const [remaining, produced] = context.compressStream2(
+        slot.subarray(output, inputEnd),
+        slot.subarray(inputEnd, inputEnd),
+        EndDirective.end,
+      );
       output += produced;
       if (remaining === 0) break;
       if (produced === 0) throw new ZstdStreamError('zstd made no progress ending a frame in place');

@@ -14,10 +14,7 @@ export const DEFAULT_OVER_SUBSCRIPTION_RATIO = 20;
 export function resolveFileVolumeDriverConfig(config: FileVolumeDriverConfig): FileVolumeDriverConfig {
   const ratio = config.overSubscriptionRatio;
   if (!Number.isFinite(ratio) || ratio < 1) {
-    throw new VolumeDriverError(
-      'invalid_config',
-      `The over-subscription ratio must be a number of at least 1 (got ${ratio}).`,
-    );
+    throw new VolumeDriverError('invalid_config', `The over-subscription ratio must be a number of at least 1 (got ${ratio}).`);
   }
   if (!config.volumeDir) {
     throw new VolumeDriverError('invalid_config', 'The volume directory is not set.');

@@ -27,8 +27,6 @@ export function isVolumeDriverError(error: unknown, code?: VolumeDriverErrorCode
   return error instanceof VolumeDriverError && (code === undefined || error.code === code);
 }
 
-
-
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted) {
     throw new VolumeDriverError('aborted', `${what} was cancelled.`, { cause: signal.reason });

@@ -37,7 +37,12 @@ export async function syncDirectory(directoryPath: string): Promise<void> {
  * Removes the files in `directory` whose names match and that were last modified at least
  * `olderThanMs` before `now`; returns their names. A missing directory holds none.
  */
-export async function removeFilesOlderThan(directory: string, matches: (name: string) => boolean, olderThanMs: number, now: number): Promise<string[]> {
+export async function removeFilesOlderThan(
+  directory: string,
+  matches: (name: string) => boolean,
+  olderThanMs: number,
+  now: number,
+): Promise<string[]> {
   const names = await readdir(directory).catch((error: unknown) => {
     if (errnoCode(error) === 'ENOENT') return [];
     throw error;

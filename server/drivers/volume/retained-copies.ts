@@ -25,7 +25,10 @@ const RETAINED_DIR = '.retained';
 const COPY_SUFFIX = '.img';
 const STATE_SUFFIX = '.json';
 /** statfs f_type of the file systems whose reflinks and FIEMAP this relies on. */
-const REFLINK_FILE_SYSTEMS = new Map<number, string>([[0x58465342, 'xfs'], [0x9123683e, 'btrfs']]);
+const REFLINK_FILE_SYSTEMS = new Map<number, string>([
+  [0x58465342, 'xfs'],
+  [0x9123683e, 'btrfs'],
+]);
 
 const trackingState = z.object({
   version: z.literal(1),
@@ -66,7 +69,7 @@ function statePathOf(volumeDir: string, volumeId: string, backupId: string): str
 /** The reflink file system holding `volumeDir` (xfs, btrfs), or null. */
 export async function reflinkFileSystemOf(volumeDir: string): Promise<string | null> {
   const info = await statfs(volumeDir).catch(() => null);
-  return info ? REFLINK_FILE_SYSTEMS.get(Number(info.type)) ?? null : null;
+  return info ? (REFLINK_FILE_SYSTEMS.get(Number(info.type)) ?? null) : null;
 }
 
 async function readState(volumeDir: string, volumeId: string, backupId: string): Promise<TrackingState | null> {
@@ -83,7 +86,11 @@ async function readState(volumeDir: string, volumeId: string, backupId: string):
  * copy). null when the volume directory is not on a reflink file system or the copy fails.
  */
 export async function takeRetainedCopy(
-  volumeDir: string, volumeId: string, backupId: string, sourcePath: string, signal?: AbortSignal,
+  volumeDir: string,
+  volumeId: string,
+  backupId: string,
+  sourcePath: string,
+  signal?: AbortSignal,
 ): Promise<RetainedCopy | null> {
   if (!(await reflinkFileSystemOf(volumeDir))) return null;
   const copyPath = copyPathOf(volumeDir, volumeId, backupId);
@@ -103,7 +110,12 @@ export async function takeRetainedCopy(
  * What an incremental of `copy` on top of `parentBackupId` must read. `sizeBytes` is what the
  * backup covers; anything that makes the parent's retained copy untrustworthy gives a full read.
  */
-export async function planRead(volumeDir: string, copy: RetainedCopy | null, parentBackupId: string | null, sizeBytes: number): Promise<ReadPlan> {
+export async function planRead(
+  volumeDir: string,
+  copy: RetainedCopy | null,
+  parentBackupId: string | null,
+  sizeBytes: number,
+): Promise<ReadPlan> {
   const full = (reason: string): ReadPlan => ({ mode: 'full-read', copy, reason });
   if (copy === null) return full('the volume directory is not on a reflink file system');
   if (parentBackupId === null) return full('a full backup');
@@ -113,7 +125,7 @@ export async function planRead(volumeDir: string, copy: RetainedCopy | null, par
   if (state.sizeBytes !== sizeBytes) return full(`the volume was ${state.sizeBytes} bytes at the parent backup, now ${sizeBytes}`);
   const parentPath = copyPathOf(volumeDir, copy.volumeId, parentBackupId);
   const [parentStats, copyStats] = await Promise.all([stat(parentPath).catch(() => null), stat(copy.path).catch(() => null)]);
-  if (!parentStats || !copyStats) return full('the parent backup\'s retained copy is gone');
+  if (!parentStats || !copyStats) return full("the parent backup's retained copy is gone");
   if (parentStats.dev !== state.device || copyStats.dev !== state.device) return full('the retained copy is on another file system');
   if (parentStats.size !== sizeBytes || copyStats.size < sizeBytes) return full('the retained copies do not have the backed-up size');
   const [current, previous] = await Promise.all([readExtentMap(copy.path), readExtentMap(parentPath)]);
@@ -131,7 +143,12 @@ export async function planRead(volumeDir: string, copy: RetainedCopy | null, par
 export async function keepRetainedCopy(volumeDir: string, copy: RetainedCopy, sizeBytes: number): Promise<void> {
   const stats = await stat(copy.path);
   const state: TrackingState = {
-    version: 1, volumeId: copy.volumeId, backupId: copy.backupId, sizeBytes, device: stats.dev, keptAt: new Date().toISOString(),
+    version: 1,
+    volumeId: copy.volumeId,
+    backupId: copy.backupId,
+    sizeBytes,
+    device: stats.dev,
+    keptAt: new Date().toISOString(),
   };
   const statePath = statePathOf(volumeDir, copy.volumeId, copy.backupId);
   const partPath = `${statePath}.part`;

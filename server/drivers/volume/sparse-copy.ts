@@ -11,7 +11,7 @@ const execFileAsync = promisify(execFile);
 export async function sparseCopy(
   sourcePath: string,
   destinationPath: string,
-  options: { signal?: AbortSignal; /** What the copy is for, e.g. "creating snapshot X of volume Y". */ description: string },
+  options: { signal?: AbortSignal /** What the copy is for, e.g. "creating snapshot X of volume Y". */; description: string },
 ): Promise<void> {
   try {
     await execFileAsync('cp', ['--reflink=auto', '--sparse=always', '--', sourcePath, destinationPath], {
@@ -23,16 +23,10 @@ export async function sparseCopy(
       throw new VolumeDriverError('aborted', `Cancelled ${options.description}.`, { cause: error });
     }
     if (/No space left on device|Disk quota exceeded/i.test(stderr)) {
-      throw new VolumeDriverError(
-        'no_space',
-        `The volume backend ran out of space while ${options.description} (${stderr}).`,
-        { cause: error },
-      );
+      throw new VolumeDriverError('no_space', `The volume backend ran out of space while ${options.description} (${stderr}).`, {
+        cause: error,
+      });
     }
-    throw new VolumeDriverError(
-      'copy_failed',
-      `Failed ${options.description}: ${stderr || (error as Error).message}`,
-      { cause: error },
-    );
+    throw new VolumeDriverError('copy_failed', `Failed ${options.description}: ${stderr || (error as Error).message}`, { cause: error });
   }
 }

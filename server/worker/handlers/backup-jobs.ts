@@ -5,17 +5,39 @@ import { otherOwnersOf } from '../../backups/object-owners';
 import { restoredVolumeFields } from '../../backups/volume-meta';
 import { backupStore, backupStoreKind, defaultContainer } from '../../backups/store';
 import {
-  abandonBackupCreate, cancelBackupCreate, completeBackupCleanup, completeBackupCreate, completeBackupDelete, completeRestore,
-  failBackupCreate, failBackupDelete, failRestore, insertTemporarySnapshot, recordBackupLocation, recordTransferProgress, skipCancelledCreate,
+  abandonBackupCreate,
+  cancelBackupCreate,
+  completeBackupCleanup,
+  completeBackupCreate,
+  completeBackupDelete,
+  completeRestore,
+  failBackupCreate,
+  failBackupDelete,
+  failRestore,
+  insertTemporarySnapshot,
+  recordBackupLocation,
+  recordTransferProgress,
+  skipCancelledCreate,
 } from '../../backups/transitions';
 import { dataPaths } from '../../data-paths';
 import type { Executor } from '../../db/client';
 import {
-  backupPrefix, backupVolume, deleteBackupObjects, encodeVolumeMeta, restoreBackup, serviceNameFor, type TransferProgress,
+  backupPrefix,
+  backupVolume,
+  deleteBackupObjects,
+  encodeVolumeMeta,
+  restoreBackup,
+  serviceNameFor,
+  type TransferProgress,
 } from '../../drivers/backup';
 import { GiB } from '../../drivers/volume';
 import {
-  forgetVolumeTracking, keepRetainedCopy, planRead, removeRetainedCopy, takeRetainedCopy, type RetainedCopy,
+  forgetVolumeTracking,
+  keepRetainedCopy,
+  planRead,
+  removeRetainedCopy,
+  takeRetainedCopy,
+  type RetainedCopy,
 } from '../../drivers/volume/retained-copies';
 import type { WorkerEnv } from '../../env';
 import type { VolumeRow } from '../../volumes/guards';
@@ -43,8 +65,13 @@ async function volumeMetaFor(database: Executor, volume: VolumeRow): Promise<str
   return encodeVolumeMeta({
     version: 2,
     'volume-base-metadata': {
-      id: volume.id, display_name: volume.name, display_description: volume.description, size: volume.size,
-      availability_zone: volume.availabilityZone, bootable: volume.bootable, encryption_key_id: volume.encryptionKeyId,
+      id: volume.id,
+      display_name: volume.name,
+      display_description: volume.description,
+      size: volume.size,
+      availability_zone: volume.availabilityZone,
+      bootable: volume.bootable,
+      encryption_key_id: volume.encryptionKeyId,
     },
     // As Cinder: a section only when it has entries. We keep no image metadata, so never a
     // volume-glance-metadata section (its mere presence makes a restore mark the volume bootable).
@@ -106,20 +133,34 @@ export const backupCreateHandler: JobHandler<'backup_create'> = {
       const changedRanges = plan.mode === 'changed-blocks' ? plan.changedRanges : undefined;
       // Backups and restores are transfers (kinds.ts): the worker claimed this one into a free transfer slot.
       const result = await backupVolume({
-        store: backupStore(env), backupId: backup.id, volumeId: volume.id, sourcePath: copy?.path ?? sourcePath, changedRanges,
-        sizeBytes: backup.size * GiB, parent,
-        container, availabilityZone, createdAt: backup.createdAt, startedAt,
-        name: backup.displayName, description: backup.displayDescription, volumeMeta,
-        compression: env.CINDERBLOCK_COMPRESSION, signal, onProgress: progressReporter(context, backup.id, 'backup'),
+        store: backupStore(env),
+        backupId: backup.id,
+        volumeId: volume.id,
+        sourcePath: copy?.path ?? sourcePath,
+        changedRanges,
+        sizeBytes: backup.size * GiB,
+        parent,
+        container,
+        availabilityZone,
+        createdAt: backup.createdAt,
+        startedAt,
+        name: backup.displayName,
+        description: backup.displayDescription,
+        volumeMeta,
+        compression: env.CINDERBLOCK_COMPRESSION,
+        signal,
+        onProgress: progressReporter(context, backup.id, 'backup'),
         maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
       });
       if (tempSnapshotId) await driver.deleteSnapshot(tempSnapshotId);
       if (plan.copy) await keepRetainedCopy(volumeDir, plan.copy, result.sizeBytes);
-      const read = plan.mode === 'changed-blocks'
-        ? { mode: plan.mode, changedBytes: plan.changedBytes, retainedCopy: true }
-        : { mode: plan.mode, reason: plan.reason, retainedCopy: plan.copy !== null };
-      await complete({ objectCount: result.objectCount, bytesStored: result.bytesStored, read },
-        (tx) => completeBackupCreate(tx, backup.id, job.id, { ...result, read }));
+      const read =
+        plan.mode === 'changed-blocks'
+          ? { mode: plan.mode, changedBytes: plan.changedBytes, retainedCopy: true }
+          : { mode: plan.mode, reason: plan.reason, retainedCopy: plan.copy !== null };
+      await complete({ objectCount: result.objectCount, bytesStored: result.bytesStored, read }, (tx) =>
+        completeBackupCreate(tx, backup.id, job.id, { ...result, read }),
+      );
     } catch (error) {
       if (tempSnapshotId) await driver.deleteSnapshot(tempSnapshotId).catch(() => undefined);
       if (copy) await removeRetainedCopy(volumeDir, volume.id, backup.id).catch(() => undefined);
@@ -133,7 +174,13 @@ export const backupCreateHandler: JobHandler<'backup_create'> = {
 };
 
 /** Removes a backup's objects, unless another live record references them (then they are left in place). */
-async function deleteOwnObjects(database: Executor, env: WorkerEnv, backupId: string, container: string | null | undefined, prefix: string | null | undefined) {
+async function deleteOwnObjects(
+  database: Executor,
+  env: WorkerEnv,
+  backupId: string,
+  container: string | null | undefined,
+  prefix: string | null | undefined,
+) {
   if (!container || !prefix) return { deletedObjects: 0 };
   if ((await otherOwnersOf(database, { container, prefix }, backupId)).length) return { deletedObjects: 0 };
   return deleteBackupObjects({ store: backupStore(env), container, prefix });
@@ -151,9 +198,12 @@ export const backupCleanupHandler: JobHandler<'backup_cleanup'> = {
     }
     if (tempSnapshotId) await volumeBackend(env).driver.deleteSnapshot(tempSnapshotId);
     if (backup && backup.status === 'error') await removeRetainedCopy(dataPaths(env).volumes, backup.volumeId, backupId);
-    await complete({ deletedObjects }, (tx) => completeBackupCleanup(tx, backupId, {
-      tempSnapshotId, objectsRemoved: !!backup && backup.status === 'error' && !!prefix,
-    }));
+    await complete({ deletedObjects }, (tx) =>
+      completeBackupCleanup(tx, backupId, {
+        tempSnapshotId,
+        objectsRemoved: !!backup && backup.status === 'error' && !!prefix,
+      }),
+    );
   },
 };
 
@@ -177,9 +227,11 @@ export const backupRestoreHandler: JobHandler<'backup_restore'> = {
     const { job, env, signal, database, complete } = context;
     const { backupId, volumeId, volumeIsNew } = job.payload;
     const backup = await loadBackup(database, backupId);
-    if (!backup || backup.status !== 'restoring') throw new Error(`Restore aborted: expected backup status restoring but got ${backup?.status ?? 'deleted'}.`);
+    if (!backup || backup.status !== 'restoring')
+      throw new Error(`Restore aborted: expected backup status restoring but got ${backup?.status ?? 'deleted'}.`);
     const volume = await loadVolume(database, volumeId);
-    if (!volume || volume.backupStatus !== 'restoring-backup') throw new Error(`Restore aborted: expected volume ${volumeId} to be restoring-backup.`);
+    if (!volume || volume.backupStatus !== 'restoring-backup')
+      throw new Error(`Restore aborted: expected volume ${volumeId} to be restoring-backup.`);
     const chain = await restoreChainOf(database, backup);
     const { driver } = volumeBackend(env);
     // The volume's contents are replaced: what was tracked for it no longer describes it.
@@ -191,15 +243,28 @@ export const backupRestoreHandler: JobHandler<'backup_restore'> = {
     const result = await restoreBackup({
       store: backupStore(env),
       chain: chain.map((layer) => ({ backupId: layer.id, container: layer.container!, prefix: layer.serviceMetadata! })),
-      targetPath: driver.pathOf(volumeId), targetIsNew: volumeIsNew, signal, onProgress: progressReporter(context, backup.id, 'restore'),
+      targetPath: driver.pathOf(volumeId),
+      targetIsNew: volumeIsNew,
+      signal,
+      onProgress: progressReporter(context, backup.id, 'restore'),
       maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
     });
-    const restored = restoredVolumeFields(volume, result.layers.map((layer) => layer.volumeMeta));
-    await complete({ bytesRestored: result.bytesRestored, bytesWritten: result.bytesWritten }, (tx) => completeRestore(tx, job.payload, job.id, {
-      backup, restored, sizeBytes: result.sizeBytes, bytesWritten: result.bytesWritten,
-    }));
+    const restored = restoredVolumeFields(
+      volume,
+      result.layers.map((layer) => layer.volumeMeta),
+    );
+    await complete({ bytesRestored: result.bytesRestored, bytesWritten: result.bytesWritten }, (tx) =>
+      completeRestore(tx, job.payload, job.id, {
+        backup,
+        restored,
+        sizeBytes: result.sizeBytes,
+        bytesWritten: result.bytesWritten,
+      }),
+    );
   },
   onFailure: (tx, job, reason) => failRestore(tx, job.payload, job, reason, 'restore_failed'),
-  onCancel: (tx, job) => failRestore(tx, job.payload, job, 'The restore was cancelled; the volume holds partial data.', 'restore_cancelled'),
-  onAbandoned: (tx, job) => failRestore(tx, job.payload, job, 'The backup service stopped during the restore; the volume holds partial data.', 'restore_abandoned'),
+  onCancel: (tx, job) =>
+    failRestore(tx, job.payload, job, 'The restore was cancelled; the volume holds partial data.', 'restore_cancelled'),
+  onAbandoned: (tx, job) =>
+    failRestore(tx, job.payload, job, 'The backup service stopped during the restore; the volume holds partial data.', 'restore_abandoned'),
 };

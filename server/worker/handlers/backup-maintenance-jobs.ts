@@ -36,9 +36,13 @@ export const backupVerifyHandler: JobHandler<'backup_verify'> = {
     const outcome = await scrubStoredBackup(database, env, backup, { signal, onProgress: (p) => reportProgress(p) });
     const checked = { objectsChecked: outcome.result?.objectsChecked ?? 0, bytesChecked: outcome.result?.bytesChecked ?? 0 };
     if (outcome.ok) {
-      await complete({ ok: true, reason: null }, (tx) => completeVerify(tx, backup, job.id, {
-        ok: true, objectCount: outcome.result.metadata?.objects.length ?? backup.objectCount, checked,
-      }));
+      await complete({ ok: true, reason: null }, (tx) =>
+        completeVerify(tx, backup, job.id, {
+          ok: true,
+          objectCount: outcome.result.metadata?.objects.length ?? backup.objectCount,
+          checked,
+        }),
+      );
       return;
     }
     const reason = `Verify failed: ${outcome.problem}`;
@@ -64,21 +68,35 @@ export const backupImportHandler: JobHandler<'backup_import'> = {
     const prefix = text('service_metadata');
     if (!container || !prefix) throw new Error('Import record failed: the record names no container or object prefix.');
     const verified = await verifyBackup({ store: backupStore(env), container, prefix });
-    if (!verified.ok) throw new Error(`Import record failed: the repository does not hold this backup (${describeProblems(verified).replace('Verify failed: ', '')}).`);
+    if (!verified.ok)
+      throw new Error(
+        `Import record failed: the repository does not hold this backup (${describeProblems(verified).replace('Verify failed: ', '')}).`,
+      );
     const owner = verified.metadata?.backupId;
     if (owner && owner !== backupId) {
       throw new Error(`Import record failed: the objects under ${container}/${prefix} belong to backup ${owner}, not ${backupId}.`);
     }
     const time = (key: string) => (text(key) ? new Date(text(key)!) : undefined);
     const metadata = (record.metadata && typeof record.metadata === 'object' ? record.metadata : {}) as Record<string, unknown>;
-    await complete({ verified: true }, (tx) => completeImport(tx, backupId, job.id, {
-      volumeId: text('volume_id') ?? undefined, parentId: text('parent_id'), snapshotId: text('snapshot_id'),
-      container, prefix, service: ours, host, availabilityZone: env.CINDERBLOCK_AVAILABILITY_ZONE,
-      displayName: text('display_name'), displayDescription: text('display_description'),
-      objectCount: Number(record.object_count) || verified.metadata?.objects.length || 0,
-      encryptionKeyId: text('encryption_key_id'), dataTimestamp: time('data_timestamp'), createdAt: time('created_at'),
-      metadata: Object.fromEntries(Object.entries(metadata).filter(([, v]) => typeof v === 'string')) as Record<string, string>,
-    }));
+    await complete({ verified: true }, (tx) =>
+      completeImport(tx, backupId, job.id, {
+        volumeId: text('volume_id') ?? undefined,
+        parentId: text('parent_id'),
+        snapshotId: text('snapshot_id'),
+        container,
+        prefix,
+        service: ours,
+        host,
+        availabilityZone: env.CINDERBLOCK_AVAILABILITY_ZONE,
+        displayName: text('display_name'),
+        displayDescription: text('display_description'),
+        objectCount: Number(record.object_count) || verified.metadata?.objects.length || 0,
+        encryptionKeyId: text('encryption_key_id'),
+        dataTimestamp: time('data_timestamp'),
+        createdAt: time('created_at'),
+        metadata: Object.fromEntries(Object.entries(metadata).filter(([, v]) => typeof v === 'string')) as Record<string, string>,
+      }),
+    );
   },
   onFailure: (tx, job, reason) => failImport(tx, job.payload.backupId, job, reason),
 };
@@ -87,19 +105,30 @@ export const backupImportHandler: JobHandler<'backup_import'> = {
 export const repositoryScanHandler: JobHandler<'repository_scan'> = {
   async run({ env, complete }) {
     const { backups: found, problems } = await scanRepository({ store: backupStore(env) });
-    const records = found.filter((b) => b.backupId).map((b) => {
-      let size = Math.max(1, Math.ceil(b.highestOffset / GiB));
-      try {
-        const meta = b.volumeMeta ? JSON.parse(b.volumeMeta) as { 'volume-base-metadata'?: { size?: number } } : null;
-        if (meta?.['volume-base-metadata']?.size) size = meta['volume-base-metadata'].size;
-      } catch {
-        // keep the size the objects cover
-      }
-      return {
-        id: b.backupId!, volumeId: b.volumeId, parentId: b.parentId, name: b.name, description: b.description, createdAt: b.createdAt,
-        container: b.container, prefix: b.prefix, service: b.service, objectCount: b.objectCount, size,
-      };
-    });
+    const records = found
+      .filter((b) => b.backupId)
+      .map((b) => {
+        let size = Math.max(1, Math.ceil(b.highestOffset / GiB));
+        try {
+          const meta = b.volumeMeta ? (JSON.parse(b.volumeMeta) as { 'volume-base-metadata'?: { size?: number } }) : null;
+          if (meta?.['volume-base-metadata']?.size) size = meta['volume-base-metadata'].size;
+        } catch {
+          // keep the size the objects cover
+        }
+        return {
+          id: b.backupId!,
+          volumeId: b.volumeId,
+          parentId: b.parentId,
+          name: b.name,
+          description: b.description,
+          createdAt: b.createdAt,
+          container: b.container,
+          prefix: b.prefix,
+          service: b.service,
+          objectCount: b.objectCount,
+          size,
+        };
+      });
     await complete({ backups: records, problems });
   },
 };

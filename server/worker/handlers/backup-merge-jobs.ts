@@ -22,12 +22,16 @@ export const backupMergeHandler: JobHandler<'backup_merge'> = {
       return;
     }
     const store = backupStore(env);
-    const owned = !!backup.container && !!backup.serviceMetadata
-      && (await otherOwnersOf(database, { container: backup.container, prefix: backup.serviceMetadata }, backup.id)).length === 0;
+    const owned =
+      !!backup.container &&
+      !!backup.serviceMetadata &&
+      (await otherOwnersOf(database, { container: backup.container, prefix: backup.serviceMetadata }, backup.id)).length === 0;
     const children = await childrenOf(database, backupId);
     if (children.length === 0) {
       // Its children went meanwhile (an administrator's force-delete): an ordinary delete.
-      const deleted = owned ? await deleteBackupObjects({ store, container: backup.container!, prefix: backup.serviceMetadata! }) : { deletedObjects: 0 };
+      const deleted = owned
+        ? await deleteBackupObjects({ store, container: backup.container!, prefix: backup.serviceMetadata! })
+        : { deletedObjects: 0 };
       await complete({ deletedObjects: deleted.deletedObjects }, (tx) => completeBackupDelete(tx, backupId, job.id));
       return;
     }
@@ -36,7 +40,9 @@ export const backupMergeHandler: JobHandler<'backup_merge'> = {
       if (!child.container || !child.serviceMetadata) throw new Error(`Merge aborted: child backup ${child.id} has no objects recorded.`);
     }
     const result = await mergeBackup({
-      store, signal, removeParentObjects: owned,
+      store,
+      signal,
+      removeParentObjects: owned,
       parent: { backupId, container: backup.container, prefix: backup.serviceMetadata },
       children: children.map((child) => ({ backupId: child.id, container: child.container!, prefix: child.serviceMetadata! })),
       onProgress: (progress) => reportProgress({ ...progress }),

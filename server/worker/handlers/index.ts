@@ -8,7 +8,12 @@ import { policyRetentionHandler } from './policy-jobs';
 import { snapshotCreateHandler, snapshotDeleteHandler } from './snapshot-jobs';
 import type { HandlerRegistry } from './types';
 import {
-  volumeCapacityHandler, volumeChecksumHandler, volumeCreateHandler, volumeDeleteHandler, volumeExportHandler, volumeExtendHandler,
+  volumeCapacityHandler,
+  volumeChecksumHandler,
+  volumeCreateHandler,
+  volumeDeleteHandler,
+  volumeExportHandler,
+  volumeExtendHandler,
   volumeWriteImageHandler,
 } from './volume-jobs';
 

@@ -24,7 +24,9 @@ export type ScrubOutcome = { ok: true; result: ScrubResult } | ({ ok: false; res
  * reset to available.
  */
 export async function scrubStoredBackup(
-  database: Executor, env: WorkerEnv, backup: BackupRow,
+  database: Executor,
+  env: WorkerEnv,
+  backup: BackupRow,
   options: { signal: AbortSignal; onProgress?: (progress: { bytesChecked: number; totalBytes: number; objectsChecked: number }) => void },
 ): Promise<ScrubOutcome> {
   if (!backup.container || !backup.serviceMetadata) {
@@ -40,14 +42,23 @@ export async function scrubStoredBackup(
     parent = { store, container: row.container, prefix: row.serviceMetadata };
   }
   const result = await scrubBackup({
-    store, container: backup.container, prefix: backup.serviceMetadata, backupId: backup.id, sizeBytes: backup.size * GiB, parent,
-    signal: options.signal, maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null, onProgress: options.onProgress,
+    store,
+    container: backup.container,
+    prefix: backup.serviceMetadata,
+    backupId: backup.id,
+    sizeBytes: backup.size * GiB,
+    parent,
+    signal: options.signal,
+    maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
+    onProgress: options.onProgress,
   });
   if (result.ok) return { ok: true, result };
   // Metadata that describes another backup is the cause of everything else found (its objects are not ours): it comes first.
   const metadataName = metadataObjectName(backup.serviceMetadata);
   const foreign = result.metadata?.backupId && result.metadata.backupId !== backup.id;
-  const problems = foreign ? [...result.problems].sort((a, b) => Number(b.startsWith(metadataName)) - Number(a.startsWith(metadataName))) : result.problems;
+  const problems = foreign
+    ? [...result.problems].sort((a, b) => Number(b.startsWith(metadataName)) - Number(a.startsWith(metadataName)))
+    : result.problems;
   return { ok: false, result, problem: problems.join('; '), object: foreign ? metadataName : result.damagedObject };
 }
 
@@ -64,8 +75,9 @@ export const backupScrubHandler: JobHandler<'backup_scrub'> = {
     if (outcome.ok) {
       await complete({ ok: true, ...checked }, (tx) => completeScrub(tx, backup.id, job.id, { ok: true, checked }));
     } else {
-      await complete({ ok: false, problem: outcome.problem, object: outcome.object, ...checked },
-        (tx) => completeScrub(tx, backup.id, job.id, { ok: false, problem: outcome.problem, object: outcome.object }));
+      await complete({ ok: false, problem: outcome.problem, object: outcome.object, ...checked }, (tx) =>
+        completeScrub(tx, backup.id, job.id, { ok: false, problem: outcome.problem, object: outcome.object }),
+      );
     }
   },
   onFailure: (tx, job, reason) => recordCheckFailure(tx, job, reason),
@@ -73,8 +85,15 @@ export const backupScrubHandler: JobHandler<'backup_scrub'> = {
 
 /** Failures that say the backup's data is bad, as opposed to the test's own resources or the store being away. */
 const DATA_FAULTS = new Set<BackupErrorCode>([
-  'OBJECT_MISSING', 'OBJECT_CORRUPT', 'OBJECT_LIST_MISMATCH', 'METADATA_MISSING', 'METADATA_CORRUPT', 'UNSUPPORTED_VERSION',
-  'UNSUPPORTED_COMPRESSION', 'SHA_BLOCK_SIZE_MISMATCH', 'CHAIN_MISMATCH',
+  'OBJECT_MISSING',
+  'OBJECT_CORRUPT',
+  'OBJECT_LIST_MISMATCH',
+  'METADATA_MISSING',
+  'METADATA_CORRUPT',
+  'UNSUPPORTED_VERSION',
+  'UNSUPPORTED_COMPRESSION',
+  'SHA_BLOCK_SIZE_MISMATCH',
+  'CHAIN_MISMATCH',
 ]);
 
 function isDataFault(error: unknown): boolean {
@@ -104,8 +123,16 @@ export const backupRestoreTestHandler: JobHandler<'backup_restore_test'> = {
     const startedAt = new Date();
     const began = performance.now();
     const outcome: RestoreTestOutcome = {
-      passed: false, problem: null, object: null, dataFault: false, damagedBackupId: null, startedAt, durationMs: 0,
-      bytesRestored: 0, blocksChecked: 0, chainLength: 1,
+      passed: false,
+      problem: null,
+      object: null,
+      dataFault: false,
+      damagedBackupId: null,
+      startedAt,
+      durationMs: 0,
+      bytesRestored: 0,
+      blocksChecked: 0,
+      chainLength: 1,
     };
     let chain: BackupRow[] = [backup];
     try {
@@ -115,31 +142,44 @@ export const backupRestoreTestHandler: JobHandler<'backup_restore_test'> = {
       outcome.chainLength = chain.length;
       const store = backupStore(env);
       const restored = await restoreBackup({
-        store, chain: chain.map((layer) => ({ backupId: layer.id, container: layer.container!, prefix: layer.serviceMetadata! })),
-        targetPath: scratch, targetIsNew: true, signal, maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
+        store,
+        chain: chain.map((layer) => ({ backupId: layer.id, container: layer.container!, prefix: layer.serviceMetadata! })),
+        targetPath: scratch,
+        targetIsNew: true,
+        signal,
+        maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
         onProgress: (p) => reportProgress({ bytesProcessed: p.bytesProcessed, totalBytes: p.totalBytes, phase: 1 }),
       });
       outcome.bytesRestored = restored.bytesRestored;
       reportProgress({ bytesProcessed: restored.sizeBytes, totalBytes: restored.sizeBytes, phase: 2 });
       const check = await checkRestoredFile({
-        store, container: backup.container!, prefix: backup.serviceMetadata!, filePath: scratch, sizeBytes: restored.sizeBytes, signal,
+        store,
+        container: backup.container!,
+        prefix: backup.serviceMetadata!,
+        filePath: scratch,
+        sizeBytes: restored.sizeBytes,
+        signal,
       });
       outcome.blocksChecked = check.blocksChecked;
       outcome.passed = check.ok;
       if (!check.ok) Object.assign(outcome, { problem: check.problem, object: check.object, dataFault: true, damagedBackupId: backup.id });
     } catch (error) {
       if (signal.aborted) throw error;
-      const objectName = error instanceof BackupError ? error.objectName ?? null : null;
+      const objectName = error instanceof BackupError ? (error.objectName ?? null) : null;
       const dataFault = isDataFault(error) || (error instanceof Error && error.message.startsWith('Restore aborted: parent backup'));
       Object.assign(outcome, {
-        problem: describeError(error), object: objectName, dataFault, damagedBackupId: dataFault ? layerOwning(chain, objectName) : null,
+        problem: describeError(error),
+        object: objectName,
+        dataFault,
+        damagedBackupId: dataFault ? layerOwning(chain, objectName) : null,
       });
     } finally {
       await rm(scratch, { force: true });
     }
     outcome.durationMs = performance.now() - began;
-    await complete({ passed: outcome.passed, durationMs: Math.round(outcome.durationMs), problem: outcome.problem },
-      (tx) => completeRestoreTest(tx, backup.id, job, outcome));
+    await complete({ passed: outcome.passed, durationMs: Math.round(outcome.durationMs), problem: outcome.problem }, (tx) =>
+      completeRestoreTest(tx, backup.id, job, outcome),
+    );
   },
   onFailure: (tx, job, reason) => recordCheckFailure(tx, job, reason),
 };

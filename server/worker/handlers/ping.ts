@@ -6,7 +6,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 }
 
@@ -21,10 +28,20 @@ export const pingHandler: JobHandler<'ping'> = {
       reportProgress({ elapsedMs: Date.now() - started, totalMs: holdMs });
     }
     const durationMs = Date.now() - started;
-    const result = { host, durationMs, attempts: job.attempts, queuedMs: job.startedAt ? Math.max(0, job.startedAt.getTime() - job.createdAt.getTime()) : 0 };
-    await complete(result, (tx) => recordEvent(tx, {
-      actor: SYSTEM_ACTOR, resourceType: 'service', resourceId: `${job.targetBinary}@${host}`, action: 'ping_completed',
-      detail: { jobId: job.id, host, durationMs, attempts: job.attempts },
-    }));
+    const result = {
+      host,
+      durationMs,
+      attempts: job.attempts,
+      queuedMs: job.startedAt ? Math.max(0, job.startedAt.getTime() - job.createdAt.getTime()) : 0,
+    };
+    await complete(result, (tx) =>
+      recordEvent(tx, {
+        actor: SYSTEM_ACTOR,
+        resourceType: 'service',
+        resourceId: `${job.targetBinary}@${host}`,
+        action: 'ping_completed',
+        detail: { jobId: job.id, host, durationMs, attempts: job.attempts },
+      }),
+    );
   },
 };

@@ -55,7 +55,9 @@ export const volumeExtendHandler: JobHandler<'volume_extend'> = {
 /** Jobs whose write never touched the volume (staged file missing or too large): it stays intact. */
 const untouchedWrites = new Set<string>();
 
-const writeEndsBadly = endsBadly<'volume_write_image'>((tx, job, reason) => volumes.imageWriteFailed(tx, job, job.payload.volumeId, reason));
+const writeEndsBadly = endsBadly<'volume_write_image'>((tx, job, reason) =>
+  volumes.imageWriteFailed(tx, job, job.payload.volumeId, reason),
+);
 
 export const volumeWriteImageHandler: JobHandler<'volume_write_image'> = {
   async run({ job, env, signal, reportProgress, complete }) {
@@ -63,13 +65,15 @@ export const volumeWriteImageHandler: JobHandler<'volume_write_image'> = {
     const { driver, staging } = volumeBackend(env);
     try {
       const [imageBytes, volume] = await Promise.all([staging.stagedSize(stagedId), driver.inspect(volumeId)]);
-      if (imageBytes > volume.sizeBytes) throw new Error(`The image (${imageBytes} bytes) is larger than the volume (${volume.sizeBytes} bytes).`);
+      if (imageBytes > volume.sizeBytes)
+        throw new Error(`The image (${imageBytes} bytes) is larger than the volume (${volume.sizeBytes} bytes).`);
     } catch (error) {
       untouchedWrites.add(job.id);
       throw error;
     }
     const result = await driver.writeImage(volumeId, staging.stagedPath(stagedId), {
-      signal, onProgress: ({ doneBytes, totalBytes }) => reportProgress({ doneBytes, totalBytes }),
+      signal,
+      onProgress: ({ doneBytes, totalBytes }) => reportProgress({ doneBytes, totalBytes }),
     });
     reportProgress({ doneBytes: result.imageBytes, totalBytes: result.imageBytes });
     await complete({ ...result }, (tx) => volumes.imageWriteDone(tx, job, volumeId, { ...result }));
@@ -95,7 +99,8 @@ export const volumeChecksumHandler: JobHandler<'volume_checksum'> = {
   async run({ job, env, signal, reportProgress, complete }) {
     const { volumeId } = job.payload;
     const sha256 = await volumeBackend(env).driver.sha256(volumeId, {
-      signal, onProgress: ({ doneBytes, totalBytes }) => reportProgress({ doneBytes, totalBytes }),
+      signal,
+      onProgress: ({ doneBytes, totalBytes }) => reportProgress({ doneBytes, totalBytes }),
     });
     await complete({ sha256 }, (tx) => volumes.checksumDone(tx, job, volumeId, sha256));
   },

@@ -12,7 +12,15 @@ import { sha256OfFile } from './images';
 
 const [source, work, compression] = process.argv.slice(2) as [string, string, string | undefined];
 const store = createStore({ kind: 'posix', root: path.join(work, 'repo') });
-const common = { store, volumeId: '0b5e55ed-0000-4000-8000-000000000001', createdAt: new Date(), name: null, description: null, volumeMeta: null, compression };
+const common = {
+  store,
+  volumeId: '0b5e55ed-0000-4000-8000-000000000001',
+  createdAt: new Date(),
+  name: null,
+  description: null,
+  volumeMeta: null,
+  compression,
+};
 const full = await backupVolume({ ...common, backupId: '0b5e55ed-0000-4000-8000-0000000000f1', sourcePath: source, parent: null });
 const incremental = await backupVolume({
   ...common,

@@ -30,9 +30,16 @@ export function writeVersions(work: string): string[] {
 }
 
 /** Builds full, then one incremental per later version. */
-export async function buildChain(store: BackupStore, volume: VolumeIdentity, files: string[], compression = 'zstd', container?: string): Promise<Made[]> {
+export async function buildChain(
+  store: BackupStore,
+  volume: VolumeIdentity,
+  files: string[],
+  compression = 'zstd',
+  container?: string,
+): Promise<Made[]> {
   const chain: Made[] = [];
-  for (const file of files) chain.push(await backup(store, volume, file, chain.at(-1) ?? null, { compression, ...(container ? { container } : {}) }));
+  for (const file of files)
+    chain.push(await backup(store, volume, file, chain.at(-1) ?? null, { compression, ...(container ? { container } : {}) }));
   return chain;
 }
 

@@ -33,7 +33,13 @@ export function posixStoreUnderTest(): StoreUnderTest {
 
 export async function s3StoreUnderTest(): Promise<StoreUnderTest & { server: RunningS3rver }> {
   const server = await startS3rver();
-  const store = createStore({ kind: 's3', endpoint: server.endpoint, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', bucket: 'volumebackups' });
+  const store = createStore({
+    kind: 's3',
+    endpoint: server.endpoint,
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    bucket: 'volumebackups',
+  });
   return {
     kind: 's3',
     store,
@@ -87,8 +93,13 @@ export async function swiftS3StoreUnderTest(
 ): Promise<StoreUnderTest & { server: RunningSwift }> {
   const server = await sharedSwift();
   const store = createStore({
-    kind: 's3', endpoint: server.endpoint, accessKeyId: server.user, secretAccessKey: server.key, bucket: 'volumebackups',
-    requestChecksumCalculation: checksums, responseChecksumValidation: checksums,
+    kind: 's3',
+    endpoint: server.endpoint,
+    accessKeyId: server.user,
+    secretAccessKey: server.key,
+    bucket: 'volumebackups',
+    requestChecksumCalculation: checksums,
+    responseChecksumValidation: checksums,
   });
   return {
     kind: 's3',

@@ -14,5 +14,11 @@ export default async function BackupPage({ params }: { params: Promise<{ id: str
     throw error;
   });
   const canWrite = actor.isAdmin || actor.roles.get(detail.backup.projectId) === 'member';
-  return <BackupDetailView initial={JSON.parse(JSON.stringify(detail))} links={{ backups: '/backups', volumes: '/volumes', snapshots: '/snapshots' }} canWrite={canWrite} />;
+  return (
+    <BackupDetailView
+      initial={JSON.parse(JSON.stringify(detail))}
+      links={{ backups: '/backups', volumes: '/volumes', snapshots: '/snapshots' }}
+      canWrite={canWrite}
+    />
+  );
 }

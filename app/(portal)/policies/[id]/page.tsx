@@ -38,18 +38,42 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
     <>
       <PageHeader
         title={policy.name}
-        description={<>
-          {describeSchedule(policy.schedule, policy.timeZone)}
-          {policy.paused && <span className="ml-2"><Badge tone="amber">paused</Badge></span>}
-          {policy.projectId === null && <span className="ml-2"><Badge tone="blue">every project</Badge></span>}
-        </>}
-        actions={<PolicyControls id={policy.id} name={policy.name} paused={policy.paused} canWrite={detail.canWrite} canRun={detail.canAssign && detail.volumes.length > 0} />}
+        description={
+          <>
+            {describeSchedule(policy.schedule, policy.timeZone)}
+            {policy.paused && (
+              <span className="ml-2">
+                <Badge tone="amber">paused</Badge>
+              </span>
+            )}
+            {policy.projectId === null && (
+              <span className="ml-2">
+                <Badge tone="blue">every project</Badge>
+              </span>
+            )}
+          </>
+        }
+        actions={
+          <PolicyControls
+            id={policy.id}
+            name={policy.name}
+            paused={policy.paused}
+            canWrite={detail.canWrite}
+            canRun={detail.canAssign && detail.volumes.length > 0}
+          />
+        }
       />
       <div className="grid gap-6 lg:grid-cols-2">
         <Card title="Next five runs">
-          {detail.nextRuns.length === 0 ? <p className="text-sm text-slate-600">{policy.paused ? 'Paused: no runs until it is resumed.' : 'This schedule never runs.'}</p> : (
+          {detail.nextRuns.length === 0 ? (
+            <p className="text-sm text-slate-600">{policy.paused ? 'Paused: no runs until it is resumed.' : 'This schedule never runs.'}</p>
+          ) : (
             <ol className="list-decimal pl-5 text-sm" aria-label="Next five runs">
-              {detail.nextRuns.map((run) => <li key={run.toISOString()}><LocalTime value={run} /></li>)}
+              {detail.nextRuns.map((run) => (
+                <li key={run.toISOString()}>
+                  <LocalTime value={run} />
+                </li>
+              ))}
             </ol>
           )}
         </Card>
@@ -57,12 +81,19 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
           {detail.canAssign && scope ? (
             <PolicyAssignForm id={policy.id} projectId={scope} volumes={volumes} assigned={detail.volumes.map((v) => v.volumeId)} />
           ) : (
-            <ul className="text-sm">{detail.volumes.map((v) => <li key={v.volumeId}>{v.name ?? v.volumeId}</li>)}</ul>
+            <ul className="text-sm">
+              {detail.volumes.map((v) => (
+                <li key={v.volumeId}>{v.name ?? v.volumeId}</li>
+              ))}
+            </ul>
           )}
         </Card>
       </div>
       <div className="mt-6 space-y-6">
-        <Card title="Prune preview" description="What retention would keep and prune now, and which rule keeps each backup. Backups made by hand are never pruned.">
+        <Card
+          title="Prune preview"
+          description="What retention would keep and prune now, and which rule keeps each backup. Backups made by hand are never pruned."
+        >
           <PrunePreview preview={preview} volumeNames={names} />
         </Card>
         <Card title="Runs">
@@ -70,10 +101,20 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
         </Card>
         {detail.canWrite && (
           <Card title="Edit policy">
-            <PolicyForm key={policy.updatedAt.toISOString()} values={{
-              id: policy.id, name: policy.name, schedule: policy.schedule, timeZone: policy.timeZone, fullEveryRuns: policy.fullEveryRuns,
-              fullEveryDays: policy.fullEveryDays, force: policy.force, container: policy.container, retention: { ...policy.retention },
-            }} />
+            <PolicyForm
+              key={policy.updatedAt.toISOString()}
+              values={{
+                id: policy.id,
+                name: policy.name,
+                schedule: policy.schedule,
+                timeZone: policy.timeZone,
+                fullEveryRuns: policy.fullEveryRuns,
+                fullEveryDays: policy.fullEveryDays,
+                force: policy.force,
+                container: policy.container,
+                retention: { ...policy.retention },
+              }}
+            />
           </Card>
         )}
       </div>

@@ -13,5 +13,12 @@ export default async function AdminBackupPage({ params }: { params: Promise<{ id
     if (error instanceof AppError && error.code === 'not_found') notFound();
     throw error;
   });
-  return <BackupDetailView initial={JSON.parse(JSON.stringify(detail))} links={{ backups: '/admin/backups', volumes: '/admin/volumes', snapshots: '/admin/snapshots' }} admin canWrite />;
+  return (
+    <BackupDetailView
+      initial={JSON.parse(JSON.stringify(detail))}
+      links={{ backups: '/admin/backups', volumes: '/admin/volumes', snapshots: '/admin/snapshots' }}
+      admin
+      canWrite
+    />
+  );
 }

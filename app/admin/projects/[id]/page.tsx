@@ -24,27 +24,44 @@ export default async function ProjectPage({ params }: { params: Promise<{ id: st
   const [users, quotas] = await Promise.all([listUsers(actor), projectQuotas(actor, id)]);
   return (
     <>
-      <PageHeader title={project.name} description={project.description || undefined} actions={project.enabled ? <Badge tone="green">enabled</Badge> : <Badge tone="amber">disabled</Badge>} />
+      <PageHeader
+        title={project.name}
+        description={project.description || undefined}
+        actions={project.enabled ? <Badge tone="green">enabled</Badge> : <Badge tone="amber">disabled</Badge>}
+      />
       <div className="space-y-6">
         <Card title="Members" description="Members create and manage the project's resources; readers can only look.">
-          {members.length === 0 ? <EmptyState title="No members yet">Add a user below to give them access.</EmptyState> : (
+          {members.length === 0 ? (
+            <EmptyState title="No members yet">Add a user below to give them access.</EmptyState>
+          ) : (
             <Table label="Members">
-              <THead><Th>User</Th><Th>Role</Th><Th>Account</Th><Th className="text-right">Actions</Th></THead>
+              <THead>
+                <Th>User</Th>
+                <Th>Role</Th>
+                <Th>Account</Th>
+                <Th className="text-right">Actions</Th>
+              </THead>
               <TBody>
                 {members.map((m) => (
                   <tr key={m.userId}>
                     <Td className="font-medium text-slate-900">{m.name}</Td>
                     <Td>{m.role}</Td>
                     <Td>{m.enabled ? <Badge tone="green">enabled</Badge> : <Badge tone="amber">disabled</Badge>}</Td>
-                    <Td className="text-right"><RemoveMemberButton userId={m.userId} projectId={project.id} name={m.name} /></Td>
+                    <Td className="text-right">
+                      <RemoveMemberButton userId={m.userId} projectId={project.id} name={m.name} />
+                    </Td>
                   </tr>
                 ))}
               </TBody>
             </Table>
           )}
-          <div className="mt-5"><AddMemberForm projectId={project.id} users={users.map((u) => ({ id: u.id, name: u.name }))} /></div>
+          <div className="mt-5">
+            <AddMemberForm projectId={project.id} users={users.map((u) => ({ id: u.id, name: u.name }))} />
+          </div>
         </Card>
-        <Card title="Quotas"><QuotaMeters quotas={quotas} /></Card>
+        <Card title="Quotas">
+          <QuotaMeters quotas={quotas} />
+        </Card>
       </div>
     </>
   );

@@ -34,19 +34,29 @@ export const s3StoreConfigSchema = z.object({
 });
 
 /** Named after Cinder's backup_swift_* options. */
-export const swiftStoreConfigSchema = z.object({
-  kind: z.literal('swift'),
-  auth: swiftAuthSchema,
-  url: z.string().url().nullable().default(null),
-  container: z.string().min(1).max(256).refine((name) => !name.includes('/'), 'a Swift container name has no "/"').default('volumebackups'),
-  storagePolicy: z.string().min(1).nullable().default(null),
-  retryAttempts: z.number().int().min(0).max(20).default(3),
-  retryBackoffMs: z.number().int().min(0).max(600_000).default(2_000),
-  requestTimeoutMs: z.number().int().positive().default(60_000),
-  /** backup_swift_object_size and backup_swift_block_size */
-  objectSize: z.number().int().positive().default(52_428_800),
-  shaBlockSize: z.number().int().positive().default(32_768),
-}).refine((config) => config.objectSize % config.shaBlockSize === 0, { message: 'objectSize must be a multiple of shaBlockSize', path: ['objectSize'] });
+export const swiftStoreConfigSchema = z
+  .object({
+    kind: z.literal('swift'),
+    auth: swiftAuthSchema,
+    url: z.string().url().nullable().default(null),
+    container: z
+      .string()
+      .min(1)
+      .max(256)
+      .refine((name) => !name.includes('/'), 'a Swift container name has no "/"')
+      .default('volumebackups'),
+    storagePolicy: z.string().min(1).nullable().default(null),
+    retryAttempts: z.number().int().min(0).max(20).default(3),
+    retryBackoffMs: z.number().int().min(0).max(600_000).default(2_000),
+    requestTimeoutMs: z.number().int().positive().default(60_000),
+    /** backup_swift_object_size and backup_swift_block_size */
+    objectSize: z.number().int().positive().default(52_428_800),
+    shaBlockSize: z.number().int().positive().default(32_768),
+  })
+  .refine((config) => config.objectSize % config.shaBlockSize === 0, {
+    message: 'objectSize must be a multiple of shaBlockSize',
+    path: ['objectSize'],
+  });
 
 export const storeConfigSchema = z.discriminatedUnion('kind', [posixStoreConfigSchema, s3StoreConfigSchema, swiftStoreConfigSchema]);
 
@@ -57,7 +67,10 @@ export function createStore(config: StoreConfigInput): BackupStore {
   const parsed = storeConfigSchema.safeParse(config);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new BackupError('INVALID_ARGUMENT', `invalid backup store configuration: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+    throw new BackupError(
+      'INVALID_ARGUMENT',
+      `invalid backup store configuration: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+    );
   }
   const valid = parsed.data;
   if (valid.kind === 'posix') return new PosixStore(valid);

@@ -30,7 +30,11 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 function storeError(action: string, target: string, error: unknown): BackupError {
   const code = errnoCode(error);
   if (isOutOfSpace(error)) return new BackupError('STORE_FULL', `backup repository is full: cannot ${action} ${target}`, { cause: error });
-  if (code === 'ENOENT' && action === 'read') return new BackupError('OBJECT_MISSING', `object ${path.basename(target)} is missing (${target})`, { objectName: path.basename(target), cause: error });
+  if (code === 'ENOENT' && action === 'read')
+    return new BackupError('OBJECT_MISSING', `object ${path.basename(target)} is missing (${target})`, {
+      objectName: path.basename(target),
+      cause: error,
+    });
   return new BackupError('STORE_ERROR', `cannot ${action} ${target}: ${code ?? describeError(error)}`, { cause: error });
 }
 
@@ -96,7 +100,11 @@ export class PosixStore implements BackupStore {
       await fs.mkdir(this.root, { recursive: true });
       await fs.access(this.root, fs.constants.W_OK | fs.constants.R_OK);
     } catch (error) {
-      throw new BackupError('STORE_UNREACHABLE', `backup repository ${this.root} is not a writable directory: ${errnoCode(error) ?? describeError(error)}`, { cause: error });
+      throw new BackupError(
+        'STORE_UNREACHABLE',
+        `backup repository ${this.root} is not a writable directory: ${errnoCode(error) ?? describeError(error)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -148,7 +156,8 @@ export class PosixStore implements BackupStore {
       await fs.rename(temporary, final);
     } catch (error) {
       await fs.rm(temporary, { force: true }).catch(() => undefined);
-      if (options.signal?.aborted && !(error instanceof BackupError)) throw new BackupError('ABORTED', `writing ${name} was cancelled`, { objectName: name });
+      if (options.signal?.aborted && !(error instanceof BackupError))
+        throw new BackupError('ABORTED', `writing ${name} was cancelled`, { objectName: name });
       throw storeError('write', final, error);
     }
   }
@@ -173,7 +182,8 @@ export class PosixStore implements BackupStore {
       const handle = await fs.open(file, 'r');
       try {
         const { size } = await handle.stat();
-        const target = options.into !== undefined && size <= options.into.length ? options.into.subarray(0, size) : Buffer.allocUnsafe(size);
+        const target =
+          options.into !== undefined && size <= options.into.length ? options.into.subarray(0, size) : Buffer.allocUnsafe(size);
         let done = 0;
         while (done < size) {
           const { bytesRead } = await handle.read(target, done, size - done, done);
@@ -239,7 +249,8 @@ export class PosixStore implements BackupStore {
         await this.ensureContainer(dstContainer);
         return this.copyObject(srcContainer, srcName, dstContainer, dstName);
       }
-      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw storeError('link', final, error);
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP')
+        throw storeError('link', final, error);
       await this.putObject(dstContainer, dstName, await this.getObject(srcContainer, srcName));
       return 'copied';
     }

@@ -33,7 +33,8 @@ export function bucketNameProblem(name: string): string | null {
   if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) {
     return 'a bucket name uses lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit';
   }
-  if (name.includes('..') || name.includes('.-') || name.includes('-.')) return 'a bucket name has no adjacent dots or dots next to hyphens';
+  if (name.includes('..') || name.includes('.-') || name.includes('-.'))
+    return 'a bucket name has no adjacent dots or dots next to hyphens';
   if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'a bucket name cannot look like an IP address';
   return null;
 }
@@ -59,12 +60,18 @@ function s3Error(action: string, target: string, error: unknown, objectName?: st
     return new BackupError('OBJECT_MISSING', `object ${objectName ?? target} is missing (${target})`, { objectName, cause: error });
   }
   if (unreachableCodes.has(errnoCode(error) ?? '') || name === 'TimeoutError' || name === 'RequestTimeout') {
-    return new BackupError('STORE_UNREACHABLE', `backup repository is unreachable: cannot ${action} ${target}: ${describeError(error)}`, { objectName, cause: error });
+    return new BackupError('STORE_UNREACHABLE', `backup repository is unreachable: cannot ${action} ${target}: ${describeError(error)}`, {
+      objectName,
+      cause: error,
+    });
   }
   if (name === 'QuotaExceeded' || name === 'InsufficientStorage' || status === 507) {
     return new BackupError('STORE_FULL', `backup repository is full: cannot ${action} ${target}`, { objectName, cause: error });
   }
-  return new BackupError('STORE_ERROR', `cannot ${action} ${target}: ${name ?? ''} ${describeError(error)}`.trim(), { objectName, cause: error });
+  return new BackupError('STORE_ERROR', `cannot ${action} ${target}: ${name ?? ''} ${describeError(error)}`.trim(), {
+    objectName,
+    cause: error,
+  });
 }
 
 export class S3Store implements BackupStore {
@@ -125,7 +132,8 @@ export class S3Store implements BackupStore {
       await client.send(new sdk.CreateBucketCommand({ Bucket: container }));
     } catch (error) {
       const name = errorName(error);
-      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw s3Error('create bucket', this.where(container), error);
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists')
+        throw s3Error('create bucket', this.where(container), error);
     }
   }
 
@@ -165,7 +173,8 @@ export class S3Store implements BackupStore {
     let length: number;
     try {
       const response = await client.send(new sdk.GetObjectCommand({ Bucket: container, Key: name }));
-      if (!(response.Body instanceof Readable) || response.ContentLength === undefined) throw new Error('the response has no body stream or length');
+      if (!(response.Body instanceof Readable) || response.ContentLength === undefined)
+        throw new Error('the response has no body stream or length');
       body = response.Body;
       length = response.ContentLength;
     } catch (error) {
@@ -201,7 +210,13 @@ export class S3Store implements BackupStore {
   async copyObject(srcContainer: string, srcName: string, dstContainer: string, dstName: string): Promise<'linked' | 'copied'> {
     const { client, sdk } = await this.connect();
     try {
-      await client.send(new sdk.CopyObjectCommand({ Bucket: dstContainer, Key: dstName, CopySource: `${srcContainer}/${srcName.split('/').map(encodeURIComponent).join('/')}` }));
+      await client.send(
+        new sdk.CopyObjectCommand({
+          Bucket: dstContainer,
+          Key: dstName,
+          CopySource: `${srcContainer}/${srcName.split('/').map(encodeURIComponent).join('/')}`,
+        }),
+      );
     } catch (error) {
       throw s3Error('read', this.where(srcContainer, srcName), error, srcName);
     }

@@ -16,24 +16,29 @@ export const swiftAuthSchema = z.discriminatedUnion('kind', [
     /** backup_swift_key */
     key: z.string().min(1),
   }),
-  z.object({
-    kind: z.literal('keystone'),
-    /** backup_swift_auth_url: the Keystone v3 endpoint, e.g. https://keystone:5000/v3 */
-    authUrl: z.string().url(),
-    user: z.string().min(1).optional(),
-    key: z.string().min(1).optional(),
-    userDomain: z.string().min(1).default('Default'),
-    project: z.string().min(1).optional(),
-    projectDomain: z.string().min(1).default('Default'),
-    applicationCredentialId: z.string().min(1).optional(),
-    applicationCredentialSecret: z.string().min(1).optional(),
-    /** Which catalog endpoint of the object-store service: public, internal or admin. */
-    interface: z.enum(['public', 'internal', 'admin']).default('public'),
-    region: z.string().min(1).optional(),
-  }).refine(
-    (auth) => auth.applicationCredentialId !== undefined ? auth.applicationCredentialSecret !== undefined : auth.user !== undefined && auth.key !== undefined,
-    'Keystone needs a user and key, or an application credential id and secret',
-  ),
+  z
+    .object({
+      kind: z.literal('keystone'),
+      /** backup_swift_auth_url: the Keystone v3 endpoint, e.g. https://keystone:5000/v3 */
+      authUrl: z.string().url(),
+      user: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+      userDomain: z.string().min(1).default('Default'),
+      project: z.string().min(1).optional(),
+      projectDomain: z.string().min(1).default('Default'),
+      applicationCredentialId: z.string().min(1).optional(),
+      applicationCredentialSecret: z.string().min(1).optional(),
+      /** Which catalog endpoint of the object-store service: public, internal or admin. */
+      interface: z.enum(['public', 'internal', 'admin']).default('public'),
+      region: z.string().min(1).optional(),
+    })
+    .refine(
+      (auth) =>
+        auth.applicationCredentialId !== undefined
+          ? auth.applicationCredentialSecret !== undefined
+          : auth.user !== undefined && auth.key !== undefined,
+      'Keystone needs a user and key, or an application credential id and secret',
+    ),
   z.object({
     kind: z.literal('token'),
     token: z.string().min(1),
@@ -50,12 +55,17 @@ export interface SwiftSession {
 export type FetchFunction = (url: string, init: RequestInit) => Promise<Response>;
 
 function unreachable(what: string, error: unknown): BackupError {
-  return new BackupError('STORE_UNREACHABLE', `backup repository is unreachable: cannot ${what}: ${describeError(error)}`, { cause: error });
+  return new BackupError('STORE_UNREACHABLE', `backup repository is unreachable: cannot ${what}: ${describeError(error)}`, {
+    cause: error,
+  });
 }
 
 function rejected(what: string, response: Response, detail: string): BackupError {
   if (response.status === 401 || response.status === 403) {
-    return new BackupError('STORE_ERROR', `Swift rejected the credentials: ${what} answered ${response.status} ${response.statusText}${detail}`);
+    return new BackupError(
+      'STORE_ERROR',
+      `Swift rejected the credentials: ${what} answered ${response.status} ${response.statusText}${detail}`,
+    );
   }
   return new BackupError('STORE_ERROR', `cannot ${what}: ${response.status} ${response.statusText}${detail}`);
 }
@@ -70,7 +80,9 @@ async function v1Session(auth: Extract<SwiftAuthConfig, { kind: 'v1' }>, fetchFn
   let response: Response;
   try {
     response = await fetchFn(auth.authUrl, {
-      method: 'GET', headers: { 'X-Auth-User': auth.user, 'X-Auth-Key': auth.key }, signal: AbortSignal.timeout(timeoutMs),
+      method: 'GET',
+      headers: { 'X-Auth-User': auth.user, 'X-Auth-Key': auth.key },
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
     throw unreachable(what, error);
@@ -85,10 +97,21 @@ async function v1Session(auth: Extract<SwiftAuthConfig, { kind: 'v1' }>, fetchFn
 
 const catalogSchema = z.object({
   token: z.object({
-    catalog: z.array(z.object({
-      type: z.string(),
-      endpoints: z.array(z.object({ interface: z.string(), url: z.string(), region: z.string().nullable().optional(), region_id: z.string().nullable().optional() })),
-    })).default([]),
+    catalog: z
+      .array(
+        z.object({
+          type: z.string(),
+          endpoints: z.array(
+            z.object({
+              interface: z.string(),
+              url: z.string(),
+              region: z.string().nullable().optional(),
+              region_id: z.string().nullable().optional(),
+            }),
+          ),
+        }),
+      )
+      .default([]),
   }),
 });
 
@@ -112,12 +135,19 @@ export function objectStoreEndpoint(body: unknown, wanted: { interface: string; 
   const parsed = catalogSchema.safeParse(body);
   if (!parsed.success) return undefined;
   const service = parsed.data.token.catalog.find((entry) => entry.type === 'object-store');
-  const endpoint = service?.endpoints.find((candidate) => candidate.interface === wanted.interface
-    && (wanted.region === undefined || candidate.region_id === wanted.region || candidate.region === wanted.region));
+  const endpoint = service?.endpoints.find(
+    (candidate) =>
+      candidate.interface === wanted.interface &&
+      (wanted.region === undefined || candidate.region_id === wanted.region || candidate.region === wanted.region),
+  );
   return endpoint?.url;
 }
 
-async function keystoneSession(auth: Extract<SwiftAuthConfig, { kind: 'keystone' }>, fetchFn: FetchFunction, timeoutMs: number): Promise<SwiftSession> {
+async function keystoneSession(
+  auth: Extract<SwiftAuthConfig, { kind: 'keystone' }>,
+  fetchFn: FetchFunction,
+  timeoutMs: number,
+): Promise<SwiftSession> {
   const url = `${auth.authUrl.replace(/\/+$/, '')}/auth/tokens`;
   const who = auth.applicationCredentialId !== undefined ? `application credential ${auth.applicationCredentialId}` : `user ${auth.user}`;
   const what = `authenticate ${who} at ${url}`;
@@ -138,13 +168,21 @@ async function keystoneSession(auth: Extract<SwiftAuthConfig, { kind: 'keystone'
   if (!token) throw new BackupError('STORE_ERROR', `cannot ${what}: the answer has no X-Subject-Token`);
   const storageUrl = objectStoreEndpoint(body, { interface: auth.interface, region: auth.region });
   if (!storageUrl) {
-    throw new BackupError('STORE_ERROR', `Keystone's catalog for ${who} has no ${auth.interface} object-store endpoint${auth.region ? ` in region ${auth.region}` : ''}; set the Swift URL`);
+    throw new BackupError(
+      'STORE_ERROR',
+      `Keystone's catalog for ${who} has no ${auth.interface} object-store endpoint${auth.region ? ` in region ${auth.region}` : ''}; set the Swift URL`,
+    );
   }
   return { storageUrl, token };
 }
 
 /** A fresh session; `storageUrl` (backup_swift_url) replaces the one auth returned when set. */
-export async function authenticate(auth: SwiftAuthConfig, storageUrl: string | null, fetchFn: FetchFunction, timeoutMs: number): Promise<SwiftSession> {
+export async function authenticate(
+  auth: SwiftAuthConfig,
+  storageUrl: string | null,
+  fetchFn: FetchFunction,
+  timeoutMs: number,
+): Promise<SwiftSession> {
   if (auth.kind === 'token') {
     if (storageUrl === null) throw new BackupError('INVALID_ARGUMENT', 'a Swift token needs the Swift storage URL (backup_swift_url)');
     return { storageUrl, token: auth.token };

@@ -157,14 +157,22 @@ export class SwiftClient {
         }
         if (isAbort(error) && request.signal?.aborted) throw this.aborted(request);
         if (!isConnectionFailure(error)) {
-          throw new BackupError('STORE_ERROR', `cannot ${request.what}: ${describeError(error)}`, { objectName: request.objectName, cause: error });
+          throw new BackupError('STORE_ERROR', `cannot ${request.what}: ${describeError(error)}`, {
+            objectName: request.objectName,
+            cause: error,
+          });
         }
         if (lastTry) {
           const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
           const why = isTimeout(error) ? `no answer within ${this.options.requestTimeoutMs / 1000} s` : `${describeError(error)}${cause}`;
-          throw new BackupError('STORE_UNREACHABLE', `backup repository is unreachable: cannot ${request.what} after ${attempt + 1} tries: ${why}`, {
-            objectName: request.objectName, cause: error,
-          });
+          throw new BackupError(
+            'STORE_UNREACHABLE',
+            `backup repository is unreachable: cannot ${request.what} after ${attempt + 1} tries: ${why}`,
+            {
+              objectName: request.objectName,
+              cause: error,
+            },
+          );
         }
         await this.wait(backoff, request.signal).catch(() => undefined);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
@@ -190,7 +198,9 @@ export class SwiftClient {
 
   private async send(request: SwiftRequest): Promise<Response> {
     const session = await this.currentSession();
-    const url = new URL(session.storageUrl.replace(/\/+$/, '') + (request.container === undefined ? '' : objectPath(request.container, request.object)));
+    const url = new URL(
+      session.storageUrl.replace(/\/+$/, '') + (request.container === undefined ? '' : objectPath(request.container, request.object)),
+    );
     for (const [key, value] of Object.entries(request.query ?? {})) url.searchParams.set(key, value);
     // The timeout runs until the answer's headers arrive: reading a large body afterwards may take longer.
     const timeout = new AbortController();
@@ -210,7 +220,11 @@ export class SwiftClient {
   }
 
   private async failure(request: SwiftRequest, response: Response): Promise<BackupError> {
-    const text = (await response.text().catch(() => '')).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+    const text = (await response.text().catch(() => ''))
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 200);
     const detail = `${response.status} ${response.statusText}${text === '' ? '' : `: ${text}`}`;
     const details = { objectName: request.objectName };
     if (response.status === 401 || response.status === 403) {
@@ -220,7 +234,11 @@ export class SwiftClient {
       return new BackupError('STORE_FULL', `backup repository is full: cannot ${request.what}: ${detail}`, details);
     }
     if (RETRIED_STATUSES.has(response.status)) {
-      return new BackupError('STORE_UNREACHABLE', `backup repository is unavailable: cannot ${request.what} after ${this.options.retryAttempts + 1} tries: ${detail}`, details);
+      return new BackupError(
+        'STORE_UNREACHABLE',
+        `backup repository is unavailable: cannot ${request.what} after ${this.options.retryAttempts + 1} tries: ${detail}`,
+        details,
+      );
     }
     return new BackupError('STORE_ERROR', `cannot ${request.what}: ${detail}`, details);
   }

@@ -42,7 +42,10 @@ export class SwiftStore implements BackupStore {
   readonly shaBlockSize: number;
   private readonly client: SwiftClient;
 
-  constructor(private readonly config: SwiftStoreConfig, fetchFn?: SwiftClientOptions['fetch']) {
+  constructor(
+    private readonly config: SwiftStoreConfig,
+    fetchFn?: SwiftClientOptions['fetch'],
+  ) {
     this.objectSize = config.objectSize;
     this.shaBlockSize = config.shaBlockSize;
     this.client = new SwiftClient({
@@ -82,7 +85,9 @@ export class SwiftStore implements BackupStore {
       await this.deleteObject(container, probe);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      throw new BackupError('STORE_UNREACHABLE', `backup repository is not writable: container ${container} at ${url}: ${message}`, { cause: error });
+      throw new BackupError('STORE_UNREACHABLE', `backup repository is not writable: container ${container} at ${url}: ${message}`, {
+        cause: error,
+      });
     }
   }
 
@@ -101,7 +106,14 @@ export class SwiftStore implements BackupStore {
     let response: Response;
     try {
       response = await this.client.request({
-        method: 'PUT', container, object: name, body: data, headers: { ETag: md5 }, signal: options.signal, what, objectName: name,
+        method: 'PUT',
+        container,
+        object: name,
+        body: data,
+        headers: { ETag: md5 },
+        signal: options.signal,
+        what,
+        objectName: name,
       });
     } catch (error) {
       // A PUT cancelled after its body reached Swift may still be stored; a DELETE carries a later
@@ -112,12 +124,23 @@ export class SwiftStore implements BackupStore {
     await response.body?.cancel();
     const etag = response.headers.get('etag')?.replace(/"/g, '');
     if (etag !== md5) {
-      throw new BackupError('STORE_ERROR', `cannot ${what}: MD5 of object in swift ${etag ?? '(none)'} is not the same as MD5 of object sent to swift ${md5}`, { objectName: name });
+      throw new BackupError(
+        'STORE_ERROR',
+        `cannot ${what}: MD5 of object in swift ${etag ?? '(none)'} is not the same as MD5 of object sent to swift ${md5}`,
+        { objectName: name },
+      );
     }
   }
 
   private async openObject(container: string, name: string): Promise<Response> {
-    const response = await this.client.request({ method: 'GET', container, object: name, accept: [404], what: `read ${this.where(container, name)}`, objectName: name });
+    const response = await this.client.request({
+      method: 'GET',
+      container,
+      object: name,
+      accept: [404],
+      what: `read ${this.where(container, name)}`,
+      objectName: name,
+    });
     if (response.status === 404) {
       await response.body?.cancel();
       throw new BackupError('OBJECT_MISSING', `object ${name} is missing (${this.where(container)})`, { objectName: name });
@@ -143,13 +166,18 @@ export class SwiftStore implements BackupStore {
           try {
             next = await reader.read();
           } catch (error) {
-            throw new BackupError('STORE_UNREACHABLE', `backup repository is unreachable: reading ${where} stopped after ${received} bytes`, { objectName: name, cause: error });
+            throw new BackupError(
+              'STORE_UNREACHABLE',
+              `backup repository is unreachable: reading ${where} stopped after ${received} bytes`,
+              { objectName: name, cause: error },
+            );
           }
           if (next.done) break;
           received += next.value.length;
           yield Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
         }
-        if (received !== length) throw new BackupError('OBJECT_CORRUPT', `${where} ended after ${received} of ${length} bytes`, { objectName: name });
+        if (received !== length)
+          throw new BackupError('OBJECT_CORRUPT', `${where} ended after ${received} of ${length} bytes`, { objectName: name });
       } finally {
         await reader.cancel().catch(() => undefined);
       }
@@ -162,7 +190,10 @@ export class SwiftStore implements BackupStore {
     const into = options.into !== undefined && reader.length <= options.into.length ? options.into : Buffer.allocUnsafe(reader.length);
     let at = 0;
     for await (const chunk of reader.chunks) {
-      if (at + chunk.length > into.length) throw new BackupError('OBJECT_CORRUPT', `${this.where(container, name)} is longer than its ${reader.length} bytes`, { objectName: name });
+      if (at + chunk.length > into.length)
+        throw new BackupError('OBJECT_CORRUPT', `${this.where(container, name)} is longer than its ${reader.length} bytes`, {
+          objectName: name,
+        });
       at += chunk.copy(into, at);
     }
     return into.subarray(0, at);
@@ -174,7 +205,11 @@ export class SwiftStore implements BackupStore {
     let marker = '';
     for (;;) {
       const response = await this.client.request({
-        method: 'GET', container, query: { ...query, format: 'json', ...(marker === '' ? {} : { marker }) }, accept: [404], what,
+        method: 'GET',
+        container,
+        query: { ...query, format: 'json', ...(marker === '' ? {} : { marker }) },
+        accept: [404],
+        what,
       });
       if (response.status === 404) {
         await response.body?.cancel();
@@ -194,7 +229,14 @@ export class SwiftStore implements BackupStore {
   }
 
   async deleteObject(container: string, name: string): Promise<void> {
-    const response = await this.client.request({ method: 'DELETE', container, object: name, accept: [404], what: `delete ${this.where(container, name)}`, objectName: name });
+    const response = await this.client.request({
+      method: 'DELETE',
+      container,
+      object: name,
+      accept: [404],
+      what: `delete ${this.where(container, name)}`,
+      objectName: name,
+    });
     await response.body?.cancel();
   }
 
