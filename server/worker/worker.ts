@@ -20,6 +20,7 @@ import { enqueueDueChecks } from '../backups/integrity-schedule';
 import { sweepPolicies } from '../policies/runs';
 import { sweepScratch } from '../backups/scratch';
 import { sweepLeftovers } from '../volumes/backend';
+import { sweepOrphanImages } from '../volumes/orphans';
 import { sweepServiceHealth } from '../notifications/service-health';
 import { handlers } from './handlers';
 import type { JobContext, JobHandler, TypedJob } from './handlers/types';
@@ -133,6 +134,13 @@ export class Worker {
     const { staged, copies } = await sweepLeftovers(this.env);
     if (staged.length > 0) this.log(`removed ${staged.length} expired staged file(s)`);
     if (copies.length > 0) this.log(`removed ${copies.length} abandoned volume copy file(s): ${copies.join(', ')}`);
+    const orphans = await sweepOrphanImages(this.env, this.database);
+    if (orphans.kept.length > 0)
+      this.log(
+        `${orphans.kept.length} image file(s) no volume or snapshot owns, removed after an hour: ${orphans.kept.map((o) => o.fileName).join(', ')}`,
+      );
+    if (orphans.removed.length > 0)
+      this.log(`removed ${orphans.removed.length} image file(s) no volume or snapshot owns: ${orphans.removed.join(', ')}`);
   }
 
   /** Scratch files of restore tests that no live job owns (a worker killed mid-test), then the checks the schedule says are due. */

@@ -91,6 +91,7 @@ export default async function CapacityPage() {
                     </dd>
                   </div>
                 </dl>
+                <OrphanImages orphans={(r.result as { orphans?: OrphanRow[] }).orphans ?? []} />
               </Card>
             );
           })}
@@ -116,5 +117,31 @@ export default async function CapacityPage() {
         </TBody>
       </Table>
     </>
+  );
+}
+
+interface OrphanRow {
+  kind: string;
+  fileName: string;
+  allocatedBytes: number;
+  modifiedAt: string;
+}
+
+/** Image files no volume or snapshot owns: the worker removes each an hour after it was last changed. */
+function OrphanImages({ orphans }: { orphans: OrphanRow[] }) {
+  if (orphans.length === 0) return <p className="mt-4 text-xs text-slate-500">No image file without its volume or snapshot.</p>;
+  return (
+    <div className="mt-4" data-testid="orphan-images">
+      <p className="text-sm font-medium text-amber-800">
+        {orphans.length} image file{orphans.length === 1 ? '' : 's'} no volume or snapshot owns (removed an hour after the last change):
+      </p>
+      <ul className="mt-1 space-y-0.5 text-xs text-slate-600">
+        {orphans.map((o) => (
+          <li key={o.fileName} className="break-all">
+            <span className="font-mono">{o.fileName}</span> · {formatBytes(o.allocatedBytes)} · changed <LocalTime value={o.modifiedAt} />
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { access, constants, link, lstat, mkdir, open, rm, truncate } from 'node:fs/promises';
+import { access, constants, link, lstat, mkdir, open, readdir, rm, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { measureCapacity, decideProvision, type CapacityReport, type ProvisionDecision } from './capacity';
@@ -8,12 +8,12 @@ import { CHUNK_BYTES } from './chunks';
 import { resolveFileVolumeDriverConfig, type FileVolumeDriverConfig } from './config';
 import { VolumeDriverError, errnoCode, isOutOfSpace } from './errors';
 import { closeQuietly, openExisting, removeFilesOlderThan, syncDirectory } from './files';
-import { imageFileName, isTemporaryFileName, temporaryFileName, type ImageKind } from './image-names';
+import { imageFileName, isTemporaryFileName, parseImageFileName, temporaryFileName, type ImageKind } from './image-names';
 import { forgetVolumeTracking } from './retained-copies';
 import { sparseCopy } from './sparse-copy';
 import type { TransferOptions } from './transfer';
 import { formatBytes, gibToBytes } from './units';
-import type { CopyOptions, ImageInfo, VolumeDriver } from './volume-driver';
+import type { CopyOptions, ImageInfo, StoredImage, VolumeDriver } from './volume-driver';
 import { writeImageToVolume, type WriteImageResult } from './write-image';
 
 const IMAGE_MODE = 0o640;
@@ -166,6 +166,24 @@ export class FileVolumeDriver implements VolumeDriver {
 
   removeAbandonedCopies(olderThanMs: number, now = Date.now()): Promise<string[]> {
     return removeFilesOlderThan(this.config.volumeDir, isTemporaryFileName, olderThanMs, now);
+  }
+
+  async listImages(): Promise<StoredImage[]> {
+    await this.ensureVolumeDir();
+    const images: StoredImage[] = [];
+    for (const fileName of await readdir(this.config.volumeDir)) {
+      const image = parseImageFileName(fileName);
+      if (!image) continue;
+      const stats = await lstat(path.join(this.config.volumeDir, fileName)).catch(() => null);
+      if (!stats?.isFile()) continue;
+      images.push({ ...image, fileName, allocatedBytes: stats.blocks * 512, modifiedAt: stats.mtimeMs });
+    }
+    return images;
+  }
+
+  async removeImage(image: Pick<StoredImage, 'kind' | 'fileName'>): Promise<void> {
+    if (!parseImageFileName(image.fileName)) throw new Error(`${image.fileName} is not an image file name`);
+    await rm(path.join(this.config.volumeDir, image.fileName), { force: true });
   }
 
   private imagePath(kind: ImageKind, id: string): string {

@@ -17,5 +17,5 @@ export {
 } from './staging';
 export type { TransferOptions, TransferProgress } from './transfer';
 export { GiB, MiB } from './units';
-export type { CopyOptions, ImageInfo, VolumeDriver } from './volume-driver';
+export type { CopyOptions, ImageInfo, StoredImage, VolumeDriver } from './volume-driver';
 export type { WriteImageResult } from './write-image';

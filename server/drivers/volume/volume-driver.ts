@@ -19,6 +19,16 @@ export interface CopyOptions {
  * Owns volume and snapshot bytes on one storage host. Sizes are whole GiB, as in Cinder.
  * Every method throws `VolumeDriverError` for expected failures (see its `code`).
  */
+/** An image file as the volume directory holds it, whoever owns it. */
+export interface StoredImage {
+  kind: 'volume' | 'snapshot';
+  /** The id as spelled in the file name (a row's id is lower case). */
+  id: string;
+  fileName: string;
+  allocatedBytes: number;
+  modifiedAt: number;
+}
+
 export interface VolumeDriver {
   /** Creates the volume directory if needed and checks it is writable and that `cp` is usable. */
   checkSetup(): Promise<void>;
@@ -43,6 +53,10 @@ export interface VolumeDriver {
    * in the middle: those untouched for `olderThanMs`. Returns their names.
    */
   removeAbandonedCopies(olderThanMs: number, now?: number): Promise<string[]>;
+  /** Every volume and snapshot image file in the volume directory, with when it last changed. */
+  listImages(): Promise<StoredImage[]>;
+  /** Removes one image file found by `listImages` (idempotent). */
+  removeImage(image: Pick<StoredImage, 'kind' | 'fileName'>): Promise<void>;
 
   capacity(): Promise<CapacityReport>;
   canProvision(extraGiB: number): Promise<ProvisionDecision>;

@@ -3,6 +3,7 @@ import type { JobKind } from '../../jobs/kinds';
 import { exportToStaging, volumeBackend } from '../../volumes/backend';
 import * as volumes from '../../volumes/transitions';
 import type { JobHandler, TypedJob } from './types';
+import { findOrphanImages } from '../../volumes/orphans';
 
 /**
  * The volume service's jobs: each moves bytes through the volume driver, then hands its outcome
@@ -106,9 +107,17 @@ export const volumeChecksumHandler: JobHandler<'volume_checksum'> = {
   },
 };
 
+/** The backend's figures, and the image files no volume or snapshot owns (the capacity page lists them). */
 export const volumeCapacityHandler: JobHandler<'volume_capacity'> = {
-  async run({ env, host, complete }) {
-    const report = await volumeBackend(env).driver.capacity();
-    await complete({ host, ...report });
+  async run({ env, host, database, complete }) {
+    const { driver } = volumeBackend(env);
+    const report = await driver.capacity();
+    const orphans = (await findOrphanImages(database, await driver.listImages())).map((image) => ({
+      kind: image.kind,
+      fileName: image.fileName,
+      allocatedBytes: image.allocatedBytes,
+      modifiedAt: new Date(image.modifiedAt).toISOString(),
+    }));
+    await complete({ host, ...report, orphans });
   },
 };
