@@ -7,6 +7,7 @@ import { JobsPanel } from './jobs-panel';
 import type { DashboardLinks } from './links';
 import { ProtectionPanel } from './protection-panel';
 import { ServicesHealthPanel } from './services-health-panel';
+import { SignInLocksPanel } from './sign-in-locks-panel';
 
 /**
  * The dashboard's panels on a two-column grid (one column below 1280 px). More panels (backup
@@ -29,6 +30,7 @@ export function DashboardView({
       <FailuresPanel failures={data.failures} showProject={admin} />
       <JobsPanel jobs={data.jobs} backupServiceUp={data.backupServiceUp} />
       {admin ? <ServicesHealthPanel services={data.services} href={links.services} /> : null}
+      {admin ? <SignInLocksPanel locks={data.signInLocks} /> : null}
       <div className="xl:col-span-2">
         <IntegrityPanel integrity={data.integrity} links={links} />
       </div>

@@ -1,5 +1,6 @@
-import { sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client';
+import { auditEvents } from '../db/schema';
 
 export type JobCount = {
   status: 'queued' | 'running';
@@ -81,4 +82,20 @@ export async function recentFailures(tx: Executor, scope: { projectId?: string; 
       ) k`),
   ]);
   return { hours: scope.hours, total, byKind: byKind ?? {}, failures: [...rows] };
+}
+
+/** Accounts and addresses locked by repeated failed sign-ins in the last hours (the operator dashboard only). */
+export async function recentSignInLocks(tx: Executor, scope: { hours: number; limit?: number }) {
+  return tx
+    .select({
+      id: auditEvents.id,
+      at: auditEvents.at,
+      actorName: auditEvents.actorName,
+      resourceId: auditEvents.resourceId,
+      detail: auditEvents.detail,
+    })
+    .from(auditEvents)
+    .where(and(eq(auditEvents.action, 'sign_in_locked'), sql`${auditEvents.at} > now() - make_interval(hours => ${scope.hours})`))
+    .orderBy(desc(auditEvents.at))
+    .limit(scope.limit ?? 10);
 }

@@ -5,7 +5,7 @@ import { db, type Executor } from '../db/client';
 import { BACKUP_BINARY } from '../jobs/kinds';
 import { listServices } from '../services/queries';
 import { listScope } from '../volumes/queries';
-import { activeJobs, recentFailures } from './activity';
+import { activeJobs, recentFailures, recentSignInLocks } from './activity';
 import { protectionSummary } from './protection';
 import { repositoryHistory } from './usage';
 
@@ -27,7 +27,7 @@ export async function dashboard(actor: Actor, input: DashboardInput = {}, tx: Ex
   const parsed = dashboardInputSchema.parse(input);
   const projectId = listScope(actor, parsed.projectId, 'backup:get_all');
   const scope = { projectId, days: parsed.chartDays };
-  const [protection, jobs, failures, history, damaged, restoreTests, services] = await Promise.all([
+  const [protection, jobs, failures, history, damaged, restoreTests, services, signInLocks] = await Promise.all([
     protectionSummary(tx, { projectId, recentDays: parsed.recentDays }),
     activeJobs(tx, { projectId }),
     recentFailures(tx, { projectId, hours: parsed.failureHours }),
@@ -35,6 +35,7 @@ export async function dashboard(actor: Actor, input: DashboardInput = {}, tx: Ex
     listBackups(actor, { projectId, integrity: 'damaged', pageSize: 5 }, tx),
     recentRestoreTests(actor, { projectId, limit: 5 }, tx),
     listServices({}, tx),
+    actor.isAdmin && !projectId ? recentSignInLocks(tx, { hours: parsed.failureHours }) : Promise.resolve([]),
   ]);
   const backupServices = services.filter((s) => s.binary === BACKUP_BINARY && s.status === 'enabled');
   return {
@@ -48,6 +49,7 @@ export async function dashboard(actor: Actor, input: DashboardInput = {}, tx: Ex
     // Hosts and heartbeats are for admins; a project sees only whether a backup service is up.
     services: actor.isAdmin ? services : [],
     backupServiceUp: backupServices.some((s) => s.state === 'up'),
+    signInLocks,
   };
 }
 
