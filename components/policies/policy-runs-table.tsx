@@ -65,7 +65,9 @@ export function PolicyRunsTable({ runs, label = 'Runs' }: { runs: RunView[]; lab
                   '—'
                 )}
               </Td>
-              <Td>{retention ? `${retention.pruned?.length ?? 0} pruned, ${retention.skipped?.length ?? 0} kept for dependents` : '—'}</Td>
+              <Td>
+                {retention ? `${retention.pruned?.length ?? 0} pruned, ${retention.skipped?.length ?? 0} left for the next run` : '—'}
+              </Td>
             </tr>
           );
         })}

@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import type { BackupRow } from '../backups/guards';
-import { requestBackupDelete } from '../backups/transitions';
+import { deleteWithMerge } from '../backups/service';
 import type { Executor } from '../db/client';
 import { backups, policyRuns } from '../db/schema';
 import { AppError } from '../errors';
@@ -11,29 +11,24 @@ import { decideRetention, hasRules } from './retention';
 
 /**
  * Applying retention: among the available backups a policy made of one volume (never a manual
- * one), those no rule keeps are pruned through `pruneBackup`. Until deleting a backup with
- * dependents merges it into its child, such a backup is kept and the reason recorded.
+ * one), those no rule keeps are pruned through `pruneBackup`. A backup an incremental depends on
+ * is merged into it, so one chain can keep dailies for a week and monthlies for a year.
  */
 
-export const KEPT_FOR_DEPENDENTS = 'kept: an incremental depends on it';
+export const MERGED_INTO_DEPENDENT = 'pruned by merging it into the incremental that depends on it';
 
 export interface PreviewEntry {
   backupId: string;
   name: string | null;
   createdAt: Date;
   keep: boolean;
-  /** The rules that keep it, or why a backup retention wants gone stays (dependents). */
+  /** The rules that keep it, or how a pruned backup goes (merged into its dependent). */
   reasons: string[];
 }
 
-/** The one way retention removes a backup: today the normal delete (refused under dependents). */
+/** The one way retention removes a backup: a delete, or a merge into its dependents when it has some. */
 export async function pruneBackup(tx: Executor, backup: BackupRow): Promise<void> {
-  await requestBackupDelete(tx, SYSTEM_ACTOR, backup.id, ['available'], 'delete');
-}
-
-/** Whether `pruneBackup` can remove this backup now; the reason it stays when not. */
-export function pruneBlocker(backup: BackupRow): string | null {
-  return backup.numDependentBackups > 0 ? KEPT_FOR_DEPENDENTS : null;
+  await deleteWithMerge(SYSTEM_ACTOR, { id: backup.id }, tx);
 }
 
 export async function policyBackupsOf(tx: Executor, policyId: string, volumeId: string): Promise<BackupRow[]> {
@@ -48,16 +43,13 @@ export async function policyBackupsOf(tx: Executor, policyId: string, volumeId: 
 /** What retention would do now: every backup of the policy for the volume, newest first, kept or not and why. */
 export async function retentionPreview(tx: Executor, policy: PolicyRow, volumeId: string): Promise<PreviewEntry[]> {
   const candidates = await policyBackupsOf(tx, policy.id, volumeId);
-  return decideRetention(candidates, policy.retention, policy.timeZone).map(({ backup, keep, reasons }) => {
-    const blocker = keep ? null : pruneBlocker(backup);
-    return {
-      backupId: backup.id,
-      name: backup.displayName,
-      createdAt: backup.createdAt,
-      keep: keep || blocker !== null,
-      reasons: blocker ? [blocker] : reasons,
-    };
-  });
+  return decideRetention(candidates, policy.retention, policy.timeZone).map(({ backup, keep, reasons }) => ({
+    backupId: backup.id,
+    name: backup.displayName,
+    createdAt: backup.createdAt,
+    keep,
+    reasons: !keep && backup.numDependentBackups > 0 ? [MERGED_INTO_DEPENDENT] : reasons,
+  }));
 }
 
 export interface RetentionOutcome {
@@ -75,11 +67,6 @@ export async function applyRetention(tx: Executor, policyId: string, volumeId: s
   for (const { backup, keep, reasons } of decideRetention(candidates, policy.retention, policy.timeZone)) {
     if (keep) {
       outcome.kept.push({ id: backup.id, reasons });
-      continue;
-    }
-    const blocker = pruneBlocker(backup);
-    if (blocker) {
-      outcome.skipped.push({ id: backup.id, reason: blocker });
       continue;
     }
     try {

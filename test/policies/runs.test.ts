@@ -4,7 +4,7 @@ import { and, asc, eq, min } from 'drizzle-orm';
 import { createBackup, deleteBackup } from '../../server/backups/service';
 import { deleteVolume } from '../../server/volumes/service';
 import { backups, jobs, policyRuns, policyVolumes, quotas, volumes } from '../../server/db/schema';
-import { KEPT_FOR_DEPENDENTS } from '../../server/policies/prune';
+import { MERGED_INTO_DEPENDENT } from '../../server/policies/prune';
 import { MAX_JITTER_MS, sweepPolicies } from '../../server/policies/runs';
 import {
   assignVolumes,
@@ -262,7 +262,7 @@ describe('policy runs', () => {
     const manualNow = await db().select().from(backups).where(eq(backups.id, manual.id));
     assert.equal(manualNow[0].status, 'available', 'a backup made by hand is never pruned');
 
-    // Incrementals: the full stays while an incremental depends on it, with the reason recorded.
+    // Incrementals: a full retention prunes is merged into the incremental that depends on it.
     await pausePolicy(actor, { id: fulls.id, paused: true });
     const chain = await createPolicy(
       actor,
@@ -282,18 +282,28 @@ describe('policy runs', () => {
       JSON.stringify(chainRuns),
     );
     const outcome = chainRuns[1].retention as { pruned: string[]; skipped: { id: string; reason: string }[] };
-    assert.deepEqual(outcome.pruned, []);
-    assert.deepEqual(outcome.skipped, [{ id: chainRuns[0].backupId, reason: KEPT_FOR_DEPENDENTS }]);
+    assert.deepEqual(outcome.pruned, [chainRuns[0].backupId]);
+    assert.deepEqual(outcome.skipped, []);
+    // Until the merge job has run, the preview says how the full goes; then the incremental stands alone.
+    const [pending] = await previewPrune(actor, { id: chain.id });
+    const fullEntry = pending.entries.find((e) => e.backupId === chainRuns[0].backupId);
+    if (fullEntry) assert.deepEqual([fullEntry.keep, fullEntry.reasons], [false, [MERGED_INTO_DEPENDENT]]);
+    await waitFor(
+      'the full merged into its incremental',
+      async () => {
+        const [full] = await db().select().from(backups).where(eq(backups.id, chainRuns[0].backupId!));
+        const [child] = await db().select().from(backups).where(eq(backups.id, chainRuns[1].backupId!));
+        return (!full || full.deleted) && child?.parentId === null && child.status === 'available';
+      },
+      60_000,
+    );
 
-    // The preview says the same, with the rule that keeps each backup.
+    // The preview now keeps the one backup, with the rule that keeps it.
     const [preview] = await previewPrune(actor, { id: chain.id });
     assert.equal(preview.volumeId, volume.id);
     assert.deepEqual(
       preview.entries.map((e) => [e.backupId, e.keep, e.reasons]),
-      [
-        [chainRuns[1].backupId, true, ['last 1']],
-        [chainRuns[0].backupId, true, [KEPT_FOR_DEPENDENTS]],
-      ],
+      [[chainRuns[1].backupId, true, ['last 1']]],
     );
     assert.ok((await previewPrune(actor, { id: fulls.id }))[0].entries.every((e) => e.keep && e.reasons[0].startsWith('last')));
     await pausePolicy(actor, { id: chain.id, paused: true });
