@@ -7,6 +7,7 @@ import { useState } from 'react';
 import { CreateBackupDialog } from '@/components/backups/backup-dialogs';
 import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/card';
+import { Badge } from '@/components/ui/badge';
 import { bulkOutcome } from '@/components/ui/bulk-outcome';
 import type { ShownNotice } from '@/components/ui/followed-notice';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
@@ -182,6 +183,7 @@ export function VolumeTable({
                   <div>
                     <ShortId id={v.id} />
                   </div>
+                  <Protection row={v} />
                 </Td>
                 {admin && (
                   <Td>
@@ -294,4 +296,32 @@ export function VolumeTable({
 function backupRefusal(volume: Row): string | undefined {
   const check = checkVolumeOperation('backup', volume);
   return check.ok ? undefined : check.reason;
+}
+
+/** Under a volume's name: the policies that back it up and the next run, or a warning that nothing does. */
+function Protection({ row }: { row: Row }) {
+  if (row.unprotected) {
+    return (
+      <div className="mt-1" data-testid="unprotected" title="No backup policy, and no good backup in the last 7 days">
+        <Badge tone="amber">unprotected</Badge>
+      </div>
+    );
+  }
+  if (row.policies.length === 0) return null;
+  // Dates arrive as strings once the list is polled as JSON.
+  const next = row.policies
+    .map((p) => (p.nextRunAt ? new Date(p.nextRunAt).getTime() : null))
+    .filter((at): at is number => at !== null)
+    .sort((a, b) => a - b)[0];
+  return (
+    <div className="mt-1 text-xs text-slate-500" data-testid="volume-policies">
+      {row.policies.map((p) => p.name).join(', ')}
+      {next && (
+        <>
+          {' · next '}
+          <LocalTime value={new Date(next)} />
+        </>
+      )}
+    </div>
+  );
 }

@@ -2,13 +2,14 @@ import { and, asc, desc, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-o
 import type { Actor } from '../auth/actor';
 import { authorize } from '../auth/policy';
 import { db, readSnapshot, type Executor } from '../db/client';
-import { auditEvents, jobs, projects, snapshots, volumeAttachments, volumeMetadata, volumes } from '../db/schema';
+import { auditEvents, backups, jobs, projects, snapshots, volumeAttachments, volumeMetadata, volumes } from '../db/schema';
 import { AppError } from '../errors';
 import { queuePlaces } from '../jobs/queue-place';
 import { isUuidLike, type ListOptions, type MarkerPage } from '../lists/list-options';
 import { inIdOrder, listFields, markerPageIds, utcMicros, type MarkerTable } from '../lists/marker-page';
 import { isUuidShape, visibleVolume, type VolumeRow } from './guards';
 import { listVolumesSchema, type ListVolumesInput } from './schemas';
+import { policiesOfVolumes, RECENT_BACKUP_DAYS } from '../policies/queries';
 
 export interface Page<T> {
   rows: T[];
@@ -87,7 +88,7 @@ export async function listVolumes(actor: Actor, input: ListVolumesInput, tx: Exe
   const [rows, [{ count }]] = await Promise.all([query.rows, query.count]);
   const ids = rows.map((r) => r.id);
   const projectIds = [...new Set(rows.map((r) => r.projectId))];
-  const [attachments, names] = await Promise.all([
+  const [attachments, names, assigned, lastBackups] = await Promise.all([
     ids.length
       ? tx
           .select({ volumeId: volumeAttachments.volumeId, instanceName: volumeAttachments.instanceName })
@@ -95,13 +96,27 @@ export async function listVolumes(actor: Actor, input: ListVolumesInput, tx: Exe
           .where(and(inArray(volumeAttachments.volumeId, ids), eq(volumeAttachments.deleted, false)))
       : [],
     projectIds.length ? tx.select({ id: projects.id, name: projects.name }).from(projects).where(inArray(projects.id, projectIds)) : [],
+    policiesOfVolumes(ids, tx),
+    ids.length
+      ? tx
+          .select({ volumeId: backups.volumeId, at: sql<Date>`max(${backups.createdAt})` })
+          .from(backups)
+          .where(and(inArray(backups.volumeId, ids), eq(backups.deleted, false), eq(backups.status, 'available')))
+          .groupBy(backups.volumeId)
+      : [],
   ]);
   const projectName = new Map(names.map((p) => [p.id, p.name]));
+  const lastBackupAt = new Map(lastBackups.map((b) => [b.volumeId, new Date(b.at)]));
+  const recentSince = Date.now() - RECENT_BACKUP_DAYS * 86_400_000;
   const page = {
     rows: rows.map((r) => ({
       ...r,
       projectName: projectName.get(r.projectId) ?? r.projectId,
       attachedTo: attachments.filter((a) => a.volumeId === r.id).map((a) => a.instanceName),
+      policies: (assigned.get(r.id) ?? []).map((p) => ({ name: p.name, nextRunAt: p.nextRunAt })),
+      lastBackupAt: lastBackupAt.get(r.id) ?? null,
+      // No policy and no recent good backup: nothing protects this volume.
+      unprotected: !assigned.has(r.id) && (lastBackupAt.get(r.id)?.getTime() ?? 0) < recentSince,
     })),
     total: count,
     page: parsed.page,

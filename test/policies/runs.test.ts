@@ -16,6 +16,7 @@ import {
   updatePolicy,
 } from '../../server/policies/service';
 import { listPolicies, volumeProtection } from '../../server/policies/queries';
+import { listVolumes } from '../../server/volumes/queries';
 import { addMember, seedAdmin, seedProject } from '../support/identities';
 import { expectError, startHarness, waitFor, type Harness } from '../support/harness';
 import { backupTools } from '../backups/support';
@@ -334,10 +335,13 @@ describe('policy runs', () => {
     assert.ok((await listPolicies(other.actor, other.project.id)).some((p) => p.policy.id === shared.id));
     await expectError(updatePolicy(actor, { ...policyInput(project.id), id: shared.id }), 'forbidden');
     assert.equal((await volumeProtection(actor, mine.id, project.id))!.unprotected, true, 'no policy and no backup');
+    const listed = async () => (await listVolumes(actor, { projectId: project.id })).rows.find((r) => r.id === mine.id)!;
+    assert.deepEqual([(await listed()).unprotected, (await listed()).policies], [true, []], 'the volumes list says so too');
     assert.equal(await volumeProtection(other.actor, mine.id, project.id), null);
     await assignVolumes(actor, { id: shared.id, volumeIds: [mine.id] });
     const protection = (await volumeProtection(actor, mine.id, project.id))!;
     assert.deepEqual([protection.unprotected, protection.policies.map((p) => p.name)], [false, ['offered']]);
+    assert.deepEqual([(await listed()).unprotected, (await listed()).policies.map((p) => p.name)], [false, ['offered']]);
     await assignVolumes(other.actor, { id: shared.id, volumeIds: [theirs.id] });
     const runs = await runPolicyNow(actor, { id: shared.id });
     assert.deepEqual(
