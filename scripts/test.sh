@@ -15,14 +15,15 @@ echo "[test] type check"
 node node_modules/typescript/bin/tsc --noEmit -p tsconfig.check.json
 
 echo "[test] integration tests"
-# Each test file has its own database cluster and data directories, so files run side by side. The
-# crash-recovery files kill workers and time their recovery against lease deadlines: they run
-# after the others, one at a time, so a busy neighbour never stretches those deadlines.
-mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/recovery/*' | sort)
-mapfile -t recovery < <(find test/recovery -name '*.test.ts' | sort)
+# Each test file has its own database cluster and data directories, so files run side by side.
+# The files that time something against a deadline (crash recovery within a lease, a short job
+# beside queued transfers, throttled transfers) run after the others, one at a time, so a busy
+# neighbour never stretches what they measure.
+timed=(test/recovery/*.test.ts test/foundation/queue-fairness.test.ts test/backups/throttled.test.ts)
+mapfile -t files < <(find test -name '*.test.ts' | sort | grep -vxF -f <(printf '%s\n' "${timed[@]}"))
 concurrency=$(node -p 'Math.max(2, os.availableParallelism())')
 node --import tsx --test --test-concurrency="$concurrency" --test-reporter=spec "${files[@]}"
-node --import tsx --test --test-concurrency=1 --test-reporter=spec "${recovery[@]}"
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${timed[@]}"
 
 echo "[test] the real OpenStack clients"
 bash scripts/client-check.sh
