@@ -261,10 +261,10 @@ export function BackupTable({
                       />
                     </Td>
                   )}
-                  <Td className="max-w-72">
+                  <Td>
                     <Link
                       href={`${links.backups}/${b.id}`}
-                      className="block truncate font-medium text-slate-900 hover:text-brand-700 hover:underline"
+                      className="block max-w-48 truncate font-medium xl:max-w-72 text-slate-900 hover:text-brand-700 hover:underline"
                     >
                       {b.name ?? <span className="italic text-slate-500">unnamed</span>}
                     </Link>
@@ -279,7 +279,7 @@ export function BackupTable({
                       )}
                     </div>
                     {b.description && (
-                      <div className="truncate text-xs text-slate-500" title={b.description}>
+                      <div className="max-w-48 truncate text-xs text-slate-500 xl:max-w-72" title={b.description}>
                         {b.description}
                       </div>
                     )}
@@ -312,7 +312,7 @@ export function BackupTable({
                       />
                     )}
                     {b.status === 'error' && b.failReason && (
-                      <div className="mt-1 max-w-64 truncate text-xs text-red-600" title={b.failReason}>
+                      <div className="mt-1 max-w-40 truncate text-xs text-red-600 xl:max-w-64" title={b.failReason}>
                         {b.failReason}
                       </div>
                     )}

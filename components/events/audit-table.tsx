@@ -13,7 +13,7 @@ export function AuditTable({ events }: { events: AuditEventView[] }) {
         <Th>Project</Th>
         <Th>Action</Th>
         <Th>Resource</Th>
-        <Th>Change</Th>
+        <Th className="hidden xl:table-cell">Change</Th>
         <Th>Detail</Th>
       </THead>
       <TBody>
@@ -21,7 +21,7 @@ export function AuditTable({ events }: { events: AuditEventView[] }) {
           const detail = e.detail ? JSON.stringify(e.detail) : '';
           return (
             <tr key={e.id}>
-              <Td className="whitespace-nowrap text-xs">
+              <Td className="text-xs">
                 <LocalTime value={e.at} />
               </Td>
               <Td>
@@ -46,9 +46,11 @@ export function AuditTable({ events }: { events: AuditEventView[] }) {
                 <div className="text-slate-500">{e.resourceType}</div>
                 <ShortId id={e.resourceId} />
               </Td>
-              <Td className="text-xs">{e.fromStatus || e.toStatus ? `${e.fromStatus ?? '—'} → ${e.toStatus ?? '—'}` : ''}</Td>
+              <Td className="hidden text-xs xl:table-cell">
+                {e.fromStatus || e.toStatus ? `${e.fromStatus ?? '—'} → ${e.toStatus ?? '—'}` : ''}
+              </Td>
               <Td>
-                <div className="max-w-56 truncate font-mono text-xs text-slate-500" title={detail || undefined}>
+                <div className="max-w-32 truncate font-mono text-xs text-slate-500 xl:max-w-56" title={detail || undefined}>
                   {detail}
                 </div>
               </Td>
