@@ -85,3 +85,17 @@ export function unsafeText(value: unknown): { path: string; reason: string } | n
   }
   return null;
 }
+
+/**
+ * A list's search or filter text: trimmed, at most `max` characters; text PostgreSQL cannot store
+ * (a NUL, a lone surrogate) or that is too long is dropped, so the list shows unfiltered, never a 500.
+ */
+export const filterText = (max = 255) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .refine((text) => unsafeTextReason(text) === null)
+    .optional()
+    .transform((text) => text || undefined)
+    .catch(undefined);

@@ -10,13 +10,14 @@ import { inIdOrder, listFields, markerPageIds, utcMicros, type MarkerTable } fro
 import { queuePlaces, type QueuePlace } from '../jobs/queue-place';
 import { listScope } from '../volumes/queries';
 import { visibleBackup, type BackupRow } from './guards';
+import { filterText } from '../validation';
 
 export const BACKUP_STATUSES = ['creating', 'available', 'deleting', 'error', 'error_deleting', 'restoring'] as const;
 export const BACKUP_INTEGRITY_STATES = ['unchecked', 'verified', 'damaged'] as const;
 
 export const listBackupsSchema = z.object({
   projectId: z.string().max(64).optional(),
-  q: z.string().trim().max(255).optional(),
+  q: filterText(),
   status: z.enum(BACKUP_STATUSES).optional().catch(undefined),
   integrity: z.enum(BACKUP_INTEGRITY_STATES).optional().catch(undefined),
   volumeId: z.string().uuid().optional().catch(undefined),

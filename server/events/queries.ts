@@ -5,6 +5,7 @@ import { requireAdmin } from '../auth/policy';
 import { db, type Executor } from '../db/client';
 import { auditEvents, projects, users } from '../db/schema';
 import { AUDIT_OUTCOMES, FAILURE_ACTION_PATTERN, outcomeOf } from './outcome';
+import { filterText } from '../validation';
 
 const DAY_MS = 86_400_000;
 
@@ -31,21 +32,12 @@ const timeBound = (end: 'from' | 'to') =>
     })
     .catch(undefined);
 
-const optionalText = (max: number) =>
-  z
-    .string()
-    .trim()
-    .max(max)
-    .optional()
-    .transform((t) => t || undefined)
-    .catch(undefined);
-
 export const auditFilterSchema = z.object({
-  projectId: optionalText(64),
-  userId: optionalText(64),
-  resourceType: optionalText(64),
-  resourceId: optionalText(255),
-  action: optionalText(64),
+  projectId: filterText(64),
+  userId: filterText(64),
+  resourceType: filterText(64),
+  resourceId: filterText(255),
+  action: filterText(64),
   outcome: z.enum(AUDIT_OUTCOMES).optional().catch(undefined),
   /** Inclusive lower bound, exclusive upper bound (a day given as `to` includes that whole day). */
   from: timeBound('from'),

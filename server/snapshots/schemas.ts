@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { snapshotStatus } from '../db/schema';
-import { uuidSchema } from '../validation';
+import { filterText, uuidSchema } from '../validation';
 import { optionalDescription, optionalName, snapshotId, volumeId } from '../volumes/schemas';
 
 export const createSnapshotSchema = z.object({
@@ -24,7 +24,7 @@ export const listSnapshotsSchema = z.object({
   projectId: z.string().optional(),
   volumeId: uuidSchema('Not a valid volume id').optional().catch(undefined),
   status: z.enum(snapshotStatus.enumValues).optional().catch(undefined),
-  q: z.string().trim().max(255).optional().catch(undefined),
+  q: filterText(),
   sort: z.enum(['created', 'name', 'size', 'status']).catch('created').default('created'),
   dir: z.enum(['asc', 'desc']).catch('desc').default('desc'),
   page: z.coerce.number().int().min(1).catch(1).default(1),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { volumeStatus } from '../db/schema';
-import { uuidSchema } from '../validation';
+import { filterText, uuidSchema } from '../validation';
 
 /** Largest volume we accept in one request (16 TiB); quotas usually bound it earlier. */
 export const MAX_VOLUME_GIB = 16384;
@@ -89,7 +89,7 @@ export const resetVolumeSchema = z
 export const listVolumesSchema = z.object({
   projectId: z.string().optional(),
   status: z.enum(volumeStatus.enumValues).optional().catch(undefined),
-  q: z.string().trim().max(255).optional().catch(undefined),
+  q: filterText(),
   sort: z.enum(['created', 'name', 'size', 'status']).catch('created').default('created'),
   dir: z.enum(['asc', 'desc']).catch('desc').default('desc'),
   page: z.coerce.number().int().min(1).catch(1).default(1),
