@@ -236,7 +236,7 @@ export function BackupTable({
               <SortHeader base={links.backups} current={query} column="size">
                 Size
               </SortHeader>
-              <Th>Source</Th>
+              <Th className="hidden xl:table-cell">Source</Th>
               <SortHeader base={links.backups} current={query} column="created">
                 Created
               </SortHeader>
@@ -323,7 +323,7 @@ export function BackupTable({
                       {formatBytes(b.bytesStored)} stored
                     </div>
                   </Td>
-                  <Td>
+                  <Td className="hidden xl:table-cell">
                     <BackupSourceCell row={b} links={links} />
                   </Td>
                   <Td className="text-xs">
