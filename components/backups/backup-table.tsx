@@ -264,7 +264,7 @@ export function BackupTable({
                   <Td>
                     <Link
                       href={`${links.backups}/${b.id}`}
-                      className="block max-w-48 truncate font-medium xl:max-w-72 text-slate-900 hover:text-brand-700 hover:underline"
+                      className="block max-w-40 truncate font-medium xl:max-w-72 text-slate-900 hover:text-brand-700 hover:underline"
                     >
                       {b.name ?? <span className="italic text-slate-500">unnamed</span>}
                     </Link>
@@ -279,7 +279,7 @@ export function BackupTable({
                       )}
                     </div>
                     {b.description && (
-                      <div className="max-w-48 truncate text-xs text-slate-500 xl:max-w-72" title={b.description}>
+                      <div className="max-w-40 truncate text-xs text-slate-500 xl:max-w-72" title={b.description}>
                         {b.description}
                       </div>
                     )}
