@@ -1,4 +1,3 @@
-import { db } from '@/server/db/client';
 import { bearerMatches, metricsToken, scrapeMetrics } from '@/server/metrics/scrape';
 import { timedRoute } from '@/server/metrics/web-requests';
 
@@ -14,6 +13,6 @@ export const GET = timedRoute('/metrics', async (request: Request) => {
       headers: { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="metrics"' },
     });
   }
-  const { contentType, body } = await scrapeMetrics(db());
+  const { contentType, body } = await scrapeMetrics();
   return new Response(body, { headers: { 'content-type': contentType, 'cache-control': 'no-store' } });
 });

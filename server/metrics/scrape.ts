@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { z } from 'zod';
-import type { Executor } from '../db/client';
+import { db, type Executor } from '../db/client';
 import { registerCountedHistogram } from './histogram-from-rows';
 import {
   backupCounts,
@@ -38,7 +38,7 @@ export function bearerMatches(header: string | null, token: string): boolean {
  * One scrape: a fresh registry filled from a handful of aggregate queries (so every web process
  * answers the same, whatever ran where), merged with this process's request durations.
  */
-export async function scrapeMetrics(tx: Executor): Promise<{ contentType: string; body: string }> {
+export async function scrapeMetrics(tx: Executor = db()): Promise<{ contentType: string; body: string }> {
   const [jobs, durations, sizes, backups, services, deliveries] = await Promise.all([
     jobCounts(tx),
     transferDurations(tx),

@@ -1,5 +1,7 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Database, Executor } from '../db/client';
+
+export type { Database, Executor };
 import { jobs } from '../db/schema';
 import { JOBS_CHANNEL, kindsOfClass, type JobClass, type JobKind } from '../jobs/kinds';
 

@@ -20,7 +20,6 @@ import {
   skipCancelledCreate,
 } from '../../backups/transitions';
 import { dataPaths } from '../../data-paths';
-import type { Executor } from '../../db/client';
 import {
   backupPrefix,
   backupVolume,
@@ -42,7 +41,7 @@ import {
 import type { WorkerEnv } from '../../env';
 import type { VolumeRow } from '../../volumes/guards';
 import { volumeBackend } from '../../volumes/backend';
-import type { JobContext, JobHandler } from './types';
+import type { Executor, JobContext, JobHandler } from './types';
 
 /**
  * Progress into the job and, through a fenced transaction, the backup row (what the console polls),

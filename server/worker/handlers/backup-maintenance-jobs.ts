@@ -2,11 +2,10 @@ import { liveTransfersOf, loadBackup } from '../../backups/job-reads';
 import { decodeRecord, RECORD_REQUIRED_FIELDS } from '../../backups/records';
 import { backupStore, backupStoreKind } from '../../backups/store';
 import { completeImport, completeVerify, failImport, failVerify } from '../../backups/transitions';
-import type { Executor } from '../../db/client';
 import { scanRepository, serviceNameFor, verifyBackup } from '../../drivers/backup';
 import { GiB } from '../../drivers/volume';
 import { scrubStoredBackup } from './integrity-jobs';
-import type { JobHandler } from './types';
+import type { Executor, JobHandler } from './types';
 
 /** Waits until no other job of this backup is live (an aborted create removes its objects first). */
 async function waitForOtherJobs(database: Executor, backupId: string, selfId: string, signal: AbortSignal) {

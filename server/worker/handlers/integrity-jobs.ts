@@ -5,13 +5,12 @@ import { loadBackup, restoreChainOf } from '../../backups/job-reads';
 import { checkRestoredFile } from '../../backups/restore-check';
 import { scratchFileFor } from '../../backups/scratch';
 import { backupStore } from '../../backups/store';
-import type { Executor } from '../../db/client';
 import { BackupError, metadataObjectName, restoreBackup, type BackupErrorCode } from '../../drivers/backup';
 import { describeError, isOutOfSpace } from '../../drivers/backup/errors';
 import { scrubBackup, type ScrubResult } from '../../drivers/backup/scrub';
 import { GiB } from '../../drivers/volume';
 import type { WorkerEnv } from '../../env';
-import type { JobHandler } from './types';
+import type { Executor, JobHandler } from './types';
 
 /** Statuses whose objects are complete and stay put while they are read. */
 const CHECKABLE = new Set(['available', 'restoring']);

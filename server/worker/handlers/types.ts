@@ -1,4 +1,6 @@
-import type { Database, Executor } from '../../db/client';
+import type { Database, Executor } from '../queue';
+
+export type { Executor };
 import type { WorkerEnv } from '../../env';
 import type { JobKind, JobPayload } from '../../jobs/kinds';
 import type { JobRow } from '../queue';

@@ -1,8 +1,7 @@
-import type { Executor } from '../../db/client';
 import type { JobKind } from '../../jobs/kinds';
 import { exportToStaging, volumeBackend } from '../../volumes/backend';
 import * as volumes from '../../volumes/transitions';
-import type { JobHandler, TypedJob } from './types';
+import type { Executor, JobHandler, TypedJob } from './types';
 import { findOrphanImages } from '../../volumes/orphans';
 
 /**
