@@ -167,28 +167,40 @@ export async function requestDelete(t: Executor, actor: Actor, before: VolumeRow
       reason: await deleteRefusal(t, id),
     },
   );
+  await enqueueVolumeDelete(t, actor, volume, before, 'delete', {});
+  return volume;
+}
+
+/** The delete job on the volume's own host, and the event of the request that asked for it. */
+async function enqueueVolumeDelete(
+  t: Executor,
+  actor: Actor,
+  volume: VolumeRow,
+  before: VolumeRow,
+  action: 'delete' | 'force_delete',
+  detail: Record<string, unknown>,
+) {
   await volumeServiceOn(t, volume.host, 'deleting a volume');
   const job = await enqueueJob(t, {
     kind: 'volume_delete',
-    payload: { volumeId: id },
+    payload: { volumeId: volume.id },
     targetBinary: VOLUME_BINARY,
     targetHost: volume.host,
     projectId: volume.projectId,
     resourceType: 'volume',
-    resourceId: id,
+    resourceId: volume.id,
     actor,
   });
   await recordEvent(t, {
     actor,
     projectId: volume.projectId,
     resourceType: 'volume',
-    resourceId: id,
-    action: 'delete',
+    resourceId: volume.id,
+    action,
     fromStatus: before.status,
     toStatus: 'deleting',
-    detail: { jobId: job.id },
+    detail: { jobId: job.id, ...detail },
   });
-  return volume;
 }
 
 /** Admin force-delete: `deleting` from any status, detached first; refused only while snapshots exist. */
@@ -203,26 +215,9 @@ export async function requestForceDelete(t: Executor, actor: Actor, before: Volu
   });
   if (!volume) throw new AppError('conflict', 'Invalid volume: Volume still has dependent snapshots; delete them first.');
   await detachAll(t, id);
-  await volumeServiceOn(t, volume.host, 'deleting a volume');
-  const job = await enqueueJob(t, {
-    kind: 'volume_delete',
-    payload: { volumeId: id },
-    targetBinary: VOLUME_BINARY,
-    targetHost: volume.host,
-    projectId: volume.projectId,
-    resourceType: 'volume',
-    resourceId: id,
-    actor,
-  });
-  await recordEvent(t, {
-    actor,
-    projectId: volume.projectId,
-    resourceType: 'volume',
-    resourceId: id,
-    action: 'force_delete',
-    fromStatus: before.status,
-    toStatus: 'deleting',
-    detail: { jobId: job.id, backupStatus: before.backupStatus, attachStatus: before.attachStatus },
+  await enqueueVolumeDelete(t, actor, volume, before, 'force_delete', {
+    backupStatus: before.backupStatus,
+    attachStatus: before.attachStatus,
   });
   return volume;
 }
