@@ -72,12 +72,15 @@ async function settle(policyId: string, now: Date) {
     return runs.every((r) => r.status !== 'started') && runs;
   });
 }
-/** Deletes a volume's backups (newest first), then the volume. */
+/** Deletes a volume's backups (newest first), then the volume, once deletes already under way have ended. */
 async function deleteVolumeOf(actor: Awaited<ReturnType<typeof seedProject>>['actor'], volumeId: string) {
-  const rows = await db()
-    .select()
-    .from(backups)
-    .where(and(eq(backups.volumeId, volumeId), eq(backups.deleted, false)));
+  const rows = await waitFor('deletes under way to end', async () => {
+    const live = await db()
+      .select()
+      .from(backups)
+      .where(and(eq(backups.volumeId, volumeId), eq(backups.deleted, false)));
+    return live.every((b) => b.status !== 'deleting') && live;
+  });
   for (const row of rows.sort((x, y) => y.createdAt.getTime() - x.createdAt.getTime())) {
     await deleteBackup(actor, { id: row.id });
     await waitFor('the backup to go', async () => {
@@ -223,6 +226,7 @@ describe('policy runs', () => {
     // 12:00 full, 00:00 incremental (12 h after the full), 12:00 full again (the full is a day old).
     assert.deepEqual(kinds, [false, true, false]);
 
+    await retentionDone(policy.id);
     await deleteVolumeOf(actor, volume.id);
     await sweepPolicies(db(), new Date('2030-05-01T00:00:00Z'));
     assert.deepEqual(await assignmentsOf(policy.id), []);
