@@ -1,23 +1,44 @@
 /**
- * Changed-block tracking against a full read, on a loop-mounted XFS with reflinks (needs root):
- * a sparse volume (default 64 GiB) holding some data, a full backup that keeps its copy, then 1 %
- * of the volume rewritten in 4 MiB runs, and the same incremental taken both ways.
- *
- *   node --import tsx bench/cbt.ts [volume GiB] [changed percent]
+ * Changed-block tracking against a full read, on a loop-mounted XFS with reflinks (needs root and
+ * xfsprogs): a sparse volume (64 GiB in `npm run bench`) holding some data, a full backup that
+ * keeps its copy, then 1 % of the volume rewritten in 4 MiB runs, and the same incremental taken
+ * both ways. `npm run bench` calls it after the datasets (`--cbt-size`, `--no-cbt`).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { backupVolume, createStore, sharedWorkerPool, type BackupVolumeResult } from '../server/drivers/backup';
+import { backupVolume, createStore, type BackupVolumeResult } from '../server/drivers/backup';
 import { keepRetainedCopy, planRead, takeRetainedCopy } from '../server/drivers/volume/retained-copies';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
-const volumeGiB = Number(process.argv[2] ?? 64);
-const changedPercent = Number(process.argv[3] ?? 1);
 const RUN = 4 * MiB;
+
+export interface CbtFigures {
+  volumeBytes: number;
+  dataBytes: number;
+  changedPercent: number;
+  fullReadSeconds: number;
+  trackedSeconds: number;
+  /** Of trackedSeconds: the reflink copy and the two extent maps. */
+  planSeconds: number;
+  bytesRead: number;
+  /** The tracked incremental wrote exactly the objects the full read did. */
+  identical: boolean;
+}
+
+/** Why the measurement cannot run here, or null when it can. */
+export function cbtUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root (it loop-mounts an XFS filesystem)';
+  try {
+    execFileSync('mkfs.xfs', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return 'needs mkfs.xfs (Debian: xfsprogs)';
+  }
+  return null;
+}
 
 function writeRandomRuns(file: string, count: number, sizeBytes: number): void {
   const fd = fs.openSync(file, 'r+');
@@ -32,8 +53,7 @@ function writeRandomRuns(file: string, count: number, sizeBytes: number): void {
   }
 }
 
-async function main(): Promise<void> {
-  const sizeBytes = volumeGiB * GiB;
+export async function measureChangedBlockTracking(sizeBytes: number, changedPercent: number): Promise<CbtFigures> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cinderblock-bench-cbt-'));
   const mount = path.join(work, 'mnt');
   const image = path.join(work, 'xfs.img');
@@ -86,20 +106,19 @@ async function main(): Promise<void> {
     await keepRetainedCopy(volumeDir, plan.copy, sizeBytes);
     const trackedSeconds = Number(process.hrtime.bigint() - trackedStart) / 1e9;
 
-    const same = tracked.objectCount === fullRead.objectCount && tracked.bytesStored === fullRead.bytesStored;
-    console.log(
-      `cbt: ${volumeGiB} GiB sparse volume (${(dataBytes / GiB).toFixed(1)} GiB data), ${changedPercent} % rewritten; ` +
-        `incremental by full read ${fullReadSeconds.toFixed(2)} s, by changed-block tracking ${trackedSeconds.toFixed(2)} s ` +
-        `(read ${(plan.changedBytes / MiB).toFixed(0)} MiB; copy and extent maps ${planSeconds.toFixed(2)} s) = ${(fullReadSeconds / trackedSeconds).toFixed(1)}×; ` +
-        `same objects: ${same ? 'yes' : 'NO'}`,
-    );
-    if (!same) process.exitCode = 1;
+    return {
+      volumeBytes: sizeBytes,
+      dataBytes,
+      changedPercent,
+      fullReadSeconds,
+      trackedSeconds,
+      planSeconds,
+      bytesRead: plan.changedBytes,
+      identical: tracked.objectCount === fullRead.objectCount && tracked.bytesStored === fullRead.bytesStored,
+    };
   } finally {
     await store.close();
-    await sharedWorkerPool().close();
     if (mounted) execFileSync('umount', [mount]);
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
-
-await main();
