@@ -138,3 +138,20 @@ export function nextRuns(schedule: Schedule, timeZone: string, after: Date, coun
 export function nextRun(schedule: Schedule, timeZone: string, after: Date): Date | null {
   return nextRuns(schedule, timeZone, after, 1)[0] ?? null;
 }
+
+/**
+ * The latest run time at or before `until`, searching from `first` (itself a run time, at or before
+ * `until`): the slot a late run belongs to once later slots have passed. A binary search over
+ * `nextRun`, which never decreases, so a long gap costs a few dozen lookups, not one per slot.
+ */
+export function latestRunBetween(schedule: Schedule, timeZone: string, first: Date, until: Date): Date {
+  let low = first.getTime() - 1;
+  let high = until.getTime();
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    const next = nextRun(schedule, timeZone, new Date(middle));
+    if (next && next.getTime() <= until.getTime()) low = middle;
+    else high = middle;
+  }
+  return nextRun(schedule, timeZone, new Date(low)) ?? first;
+}

@@ -22,6 +22,8 @@ import { sweepScratch } from '../backups/scratch';
 import { sweepLeftovers } from '../volumes/backend';
 import { sweepOrphanImages } from '../volumes/orphans';
 import { sweepServiceHealth } from '../notifications/service-health';
+import { pruneEndedDeliveries } from '../notifications/cleanup';
+import { deliverySettings } from '../notifications/config';
 import { handlers } from './handlers';
 import type { JobContext, JobHandler, TypedJob } from './handlers/types';
 import {
@@ -57,7 +59,7 @@ interface RunningJob {
 
 /** Slots for short jobs (kinds.ts, JOB_CLASS); transfers have their own CINDERBLOCK_MAX_TRANSFERS slots and cannot take these. */
 const SHORT_JOB_SLOTS = 8;
-/** How often leftovers of ended or interrupted work (expired staged files, abandoned copies) are swept. */
+/** How often leftovers of ended or interrupted work (expired staged files, abandoned copies, old notification deliveries) are swept. */
 const SWEEP_SECONDS = 600;
 /** How often due integrity checks are enqueued (a few at a time, so they spread out) and stray scratch files removed. */
 const INTEGRITY_SWEEP_SECONDS = 120;
@@ -141,6 +143,8 @@ export class Worker {
       );
     if (orphans.removed.length > 0)
       this.log(`removed ${orphans.removed.length} image file(s) no volume or snapshot owns: ${orphans.removed.join(', ')}`);
+    const deliveries = await pruneEndedDeliveries(this.database, new Date(), deliverySettings().keepDays);
+    if (deliveries > 0) this.log(`deleted ${deliveries} notification delivery record(s) older than the retention period`);
   }
 
   /** Scratch files of restore tests that no live job owns (a worker killed mid-test), then the checks the schedule says are due. */
@@ -154,8 +158,9 @@ export class Worker {
 
   /** Settles ended policy runs and starts due ones (exactly once across workers). */
   private async sweepPolicies(): Promise<void> {
-    const { settled, started } = await sweepPolicies(this.database, new Date());
-    if (settled.length + started.length > 0) this.log(`policy runs: ${settled.length} settled, ${started.length} started or skipped`);
+    const { settled, started, waiting } = await sweepPolicies(this.database, new Date());
+    if (settled.length + started.length + waiting.length > 0)
+      this.log(`policy runs: ${settled.length} settled, ${started.length} started or skipped, ${waiting.length} waiting for a busy volume`);
   }
 
   private async register(): Promise<void> {

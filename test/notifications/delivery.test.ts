@@ -7,7 +7,11 @@ import { and, eq, sql } from 'drizzle-orm';
 import { createBackup } from '../../server/backups/service';
 import { dataPaths } from '../../server/data-paths';
 import { auditEvents, jobs, notificationDeliveries, quotas, services } from '../../server/db/schema';
+import { pruneEndedDeliveries } from '../../server/notifications/cleanup';
+import { deliverySettings } from '../../server/notifications/config';
 import { targetInputFromForm } from '../../server/notifications/form';
+import { sweepPolicies } from '../../server/policies/runs';
+import { assignVolumes, createPolicy, pausePolicy } from '../../server/policies/service';
 import { changeUsage } from '../../server/quotas/service';
 import {
   createTarget,
@@ -31,11 +35,13 @@ let h: Harness;
 let smtp: Awaited<ReturnType<typeof startSmtpReceiver>>;
 let hooks: Awaited<ReturnType<typeof startWebhookReceiver>>;
 let extraWorker: Worker | undefined;
+let sweepingWorker: Worker | undefined;
 before(async () => {
   [h, smtp, hooks] = await Promise.all([startHarness({ host: 'notify-host' }), startSmtpReceiver(), startWebhookReceiver()]);
 });
 after(async () => {
   await extraWorker?.stop(0);
+  await sweepingWorker?.stop(0);
   await h?.stop();
   await smtp?.stop();
   await hooks?.stop();
@@ -319,5 +325,133 @@ describe('notifications', () => {
     const error = (await expectError(createTarget(admin, targetInputFromForm(bad)), 'invalid')) as { fieldErrors?: Record<string, string> };
     assert.ok(error.fieldErrors?.['config.host'] && error.fieldErrors['config.port'] && error.fieldErrors['config.from']);
     assert.ok(Object.keys(error.fieldErrors).some((k) => k.startsWith('config.to')));
+  });
+  test('a policy run that cannot start reaches the targets whose rules take "policy run missed", with the policy, volume and reason', async () => {
+    const { actor: admin } = await seedAdmin();
+    const { project, actor } = await seedProject('member');
+    const hook = await createTarget(admin, {
+      kind: 'webhook',
+      name: 'missed runs',
+      events: ['policy_run_missed'],
+      config: { url: hooks.url('/missed') },
+    });
+    const mail = await createTarget(admin, {
+      kind: 'email',
+      name: 'missed mail',
+      events: ['policy_run_missed'],
+      config: { host: '127.0.0.1', port: smtp.port, tls: 'none', from: 'cinderblock@example.test', to: ['runs@example.test'] },
+    });
+    const other = await createTarget(admin, {
+      kind: 'webhook',
+      name: 'failures only',
+      events: ['backup_failed', 'service_down'],
+      config: { url: hooks.url('/failures-only') },
+    });
+    const volume = await newVolume(actor, project.id, 'unlucky');
+    const policy = await createPolicy(actor, {
+      projectId: project.id,
+      name: 'nightly unlucky',
+      schedule: { kind: 'daily', time: '02:00' },
+      timeZone: 'UTC',
+      fullEveryRuns: 3,
+      fullEveryDays: null,
+      force: false,
+      container: null,
+      retention: { keepLast: 2 },
+    });
+    await assignVolumes(actor, { id: policy.id, volumeIds: [volume.id] }, undefined, new Date('2031-01-01T00:00:00Z'));
+    await db()
+      .update(quotas)
+      .set({ hardLimit: 0 })
+      .where(and(eq(quotas.projectId, project.id), eq(quotas.resource, 'backups')));
+
+    const [run] = (await sweepPolicies(db(), new Date('2031-01-01T02:06:00Z'))).started.filter((r) => r.policyId === policy.id);
+    assert.equal(run.status, 'skipped');
+    assert.match(run.reason!, /quota|exceeded/i);
+    const rows = await db()
+      .select()
+      .from(notificationDeliveries)
+      .where(sql`${notificationDeliveries.event}->'detail'->>'runId' = ${run.id}`);
+    assert.deepEqual(
+      rows.map((r) => r.targetId).sort(),
+      [hook.target.id, mail.target.id].sort(),
+      'one delivery per target with the rule, none for the other',
+    );
+    for (const row of rows) assert.equal((await waitForDelivery(row.id, 'sent')).eventKind, 'policy_run_missed');
+
+    const got = hooks.hooks.find((x) => x.path === '/missed' && x.body.includes(run.id));
+    assert.ok(got, 'the webhook receiver got the missed run');
+    assert.ok(verifies(hook.secret!, got.body, got.headers['x-cinderblock-signature']));
+    const body = JSON.parse(got.body);
+    assert.deepEqual(
+      [body.kind, body.projectId, body.resourceType, body.resourceId],
+      ['policy_run_missed', project.id, 'policy', policy.id],
+    );
+    assert.deepEqual(
+      [body.detail.policyName, body.detail.volumeId, body.detail.volumeName, body.detail.reason, body.detail.slotAt],
+      ['nightly unlucky', volume.id, 'unlucky', run.reason, '2031-01-01T02:00:00.000Z'],
+    );
+    assert.match(body.summary, /Policy "nightly unlucky" did not back up volume unlucky/);
+    // The mail: its headers name the event and the delivery (its body is quoted-printable, so ids may be wrapped).
+    const mailed = rows.find((r) => r.targetId === mail.target.id)!;
+    assert.match(mailed.subject, /^\[Cinderblock\] Policy run missed: Policy "nightly unlucky" did not back up volume unlucky/);
+    const received = await waitFor('the missed-run mail', async () =>
+      smtp.mails.find((m) => m.raw.includes(`X-Cinderblock-Delivery: ${mailed.id}`)),
+    );
+    assert.deepEqual(received.to, ['runs@example.test']);
+    assert.match(received.raw, /X-Cinderblock-Event: policy_run_missed/);
+
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(hooks.hooks.filter((x) => x.path === '/failures-only').length, 0, 'a target without the rule gets nothing');
+    const others = await db().select().from(notificationDeliveries).where(eq(notificationDeliveries.targetId, other.target.id));
+    assert.deepEqual(others, []);
+    await pausePolicy(actor, { id: policy.id, paused: true });
+  });
+
+  test("deliveries that ended are deleted once older than the retention period, by the workers' sweep; pending ones stay", async () => {
+    const { actor: admin } = await seedAdmin();
+    hooks.answers['/refuses'] = [503];
+    const good = await createTarget(admin, { kind: 'webhook', name: 'kept hook', events: [], config: { url: hooks.url('/kept') } });
+    const bad = await createTarget(admin, { kind: 'webhook', name: 'refusing hook', events: [], config: { url: hooks.url('/refuses') } });
+    const sent = await waitForDelivery(await sendTestNotification(admin, { id: good.target.id }), 'sent');
+    const failed = await waitForDelivery(await sendTestNotification(admin, { id: bad.target.id }), 'failed');
+    // A delivery still pending (its job waits for a worker), created long ago: its age never removes it.
+    const [pending] = await db()
+      .insert(notificationDeliveries)
+      .values({
+        targetId: good.target.id,
+        eventKind: 'test',
+        subject: 'still pending',
+        event: {},
+        createdAt: new Date(Date.now() - 90 * 86_400_000),
+      })
+      .returning();
+
+    const { keepDays } = deliverySettings();
+    assert.equal(keepDays, 30, 'thirty days unless configured');
+    const ended = Math.max(sent.finishedAt!.getTime(), failed.finishedAt!.getTime());
+    const day = 86_400_000;
+    const present = async () =>
+      (await db().select({ id: notificationDeliveries.id }).from(notificationDeliveries))
+        .map((r) => r.id)
+        .filter((id) => [sent.id, failed.id, pending.id].includes(id))
+        .sort();
+    assert.equal(await pruneEndedDeliveries(db(), new Date(ended + 29 * day), keepDays), 0, 'nothing ended 30 days ago yet');
+    assert.deepEqual(await present(), [sent.id, failed.id, pending.id].sort());
+    assert.ok((await pruneEndedDeliveries(db(), new Date(ended + 30 * day + 60_000), keepDays)) >= 2);
+    assert.deepEqual(await present(), [pending.id], 'sent and failed ones went, the pending one stayed');
+    assert.equal(deliverySettings({ CINDERBLOCK_NOTIFY_KEEP_DAYS: '7' }).keepDays, 7);
+
+    // The workers' periodic sweep (run at each start, then every 10 minutes) prunes by the real clock.
+    const old = await waitForDelivery(await sendTestNotification(admin, { id: good.target.id }), 'sent');
+    const fresh = await waitForDelivery(await sendTestNotification(admin, { id: good.target.id }), 'sent');
+    const longAgo = new Date(Date.now() - (keepDays + 1) * day);
+    await db().update(notificationDeliveries).set({ createdAt: longAgo, finishedAt: longAgo }).where(eq(notificationDeliveries.id, old.id));
+    sweepingWorker = new Worker(h.env, db(), h.database.handle.sql, () => undefined);
+    await sweepingWorker.start();
+    assert.equal(await delivery(old.id), undefined, 'ended 31 days ago: deleted');
+    assert.equal((await delivery(fresh.id))?.status, 'sent', 'ended just now: kept');
+    assert.equal((await delivery(pending.id))?.status, 'pending');
+    await db().delete(notificationDeliveries).where(eq(notificationDeliveries.id, pending.id));
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { previewSchedule } from '../../server/policies/service';
-import { nextRuns, parseCron, ScheduleError } from '../../server/policies/schedule';
+import { latestRunBetween, nextRuns, parseCron, ScheduleError } from '../../server/policies/schedule';
 import { instantOf, localTime } from '../../server/policies/zone';
 
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
@@ -103,5 +103,32 @@ describe('schedules in time zones, across DST', () => {
     assert.equal(at.toISOString(), '2026-07-14T16:05:00.000Z');
     const back = localTime(at, 'America/Los_Angeles');
     assert.deepEqual([back.year, back.month, back.day, back.hour, back.minute, back.weekday], [2026, 7, 14, 9, 5, 2]);
+  });
+
+  test('the latest run at or before a moment: the slot a late run belongs to, across DST and long gaps', () => {
+    const latest = (schedule: Parameters<typeof nextRuns>[0], zone: string, first: string, until: string) =>
+      latestRunBetween(schedule, zone, new Date(first), new Date(until)).toISOString();
+    assert.equal(
+      latest({ kind: 'daily', time: '02:00' }, 'UTC', '2030-07-03T02:00:00Z', '2030-07-05T02:06:00Z'),
+      '2030-07-05T02:00:00.000Z',
+    );
+    assert.equal(
+      latest({ kind: 'daily', time: '02:00' }, 'UTC', '2030-07-03T02:00:00Z', '2030-07-05T01:59:59Z'),
+      '2030-07-04T02:00:00.000Z',
+    );
+    assert.equal(
+      latest({ kind: 'daily', time: '02:00' }, 'UTC', '2030-07-03T02:00:00Z', '2030-07-03T02:00:00Z'),
+      '2030-07-03T02:00:00.000Z',
+    );
+    // Every minute over a year: still a few dozen lookups, and exactly the minute before.
+    assert.equal(
+      latest({ kind: 'cron', expression: '* * * * *' }, 'UTC', '2030-01-01T00:00:00Z', '2031-01-01T12:34:56Z'),
+      '2031-01-01T12:34:00.000Z',
+    );
+    // Berlin's fall-back night (25 October 2026): 02:30 happens twice and runs at its first occurrence (00:30 UTC).
+    assert.equal(
+      latest({ kind: 'daily', time: '02:30' }, 'Europe/Berlin', '2026-10-20T00:30:00Z', '2026-10-25T02:00:00Z'),
+      '2026-10-25T00:30:00.000Z',
+    );
   });
 });
