@@ -12,6 +12,7 @@ import { LocalTime } from '@/components/ui/time';
 import type { ActionResult } from '@/server/action';
 import { cancelIntegrityChecksAction, requestRestoreTestAction, requestScrubAction } from '@/server/backups/actions';
 import { IntegrityBadge, type IntegrityView } from './integrity-badge';
+import { StatusBadge } from '@/components/status/status-badge';
 
 export interface RestoreTestView {
   id: string;
@@ -116,9 +117,7 @@ export function IntegrityPanel({
               return (
                 <li key={check.id} className="flex flex-wrap items-center gap-3">
                   <span className="w-40 font-medium text-slate-900">{CHECK_NAMES[check.kind] ?? check.kind}</span>
-                  <Badge tone="blue" pulse>
-                    {check.status}
-                  </Badge>
+                  <StatusBadge status={check.status} tone="blue" pulse testId="check-status" />
                   {percent !== null && (
                     <span className="w-48">
                       <ProgressBar value={percent} max={100} label={`${CHECK_NAMES[check.kind] ?? check.kind} progress`} />
