@@ -53,7 +53,7 @@ export default async function OverviewPage() {
             : 'Members of this project create volumes and back them up; their protection, jobs and backups show up here.'}
         </EmptyState>
         <div className="mt-6">
-          <Card title="Quotas" description="What this project may use.">
+          <Card title="Quotas" description="Usage counts every resource that exists, including ones in error, until it is deleted.">
             <QuotaMeters quotas={quotas} />
           </Card>
         </div>
