@@ -13,6 +13,7 @@ import type { ActionResult } from '@/server/action';
 import { cancelIntegrityChecksAction, requestRestoreTestAction, requestScrubAction } from '@/server/backups/actions';
 import { IntegrityBadge, type IntegrityView } from './integrity-badge';
 import { StatusBadge } from '@/components/status/status-badge';
+import { statusLabel } from '@/components/status/status-labels';
 
 export interface RestoreTestView {
   id: string;
@@ -165,7 +166,7 @@ function RestoreTests({ tests, lastPassed }: { tests: RestoreTestView[]; lastPas
             <span className="w-40">
               <LocalTime value={test.finishedAt} />
             </span>
-            <Badge tone={test.outcome === 'passed' ? 'green' : 'red'}>{test.outcome}</Badge>
+            <Badge tone={test.outcome === 'passed' ? 'green' : 'red'}>{statusLabel(test.outcome)}</Badge>
             <span>{recoveryTime(test.durationMs)}</span>
             {test.problem && <span className="basis-full break-words text-red-700">{test.problem}</span>}
           </li>
