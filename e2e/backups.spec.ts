@@ -105,7 +105,7 @@ test.describe('backups', () => {
     await dialog.getByLabel('Metadata').fill('app=e2e\nretain=7d');
     await dialog.getByRole('button', { name: 'Start backup' }).click();
     await expect(dialog).toBeHidden();
-    await expect(volumeRow.getByTestId('backup-status')).toContainText('backing-up');
+    await expect(volumeRow.getByTestId('backup-status')).toHaveAttribute('data-status', 'backing-up');
 
     // Watch it in the backups table: a live bar, throughput and time left.
     await page.getByRole('link', { name: 'Backups', exact: true }).click();

@@ -166,7 +166,11 @@ test.describe('the console speaks plainly and asks before destroying', () => {
     const tenant = await seedProject('member');
     await signIn(page, tenant.user.name, tenant.password);
     await page.goto('/volumes');
-    const options = await page.getByRole('combobox', { name: 'Status' }).locator('option').allTextContents();
+    // The options' values: what the URL and the API carry (their labels are the badges' words).
+    const options = await page
+      .getByRole('combobox', { name: 'Status' })
+      .locator('option')
+      .evaluateAll((all) => all.map((o) => (o as HTMLOptionElement).value));
     expect(options).toContain('available');
     expect(options).toContain('error_extending');
     for (const unreachable of ['retyping', 'managing', 'error_managing', 'awaiting-transfer', 'uploading'])

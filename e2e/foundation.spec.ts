@@ -80,7 +80,7 @@ test.describe('foundation', () => {
       await expect(volume.getByTestId('service-state')).toHaveText('up');
 
       await page.getByRole('button', { name: 'Send ping' }).click();
-      await expect(page.getByTestId('ping-row').first()).toContainText('succeeded');
+      await expect(page.getByTestId('ping-row').first()).toContainText('Succeeded');
       await page.screenshot({ path: 'test-results/screenshots/admin-services.png', fullPage: true });
 
       const { worker } = JSON.parse(fs.readFileSync(path.join(app.dataDir, 'processes.json'), 'utf8'));

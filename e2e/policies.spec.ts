@@ -70,7 +70,7 @@ test.describe('backup policies', () => {
       .poll(
         async () => {
           await page.reload();
-          return runs.getByText('succeeded', { exact: true }).count();
+          return runs.getByText('Succeeded', { exact: true }).count();
         },
         { timeout: 120_000, intervals: [3_000] },
       )

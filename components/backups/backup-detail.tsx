@@ -11,7 +11,7 @@ import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { eventReason, follow, useFollowedNotice } from '@/components/ui/followed-notice';
 import { Notice } from '@/components/ui/notice';
 import { LocalTime } from '@/components/ui/time';
-import { isWorking, StatusBadge } from '@/components/volumes/volume-status-badge';
+import { isWorking, StatusBadge, StatusChange } from '@/components/status/status-badge';
 import { formatBytes } from '@/components/ui/format';
 import type { ActionResult } from '@/server/action';
 import { cancelBackupAction, deleteWithMergeAction, forceDeleteBackupAction } from '@/server/backups/actions';
@@ -24,6 +24,7 @@ import { isTransferring, TransferProgress, useTransferRates } from './backup-pro
 import { IntegrityBadge } from './integrity-badge';
 import { ChainBreakNotice, IntegrityPanel } from './integrity-panel';
 import { BackupSourceCell, deleteRefusal, type BackupLinks, type BackupRowData } from './backup-table';
+import { statusLabel } from '@/components/status/status-labels';
 
 type Serialized<T> = T extends Date
   ? string
@@ -340,16 +341,12 @@ export function BackupDetailView({
             {data.events.map((e) => {
               const reason = (e.detail as { reason?: unknown } | null)?.reason;
               return (
-                <li key={e.id} className="flex flex-wrap items-baseline gap-x-3">
+                <li key={e.id} data-testid="event" className="flex flex-wrap items-baseline gap-x-3">
                   <span className="w-44 shrink-0 text-xs text-slate-500">
                     <LocalTime value={e.at} />
                   </span>
                   <span className="font-medium text-slate-900">{e.action.replaceAll('_', ' ')}</span>
-                  {(e.fromStatus || e.toStatus) && (
-                    <span className="text-slate-600">
-                      {e.fromStatus ?? '—'} → {e.toStatus ?? '—'}
-                    </span>
-                  )}
+                  <StatusChange from={e.fromStatus} to={e.toStatus} className="text-slate-600" />
                   <span className="text-xs text-slate-500">by {e.actorName ?? 'system'}</span>
                   {typeof reason === 'string' && <span className="basis-full pl-47 text-xs text-red-700">{reason}</span>}
                 </li>
@@ -430,7 +427,7 @@ export function BackupDetailView({
           <p>
             {b.status === 'creating'
               ? 'The running backup is cancelled: the worker stops within one object and removes what it wrote.'
-              : `The backup is deleted whatever its status (now ${b.status}), objects and all.`}{' '}
+              : `The backup is deleted whatever its status (now ${statusLabel(b.status)}), objects and all.`}{' '}
             Project {b.projectName} gets its quota back. This cannot be undone.
           </p>
         </ConfirmDialog>

@@ -8,6 +8,7 @@ import { Checkbox, Field, Select, TextArea, TextInput } from '@/components/ui/fi
 import { Notice } from '@/components/ui/notice';
 import type { ActionResult } from '@/server/action';
 import { createBackupAction, restoreBackupAction, updateBackupAction } from '@/server/backups/actions';
+import { statusLabel } from '@/components/status/status-labels';
 
 /** What a backup is taken of: a volume, or one of its snapshots. */
 export interface BackupSource {
@@ -168,7 +169,7 @@ export function restoredVolumeName(backup: { name: string | null; id: string }, 
 
 /** Name, short id, size and status: three volumes called "vol1" still look different. */
 function targetLabel(volume: RestoreTarget): string {
-  return `${volume.name ?? 'unnamed'} · ${volume.id.slice(0, 8)} · ${volume.size} GiB · ${volume.status}`;
+  return `${volume.name ?? 'unnamed'} · ${volume.id.slice(0, 8)} · ${volume.size} GiB · ${statusLabel(volume.status)}`;
 }
 
 /** Restore to a new volume (optionally named) or onto an eligible existing one. */

@@ -8,6 +8,7 @@ import { Dialog } from '@/components/ui/dialog';
 import { Field, Select } from '@/components/ui/field';
 import { checkVolumeOperation, type VolumeBackupStatus, type VolumeStatus } from '@/server/volumes/operations';
 import { backupKeys, CreateBackupDialog, type BackupSource } from './backup-dialogs';
+import { statusLabel } from '@/components/status/status-labels';
 
 interface VolumeChoice {
   id: string;
@@ -85,7 +86,7 @@ export function BackupForProject({ projects }: { projects: { id: string; name: s
                 const check = checkVolumeOperation('backup', v);
                 return (
                   <option key={v.id} value={v.id} disabled={!check.ok}>
-                    {v.name ?? v.id.slice(0, 8)} ({v.size} GiB, {v.backupStatus ?? v.status})
+                    {v.name ?? v.id.slice(0, 8)} ({v.size} GiB, {statusLabel(v.backupStatus ?? v.status)})
                   </option>
                 );
               })}

@@ -17,7 +17,7 @@ import { Notice } from '@/components/ui/notice';
 import { Pagination } from '@/components/ui/pagination';
 import { ShortId, Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
-import { isWorking, StatusBadge } from '@/components/volumes/volume-status-badge';
+import { isWorking, StatusBadge } from '@/components/status/status-badge';
 import { formatBytes } from '@/components/ui/format';
 import type { ActionResult } from '@/server/action';
 import { cancelBackupAction, deleteBackupsAction, deleteWithMergeAction, forceDeleteBackupAction } from '@/server/backups/actions';
@@ -26,6 +26,7 @@ import type { BackupListRow } from '@/server/backups/queries';
 import { backupKeys, RestoreBackupDialog } from './backup-dialogs';
 import { isTransferring, TransferProgress, useTransferRates } from './backup-progress';
 import { IntegrityBadge } from './integrity-badge';
+import { statusLabel } from '@/components/status/status-labels';
 
 type Serialized<T> = T extends Date
   ? string
@@ -94,7 +95,7 @@ export function BackupSourceCell({
 /** Why a backup cannot be deleted now, or null when it can. */
 export function deleteRefusal(row: { status: string; hasDependentBackups: boolean }): string | null {
   if (row.status !== 'available' && row.status !== 'error')
-    return `Only available or failed backups can be deleted; this one is ${row.status}.`;
+    return `Only available or failed backups can be deleted; this one is ${statusLabel(row.status)}.`;
   return null;
 }
 
@@ -476,7 +477,7 @@ export function BackupTable({
         <p>
           {row?.status === 'creating'
             ? 'The running backup is cancelled: the worker stops within one object and removes what it wrote.'
-            : `The backup is deleted whatever its status (now ${row?.status}), objects and all.`}{' '}
+            : `The backup is deleted whatever its status (now ${statusLabel(row?.status ?? '')}), objects and all.`}{' '}
           Project {row?.projectName} gets its quota back. This cannot be undone.
         </p>
       </ConfirmDialog>

@@ -1,4 +1,5 @@
 import { Badge } from '@/components/ui/badge';
+import { statusLabel } from '@/components/status/status-labels';
 
 export interface IntegrityView {
   state: 'unchecked' | 'verified' | 'damaged';
@@ -9,7 +10,6 @@ export interface IntegrityView {
 
 /** What is known of a backup's objects: never checked, verified, or damaged (the object on hover). */
 export function IntegrityBadge({ integrity }: { integrity: IntegrityView }) {
-  const label = { unchecked: 'not verified', verified: 'verified', damaged: 'damaged' }[integrity.state];
   const tone = { unchecked: 'slate', verified: 'green', damaged: 'red' } as const;
   const title =
     integrity.state === 'damaged'
@@ -19,7 +19,7 @@ export function IntegrityBadge({ integrity }: { integrity: IntegrityView }) {
         : 'Its objects have not been read back yet';
   return (
     <span data-testid="integrity" data-integrity={integrity.state} title={title}>
-      <Badge tone={tone[integrity.state]}>{label}</Badge>
+      <Badge tone={tone[integrity.state]}>{statusLabel(integrity.state)}</Badge>
     </span>
   );
 }

@@ -12,6 +12,8 @@ import { LocalTime } from '@/components/ui/time';
 import type { ActionResult } from '@/server/action';
 import { cancelIntegrityChecksAction, requestRestoreTestAction, requestScrubAction } from '@/server/backups/actions';
 import { IntegrityBadge, type IntegrityView } from './integrity-badge';
+import { StatusBadge } from '@/components/status/status-badge';
+import { statusLabel } from '@/components/status/status-labels';
 
 export interface RestoreTestView {
   id: string;
@@ -116,9 +118,7 @@ export function IntegrityPanel({
               return (
                 <li key={check.id} className="flex flex-wrap items-center gap-3">
                   <span className="w-40 font-medium text-slate-900">{CHECK_NAMES[check.kind] ?? check.kind}</span>
-                  <Badge tone="blue" pulse>
-                    {check.status}
-                  </Badge>
+                  <StatusBadge status={check.status} tone="blue" pulse testId="check-status" />
                   {percent !== null && (
                     <span className="w-48">
                       <ProgressBar value={percent} max={100} label={`${CHECK_NAMES[check.kind] ?? check.kind} progress`} />
@@ -166,7 +166,7 @@ function RestoreTests({ tests, lastPassed }: { tests: RestoreTestView[]; lastPas
             <span className="w-40">
               <LocalTime value={test.finishedAt} />
             </span>
-            <Badge tone={test.outcome === 'passed' ? 'green' : 'red'}>{test.outcome}</Badge>
+            <Badge tone={test.outcome === 'passed' ? 'green' : 'red'}>{statusLabel(test.outcome)}</Badge>
             <span>{recoveryTime(test.durationMs)}</span>
             {test.problem && <span className="basis-full break-words text-red-700">{test.problem}</span>}
           </li>

@@ -3,6 +3,7 @@ import { Badge } from '@/components/ui/badge';
 import { Card } from '@/components/ui/card';
 import { formatBytes } from '@/components/ui/format';
 import { LocalTime } from '@/components/ui/time';
+import { statusLabel } from '@/components/status/status-labels';
 
 interface RecentTest {
   id: string;
@@ -35,7 +36,7 @@ export function RestoreTestsCard({ tests, base }: { tests: RecentTest[]; base: s
               <span className="w-44 text-xs text-slate-500">
                 <LocalTime value={test.finishedAt} />
               </span>
-              <Badge tone={test.outcome === 'passed' ? 'green' : 'red'}>{test.outcome}</Badge>
+              <Badge tone={test.outcome === 'passed' ? 'green' : 'red'}>{statusLabel(test.outcome)}</Badge>
               {test.backupExists ? (
                 <Link className="font-medium text-slate-900 hover:underline" href={`${base}/${test.backupId}`}>
                   {test.backupName ?? test.backupId.slice(0, 8)}

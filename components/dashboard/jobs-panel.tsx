@@ -2,7 +2,7 @@ import { Card } from '@/components/ui/card';
 import { ShortId } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import type { activeJobs } from '@/server/dashboard/activity';
-import { jobKindLabel } from './labels';
+import { jobKindLabel, statusLabel } from './labels';
 
 /** Work under way: running and queued jobs by kind, then the first few of each. */
 export function JobsPanel({ jobs, backupServiceUp }: { jobs: Awaited<ReturnType<typeof activeJobs>>; backupServiceUp: boolean }) {
@@ -11,13 +11,13 @@ export function JobsPanel({ jobs, backupServiceUp }: { jobs: Awaited<ReturnType<
       <div data-testid="jobs-panel">
         <dl className="grid grid-cols-2 gap-3">
           <div className="rounded-md bg-slate-50 px-3 py-2">
-            <dt className="text-xs font-medium text-slate-500">Running</dt>
+            <dt className="text-xs font-medium text-slate-500">{statusLabel('running')}</dt>
             <dd className="text-2xl font-semibold text-slate-900" data-testid="jobs-running">
               {jobs.running}
             </dd>
           </div>
           <div className="rounded-md bg-slate-50 px-3 py-2">
-            <dt className="text-xs font-medium text-slate-500">Queued</dt>
+            <dt className="text-xs font-medium text-slate-500">{statusLabel('queued')}</dt>
             <dd className="text-2xl font-semibold text-slate-900" data-testid="jobs-queued">
               {jobs.queued}
             </dd>
@@ -39,10 +39,13 @@ export function JobsPanel({ jobs, backupServiceUp }: { jobs: Awaited<ReturnType<
                 </span>
                 <span className="text-xs text-slate-500">
                   {j.status === 'running' ? (
-                    <>running{progressText(j.progress)}</>
+                    <>
+                      {statusLabel('running')}
+                      {progressText(j.progress)}
+                    </>
                   ) : (
                     <>
-                      queued <LocalTime value={j.createdAt} relative />
+                      {statusLabel('queued')} <LocalTime value={j.createdAt} relative />
                     </>
                   )}
                 </span>

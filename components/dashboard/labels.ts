@@ -1,3 +1,6 @@
+/** Statuses (a job's, a volume's protection…) in the same words as every badge, filter and event line. */
+export { statusLabel } from '@/components/status/status-labels';
+
 /** Jobs in the console's words. */
 const JOB_KINDS: Record<string, string> = {
   ping: 'Ping',

@@ -3,12 +3,13 @@ import { Badge } from '@/components/ui/badge';
 import { Card } from '@/components/ui/card';
 import { LocalTime } from '@/components/ui/time';
 import type { ProtectionSummary } from '@/server/dashboard/protection';
+import { statusLabel } from './labels';
 import type { DashboardLinks } from './links';
 
 const SEGMENTS = [
-  { state: 'protected', label: 'Protected', bar: 'bg-emerald-500', text: 'text-emerald-700' },
-  { state: 'unprotected', label: 'Unprotected', bar: 'bg-amber-400', text: 'text-amber-700' },
-  { state: 'failing', label: 'Failing', bar: 'bg-red-500', text: 'text-red-700' },
+  { state: 'protected', bar: 'bg-emerald-500', text: 'text-emerald-700' },
+  { state: 'unprotected', bar: 'bg-amber-400', text: 'text-amber-700' },
+  { state: 'failing', bar: 'bg-red-500', text: 'text-red-700' },
 ] as const;
 
 /** Volumes with a recent good backup, without one, or whose last backup failed or is damaged; the worst few named. */
@@ -31,7 +32,7 @@ export function ProtectionPanel({
         <dl className="grid grid-cols-3 gap-3">
           {SEGMENTS.map((s) => (
             <div key={s.state} className="rounded-md bg-slate-50 px-3 py-2">
-              <dt className="text-xs font-medium text-slate-500">{s.label}</dt>
+              <dt className="text-xs font-medium text-slate-500">{statusLabel(s.state)}</dt>
               <dd className={`text-2xl font-semibold ${s.text}`} data-testid={`protection-${s.state}`}>
                 {counts[s.state].toLocaleString('en')}
               </dd>
@@ -54,7 +55,7 @@ export function ProtectionPanel({
           <ul className="mt-3 divide-y divide-slate-100 text-sm" aria-label="Volumes that need attention">
             {protection.attention.map((v) => (
               <li key={v.volumeId} className="flex flex-wrap items-baseline gap-x-2 gap-y-0.5 py-1.5">
-                <Badge tone={v.state === 'failing' ? 'red' : 'amber'}>{v.state === 'failing' ? 'failing' : 'unprotected'}</Badge>
+                <Badge tone={v.state === 'failing' ? 'red' : 'amber'}>{statusLabel(v.state)}</Badge>
                 <Link href={links.volume(v.volumeId)} className="font-medium text-slate-900 hover:underline">
                   {v.volumeName || v.volumeId.slice(0, 8)}
                 </Link>

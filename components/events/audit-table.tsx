@@ -1,3 +1,4 @@
+import { StatusChange } from '@/components/status/status-badge';
 import { Badge } from '@/components/ui/badge';
 import { ShortId, Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
@@ -47,7 +48,7 @@ export function AuditTable({ events }: { events: AuditEventView[] }) {
                 <ShortId id={e.resourceId} />
               </Td>
               <Td className="hidden text-xs xl:table-cell">
-                {e.fromStatus || e.toStatus ? `${e.fromStatus ?? '—'} → ${e.toStatus ?? '—'}` : ''}
+                <StatusChange from={e.fromStatus} to={e.toStatus} />
               </Td>
               <Td>
                 <div className="max-w-32 truncate font-mono text-xs text-slate-500 xl:max-w-56" title={detail || undefined}>

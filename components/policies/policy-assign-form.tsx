@@ -4,6 +4,7 @@ import { useRouter } from 'next/navigation';
 import { ActionForm } from '@/components/ui/action-form';
 import { Checkbox } from '@/components/ui/field';
 import { assignVolumesAction } from '@/server/policies/actions';
+import { statusLabel } from '@/components/status/status-labels';
 
 /** The project's volumes with a tick for each one on the policy; saving replaces the set. */
 export function PolicyAssignForm({
@@ -31,7 +32,7 @@ export function PolicyAssignForm({
                 key={v.id}
                 name="volumeIds"
                 value={v.id}
-                label={`${v.name ?? v.id} (${v.status})`}
+                label={`${v.name ?? v.id} (${statusLabel(v.status)})`}
                 defaultChecked={assigned.includes(v.id)}
               />
             ))}

@@ -1,7 +1,8 @@
-import { Badge, type Tone } from '@/components/ui/badge';
+import type { Tone } from '@/components/ui/badge';
 import { formatDuration } from '@/components/ui/format';
 import { ShortId, Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
+import { StatusBadge } from '@/components/status/status-badge';
 
 const TONES: Record<string, Tone> = { started: 'blue', succeeded: 'green', failed: 'red', skipped: 'amber' };
 
@@ -52,7 +53,7 @@ export function PolicyRunsTable({ runs, label = 'Runs' }: { runs: RunView[]; lab
                 <LocalTime value={run.startedAt} />
               </Td>
               <Td>
-                <Badge tone={TONES[run.status] ?? 'slate'}>{run.status}</Badge>
+                <StatusBadge status={run.status} tone={TONES[run.status] ?? 'slate'} />
                 {run.reason && <p className="mt-1 text-xs text-slate-600">{run.reason}</p>}
               </Td>
               <Td>{seconds === null ? '—' : formatDuration(seconds)}</Td>

@@ -4,6 +4,7 @@ import { Card } from '@/components/ui/card';
 import { LocalTime } from '@/components/ui/time';
 import type { Actor } from '@/server/auth/actor';
 import { RECENT_BACKUP_DAYS, volumeProtection } from '@/server/policies/queries';
+import { statusLabel } from '@/components/status/status-labels';
 
 /** The volume page's "Backup policies" card: its policies and next runs, its last backup, or "unprotected". */
 export async function VolumeProtection({ actor, volumeId, projectId }: { actor: Actor; volumeId: string; projectId: string }) {
@@ -16,7 +17,7 @@ export async function VolumeProtection({ actor, volumeId, projectId }: { actor: 
         actions={
           protection.unprotected ? (
             <span data-testid="unprotected">
-              <Badge tone="red">unprotected</Badge>
+              <Badge tone="red">{statusLabel('unprotected')}</Badge>
             </span>
           ) : undefined
         }

@@ -10,6 +10,7 @@ import { Field, Select } from '@/components/ui/field';
 import { Notice } from '@/components/ui/notice';
 import { ShortId, Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
+import { statusLabel } from '@/components/status/status-labels';
 
 interface Scanned {
   id: string;
@@ -62,7 +63,7 @@ export function RebuildPanel({ initial, projects }: { initial: Scan | null; proj
         </Button>
         {scan && (
           <span className="text-sm text-slate-500">
-            Last scan <LocalTime value={scan.job.createdAt} relative />: {scan.job.status}
+            Last scan <LocalTime value={scan.job.createdAt} relative />: {statusLabel(scan.job.status)}
             {scan.job.error ? ` — ${scan.job.error}` : ''}
           </span>
         )}

@@ -8,6 +8,7 @@ import { backupKeys } from '@/components/backups/backup-dialogs';
 import { Button } from '@/components/ui/button';
 import { Dialog } from '@/components/ui/dialog';
 import { Notice } from '@/components/ui/notice';
+import { statusLabel } from '@/components/status/status-labels';
 
 const CHOICES = [
   {
@@ -45,7 +46,8 @@ export function ResetBackupDialog({ backupId, status }: { backupId: string; stat
       </Button>
       <Dialog open={open} onClose={() => setOpen(false)} title="Reset the backup's status">
         <p className="mb-3 text-sm text-slate-600">
-          Current status: <strong>{status}</strong>. Use this when a backup is stuck, for example after a worker was lost mid-transfer.
+          Current status: <strong>{statusLabel(status)}</strong>. Use this when a backup is stuck, for example after a worker was lost
+          mid-transfer.
         </p>
         <fieldset className="space-y-3">
           <legend className="sr-only">New status</legend>

@@ -12,6 +12,7 @@ import { Field, Select, TextInput } from '@/components/ui/field';
 import { Notice } from '@/components/ui/notice';
 import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
+import { StatusBadge } from '@/components/status/status-badge';
 
 interface Service {
   id: number;
@@ -245,14 +246,13 @@ function PingCard({ services, pings, onSent }: { services: Service[]; pings: Pin
                     {p.targetBinary} on {p.targetHost ?? 'any host'}
                   </Td>
                   <Td>
-                    <Badge
+                    <StatusBadge
+                      status={p.status}
                       tone={
                         p.status === 'succeeded' ? 'green' : p.status === 'failed' ? 'red' : p.status === 'cancelled' ? 'amber' : 'blue'
                       }
                       pulse={p.status === 'running' || p.status === 'queued'}
-                    >
-                      {p.status}
-                    </Badge>
+                    />
                   </Td>
                   <Td>{p.result?.host ?? '—'}</Td>
                   <Td>{p.result?.durationMs !== undefined ? `${p.result.durationMs} ms` : '—'}</Td>

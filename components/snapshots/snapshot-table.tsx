@@ -5,7 +5,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
 import { CreateBackupDialog } from '@/components/backups/backup-dialogs';
 import { ActionForm } from '@/components/ui/action-form';
-import { Button } from '@/components/ui/button';
+import { Button, buttonClass } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/card';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { RowMenu } from '@/components/ui/row-menu';
@@ -20,7 +20,8 @@ import type { SnapshotListRow } from '@/server/snapshots/queries';
 import { listHref } from '@/components/ui/list/list-url';
 import { SortHeader } from '@/components/ui/list/sort-header';
 import { CreateVolumeDialog } from '@/components/volumes/volume-dialogs';
-import { isWorking, StatusBadge } from '@/components/volumes/volume-status-badge';
+import { isWorking, StatusBadge } from '@/components/status/status-badge';
+import { statusLabel } from '@/components/status/status-labels';
 
 type Row = Omit<SnapshotListRow, 'createdAt'> & { createdAt: string | Date };
 export interface SnapshotPage {
@@ -92,7 +93,16 @@ export function SnapshotTable({
         </div>
       )}
       {data.rows.length === 0 ? (
-        <EmptyState title={query.q || query.status ? 'No snapshots match these filters' : 'No snapshots yet'}>
+        <EmptyState
+          title={query.q || query.status ? 'No snapshots match these filters' : 'No snapshots yet'}
+          action={
+            canWrite ? (
+              <Link href={volumeBase} className={buttonClass('primary')}>
+                Choose a volume to snapshot
+              </Link>
+            ) : undefined
+          }
+        >
           Snapshot a volume from its page. A snapshot freezes the volume&apos;s content; you can create new volumes from it.
         </EmptyState>
       ) : (
@@ -234,11 +244,16 @@ export function SnapshotTable({
             {(errors) => (
               <>
                 <input type="hidden" name="id" value={resetting.id} />
-                <Field label="Status" name="status" error={errors.status} hint={`Now ${resetting.status}. Only the database changes.`}>
+                <Field
+                  label="Status"
+                  name="status"
+                  error={errors.status}
+                  hint={`Now ${statusLabel(resetting.status)}. Only the database changes.`}
+                >
                   <Select name="status" defaultValue="available" error={errors.status}>
                     {SNAPSHOT_STATUSES.map(([s, meaning]) => (
                       <option key={s} value={s}>
-                        {s} — {meaning}
+                        {statusLabel(s)} — {meaning}
                       </option>
                     ))}
                   </Select>

@@ -25,7 +25,8 @@ import { checkVolumeOperation, type VolumeOperation } from '@/server/volumes/ope
 import type { VolumeDetail } from '@/server/volumes/queries';
 import { volumeKeys } from './volume-table';
 import { AttachDialog, CreateVolumeDialog, ExtendDialog, ResetVolumeDialog, SnapshotDialog, UploadDialog } from './volume-dialogs';
-import { isWorking, StatusBadge, VolumeStatusBadges } from './volume-status-badge';
+import { isWorking, StatusBadge, StatusChange, StatusText } from '@/components/status/status-badge';
+import { VolumeStatusBadges } from './volume-status-badge';
 import { formatBytes } from '@/components/ui/format';
 
 type Serialized<T> = T extends Date
@@ -183,9 +184,13 @@ export function VolumeDetailView({
               <StatusBadge status={v.status} />
             </Prop>
             <Prop label="Backup status">
-              <span data-testid="backup-status-value">{v.backupStatus ?? <span className="text-slate-400">none</span>}</span>
+              <span data-testid="backup-status-value">
+                {v.backupStatus ? <StatusText status={v.backupStatus} /> : <span className="text-slate-400">none</span>}
+              </span>
             </Prop>
-            <Prop label="Attach status">{v.attachStatus}</Prop>
+            <Prop label="Attach status">
+              <StatusText status={v.attachStatus} />
+            </Prop>
             <Prop label="Project">{v.projectName}</Prop>
             <Prop label="Host">
               <span className="font-mono text-xs">{v.host ?? '—'}</span>
@@ -271,7 +276,7 @@ export function VolumeDetailView({
                 <li key={j.id} className="text-sm" data-testid="job-progress">
                   <div className="mb-1 flex justify-between">
                     <span>
-                      {JOB_LABELS[j.kind] ?? j.kind} · {j.status}
+                      {JOB_LABELS[j.kind] ?? j.kind} · <StatusText status={j.status} />
                     </span>
                     {progress?.totalBytes ? (
                       <span className="text-slate-500">
@@ -313,7 +318,9 @@ export function VolumeDetailView({
                 <tr key={a.id}>
                   <Td className="font-medium text-slate-900">{a.instanceName}</Td>
                   <Td className="font-mono text-xs">{a.mountpoint}</Td>
-                  <Td>{a.attachStatus}</Td>
+                  <Td>
+                    <StatusText status={a.attachStatus} />
+                  </Td>
                   <Td>
                     <LocalTime value={a.attachedAt} />
                   </Td>
@@ -411,18 +418,14 @@ export function VolumeDetailView({
         {data.events.length === 0 ? (
           <p className="text-sm text-slate-500">No events.</p>
         ) : (
-          <ol className="space-y-2 text-sm">
+          <ol className="space-y-2 text-sm" data-testid="volume-events">
             {data.events.map((e) => (
-              <li key={e.id} className="flex flex-wrap items-baseline gap-x-3">
+              <li key={e.id} data-testid="event" className="flex flex-wrap items-baseline gap-x-3">
                 <span className="w-44 shrink-0 text-xs text-slate-500">
                   <LocalTime value={e.at} />
                 </span>
                 <span className="font-medium text-slate-900">{e.action.replaceAll('_', ' ')}</span>
-                {(e.fromStatus || e.toStatus) && (
-                  <span className="text-slate-600">
-                    {e.fromStatus ?? '—'} → {e.toStatus ?? '—'}
-                  </span>
-                )}
+                <StatusChange from={e.fromStatus} to={e.toStatus} className="text-slate-600" />
                 <span className="text-xs text-slate-500">by {e.actorName ?? 'system'}</span>
               </li>
             ))}

@@ -10,6 +10,7 @@ import { ProgressBar } from '@/components/ui/progress-bar';
 import { createSnapshotAction } from '@/server/snapshots/actions';
 import { attachVolumeAction, createVolumeAction, extendVolumeAction, resetVolumeAction } from '@/server/volumes/actions';
 import { formatBytes } from '@/components/ui/format';
+import { statusLabel } from '@/components/status/status-labels';
 
 export interface SnapshotChoice {
   id: string;
@@ -351,11 +352,11 @@ const VOLUME_STATUSES: [string, string][] = [
   ['maintenance', 'blocked for every operation'],
 ];
 const BACKUP_STATUS_CHOICES: [string, string][] = [
-  ['none', 'none: no backup work (clears a stuck one)'],
-  ['backing-up', 'backing-up: blocks delete, a second backup, upload, restore-into'],
-  ['error_backing-up', 'error_backing-up: a backup failed; blocks nothing'],
-  ['restoring-backup', 'restoring-backup: blocks every other operation'],
-  ['error_restoring', 'error_restoring: partial data; blocks attach, snapshot, backup, extend'],
+  ['none', 'no backup work (clears a stuck one)'],
+  ['backing-up', 'blocks delete, a second backup, upload, restore-into'],
+  ['error_backing-up', 'a backup failed; blocks nothing'],
+  ['restoring-backup', 'blocks every other operation'],
+  ['error_restoring', 'partial data; blocks attach, snapshot, backup, extend'],
 ];
 
 export function ResetVolumeDialog({
@@ -386,12 +387,12 @@ export function ResetVolumeDialog({
             <p className="text-sm text-slate-600">
               Only the database changes; nothing on the backend is touched. Use it for a volume stuck after a worker failure.
             </p>
-            <Field label="Status" name="status" error={errors.status} hint={`Now ${volume.status}.`}>
+            <Field label="Status" name="status" error={errors.status} hint={`Now ${statusLabel(volume.status)}.`}>
               <Select name="status" defaultValue="" error={errors.status}>
                 <option value="">Leave as is</option>
                 {VOLUME_STATUSES.map(([s, meaning]) => (
                   <option key={s} value={s}>
-                    {s} — {meaning}
+                    {statusLabel(s)} — {meaning}
                   </option>
                 ))}
               </Select>
@@ -400,20 +401,25 @@ export function ResetVolumeDialog({
               label="Attach status"
               name="attachStatus"
               error={errors.attachStatus}
-              hint={`Now ${volume.attachStatus}. Detached also ends every attachment.`}
+              hint={`Now ${statusLabel(volume.attachStatus)}. Detached also ends every attachment.`}
             >
               <Select name="attachStatus" defaultValue="" error={errors.attachStatus}>
                 <option value="">Leave as is</option>
-                <option value="attached">attached</option>
-                <option value="detached">detached</option>
+                <option value="attached">{statusLabel('attached')}</option>
+                <option value="detached">{statusLabel('detached')}</option>
               </Select>
             </Field>
-            <Field label="Backup status" name="backupStatus" error={errors.backupStatus} hint={`Now ${volume.backupStatus ?? 'none'}.`}>
+            <Field
+              label="Backup status"
+              name="backupStatus"
+              error={errors.backupStatus}
+              hint={`Now ${volume.backupStatus ? statusLabel(volume.backupStatus) : 'none'}.`}
+            >
               <Select name="backupStatus" defaultValue="" error={errors.backupStatus}>
                 <option value="">Leave as is</option>
                 {BACKUP_STATUS_CHOICES.map(([s, meaning]) => (
                   <option key={s} value={s}>
-                    {meaning}
+                    {s === 'none' ? 'None' : statusLabel(s)} — {meaning}
                   </option>
                 ))}
               </Select>

@@ -21,7 +21,9 @@ import type { VolumeListRow } from '@/server/volumes/queries';
 import { listHref } from '@/components/ui/list/list-url';
 import { SortHeader } from '@/components/ui/list/sort-header';
 import { CreateVolumeDialog, type SnapshotChoice } from './volume-dialogs';
-import { isWorking, VolumeStatusBadges } from './volume-status-badge';
+import { isWorking } from '@/components/status/status-badge';
+import { VolumeStatusBadges } from './volume-status-badge';
+import { statusLabel } from '@/components/status/status-labels';
 
 type Row = Omit<VolumeListRow, 'createdAt'> & { createdAt: string | Date };
 export interface VolumePage {
@@ -95,26 +97,30 @@ export function VolumeTable({
   const allSelected = data.rows.length > 0 && data.rows.every((r) => selected.has(r.id));
   const selectedRows = data.rows.filter((r) => selected.has(r.id));
   const detail = (id: string) => `${base}/${id}`;
+  // Nothing to list and nothing filtered away: the empty state below is the whole page, with its one Create button.
+  const nothingYet = data.total === 0 && !query.q && !query.status;
 
   return (
     <div>
-      <div className="mb-3 flex items-center justify-between gap-3">
-        {canWrite ? (
-          <div className="flex items-center gap-2">
-            <Button variant="danger" size="sm" disabled={selectedRows.length === 0} onClick={() => setConfirming(true)}>
-              Delete selected{selectedRows.length ? ` (${selectedRows.length})` : ''}
-            </Button>
-            {selectedRows.length > 0 && (
-              <Button variant="ghost" size="sm" onClick={() => setSelected(new Set())}>
-                Clear selection
+      {!(nothingYet && canWrite) && (
+        <div className="mb-3 flex items-center justify-between gap-3">
+          {canWrite ? (
+            <div className="flex items-center gap-2">
+              <Button variant="danger" size="sm" disabled={selectedRows.length === 0} onClick={() => setConfirming(true)}>
+                Delete selected{selectedRows.length ? ` (${selectedRows.length})` : ''}
               </Button>
-            )}
-          </div>
-        ) : (
-          <p className="text-sm text-slate-500">You can read this project&apos;s volumes but not change them (reader role).</p>
-        )}
-        {createIn && <Button onClick={() => setCreating(true)}>Create volume</Button>}
-      </div>
+              {selectedRows.length > 0 && (
+                <Button variant="ghost" size="sm" onClick={() => setSelected(new Set())}>
+                  Clear selection
+                </Button>
+              )}
+            </div>
+          ) : (
+            <p className="text-sm text-slate-500">You can read this project&apos;s volumes but not change them (reader role).</p>
+          )}
+          {createIn && <Button onClick={() => setCreating(true)}>Create volume</Button>}
+        </div>
+      )}
       {notice && (
         <div className="mb-3">
           <Notice tone={notice.tone}>{notice.text}</Notice>
@@ -122,10 +128,12 @@ export function VolumeTable({
       )}
       {data.rows.length === 0 ? (
         <EmptyState
-          title={data.total === 0 && !query.q && !query.status ? 'No volumes yet' : 'No volumes match these filters'}
+          title={nothingYet ? 'No volumes yet' : 'No volumes match these filters'}
           action={createIn ? <Button onClick={() => setCreating(true)}>Create volume</Button> : undefined}
         >
-          A volume is a block device of a fixed size. Create one, upload an image onto it, snapshot it and back it up.
+          {canWrite
+            ? 'A volume is a block device of a fixed size. Create one, upload an image onto it, snapshot it and back it up.'
+            : 'Members of this project create volumes; they show up here.'}
         </EmptyState>
       ) : (
         <Table label="Volumes">
@@ -303,7 +311,7 @@ function Protection({ row }: { row: Row }) {
   if (row.unprotected) {
     return (
       <div className="mt-1" data-testid="unprotected" title="No backup policy, and no good backup in the last 7 days">
-        <Badge tone="amber">unprotected</Badge>
+        <Badge tone="amber">{statusLabel('unprotected')}</Badge>
       </div>
     );
   }

@@ -5,6 +5,7 @@ import { QuotaMeters } from '@/components/identity/quota-meters';
 import { buttonClass } from '@/components/ui/button';
 import { EmptyState, PageHeader } from '@/components/ui/card';
 import { ListFilters } from '@/components/ui/list/list-filters';
+import { statusOptions } from '@/components/status/status-labels';
 import { pickListQuery } from '@/components/ui/list/search-params';
 import { currentProject, requirePageActor } from '@/server/auth/session';
 import { BACKUP_INTEGRITY_STATES, BACKUP_STATUSES, listBackups, recentRestoreTests } from '@/server/backups/queries';
@@ -46,8 +47,8 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
       <ListFilters
         base="/backups"
         current={query}
-        statuses={BACKUP_STATUSES}
-        integrityStates={BACKUP_INTEGRITY_STATES}
+        statuses={statusOptions(BACKUP_STATUSES)}
+        integrityStates={statusOptions(BACKUP_INTEGRITY_STATES)}
         searchLabel="Name or id"
         keep={['volumeId']}
       />
@@ -75,7 +76,8 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
           )
         }
       />
-      <RestoreTestsCard tests={tests} base="/backups" />
+      {/* With no backup yet there is nothing to test: the list's empty state is the page's one "nothing here". */}
+      {(tests.length > 0 || page.total > 0) && <RestoreTestsCard tests={tests} base="/backups" />}
     </>
   );
 }

@@ -8,6 +8,7 @@ import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { currentProject, requirePageActor } from '@/server/auth/session';
 import { listPolicies } from '@/server/policies/queries';
+import { StatusBadge } from '@/components/status/status-badge';
 
 export const metadata: Metadata = { title: 'Backup policies' };
 
@@ -65,9 +66,10 @@ export default async function PoliciesPage() {
                 <Td>
                   {lastRun ? (
                     <>
-                      <Badge tone={lastRun.status === 'succeeded' ? 'green' : lastRun.status === 'started' ? 'blue' : 'red'}>
-                        {lastRun.status}
-                      </Badge>{' '}
+                      <StatusBadge
+                        status={lastRun.status}
+                        tone={lastRun.status === 'succeeded' ? 'green' : lastRun.status === 'started' ? 'blue' : 'red'}
+                      />{' '}
                       <LocalTime value={lastRun.startedAt} relative />
                     </>
                   ) : (

@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import { SnapshotTable } from '@/components/snapshots/snapshot-table';
 import { EmptyState, PageHeader } from '@/components/ui/card';
 import { ListFilters } from '@/components/ui/list/list-filters';
+import { statusOptions } from '@/components/status/status-labels';
 import { pickListQuery } from '@/components/ui/list/search-params';
 import { currentProject, requirePageActor } from '@/server/auth/session';
 import { listSnapshots } from '@/server/snapshots/queries';
@@ -23,7 +24,7 @@ export default async function SnapshotsPage({ searchParams }: { searchParams: Pr
         title="Snapshots"
         description={`Point-in-time copies of project ${project.name}'s volumes. Create a snapshot from a volume's page.`}
       />
-      <ListFilters base="/snapshots" current={query} statuses={SNAPSHOT_FILTER_STATUSES} searchLabel="Name or id" />
+      <ListFilters base="/snapshots" current={query} statuses={statusOptions(SNAPSHOT_FILTER_STATUSES)} searchLabel="Name or id" />
       <SnapshotTable
         initial={page}
         query={query}

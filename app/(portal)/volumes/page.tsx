@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import { QuotaMeters } from '@/components/identity/quota-meters';
 import { EmptyState, PageHeader } from '@/components/ui/card';
 import { ListFilters } from '@/components/ui/list/list-filters';
+import { statusOptions } from '@/components/status/status-labels';
 import { pickListQuery } from '@/components/ui/list/search-params';
 import { VolumeTable } from '@/components/volumes/volume-table';
 import { currentProject, requirePageActor } from '@/server/auth/session';
@@ -33,7 +34,7 @@ export default async function VolumesPage({ searchParams }: { searchParams: Prom
       <section aria-label="Usage" className="mb-6">
         <QuotaMeters quotas={quotas.filter((q) => ['volumes', 'snapshots', 'gigabytes'].includes(q.resource))} />
       </section>
-      <ListFilters base="/volumes" current={query} statuses={VOLUME_FILTER_STATUSES} searchLabel="Name or id" />
+      <ListFilters base="/volumes" current={query} statuses={statusOptions(VOLUME_FILTER_STATUSES)} searchLabel="Name or id" />
       <VolumeTable
         initial={page}
         query={query}

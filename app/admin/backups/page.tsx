@@ -3,6 +3,7 @@ import { BackupForProject } from '@/components/backups/backup-for-project';
 import { BackupTable } from '@/components/backups/backup-table';
 import { Card, PageHeader } from '@/components/ui/card';
 import { ListFilters } from '@/components/ui/list/list-filters';
+import { statusOptions } from '@/components/status/status-labels';
 import { pickListQuery } from '@/components/ui/list/search-params';
 import { requireAdminPage } from '@/server/auth/session';
 import { BACKUP_INTEGRITY_STATES, BACKUP_STATUSES, listBackups, recentRestoreTests } from '@/server/backups/queries';
@@ -38,8 +39,8 @@ export default async function AdminBackupsPage({
       <ListFilters
         base="/admin/backups"
         current={query}
-        statuses={BACKUP_STATUSES}
-        integrityStates={BACKUP_INTEGRITY_STATES}
+        statuses={statusOptions(BACKUP_STATUSES)}
+        integrityStates={statusOptions(BACKUP_INTEGRITY_STATES)}
         projects={projectList}
         searchLabel="Name or id"
         keep={['volumeId']}
@@ -63,7 +64,8 @@ export default async function AdminBackupsPage({
       >
         <IntegrityScheduleForm scrubEveryDays={schedule.scrubEveryDays} restoreTestEveryDays={schedule.restoreTestEveryDays} />
       </Card>
-      <RestoreTestsCard tests={tests} base="/admin/backups" />
+      {/* With no backup listed there is nothing to test: the list's empty state is the page's one "nothing here". */}
+      {(tests.length > 0 || page.total > 0) && <RestoreTestsCard tests={tests} base="/admin/backups" />}
     </>
   );
 }

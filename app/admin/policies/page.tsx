@@ -8,6 +8,7 @@ import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { requireAdminPage } from '@/server/auth/session';
 import { adminPolicyOverview } from '@/server/policies/queries';
+import { StatusBadge } from '@/components/status/status-badge';
 
 export const metadata: Metadata = { title: 'Backup policies' };
 
@@ -50,9 +51,10 @@ export default async function AdminPoliciesPage() {
               </Td>
               <Td>
                 {lastRun ? (
-                  <Badge tone={lastRun.status === 'succeeded' ? 'green' : lastRun.status === 'started' ? 'blue' : 'red'}>
-                    {lastRun.status}
-                  </Badge>
+                  <StatusBadge
+                    status={lastRun.status}
+                    tone={lastRun.status === 'succeeded' ? 'green' : lastRun.status === 'started' ? 'blue' : 'red'}
+                  />
                 ) : (
                   '—'
                 )}

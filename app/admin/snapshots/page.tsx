@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import { SnapshotTable } from '@/components/snapshots/snapshot-table';
 import { PageHeader } from '@/components/ui/card';
 import { ListFilters } from '@/components/ui/list/list-filters';
+import { statusOptions } from '@/components/status/status-labels';
 import { pickListQuery } from '@/components/ui/list/search-params';
 import { requireAdminPage } from '@/server/auth/session';
 import { projectOptions } from '@/server/identity/queries';
@@ -24,7 +25,7 @@ export default async function AdminSnapshotsPage({
       <ListFilters
         base="/admin/snapshots"
         current={query}
-        statuses={SNAPSHOT_FILTER_STATUSES}
+        statuses={statusOptions(SNAPSHOT_FILTER_STATUSES)}
         projects={projectList}
         searchLabel="Name or id"
       />

@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import { PageHeader } from '@/components/ui/card';
 import { ListFilters } from '@/components/ui/list/list-filters';
+import { statusOptions } from '@/components/status/status-labels';
 import { pickListQuery } from '@/components/ui/list/search-params';
 import { VolumeTable } from '@/components/volumes/volume-table';
 import { requireAdminPage } from '@/server/auth/session';
@@ -20,7 +21,7 @@ export default async function AdminVolumesPage({ searchParams }: { searchParams:
       <ListFilters
         base="/admin/volumes"
         current={query}
-        statuses={VOLUME_FILTER_STATUSES}
+        statuses={statusOptions(VOLUME_FILTER_STATUSES)}
         projects={projectList}
         searchLabel="Name or id"
       />

@@ -1,6 +1,11 @@
 import Link from 'next/link';
 import { buttonClass } from '@/components/ui/button';
 
+export interface FilterOption {
+  value: string;
+  label: string;
+}
+
 /** A GET form: filters live in the URL, so a filtered list can be bookmarked and shared. */
 export function ListFilters({
   base,
@@ -13,9 +18,10 @@ export function ListFilters({
 }: {
   base: string;
   current: Record<string, string | undefined>;
-  statuses: readonly string[];
+  /** Each status's value (what the URL and the API carry) and label (the words its badges use). */
+  statuses: readonly FilterOption[];
   /** Offers a filter on what is known of each backup's objects (backups only). */
-  integrityStates?: readonly string[];
+  integrityStates?: readonly FilterOption[];
   projects?: { id: string; name: string }[];
   searchLabel: string;
   /** Filters set elsewhere (e.g. a volume id from a link) that applying this form keeps. */
@@ -38,8 +44,8 @@ export function ListFilters({
         <select name="status" defaultValue={current.status ?? ''} className={`mt-1 block w-44 ${control}`}>
           <option value="">Any status</option>
           {statuses.map((s) => (
-            <option key={s} value={s}>
-              {s}
+            <option key={s.value} value={s.value}>
+              {s.label}
             </option>
           ))}
         </select>
@@ -50,8 +56,8 @@ export function ListFilters({
           <select name="integrity" defaultValue={current.integrity ?? ''} className={`mt-1 block w-40 ${control}`}>
             <option value="">Any</option>
             {integrityStates.map((s) => (
-              <option key={s} value={s}>
-                {s === 'unchecked' ? 'not verified' : s}
+              <option key={s.value} value={s.value}>
+                {s.label}
               </option>
             ))}
           </select>
