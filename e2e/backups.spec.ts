@@ -70,13 +70,38 @@ async function computeChecksum(page: Page): Promise<string> {
   return (await page.getByTestId('volume-checksum').textContent())!;
 }
 
-/** Reads the progress bar twice, seconds apart, and expects it to have moved with a measured rate. */
+/** The bar's percent, or null once the transfer has ended and the bar is gone. */
+async function percentOf(progress: Locator): Promise<number | null> {
+  const value = await progress.getAttribute('data-percent', { timeout: 1_000 }).catch(() => null);
+  return value === null ? null : Number(value);
+}
+
+/**
+ * Expects a live bar: a partial percent, then a larger one with a measured rate and time left. When
+ * the transfer ends before the next reading (how fast depends on the machine), the partial percent
+ * seen while it ran is what shows the bar was live.
+ */
 async function expectMovingProgress(progress: Locator) {
   await expect(progress).toBeVisible({ timeout: 15_000 });
-  await expect.poll(async () => Number(await progress.getAttribute('data-percent')), { timeout: 15_000 }).toBeGreaterThan(0);
-  const first = Number(await progress.getAttribute('data-percent'));
-  await expect.poll(async () => Number(await progress.getAttribute('data-percent')), { timeout: 15_000 }).toBeGreaterThan(first);
-  await expect(progress.getByTestId('transfer-rate')).toHaveText(/\/s · .* left/, { timeout: 10_000 });
+  await expect.poll(async () => (await percentOf(progress)) ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
+  const first = (await percentOf(progress)) ?? 100;
+  expect(first, 'a partial percent is shown while the transfer runs').toBeLessThan(100);
+  let sawRate = false;
+  await expect
+    .poll(
+      async () => {
+        const now = await percentOf(progress);
+        if (now === null) return 'ended';
+        const rate = await progress
+          .getByTestId('transfer-rate')
+          .textContent({ timeout: 1_000 })
+          .catch(() => null);
+        sawRate ||= /\/s · .* left/.test(rate ?? '');
+        return now > first && sawRate ? 'moved' : 'waiting';
+      },
+      { timeout: 20_000 },
+    )
+    .not.toBe('waiting');
 }
 
 test.describe('backups', () => {
