@@ -8,7 +8,6 @@ import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/card';
 import { bulkOutcome } from '@/components/ui/bulk-outcome';
-import type { ShownNotice } from '@/components/ui/followed-notice';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { RowMenu } from '@/components/ui/row-menu';
 import { listHref } from '@/components/ui/list/list-url';
@@ -27,6 +26,7 @@ import { backupKeys, RestoreBackupDialog } from './backup-dialogs';
 import { isTransferring, TransferProgress, useTransferRates } from './backup-progress';
 import { IntegrityBadge } from './integrity-badge';
 import { statusLabel } from '@/components/status/status-labels';
+import { type RowOutcome, useRowJobNotice } from './use-row-job-notice';
 
 type Serialized<T> = T extends Date
   ? string
@@ -92,6 +92,21 @@ export function BackupSourceCell({
   );
 }
 
+/** How a delete, force delete or cancel started from the list ended: gone, failed with its reason, or a restore stopped. */
+function endOf(kind: 'delete' | 'force' | 'cancel', before: BackupRowData): RowOutcome<BackupRowData> {
+  const label = before.name ?? before.id.slice(0, 8);
+  return (current) => {
+    if (!current) {
+      if (kind === 'cancel') return { tone: 'success', text: `Backup ${label} cancelled: what it wrote was removed.` };
+      const merged = kind === 'delete' && before.hasDependentBackups ? ', merged into its incrementals first' : '';
+      return { tone: 'success', text: `Backup ${label} deleted${merged}.` };
+    }
+    if (current.status === 'available' && before.status === 'restoring')
+      return { tone: 'info', text: `The restore from ${label} was cancelled.` };
+    return { tone: 'error', text: `Backup ${label} is ${current.status}${current.failReason ? `: ${current.failReason}` : ''}.` };
+  };
+}
+
 /** Why a backup cannot be deleted now, or null when it can. */
 export function deleteRefusal(row: { status: string; hasDependentBackups: boolean }): string | null {
   if (row.status !== 'available' && row.status !== 'error')
@@ -144,13 +159,15 @@ export function BackupTable({
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirming, setConfirming] = useState(false);
   const [dialog, setDialog] = useState<RowDialog>(null);
-  const [notice, setNotice] = useState<ShownNotice | null>(null);
+  const { notice, show: setNotice, follow } = useRowJobNotice(data.rows);
   const refresh = async () => {
     await queryClient.invalidateQueries({ queryKey: backupKeys.all });
     router.refresh();
   };
-  const after = async (result: ActionResult) => {
-    if (result.ok) setNotice(result.message ? { tone: 'success', text: result.message } : null);
+  /** After a row's action: its message follows the job it started (when `kind` is given) to how it ended. */
+  const after = async (result: ActionResult, kind?: 'delete' | 'force' | 'cancel') => {
+    if (result.ok && kind && dialog) follow(dialog.row, { tone: 'info', text: result.message }, endOf(kind, dialog.row));
+    else if (result.ok) setNotice(result.message ? { tone: 'success', text: result.message } : null);
     await refresh();
     return result;
   };
@@ -446,7 +463,7 @@ export function BackupTable({
         onClose={close}
         title={row?.status === 'restoring' ? 'Cancel this restore?' : 'Cancel this backup?'}
         confirmLabel={row?.status === 'restoring' ? 'Cancel restore' : 'Cancel backup'}
-        onConfirm={async () => after(await cancelBackupAction(row!.id))}
+        onConfirm={async () => after(await cancelBackupAction(row!.id), 'cancel')}
       >
         {row?.status === 'restoring' ? (
           <p>
@@ -462,7 +479,7 @@ export function BackupTable({
         onClose={close}
         title={`Delete backup ${row?.name ?? ''}?`}
         confirmLabel="Delete permanently"
-        onConfirm={async () => after(await deleteWithMergeAction(row!.id))}
+        onConfirm={async () => after(await deleteWithMergeAction(row!.id), 'delete')}
       >
         {row?.hasDependentBackups && <MergeDeleteNotice backup={row} />}
         <p>Deleted backups are not recoverable. Its {row?.size} GiB are released from the backup quota.</p>
@@ -472,7 +489,7 @@ export function BackupTable({
         onClose={close}
         title="Force-delete this backup?"
         confirmLabel="Force delete"
-        onConfirm={async () => after(await forceDeleteBackupAction(row!.id))}
+        onConfirm={async () => after(await forceDeleteBackupAction(row!.id), 'force')}
       >
         <p>
           {row?.status === 'creating'

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { NOTIFICATION_EVENT_KINDS } from './events';
 
-const name = z.string().trim().min(1, 'Give the target a name').max(100);
+const name = z.string({ error: 'Give the target a name' }).trim().min(1, 'Give the target a name').max(100);
 const events = z.array(z.enum(NOTIFICATION_EVENT_KINDS)).default([]);
 
 export const emailConfigSchema = z.object({
