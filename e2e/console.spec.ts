@@ -77,7 +77,7 @@ test.describe('the console speaks plainly and asks before destroying', () => {
     const options = restore.getByLabel('Restore to').locator('option');
     for (const twin of twins)
       await expect(options.filter({ hasText: twin.id.slice(0, 8) })).toHaveText(
-        new RegExp(`vol1 · ${twin.id.slice(0, 8)} · 1 GiB · available`),
+        new RegExp(`vol1 · ${twin.id.slice(0, 8)} · 1 GiB · Available`),
       );
     await restore.getByLabel('Restore to').selectOption(twins[0].id);
     await expect(restore.getByRole('button', { name: 'Overwrite and restore' })).toBeVisible();
