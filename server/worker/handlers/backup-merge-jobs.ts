@@ -3,7 +3,15 @@ import { childrenOf } from '../../backups/merge-reads';
 import { otherOwnersOf } from '../../backups/object-owners';
 import { backupStore } from '../../backups/store';
 import { completeBackupDelete, completeBackupMerge, failBackupMerge } from '../../backups/transitions';
-import { deleteBackupObjects, isBackupError, mergeBackup, mergedPrefix, type BackupStore, type MergeLayer } from '../../drivers/backup';
+import {
+  deleteBackupObjects,
+  isBackupError,
+  mergeBackup,
+  mergedPrefix,
+  verifyBackup,
+  type BackupStore,
+  type MergeLayer,
+} from '../../drivers/backup';
 import type { JobHandler } from './types';
 
 /**
@@ -11,7 +19,8 @@ import type { JobHandler } from './types';
  * a new prefix (merge.ts); then, in the fenced completion, the children switch to their new
  * prefixes and parents, the backup goes with its quota, and the objects no record names any more
  * are handed to `backup_objects_remove` jobs. Retried after a lost worker: the merge starts over,
- * discarding what the lost run left under the new prefixes. A merge that fails removes them.
+ * discarding what the lost run left under the new prefixes. A merge that fails removes them; one
+ * cancelled, or whose lease was lost, leaves them to the next run.
  */
 export const backupMergeHandler: JobHandler<'backup_merge'> = {
   async run({ job, env, signal, database, complete, reportProgress }) {
@@ -54,6 +63,12 @@ export const backupMergeHandler: JobHandler<'backup_merge'> = {
       container: layers[index]!.container,
       fromPrefix: layers[index]!.prefix,
     }));
+    // The switch names only what is there, whole: checked again right before it.
+    for (const child of merged) {
+      const check = await verifyBackup({ store, container: child.container, prefix: child.newPrefix });
+      if (!check.ok)
+        throw new Error(`Merge aborted: backup ${child.backupId} under ${child.newPrefix} is incomplete: ${check.problems.join('; ')}`);
+    }
     await complete({ ...result.total }, (tx) => completeBackupMerge(tx, backupId, job.id, merged, { ...result.total }));
   },
   onFailure: (tx, job, reason) => failBackupMerge(tx, job.payload.backupId, job.id, reason),
