@@ -9,10 +9,10 @@ export interface ObjectLocation {
 }
 
 /**
- * Live backup records other than `exceptId` whose objects are these. A record never takes over, and
- * a delete never removes, objects that another record still references.
+ * Live backup records (other than `exceptId`, when given) whose objects are these. A record never
+ * takes over, and a delete never removes, objects that another record still references.
  */
-export async function otherOwnersOf(tx: Executor, location: ObjectLocation, exceptId: string): Promise<string[]> {
+export async function otherOwnersOf(tx: Executor, location: ObjectLocation, exceptId?: string): Promise<string[]> {
   const rows = await tx
     .select({ id: backups.id })
     .from(backups)
@@ -21,7 +21,7 @@ export async function otherOwnersOf(tx: Executor, location: ObjectLocation, exce
         eq(backups.container, location.container),
         eq(backups.serviceMetadata, location.prefix),
         eq(backups.deleted, false),
-        ne(backups.id, exceptId),
+        exceptId ? ne(backups.id, exceptId) : undefined,
       ),
     );
   return rows.map((row) => row.id);

@@ -1189,14 +1189,49 @@ export async function requestBackupMerge(tx: Executor, actor: Actor, id: string,
 
 export interface MergedChild {
   backupId: string;
+  container: string;
+  /** The service_metadata it was merged from (its objects stay there until the switch has committed). */
+  fromPrefix: string;
+  /** Where the merge wrote it whole, in the same container. */
+  newPrefix: string;
   newParentId: string | null;
   objectCount: number;
+  /** Stored bytes of the data objects it lists now. */
+  bytesStored: number;
 }
 
 /**
- * The merge is done in the repository: each child names the parent's parent (or none: it is now a
- * full backup) with its new object count, and the merged backup goes with its quota; the parent's
- * parent's dependents counter is recounted with the children it inherits. One transaction.
+ * A job that removes the objects under one prefix, on the merged backup's host when its repository
+ * is host-bound; none when a live record names them (the job checks again when it runs).
+ */
+async function enqueueObjectRemoval(
+  tx: Executor,
+  location: { container: string | null; prefix: string | null },
+  merged: BackupRow,
+  resourceId: string,
+) {
+  const { container, prefix } = location;
+  if (!container || !prefix || (await otherOwnersOf(tx, { container, prefix })).length > 0) return;
+  await enqueueJob(tx, {
+    kind: 'backup_objects_remove',
+    payload: { container, prefix },
+    targetBinary: BACKUP_BINARY,
+    targetHost: pinnedHostOf(merged),
+    projectId: merged.projectId,
+    resourceType: BACKUP,
+    resourceId,
+  });
+}
+
+/**
+ * The switch, in one transaction: each child moves to the prefix the merge wrote it under, names
+ * the parent's parent (or none: it is now a full backup) with its new object count and stored
+ * bytes, and the merged backup goes with its quota; the parent's parent's dependents counter is
+ * recounted with the children it inherits. The objects no record names any more (the parent's,
+ * and each child's under its old prefix) are handed to removal jobs in the same transaction, so a
+ * crash after the commit still removes them; nothing was removed before it. A child that moved on
+ * meanwhile (or every child, when the parent is no longer being deleted) keeps what it had, and
+ * the prefix the merge wrote for it is removed instead.
  */
 export async function completeBackupMerge(
   tx: Executor,
@@ -1205,20 +1240,35 @@ export async function completeBackupMerge(
   merged: MergedChild[],
   cost: Record<string, number>,
 ) {
-  const parent = await loadBackup(tx, backupId);
-  if (parent?.status !== 'deleting') return;
+  const [parent] = await tx.select().from(backups).where(eq(backups.id, backupId));
+  if (!parent) return;
+  const switching = !parent.deleted && parent.status === 'deleting';
   for (const child of merged) {
-    await compareAndSwap(tx, backups, child.backupId, eq(backups.parentId, backupId), {
-      parentId: child.newParentId,
-      objectCount: child.objectCount,
-    });
+    const switched = switching
+      ? await compareAndSwap(
+          tx,
+          backups,
+          child.backupId,
+          and(eq(backups.parentId, backupId), eq(backups.serviceMetadata, child.fromPrefix)),
+          {
+            parentId: child.newParentId,
+            serviceMetadata: child.newPrefix,
+            objectCount: child.objectCount,
+            bytesStored: child.bytesStored,
+          },
+        )
+      : undefined;
+    const unused = switched ? child.fromPrefix : child.newPrefix;
+    await enqueueObjectRemoval(tx, { container: child.container, prefix: unused }, parent, child.backupId);
   }
+  if (!switching) return;
   await markDeleted(tx, parent, jobId, 'merge_done', { children: merged.map((child) => child.backupId), ...cost });
+  await enqueueObjectRemoval(tx, { container: parent.container, prefix: parent.serviceMetadata }, parent, parent.id);
 }
 
 /**
- * A merge that failed: the backup turns `error` with the reason. The repository holds one complete
- * chain either way, and deleting it again resumes the merge where the repository shows it stopped.
+ * A merge that failed: the backup turns `error` with the reason. Its chain is as it was (the merge
+ * wrote only under new prefixes, which the handler removes); deleting it again starts the merge over.
  */
 export async function failBackupMerge(tx: Executor, backupId: string, jobId: string, reason: string) {
   const failed = await moveBackup(tx, backupId, ['deleting'], { status: 'error', failReason: `Merge failed: ${reason}`.slice(0, 255) });

@@ -42,6 +42,8 @@ export const jobPayloads = {
     prefix: z.string().nullable(),
     tempSnapshotId: id.nullable(),
   }),
+  /** Removes every object under one prefix that a merge replaced, unless a live backup record names it. */
+  backup_objects_remove: z.object({ container: z.string().min(1), prefix: z.string().min(1) }),
   /** Reset to available: checks the repository (metadata, sha file, every listed object) first. */
   backup_verify: z.object({ backupId: id, fromStatus: z.string() }),
   /** The worker half of an imported record: check it and the repository, copy its fields. */
@@ -80,9 +82,11 @@ export const RETRIED_AFTER_LEASE_EXPIRY: Record<JobKind, boolean> = {
   backup_create: false,
   backup_restore: false,
   backup_delete: true,
-  // A merge resumes from what the repository shows (merge.ts): before or after each child's switch.
+  // A merge run again discards what an interrupted run left under the new prefixes and writes them again (merge.ts).
   backup_merge: true,
   backup_cleanup: true,
+  // Removing objects by name again is harmless.
+  backup_objects_remove: true,
   backup_verify: true,
   backup_import: true,
   // Checks change nothing until they complete: a retry reads (and restores into scratch) again.
@@ -123,6 +127,7 @@ export const JOB_CLASS: Record<JobKind, JobClass> = {
   // Removes objects by name and records the result.
   backup_delete: 'short',
   backup_cleanup: 'short',
+  backup_objects_remove: 'short',
   // Reset to available: reads every object back first, like a scrub.
   backup_verify: 'transfer',
   backup_import: 'short',

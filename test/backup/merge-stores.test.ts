@@ -1,6 +1,7 @@
 /**
- * copyObject on each store (a hard link on POSIX, a server-side copy on S3 through s3rver), and a
- * merge on S3 whose remaining backups restore byte-identical.
+ * copyObject on each store (a hard link on POSIX, a server-side copy on S3 through s3rver), a
+ * merge on each whose remaining backups restore byte-identical, and a merge through a store that
+ * has no copy (Swift), which reads and writes every carried object.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -8,10 +9,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { mergeBackup } from '../../server/drivers/backup/merge';
 import { sha256OfFile } from './support/images';
-import { buildChain, layerOf, restoredHash, writeVersions } from './support/merge-chain';
+import { buildChain, layerOf, restoredHash, switchAndRemove, writeVersions } from './support/merge-chain';
 import { makeTempDir } from './support/paths';
 import { newVolume } from './support/scenario';
-import { posixStoreUnderTest, s3StoreUnderTest, type StoreUnderTest } from './support/stores';
+import { posixStoreUnderTest, s3StoreUnderTest, stopSharedSwift, swiftStoreUnderTest, type StoreUnderTest } from './support/stores';
 
 for (const kind of ['posix', 's3'] as const) {
   describe(`copyObject and merge on the ${kind} store`, () => {
@@ -59,13 +60,56 @@ for (const kind of ['posix', 's3'] as const) {
         (typeof chain)[number],
         (typeof chain)[number],
       ];
-      const result = await mergeBackup({ store, parent: layerOf(middle), children: [layerOf(child)], removeParentObjects: true });
+      const result = await mergeBackup({ store, parent: layerOf(middle), children: [layerOf(child)] });
       assert.ok(kind === 'posix' ? result.total.objectsLinked > 0 : result.total.objectsCopied > 0, JSON.stringify(result.total));
+      assert.equal(await restoredHash(store, [full, middle, child], path.join(work, 'o2.img')), sha256OfFile(files[2]!));
+      const oldPrefix = child.result.prefix;
+      await switchAndRemove(store, middle, [child], result);
+      assert.deepEqual(await store.listObjects(container, oldPrefix), [], "the child's old prefix is gone");
+      assert.equal((await store.listObjects(container, child.result.prefix)).length, result.children[0]!.objectCount + 2);
       assert.equal(await restoredHash(store, [full, child], path.join(work, 'r2.img')), sha256OfFile(files[2]!));
       assert.equal(await restoredHash(store, [full, child, last], path.join(work, 'r3.img')), sha256OfFile(files[3]!));
-      await mergeBackup({ store, parent: layerOf(full), children: [layerOf(child)], removeParentObjects: true });
+      const second = await mergeBackup({ store, parent: layerOf(full), children: [layerOf(child)] });
+      await switchAndRemove(store, full, [child], second);
       assert.equal(await restoredHash(store, [child, last], path.join(work, 'f3.img')), sha256OfFile(files[3]!));
       assert.deepEqual(await store.listObjects(container, full.result.prefix), []);
     });
   });
 }
+
+describe('merge on the swift store, which has no copy', () => {
+  let subject: StoreUnderTest;
+  let work: string;
+  before(async () => {
+    subject = await swiftStoreUnderTest();
+    work = makeTempDir('merge-swift');
+  });
+  after(async () => {
+    await subject.close();
+    await stopSharedSwift();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('every carried object is rewritten; the merged chain restores byte-identical and bytes_stored is what it lists', async () => {
+    const { store } = subject;
+    assert.equal(store.copyObject, undefined);
+    const files = writeVersions(work);
+    const container = subject.freshContainer('merge');
+    const chain = await buildChain(store, newVolume(), files, 'zstd', container);
+    const [full, middle, child, last] = chain as [
+      (typeof chain)[number],
+      (typeof chain)[number],
+      (typeof chain)[number],
+      (typeof chain)[number],
+    ];
+    const result = await mergeBackup({ store, parent: layerOf(middle), children: [layerOf(child)] });
+    assert.equal(result.total.objectsLinked + result.total.objectsCopied, 0, JSON.stringify(result.total));
+    assert.ok(result.total.objectsRewritten > 0, JSON.stringify(result.total));
+    await switchAndRemove(store, middle, [child], result);
+    let listed = 0;
+    for (const name of await store.listObjects(container, `${child.result.prefix}-`))
+      listed += (await store.getObject(container, name)).length;
+    assert.equal(result.children[0]!.bytesStored, listed);
+    assert.equal(await restoredHash(store, [full, child, last], path.join(work, 'r3.img')), sha256OfFile(files[3]!));
+  });
+});

@@ -7,7 +7,8 @@
  *   backupVolume(options)                    -> { container, prefix, service, objectCount, bytesStored, sizeBytes, parentId }
  *   restoreBackup(options)                   -> { sizeBytes, bytesRestored, bytesWritten, layers[{ backupId, volumeMeta }] }
  *   deleteBackupObjects({ store, container, prefix })     idempotent, retry-safe
- *   mergeBackup({ store, parent, children, removeParentObjects })  -> { children[{ newParentId, … }], total cost }
+ *   mergeBackup({ store, parent, children })  -> { children[{ newParentId, newPrefix, objectCount, bytesStored, … }], total cost }
+ *                                            (each child written whole under its new prefix; the caller switches, then removes the old)
  *   planMerge({ store, parent, children })    -> what a merge would carry (objects linked/copied/re-encoded, bytes)
  *   verifyBackup({ store, container, prefix })            -> { ok, missing, unexpected, problems, metadata }
  *   readBackupMetadata({ store, container, prefix })      -> BackupMetadata
@@ -33,7 +34,16 @@
  */
 export { backupVolume, type BackupParent, type BackupVolumeOptions, type BackupVolumeResult } from './backup-volume';
 export { restoreBackup, type ChainLayer, type RestoreBackupOptions, type RestoreBackupResult, type RestoredLayer } from './restore-backup';
-export { mergeBackup, planMerge, type MergeCost, type MergeLayer, type MergeOptions, type MergeResult } from './merge';
+export {
+  mergeBackup,
+  mergedPrefix,
+  planMerge,
+  replacedLocations,
+  type MergeCost,
+  type MergeLayer,
+  type MergeOptions,
+  type MergeResult,
+} from './merge';
 export {
   deleteBackupObjects,
   readBackupMetadata,

@@ -1,6 +1,6 @@
 /**
- * Merge of a backup into its dependent child, in Cinder's format (so Cinder's own driver and our
- * import still restore every remaining backup). The child absorbs the parent's data it still
+ * Merge of a backup into its dependent children, in Cinder's format (so Cinder's own driver and our
+ * import still restore every remaining backup). Each child absorbs the parent's data it still
  * needs: each object of the parent that no object of the child overwrites is carried whole (a hard
  * link or server-side copy, never re-encoded); of an object the child overwrites in part, only the
  * ranges still visible are decoded and encoded again as new objects; an object the child
@@ -8,16 +8,23 @@
  * an incremental of the parent's parent. Its sha file needs no change: it lists the digest of
  * every block of the volume whatever the chain, which is checked.
  *
- * Order, so that a kill -9 anywhere leaves one complete chain:
- *   1. new objects under the child's prefix, numbered after its last one (the child's metadata
- *      still lists only its own objects and names the parent: the old chain is complete);
- *   2. the container is flushed, then the child's new `_metadata` replaces the old one in one
- *      step (POSIX: a temp file, fsynced, renamed over; object stores: one PUT), and is flushed:
- *      from here the new chain is complete;
- *   3. only then (and only after every child is switched) may the parent's objects be deleted.
- * A merge interrupted before step 2 leaves extra objects under the child's prefix that its
- * metadata does not list (a restore's listing check refuses them): running the merge again
- * removes them first and starts over; after step 2 it sees the child already merged and goes on.
+ * Cinder's format has no atomic "add objects and switch metadata" inside one prefix (a restore
+ * refuses a prefix holding objects its metadata does not list), so the merged child is written
+ * whole under a NEW prefix of its own (`mergedPrefix`: the child's prefix marked with the parent
+ * it absorbed; no prefix is the start of another), and the switch is the caller's record update.
+ *
+ * Order, so that a kill -9 anywhere leaves a complete, restorable chain:
+ *   1. whatever an earlier, interrupted run left under the new prefix is removed (metadata first);
+ *   2. under the new prefix: the child's own objects carried (same numbers), the parent's objects
+ *      it still needs carried or re-encoded (numbered after them), the sha file carried; flushed;
+ *   3. the new `_metadata` last (one atomic put), flushed: the new prefix is complete.
+ *   Up to here nothing under the parent's or the child's current prefix was written or removed:
+ *   the old chain restores as before, and a new prefix without metadata is listed by no restore.
+ *   4. the caller switches its records in one transaction: every child to its new prefix, new
+ *      parent, object count and stored bytes, the parent deleted (completeBackupMerge);
+ *   5. only then are the old objects removed (the parent's unless another record owns them, and
+ *      each child's old prefix: `replacedLocations`), by a job of their own that survives a crash.
+ * A merge interrupted before step 4 runs again from step 1; after step 4 only step 5 is left.
  */
 import { createHash } from 'node:crypto';
 import { decodeObject } from './compression';
@@ -33,7 +40,7 @@ import {
   type BackupMetadata,
   type ObjectRecord,
 } from './format';
-import { deleteBackupObjects, readBackupMetadata, type StoredBackupLocation } from './maintenance';
+import { readBackupMetadata } from './maintenance';
 import { encodeInPlace, slotHeadroom, type ZeroMap } from './object-encoder';
 import type { BackupStore } from './stores/types';
 
@@ -50,11 +57,6 @@ export interface MergeOptions {
   parent: MergeLayer;
   /** Every backup whose parent it is (usually one). */
   children: MergeLayer[];
-  /**
-   * Delete the parent's objects once every child is switched. False when another record still
-   * owns them (the caller decides, see object-owners.ts) or the caller deletes them itself.
-   */
-  removeParentObjects: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: MergeProgress) => void;
 }
@@ -66,19 +68,19 @@ export interface MergeProgress {
   objectsTotal: number;
 }
 
-/** What a merge costs (or, from planMerge, will cost). */
+/** What a merge costs (or, from planMerge, will cost), in data objects (the sha file is carried too, not counted). */
 export interface MergeCost {
-  /** Parent objects carried whole by a hard link (no bytes moved). */
+  /** Objects (the child's own and the parent's) carried whole by a hard link (no bytes moved). */
   objectsLinked: number;
-  /** Parent objects carried whole by a copy inside the store (server-side). */
+  /** Objects carried whole by a copy inside the store (server-side). */
   objectsCopied: number;
-  /** Parent objects carried whole by reading and writing them here (a store without copy). */
+  /** Objects carried whole by reading and writing them here (a store without copy). */
   objectsRewritten: number;
   /** New objects encoded from the still-visible ranges of partly overwritten parent objects. */
   objectsReencoded: number;
   /** Parent objects the child overwrites entirely: not carried. */
   objectsDropped: number;
-  /** Stored bytes carried whole (linked, copied or rewritten). */
+  /** Volume bytes held by the objects carried whole (linked, copied or rewritten). */
   bytesCarried: number;
   /** Volume bytes decoded and encoded again. */
   bytesReencoded: number;
@@ -88,14 +90,15 @@ export interface MergeChildResult extends MergeCost {
   backupId: string;
   /** The child's parent after the merge: the parent's parent, or null (the child is now a full backup). */
   newParentId: string | null;
-  /** True when the child had already been switched by an earlier, interrupted run. */
-  alreadyMerged: boolean;
+  /** Where the merged child is, complete (its new service_metadata; the container is the child's). */
+  newPrefix: string;
   objectCount: number;
+  /** Stored bytes of the data objects the merged child lists (its new bytes_stored). */
+  bytesStored: number;
 }
 
 export interface MergeResult {
   children: MergeChildResult[];
-  parentObjectsDeleted: number;
   total: MergeCost;
 }
 
@@ -160,11 +163,49 @@ function addCost(into: MergeCost, from: MergeCost): void {
   for (const key of Object.keys(into) as Array<keyof MergeCost>) into[key] += from[key];
 }
 
-/** The highest object number among `<prefix>-NNNNN` names. */
-function lastObjectNumber(prefix: string, names: string[]): number {
-  let last = -1;
-  for (const name of names) if (isDataObjectOf(prefix, name)) last = Math.max(last, Number(name.slice(prefix.length + 1)));
-  return last;
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const TRAILING_MARK = new RegExp(`merged_${UUID}_$`, 'i');
+const LEADING_MARK = new RegExp(`^merged_${UUID}_`, 'i');
+
+/**
+ * The prefix the child is written under when it absorbs `parentId`: Cinder's own
+ * `volume_<volume>_<time>_backup_<child>` (or the Swift/S3 form) with `merged_<parent>_` before
+ * `backup_<child>`, replacing the mark of an earlier merge. The same for every run of this merge
+ * (a retry finds its own leftovers), and never the start of the child's current prefix or the
+ * other way round (Cinder lists a backup's objects by prefix). A prefix not in Cinder's form gets
+ * the mark at the start of its last path segment.
+ */
+export function mergedPrefix(child: Pick<MergeLayer, 'backupId' | 'prefix'>, parentId: string): string {
+  const mark = `merged_${parentId}_`;
+  const tail = `backup_${child.backupId}`;
+  if (child.prefix.endsWith(tail)) return `${child.prefix.slice(0, -tail.length).replace(TRAILING_MARK, '')}${mark}${tail}`;
+  const cut = child.prefix.lastIndexOf('/') + 1;
+  return `${child.prefix.slice(0, cut)}${mark}${child.prefix.slice(cut).replace(LEADING_MARK, '')}`;
+}
+
+/**
+ * What the caller removes once its records name the merged children (never before): the parent's
+ * objects (unless another record owns them) and each child's objects under its old prefix.
+ */
+export function replacedLocations(options: Pick<MergeOptions, 'parent' | 'children'>): MergeLayer[] {
+  return [options.parent, ...options.children];
+}
+
+/** A listing by either prefix would take in objects of the other: refused before anything is written. */
+function keepApart(container: string, prefix: string, others: MergeLayer[]): void {
+  for (const other of others) {
+    if (other.container === container && (other.prefix.startsWith(prefix) || prefix.startsWith(other.prefix))) {
+      throw new BackupError(
+        'CHAIN_MISMATCH',
+        `the merged prefix ${prefix} and backup ${other.backupId}'s prefix ${other.prefix} would list each other's objects; not merging`,
+      );
+    }
+  }
+}
+
+/** The number of `<prefix>-NNNNN`, or null for a name of another form. */
+function objectNumber(prefix: string, name: string): number | null {
+  return isDataObjectOf(prefix, name) ? Number(name.slice(prefix.length + 1)) : null;
 }
 
 /** Encodes `data` (volume bytes at `offset`) as the stored bytes of one object, in `compression` when it shrinks them. */
@@ -195,11 +236,11 @@ async function readShaFile(store: BackupStore, layer: MergeLayer) {
 
 /**
  * The child's sha file lists one digest per block of the volume: at least every block the merged
- * objects reach, and, when the child becomes a full backup (whose objects cover the whole volume), exactly those.
+ * objects reach (`volumeBytes`), and, when the child becomes a full backup (whose objects cover
+ * the whole volume), exactly those.
  */
-async function checkShaCoversVolume(store: BackupStore, child: MergeLayer, objects: ObjectRecord[], becomesFull: boolean): Promise<void> {
+async function checkShaCoversVolume(store: BackupStore, child: MergeLayer, volumeBytes: number, becomesFull: boolean): Promise<void> {
   const sha = await readShaFile(store, child);
-  const volumeBytes = objects.reduce((most, object) => Math.max(most, object.offset + object.length), 0);
   const blocks = Math.ceil(volumeBytes / sha.blockSize);
   const listed = sha.digests.length / DIGEST_BYTES;
   if (listed < blocks || (becomesFull && listed !== blocks)) {
@@ -210,27 +251,51 @@ async function checkShaCoversVolume(store: BackupStore, child: MergeLayer, objec
   }
 }
 
+/** The highest byte the merged child's objects reach. */
+function mergedVolumeBytes(child: BackupMetadata, plans: ObjectPlan[]): number {
+  let most = child.objects.reduce((highest, object) => Math.max(highest, object.offset + object.length), 0);
+  for (const plan of plans) {
+    if (plan.keep === 'whole') most = Math.max(most, plan.object.offset + plan.object.length);
+    else for (const [, end] of plan.keep) most = Math.max(most, end);
+  }
+  return most;
+}
+
 function aborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new BackupError('ABORTED', 'the merge was cancelled');
 }
 
+type CarryMethod = 'linked' | 'copied' | 'rewritten';
+
+function expectedCarry(store: BackupStore): CarryMethod {
+  if (!store.copyObject) return 'rewritten';
+  return store.kind === 'posix' ? 'linked' : 'copied';
+}
+
+function countCarry(cost: MergeCost, how: CarryMethod, object: ObjectRecord): void {
+  if (how === 'linked') cost.objectsLinked += 1;
+  else if (how === 'copied') cost.objectsCopied += 1;
+  else cost.objectsRewritten += 1;
+  cost.bytesCarried += object.length;
+}
+
 /**
  * What merging the parent into each child would carry, without writing anything (the console's
- * estimate). A POSIX store is counted as linking (it copies instead only across filesystems).
+ * estimate): every object of the child, and what the child still needs of the parent. A POSIX
+ * store is counted as linking (it copies instead only across filesystems).
  */
 export async function planMerge(options: Pick<MergeOptions, 'store' | 'parent' | 'children'>): Promise<MergeCost> {
   const { store } = options;
   const parent = await readBackupMetadata({ store, ...options.parent });
   const total = emptyCost();
+  const how = expectedCarry(store);
   for (const layer of options.children) {
     const child = await readBackupMetadata({ store, ...layer });
     if (child.parentId !== options.parent.backupId) continue;
+    for (const object of child.objects) countCarry(total, how, object);
     for (const plan of planObjects(parent, child)) {
       if (plan.keep === 'whole') {
-        if (!store.copyObject) total.objectsRewritten += 1;
-        else if (store.kind === 'posix') total.objectsLinked += 1;
-        else total.objectsCopied += 1;
-        total.bytesCarried += plan.object.length;
+        countCarry(total, how, plan.object);
       } else if (plan.keep.length === 0) {
         total.objectsDropped += 1;
       } else {
@@ -242,33 +307,42 @@ export async function planMerge(options: Pick<MergeOptions, 'store' | 'parent' |
   return total;
 }
 
-/** Removes what an interrupted earlier merge left under the child's prefix: data objects its metadata does not list. */
-async function discardLeftovers(store: BackupStore, layer: MergeLayer, metadata: BackupMetadata): Promise<void> {
-  await store.discardInterruptedPuts(layer.container, layer.prefix);
-  const listed = new Set(metadata.objects.map((object) => object.name));
-  const names = await store.listObjects(layer.container, layer.prefix);
-  const extra = names.filter((name) => isDataObjectOf(layer.prefix, name) && !listed.has(name));
-  for (const name of extra) await store.deleteObject(layer.container, name);
-  if (extra.length > 0) await store.flushContainer(layer.container);
+/** Removes what an earlier, interrupted run of this merge left under the new prefix: metadata first, then the rest. */
+async function discardEarlierAttempt(store: BackupStore, container: string, prefix: string): Promise<void> {
+  await store.discardInterruptedPuts(container, prefix);
+  const names = await store.listObjects(container, prefix);
+  if (names.length === 0) return;
+  const metadata = metadataObjectName(prefix);
+  if (names.includes(metadata)) await store.deleteObject(container, metadata);
+  for (const name of names) if (name !== metadata) await store.deleteObject(container, name);
+  await store.flushContainer(container);
 }
 
-async function carryWhole(
+/** An object's stored size, read from the store without its bytes (the first chunk at most). */
+async function storedSize(store: BackupStore, container: string, name: string): Promise<number> {
+  const reader = await store.readObject(container, name);
+  // Leaving the loop releases the object (its file handle or response body).
+  for await (const _chunk of reader.chunks) break;
+  return reader.length;
+}
+
+interface ObjectAt {
+  container: string;
+  name: string;
+}
+
+/** Carries an object whole under a new name: a link or copy inside the store, or read and written here. */
+async function carryObject(
   store: BackupStore,
-  parent: MergeLayer,
-  object: ObjectRecord,
-  child: MergeLayer,
-  name: string,
-  cost: MergeCost,
-): Promise<void> {
-  if (store.copyObject) {
-    const how = await store.copyObject(parent.container, object.name, child.container, name);
-    if (how === 'linked') cost.objectsLinked += 1;
-    else cost.objectsCopied += 1;
-  } else {
-    await store.putObject(child.container, name, await store.getObject(parent.container, object.name));
-    cost.objectsRewritten += 1;
-  }
-  cost.bytesCarried += object.length;
+  source: ObjectAt,
+  target: ObjectAt,
+  signal: AbortSignal | undefined,
+): Promise<{ how: CarryMethod; storedBytes: number | null }> {
+  if (store.copyObject)
+    return { how: await store.copyObject(source.container, source.name, target.container, target.name), storedBytes: null };
+  const bytes = await store.getObject(source.container, source.name);
+  await store.putObject(target.container, target.name, bytes, { signal });
+  return { how: 'rewritten', storedBytes: bytes.length };
 }
 
 async function mergeIntoChild(
@@ -278,12 +352,8 @@ async function mergeIntoChild(
   report: (objectsDone: number, objectsTotal: number) => void,
 ): Promise<MergeChildResult> {
   const { store, parent, signal } = options;
+  const { container } = layer;
   const child = await readBackupMetadata({ store, ...layer });
-  const cost = emptyCost();
-  if (child.parentId === parentMetadata.parentId && child.parentId !== parent.backupId) {
-    // Switched by an earlier run that was interrupted before it finished.
-    return { backupId: layer.backupId, newParentId: child.parentId, alreadyMerged: true, objectCount: child.objects.length, ...cost };
-  }
   if (child.parentId !== parent.backupId) {
     throw new BackupError(
       'CHAIN_MISMATCH',
@@ -296,26 +366,41 @@ async function mergeIntoChild(
       `backup ${layer.backupId} is of volume ${child.volumeId}, its parent of ${parentMetadata.volumeId}; not merging`,
     );
   }
-  await discardLeftovers(store, layer, child);
-  await store.ensureContainer(layer.container);
-
+  const prefix = mergedPrefix(layer, parent.backupId);
+  keepApart(container, prefix, [parent, ...options.children]);
   const plans = planObjects(parentMetadata, child);
-  // Cinder numbers a backup's objects from 1; an incremental with no changes has none yet.
-  let next = Math.max(
-    1,
-    lastObjectNumber(
-      layer.prefix,
-      child.objects.map((object) => object.name),
-    ) + 1,
-  );
-  const carried: ObjectRecord[] = [];
-  let done = 0;
+  await checkShaCoversVolume(store, layer, mergedVolumeBytes(child, plans), parentMetadata.parentId === null);
+
+  await discardEarlierAttempt(store, container, prefix);
+  await store.ensureContainer(container);
+  const cost = emptyCost();
+  const objects: ObjectRecord[] = [];
+  let bytesStored = 0;
+  const objectsTotal = child.objects.length + plans.length;
+  let objectsDone = 0;
+  // The child's own objects keep their numbers; Cinder numbers from 1, and an incremental with no changes has none.
+  const numbers = child.objects.map((object) => objectNumber(layer.prefix, object.name));
+  let next = numbers.reduce<number>((after, number) => Math.max(after, (number ?? 0) + 1), 1);
+  const ownNames = new Map(child.objects.map((object, index) => [object.name, dataObjectName(prefix, numbers[index] ?? next++)]));
+
+  for (const object of child.objects) {
+    aborted(signal);
+    const name = ownNames.get(object.name)!;
+    const carried = await carryObject(store, { container, name: object.name }, { container, name }, signal);
+    countCarry(cost, carried.how, object);
+    bytesStored += carried.storedBytes ?? (await storedSize(store, container, name));
+    objects.push({ ...object, name });
+    objectsDone += 1;
+    report(objectsDone, objectsTotal);
+  }
   for (const plan of plans) {
     aborted(signal);
     if (plan.keep === 'whole') {
-      const name = dataObjectName(layer.prefix, next++);
-      await carryWhole(store, parent, plan.object, layer, name, cost);
-      carried.push({ ...plan.object, name });
+      const name = dataObjectName(prefix, next++);
+      const carried = await carryObject(store, { container: parent.container, name: plan.object.name }, { container, name }, signal);
+      countCarry(cost, carried.how, plan.object);
+      bytesStored += carried.storedBytes ?? (await storedSize(store, container, name));
+      objects.push({ ...plan.object, name });
     } else if (plan.keep.length === 0) {
       cost.objectsDropped += 1;
     } else {
@@ -330,21 +415,23 @@ async function mergeIntoChild(
       for (const [start, end] of plan.keep) {
         const piece = decoded.subarray(start - plan.object.offset, end - plan.object.offset);
         const encoded = encodeRange(piece, plan.object.compression);
-        const name = dataObjectName(layer.prefix, next++);
-        await store.putObject(layer.container, name, encoded.stored, { signal });
-        carried.push({ name, offset: start, length: end - start, compression: encoded.compression, md5: encoded.md5 });
+        const name = dataObjectName(prefix, next++);
+        await store.putObject(container, name, encoded.stored, { signal });
+        objects.push({ name, offset: start, length: end - start, compression: encoded.compression, md5: encoded.md5 });
+        bytesStored += encoded.stored.length;
         cost.objectsReencoded += 1;
         cost.bytesReencoded += end - start;
       }
     }
-    done += 1;
-    report(done, plans.length);
+    objectsDone += 1;
+    report(objectsDone, objectsTotal);
   }
-  const objects = [...child.objects, ...carried].sort((a, b) => a.offset - b.offset);
-  await checkShaCoversVolume(store, layer, objects, parentMetadata.parentId === null);
   aborted(signal);
-  await store.flushContainer(layer.container);
+  await carryObject(store, { container, name: shaObjectName(layer.prefix) }, { container, name: shaObjectName(prefix) }, signal);
+  await store.flushContainer(container);
+  aborted(signal);
 
+  objects.sort((a, b) => a.offset - b.offset);
   const metadata = buildMetadataFile({
     backupId: child.backupId ?? layer.backupId,
     volumeId: child.volumeId ?? parentMetadata.volumeId ?? '',
@@ -355,31 +442,30 @@ async function mergeIntoChild(
     objects,
     volumeMeta: child.volumeMeta,
   });
-  // The switch: one atomic replace of the child's metadata, then made durable.
-  await store.putObject(layer.container, metadataObjectName(layer.prefix), metadata);
-  await store.flushContainer(layer.container);
-  return { backupId: layer.backupId, newParentId: parentMetadata.parentId, alreadyMerged: false, objectCount: objects.length, ...cost };
+  // Last, in one atomic put, made durable: from here the merged child under the new prefix is complete.
+  await store.putObject(container, metadataObjectName(prefix), metadata);
+  await store.flushContainer(container);
+  return {
+    backupId: layer.backupId,
+    newParentId: parentMetadata.parentId,
+    newPrefix: prefix,
+    objectCount: objects.length,
+    bytesStored,
+    ...cost,
+  };
 }
 
 /**
- * Merges the parent into each child, then (if asked) deletes the parent's objects. Safe to run
- * again after any interruption: it resumes from what the repository shows.
+ * Writes each child, merged with the parent, complete under its new prefix. Touches nothing the
+ * old chain uses: the caller switches its records to the new prefixes, then removes
+ * `replacedLocations`. Safe to run again after any interruption before that switch: each run
+ * starts by discarding what an earlier one left under the new prefixes.
  */
 export async function mergeBackup(options: MergeOptions): Promise<MergeResult> {
   const { store, parent, children } = options;
   if (children.length === 0) throw new BackupError('INVALID_ARGUMENT', `backup ${parent.backupId} has no dependent backup to merge into`);
   aborted(options.signal);
-  const parentLocation: StoredBackupLocation = { store, container: parent.container, prefix: parent.prefix };
-  let parentMetadata: BackupMetadata;
-  try {
-    parentMetadata = await readBackupMetadata(parentLocation);
-  } catch (error) {
-    if (!(error instanceof BackupError) || error.code !== 'METADATA_MISSING') throw error;
-    // Every child was switched and the parent's deletion had begun: only that is left to finish.
-    const results = await Promise.all(children.map((layer) => confirmMerged(store, parent, layer)));
-    const parentObjectsDeleted = options.removeParentObjects ? (await deleteBackupObjects(parentLocation)).deletedObjects : 0;
-    return { children: results, parentObjectsDeleted, total: emptyCost() };
-  }
+  const parentMetadata = await readBackupMetadata({ store, container: parent.container, prefix: parent.prefix });
   if (parentMetadata.backupId !== null && parentMetadata.backupId !== parent.backupId) {
     throw new BackupError(
       'CHAIN_MISMATCH',
@@ -396,16 +482,5 @@ export async function mergeBackup(options: MergeOptions): Promise<MergeResult> {
     addCost(total, result);
     options.onProgress?.({ childrenDone: index + 1, childrenTotal: children.length, objectsDone: 0, objectsTotal: 0 });
   }
-  aborted(options.signal);
-  const parentObjectsDeleted = options.removeParentObjects ? (await deleteBackupObjects(parentLocation)).deletedObjects : 0;
-  return { children: results, parentObjectsDeleted, total };
-}
-
-/** With the parent's metadata gone, each child must already name the parent's parent (or none). */
-async function confirmMerged(store: BackupStore, parent: MergeLayer, layer: MergeLayer): Promise<MergeChildResult> {
-  const child = await readBackupMetadata({ store, ...layer });
-  if (child.parentId === parent.backupId) {
-    throw new BackupError('METADATA_MISSING', `backup ${parent.backupId} has no metadata left but ${layer.backupId} still depends on it`);
-  }
-  return { backupId: layer.backupId, newParentId: child.parentId, alreadyMerged: true, objectCount: child.objects.length, ...emptyCost() };
+  return { children: results, total };
 }

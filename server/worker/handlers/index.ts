@@ -1,5 +1,5 @@
 import { backupCleanupHandler, backupCreateHandler, backupDeleteHandler, backupRestoreHandler } from './backup-jobs';
-import { backupMergeHandler } from './backup-merge-jobs';
+import { backupMergeHandler, backupObjectsRemoveHandler } from './backup-merge-jobs';
 import { backupImportHandler, backupVerifyHandler, repositoryScanHandler } from './backup-maintenance-jobs';
 import { backupRestoreTestHandler, backupScrubHandler } from './integrity-jobs';
 import { notificationDeliverHandler } from './notification-jobs';
@@ -33,6 +33,7 @@ export const handlers: HandlerRegistry = {
   backup_delete: backupDeleteHandler,
   backup_merge: backupMergeHandler,
   backup_cleanup: backupCleanupHandler,
+  backup_objects_remove: backupObjectsRemoveHandler,
   backup_verify: backupVerifyHandler,
   backup_import: backupImportHandler,
   backup_scrub: backupScrubHandler,

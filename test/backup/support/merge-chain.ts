@@ -1,7 +1,8 @@
 /** A 16 MiB volume in four versions and its chain (full + three incrementals), for the merge tests. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { restoreBackup, type BackupStore } from '../../../server/drivers/backup/index';
+import { deleteBackupObjects, restoreBackup, type BackupStore } from '../../../server/drivers/backup/index';
+import { replacedLocations, type MergeResult } from '../../../server/drivers/backup/merge';
 import { overwrite, sha256OfFile, writeImage } from './images';
 import { backup, MiB, type VolumeIdentity } from './scenario';
 
@@ -9,6 +10,26 @@ export const SIZE = 16 * MiB;
 export type Made = Awaited<ReturnType<typeof backup>>;
 
 export const layerOf = (made: Made) => ({ backupId: made.backupId, container: made.result.container, prefix: made.result.prefix });
+
+/**
+ * The caller's half of a merge, as the service does it (completeBackupMerge, then the removal
+ * jobs): the records (`Made`) switch to the merged children's new prefixes, then the objects no
+ * record names any more are removed. Returns how many objects went from the parent and from the
+ * children's old prefixes.
+ */
+export async function switchAndRemove(
+  store: BackupStore,
+  parent: Made,
+  children: Made[],
+  merged: MergeResult,
+): Promise<{ parentObjectsDeleted: number; childObjectsDeleted: number }> {
+  const [parentLocation, ...childLocations] = replacedLocations({ parent: layerOf(parent), children: children.map(layerOf) });
+  for (const [index, child] of children.entries()) child.result.prefix = merged.children[index]!.newPrefix;
+  const parentObjectsDeleted = (await deleteBackupObjects({ store, ...parentLocation! })).deletedObjects;
+  let childObjectsDeleted = 0;
+  for (const location of childLocations) childObjectsDeleted += (await deleteBackupObjects({ store, ...location })).deletedObjects;
+  return { parentObjectsDeleted, childObjectsDeleted };
+}
 
 /** Writes the four versions of a 16 MiB volume: each incremental overwrites some of what the one before changed. */
 export function writeVersions(work: string): string[] {
