@@ -5,6 +5,7 @@ import { LocalTime } from '@/components/ui/time';
 import type { Actor } from '@/server/auth/actor';
 import { RECENT_BACKUP_DAYS, volumeProtection } from '@/server/policies/queries';
 import { statusLabel } from '@/components/status/status-labels';
+import { NextRun } from '@/components/policies/next-run';
 
 /** The volume page's "Backup policies" card: its policies and next runs, its last backup, or "unprotected". */
 export async function VolumeProtection({ actor, volumeId, projectId }: { actor: Actor; volumeId: string; projectId: string }) {
@@ -42,7 +43,7 @@ export async function VolumeProtection({ actor, volumeId, projectId }: { actor: 
                 <Link className="underline" href={`/policies/${p.policyId}`}>
                   {p.name}
                 </Link>
-                : next run <LocalTime value={p.nextRunAt} />
+                : next run <NextRun at={p.nextRunAt} />
               </li>
             ))}
           </ul>

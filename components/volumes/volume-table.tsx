@@ -24,6 +24,7 @@ import { CreateVolumeDialog, type SnapshotChoice } from './volume-dialogs';
 import { isWorking } from '@/components/status/status-badge';
 import { VolumeStatusBadges } from './volume-status-badge';
 import { statusLabel } from '@/components/status/status-labels';
+import { NextRun } from '@/components/policies/next-run';
 
 type Row = Omit<VolumeListRow, 'createdAt'> & { createdAt: string | Date };
 export interface VolumePage {
@@ -327,7 +328,7 @@ function Protection({ row }: { row: Row }) {
       {next && (
         <>
           {' · next '}
-          <LocalTime value={new Date(next)} />
+          <NextRun at={new Date(next)} />
         </>
       )}
     </div>

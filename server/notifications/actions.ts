@@ -31,8 +31,5 @@ export async function deleteTargetAction(id: string) {
 }
 
 export async function sendTestAction(id: string) {
-  return runAction((actor) => sendTestNotification(actor, { id }), {
-    revalidate: [PAGE],
-    message: 'Test queued: its outcome appears under Recent deliveries',
-  });
+  return runAction((actor) => sendTestNotification(actor, { id }), { revalidate: [PAGE], message: 'Test queued' });
 }

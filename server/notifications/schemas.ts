@@ -5,19 +5,23 @@ const name = z.string({ error: 'Give the target a name' }).trim().min(1, 'Give t
 const events = z.array(z.enum(NOTIFICATION_EVENT_KINDS)).default([]);
 
 export const emailConfigSchema = z.object({
-  host: z.string().trim().min(1, 'Give the SMTP server'),
-  port: z.coerce.number().int().min(1).max(65535),
+  host: z.string({ error: 'Give the SMTP server' }).trim().min(1, 'Give the SMTP server'),
+  port: z.coerce
+    .number({ error: 'Give the port, a number from 1 to 65535' })
+    .int('Give the port, a number from 1 to 65535')
+    .min(1, 'Give the port, a number from 1 to 65535')
+    .max(65535, 'Give the port, a number from 1 to 65535'),
   /** `tls`: TLS from the first byte (465); `starttls`: upgrade required; `none`: plain (loopback relays only). */
   tls: z.enum(['none', 'starttls', 'tls']),
   user: z.string().trim().max(200).optional(),
-  from: z.string().trim().email('Give the sender address'),
+  from: z.string({ error: 'Give the sender address' }).trim().email('Give the sender address'),
   to: z.array(z.string().trim().email('Each recipient must be an e-mail address')).min(1, 'Give at least one recipient'),
 });
 export type EmailConfig = z.infer<typeof emailConfigSchema>;
 
 export const webhookConfigSchema = z.object({
   url: z
-    .string()
+    .string({ error: 'Give the webhook URL' })
     .trim()
     .url('Give the webhook URL')
     .refine((u) => /^https?:\/\//.test(u), 'The URL must be http or https'),

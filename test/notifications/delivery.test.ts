@@ -325,6 +325,38 @@ describe('notifications', () => {
     const error = (await expectError(createTarget(admin, targetInputFromForm(bad)), 'invalid')) as { fieldErrors?: Record<string, string> };
     assert.ok(error.fieldErrors?.['config.host'] && error.fieldErrors['config.port'] && error.fieldErrors['config.from']);
     assert.ok(Object.keys(error.fieldErrors).some((k) => k.startsWith('config.to')));
+    assert.equal(error.fieldErrors['config.host'], 'Give the SMTP server');
+    assert.equal(error.fieldErrors['config.port'], 'Give the port, a number from 1 to 65535');
+
+    // Empty fields read as plain words, not the validator's internals.
+    const empty = new FormData();
+    for (const [k, v] of [
+      ['kind', 'email'],
+      ['config.host', ''],
+      ['config.port', ''],
+      ['config.from', ''],
+    ])
+      empty.append(k, v);
+    const emptyError = (await expectError(createTarget(admin, targetInputFromForm(empty)), 'invalid')) as {
+      fieldErrors?: Record<string, string>;
+    };
+    assert.deepEqual(
+      [
+        emptyError.fieldErrors?.name,
+        emptyError.fieldErrors?.['config.host'],
+        emptyError.fieldErrors?.['config.port'],
+        emptyError.fieldErrors?.['config.from'],
+      ],
+      ['Give the target a name', 'Give the SMTP server', 'Give the port, a number from 1 to 65535', 'Give the sender address'],
+    );
+    const emptyHook = new FormData();
+    emptyHook.append('kind', 'webhook');
+    emptyHook.append('name', 'hook');
+    emptyHook.append('config.url', ' ');
+    const hookError = (await expectError(createTarget(admin, targetInputFromForm(emptyHook)), 'invalid')) as {
+      fieldErrors?: Record<string, string>;
+    };
+    assert.equal(hookError.fieldErrors?.['config.url'], 'Give the webhook URL');
   });
   test('a policy run that cannot start reaches the targets whose rules take "policy run missed", with the policy, volume and reason', async () => {
     const { actor: admin } = await seedAdmin();

@@ -9,6 +9,7 @@ import { LocalTime } from '@/components/ui/time';
 import { currentProject, requirePageActor } from '@/server/auth/session';
 import { listPolicies } from '@/server/policies/queries';
 import { StatusBadge } from '@/components/status/status-badge';
+import { NextRun } from '@/components/policies/next-run';
 
 export const metadata: Metadata = { title: 'Backup policies' };
 
@@ -61,7 +62,7 @@ export default async function PoliciesPage() {
                 <Td>{describeSchedule(policy.schedule, policy.timeZone)}</Td>
                 <Td>{volumeCount}</Td>
                 <Td>
-                  <LocalTime value={nextRunAt} />
+                  <NextRun at={nextRunAt} />
                 </Td>
                 <Td>
                   {lastRun ? (

@@ -3,6 +3,7 @@ import { DeliveriesTable } from '@/components/notifications/deliveries-table';
 import { TargetForm } from '@/components/notifications/target-form';
 import { TargetRowActions } from '@/components/notifications/target-row-actions';
 import { Badge } from '@/components/ui/badge';
+import { RefreshWhile } from '@/components/ui/refresh-while';
 import { Card, EmptyState, PageHeader } from '@/components/ui/card';
 import { DialogButton } from '@/components/ui/dialog';
 import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
@@ -25,6 +26,7 @@ export default async function NotificationsPage() {
     targets: typeof targets;
     deliveries: Parameters<typeof DeliveriesTable>[0]['rows'];
   };
+  const outcomes = Object.fromEntries(plain.deliveries.map((d) => [d.id, { status: d.status, lastError: d.lastError }]));
   return (
     <>
       <PageHeader
@@ -73,7 +75,7 @@ export default async function NotificationsPage() {
                       )}
                     </Td>
                     <Td>
-                      <TargetRowActions target={target} />
+                      <TargetRowActions target={target} deliveries={outcomes} />
                     </Td>
                   </tr>
                 ))}
@@ -95,7 +97,8 @@ export default async function NotificationsPage() {
             })}
           </ul>
         </Card>
-        <Card title="Recent deliveries">
+        <Card title="Recent deliveries" description="Updates on its own while a delivery is being sent.">
+          <RefreshWhile active={plain.deliveries.some((d) => d.status === 'pending')} />
           <DeliveriesTable rows={plain.deliveries} />
         </Card>
       </div>

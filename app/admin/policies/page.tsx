@@ -5,10 +5,10 @@ import { PolicyRunsTable } from '@/components/policies/policy-runs-table';
 import { Badge } from '@/components/ui/badge';
 import { Card, PageHeader } from '@/components/ui/card';
 import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
-import { LocalTime } from '@/components/ui/time';
 import { requireAdminPage } from '@/server/auth/session';
 import { adminPolicyOverview } from '@/server/policies/queries';
 import { StatusBadge } from '@/components/status/status-badge';
+import { NextRun } from '@/components/policies/next-run';
 
 export const metadata: Metadata = { title: 'Backup policies' };
 
@@ -47,7 +47,7 @@ export default async function AdminPoliciesPage() {
               <Td>{projectName ?? <Badge tone="blue">every project</Badge>}</Td>
               <Td>{volumeCount}</Td>
               <Td>
-                <LocalTime value={nextRunAt} />
+                <NextRun at={nextRunAt} />
               </Td>
               <Td>
                 {lastRun ? (
