@@ -21,9 +21,11 @@ export function MergeDeleteNotice({
       <p>
         Cost: at most {backup.objectCount} object{backup.objectCount === 1 ? '' : 's'}
         {backup.bytesStored !== null ? ` (${formatBytes(backup.bytesStored)} stored)` : ''} carried into{' '}
-        {children === 1 ? 'the child' : 'each child'} inside the repository (hard-linked on a directory store, copied server-side on S3;
-        nothing is uploaded again). Parts of objects the child has since overwritten are dropped; an object it overwrote only in part has
-        its remaining ranges re-encoded.
+        {children === 1 ? 'the child' : 'each child'}, which is written complete under a new name in the repository with its own objects.
+        Carrying an object hard-links it on a directory store and copies it inside the store on S3 and Swift: nothing is uploaded again.
+        Parts of objects the child has since overwritten are dropped; an object it overwrote only in part has its remaining ranges
+        re-encoded. The old chain stays whole until the merged child is complete; then it takes its place in one step and the old objects
+        are removed.
       </p>
       <p>The merge runs as a job. Until it is done, restores of this chain are refused; then this backup&apos;s quota is released.</p>
     </div>

@@ -74,13 +74,11 @@ export interface MergeCost {
   objectsLinked: number;
   /** Objects carried whole by a copy inside the store (server-side). */
   objectsCopied: number;
-  /** Objects carried whole by reading and writing them here (a store without copy). */
-  objectsRewritten: number;
   /** New objects encoded from the still-visible ranges of partly overwritten parent objects. */
   objectsReencoded: number;
   /** Parent objects the child overwrites entirely: not carried. */
   objectsDropped: number;
-  /** Volume bytes held by the objects carried whole (linked, copied or rewritten). */
+  /** Volume bytes held by the objects carried whole (linked or copied). */
   bytesCarried: number;
   /** Volume bytes decoded and encoded again. */
   bytesReencoded: number;
@@ -151,7 +149,6 @@ function emptyCost(): MergeCost {
   return {
     objectsLinked: 0,
     objectsCopied: 0,
-    objectsRewritten: 0,
     objectsReencoded: 0,
     objectsDropped: 0,
     bytesCarried: 0,
@@ -265,17 +262,15 @@ function aborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new BackupError('ABORTED', 'the merge was cancelled');
 }
 
-type CarryMethod = 'linked' | 'copied' | 'rewritten';
+type CarryMethod = 'linked' | 'copied';
 
 function expectedCarry(store: BackupStore): CarryMethod {
-  if (!store.copyObject) return 'rewritten';
   return store.kind === 'posix' ? 'linked' : 'copied';
 }
 
 function countCarry(cost: MergeCost, how: CarryMethod, object: ObjectRecord): void {
   if (how === 'linked') cost.objectsLinked += 1;
-  else if (how === 'copied') cost.objectsCopied += 1;
-  else cost.objectsRewritten += 1;
+  else cost.objectsCopied += 1;
   cost.bytesCarried += object.length;
 }
 
@@ -331,18 +326,9 @@ interface ObjectAt {
   name: string;
 }
 
-/** Carries an object whole under a new name: a link or copy inside the store, or read and written here. */
-async function carryObject(
-  store: BackupStore,
-  source: ObjectAt,
-  target: ObjectAt,
-  signal: AbortSignal | undefined,
-): Promise<{ how: CarryMethod; storedBytes: number | null }> {
-  if (store.copyObject)
-    return { how: await store.copyObject(source.container, source.name, target.container, target.name), storedBytes: null };
-  const bytes = await store.getObject(source.container, source.name);
-  await store.putObject(target.container, target.name, bytes, { signal });
-  return { how: 'rewritten', storedBytes: bytes.length };
+/** Carries an object whole under a new name, by a link or a copy inside the store (its bytes never pass through here). */
+async function carryObject(store: BackupStore, source: ObjectAt, target: ObjectAt): Promise<CarryMethod> {
+  return store.copyObject(source.container, source.name, target.container, target.name);
 }
 
 async function mergeIntoChild(
@@ -386,9 +372,8 @@ async function mergeIntoChild(
   for (const object of child.objects) {
     aborted(signal);
     const name = ownNames.get(object.name)!;
-    const carried = await carryObject(store, { container, name: object.name }, { container, name }, signal);
-    countCarry(cost, carried.how, object);
-    bytesStored += carried.storedBytes ?? (await storedSize(store, container, name));
+    countCarry(cost, await carryObject(store, { container, name: object.name }, { container, name }), object);
+    bytesStored += await storedSize(store, container, name);
     objects.push({ ...object, name });
     objectsDone += 1;
     report(objectsDone, objectsTotal);
@@ -397,9 +382,8 @@ async function mergeIntoChild(
     aborted(signal);
     if (plan.keep === 'whole') {
       const name = dataObjectName(prefix, next++);
-      const carried = await carryObject(store, { container: parent.container, name: plan.object.name }, { container, name }, signal);
-      countCarry(cost, carried.how, plan.object);
-      bytesStored += carried.storedBytes ?? (await storedSize(store, container, name));
+      countCarry(cost, await carryObject(store, { container: parent.container, name: plan.object.name }, { container, name }), plan.object);
+      bytesStored += await storedSize(store, container, name);
       objects.push({ ...plan.object, name });
     } else if (plan.keep.length === 0) {
       cost.objectsDropped += 1;
@@ -427,7 +411,7 @@ async function mergeIntoChild(
     report(objectsDone, objectsTotal);
   }
   aborted(signal);
-  await carryObject(store, { container, name: shaObjectName(layer.prefix) }, { container, name: shaObjectName(prefix) }, signal);
+  await carryObject(store, { container, name: shaObjectName(layer.prefix) }, { container, name: shaObjectName(prefix) });
   await store.flushContainer(container);
   aborted(signal);
 

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { BackupError } from '../errors';
-import { SwiftClient, type SwiftClientOptions } from './swift-client';
+import { objectPath, SwiftClient, type SwiftClientOptions } from './swift-client';
 import type { SwiftAuthConfig } from './swift-auth';
 import type { BackupStore, GetOptions, ObjectChunks, ObjectReader, PutOptions } from './types';
 
@@ -221,6 +221,23 @@ export class SwiftStore implements BackupStore {
       for (const entry of page.data) names.push(entry.name);
       marker = page.data.at(-1)!.name;
     }
+  }
+
+  /** A server-side copy (a PUT with X-Copy-From): the bytes never leave Swift. */
+  async copyObject(srcContainer: string, srcName: string, dstContainer: string, dstName: string): Promise<'linked' | 'copied'> {
+    const response = await this.client.request({
+      method: 'PUT',
+      container: dstContainer,
+      object: dstName,
+      headers: { 'X-Copy-From': objectPath(srcContainer, srcName) },
+      accept: [404],
+      what: `copy ${this.where(srcContainer, srcName)} to ${this.where(dstContainer, dstName)}`,
+      objectName: srcName,
+    });
+    await response.body?.cancel();
+    if (response.status === 404)
+      throw new BackupError('OBJECT_MISSING', `object ${srcName} is missing (${this.where(srcContainer)})`, { objectName: srcName });
+    return 'copied';
   }
 
   async listObjects(container: string, prefix: string): Promise<string[]> {

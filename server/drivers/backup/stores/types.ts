@@ -47,12 +47,12 @@ export interface BackupStore {
   /** Every object name in the container that starts with `prefix` (all pages). Missing container: []. */
   listObjects(container: string, prefix: string): Promise<string[]>;
   /**
-   * Optional: puts a copy of an existing object under a new name without passing its bytes through
-   * this process (a hard link on POSIX, a server-side CopyObject on S3). The copy appears whole or
+   * Puts a copy of an existing object under a new name without passing its bytes through this
+   * process (a hard link on POSIX, a server-side CopyObject on S3, X-Copy-From on Swift). The copy appears whole or
    * not at all; an existing object under the new name is replaced. 'linked' when the bytes are
    * shared, 'copied' when the store copied them. OBJECT_MISSING when the source is absent.
    */
-  copyObject?(srcContainer: string, srcName: string, dstContainer: string, dstName: string): Promise<'linked' | 'copied'>;
+  copyObject(srcContainer: string, srcName: string, dstContainer: string, dstName: string): Promise<'linked' | 'copied'>;
   /** Idempotent: deleting a missing object succeeds. */
   deleteObject(container: string, name: string): Promise<void>;
   /** Makes every completed put in the container durable (directory fsync on POSIX). */
