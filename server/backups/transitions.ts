@@ -775,11 +775,13 @@ export async function recordTransferProgress(
 async function markDeleted(tx: Executor, backup: BackupRow, jobId: string, action: string, detail: Record<string, unknown> = {}) {
   const gone = await compareAndSwap(tx, backups, backup.id, undefined, { status: 'deleted', deleted: true, deletedAt: now() });
   if (!gone) return;
+  // Backup rows first (this one, then its parent), the project's quota rows last: a child's delete and
+  // its parent's, ending at once, lock in the same order and cannot deadlock.
+  await recountParentOf(tx, gone);
   await changeUsage(tx, gone.projectId, [
     { resource: 'backups', delta: -1 },
     { resource: 'backup_gigabytes', delta: -gone.size },
   ]);
-  await recountParentOf(tx, gone);
   await recordServiceEvent(tx, gone, action, { from: backup.status, to: 'deleted' }, { jobId, ...detail });
 }
 
