@@ -10,7 +10,7 @@ import { dataPaths } from '../../server/data-paths';
 import { installMethodGuard } from '../../server/http/method-guard';
 import { startHarness, waitFor, waitForVolume, type Harness } from '../support/harness';
 import { seedAdmin, seedProject } from '../support/identities';
-import { garbageSessionCookie, NEXT_ORIGIN, type NextRoute, nextRoute, sessionCookie } from '../support/next-route';
+import { callAction, garbageSessionCookie, NEXT_ORIGIN, type NextRoute, nextRoute, sessionCookie } from '../support/next-route';
 import {
   decodedSegment,
   fuzzSeed,
@@ -23,7 +23,6 @@ import {
   random,
   type Random,
 } from './fuzz-generator';
-import { callAction } from '../support/next-route';
 import type { ActionResult } from '../../server/action';
 import { createVolumeAction } from '../../server/volumes/actions';
 import { createPolicyAction } from '../../server/policies/actions';
@@ -615,6 +614,8 @@ function actionProblem(result: unknown): string | null {
   if ('ok' in value) {
     if (value.ok) return null;
     if (!ERROR_CODES.has(value.code ?? '')) return `failed with code ${value.code}: ${value.message}`;
+    if (value.code === 'invalid' && !Object.keys(value.fieldErrors ?? {}).length)
+      return `invalid without a field message: ${value.message}`;
     return typeof value.message === 'string' && value.message.trim() ? null : 'failed without a message';
   }
   if ('error' in value && (typeof value.error !== 'string' || !value.error.trim())) return 'an empty error';
