@@ -614,8 +614,6 @@ function actionProblem(result: unknown): string | null {
   if ('ok' in value) {
     if (value.ok) return null;
     if (!ERROR_CODES.has(value.code ?? '')) return `failed with code ${value.code}: ${value.message}`;
-    if (value.code === 'invalid' && !Object.keys(value.fieldErrors ?? {}).length)
-      return `invalid without a field message: ${value.message}`;
     return typeof value.message === 'string' && value.message.trim() ? null : 'failed without a message';
   }
   if ('error' in value && (typeof value.error !== 'string' || !value.error.trim())) return 'an empty error';
