@@ -369,7 +369,7 @@ test('the signed-in session reaches the console routes (the fuzz below is not al
   assert.equal(anonymous.status, 401, 'a session from before a password change is refused');
 });
 
-test('each named malformed console request gets a 4xx with a message, or is read as a harmless filter', async () => {
+test('each named malformed console request gets a 4xx with a message, or is read as a harmless filter; ids in any spelling name the row', async () => {
   const routes = new Map((await consoleRoutes()).map((route) => [route.pattern, route]));
   const get = async (pattern: string, url: string, cookie: string, params?: Record<string, string>) => {
     const response = await routes.get(pattern)!.handle(new Request(`${NEXT_ORIGIN}${url}`, { headers: { cookie } }), params);
@@ -386,6 +386,20 @@ test('each named malformed console request gets a 4xx with a message, or is read
     assert.equal(answer.status, 400, `${url}: ${answer.text}`);
     assert.deepEqual(JSON.parse(answer.text).fieldErrors, { projectId: 'Not a valid project id' }, url);
     assert.deepEqual(changed(before, await waitFor('no job running', fingerprint)), [], `${url} changed nothing`);
+  }
+  for (const spelling of [volumeId.toUpperCase(), volumeId.replaceAll('-', ''), `{${volumeId}}`]) {
+    const volume = await get('/api/volumes/[id]', `/api/volumes/${encodeURIComponent(spelling)}`, cookies.member, { id: spelling });
+    assert.equal(volume.status, 200, `${spelling}: ${volume.text.slice(0, 200)}`);
+    assert.equal(JSON.parse(volume.text).volume.id, volumeId, 'the canonical id comes back');
+  }
+  for (const spelling of [backupId.toUpperCase(), backupId.replaceAll('-', ''), `{${backupId}}`]) {
+    const backup = await get('/api/backups/[id]', `/api/backups/${encodeURIComponent(spelling)}`, cookies.member, { id: spelling });
+    assert.equal(backup.status, 200, `${spelling}: ${backup.text.slice(0, 200)}`);
+    assert.equal(JSON.parse(backup.text).backup.id, backupId, 'the canonical id comes back');
+    const targets = await get('/api/backups/[id]/targets', `/api/backups/${encodeURIComponent(spelling)}/targets`, cookies.member, {
+      id: spelling,
+    });
+    assert.equal(targets.status, 200, `${spelling}: ${targets.text.slice(0, 200)}`);
   }
   const csv = await get('/api/admin/events.csv', '/api/admin/events.csv?from=-271821-04-20&to=%00', cookies.admin);
   assert.equal(csv.status, 200, 'a date PostgreSQL cannot hold is no bound, as any other unreadable date');
