@@ -1,7 +1,7 @@
 import { revalidatePath } from 'next/cache';
 import type { Actor } from './auth/actor';
 import { requireActor } from './auth/session';
-import { AppError, type ErrorCode } from './errors';
+import { AppError, type ErrorCode, invalid } from './errors';
 
 /** What every console action returns: expected failures are values, with messages per field. */
 export type ActionResult<T = unknown> =
@@ -33,8 +33,15 @@ export async function runAction<T>(
   }
 }
 
+/** The form an action was sent; called without one (a script, a forged call), a field message instead of a TypeError. */
+export function formInput(formData: unknown): FormData {
+  if (formData instanceof FormData) return formData;
+  throw invalid('Fill in the form and send it again.', { form: 'This form arrived without its fields' });
+}
+
 /** A form's fields as a plain object: empty strings become undefined, checkboxes become booleans. */
-export function formFields(formData: FormData, booleans: string[] = []): Record<string, unknown> {
+export function formFields(sent: FormData, booleans: string[] = []): Record<string, unknown> {
+  const formData = formInput(sent);
   const fields: Record<string, unknown> = {};
   for (const [key, value] of formData.entries()) {
     if (key.startsWith('$ACTION')) continue;

@@ -12,6 +12,14 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.in
       unsafe.reason === 'contains a NUL character' ? 'Remove the NUL character from this field' : 'This field is not valid Unicode text';
     throw invalid(`${unsafe.path || 'The input'} ${unsafe.reason}`, { [unsafe.path || 'form']: message });
   }
+  return parseQuery(schema, input);
+}
+
+/**
+ * A list's query (search text and filters a console page or route passes on): fields that drop what
+ * they cannot use do so with their `.catch`; any other failure is a 400 with its field's message.
+ */
+export function parseQuery<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const fieldErrors: Record<string, string> = {};
@@ -99,3 +107,11 @@ export const filterText = (max = 255) =>
     .optional()
     .transform((text) => text || undefined)
     .catch(undefined);
+
+/** A list's project filter: a project id, or a 400 (never text PostgreSQL cannot compare). */
+export const projectFilter = () =>
+  z
+    .string()
+    .max(64, 'Not a valid project id')
+    .refine((text) => unsafeTextReason(text) === null, 'Not a valid project id')
+    .optional();

@@ -10,13 +10,13 @@ import { inIdOrder, listFields, markerPageIds, utcMicros, type MarkerTable } fro
 import { queuePlaces, type QueuePlace } from '../jobs/queue-place';
 import { listScope } from '../volumes/queries';
 import { visibleBackup, type BackupRow } from './guards';
-import { filterText } from '../validation';
+import { filterText, parseQuery, projectFilter } from '../validation';
 
 export const BACKUP_STATUSES = ['creating', 'available', 'deleting', 'error', 'error_deleting', 'restoring'] as const;
 export const BACKUP_INTEGRITY_STATES = ['unchecked', 'verified', 'damaged'] as const;
 
 export const listBackupsSchema = z.object({
-  projectId: z.string().max(64).optional(),
+  projectId: projectFilter(),
   q: filterText(),
   status: z.enum(BACKUP_STATUSES).optional().catch(undefined),
   integrity: z.enum(BACKUP_INTEGRITY_STATES).optional().catch(undefined),
@@ -34,7 +34,7 @@ function escapeLike(text: string): string {
 
 /** A page of backups, newest first by default, with the names of their sources and projects. */
 export async function listBackups(actor: Actor, input: ListBackupsInput, tx: Executor = db()) {
-  const parsed = listBackupsSchema.parse(input);
+  const parsed = parseQuery(listBackupsSchema, input);
   const projectId = listScope(actor, parsed.projectId, 'backup:get_all');
   const filters: (SQL | undefined)[] = [eq(backups.deleted, false)];
   if (projectId) filters.push(eq(backups.projectId, projectId));

@@ -1,6 +1,6 @@
 'use server';
 
-import { runAction, type ActionResult } from '../action';
+import { formInput, runAction, type ActionResult } from '../action';
 import { AppError, invalid } from '../errors';
 import { resetBackupStatus } from './admin';
 import { exportRecord, importRecord, recreateFromScan, requestRepositoryScan } from './records';
@@ -42,9 +42,10 @@ function recordsFrom(text: string): RecordInput[] {
 export async function importRecordsAction(_state: ActionResult | null, formData: FormData) {
   return runAction(
     async (actor) => {
-      const file = formData.get('file');
-      const text = file instanceof File && file.size > 0 ? await file.text() : String(formData.get('record') ?? '');
-      const projectId = String(formData.get('projectId') ?? '') || undefined;
+      const form = formInput(formData);
+      const file = form.get('file');
+      const text = file instanceof File && file.size > 0 ? await file.text() : String(form.get('record') ?? '');
+      const projectId = String(form.get('projectId') ?? '') || undefined;
       const records = recordsFrom(text);
       const imported: string[] = [];
       for (const [index, record] of records.entries()) {

@@ -11,7 +11,8 @@ const DAY_MS = 86_400_000;
 
 /**
  * A time bound from a form or a URL: a day (`2026-12-06`, the whole day in UTC) or a moment
- * (`2026-12-06T14:30`, UTC unless it names its zone). Anything else is no bound.
+ * (`2026-12-06T14:30`, UTC unless it names its zone), in years 1 to 9999. Anything else (a date
+ * JavaScript reads but PostgreSQL cannot hold, such as `-271821-04-20`) is no bound.
  */
 const timeBound = (end: 'from' | 'to') =>
   z
@@ -24,7 +25,8 @@ const timeBound = (end: 'from' | 'to') =>
       const day = /^\d{4}-\d{2}-\d{2}$/.test(text);
       const withZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(text);
       const at = new Date(day ? `${text}T00:00:00Z` : withZone ? text : `${text}Z`);
-      if (Number.isNaN(at.getTime())) {
+      const year = at.getUTCFullYear();
+      if (Number.isNaN(at.getTime()) || year < 1 || year > 9999) {
         ctx.addIssue({ code: 'custom', message: 'not a time' });
         return z.NEVER;
       }

@@ -1,9 +1,12 @@
+import { formInput } from '../action';
+
 /**
  * A target form's fields as the shape the target schemas read: `config.*` fields nested, the
  * recipients one per line or comma-separated, the checked event kinds as a list. Field names
  * match the paths of the schemas' errors, so each error lands next to its field.
  */
-export function targetInputFromForm(formData: FormData): Record<string, unknown> {
+export function targetInputFromForm(sent: FormData): Record<string, unknown> {
+  const formData = formInput(sent);
   const text = (name: string) => {
     const value = formData.get(name);
     return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;

@@ -1,6 +1,6 @@
 'use server';
 
-import { runAction, type ActionResult } from '../action';
+import { formInput, runAction, type ActionResult } from '../action';
 import {
   assignVolumes,
   createPolicy,
@@ -17,7 +17,8 @@ const PATHS = ['/policies', '/admin/policies', '/volumes'];
 const RETENTION_FIELDS = ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly', 'keepWithin'] as const;
 
 /** The editor's fields (named by their path, so field errors land next to them) as the service's input. */
-function policyInputFrom(formData: FormData) {
+function policyInputFrom(sent: FormData) {
+  const formData = formInput(sent);
   const text = (name: string) => {
     const value = formData.get(name);
     return typeof value === 'string' ? value : '';
@@ -44,16 +45,20 @@ function policyInputFrom(formData: FormData) {
 }
 
 export async function createPolicyAction(_state: FormState, formData: FormData) {
-  const projectId = formData.get('projectId');
   return runAction(
-    (actor) =>
-      createPolicy(actor, { ...policyInputFrom(formData), projectId: projectId === '' || projectId === 'shared' ? null : projectId }),
+    (actor) => {
+      const projectId = formInput(formData).get('projectId');
+      return createPolicy(actor, {
+        ...policyInputFrom(formData),
+        projectId: projectId === '' || projectId === 'shared' ? null : projectId,
+      });
+    },
     { revalidate: PATHS, message: (p) => `Policy ${p.name} created` },
   );
 }
 
 export async function updatePolicyAction(_state: FormState, formData: FormData) {
-  return runAction((actor) => updatePolicy(actor, { ...policyInputFrom(formData), id: formData.get('id') }), {
+  return runAction((actor) => updatePolicy(actor, { ...policyInputFrom(formData), id: formInput(formData).get('id') }), {
     revalidate: PATHS,
     message: 'Policy saved',
   });
@@ -69,12 +74,14 @@ export async function schedulePreviewAction(formData: FormData) {
 
 export async function assignVolumesAction(_state: FormState, formData: FormData) {
   return runAction(
-    (actor) =>
-      assignVolumes(actor, {
-        id: formData.get('id'),
-        projectId: formData.get('projectId'),
-        volumeIds: formData.getAll('volumeIds').map(String),
-      }),
+    (actor) => {
+      const form = formInput(formData);
+      return assignVolumes(actor, {
+        id: form.get('id'),
+        projectId: form.get('projectId'),
+        volumeIds: form.getAll('volumeIds').map(String),
+      });
+    },
     { revalidate: PATHS, message: (r) => `Volumes saved: ${r.added.length} added, ${r.removed.length} removed` },
   );
 }

@@ -8,10 +8,11 @@ import { isUuidLike, type ListOptions, type MarkerPage } from '../lists/list-opt
 import { inIdOrder, listFields, markerPageIds, utcMicros, type MarkerTable } from '../lists/marker-page';
 import { listScope } from '../volumes/queries';
 import { listSnapshotsSchema, type ListSnapshotsInput } from './schemas';
+import { parseQuery } from '../validation';
 
 /** Snapshots a tenant sees (never the temporary ones a backup makes), paged on the (project, created) index. */
 export async function listSnapshots(actor: Actor, input: ListSnapshotsInput, tx: Executor = db()) {
-  const parsed = listSnapshotsSchema.parse(input);
+  const parsed = parseQuery(listSnapshotsSchema, input);
   const projectId = listScope(actor, parsed.projectId, 'volume:get_all_snapshots');
   const filters: (SQL | undefined)[] = [eq(snapshots.deleted, false)];
   if (projectId) filters.push(eq(snapshots.projectId, projectId));

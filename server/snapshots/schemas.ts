@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { snapshotStatus } from '../db/schema';
-import { filterText, uuidSchema } from '../validation';
+import { filterText, projectFilter, uuidSchema } from '../validation';
 import { optionalDescription, optionalName, snapshotId, volumeId } from '../volumes/schemas';
 
 export const createSnapshotSchema = z.object({
@@ -21,7 +21,7 @@ export const resetSnapshotSchema = z.object({
 });
 
 export const listSnapshotsSchema = z.object({
-  projectId: z.string().optional(),
+  projectId: projectFilter(),
   volumeId: uuidSchema('Not a valid volume id').optional().catch(undefined),
   status: z.enum(snapshotStatus.enumValues).optional().catch(undefined),
   q: filterText(),

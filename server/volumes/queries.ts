@@ -9,6 +9,7 @@ import { isUuidLike, type ListOptions, type MarkerPage } from '../lists/list-opt
 import { inIdOrder, listFields, markerPageIds, utcMicros, type MarkerTable } from '../lists/marker-page';
 import { isUuidShape, visibleVolume, type VolumeRow } from './guards';
 import { listVolumesSchema, type ListVolumesInput } from './schemas';
+import { parseQuery } from '../validation';
 import { policiesOfVolumes, RECENT_BACKUP_DAYS } from '../policies/queries';
 
 export interface Page<T> {
@@ -82,7 +83,7 @@ export function volumeListQuery(input: ReturnType<typeof listVolumesSchema.parse
 export type VolumeListRow = Awaited<ReturnType<typeof listVolumes>>['rows'][number];
 
 export async function listVolumes(actor: Actor, input: ListVolumesInput, tx: Executor = db()) {
-  const parsed = listVolumesSchema.parse(input);
+  const parsed = parseQuery(listVolumesSchema, input);
   const projectId = listScope(actor, parsed.projectId, 'volume:get_all');
   const query = volumeListQuery({ ...parsed, projectId }, tx);
   const [rows, [{ count }]] = await Promise.all([query.rows, query.count]);

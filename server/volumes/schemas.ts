@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { volumeStatus } from '../db/schema';
-import { filterText, uuidSchema } from '../validation';
+import { filterText, projectFilter, uuidSchema } from '../validation';
 
 /** Largest volume we accept in one request (16 TiB); quotas usually bound it earlier. */
 export const MAX_VOLUME_GIB = 16384;
@@ -87,7 +87,7 @@ export const resetVolumeSchema = z
   });
 
 export const listVolumesSchema = z.object({
-  projectId: z.string().optional(),
+  projectId: projectFilter(),
   status: z.enum(volumeStatus.enumValues).optional().catch(undefined),
   q: filterText(),
   sort: z.enum(['created', 'name', 'size', 'status']).catch('created').default('created'),

@@ -37,7 +37,7 @@ export async function receiveUpload(actor: Actor, volumeId: string, request: Req
     throw error;
   }
   try {
-    const { job } = await commitUpload(actor, { id: volumeId, stagedId: staged.stagedId, bytes: staged.bytes, fileName });
+    const { job } = await commitUpload(actor, { id: volume.id, stagedId: staged.stagedId, bytes: staged.bytes, fileName });
     return { jobId: job.id, bytes: staged.bytes, stagedId: staged.stagedId };
   } catch (error) {
     await staging.removeStaged(staged.stagedId);

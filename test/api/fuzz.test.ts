@@ -3,6 +3,17 @@ import { after, before, test } from 'node:test';
 import { CINDER_ROUTES } from '../../server/api/cinder/router';
 import { startHarness, waitForVolume, type Harness } from '../support/harness';
 import { apiTenant, call, ORIGIN, passwordToken } from './support';
+import {
+  fuzzSeed,
+  HOSTILE_NUMBERS,
+  HOSTILE_QUERY_PAIRS,
+  HOSTILE_STRINGS,
+  hostileQuery,
+  hostileSegment,
+  malformedJsonText,
+  random,
+  type Random,
+} from './fuzz-generator';
 import { seedAdmin, seedProject, addMember } from '../support/identities';
 import * as identityRoute from '@/app/identity/[[...path]]/route';
 import * as v3Route from '@/app/v3/[[...path]]/route';
@@ -14,7 +25,7 @@ import * as volumeRoute from '@/app/volume/[[...path]]/route';
  * client error or a success, never a 5xx, and every error must carry Cinder's (or Keystone's) fault
  * shape. FUZZ_SEED and FUZZ_COUNT replay or widen a run; a failure prints the seed and the request.
  */
-const SEED = Number(process.env.FUZZ_SEED ?? 20_2026);
+const SEED = fuzzSeed(20_2026);
 const COUNT = Math.min(Number(process.env.FUZZ_COUNT ?? 500), 600);
 const TIME_LIMIT_MS = 60_000;
 
@@ -24,75 +35,18 @@ let adminToken: string;
 let projectId: string;
 let volumeId: string;
 
-/** mulberry32: small, fast and the same on every machine. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
-  return { next, pick, chance: (p: number) => next() < p };
-}
-type Random = ReturnType<typeof random>;
-
-/** Path segments a client might send where an id, key or name belongs (already percent-encoded). */
-const hostileSegments = (r: Random) =>
-  r.pick([
-    '%ff',
-    '%',
-    '%e0%80',
-    '%ED%A0%80',
-    '%00',
-    'a%00b',
-    '%C0%AF',
-    '..',
-    '%2e%2e',
-    'x'.repeat(3000),
-    '%20',
-    '-1',
-    '0',
-    '00000000-0000-0000-0000-000000000000',
-    'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF',
-    crypto.randomUUID(),
-    'not-a-uuid',
-    '%F0%9F%92%A9',
-    '{}',
-    '%7B%7D',
-  ]);
-
-/** Strings that have broken parsers, comparisons or PostgreSQL before. */
-const hostileStrings = [
-  '\u0000',
-  'a\u0000b',
-  '\ud800',
-  'x\udc00y',
-  '\ufeff',
-  '💩',
-  'x'.repeat(70_000),
-  '',
-  ' ',
-  '%ff',
-  "'; drop table volumes; --",
-  '../../etc/passwd',
-  '\u202e',
-];
-
 function hostileValue(r: Random, depth = 0): unknown {
   switch (Math.floor(r.next() * 12)) {
     case 0:
-      return r.pick(hostileStrings);
+      return r.pick(HOSTILE_STRINGS);
     case 1:
-      return r.pick([-1, 0, 1, 1.5, 1e308, -1e308, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER]);
+      return r.pick(HOSTILE_NUMBERS);
     case 2:
       return r.pick([true, false, null]);
     case 3:
       return depth < 3 ? [hostileValue(r, depth + 1), hostileValue(r, depth + 1)] : [];
     case 4:
-      return depth < 3 ? { [r.pick(hostileStrings).slice(0, 40)]: hostileValue(r, depth + 1) } : {};
+      return depth < 3 ? { [r.pick(HOSTILE_STRINGS).slice(0, 40)]: hostileValue(r, depth + 1) } : {};
     case 5:
       return volumeId;
     case 6:
@@ -102,11 +56,11 @@ function hostileValue(r: Random, depth = 0): unknown {
     case 8:
       return String(Math.floor(r.next() * 20));
     case 9:
-      return crypto.randomUUID();
+      return r.uuid();
     case 10:
       return r.pick(['3.0', '3.72', 'latest', 'volume 3.0']);
     default:
-      return r.pick(hostileStrings).slice(0, 300);
+      return r.pick(HOSTILE_STRINGS).slice(0, 300);
   }
 }
 
@@ -158,59 +112,39 @@ function hostileBody(r: Random): string | undefined {
     case 0:
       return undefined;
     case 1:
-      return '';
     case 2:
-      return r.pick(['{', 'null', '[]', '"x"', '1', '{"a":}', 'not json', '\u0000', '{"volume": {"name": "\\ud800"}}']);
     case 3:
-      return '['.repeat(10_000) + ']'.repeat(10_000);
     case 4:
-      return '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000);
+      return malformedJsonText(r);
     default: {
       const inner: Record<string, unknown> = {};
       const fields = 1 + Math.floor(r.next() * 4);
       for (let i = 0; i < fields; i++) inner[r.pick(RESOURCE_FIELDS)] = hostileValue(r);
-      if (r.chance(0.3)) inner.metadata = { [r.pick(hostileStrings).slice(0, 50)]: hostileValue(r) };
+      if (r.chance(0.3)) inner.metadata = { [r.pick(HOSTILE_STRINGS).slice(0, 50)]: hostileValue(r) };
       return JSON.stringify({ [r.pick(WRAPPERS)]: r.chance(0.9) ? inner : hostileValue(r) });
     }
   }
 }
 
-function hostileQuery(r: Random): string {
-  const pairs = [
-    'status=%00',
-    'status=%ED%A0%80',
-    'status=available',
-    'limit=-1',
-    'limit=abc',
-    'limit=99999999999999999999',
-    'marker=%ff',
-    'marker=%00',
-    `marker=${crypto.randomUUID()}`,
-    'sort=name:asc',
-    'sort=%00:desc',
-    'sort_key=nope',
-    'sort_dir=sideways',
-    'all_tenants=1',
-    'with_count=true',
-    'name=%ED%A0%80',
-    'name~=%00',
-    'metadata=%7Bbad',
-    "metadata=%7B'k'%3A%20'v'%7D",
-    'offset=-5',
-    'offset=1e400',
-    'volume_id=%00',
-    `volume_id=${volumeId.toUpperCase()}`,
-    'project_id=%00',
-    'nocatalog',
-    'name=%00',
-    'domain_id=%ff',
-    'enabled=%00',
-    '%00=%00',
-    'a=%',
-  ];
-  const count = Math.floor(r.next() * 4);
-  return count ? `?${Array.from({ length: count }, () => r.pick(pairs)).join('&')}` : '';
-}
+/** Cinder's own list filters, in good and bad spelling, next to the shared hostile pairs. */
+const cinderQueryPairs = () => [
+  ...HOSTILE_QUERY_PAIRS,
+  'status=available',
+  `marker=${volumeId}`,
+  'sort=name:asc',
+  'sort_key=nope',
+  'sort_dir=sideways',
+  'all_tenants=1',
+  'with_count=true',
+  'name~=%00',
+  'metadata=%7Bbad',
+  "metadata=%7B'k'%3A%20'v'%7D",
+  'volume_id=%00',
+  `volume_id=${volumeId.toUpperCase()}`,
+  'nocatalog',
+  'domain_id=%ff',
+  'enabled=%00',
+];
 
 interface FuzzRequest {
   /** The route pattern the request was made for (Cinder routes only). */
@@ -227,7 +161,7 @@ function cinderRequest(r: Random): FuzzRequest {
     if (!part.startsWith(':')) return part;
     if (r.chance(0.35)) return part === ':target' ? projectId : part === ':action' ? r.pick(['enable', 'disable', 'freeze']) : volumeId;
     if (r.chance(0.15)) return volumeId.toUpperCase();
-    return hostileSegments(r);
+    return hostileSegment(r);
   });
   const prefix = r.pick([`/v3/${projectId}`, '/v3', `/volume/v3/${projectId}`, `/v3/${r.pick(['%ff', '%00', projectId.toUpperCase()])}`]);
   const method = r.chance(0.8) ? r.pick(route.methods) : r.pick(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -244,7 +178,13 @@ function cinderRequest(r: Random): FuzzRequest {
     headers['Content-Type'] = r.chance(0.9)
       ? 'application/json'
       : r.pick(['text/plain', 'application/xml', 'application/json; charset=utf-16', '%00']);
-  return { route: route.pattern.join('/'), method, path: `${prefix}/${segments.join('/')}${hostileQuery(r)}`, headers, body };
+  return {
+    route: route.pattern.join('/'),
+    method,
+    path: `${prefix}/${segments.join('/')}${hostileQuery(r, cinderQueryPairs())}`,
+    headers,
+    body,
+  };
 }
 
 function identityRequest(r: Random): FuzzRequest {
@@ -254,10 +194,10 @@ function identityRequest(r: Random): FuzzRequest {
     '/identity/v3/auth/tokens',
     '/identity/v3/auth/projects',
     '/identity/v3/projects',
-    `/identity/v3/projects/${hostileSegments(r)}`,
+    `/identity/v3/projects/${hostileSegment(r)}`,
     `/identity/v3/projects/${projectId}`,
-    `/identity/v3/users/${hostileSegments(r)}/projects`,
-    `/identity/v3/${hostileSegments(r)}`,
+    `/identity/v3/users/${hostileSegment(r)}/projects`,
+    `/identity/v3/${hostileSegment(r)}`,
   ]);
   const method = r.pick(['GET', 'HEAD', 'POST', 'DELETE', 'PUT', 'PATCH', 'OPTIONS']);
   const headers: Record<string, string> = {};
@@ -288,7 +228,7 @@ function identityRequest(r: Random): FuzzRequest {
     body = r.chance(0.8) ? JSON.stringify({ auth: { identity, scope } }) : hostileBody(r);
     headers['Content-Type'] = 'application/json';
   }
-  return { method, path: path + hostileQuery(r), headers, body };
+  return { method, path: path + hostileQuery(r, cinderQueryPairs()), headers, body };
 }
 
 /** Checks the answer: never a 5xx; an error carries the API's fault shape. */

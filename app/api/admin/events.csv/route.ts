@@ -1,6 +1,7 @@
 import { currentActor } from '@/server/auth/session';
 import { AUDIT_CSV_COLUMNS, auditCsvLine, csvLine } from '@/server/events/csv';
-import { auditEventBatches } from '@/server/events/queries';
+import { type AuditEventView, auditEventBatches } from '@/server/events/queries';
+import { errorResponse } from '@/server/volumes/http';
 
 export const dynamic = 'force-dynamic';
 
@@ -15,10 +16,19 @@ export async function GET(request: Request) {
   if (!actor.isAdmin) return Response.json({ error: 'Not found' }, { status: 404 });
   const filters = Object.fromEntries(new URL(request.url).searchParams);
   const batches = auditEventBatches(actor, filters);
+  // The first batch is read before answering: a query that fails is an error status, not a file cut off after its header.
+  let first: IteratorResult<AuditEventView[]>;
+  try {
+    first = await batches.next();
+  } catch (error) {
+    return errorResponse(error);
+  }
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(encoder.encode(csvLine([...AUDIT_CSV_COLUMNS])));
+      if (first.done) controller.close();
+      else controller.enqueue(encoder.encode(first.value.map(auditCsvLine).join('')));
     },
     async pull(controller) {
       const next = await batches.next();
