@@ -30,8 +30,12 @@ export const { handlers, auth, signIn, signOut } = NextAuth({
   session: { strategy: 'jwt', maxAge: 12 * 60 * 60 },
   pages: { signIn: '/login' },
   logger: {
+    // A wrong password is an audit event, and a session cookie that does not decrypt (garbage, or
+    // signed with an earlier secret) makes a signed-out request: neither is the server's error, and
+    // logging them would let any client fill the log.
     error: (error) => {
-      if (!(error instanceof CredentialsSignin)) console.error('[auth]', error.message);
+      if (error instanceof CredentialsSignin || (error as { type?: string }).type === 'JWTSessionError') return;
+      console.error('[auth]', error.message);
     },
   },
   providers: [
