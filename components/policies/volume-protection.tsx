@@ -18,7 +18,7 @@ export async function VolumeProtection({ actor, volumeId, projectId }: { actor: 
         actions={
           protection.unprotected ? (
             <span data-testid="unprotected">
-              <Badge tone="red">{statusLabel('unprotected')}</Badge>
+              <Badge tone="amber">{statusLabel('unprotected')}</Badge>
             </span>
           ) : undefined
         }
