@@ -28,6 +28,7 @@ import { AttachDialog, CreateVolumeDialog, ExtendDialog, ResetVolumeDialog, Snap
 import { isWorking, StatusBadge, StatusChange, StatusText } from '@/components/status/status-badge';
 import { VolumeStatusBadges } from './volume-status-badge';
 import { formatBytes } from '@/components/ui/format';
+import { jobKindLabel } from '@/components/dashboard/labels';
 
 type Serialized<T> = T extends Date
   ? string
@@ -38,15 +39,6 @@ type Serialized<T> = T extends Date
       : T;
 type Detail = Serialized<VolumeDetail>;
 type Dialogs = 'upload' | 'snapshot' | 'extend' | 'attach' | 'detach' | 'delete' | 'reset' | 'force' | 'clone' | 'delete-snapshot' | null;
-
-const JOB_LABELS: Record<string, string> = {
-  volume_create: 'Create',
-  volume_delete: 'Delete',
-  volume_extend: 'Extend',
-  volume_write_image: 'Write uploaded image',
-  volume_export: 'Prepare download',
-  volume_checksum: 'Compute SHA-256',
-};
 
 export function VolumeDetailView({
   initial,
@@ -276,7 +268,7 @@ export function VolumeDetailView({
                 <li key={j.id} className="text-sm" data-testid="job-progress">
                   <div className="mb-1 flex justify-between">
                     <span>
-                      {JOB_LABELS[j.kind] ?? j.kind} · <StatusText status={j.status} />
+                      {jobKindLabel(j.kind)} · <StatusText status={j.status} />
                     </span>
                     {progress?.totalBytes ? (
                       <span className="text-slate-500">
@@ -292,7 +284,7 @@ export function VolumeDetailView({
                     <ProgressBar
                       value={progress?.doneBytes ?? 0}
                       max={progress?.totalBytes ?? 1}
-                      label={`${JOB_LABELS[j.kind] ?? j.kind} progress`}
+                      label={`${jobKindLabel(j.kind)} progress`}
                     />
                   )}
                 </li>
