@@ -8,6 +8,7 @@ import { createBackup } from '../server/backups/service';
 import { db } from '../server/db/client';
 import { backups, volumes } from '../server/db/schema';
 import { createUser } from '../server/identity/service';
+import { assignVolumes, createPolicy } from '../server/policies/service';
 import { createSnapshot } from '../server/snapshots/service';
 import { createVolume } from '../server/volumes/service';
 import { seedProject } from '../test/support/identities';
@@ -25,6 +26,7 @@ interface Seeded {
   projectId: string;
   volumeId: string;
   backupId: string;
+  policyId: string;
   member: { name: string; password: string };
   reader: { name: string; password: string };
 }
@@ -57,6 +59,18 @@ async function seed(): Promise<Seeded> {
       statusReason: 'The volume service ran out of space while writing the image; free space on the backend and try again.',
     })
     .where(eq(volumes.id, broken.id));
+  const policy = await createPolicy(tenant.actor, {
+    projectId: tenant.project.id,
+    name: 'nightly with monthly keeps',
+    schedule: { kind: 'daily', time: '02:00' },
+    timeZone: 'Europe/Berlin',
+    fullEveryRuns: 7,
+    fullEveryDays: null,
+    force: false,
+    container: null,
+    retention: { keepLast: 3, keepHourly: null, keepDaily: 7, keepWeekly: 4, keepMonthly: 12, keepYearly: null, keepWithin: null },
+  });
+  await assignVolumes(tenant.actor, { id: policy.id, volumeIds: [volume.id] });
   const password = `pw-${randomBytes(6).toString('hex')}`;
   const reader = await createUser(SYSTEM_ACTOR, {
     name: `reader-${randomBytes(3).toString('hex')}`,
@@ -68,6 +82,7 @@ async function seed(): Promise<Seeded> {
     projectId: tenant.project.id,
     volumeId: volume.id,
     backupId: backup.id,
+    policyId: policy.id,
     member: { name: tenant.user.name, password: tenant.password },
     reader: { name: reader.name, password },
   };
@@ -125,6 +140,9 @@ test.describe('every page fits 1024–1920 px, for every role', () => {
       '/admin/users',
       '/admin/events?outcome=failure',
       '/admin/events?resourceType=user',
+      '/admin/policies',
+      '/admin/notifications',
+      '/account',
     ]);
   });
 
@@ -139,7 +157,10 @@ test.describe('every page fits 1024–1920 px, for every role', () => {
         '/snapshots',
         '/backups',
         `/backups/${seeded.backupId}`,
+        '/policies',
+        `/policies/${seeded.policyId}`,
         '/access',
+        '/account',
       ]);
     });
   }
