@@ -27,16 +27,14 @@ export function PolicyRunsTable({ runs, label = 'Runs' }: { runs: RunView[]; lab
   return (
     <Table label={label}>
       <THead>
-        <tr>
-          {runs[0].policyName !== undefined && <Th>Policy</Th>}
-          {runs[0].projectName !== undefined && <Th>Project</Th>}
-          <Th>Volume</Th>
-          <Th>Started</Th>
-          <Th>Outcome</Th>
-          <Th>Duration</Th>
-          <Th>Backup</Th>
-          <Th>Retention</Th>
-        </tr>
+        {runs[0].policyName !== undefined && <Th>Policy</Th>}
+        {runs[0].projectName !== undefined && <Th>Project</Th>}
+        <Th>Volume</Th>
+        <Th>Started</Th>
+        <Th>Outcome</Th>
+        <Th>Duration</Th>
+        <Th>Backup</Th>
+        <Th>Retention</Th>
       </THead>
       <TBody>
         {runs.map((run) => {

@@ -22,12 +22,10 @@ export function PrunePreview({
           ) : (
             <Table label={`Prune preview for ${volumeNames.get(volumeId) ?? volumeId}`}>
               <THead>
-                <tr>
-                  <Th>Backup</Th>
-                  <Th>Made</Th>
-                  <Th>Decision</Th>
-                  <Th>Why</Th>
-                </tr>
+                <Th>Backup</Th>
+                <Th>Made</Th>
+                <Th>Decision</Th>
+                <Th>Why</Th>
               </THead>
               <TBody>
                 {entries.map((entry) => (

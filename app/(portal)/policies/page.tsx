@@ -33,13 +33,11 @@ export default async function PoliciesPage() {
       ) : (
         <Table label="Policies">
           <THead>
-            <tr>
-              <Th>Name</Th>
-              <Th>Schedule</Th>
-              <Th>Volumes</Th>
-              <Th>Next run</Th>
-              <Th>Last run</Th>
-            </tr>
+            <Th>Name</Th>
+            <Th>Schedule</Th>
+            <Th>Volumes</Th>
+            <Th>Next run</Th>
+            <Th>Last run</Th>
           </THead>
           <TBody>
             {rows.map(({ policy, volumeCount, nextRunAt, lastRun }) => (

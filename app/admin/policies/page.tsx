@@ -23,13 +23,11 @@ export default async function AdminPoliciesPage() {
       />
       <Table label="All policies">
         <THead>
-          <tr>
-            <Th>Name</Th>
-            <Th>Project</Th>
-            <Th>Volumes</Th>
-            <Th>Next run</Th>
-            <Th>Last run</Th>
-          </tr>
+          <Th>Name</Th>
+          <Th>Project</Th>
+          <Th>Volumes</Th>
+          <Th>Next run</Th>
+          <Th>Last run</Th>
         </THead>
         <TBody>
           {overview.policies.map(({ policy, projectName, volumeCount, nextRunAt, lastRun }) => (
