@@ -293,6 +293,11 @@ export interface BackupCreateRequest {
   force: boolean;
 }
 
+/** A backup a policy's run asked for is that policy's: its retention may prune it, no other policy's may. */
+export async function markMadeByPolicy(tx: Executor, backupId: string, policyId: string): Promise<void> {
+  await compareAndSwap(tx, backups, backupId, undefined, { policyId });
+}
+
 /** A new backup, `creating`: its quota, its row and metadata, its job and its event (the source is already backing-up). */
 export async function requestBackupCreate(tx: Executor, actor: Actor, request: BackupCreateRequest): Promise<BackupRow> {
   const { projectId, volume, parent, service } = request;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { and, asc, count, desc, eq, gt, isNull, lte, sql } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import { createBackup } from '../backups/service';
+import { markMadeByPolicy } from '../backups/transitions';
 import type { Executor } from '../db/client';
 import { backups, policies, policyRuns, policyVolumes, volumes } from '../db/schema';
 import { AppError } from '../errors';
@@ -169,7 +170,7 @@ async function attemptRun(
       },
       tx,
     );
-    await tx.update(backups).set({ policyId: policy.id }).where(eq(backups.id, backup.id));
+    await markMadeByPolicy(tx, backup.id, policy.id);
     return { run: await recordRun(tx, policy, target, now, { status: 'started', backupId: backup.id, incremental, reason: note }) };
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
