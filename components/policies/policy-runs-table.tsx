@@ -6,6 +6,11 @@ import { StatusBadge } from '@/components/status/status-badge';
 
 const TONES: Record<string, Tone> = { started: 'blue', succeeded: 'green', failed: 'red', skipped: 'amber' };
 
+/** A policy run's outcome as a badge, in the same colours wherever runs are listed. */
+export function PolicyRunBadge({ status }: { status: string }) {
+  return <StatusBadge status={status} tone={TONES[status] ?? 'slate'} />;
+}
+
 export interface RunView {
   id: string;
   volumeId: string;
@@ -51,7 +56,7 @@ export function PolicyRunsTable({ runs, label = 'Runs' }: { runs: RunView[]; lab
                 <LocalTime value={run.startedAt} />
               </Td>
               <Td>
-                <StatusBadge status={run.status} tone={TONES[run.status] ?? 'slate'} />
+                <PolicyRunBadge status={run.status} />
                 {run.reason && <p className="mt-1 text-xs text-slate-600">{run.reason}</p>}
               </Td>
               <Td>{seconds === null ? '—' : formatDuration(seconds)}</Td>

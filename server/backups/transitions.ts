@@ -412,28 +412,41 @@ export async function requestBackupDelete(
     },
     childrenGoing ? hasNoChildrenStaying(id) : hasNoChildren(id),
   );
-  const service = await backupServiceFor(tx, 'deleting backup', { host: pinnedHostOf(backup) });
+  await enqueueDeletion(tx, actor, backup, 'backup_delete', { action, fromStatus: from.length === 1 ? from[0]! : null });
+  return backup;
+}
+
+/** A backup turned `deleting` on request: its delete or merge job on the backup's service, and its audit event. */
+async function enqueueDeletion(
+  tx: Executor,
+  actor: Actor,
+  backup: BackupRow,
+  kind: 'backup_delete' | 'backup_merge',
+  event: { action: string; fromStatus?: BackupStatus | null; detail?: Record<string, unknown> },
+) {
+  const service = await backupServiceFor(tx, kind === 'backup_merge' ? 'merging backup' : 'deleting backup', {
+    host: pinnedHostOf(backup),
+  });
   const job = await enqueueJob(tx, {
-    kind: 'backup_delete',
-    payload: { backupId: id },
+    kind,
+    payload: { backupId: backup.id },
     targetBinary: BACKUP_BINARY,
     targetHost: service.host,
     projectId: backup.projectId,
     resourceType: BACKUP,
-    resourceId: id,
+    resourceId: backup.id,
     actor,
   });
   await recordEvent(tx, {
     actor,
     projectId: backup.projectId,
     resourceType: BACKUP,
-    resourceId: id,
-    action,
-    fromStatus: from.length === 1 ? from[0] : null,
+    resourceId: backup.id,
+    action: event.action,
+    fromStatus: event.fromStatus,
     toStatus: 'deleting',
-    detail: { jobId: job.id },
+    detail: { jobId: job.id, ...event.detail },
   });
-  return backup;
 }
 
 /**
@@ -1171,26 +1184,7 @@ export async function requestBackupMerge(tx: Executor, actor: Actor, id: string,
     { status: 'deleting', failReason: null },
     (current) => `Invalid backup: Backup status must be available or error, not ${current.status}.`,
   );
-  const service = await backupServiceFor(tx, 'merging backup', { host: pinnedHostOf(backup) });
-  const job = await enqueueJob(tx, {
-    kind: 'backup_merge',
-    payload: { backupId: id },
-    targetBinary: BACKUP_BINARY,
-    targetHost: service.host,
-    projectId: backup.projectId,
-    resourceType: BACKUP,
-    resourceId: id,
-    actor,
-  });
-  await recordEvent(tx, {
-    actor,
-    projectId: backup.projectId,
-    resourceType: BACKUP,
-    resourceId: id,
-    action: 'merge_delete',
-    toStatus: 'deleting',
-    detail: { jobId: job.id, children: [...childIds] },
-  });
+  await enqueueDeletion(tx, actor, backup, 'backup_merge', { action: 'merge_delete', detail: { children: [...childIds] } });
   return backup;
 }
 

@@ -8,8 +8,8 @@ import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { currentProject, requirePageActor } from '@/server/auth/session';
 import { listPolicies } from '@/server/policies/queries';
-import { StatusBadge } from '@/components/status/status-badge';
 import { NextRun } from '@/components/policies/next-run';
+import { PolicyRunBadge } from '@/components/policies/policy-runs-table';
 
 export const metadata: Metadata = { title: 'Backup policies' };
 
@@ -65,11 +65,7 @@ export default async function PoliciesPage() {
                 <Td>
                   {lastRun ? (
                     <>
-                      <StatusBadge
-                        status={lastRun.status}
-                        tone={lastRun.status === 'succeeded' ? 'green' : lastRun.status === 'started' ? 'blue' : 'red'}
-                      />{' '}
-                      <LocalTime value={lastRun.startedAt} relative />
+                      <PolicyRunBadge status={lastRun.status} /> <LocalTime value={lastRun.startedAt} relative />
                     </>
                   ) : (
                     '—'

@@ -7,8 +7,8 @@ import { Card, PageHeader } from '@/components/ui/card';
 import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { requireAdminPage } from '@/server/auth/session';
 import { adminPolicyOverview } from '@/server/policies/queries';
-import { StatusBadge } from '@/components/status/status-badge';
 import { NextRun } from '@/components/policies/next-run';
+import { PolicyRunBadge } from '@/components/policies/policy-runs-table';
 
 export const metadata: Metadata = { title: 'Backup policies' };
 
@@ -47,16 +47,7 @@ export default async function AdminPoliciesPage() {
               <Td>
                 <NextRun at={nextRunAt} />
               </Td>
-              <Td>
-                {lastRun ? (
-                  <StatusBadge
-                    status={lastRun.status}
-                    tone={lastRun.status === 'succeeded' ? 'green' : lastRun.status === 'started' ? 'blue' : 'red'}
-                  />
-                ) : (
-                  '—'
-                )}
-              </Td>
+              <Td>{lastRun ? <PolicyRunBadge status={lastRun.status} /> : '—'}</Td>
             </tr>
           ))}
         </TBody>
