@@ -1,15 +1,16 @@
 /**
  * One piece of a backup, in a worker thread: read it into its in-flight slot (after the slot's
- * headroom), hash every block (all-zero blocks by comparison, not hashing), find the extents to
- * store (all of it, or the changed runs against the parent's digests), and encode each extent in
- * place, so the slot ends up holding the stored bytes. The thread allocates nothing per piece.
+ * headroom; blocks in the source's holes are not read, and zeroed only where an encoder reads
+ * them), hash every block (all-zero blocks by comparison, not hashing), find the extents to store
+ * (all of it, or the changed runs against the parent's digests), and encode each extent in place,
+ * so the slot ends up holding the stored bytes. The thread allocates nothing per piece but its digests and block maps.
  */
 import { createHash, hash } from 'node:crypto';
 import fs from 'node:fs';
 import { BackupError, describeError, errnoCode } from './errors';
 import { DIGEST_BYTES } from './constants';
 import { alignUp } from './direct-io';
-import { encodeInPlace, slotHeadroom, type EncodedExtent as Encoded } from './object-encoder';
+import { encodeInPlace, encodesZerosUnread, slotHeadroom, type EncodedExtent as Encoded } from './object-encoder';
 import type { BackupPieceResult, BackupPieceTask, EncodedExtent } from './worker-protocol';
 
 let zeroBlock = Buffer.alloc(0);
@@ -56,11 +57,20 @@ function openSource(task: BackupPieceTask): number {
   }
 }
 
-function hashBlocks(piece: Buffer, first: number, end: number, blockSize: number, digests: Buffer, zeroMap: Uint8Array): void {
+/** Hashes blocks [first, end) of `piece`; blocks flagged in `holes` are zeros without being compared. */
+function hashBlocks(
+  piece: Buffer,
+  first: number,
+  end: number,
+  blockSize: number,
+  digests: Buffer,
+  zeroMap: Uint8Array,
+  holes: Uint8Array | null = null,
+): void {
   const knownZeroDigest = zeroDigest(blockSize);
   for (let block = first; block < end; block += 1) {
     const bytes = piece.subarray(block * blockSize, Math.min((block + 1) * blockSize, piece.length));
-    if (bytes.length === blockSize && bytes.equals(zeroBlock)) {
+    if (holes?.[block] === 1 || (bytes.length === blockSize && bytes.equals(zeroBlock))) {
       zeroMap[block] = 1;
       knownZeroDigest.copy(digests, block * DIGEST_BYTES);
     } else {
@@ -68,6 +78,40 @@ function hashBlocks(piece: Buffer, first: number, end: number, blockSize: number
       // The one-shot hash: a Hash object per 32 KiB block costs more than a third of the hashing itself.
       hash('sha256', bytes, 'buffer').copy(digests, block * DIGEST_BYTES);
     }
+  }
+}
+
+/**
+ * Reads the piece into slot[inputAt...]: all of it, or, when the source's holes are known, only
+ * its data blocks; the blocks in holes are left as they are in the slot and returned flagged
+ * (fillHoles zeroes them where an encoder will read them).
+ */
+function readPiece(task: BackupPieceTask, fd: number, slot: Buffer, inputAt: number, blockCount: number): Uint8Array | null {
+  try {
+    if (task.dataBlocks === null) {
+      readRange(task, fd, slot, inputAt, task.length, task.offset);
+      return null;
+    }
+    const holes = new Uint8Array(blockCount).fill(1);
+    for (const [first, end] of task.dataBlocks) {
+      const from = first * task.blockSize;
+      readRange(task, fd, slot, inputAt + from, Math.min(end * task.blockSize, task.length) - from, task.offset + from);
+      holes.fill(0, first, end);
+    }
+    return holes;
+  } catch (error) {
+    throw sourceError(task, error);
+  }
+}
+
+/** Zeroes the hole blocks among blocks [first, end) of the piece in the slot. */
+function fillHoles(slot: Buffer, inputAt: number, length: number, holes: Uint8Array, first: number, end: number, blockSize: number): void {
+  for (let block = first; block < end; block += 1) {
+    if (holes[block] !== 1) continue;
+    let last = block + 1;
+    while (last < end && holes[last] === 1) last += 1;
+    slot.fill(0, inputAt + block * blockSize, inputAt + Math.min(last * blockSize, length));
+    block = last;
   }
 }
 
@@ -123,16 +167,12 @@ export async function backupPiece(task: BackupPieceTask): Promise<BackupPieceRes
   const piece = slot.subarray(inputAt, inputAt + task.length);
   const fd = openSource(task);
   try {
-    try {
-      readRange(task, fd, slot, inputAt, task.length, task.offset);
-    } catch (error) {
-      throw sourceError(task, error);
-    }
-    if (zeroBlock.length !== blockSize) zeroBlock = Buffer.alloc(blockSize);
     const blockCount = Math.ceil(task.length / blockSize);
+    const holes = readPiece(task, fd, slot, inputAt, blockCount);
+    if (zeroBlock.length !== blockSize) zeroBlock = Buffer.alloc(blockSize);
     const digests = Buffer.from(new ArrayBuffer(blockCount * DIGEST_BYTES));
     const zeroMap = new Uint8Array(blockCount);
-    hashBlocks(piece, 0, blockCount, blockSize, digests, zeroMap);
+    hashBlocks(piece, 0, blockCount, blockSize, digests, zeroMap, holes);
     const runs =
       task.parentDigests === null
         ? fullRuns(zeroMap, Math.floor(task.zeroRunSplitBytes / blockSize))
@@ -146,11 +186,11 @@ export async function backupPiece(task: BackupPieceTask): Promise<BackupPieceRes
       // I/O) wherever that keeps it a full headroom behind its input, as encoding in place needs.
       const alignedCursor = alignUp(cursor);
       if (inputAt + start - alignedCursor >= slotHeadroom(length)) cursor = alignedCursor;
-      let encoded: Encoded | null = encodeInPlace(slot, inputAt + start, length, cursor, zeroMap.subarray(first, end), {
-        compression: task.compression,
-        level: task.level,
-        blockSize,
-      });
+      const runZeroMap = zeroMap.subarray(first, end);
+      const encodeOptions = { compression: task.compression, level: task.level, blockSize };
+      if (holes !== null && !(runZeroMap.every((flag) => flag === 1) && encodesZerosUnread(encodeOptions)))
+        fillHoles(slot, inputAt, task.length, holes, first, end, blockSize);
+      let encoded: Encoded | null = encodeInPlace(slot, inputAt + start, length, cursor, runZeroMap, encodeOptions);
       if (encoded === null) {
         // Encoding did not shrink it, and the input was overwritten on the way: read it again, store it raw.
         try {

@@ -1,7 +1,8 @@
 /**
  * Full and incremental backups of a volume or snapshot file into a store, in Cinder's chunked
  * format. The main thread only schedules: worker threads read, hash and encode pieces; results
- * are stored in volume order with a bounded number of pieces in flight.
+ * are stored in volume order with a bounded number of pieces in flight. The source's holes are
+ * known from its extent map and never read (source-holes.ts).
  */
 import fs from 'node:fs/promises';
 import { removeObjectsUnderPrefix } from './cleanup';
@@ -23,6 +24,7 @@ import {
 } from './format';
 import { createTransferLimiter, Throttle } from './limits';
 import { slotHeadroom } from './object-encoder';
+import { sourceDataRanges, spanDataBlocks } from './source-holes';
 import type { ProgressListener } from './progress';
 import { returnSlot, takeSlot } from './slot-cache';
 import type { BackupStore } from './stores/types';
@@ -240,6 +242,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
   const headroom = slotHeadroom(objectSize);
   try {
     const parentDigests = options.parent === null ? null : await loadParentDigests(store, options.parent, blockSize);
+    const dataRanges = await sourceDataRanges(options.sourcePath, sizeBytes);
 
     const blockCount = Math.ceil(sizeBytes / blockSize);
     const digests = Buffer.alloc(blockCount * DIGEST_BYTES);
@@ -277,6 +280,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
           level: options.compressionLevel ?? null,
           parentDigests: parentSlice,
           zeroRunSplitBytes: ZERO_RUN_SPLIT_BYTES,
+          dataBlocks: spanDataBlocks(dataRanges, offset, length, blockSize),
           output: slot,
           inputOffset: headroom,
         },

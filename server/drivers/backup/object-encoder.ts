@@ -235,6 +235,13 @@ function composeZlibInPlace(
   return streamLength < length ? streamLength : null;
 }
 
+/** True when an all-zero run is encoded from precomputed parts, without reading its bytes. */
+export function encodesZerosUnread(options: EncodeOptions): boolean {
+  if (options.compression === 'zstd') return true;
+  if (options.compression === 'zlib' || options.compression === 'gzip') return (options.level ?? DEFAULT_ZLIB_LEVEL) !== 0;
+  return false;
+}
+
 /**
  * Encodes the run slot[inputAt, inputAt+length) (one object's worth of volume bytes; `zeroMap`
  * marks its all-zero blocks) and writes the stored bytes at slot[outputAt...], outputAt being at

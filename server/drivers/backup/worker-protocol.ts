@@ -15,6 +15,12 @@ export interface BackupPieceTask {
   parentDigests: ArrayBuffer | null;
   /** Full backups only: all-zero runs at least this long become objects of their own (0: never split). */
   zeroRunSplitBytes: number;
+  /**
+   * The piece's blocks that may hold data, as [first, end) block ranges, sorted; every other block
+   * lies in a hole of the source file and is known to read as zeros, so it is neither read nor
+   * compared. null: the source's extent map is unknown, every block is read.
+   */
+  dataBlocks: Array<[number, number]> | null;
   /** The in-flight slot: the piece is read to `inputOffset`, its stored bytes are written from 0. */
   output: SharedArrayBuffer;
   /** At least slotHeadroom(length); the slot holds inputOffset + length bytes. */
