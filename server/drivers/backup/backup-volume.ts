@@ -22,6 +22,7 @@ import {
   shaObjectName,
   type ObjectRecord,
 } from './format';
+import { DigestFile } from './digest-file';
 import { createTransferLimiter, Throttle } from './limits';
 import { slotHeadroom } from './object-encoder';
 import { sourceDataRanges, spanDataBlocks } from './source-holes';
@@ -80,6 +81,8 @@ export interface BackupVolumeOptions {
   /** Pieces being encoded or stored at once (default: pool size + 1). Each holds at most one object in memory. */
   maxInFlight?: number;
   pool?: WorkerPool;
+  /** Where the backup keeps its block digests while it runs (an unlinked temporary file); default: the system's temporary directory. */
+  scratchDirectory?: string;
 }
 
 export interface BackupVolumeResult {
@@ -125,8 +128,8 @@ async function sourceSize(sourcePath: string, requested: number | undefined): Pr
   return requested;
 }
 
-/** The parent's digests, parsed as its sha file streams in (at 16 GiB the file is 37 MB of text). */
-async function loadParentDigests(store: BackupStore, parent: BackupParent, blockSize: number): Promise<Buffer> {
+/** Loads the parent's digests into `into` as its sha file streams in; returns how many blocks it lists. */
+async function loadParentDigests(store: BackupStore, parent: BackupParent, blockSize: number, into: DigestFile): Promise<number> {
   const name = shaObjectName(parent.prefix);
   let reader;
   try {
@@ -140,7 +143,7 @@ async function loadParentDigests(store: BackupStore, parent: BackupParent, block
     }
     throw error;
   }
-  const parser = new ShaFileParser(reader.length, name);
+  const parser = new ShaFileParser(reader.length, name, into);
   for await (const chunk of reader.chunks) parser.push(chunk);
   const shaFile = parser.finish();
   if (shaFile.blockSize !== blockSize) {
@@ -150,7 +153,7 @@ async function loadParentDigests(store: BackupStore, parent: BackupParent, block
       { objectName: name },
     );
   }
-  return shaFile.digests;
+  return shaFile.blockCount;
 }
 
 /** A stretch of the source one piece task reads: inside one object-size piece, on SHA block boundaries. */
@@ -240,17 +243,17 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
   const inFlight: Array<{ result: Promise<BackupPieceResult>; slot: SharedArrayBuffer; settled: boolean }> = [];
   const freeSlots: SharedArrayBuffer[] = [];
   const headroom = slotHeadroom(objectSize);
+  // The parent's digests, then this backup's over them (see DigestFile).
+  const digests = DigestFile.create(options.scratchDirectory);
   try {
-    const parentDigests = options.parent === null ? null : await loadParentDigests(store, options.parent, blockSize);
+    const parentBlocks = options.parent === null ? null : await loadParentDigests(store, options.parent, blockSize, digests);
     const dataRanges = await sourceDataRanges(options.sourcePath, sizeBytes);
 
     const blockCount = Math.ceil(sizeBytes / blockSize);
-    const digests = Buffer.alloc(blockCount * DIGEST_BYTES);
     const objects: ObjectRecord[] = [];
     const throttle = new Throttle(options.maxBytesPerSec ?? null);
     // With trusted changed ranges, the unread blocks keep the parent's digests.
-    const tracked = options.changedRanges !== undefined && parentDigests !== null && parentDigests.length === blockCount * DIGEST_BYTES;
-    if (tracked) parentDigests.copy(digests);
+    const tracked = options.changedRanges !== undefined && parentBlocks === blockCount;
     const spans = tracked ? changedSpans(options.changedRanges!, sizeBytes, objectSize, blockSize) : wholePieces(sizeBytes, objectSize);
     const pieceCount = spans.length;
     const progress = { bytesProcessed: 0, totalBytes: sizeBytes, bytesStored: 0, objectsWritten: 0 };
@@ -263,11 +266,12 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
       const slot = freeSlots.pop() ?? takeSlot(headroom + objectSize);
       const { offset, length } = spans[piece];
       let parentSlice: ArrayBuffer | null = null;
-      if (parentDigests !== null) {
-        const from = Math.min(parentDigests.length, (offset / blockSize) * DIGEST_BYTES);
-        const to = Math.min(parentDigests.length, from + Math.ceil(length / blockSize) * DIGEST_BYTES);
-        parentSlice = new ArrayBuffer(to - from);
-        parentDigests.copy(Buffer.from(parentSlice), 0, from, to);
+      if (parentBlocks !== null) {
+        // Read before any piece can write over them: blocks past the parent's end count as changed.
+        const first = offset / blockSize;
+        const count = Math.max(0, Math.min(Math.ceil(length / blockSize), parentBlocks - first));
+        parentSlice = new ArrayBuffer(count * DIGEST_BYTES);
+        digests.read(first, count, Buffer.from(parentSlice));
       }
       const task = pool.run(
         {
@@ -367,7 +371,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
         const pieceIndex = piecesReceived;
         piecesReceived += 1;
         const span = spans[pieceIndex];
-        Buffer.from(result.digests).copy(digests, (span.offset / blockSize) * DIGEST_BYTES);
+        digests.write(span.offset / blockSize, new Uint8Array(result.digests));
         storePiece(next.slot, span, result.extents);
       }
     } finally {
@@ -387,7 +391,9 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
       description: options.description,
       createdAt: options.createdAt,
     };
-    await store.putObject(container, shaObjectName(prefix), shaFileChunks({ ...description, blockSize, digests }), { signal });
+    await store.putObject(container, shaObjectName(prefix), shaFileChunks({ ...description, blockSize, digests, blockCount }), {
+      signal,
+    });
     await store.flushContainer(container);
     checkAbort();
     const metadata = buildMetadataFile({
@@ -420,6 +426,7 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
     }
     throw failure;
   } finally {
+    digests.close();
     for (const slot of freeSlots.splice(0)) returnSlot(slot);
   }
 }

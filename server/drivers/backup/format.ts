@@ -152,12 +152,26 @@ const SHA_FILE_DIGESTS_PER_CHUNK = 16 * 1024;
 // Each line is `    "<64 hex digits>"`, lines joined by ",\n", the list is "[\n" ... "\n  ]".
 const SHA_LINE_BYTES = 4 + 1 + DIGEST_BYTES * 2 + 1;
 
+/** Where the digests of a sha file being written come from: a buffer of them, or a DigestFile. */
+export interface DigestReader {
+  read(firstBlock: number, count: number): Buffer;
+}
+
 /**
- * The sha file as chunks written on demand: a 16 GiB volume has 512 Ki digests, 37 MB of text,
- * which the engine streams to the store instead of holding (see ObjectChunks).
+ * The sha file as chunks written on demand: a 64 GiB volume has 2 Mi digests, 151 MB of text,
+ * which the engine streams to the store instead of holding (see ObjectChunks). `blockCount`
+ * defaults to every digest of a buffer; a DigestReader needs it.
  */
-export function shaFileChunks(input: BackupDescription & { blockSize: number; digests: Buffer }): ObjectChunks {
-  const count = input.digests.length / DIGEST_BYTES;
+export function shaFileChunks(
+  input: BackupDescription & { blockSize: number } & (
+      | { digests: Buffer; blockCount?: number }
+      | { digests: DigestReader; blockCount: number }
+    ),
+): ObjectChunks {
+  const { digests } = input;
+  const count = input.blockCount ?? (digests as Buffer).length / DIGEST_BYTES;
+  const digestsOf = (first: number, end: number) =>
+    Buffer.isBuffer(digests) ? digests.subarray(first * DIGEST_BYTES, end * DIGEST_BYTES) : digests.read(first, end - first);
   const placeholder = '"__sha256s__"';
   const skeleton = pythonJsonDumps(
     {
@@ -185,14 +199,17 @@ export function shaFileChunks(input: BackupDescription & { blockSize: number; di
       }
       yield Buffer.concat([head, Buffer.from('[\n', 'ascii')]);
       for (let first = 0; first < count; first += SHA_FILE_DIGESTS_PER_CHUNK) {
-        yield shaLines(input.digests, first, Math.min(count, first + SHA_FILE_DIGESTS_PER_CHUNK));
+        const end = Math.min(count, first + SHA_FILE_DIGESTS_PER_CHUNK);
+        const slice = digestsOf(first, end);
+        if (slice.length !== (end - first) * DIGEST_BYTES) throw new Error(`sha file: digests of blocks ${first}-${end} are missing`);
+        yield shaLines(slice, first, end);
       }
       yield Buffer.concat([Buffer.from('\n  ]', 'ascii'), tail]);
     },
   };
 }
 
-/** The list lines of digests [first, end), each but the very first preceded by ",\n". */
+/** The list lines of digests [first, end) (`digests` holds exactly those), each but the very first preceded by ",\n". */
 function shaLines(digests: Buffer, first: number, end: number): Buffer {
   const out = Buffer.allocUnsafe((end - first) * SHA_LINE_BYTES + (end - first - (first === 0 ? 1 : 0)) * 2);
   let position = 0;
@@ -206,7 +223,8 @@ function shaLines(digests: Buffer, first: number, end: number): Buffer {
     out[position++] = 0x20;
     out[position++] = 0x20;
     out[position++] = 0x22; // "
-    for (let byte = index * DIGEST_BYTES; byte < (index + 1) * DIGEST_BYTES; byte += 1) {
+    const base = (index - first) * DIGEST_BYTES;
+    for (let byte = base; byte < base + DIGEST_BYTES; byte += 1) {
       const value = digests[byte]!;
       out[position++] = HEX_DIGITS[value >>> 4]!;
       out[position++] = HEX_DIGITS[value & 15]!;
@@ -308,8 +326,15 @@ export interface ShaFile {
   version: string;
   backupId: string | null;
   blockSize: number;
-  /** 32 bytes per block. */
+  /** Digests listed. */
+  blockCount: number;
+  /** 32 bytes per block; empty when the parser wrote them to a DigestWriter instead. */
   digests: Buffer;
+}
+
+/** Where a parser puts the digests it decodes, block by block (a DigestFile). */
+export interface DigestWriter {
+  write(firstBlock: number, digests: Uint8Array): void;
 }
 
 const shaHeaderSchema = z.object({
@@ -363,8 +388,8 @@ const MIN_DIGEST_TEXT_BYTES = DIGEST_BYTES * 2 + 2;
 
 /**
  * Parses a sha file fed chunk by chunk: digests go straight into one buffer sized from the
- * file's length, and only the small JSON around the list is kept as text, so a 16 GiB volume's
- * 37 MB sha file never sits in memory whole.
+ * file's length, or, given a DigestWriter, to it as each chunk is decoded; only the small JSON
+ * around the list is kept as text, so a large volume's sha file never sits in memory whole.
  */
 export class ShaFileParser {
   private readonly digests: Buffer;
@@ -377,8 +402,9 @@ export class ShaFileParser {
   constructor(
     fileLength: number,
     private readonly objectName: string,
+    private readonly writer: DigestWriter | null = null,
   ) {
-    this.digests = Buffer.allocUnsafe(Math.floor(fileLength / MIN_DIGEST_TEXT_BYTES) * DIGEST_BYTES);
+    this.digests = writer === null ? Buffer.allocUnsafe(Math.floor(fileLength / MIN_DIGEST_TEXT_BYTES) * DIGEST_BYTES) : Buffer.alloc(0);
   }
 
   push(chunk: Buffer): void {
@@ -397,9 +423,17 @@ export class ShaFileParser {
     if (this.state === 'list') {
       const close = bytes.indexOf(']');
       const end = close >= 0 ? close : bytes.lastIndexOf(0x2c) + 1;
-      const parsed = parseHexList(bytes, 0, end, this.digests, this.count * DIGEST_BYTES);
-      if (parsed < 0) throw this.corrupt('has a malformed sha256s list');
-      this.count += parsed;
+      if (this.writer === null) {
+        const parsed = parseHexList(bytes, 0, end, this.digests, this.count * DIGEST_BYTES);
+        if (parsed < 0) throw this.corrupt('has a malformed sha256s list');
+        this.count += parsed;
+      } else {
+        const decoded = Buffer.allocUnsafe(Math.floor(end / MIN_DIGEST_TEXT_BYTES) * DIGEST_BYTES);
+        const parsed = parseHexList(bytes, 0, end, decoded, 0);
+        if (parsed < 0) throw this.corrupt('has a malformed sha256s list');
+        this.writer.write(this.count, decoded.subarray(0, parsed * DIGEST_BYTES));
+        this.count += parsed;
+      }
       if (close < 0) {
         this.pending = Buffer.from(bytes.subarray(end));
         if (this.pending.length > MIN_DIGEST_TEXT_BYTES * 4) throw this.corrupt('has a malformed sha256s list');
@@ -426,8 +460,14 @@ export class ShaFileParser {
     const parsed = shaHeaderSchema.safeParse(header);
     if (!parsed.success) throw this.corrupt('does not have the sha file shape');
     assertSupportedVersion(parsed.data.version, this.objectName);
-    const digests = this.digests.subarray(0, this.count * DIGEST_BYTES);
-    return { version: parsed.data.version, backupId: parsed.data.backup_id ?? null, blockSize: parsed.data.chunk_size, digests };
+    const digests = this.digests.subarray(0, this.writer === null ? this.count * DIGEST_BYTES : 0);
+    return {
+      version: parsed.data.version,
+      backupId: parsed.data.backup_id ?? null,
+      blockSize: parsed.data.chunk_size,
+      blockCount: this.count,
+      digests,
+    };
   }
 
   private corrupt(why: string): BackupError {
