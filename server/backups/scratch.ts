@@ -7,8 +7,9 @@ import { jobs } from '../db/schema';
 import type { SharedEnv } from '../env';
 
 /**
- * Scratch space for restore tests: `<data>/scratch/<job id>.img`, a plain file with no volume row,
- * so no tenant sees it and it costs no quota. The job removes its file when it ends; the worker's
+ * Scratch space on the data disk. Restore tests write `<data>/scratch/<job id>.img`, a plain file
+ * with no volume row, so no tenant sees it and it costs no quota; backups keep their block digests
+ * here in files unlinked as soon as they are open (digest-file.ts), which no sweep needs to find. The job removes its file when it ends; the worker's
  * sweep removes the files of jobs that are no longer queued or running (a worker killed mid-test).
  */
 

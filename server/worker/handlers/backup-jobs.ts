@@ -42,6 +42,7 @@ import type { WorkerEnv } from '../../env';
 import type { VolumeRow } from '../../volumes/guards';
 import { volumeBackend } from '../../volumes/backend';
 import type { Executor, JobContext, JobHandler } from './types';
+import { scratchDir } from '../../backups/scratch';
 
 /**
  * Progress into the job and, through a fenced transaction, the backup row (what the console polls),
@@ -150,6 +151,7 @@ export const backupCreateHandler: JobHandler<'backup_create'> = {
         signal,
         onProgress: progressReporter(context, backup.id, 'backup'),
         maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
+        scratchDirectory: scratchDir(env),
       });
       if (tempSnapshotId) await driver.deleteSnapshot(tempSnapshotId);
       if (plan.copy) await keepRetainedCopy(volumeDir, plan.copy, result.sizeBytes);
