@@ -1,8 +1,10 @@
 /**
  * Changed-block tracking against a full read, on a loop-mounted XFS with reflinks (needs root and
- * xfsprogs): a sparse volume (64 GiB in `npm run bench`) holding some data, a full backup that
- * keeps its copy, then 1 % of the volume rewritten in 4 MiB runs, and the same incremental taken
- * both ways. `npm run bench` calls it after the datasets (`--cbt-size`, `--no-cbt`).
+ * xfsprogs): a volume holding some data (a thin one: 64 GiB holding 2 GiB in `npm run bench`, where
+ * a full read skips the holes and reads the data; and a written one: 8 GiB of data, where a full
+ * read reads it all), a full backup that keeps its copy, then 1 % of the volume rewritten in 4 MiB
+ * runs, and the same incremental taken both ways. `npm run bench` calls it after the datasets
+ * (`--cbt-size`, `--cbt-full-size`, `--no-cbt`).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -40,11 +42,13 @@ export function cbtUnavailable(): string | null {
   return null;
 }
 
+/** Writes `count` runs of random bytes at random places, or, when `count` covers the file, over all of it in order. */
 function writeRandomRuns(file: string, count: number, sizeBytes: number): void {
   const fd = fs.openSync(file, 'r+');
+  const whole = count >= sizeBytes / RUN;
   try {
     for (let i = 0; i < count; i += 1) {
-      const at = Math.floor(Math.random() * (sizeBytes / RUN)) * RUN;
+      const at = whole ? i * RUN : Math.floor(Math.random() * (sizeBytes / RUN)) * RUN;
       fs.writeSync(fd, randomBytes(RUN), 0, RUN, at);
     }
     fs.fsyncSync(fd);
@@ -53,7 +57,8 @@ function writeRandomRuns(file: string, count: number, sizeBytes: number): void {
   }
 }
 
-export async function measureChangedBlockTracking(sizeBytes: number, changedPercent: number): Promise<CbtFigures> {
+/** `dataBytes` of random data written before the full backup (all of the volume when it equals sizeBytes). */
+export async function measureChangedBlockTracking(sizeBytes: number, dataBytes: number, changedPercent: number): Promise<CbtFigures> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cinderblock-bench-cbt-'));
   const mount = path.join(work, 'mnt');
   const image = path.join(work, 'xfs.img');
@@ -61,7 +66,6 @@ export async function measureChangedBlockTracking(sizeBytes: number, changedPerc
   let mounted = false;
   const store = createStore({ kind: 'posix', root: path.join(work, 'backups') });
   try {
-    const dataBytes = Math.min(2 * GiB, sizeBytes / 8);
     const changedBytes = (sizeBytes * changedPercent) / 100;
     execFileSync('truncate', ['-s', String(Math.ceil(dataBytes * 2 + changedBytes * 3 + 4 * GiB)), image]);
     execFileSync('mkfs.xfs', ['-q', '-m', 'reflink=1', image]);
@@ -73,7 +77,7 @@ export async function measureChangedBlockTracking(sizeBytes: number, changedPerc
     const volumePath = path.join(volumeDir, `volume-${volumeId}.img`);
     fs.writeFileSync(volumePath, '');
     fs.truncateSync(volumePath, sizeBytes);
-    writeRandomRuns(volumePath, dataBytes / RUN, sizeBytes);
+    writeRandomRuns(volumePath, Math.ceil(dataBytes / RUN), sizeBytes);
 
     const common = { store, volumeId, sizeBytes, createdAt: new Date(), name: null, description: null, volumeMeta: null };
     const fullId = randomUUID();

@@ -16,7 +16,7 @@
  * the restored volume together outgrow the page cache (16 GiB: 32 GiB of images).
  * A third dataset, "sparse", is a large mostly empty volume (16 GiB, --sparse-size) holding the real
  * pair (sparse-image.ts). Last comes changed-block tracking against a full read on a loop-mounted
- * XFS (cbt.ts: a 64 GiB volume, --cbt-size; needs root and xfsprogs).
+ * XFS (cbt.ts: a 64 GiB thin volume, --cbt-size, and an 8 GiB written one, --cbt-full-size; needs root and xfsprogs).
  * Options: --runs N, --object-size BYTES, --compression zstd|zlib|none (default: the engine's), --work DIR,
  *          --no-real (synthetic only), --no-sparse, --no-cbt, --no-others (neither borg nor restic)
  */
@@ -287,14 +287,20 @@ function printRatios(datasets: Dataset[], tools: ToolName[]): void {
   }
 }
 
-function printCbt(cbt: CbtFigures | null, skipped: string | null): void {
-  if (!cbt) {
+function printCbt(measured: CbtFigures[], skipped: string | null): void {
+  if (skipped !== null) {
     console.log(`\nchanged-block tracking: not measured (${skipped})`);
     return;
   }
+  console.log('');
+  for (const cbt of measured) printCbtLine(cbt);
+}
+
+function printCbtLine(cbt: CbtFigures): void {
   const ratio = cbt.fullReadSeconds / cbt.trackedSeconds;
+  const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(bytes < 2 ** 30 ? 2 : 0);
   console.log(
-    `\nchanged-block tracking, ${(cbt.volumeBytes / 2 ** 30).toFixed(0)} GiB volume on XFS (${(cbt.dataBytes / 2 ** 30).toFixed(1)} GiB data), ` +
+    `changed-block tracking, ${gib(cbt.volumeBytes)} GiB volume on XFS (${gib(cbt.dataBytes)} GiB data), ` +
       `${cbt.changedPercent} % rewritten: incremental by full read ${cbt.fullReadSeconds.toFixed(2)} s, by tracking ` +
       `${cbt.trackedSeconds.toFixed(2)} s (read ${(cbt.bytesRead / 2 ** 20).toFixed(0)} MiB; copy and extent maps ${cbt.planSeconds.toFixed(2)} s) ` +
       `= ${ratio.toFixed(1)}x (target >= 20x: ${ratio >= 20 ? 'met' : 'not met'}); same objects: ${cbt.identical ? 'yes' : 'NO'}`,
@@ -316,6 +322,7 @@ async function main(): Promise<void> {
       'sparse-size': { type: 'string' },
       'no-sparse': { type: 'boolean', default: false },
       'cbt-size': { type: 'string' },
+      'cbt-full-size': { type: 'string' },
       'no-cbt': { type: 'boolean', default: false },
       'no-others': { type: 'boolean', default: false },
     },
@@ -379,8 +386,15 @@ async function main(): Promise<void> {
   }
 
   const cbtSkipped = values['no-cbt'] ? 'not asked for' : cbtUnavailable();
+  // A thin volume (a full read skips its holes and reads its data) and a written one (a full read reads all of it).
   const cbtSize = values['cbt-size'] !== undefined ? parseSize(values['cbt-size']) : values.smoke ? 2 ** 30 : 64 * 2 ** 30;
-  const cbt = cbtSkipped === null ? await measureChangedBlockTracking(cbtSize, 1) : null;
+  const cbtFullSize =
+    values['cbt-full-size'] !== undefined ? parseSize(values['cbt-full-size']) : values.smoke ? 256 * 2 ** 20 : 8 * 2 ** 30;
+  const cbt: CbtFigures[] = [];
+  if (cbtSkipped === null) {
+    cbt.push(await measureChangedBlockTracking(cbtSize, Math.min(2 * 2 ** 30, cbtSize / 8), 1));
+    cbt.push(await measureChangedBlockTracking(cbtFullSize, cbtFullSize, 1));
+  }
 
   console.log(
     `backup engine benchmark: ${datasets.map((dataset) => `${dataset.label} (${mb(dataset.pair.size).toFixed(0)} MB)`).join(', ')}`,
@@ -398,7 +412,7 @@ async function main(): Promise<void> {
     `\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (whole process, worker threads included; target <= 256 MiB)`,
   );
   console.log('restore verified: sha256 matches');
-  if (cbt && !cbt.identical) throw new Error('changed-block tracking wrote other objects than the full read');
+  if (cbt.some((figures) => !figures.identical)) throw new Error('changed-block tracking wrote other objects than the full read');
 }
 
 await main();
