@@ -247,13 +247,13 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
   const digests = DigestFile.create(options.scratchDirectory);
   try {
     const parentBlocks = options.parent === null ? null : await loadParentDigests(store, options.parent, blockSize, digests);
-    const dataRanges = await sourceDataRanges(options.sourcePath, sizeBytes);
-
     const blockCount = Math.ceil(sizeBytes / blockSize);
     const objects: ObjectRecord[] = [];
     const throttle = new Throttle(options.maxBytesPerSec ?? null);
-    // With trusted changed ranges, the unread blocks keep the parent's digests.
+    // With trusted changed ranges, the unread blocks keep the parent's digests (and the ranges,
+    // read from extent maps already, need no second look for holes).
     const tracked = options.changedRanges !== undefined && parentBlocks === blockCount;
+    const dataRanges = tracked ? null : await sourceDataRanges(options.sourcePath, sizeBytes);
     const spans = tracked ? changedSpans(options.changedRanges!, sizeBytes, objectSize, blockSize) : wholePieces(sizeBytes, objectSize);
     const pieceCount = spans.length;
     const progress = { bytesProcessed: 0, totalBytes: sizeBytes, bytesStored: 0, objectsWritten: 0 };

@@ -154,7 +154,8 @@ const SHA_LINE_BYTES = 4 + 1 + DIGEST_BYTES * 2 + 1;
 
 /** Where the digests of a sha file being written come from: a buffer of them, or a DigestFile. */
 export interface DigestReader {
-  read(firstBlock: number, count: number): Buffer;
+  /** The digests of blocks [firstBlock, firstBlock+count), read into `into`. */
+  read(firstBlock: number, count: number, into: Buffer): Buffer;
 }
 
 /**
@@ -170,8 +171,12 @@ export function shaFileChunks(
 ): ObjectChunks {
   const { digests } = input;
   const count = input.blockCount ?? (digests as Buffer).length / DIGEST_BYTES;
-  const digestsOf = (first: number, end: number) =>
-    Buffer.isBuffer(digests) ? digests.subarray(first * DIGEST_BYTES, end * DIGEST_BYTES) : digests.read(first, end - first);
+  let readBuffer: Buffer | null = null;
+  const digestsOf = (first: number, end: number) => {
+    if (Buffer.isBuffer(digests)) return digests.subarray(first * DIGEST_BYTES, end * DIGEST_BYTES);
+    readBuffer ??= Buffer.allocUnsafeSlow(SHA_FILE_DIGESTS_PER_CHUNK * DIGEST_BYTES);
+    return digests.read(first, end - first, readBuffer);
+  };
   const placeholder = '"__sha256s__"';
   const skeleton = pythonJsonDumps(
     {
@@ -343,23 +348,27 @@ const shaHeaderSchema = z.object({
   chunk_size: z.number().int().positive(),
 });
 
-/**
- * Parses a sha file without building a JS array of strings: the hex list is decoded straight
- * into one buffer of binary digests (2.3 MB of JSON per GiB of volume).
- */
-function hexValue(code: number): number {
-  if (code >= 0x30 && code <= 0x39) return code - 0x30;
-  if (code >= 0x61 && code <= 0x66) return code - 0x61 + 10;
-  if (code >= 0x41 && code <= 0x46) return code - 0x41 + 10;
-  return -1;
+/** The byte two hex digits stand for, indexed by (first digit's code << 8) | second digit's code; -1 for anything else. */
+let hexPairValues: Int16Array | null = null;
+
+function hexPairTable(): Int16Array {
+  if (hexPairValues === null) {
+    hexPairValues = new Int16Array(65536).fill(-1);
+    const digits = '0123456789abcdefABCDEF';
+    for (const high of digits) {
+      for (const low of digits) hexPairValues[(high.charCodeAt(0) << 8) | low.charCodeAt(0)] = Number.parseInt(high + low, 16);
+    }
+  }
+  return hexPairValues;
 }
 
 /**
- * The digests of a sha256s list body (bytes[from, to): quoted 64-digit hex strings separated by
- * commas and whitespace), decoded without building a string per digest; null if malformed.
+ * Decodes the `"<64 hex digits>"` entries, separated by commas and whitespace, in bytes[from, to)
+ * into `into` at `at`, without building a string per digest (a 64 GiB volume lists 2 Mi of them);
+ * returns how many, or -1 if the list is malformed or does not fit.
  */
-/** Parses `"<hex>"` entries separated by commas and whitespace in bytes [from, to) into `into` at `at`; returns the entries, or -1 if malformed. */
 function parseHexList(bytes: Buffer, from: number, to: number, into: Buffer, at: number): number {
+  const pairs = hexPairTable();
   let count = 0;
   let index = from;
   while (index < to) {
@@ -371,11 +380,10 @@ function parseHexList(bytes: Buffer, from: number, to: number, into: Buffer, at:
     if (code !== 0x22 || index + DIGEST_BYTES * 2 + 1 >= to || bytes[index + DIGEST_BYTES * 2 + 1] !== 0x22) return -1;
     const base = at + count * DIGEST_BYTES;
     if (base + DIGEST_BYTES > into.length) return -1;
-    for (let byte = 0; byte < DIGEST_BYTES; byte += 1) {
-      const high = hexValue(bytes[index + 1 + byte * 2]!);
-      const low = hexValue(bytes[index + 2 + byte * 2]!);
-      if (high < 0 || low < 0) return -1;
-      into[base + byte] = (high << 4) | low;
+    for (let byte = 0, digit = index + 1; byte < DIGEST_BYTES; byte += 1, digit += 2) {
+      const value = pairs[(bytes[digit]! << 8) | bytes[digit + 1]!]!;
+      if (value < 0) return -1;
+      into[base + byte] = value;
     }
     count += 1;
     index += DIGEST_BYTES * 2 + 2;
@@ -398,6 +406,9 @@ export class ShaFileParser {
   /** Head: everything so far. List: the unparsed end of the last chunk. Tail: the JSON after the list. */
   private pending: Buffer = Buffer.alloc(0);
   private head: Buffer = Buffer.alloc(0);
+  /** With a DigestWriter: one chunk's decoded digests, reused from chunk to chunk. */
+  private decoded: Buffer = Buffer.alloc(0);
+  private joined: Buffer = Buffer.alloc(0);
 
   constructor(
     fileLength: number,
@@ -408,12 +419,12 @@ export class ShaFileParser {
   }
 
   push(chunk: Buffer): void {
-    let bytes = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    let bytes = this.joinPending(chunk);
     if (this.state === 'head') {
       const key = bytes.indexOf('"sha256s"');
       const open = key < 0 ? -1 : bytes.indexOf('[', key);
       if (open < 0) {
-        this.pending = bytes;
+        this.pending = Buffer.from(bytes);
         return;
       }
       this.head = Buffer.from(bytes.subarray(0, open));
@@ -428,7 +439,9 @@ export class ShaFileParser {
         if (parsed < 0) throw this.corrupt('has a malformed sha256s list');
         this.count += parsed;
       } else {
-        const decoded = Buffer.allocUnsafe(Math.floor(end / MIN_DIGEST_TEXT_BYTES) * DIGEST_BYTES);
+        const capacity = Math.floor(end / MIN_DIGEST_TEXT_BYTES) * DIGEST_BYTES;
+        if (this.decoded.length < capacity) this.decoded = Buffer.allocUnsafeSlow(capacity);
+        const decoded = this.decoded;
         const parsed = parseHexList(bytes, 0, end, decoded, 0);
         if (parsed < 0) throw this.corrupt('has a malformed sha256s list');
         this.writer.write(this.count, decoded.subarray(0, parsed * DIGEST_BYTES));
@@ -443,6 +456,16 @@ export class ShaFileParser {
       bytes = bytes.subarray(close + 1);
     }
     this.pending = Buffer.from(bytes);
+  }
+
+  /** The unparsed end of the last chunk followed by `chunk`, in a buffer reused from chunk to chunk. */
+  private joinPending(chunk: Buffer): Buffer {
+    if (this.pending.length === 0) return chunk;
+    const length = this.pending.length + chunk.length;
+    if (this.joined.length < length) this.joined = Buffer.allocUnsafeSlow(Math.max(length, this.joined.length * 2));
+    this.pending.copy(this.joined, 0);
+    chunk.copy(this.joined, this.pending.length);
+    return this.joined.subarray(0, length);
   }
 
   finish(): ShaFile {
