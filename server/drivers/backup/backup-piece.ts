@@ -3,7 +3,8 @@
  * headroom; blocks in the source's holes are not read, and zeroed only where an encoder reads
  * them), hash every block (all-zero blocks by comparison, not hashing), find the extents to store
  * (all of it, or the changed runs against the parent's digests), and encode each extent in place,
- * so the slot ends up holding the stored bytes. The thread allocates nothing per piece but its digests and block maps.
+ * so the slot ends up holding the stored bytes. The thread allocates nothing per piece but its
+ * digests and block maps.
  */
 import { createHash, hash } from 'node:crypto';
 import fs from 'node:fs';

@@ -152,7 +152,7 @@ const SHA_FILE_DIGESTS_PER_CHUNK = 16 * 1024;
 // Each line is `    "<64 hex digits>"`, lines joined by ",\n", the list is "[\n" ... "\n  ]".
 const SHA_LINE_BYTES = 4 + 1 + DIGEST_BYTES * 2 + 1;
 
-/** Where the digests of a sha file being written come from: a buffer of them, or a DigestFile. */
+/** Reads digests by block (a DigestFile), for a sha file being written from them. */
 export interface DigestReader {
   /** The digests of blocks [firstBlock, firstBlock+count), read into `into`. */
   read(firstBlock: number, count: number, into: Buffer): Buffer;
