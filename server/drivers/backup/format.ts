@@ -400,22 +400,26 @@ const MIN_DIGEST_TEXT_BYTES = DIGEST_BYTES * 2 + 2;
  * around the list is kept as text, so a large volume's sha file never sits in memory whole.
  */
 export class ShaFileParser {
-  private readonly digests: Buffer;
+  /** Where the digests go when no DigestWriter is given: a buffer sized from the file's length. */
+  private readonly memory: Buffer | null;
+  private readonly writer: DigestWriter;
   private count = 0;
   private state: 'head' | 'list' | 'tail' = 'head';
   /** Head: everything so far. List: the unparsed end of the last chunk. Tail: the JSON after the list. */
   private pending: Buffer = Buffer.alloc(0);
   private head: Buffer = Buffer.alloc(0);
-  /** With a DigestWriter: one chunk's decoded digests, reused from chunk to chunk. */
+  /** One chunk's decoded digests, reused from chunk to chunk. */
   private decoded: Buffer = Buffer.alloc(0);
   private joined: Buffer = Buffer.alloc(0);
 
   constructor(
     fileLength: number,
     private readonly objectName: string,
-    private readonly writer: DigestWriter | null = null,
+    writer: DigestWriter | null = null,
   ) {
-    this.digests = writer === null ? Buffer.allocUnsafe(Math.floor(fileLength / MIN_DIGEST_TEXT_BYTES) * DIGEST_BYTES) : Buffer.alloc(0);
+    const memory = writer === null ? Buffer.allocUnsafe(Math.floor(fileLength / MIN_DIGEST_TEXT_BYTES) * DIGEST_BYTES) : null;
+    this.memory = memory;
+    this.writer = writer ?? { write: (firstBlock, digests) => memory!.set(digests, firstBlock * DIGEST_BYTES) };
   }
 
   push(chunk: Buffer): void {
@@ -434,19 +438,12 @@ export class ShaFileParser {
     if (this.state === 'list') {
       const close = bytes.indexOf(']');
       const end = close >= 0 ? close : bytes.lastIndexOf(0x2c) + 1;
-      if (this.writer === null) {
-        const parsed = parseHexList(bytes, 0, end, this.digests, this.count * DIGEST_BYTES);
-        if (parsed < 0) throw this.corrupt('has a malformed sha256s list');
-        this.count += parsed;
-      } else {
-        const capacity = Math.floor(end / MIN_DIGEST_TEXT_BYTES) * DIGEST_BYTES;
-        if (this.decoded.length < capacity) this.decoded = Buffer.allocUnsafeSlow(capacity);
-        const decoded = this.decoded;
-        const parsed = parseHexList(bytes, 0, end, decoded, 0);
-        if (parsed < 0) throw this.corrupt('has a malformed sha256s list');
-        this.writer.write(this.count, decoded.subarray(0, parsed * DIGEST_BYTES));
-        this.count += parsed;
-      }
+      const capacity = Math.floor(end / MIN_DIGEST_TEXT_BYTES) * DIGEST_BYTES;
+      if (this.decoded.length < capacity) this.decoded = Buffer.allocUnsafeSlow(capacity);
+      const parsed = parseHexList(bytes, 0, end, this.decoded, 0);
+      if (parsed < 0) throw this.corrupt('has a malformed sha256s list');
+      this.writer.write(this.count, this.decoded.subarray(0, parsed * DIGEST_BYTES));
+      this.count += parsed;
       if (close < 0) {
         this.pending = Buffer.from(bytes.subarray(end));
         if (this.pending.length > MIN_DIGEST_TEXT_BYTES * 4) throw this.corrupt('has a malformed sha256s list');
@@ -483,7 +480,7 @@ export class ShaFileParser {
     const parsed = shaHeaderSchema.safeParse(header);
     if (!parsed.success) throw this.corrupt('does not have the sha file shape');
     assertSupportedVersion(parsed.data.version, this.objectName);
-    const digests = this.digests.subarray(0, this.writer === null ? this.count * DIGEST_BYTES : 0);
+    const digests = this.memory === null ? Buffer.alloc(0) : this.memory.subarray(0, this.count * DIGEST_BYTES);
     return {
       version: parsed.data.version,
       backupId: parsed.data.backup_id ?? null,
