@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { DigestFile } from '../drivers/backup/digest-file';
 import { BackupError } from '../drivers/backup/errors';
 import { DIGEST_BYTES, ShaFileParser, shaObjectName } from '../drivers/backup/format';
 import type { BackupStore } from '../drivers/backup';
@@ -20,10 +21,10 @@ export interface RestoredCheck {
 
 const READ_BYTES = 4 * 1024 * 1024;
 
-async function readShaFile(store: BackupStore, container: string, prefix: string) {
+async function readShaFile(store: BackupStore, container: string, prefix: string, into: DigestFile) {
   const name = shaObjectName(prefix);
   const reader = await store.readObject(container, name);
-  const parser = new ShaFileParser(reader.length, name);
+  const parser = new ShaFileParser(reader.length, name, into);
   for await (const chunk of reader.chunks) parser.push(chunk);
   return { name, sha: parser.finish() };
 }
@@ -35,43 +36,54 @@ export async function checkRestoredFile(options: {
   filePath: string;
   sizeBytes: number;
   signal?: AbortSignal;
+  /** Where the sha file's digests are kept while the check runs (an unlinked temporary file); default: the system's temporary directory. */
+  scratchDirectory?: string;
 }): Promise<RestoredCheck> {
-  const { name, sha } = await readShaFile(options.store, options.container, options.prefix);
-  const blockSize = sha.blockSize;
-  const blocks = Math.ceil(options.sizeBytes / blockSize);
-  const listed = sha.digests.length / DIGEST_BYTES;
-  if (listed !== blocks) {
-    return {
-      ok: false,
-      problem: `sha file ${name} lists ${listed} blocks; the restored ${options.sizeBytes} bytes hold ${blocks}`,
-      object: name,
-      blocksChecked: 0,
-    };
-  }
-  const file = await open(options.filePath, 'r');
+  // A 64 GiB volume lists 64 MiB of digests: they wait in a file and are read a buffer's worth at a time.
+  const digests = DigestFile.create(options.scratchDirectory);
   try {
-    const buffer = Buffer.allocUnsafe(Math.max(blockSize, Math.floor(READ_BYTES / blockSize) * blockSize));
-    let block = 0;
-    for (let offset = 0; offset < options.sizeBytes; ) {
-      if (options.signal?.aborted) throw new BackupError('ABORTED', 'the restore test was cancelled');
-      const want = Math.min(buffer.length, options.sizeBytes - offset);
-      const { bytesRead } = await file.read(buffer, 0, want, offset);
-      if (bytesRead < want) buffer.fill(0, bytesRead, want);
-      for (let at = 0; at < want; at += blockSize, block += 1) {
-        const digest = hash('sha256', buffer.subarray(at, Math.min(want, at + blockSize)), 'buffer');
-        if (!digest.equals(sha.digests.subarray(block * DIGEST_BYTES, (block + 1) * DIGEST_BYTES))) {
-          return {
-            ok: false,
-            object: name,
-            blocksChecked: block,
-            problem: `block ${block} (offset ${offset + at}) restored from the chain does not match its SHA-256 in ${name}`,
-          };
-        }
-      }
-      offset += want;
+    const { name, sha } = await readShaFile(options.store, options.container, options.prefix, digests);
+    const blockSize = sha.blockSize;
+    const blocks = Math.ceil(options.sizeBytes / blockSize);
+    const listed = sha.blockCount;
+    if (listed !== blocks) {
+      return {
+        ok: false,
+        problem: `sha file ${name} lists ${listed} blocks; the restored ${options.sizeBytes} bytes hold ${blocks}`,
+        object: name,
+        blocksChecked: 0,
+      };
     }
-    return { ok: true, problem: null, object: null, blocksChecked: block };
+    const file = await open(options.filePath, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(Math.max(blockSize, Math.floor(READ_BYTES / blockSize) * blockSize));
+      const expected = Buffer.allocUnsafe((buffer.length / blockSize) * DIGEST_BYTES);
+      let block = 0;
+      for (let offset = 0; offset < options.sizeBytes; ) {
+        if (options.signal?.aborted) throw new BackupError('ABORTED', 'the restore test was cancelled');
+        const want = Math.min(buffer.length, options.sizeBytes - offset);
+        const { bytesRead } = await file.read(buffer, 0, want, offset);
+        if (bytesRead < want) buffer.fill(0, bytesRead, want);
+        digests.read(block, Math.ceil(want / blockSize), expected);
+        for (let at = 0; at < want; at += blockSize, block += 1) {
+          const digest = hash('sha256', buffer.subarray(at, Math.min(want, at + blockSize)), 'buffer');
+          const listedAt = (at / blockSize) * DIGEST_BYTES;
+          if (!digest.equals(expected.subarray(listedAt, listedAt + DIGEST_BYTES))) {
+            return {
+              ok: false,
+              object: name,
+              blocksChecked: block,
+              problem: `block ${block} (offset ${offset + at}) restored from the chain does not match its SHA-256 in ${name}`,
+            };
+          }
+        }
+        offset += want;
+      }
+      return { ok: true, problem: null, object: null, blocksChecked: block };
+    } finally {
+      await file.close();
+    }
   } finally {
-    await file.close();
+    digests.close();
   }
 }

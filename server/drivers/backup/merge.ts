@@ -28,7 +28,7 @@
  */
 import { createHash } from 'node:crypto';
 import { decodeObject } from './compression';
-import { DIGEST_BYTES, SHA_BLOCK_SIZE } from './constants';
+import { SHA_BLOCK_SIZE } from './constants';
 import { BackupError } from './errors';
 import {
   buildMetadataFile,
@@ -223,10 +223,11 @@ function encodeRange(data: Buffer, compression: string): { stored: Buffer; compr
   return { stored: Buffer.from(slot.subarray(0, encoded.byteLength)), compression: encoded.compression, md5: encoded.md5 };
 }
 
+/** The sha file's header and count: its digests are decoded (so checked) and dropped, never held (64 MiB for a 64 GiB volume). */
 async function readShaFile(store: BackupStore, layer: MergeLayer) {
   const name = shaObjectName(layer.prefix);
   const reader = await store.readObject(layer.container, name);
-  const parser = new ShaFileParser(reader.length, name);
+  const parser = new ShaFileParser(reader.length, name, { write: () => undefined });
   for await (const chunk of reader.chunks) parser.push(chunk);
   return parser.finish();
 }
@@ -239,7 +240,7 @@ async function readShaFile(store: BackupStore, layer: MergeLayer) {
 async function checkShaCoversVolume(store: BackupStore, child: MergeLayer, volumeBytes: number, becomesFull: boolean): Promise<void> {
   const sha = await readShaFile(store, child);
   const blocks = Math.ceil(volumeBytes / sha.blockSize);
-  const listed = sha.digests.length / DIGEST_BYTES;
+  const listed = sha.blockCount;
   if (listed < blocks || (becomesFull && listed !== blocks)) {
     throw new BackupError(
       'CHAIN_MISMATCH',

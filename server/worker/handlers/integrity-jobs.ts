@@ -3,7 +3,7 @@ import type { BackupRow } from '../../backups/guards';
 import { completeRestoreTest, completeScrub, recordCheckFailure, type Damage, type RestoreTestOutcome } from '../../backups/integrity';
 import { loadBackup, restoreChainOf } from '../../backups/job-reads';
 import { checkRestoredFile } from '../../backups/restore-check';
-import { scratchFileFor } from '../../backups/scratch';
+import { scratchDir, scratchFileFor } from '../../backups/scratch';
 import { backupStore } from '../../backups/store';
 import { BackupError, metadataObjectName, restoreBackup, type BackupErrorCode } from '../../drivers/backup';
 import { describeError, isOutOfSpace } from '../../drivers/backup/errors';
@@ -50,6 +50,7 @@ export async function scrubStoredBackup(
     signal: options.signal,
     maxBytesPerSec: env.CINDERBLOCK_TRANSFER_MAX_BYTES_PER_SEC ?? null,
     onProgress: options.onProgress,
+    scratchDirectory: scratchDir(env),
   });
   if (result.ok) return { ok: true, result };
   // Metadata that describes another backup is the cause of everything else found (its objects are not ours): it comes first.
@@ -158,6 +159,7 @@ export const backupRestoreTestHandler: JobHandler<'backup_restore_test'> = {
         filePath: scratch,
         sizeBytes: restored.sizeBytes,
         signal,
+        scratchDirectory: scratchDir(env),
       });
       outcome.blocksChecked = check.blocksChecked;
       outcome.passed = check.ok;
