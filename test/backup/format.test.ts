@@ -123,6 +123,8 @@ describe('Cinder format details', () => {
     assert.ok(chunks.length > 2, 'the list is cut into several chunks');
     const whole = Buffer.concat(chunks);
     assert.equal(whole.length, file.length);
+    const lines = Array.from({ length: 40_000 }, (_, index) => `    "${many.subarray(index * 32, (index + 1) * 32).toString('hex')}"`);
+    assert.ok(whole.toString('latin1').includes(`"sha256s": [\n${lines.join(',\n')}\n  ],`), "every line as Python's json.dumps writes it");
     assert.deepEqual(parseShaFile(whole, 'x_sha256file').digests, many);
     for (const cut of [1, 7, 70, 4096, 1_000_003]) {
       const parser = new ShaFileParser(whole.length, 'x_sha256file');

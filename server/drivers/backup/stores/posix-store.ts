@@ -68,6 +68,13 @@ async function writeDirectPrefix(file: string, data: Buffer): Promise<number> {
   }
 }
 
+async function writeFully(handle: fs.FileHandle, chunk: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < chunk.length; ) {
+    const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
 export class PosixStore implements BackupStore {
   readonly kind = 'posix' as const;
   private readonly root: string;
@@ -138,15 +145,19 @@ export class PosixStore implements BackupStore {
       const handle = await this.openForWrite(container, temporary);
       try {
         let position = Buffer.isBuffer(data) ? await writeDirectPrefix(temporary, data) : 0;
-        for (const chunk of Buffer.isBuffer(data) ? [data.subarray(position)] : data.chunks()) {
-          let done = 0;
-          while (done < chunk.length) {
-            const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position + done);
-            done += bytesWritten;
+        // Each chunk is written while the next one is made (a sha file's text is made as it goes).
+        let writing: Promise<void> = Promise.resolve();
+        try {
+          for (const chunk of Buffer.isBuffer(data) ? [data.subarray(position)] : data.chunks()) {
+            await writing;
+            options.signal?.throwIfAborted();
+            writing = writeFully(handle, chunk, position);
+            position += chunk.length;
           }
-          position += chunk.length;
-          options.signal?.throwIfAborted();
+        } finally {
+          await writing.catch(() => undefined);
         }
+        await writing;
         await handle.chmod(this.config.fileMode);
         await handle.sync();
       } finally {

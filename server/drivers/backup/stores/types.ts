@@ -14,7 +14,10 @@ export interface GetOptions {
 export interface ObjectChunks {
   /** Bytes of all chunks together. */
   readonly length: number;
-  /** The chunks, in order; may be called more than once (each call starts over). */
+  /**
+   * The chunks, in order; may be called more than once (each call starts over). A chunk stays
+   * valid after the next is asked for: a store may still be sending it.
+   */
   chunks(): Iterable<Buffer>;
 }
 
