@@ -58,6 +58,9 @@ export async function checkRestoredFile(options: {
     try {
       const buffer = Buffer.allocUnsafe(Math.max(blockSize, Math.floor(READ_BYTES / blockSize) * blockSize));
       const expected = Buffer.allocUnsafe((buffer.length / blockSize) * DIGEST_BYTES);
+      // A thin volume is mostly empty: an all-zero block is recognised by comparison, far cheaper than hashing it.
+      const zeroBlock = Buffer.alloc(blockSize);
+      const zeroDigest = hash('sha256', zeroBlock, 'buffer');
       let block = 0;
       for (let offset = 0; offset < options.sizeBytes; ) {
         if (options.signal?.aborted) throw new BackupError('ABORTED', 'the restore test was cancelled');
@@ -66,7 +69,8 @@ export async function checkRestoredFile(options: {
         if (bytesRead < want) buffer.fill(0, bytesRead, want);
         digests.read(block, Math.ceil(want / blockSize), expected);
         for (let at = 0; at < want; at += blockSize, block += 1) {
-          const digest = hash('sha256', buffer.subarray(at, Math.min(want, at + blockSize)), 'buffer');
+          const bytes = buffer.subarray(at, Math.min(want, at + blockSize));
+          const digest = bytes.equals(zeroBlock) ? zeroDigest : hash('sha256', bytes, 'buffer');
           const listedAt = (at / blockSize) * DIGEST_BYTES;
           if (!digest.equals(expected.subarray(listedAt, listedAt + DIGEST_BYTES))) {
             return {
