@@ -11,20 +11,10 @@ import fs from 'node:fs';
 import { BackupError, describeError, errnoCode } from './errors';
 import { DIGEST_BYTES } from './constants';
 import { alignUp } from './direct-io';
-import { encodeInPlace, encodesZerosUnread, slotHeadroom, type EncodedExtent as Encoded } from './object-encoder';
+import { encodeInPlace, encodesZerosUnread, slotHeadroom, zeroSha256, type EncodedExtent as Encoded } from './object-encoder';
 import type { BackupPieceResult, BackupPieceTask, EncodedExtent } from './worker-protocol';
 
 let zeroBlock = Buffer.alloc(0);
-const zeroDigests = new Map<number, Buffer>();
-
-function zeroDigest(blockSize: number): Buffer {
-  let digest = zeroDigests.get(blockSize);
-  if (digest === undefined) {
-    digest = createHash('sha256').update(Buffer.alloc(blockSize)).digest();
-    zeroDigests.set(blockSize, digest);
-  }
-  return digest;
-}
 
 function sourceError(task: BackupPieceTask, error: unknown): BackupError {
   if (error instanceof BackupError) return error;
@@ -68,7 +58,7 @@ function hashBlocks(
   zeroMap: Uint8Array,
   holes: Uint8Array | null = null,
 ): void {
-  const knownZeroDigest = zeroDigest(blockSize);
+  const knownZeroDigest = zeroSha256(blockSize);
   for (let block = first; block < end; block += 1) {
     const bytes = piece.subarray(block * blockSize, Math.min((block + 1) * blockSize, piece.length));
     if (holes?.[block] === 1 || (bytes.length === blockSize && bytes.equals(zeroBlock))) {

@@ -18,7 +18,7 @@
  * to output never overlap. Each part is hashed (md5) and encoded before its bytes can be
  * overwritten.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash, type Hash } from 'node:crypto';
 import zlib from 'node:zlib';
 import { combineAdler32, zeroAdler32 } from './adler32';
 import type { WritableCompression } from './compression';
@@ -90,6 +90,34 @@ export function zeroMd5(length: number): string {
     if (zeroMd5s.size < 4096) zeroMd5s.set(length, md5);
   }
   return md5;
+}
+
+const zeroSha256s = new Map<number, Buffer>();
+
+/** SHA-256 of `length` zero bytes. */
+export function zeroSha256(length: number): Buffer {
+  let digest = zeroSha256s.get(length);
+  if (digest === undefined) {
+    const sha = createHash('sha256');
+    hashZeros(sha, length);
+    digest = sha.digest();
+    if (zeroSha256s.size < 4096) zeroSha256s.set(length, digest);
+  }
+  return digest;
+}
+
+/** True when every byte of `data` is zero (compared a megabyte at a time, far cheaper than hashing). */
+export function isAllZero(data: Buffer): boolean {
+  for (let at = 0; at < data.length; at += ZERO_STEP) {
+    const length = Math.min(ZERO_STEP, data.length - at);
+    if (!data.subarray(at, at + length).equals(zeroSource.subarray(0, length))) return false;
+  }
+  return true;
+}
+
+/** SHA-256 of a block, known without hashing when it is all zero (as most of a thin volume is). */
+export function blockSha256(block: Buffer): Buffer {
+  return isAllZero(block) ? zeroSha256(block.length) : hash('sha256', block, 'buffer');
 }
 
 /** Raw deflate of `length` zero bytes at `level`, ending with a sync flush. */
