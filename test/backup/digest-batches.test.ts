@@ -5,6 +5,7 @@
  * of the scrub's comparison with the parent, 256 reads of the restore check).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -85,6 +86,27 @@ describe('restore check and scrub: digests read in batches name the right block'
       object: name,
       blocksChecked: 0,
       problem: `sha file ${name} lists ${BLOCKS} blocks; the restored ${SIZE - SHA_BLOCK_SIZE} bytes hold ${BLOCKS - 1}`,
+    });
+  });
+
+  test('a block of data restored as a hole is found, though the check knows holes as zeros without reading them', async () => {
+    // Block 2048 starts the random region at 64 MiB: punched out, it reads as zeros and is not read at all.
+    const block = 2048;
+    execFileSync('fallocate', [
+      '--punch-hole',
+      '--keep-size',
+      '--offset',
+      String(block * SHA_BLOCK_SIZE),
+      '--length',
+      String(SHA_BLOCK_SIZE),
+      target,
+    ]);
+    const name = shaObjectName(incremental.result.prefix);
+    assert.deepEqual(await check(), {
+      ok: false,
+      object: name,
+      blocksChecked: block,
+      problem: `block ${block} (offset ${block * SHA_BLOCK_SIZE}) restored from the chain does not match its SHA-256 in ${name}`,
     });
   });
 
