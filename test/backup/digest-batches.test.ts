@@ -63,6 +63,16 @@ describe('restore check and scrub: digests read in batches name the right block'
   });
   after(() => fs.rmSync(work, { recursive: true, force: true }));
 
+  /** What the restore check answers when `block` is the first that differs. */
+  const blockMismatch = (block: number) => {
+    const name = shaObjectName(incremental.result.prefix);
+    return {
+      ok: false,
+      object: name,
+      blocksChecked: block,
+      problem: `block ${block} (offset ${block * SHA_BLOCK_SIZE}) restored from the chain does not match its SHA-256 in ${name}`,
+    };
+  };
   const check = (sizeBytes = SIZE) => checkRestoredFile({ ...location(incremental), filePath: target, sizeBytes, scratchDirectory: work });
 
   test('the restore check names the first block that differs, and the blocks it checked', async () => {
@@ -74,13 +84,8 @@ describe('restore check and scrub: digests read in batches name the right block'
     } finally {
       fs.closeSync(fd);
     }
+    assert.deepEqual(await check(), blockMismatch(block));
     const name = shaObjectName(incremental.result.prefix);
-    assert.deepEqual(await check(), {
-      ok: false,
-      object: name,
-      blocksChecked: block,
-      problem: `block ${block} (offset ${block * SHA_BLOCK_SIZE}) restored from the chain does not match its SHA-256 in ${name}`,
-    });
     assert.deepEqual(await check(SIZE - SHA_BLOCK_SIZE), {
       ok: false,
       object: name,
@@ -101,13 +106,7 @@ describe('restore check and scrub: digests read in batches name the right block'
       String(SHA_BLOCK_SIZE),
       target,
     ]);
-    const name = shaObjectName(incremental.result.prefix);
-    assert.deepEqual(await check(), {
-      ok: false,
-      object: name,
-      blocksChecked: block,
-      problem: `block ${block} (offset ${block * SHA_BLOCK_SIZE}) restored from the chain does not match its SHA-256 in ${name}`,
-    });
+    assert.deepEqual(await check(), blockMismatch(block));
   });
 
   test("the scrub names the block whose digest disagrees with the parent's, past the first batch", async () => {

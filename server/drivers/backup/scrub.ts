@@ -14,7 +14,7 @@ import { BackupError, describeError, isBackupError } from './errors';
 import { DIGEST_BYTES, metadataObjectName, ShaFileParser, shaObjectName, type BackupMetadata, type ShaFile } from './format';
 import { Throttle } from './limits';
 import { verifyBackup, type StoredBackupLocation } from './maintenance';
-import { blockSha256, isAllZero, zeroMd5 } from './object-encoder';
+import { blockSha256, isAllZero, zeroMd5, zeroSha256 } from './object-encoder';
 import type { BackupStore } from './stores/types';
 
 export interface ScrubOptions extends StoredBackupLocation {
@@ -178,7 +178,8 @@ async function scrubWith(options: ScrubOptions, digests: DigestFile): Promise<Sc
       for (let at = 0; at < decoded.length; at += blockSize) {
         const block = (object.offset + at) / blockSize;
         const expected = digestAt(listed, at / blockSize);
-        const actual = blockSha256(decoded.subarray(at, Math.min(decoded.length, at + blockSize)));
+        const bytes = decoded.subarray(at, Math.min(decoded.length, at + blockSize));
+        const actual = empty ? zeroSha256(bytes.length) : blockSha256(bytes);
         if (expected && !expected.equals(actual)) {
           findings.add(shaName, `sha file ${shaName} does not match the data of ${object.name} at block ${block}`);
           break;
