@@ -303,8 +303,8 @@ export async function backupVolume(options: BackupVolumeOptions): Promise<Backup
     };
 
     // Stores write a piece's objects while the threads encode the next pieces; a slot is reused
-    // once every object cut from it is stored. Several puts run at once, so one object's flush
-    // (fsync, or an S3 round trip) does not hold up the pipeline.
+    // once every object cut from it is stored. Several puts run at once, so one object's write
+    // (an S3 round trip, say) does not hold up the pipeline; flushContainer makes them all durable.
     let slotsInUse = 0;
     let putFailure: unknown = null;
     const pendingPuts = new Set<Promise<void>>();

@@ -8,7 +8,8 @@
  * O_DIRECT wants the memory, the file offset and the length aligned to the device's block. The
  * buffers below start on a page boundary (WebAssembly memory is mapped whole pages at a time);
  * writes that are not aligned, and filesystems that refuse O_DIRECT (EINVAL), go through the
- * page cache as usual. Durability still comes from fsync, which also flushes the device's cache.
+ * page cache as usual. Durability still comes from a sync (of the file or the filesystem), which
+ * also flushes the device's cache.
  */
 import fs from 'node:fs';
 

@@ -3,15 +3,20 @@
  * a container is a directory path relative to the root (with no container configured, Cinder
  * uses one directory per backup, `<id[0:2]>/<id[2:4]>/<id>`); an object is a file in it.
  * Directories 0770, files 0660, so a Cinder service in the same group can read them.
- * Objects are written to a hidden temp name, fsynced, then renamed into place; the page-aligned
- * bulk of a large object goes with direct I/O (see direct-io.ts), its tail through the page cache.
+ * Objects are written to a hidden temp name, then renamed into place; the page-aligned bulk of a
+ * large object goes with direct I/O (see direct-io.ts), its tail through the page cache. They are
+ * made durable when the container is flushed, all together (one sync of the filesystem, see
+ * filesystem-sync.ts, where there are many and the system can) or else each: every backup
+ * flushes before it writes the metadata file that makes it complete.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { alignDown, closeFile, DIRECT_IO_MIN_BYTES, isDirectIoRefusal, openForDirectWrite, startsOnPage, writeAt } from '../direct-io';
 import { BackupError, describeError, errnoCode, isOutOfSpace } from '../errors';
 import { perBackupDirectory } from '../format';
+import { syncFilesystemOf } from './filesystem-sync';
 import type { BackupStore, GetOptions, ObjectChunks, ObjectReader, PutOptions } from './types';
 
 export interface PosixStoreConfig {
@@ -38,12 +43,38 @@ function storeError(action: string, target: string, error: unknown): BackupError
   return new BackupError('STORE_ERROR', `cannot ${action} ${target}: ${code ?? describeError(error)}`, { cause: error });
 }
 
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await fs.open(directory, 'r');
+/** Files synced at once when they are synced one by one. */
+const FILE_SYNC_CONCURRENCY = 8;
+/**
+ * Up to this many files put since the last flush are synced one by one (a fraction of a
+ * millisecond each); more, and the filesystem is synced whole (a few milliseconds, most of it
+ * starting `sync`), which costs the same for a thousand files.
+ */
+const MAX_FILES_SYNCED_ONE_BY_ONE = 16;
+
+/** fsync of a file or directory. */
+async function syncPath(target: string): Promise<void> {
+  const handle = await fs.open(target, 'r');
   try {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+async function syncEach(files: string[]): Promise<void> {
+  for (let index = 0; index < files.length; index += FILE_SYNC_CONCURRENCY) {
+    await Promise.all(files.slice(index, index + FILE_SYNC_CONCURRENCY).map(syncPath));
+  }
+}
+
+/** The process's umask, from /proc (Linux); null where it cannot be read without changing it. */
+function currentUmask(): number | null {
+  try {
+    const match = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return match ? Number.parseInt(match[1]!, 8) : null;
+  } catch {
+    return null;
   }
 }
 
@@ -78,9 +109,15 @@ async function writeFully(handle: fs.FileHandle, chunk: Buffer, position: number
 export class PosixStore implements BackupStore {
   readonly kind = 'posix' as const;
   private readonly root: string;
+  /** Whether a new file needs a chmod to get fileMode (the umask takes some of its bits away). */
+  private readonly chmodAfterCreate: boolean;
+  /** Per container: the files put since it was last flushed, for filesystems that cannot be synced whole. */
+  private readonly unflushed = new Map<string, Set<string>>();
 
   constructor(private readonly config: PosixStoreConfig) {
     this.root = path.resolve(config.root);
+    const umask = currentUmask();
+    this.chmodAfterCreate = umask === null || (config.fileMode & umask) !== 0;
   }
 
   defaultContainer(backupId: string): string {
@@ -130,7 +167,7 @@ export class PosixStore implements BackupStore {
           throw error;
         }
         await fs.chmod(current, this.config.dirMode);
-        await syncDirectory(parent);
+        await syncPath(parent);
       }
     } catch (error) {
       throw storeError('create directory', target, error);
@@ -158,13 +195,13 @@ export class PosixStore implements BackupStore {
           await writing.catch(() => undefined);
         }
         await writing;
-        await handle.chmod(this.config.fileMode);
-        await handle.sync();
+        if (this.chmodAfterCreate) await handle.chmod(this.config.fileMode);
       } finally {
         await handle.close();
       }
       options.signal?.throwIfAborted();
       await fs.rename(temporary, final);
+      this.unflushedIn(container).add(final);
     } catch (error) {
       await fs.rm(temporary, { force: true }).catch(() => undefined);
       if (options.signal?.aborted && !(error instanceof BackupError))
@@ -293,6 +330,7 @@ export class PosixStore implements BackupStore {
 
   async deleteObject(container: string, name: string): Promise<void> {
     const file = this.fileOf(container, name);
+    this.unflushed.get(container)?.delete(file);
     try {
       await fs.rm(file, { force: true });
     } catch (error) {
@@ -300,10 +338,23 @@ export class PosixStore implements BackupStore {
     }
   }
 
+  private unflushedIn(container: string): Set<string> {
+    let files = this.unflushed.get(container);
+    if (files === undefined) {
+      files = new Set();
+      this.unflushed.set(container, files);
+    }
+    return files;
+  }
+
   async flushContainer(container: string): Promise<void> {
     const directory = this.directoryOf(container);
+    const files = [...(this.unflushed.get(container) ?? [])];
+    this.unflushed.delete(container);
     try {
-      await syncDirectory(directory);
+      const synced = files.length > MAX_FILES_SYNCED_ONE_BY_ONE && (await syncFilesystemOf(directory));
+      if (!synced) await syncEach(files);
+      await syncPath(directory);
     } catch (error) {
       throw storeError('flush directory', directory, error);
     }

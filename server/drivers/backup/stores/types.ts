@@ -58,7 +58,11 @@ export interface BackupStore {
   copyObject(srcContainer: string, srcName: string, dstContainer: string, dstName: string): Promise<'linked' | 'copied'>;
   /** Idempotent: deleting a missing object succeeds. */
   deleteObject(container: string, name: string): Promise<void>;
-  /** Makes every completed put in the container durable (directory fsync on POSIX). */
+  /**
+   * Makes every completed put in the container durable (POSIX: an fsync of each file put since the
+   * last flush, or one sync of the filesystem when there are many, then of the directory); a put
+   * alone may not be.
+   */
   flushContainer(container: string): Promise<void>;
   /**
    * Removes what interrupted puts of objects named `prefix…` left behind, such as the temp file of
