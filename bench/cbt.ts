@@ -5,7 +5,8 @@
  * read reads it all), a full backup that keeps its copy, then 1 % of the volume rewritten in 4 MiB
  * runs, and the same incremental taken three ways: by tracking, and by a full read as the worker
  * does one (from a fresh reflink copy of the volume, a new file whose pages are not cached yet),
- * each timed from taking its copy to keeping it; and, for scale, a full read of the volume file
+ * each timed from taking its copy to keeping it, as the worker does before the backup is complete
+ * (the copies it supersedes are removed after that, untimed); and, for scale, a full read of the volume file
  * itself, which the bench has just written, so its pages are all in the page cache (no backup
  * reads a volume that way). `npm run bench` calls it after the datasets (`--cbt-size`,
  * `--cbt-full-size`, `--no-cbt`).
@@ -16,7 +17,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { backupVolume, createStore, type BackupVolumeResult } from '../server/drivers/backup';
-import { keepRetainedCopy, planRead, removeRetainedCopy, takeRetainedCopy } from '../server/drivers/volume/retained-copies';
+import {
+  keepRetainedCopy,
+  planRead,
+  removeRetainedCopy,
+  removeSupersededCopies,
+  takeRetainedCopy,
+} from '../server/drivers/volume/retained-copies';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -53,12 +60,12 @@ export function cbtUnavailable(): string | null {
 function writeRandomRuns(file: string, count: number, sizeBytes: number): void {
   const fd = fs.openSync(file, 'r+');
   const whole = count >= sizeBytes / RUN;
-  // One buffer refilled for every run, so writing the data adds nothing to the bench's peak RSS.
-  const run = Buffer.allocUnsafeSlow(RUN);
+  // One small buffer refilled for every write, so writing the data adds next to nothing to the bench's peak RSS.
+  const piece = Buffer.allocUnsafeSlow(MiB);
   try {
     for (let i = 0; i < count; i += 1) {
       const at = whole ? i * RUN : Math.floor(Math.random() * (sizeBytes / RUN)) * RUN;
-      fs.writeSync(fd, randomFillSync(run), 0, RUN, at);
+      for (let done = 0; done < RUN; done += MiB) fs.writeSync(fd, randomFillSync(piece), 0, MiB, at + done);
     }
     fs.fsyncSync(fd);
   } finally {
@@ -107,8 +114,8 @@ export async function measureChangedBlockTracking(sizeBytes: number, dataBytes: 
     // Tracking goes first, so no read before it has brought the changed blocks into any cache.
     let planSeconds = 0;
     let bytesRead = 0;
+    const trackedId = randomUUID();
     const [tracked, trackedSeconds] = await seconds(async () => {
-      const trackedId = randomUUID();
       const [plan, planned] = await seconds(async () =>
         planRead(volumeDir, await takeRetainedCopy(volumeDir, volumeId, trackedId, volumePath), fullId, sizeBytes),
       );
@@ -125,15 +132,16 @@ export async function measureChangedBlockTracking(sizeBytes: number, dataBytes: 
       await keepRetainedCopy(volumeDir, plan.copy, sizeBytes);
       return result;
     });
+    await removeSupersededCopies(volumeDir, volumeId, trackedId);
+    const fullReadId = randomUUID();
     const [fullRead, fullReadSeconds] = await seconds(async () => {
-      const fullReadId = randomUUID();
       const copy = await takeRetainedCopy(volumeDir, volumeId, fullReadId, volumePath);
       if (!copy) throw new Error('no reflink copy on the loop-mounted XFS');
       const result = await backupVolume({ ...common, backupId: fullReadId, sourcePath: copy.path, parent });
       await keepRetainedCopy(volumeDir, copy, sizeBytes);
-      await removeRetainedCopy(volumeDir, volumeId, fullReadId);
       return result;
     });
+    await removeRetainedCopy(volumeDir, volumeId, fullReadId);
     const [, cachedReadSeconds] = await seconds(() => backupVolume({ ...common, backupId: randomUUID(), sourcePath: volumePath, parent }));
 
     return {

@@ -15,7 +15,13 @@ import { createBackup, deleteBackup, restoreBackup as requestRestore } from '../
 import { auditEvents } from '../../server/db/schema';
 import { restoreBackup, type BackupStore, type BackupVolumeResult } from '../../server/drivers/backup/index';
 import { metadataObjectName, shaObjectName } from '../../server/drivers/backup/format';
-import { keepRetainedCopy, planRead, takeRetainedCopy, type RetainedCopy } from '../../server/drivers/volume/retained-copies';
+import {
+  keepRetainedCopy,
+  planRead,
+  removeSupersededCopies,
+  takeRetainedCopy,
+  type RetainedCopy,
+} from '../../server/drivers/volume/retained-copies';
 import { extendVolume } from '../../server/volumes/service';
 import { volumeBackend } from '../../server/volumes/backend';
 import { Worker } from '../../server/worker/worker';
@@ -136,6 +142,7 @@ describe('changed-block tracking gives the same backup as a full read', () => {
         chains[way].push(made[way]);
       }
       await keepRetainedCopy(volumeDir, copy, VOLUME_BYTES);
+      await removeSupersededCopies(volumeDir, volume.volumeId, backupId);
       parentId = backupId;
 
       const tracked = made.tracked.result;

@@ -13,6 +13,7 @@ import {
   planRead,
   reflinkFileSystemOf,
   removeRetainedCopy,
+  removeSupersededCopies,
   takeRetainedCopy,
 } from '@/server/drivers/volume/retained-copies';
 import { MiB, temporaryDirectory, writeAt } from './helpers';
@@ -207,8 +208,12 @@ describe('changed-block tracking on a loop-mounted XFS with reflinks', () => {
     assert.ok(withOne.retainedCopyAllocatedBytes >= before.retainedCopyAllocatedBytes + 4 * MiB);
     await writeAt(volumePath, 0, randomBytes(MiB));
     const second = await keptBackup(volumeId, volumePath);
-    assert.equal((await driver.capacity()).retainedCopyCount, withOne.retainedCopyCount, 'the newer copy replaces the older one');
+    assert.equal((await driver.capacity()).retainedCopyCount, withOne.retainedCopyCount + 1, 'both, until the newer backup is complete');
+    await stat(first.copy.path);
+    await removeSupersededCopies(volumeDir, volumeId, second.backupId);
+    assert.equal((await driver.capacity()).retainedCopyCount, withOne.retainedCopyCount, 'then the newer copy replaces the older one');
     await assert.rejects(stat(first.copy.path), { code: 'ENOENT' });
+    await stat(second.copy.path);
     await removeRetainedCopy(volumeDir, volumeId, second.backupId);
     await assert.rejects(stat(second.copy.path), { code: 'ENOENT' });
     assert.equal((await driver.capacity()).retainedCopyCount, before.retainedCopyCount);

@@ -3,7 +3,7 @@
  * reflink copy of its source, made just before, and keeps it: `.retained/<volume>/<backup>.img`,
  * with its tracking state `<backup>.json` (volume, backup, size, device) written once the backup
  * is complete. The next incremental makes a new copy and reads only the ranges whose extents
- * differ from the parent's retained copy (fiemap.ts); then the new copy replaces the old one.
+ * differ from the parent's retained copy (fiemap.ts); once it is complete, the new copy replaces the old one.
  *
  * Both copies are files nobody writes, so a block at the same physical address in both holds the
  * same bytes. Whenever that cannot be relied on, the plan says so and the backup reads everything:
@@ -136,9 +136,8 @@ export async function planRead(
 }
 
 /**
- * The backup that read `copy` is complete: its tracking state is written (durably, then renamed
- * into place) and the volume's other kept copies go, so the tracking moves forward. Copies of
- * backups still running have no state yet and are left alone.
+ * The backup that read `copy` has stored all it read: its tracking state is written (durably,
+ * then renamed into place). The copies it supersedes go once it is complete (removeSupersededCopies).
  */
 export async function keepRetainedCopy(volumeDir: string, copy: RetainedCopy, sizeBytes: number): Promise<void> {
   const stats = await stat(copy.path);
@@ -156,8 +155,18 @@ export async function keepRetainedCopy(volumeDir: string, copy: RetainedCopy, si
   const handle = await open(partPath, 'r+');
   await handle.sync().finally(() => handle.close());
   await rename(partPath, statePath);
-  for (const other of await keptBackupIds(volumeDir, copy.volumeId)) {
-    if (other !== copy.backupId) await removeRetainedCopy(volumeDir, copy.volumeId, other);
+}
+
+/**
+ * Removes every copy kept for the volume but backup `backupId`'s, once that backup is complete:
+ * from then on the next incremental compares with its copy alone. Until then the parent's copy
+ * stays (a backup that fails at the last step leaves the volume trackable), and removing it, tens
+ * of milliseconds for a large volume's copy, does not hold up the backup. Copies still being read
+ * have no state yet and are left alone.
+ */
+export async function removeSupersededCopies(volumeDir: string, volumeId: string, backupId: string): Promise<void> {
+  for (const other of await keptBackupIds(volumeDir, volumeId)) {
+    if (other !== backupId) await removeRetainedCopy(volumeDir, volumeId, other);
   }
 }
 

@@ -35,6 +35,7 @@ import {
   keepRetainedCopy,
   planRead,
   removeRetainedCopy,
+  removeSupersededCopies,
   takeRetainedCopy,
   type RetainedCopy,
 } from '../../drivers/volume/retained-copies';
@@ -162,6 +163,8 @@ export const backupCreateHandler: JobHandler<'backup_create'> = {
       await complete({ objectCount: result.objectCount, bytesStored: result.bytesStored, read }, (tx) =>
         completeBackupCreate(tx, backup.id, job.id, { ...result, read }),
       );
+      // Complete: the copies this one supersedes go (a failure leaves them for the next backup to remove).
+      if (plan.copy) await removeSupersededCopies(volumeDir, volume.id, backup.id).catch(() => undefined);
     } catch (error) {
       if (tempSnapshotId) await driver.deleteSnapshot(tempSnapshotId).catch(() => undefined);
       if (copy) await removeRetainedCopy(volumeDir, volume.id, backup.id).catch(() => undefined);
