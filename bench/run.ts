@@ -87,7 +87,7 @@ async function measure(step: () => Promise<number>): Promise<StepFigures> {
 }
 
 /** One read buffer for every whole-file read, so the bench's own reads do not add to its peak RSS. */
-const readBuffer = Buffer.allocUnsafeSlow(8 * 1024 * 1024);
+const readBuffer = Buffer.allocUnsafeSlow(1024 * 1024);
 
 /** Reads the file (or its first `limit` bytes) from the start, in order. */
 function readWhole(file: string, onChunk?: (chunk: Buffer) => void, limit = Infinity): void {
