@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { backupPrefix, createStore, deleteBackupObjects, isBackupError, perBackupDirectory } from '../../server/drivers/backup/index';
-import { dataObjectName } from '../../server/drivers/backup/format';
+import { dataObjectName, shaFileChunks } from '../../server/drivers/backup/format';
 import {
   posixStoreUnderTest,
   s3StoreUnderTest,
@@ -188,6 +188,23 @@ describe('posix store specifics', () => {
       fs.rmSync(path.join(directory, someoneElses));
       await deleteBackupObjects({ store: subject.store, container, prefix });
       assert.equal(fs.existsSync(directory), false, 'the emptied per-backup directory is removed');
+    } finally {
+      await subject.close();
+    }
+  });
+
+  test('a sha file whose chunks reuse two buffers in turn is written whole, every chunk as it was made', async () => {
+    const digests = Buffer.concat(Array.from({ length: 50_000 }, (_, index) => createHash('sha256').update(String(index)).digest()));
+    const description = { backupId: 'b', volumeId: 'v', name: null, description: null, createdAt: new Date(), blockSize: 32768 };
+    const file = shaFileChunks({ ...description, digests });
+    const expected = Buffer.concat([...file.chunks()]);
+    const keptPastTheirTurn = Buffer.concat([...file.reusedChunks!()], expected.length);
+    assert.notDeepEqual(keptPastTheirTurn, expected, 'kept past their turn, reused chunks have been overwritten');
+    assert.deepEqual(Buffer.concat(Array.from(file.reusedChunks!(), (chunk) => Buffer.from(chunk))), expected);
+    const subject = posixStoreUnderTest();
+    try {
+      await subject.store.putObject('sha', 'x_sha256file', file);
+      assert.deepEqual(fs.readFileSync(path.join(subject.root!, 'sha', 'x_sha256file')), expected);
     } finally {
       await subject.close();
     }

@@ -182,10 +182,11 @@ export class PosixStore implements BackupStore {
       const handle = await this.openForWrite(container, temporary);
       try {
         let position = Buffer.isBuffer(data) ? await writeDirectPrefix(temporary, data) : 0;
-        // Each chunk is written while the next one is made (a sha file's text is made as it goes).
+        // Each chunk is written while the next one is made (a sha file's text is made as it goes),
+        // and written before the one after is asked for, so chunks may reuse memory.
         let writing: Promise<void> = Promise.resolve();
         try {
-          for (const chunk of Buffer.isBuffer(data) ? [data.subarray(position)] : data.chunks()) {
+          for (const chunk of Buffer.isBuffer(data) ? [data.subarray(position)] : (data.reusedChunks?.() ?? data.chunks())) {
             await writing;
             options.signal?.throwIfAborted();
             writing = writeFully(handle, chunk, position);

@@ -19,6 +19,12 @@ export interface ObjectChunks {
    * valid after the next is asked for: a store may still be sending it.
    */
   chunks(): Iterable<Buffer>;
+  /**
+   * The same chunks in memory the producer takes in turn: each stays valid only until the one after
+   * the next is asked for. For a consumer done with each chunk by then, such as the POSIX store,
+   * which writes one chunk while the next is made. Optional.
+   */
+  reusedChunks?(): Iterable<Buffer>;
 }
 
 /** An object being read chunk by chunk. */
