@@ -111,7 +111,7 @@ export class PosixStore implements BackupStore {
   private readonly root: string;
   /** Whether a new file needs a chmod to get fileMode (the umask takes some of its bits away). */
   private readonly chmodAfterCreate: boolean;
-  /** Per container: the files put since it was last flushed, for filesystems that cannot be synced whole. */
+  /** Per container: the files put since it was last flushed (a flush that does not sync the whole filesystem syncs these). */
   private readonly unflushed = new Map<string, Set<string>>();
 
   constructor(private readonly config: PosixStoreConfig) {
