@@ -9,12 +9,11 @@
 import { createHash, hash } from 'node:crypto';
 import fs from 'node:fs';
 import { BackupError, describeError, errnoCode } from './errors';
+import { isAllZero } from '../volume/chunks';
 import { DIGEST_BYTES } from './constants';
 import { alignUp } from './direct-io';
 import { encodeInPlace, encodesZerosUnread, slotHeadroom, zeroSha256, type EncodedExtent as Encoded } from './object-encoder';
 import type { BackupPieceResult, BackupPieceTask, EncodedExtent } from './worker-protocol';
-
-let zeroBlock = Buffer.alloc(0);
 
 function sourceError(task: BackupPieceTask, error: unknown): BackupError {
   if (error instanceof BackupError) return error;
@@ -61,7 +60,7 @@ function hashBlocks(
   const knownZeroDigest = zeroSha256(blockSize);
   for (let block = first; block < end; block += 1) {
     const bytes = piece.subarray(block * blockSize, Math.min((block + 1) * blockSize, piece.length));
-    if (holes?.[block] === 1 || (bytes.length === blockSize && bytes.equals(zeroBlock))) {
+    if (holes?.[block] === 1 || (bytes.length === blockSize && isAllZero(bytes))) {
       zeroMap[block] = 1;
       knownZeroDigest.copy(digests, block * DIGEST_BYTES);
     } else {
@@ -160,7 +159,6 @@ export async function backupPiece(task: BackupPieceTask): Promise<BackupPieceRes
   try {
     const blockCount = Math.ceil(task.length / blockSize);
     const holes = readPiece(task, fd, slot, inputAt, blockCount);
-    if (zeroBlock.length !== blockSize) zeroBlock = Buffer.alloc(blockSize);
     const digests = Buffer.from(new ArrayBuffer(blockCount * DIGEST_BYTES));
     const zeroMap = new Uint8Array(blockCount);
     hashBlocks(piece, 0, blockCount, blockSize, digests, zeroMap, holes);

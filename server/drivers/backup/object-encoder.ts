@@ -20,6 +20,7 @@
  */
 import { createHash, hash, type Hash } from 'node:crypto';
 import zlib from 'node:zlib';
+import { isAllZero } from '../volume/chunks';
 import { combineAdler32, zeroAdler32 } from './adler32';
 import type { WritableCompression } from './compression';
 import { PART_START, PartDeflater } from './zlib-engine';
@@ -104,15 +105,6 @@ export function zeroSha256(length: number): Buffer {
     if (zeroSha256s.size < 4096) zeroSha256s.set(length, digest);
   }
   return digest;
-}
-
-/** True when every byte of `data` is zero (compared a megabyte at a time, far cheaper than hashing). */
-export function isAllZero(data: Buffer): boolean {
-  for (let at = 0; at < data.length; at += ZERO_STEP) {
-    const length = Math.min(ZERO_STEP, data.length - at);
-    if (!data.subarray(at, at + length).equals(zeroSource.subarray(0, length))) return false;
-  }
-  return true;
 }
 
 /** SHA-256 of a block, known without hashing when it is all zero (as most of a thin volume is). */

@@ -14,7 +14,8 @@ import { BackupError, describeError, isBackupError } from './errors';
 import { DIGEST_BYTES, metadataObjectName, ShaFileParser, shaObjectName, type BackupMetadata, type ShaFile } from './format';
 import { Throttle } from './limits';
 import { verifyBackup, type StoredBackupLocation } from './maintenance';
-import { blockSha256, isAllZero, zeroMd5, zeroSha256 } from './object-encoder';
+import { isAllZero } from '../volume/chunks';
+import { blockSha256, zeroMd5, zeroSha256 } from './object-encoder';
 import type { BackupStore } from './stores/types';
 
 export interface ScrubOptions extends StoredBackupLocation {
