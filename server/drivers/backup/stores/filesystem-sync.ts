@@ -6,17 +6,16 @@
  * filesystem, as any sync of a filesystem does.
  */
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 /** Whether `sync` takes --file-system, per PATH (asked once: coreutils before 8.24 and other systems' sync do not). */
 const support = new Map<string, Promise<boolean>>();
 
+/** Runs `sync` (its output, or a failure carrying it). */
 function run(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile('sync', args, { encoding: 'utf8', timeout: 10 * 60_000 }, (error, stdout, stderr) => {
-      if (error) reject(Object.assign(error, { stderr }));
-      else resolve({ stdout, stderr });
-    });
-  });
+  return execFileAsync('sync', args, { encoding: 'utf8', timeout: 10 * 60_000 });
 }
 
 function syncfsSupported(): Promise<boolean> {
