@@ -6,6 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1
 
+# Repositories written by OpenStack Cinder and the benchmark's image script live beside the checkout.
+if [[ ! -d ../shared/fixtures/cinder-repo || ! -f ../shared/bench/make_volume.py ]]; then
+  echo "[test] the tests need the shared folder beside this checkout ($(cd .. && pwd)/shared: fixtures/cinder-repo and bench/make_volume.py)" >&2
+  exit 1
+fi
+
 bash scripts/system-packages.sh
 
 echo "[test] format check and lint"
