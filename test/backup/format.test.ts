@@ -140,6 +140,16 @@ describe('Cinder format details', () => {
       },
       (error: unknown) => isBackupError(error, 'METADATA_CORRUPT') && /malformed sha256s list/.test(error.message),
     );
+    const digitsOf20000th = whole.indexOf(lines[20_000]!.trim()) + 1;
+    for (const digit of [0, 1, 62, 63]) {
+      const wrong = Buffer.from(whole);
+      wrong[digitsOf20000th + digit] = 0x67; // a "g": any one digit of a digest, first or last of its pair
+      assert.throws(
+        () => parseShaFile(wrong, 'x_sha256file'),
+        (error: unknown) => isBackupError(error, 'METADATA_CORRUPT') && /malformed sha256s list/.test(error.message),
+        `digit ${digit}`,
+      );
+    }
   });
 
   test("compression names: Cinder's options and recorded aliases; unknown names are errors", () => {

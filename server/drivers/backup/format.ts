@@ -224,36 +224,43 @@ export function shaFileChunks(
 }
 
 /**
- * Two hex digits per byte value, as they lie in memory (a Uint16 store writes both at once). Built
- * through a byte view, so it holds on either endianness.
+ * The four hex digits of two digest bytes, indexed by `(first << 8) | second`, as they lie in
+ * memory (one Uint32 store writes all four). Built through a byte view, so it holds on either
+ * endianness.
  */
-const HEX_PAIRS = (() => {
-  const pairs = new Uint16Array(256);
-  const bytes = new Uint8Array(pairs.buffer);
-  for (let value = 0; value < 256; value += 1) {
-    bytes[value * 2] = HEX_DIGITS[value >>> 4]!;
-    bytes[value * 2 + 1] = HEX_DIGITS[value & 15]!;
+const HEX_QUADS = (() => {
+  const quads = new Uint32Array(65536);
+  const bytes = new Uint8Array(quads.buffer);
+  for (let pair = 0; pair < 65536; pair += 1) {
+    const first = pair >>> 8;
+    const second = pair & 255;
+    bytes[pair * 4] = HEX_DIGITS[first >>> 4]!;
+    bytes[pair * 4 + 1] = HEX_DIGITS[first & 15]!;
+    bytes[pair * 4 + 2] = HEX_DIGITS[second >>> 4]!;
+    bytes[pair * 4 + 3] = HEX_DIGITS[second & 15]!;
   }
-  return pairs;
+  return quads;
 })();
 
 /** Memory shaLines needs for `count` lines. */
 function shaLinesMemoryBytes(count: number): number {
-  return count * (SHA_LINE_BYTES + 2) + 1;
+  return count * (SHA_LINE_BYTES + 2) + 3;
 }
 
 /**
  * The list lines of digests [first, end) (`digests` holds exactly those), each but the very first
  * preceded by ",\n", written into `memory` (at least shaLinesMemoryBytes of them). Every line is
- * 72 bytes but the very first, whose hex digits start 5 bytes in instead of 7, so with the text one
- * byte into its memory they all start on an even address and are written two digits at a time.
+ * 72 bytes but the very first, whose hex digits start 5 bytes in instead of 7, so with the text 1
+ * (or, for the very first, 3) bytes into its memory, every line's digits start on a multiple of 4
+ * and are written four at a time.
  */
 function shaLines(digests: Buffer, first: number, end: number, memory: ArrayBuffer): Buffer {
   const lineBytes = SHA_LINE_BYTES + 2;
   const lead = first === 0 ? 2 : 0;
   const length = (end - first) * lineBytes - lead;
-  const out = Buffer.from(memory, 1, length);
-  const pairs = new Uint16Array(memory, 0, Math.floor((length + 1) / 2));
+  const textOffset = 1 + lead;
+  const out = Buffer.from(memory, textOffset, length);
+  const words = new Uint32Array(memory, 0, Math.floor((textOffset + length) / 4));
   for (let line = 0; line < end - first; line += 1) {
     const at = line * lineBytes - lead;
     if (line > 0 || lead === 0) {
@@ -266,8 +273,10 @@ function shaLines(digests: Buffer, first: number, end: number, memory: ArrayBuff
     out[at + 5] = 0x20;
     out[at + 6] = 0x22; // "
     out[at + lineBytes - 1] = 0x22;
-    let pair = (at + 8) >>> 1;
-    for (let byte = line * DIGEST_BYTES; byte < (line + 1) * DIGEST_BYTES; byte += 1) pairs[pair++] = HEX_PAIRS[digests[byte]!]!;
+    let word = (textOffset + at + 7) >>> 2;
+    for (let byte = line * DIGEST_BYTES, last = byte + DIGEST_BYTES; byte < last; byte += 2) {
+      words[word++] = HEX_QUADS[(digests[byte]! << 8) | digests[byte + 1]!]!;
+    }
   }
   return out;
 }
@@ -412,11 +421,14 @@ function parseHexList(bytes: Buffer, from: number, to: number, into: Buffer, at:
     if (code !== 0x22 || index + DIGEST_BYTES * 2 + 1 >= to || bytes[index + DIGEST_BYTES * 2 + 1] !== 0x22) return -1;
     const base = at + count * DIGEST_BYTES;
     if (base + DIGEST_BYTES > into.length) return -1;
-    for (let byte = 0, digit = index + 1; byte < DIGEST_BYTES; byte += 1, digit += 2) {
+    // A bad pair is -1 in the table: or-ed into `invalid` and checked once per digest, not per pair.
+    let invalid = 0;
+    for (let byte = base, digit = index + 1, end = base + DIGEST_BYTES; byte < end; byte += 1, digit += 2) {
       const value = pairs[(bytes[digit]! << 8) | bytes[digit + 1]!]!;
-      if (value < 0) return -1;
-      into[base + byte] = value;
+      invalid |= value;
+      into[byte] = value;
     }
+    if (invalid < 0) return -1;
     count += 1;
     index += DIGEST_BYTES * 2 + 2;
   }

@@ -10,16 +10,13 @@
  * no reflink file system, no state for the parent (never kept, lost in a crash, or dropped by a
  * restore into the volume), another size (an extend), another device, an unreadable extent map.
  */
-import { execFile } from 'node:child_process';
-import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { z } from 'zod';
 import { differingRanges, readExtentMap, type ByteRange } from './fiemap';
 import { errnoCode } from './errors';
 import { assertSafeId } from './image-names';
-
-const execFileAsync = promisify(execFile);
 
 const RETAINED_DIR = '.retained';
 const COPY_SUFFIX = '.img';
@@ -82,8 +79,8 @@ async function readState(volumeDir: string, volumeId: string, backupId: string):
 }
 
 /**
- * A reflink copy of `sourcePath` kept for backup `backupId` (cp --reflink=always: never a full
- * copy). null when the volume directory is not on a reflink file system or the copy fails.
+ * A reflink copy of `sourcePath` kept for backup `backupId` (FICLONE, forced: never a full copy).
+ * null when the volume directory is not on a reflink file system or the copy fails.
  */
 export async function takeRetainedCopy(
   volumeDir: string,
@@ -97,7 +94,8 @@ export async function takeRetainedCopy(
   try {
     await mkdir(path.dirname(copyPath), { recursive: true });
     await rm(statePathOf(volumeDir, volumeId, backupId), { force: true });
-    await execFileAsync('cp', ['--reflink=always', '--', sourcePath, copyPath], { signal });
+    signal?.throwIfAborted();
+    await copyFile(sourcePath, copyPath, constants.COPYFILE_FICLONE_FORCE);
   } catch {
     // Any failure only costs the tracking: the backup reads its source as before.
     await rm(copyPath, { force: true }).catch(() => undefined);
