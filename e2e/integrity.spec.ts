@@ -83,10 +83,17 @@ test.describe('integrity you can see', () => {
     await expect(page.getByTestId('damaged-object')).toHaveText(object);
     await expect(page.getByRole('button', { name: 'Restore…' })).toBeDisabled();
     await shot(page, 'admin-backup-damaged');
+    // A check started here: its notice follows the job to what it found.
+    await page.getByRole('button', { name: 'Verify now' }).click();
+    await expect(page.getByTestId('check-notice')).toContainText(/^Verify found the backup damaged: \S.+$/, { timeout: 60_000 });
 
     await page.goto(`/admin/backups/${healthy.id}`);
     await expect(page.getByTestId('integrity-panel').getByTestId('integrity')).toHaveAttribute('data-integrity', /unchecked|verified/);
     await expect(page.getByTestId('last-restore-test')).toContainText(/restored in \d+(\.\d)? s/);
+    await page.getByRole('button', { name: 'Test restore' }).click();
+    await expect(page.getByTestId('check-notice')).toContainText(/^Restore test passed in \d+\.\d s: every block matched\.$/, {
+      timeout: 60_000,
+    });
     await shot(page, 'admin-backup-restore-tested');
   });
 });

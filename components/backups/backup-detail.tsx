@@ -316,6 +316,7 @@ export function BackupDetailView({
         integrity={b.integrity}
         tests={data.restoreTests}
         checks={data.checksUnderWay}
+        events={data.events}
         canCheck={canWrite && b.status === 'available'}
         onChanged={refresh}
       />

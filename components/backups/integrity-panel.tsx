@@ -1,16 +1,18 @@
 'use client';
 
 import Link from 'next/link';
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { Card } from '@/components/ui/card';
-import { formatBytes, formatDuration } from '@/components/ui/format';
+import { formatBytes } from '@/components/ui/format';
+import type { FollowedEvent, ShownNotice } from '@/components/ui/followed-notice';
 import { Notice } from '@/components/ui/notice';
 import { ProgressBar } from '@/components/ui/progress-bar';
 import { LocalTime } from '@/components/ui/time';
 import type { ActionResult } from '@/server/action';
 import { cancelIntegrityChecksAction, requestRestoreTestAction, requestScrubAction } from '@/server/backups/actions';
+import { checksOutcome, recoveryTime, type FollowedChecks } from './check-outcome';
 import { IntegrityBadge, type IntegrityView } from './integrity-badge';
 import { StatusBadge } from '@/components/status/status-badge';
 import { statusLabel } from '@/components/status/status-labels';
@@ -55,6 +57,7 @@ export function IntegrityPanel({
   integrity,
   tests,
   checks,
+  events,
   canCheck,
   onChanged,
 }: {
@@ -62,14 +65,35 @@ export function IntegrityPanel({
   integrity: IntegrityView;
   tests: RestoreTestView[];
   checks: CheckView[];
+  /** The backup's events, read with `checks`: a followed check's end is among them. */
+  events: readonly FollowedEvent[];
   canCheck: boolean;
   onChanged: () => Promise<void>;
 }) {
-  const [result, setResult] = useState<ActionResult | null>(null);
-  const run = async (call: () => Promise<ActionResult>) => {
-    setResult(await call());
+  // The notice follows the checks it started (or cancelled) to their end, read from the page's data.
+  const [followed, setFollowed] = useState<FollowedChecks | null>(null);
+  const [shown, setShown] = useState<ShownNotice | null>(null);
+  useEffect(() => {
+    if (!followed) return;
+    const outcome = checksOutcome(followed, new Set(checks.map((check) => check.id)), events);
+    if (!outcome) return;
+    setShown(outcome);
+    setFollowed(null);
+  }, [followed, checks, events]);
+  const run = async (call: () => Promise<ActionResult<{ jobId: string } | { cancelled: string[] }>>, cancelling: boolean) => {
+    const result = await call();
+    // Followed only once the page holds data read after the request, so its job is there to follow.
     await onChanged();
+    if (!result.ok || !result.data) {
+      setFollowed(null);
+      setShown({ tone: result.ok ? 'info' : 'error', text: result.message ?? '' });
+      return;
+    }
+    const jobIds = 'jobId' in result.data ? [result.data.jobId] : result.data.cancelled;
+    setShown(null);
+    setFollowed({ jobIds, cancelling, pending: result.message ?? 'Under way…' });
   };
+  const notice = followed ? { tone: 'info' as const, text: followed.pending } : shown;
   const lastPassed = tests.find((test) => test.outcome === 'passed');
   return (
     <Card
@@ -78,10 +102,10 @@ export function IntegrityPanel({
       actions={
         canCheck ? (
           <div className="flex flex-wrap gap-2">
-            <Button size="sm" variant="secondary" onClick={() => run(() => requestScrubAction(backupId))}>
+            <Button size="sm" variant="secondary" onClick={() => run(() => requestScrubAction(backupId), false)}>
               Verify now
             </Button>
-            <Button size="sm" variant="secondary" onClick={() => run(() => requestRestoreTestAction(backupId))}>
+            <Button size="sm" variant="secondary" onClick={() => run(() => requestRestoreTestAction(backupId), false)}>
               Test restore
             </Button>
           </div>
@@ -110,7 +134,11 @@ export function IntegrityPanel({
             {integrity.problem && <div className="mt-1 break-words">{integrity.problem}</div>}
           </Notice>
         )}
-        {result && <Notice tone={result.ok ? 'info' : 'error'}>{result.message}</Notice>}
+        {notice && (
+          <div data-testid="check-notice">
+            <Notice tone={notice.tone}>{notice.text}</Notice>
+          </div>
+        )}
         {checks.length > 0 && (
           <ul className="space-y-2">
             {checks.map((check) => {
@@ -125,7 +153,7 @@ export function IntegrityPanel({
                     </span>
                   )}
                   {canCheck && check.kind !== 'backup_verify' && (
-                    <Button size="sm" variant="ghost" onClick={() => run(() => cancelIntegrityChecksAction(backupId))}>
+                    <Button size="sm" variant="ghost" onClick={() => run(() => cancelIntegrityChecksAction(backupId), true)}>
                       Cancel
                     </Button>
                   )}
@@ -138,11 +166,6 @@ export function IntegrityPanel({
       </div>
     </Card>
   );
-}
-
-/** A restore test's duration: tenths of a second when short, minutes and hours when long. */
-function recoveryTime(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : formatDuration(ms / 1000);
 }
 
 function RestoreTests({ tests, lastPassed }: { tests: RestoreTestView[]; lastPassed?: RestoreTestView }) {

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { checksOutcome } from '../../components/backups/check-outcome';
+
+const started = (jobIds: string[], cancelling = false) => ({ jobIds, cancelling, pending: 'Testing a restore of the backup…' });
+const event = (id: number, action: string, detail: Record<string, unknown>) => ({ id, action, detail });
+
+describe("an integrity check's notice follows its job to the end", () => {
+  test('under way while its job is queued or running, whatever the events say', () => {
+    const events = [event(2, 'restore_test_passed', { jobId: 'older' })];
+    assert.equal(checksOutcome(started(['job']), new Set(['job']), events), null);
+  });
+
+  test("then its own end event, not another job's", () => {
+    const events = [
+      event(3, 'restore_test_failed', { jobId: 'other', problem: 'not this one' }),
+      event(2, 'restore_test_passed', { jobId: 'job', durationMs: 1640 }),
+      event(1, 'restore_test_requested', { jobId: 'job' }),
+    ];
+    assert.deepEqual(checksOutcome(started(['job']), new Set(['other']), events), {
+      tone: 'success',
+      text: 'Restore test passed in 1.6 s: every block matched.',
+    });
+  });
+
+  test('failures say why, in red', () => {
+    const damaged = [event(2, 'scrub_damaged', { jobId: 'job', problem: 'object x-00001 does not match its md5' })];
+    assert.deepEqual(checksOutcome(started(['job']), new Set(), damaged), {
+      tone: 'error',
+      text: 'Verify found the backup damaged: object x-00001 does not match its md5',
+    });
+    const broken = [event(2, 'restore_test_error', { jobId: 'job', reason: 'the store is unreachable' })];
+    assert.equal(checksOutcome(started(['job']), new Set(), broken)?.text, 'The restore test could not finish: the store is unreachable');
+  });
+
+  test('a job that ended without an end event: cancelled, or skipped', () => {
+    assert.deepEqual(checksOutcome(started(['a', 'b'], true), new Set(), [event(1, 'scrub_verified', { jobId: 'a' })]), {
+      tone: 'info',
+      text: 'Cancelled: the check stopped without a result.',
+    });
+    assert.equal(checksOutcome(started(['a'], true), new Set(['a']), []), null);
+    assert.match(checksOutcome(started(['a']), new Set(), [])?.text ?? '', /ended without a result/);
+    assert.equal(checksOutcome(started([], true), new Set(), [])?.text, 'No check was under way.');
+  });
+
+  test('a cancel that came too late reports what the check found, an error first', () => {
+    const events = [
+      event(3, 'scrub_verified', { jobId: 'a' }),
+      event(2, 'restore_test_failed', { jobId: 'b', problem: 'block 7 differs' }),
+    ];
+    assert.deepEqual(checksOutcome(started(['a', 'b'], true), new Set(), events), {
+      tone: 'error',
+      text: 'It finished before the cancel reached it. Restore test failed: block 7 differs',
+    });
+  });
+});
