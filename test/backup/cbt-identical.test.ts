@@ -26,7 +26,7 @@ import { extendVolume } from '../../server/volumes/service';
 import { volumeBackend } from '../../server/volumes/backend';
 import { Worker } from '../../server/worker/worker';
 import { backupTools } from '../backups/support';
-import { startHarness, waitForVolume, type Harness } from '../support/harness';
+import { startHarness, waitFor, waitForVolume, type Harness } from '../support/harness';
 import { seedProject } from '../support/identities';
 import { mountXfsWithReflinks, type LoopMountedXfs } from '../volume-driver/xfs-loop';
 import { sha256OfFile } from './support/images';
@@ -204,6 +204,12 @@ describe('the backup service tracks changed blocks on XFS with reflinks', () => 
     const volume = await createVolume(actor, project.id, 'tracked');
     const { driver } = volumeBackend(h!.env);
     const retainedDir = path.join(xfs!.dir, 'volumes', '.retained', volume.id);
+    // The copy a backup supersedes is removed just after the backup is complete: wait for that.
+    const retainedSettlesAt = (backupId: string) =>
+      waitFor(`only backup ${backupId}'s retained copy and state`, async () => {
+        const names = fs.readdirSync(retainedDir).sort();
+        return names.join() === [`${backupId}.img`, `${backupId}.json`].join() && names;
+      });
     await writeData(volume.id, [0, 100, 500]);
 
     const full = await backupNow(actor, volume.id, false);
@@ -215,7 +221,7 @@ describe('the backup service tracks changed blocks on XFS with reflinks', () => 
     const firstRead = await readOf(first.id);
     assert.equal(firstRead.mode, 'changed-blocks');
     assert.ok(firstRead.changedBytes! >= MiB && firstRead.changedBytes! <= 2 * MiB, `read ${firstRead.changedBytes} bytes`);
-    assert.deepEqual(fs.readdirSync(retainedDir).sort(), [`${first.id}.img`, `${first.id}.json`], 'the copy moves forward');
+    await retainedSettlesAt(first.id); // the copy moves forward
 
     // A worker restart: the tracking state is on disk next to the copy.
     await h!.worker.stop(0);
@@ -254,6 +260,7 @@ describe('the backup service tracks changed blocks on XFS with reflinks', () => 
     assert.equal(await driver.sha256(target.id), expected);
 
     // Capacity shows the one kept copy; deleting its backup removes it.
+    await retainedSettlesAt(last.id);
     assert.equal((await driver.capacity()).retainedCopyCount, 1);
     await waitForBackup(last.id, 'available');
     await deleteBackup(actor, { id: last.id });

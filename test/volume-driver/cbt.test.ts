@@ -210,6 +210,10 @@ describe('changed-block tracking on a loop-mounted XFS with reflinks', () => {
     const second = await keptBackup(volumeId, volumePath);
     assert.equal((await driver.capacity()).retainedCopyCount, withOne.retainedCopyCount + 1, 'both, until the newer backup is complete');
     await stat(first.copy.path);
+    // The older backup's removal, running late (after the newer backup kept its copy), leaves the newer copy.
+    await removeSupersededCopies(volumeDir, volumeId, first.backupId);
+    await stat(second.copy.path);
+    assert.equal((await driver.capacity()).retainedCopyCount, withOne.retainedCopyCount + 1, 'an older backup supersedes nothing newer');
     await removeSupersededCopies(volumeDir, volumeId, second.backupId);
     assert.equal((await driver.capacity()).retainedCopyCount, withOne.retainedCopyCount, 'then the newer copy replaces the older one');
     await assert.rejects(stat(first.copy.path), { code: 'ENOENT' });

@@ -156,15 +156,22 @@ export async function keepRetainedCopy(volumeDir: string, copy: RetainedCopy, si
 }
 
 /**
- * Removes every copy kept for the volume but backup `backupId`'s, once that backup is complete:
- * from then on the next incremental compares with its copy alone. Until then the parent's copy
- * stays (a backup that fails at the last step leaves the volume trackable), and removing it, tens
- * of milliseconds for a large volume's copy, does not hold up the backup. Copies still being read
- * have no state yet and are left alone.
+ * Removes the copies backup `backupId`'s copy supersedes, once that backup is complete: those kept
+ * before it (and any whose state cannot be read), so the next incremental compares with the
+ * newest copy alone. Until then the parent's copy stays (a backup that fails at the last step leaves
+ * the volume trackable), and removing it, tens of milliseconds for a large volume's copy, does not
+ * hold up the backup. A copy kept after it stays: the next backup may have completed while this
+ * one was finishing, and its copy is the one to track from. Copies still being read have no state
+ * yet and are left alone.
  */
 export async function removeSupersededCopies(volumeDir: string, volumeId: string, backupId: string): Promise<void> {
+  const own = await readState(volumeDir, volumeId, backupId);
+  // Its own copy is gone (its backup deleted, or a restore into the volume forgot everything): it supersedes nothing.
+  if (!own) return;
   for (const other of await keptBackupIds(volumeDir, volumeId)) {
-    if (other !== backupId) await removeRetainedCopy(volumeDir, volumeId, other);
+    if (other === backupId) continue;
+    const state = await readState(volumeDir, volumeId, other);
+    if (!state || Date.parse(state.keptAt) < Date.parse(own.keptAt)) await removeRetainedCopy(volumeDir, volumeId, other);
   }
 }
 
