@@ -144,9 +144,6 @@ export function buildMetadataFile(input: MetadataFileInput): Buffer {
   });
 }
 
-/** The sha file; `digests` holds one 32-byte SHA-256 per block, in volume order. */
-const HEX_DIGITS = Buffer.from('0123456789abcdef', 'ascii');
-
 /** Digests per chunk of sha file text (about 1 MiB of text). */
 const SHA_FILE_DIGESTS_PER_CHUNK = 16 * 1024;
 // Each line is `    "<64 hex digits>"`, lines joined by ",\n", the list is "[\n" ... "\n  ]".
@@ -229,6 +226,7 @@ export function shaFileChunks(
  * endianness.
  */
 const HEX_QUADS = (() => {
+  const HEX_DIGITS = Buffer.from('0123456789abcdef', 'ascii');
   const quads = new Uint32Array(65536);
   const bytes = new Uint8Array(quads.buffer);
   for (let pair = 0; pair < 65536; pair += 1) {
