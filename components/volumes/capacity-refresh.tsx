@@ -3,22 +3,47 @@
 import { useRouter } from 'next/navigation';
 import { useEffect, useRef, useState } from 'react';
 import { Button } from '@/components/ui/button';
+import type { ShownNotice } from '@/components/ui/followed-notice';
+import { Notice } from '@/components/ui/notice';
 import { measureCapacityAction } from '@/server/volumes/actions';
+import { capacityOutcome, type CapacityJobView } from './capacity-outcome';
 
-/** Asks each volume service to measure its backend, then refreshes the page as reports arrive. */
-export function CapacityRefresh({ stale }: { stale: boolean }) {
+const REFRESH_MS = 1_000;
+
+/**
+ * Asks each volume service to measure its backend (by itself when the figures are stale), then
+ * re-renders the page until the jobs it started have ended, and says how they ended.
+ */
+export function CapacityRefresh({ stale, jobs }: { stale: boolean; jobs: CapacityJobView[] }) {
   const router = useRouter();
-  const [state, setState] = useState<string>();
+  const [followed, setFollowed] = useState<string[] | null>(null);
+  const [shown, setShown] = useState<ShownNotice | null>(null);
+  const [requesting, setRequesting] = useState(false);
   const started = useRef(false);
+  const outcome = followed ? capacityOutcome(followed, jobs) : null;
+  const pending = outcome !== null && 'pending' in outcome ? outcome.pending : null;
+
+  useEffect(() => {
+    if (outcome === null || 'pending' in outcome) return;
+    setShown(outcome);
+    setFollowed(null);
+  }, [outcome]);
+  useEffect(() => {
+    if (followed === null) return;
+    const timer = setInterval(() => router.refresh(), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [followed, router]);
+
   const measure = async () => {
-    setState('Measuring…');
+    setShown(null);
+    setRequesting(true);
     const result = await measureCapacityAction();
-    if (!result.ok) return setState(result.message);
-    for (let i = 0; i < 5; i += 1) {
-      await new Promise((r) => setTimeout(r, 800));
-      router.refresh();
+    setRequesting(false);
+    if (!result.ok || !result.data) {
+      setShown({ tone: result.ok ? 'info' : 'error', text: result.message ?? '' });
+      return;
     }
-    setState(undefined);
+    setFollowed(result.data);
   };
   useEffect(() => {
     if (stale && !started.current) {
@@ -26,14 +51,21 @@ export function CapacityRefresh({ stale }: { stale: boolean }) {
       void measure();
     }
   });
+
+  const busy = requesting || followed !== null;
+  const notice: ShownNotice | null = requesting
+    ? { tone: 'info', text: 'Measuring…' }
+    : pending !== null
+      ? { tone: 'info', text: pending }
+      : shown;
   return (
     <div className="flex items-center gap-3">
-      {state && (
-        <span className="text-sm text-slate-500" role="status">
-          {state}
-        </span>
+      {notice && (
+        <div className="max-w-md" data-testid="capacity-notice">
+          <Notice tone={notice.tone}>{notice.text}</Notice>
+        </div>
       )}
-      <Button variant="secondary" onClick={measure}>
+      <Button variant="secondary" onClick={measure} disabled={busy}>
         Measure now
       </Button>
     </div>

@@ -222,6 +222,29 @@ export async function latestCapacity(tx: Executor = db()) {
     order by coalesce(result->>'host', target_host), finished_at desc`);
 }
 
+/** A capacity measurement's job as the capacity page follows it. */
+export interface CapacityJob {
+  id: string;
+  host: string | null;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  error: string | null;
+}
+
+/** The capacity measurements under way and those that ended in the last quarter of an hour. */
+export async function recentCapacityJobs(tx: Executor = db()): Promise<CapacityJob[]> {
+  return tx
+    .select({ id: jobs.id, host: jobs.targetHost, status: jobs.status, error: jobs.error })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.kind, 'volume_capacity'),
+        or(inArray(jobs.status, ['queued', 'running']), sql`${jobs.finishedAt} >= now() - interval '15 minutes'`),
+      ),
+    )
+    .orderBy(desc(jobs.createdAt))
+    .limit(100);
+}
+
 /** A volume with its metadata and live attachments, timestamps to the microsecond (what the REST API shows). */
 export interface VolumeAttachmentRecord {
   id: string;

@@ -5,13 +5,13 @@ import { LocalTime } from '@/components/ui/time';
 import { CapacityRefresh } from '@/components/volumes/capacity-refresh';
 import { formatBytes } from '@/components/ui/format';
 import { requireAdminPage } from '@/server/auth/session';
-import { latestCapacity, provisionedByHost } from '@/server/volumes/queries';
+import { latestCapacity, provisionedByHost, recentCapacityJobs } from '@/server/volumes/queries';
 
 export const metadata: Metadata = { title: 'Capacity' };
 
 export default async function CapacityPage() {
   await requireAdminPage();
-  const [reports, provisioned] = await Promise.all([latestCapacity(), provisionedByHost()]);
+  const [reports, provisioned, measuring] = await Promise.all([latestCapacity(), provisionedByHost(), recentCapacityJobs()]);
   const newest = Math.max(0, ...reports.map((r) => new Date(r.finished_at).getTime()));
   const stale = Date.now() - newest > 60_000;
   return (
@@ -19,7 +19,7 @@ export default async function CapacityPage() {
       <PageHeader
         title="Capacity"
         description="What each volume backend holds. Volumes are thin: a new one is accepted while free space × the over-subscription ratio covers it."
-        actions={<CapacityRefresh stale={stale} />}
+        actions={<CapacityRefresh stale={stale} jobs={measuring} />}
       />
       {reports.length === 0 ? (
         <EmptyState title="No measurement yet">
@@ -81,13 +81,14 @@ export default async function CapacityPage() {
                   <div>
                     <dt className="text-slate-500">Images</dt>
                     <dd className="font-semibold text-slate-900">
-                      {c.volumeCount} volumes, {c.snapshotCount} snapshots
+                      {c.volumeCount} volume{c.volumeCount === 1 ? '' : 's'}, {c.snapshotCount} snapshot{c.snapshotCount === 1 ? '' : 's'}
                     </dd>
                   </div>
                   <div>
                     <dt className="text-slate-500">Kept for changed-block tracking</dt>
                     <dd className="font-semibold text-slate-900">
-                      {c.retainedCopyCount ?? 0} copies, {formatBytes(c.retainedCopyAllocatedBytes ?? 0)} allocated
+                      {c.retainedCopyCount ?? 0} cop{c.retainedCopyCount === 1 ? 'y' : 'ies'},{' '}
+                      {formatBytes(c.retainedCopyAllocatedBytes ?? 0)} allocated
                     </dd>
                   </div>
                 </dl>
