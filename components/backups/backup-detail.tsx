@@ -12,7 +12,7 @@ import { eventReason, follow, useFollowedNotice } from '@/components/ui/followed
 import { Notice } from '@/components/ui/notice';
 import { LocalTime } from '@/components/ui/time';
 import { isWorking, StatusBadge, StatusChange } from '@/components/status/status-badge';
-import { formatBytes } from '@/components/ui/format';
+import { countOf, formatBytes } from '@/components/ui/format';
 import type { ActionResult } from '@/server/action';
 import { cancelBackupAction, deleteWithMergeAction, forceDeleteBackupAction } from '@/server/backups/actions';
 import { MergeDeleteNotice } from './merge-delete-notice';
@@ -240,16 +240,14 @@ export function BackupDetailView({
             </Prop>
             <Prop label="Bytes stored">
               <span data-testid="bytes-stored">{formatBytes(b.bytesStored)}</span>{' '}
-              <span className="text-xs text-slate-500">
-                in {b.objectCount} object{b.objectCount === 1 ? '' : 's'}
-              </span>
+              <span className="text-xs text-slate-500">in {countOf(b.objectCount, 'object')}</span>
             </Prop>
             <Prop label="Progress">
               {formatBytes(b.progressBytes)} of {formatBytes(b.progressTotalBytes)}
             </Prop>
             <Prop label="Type">
               {b.isIncremental ? 'Incremental' : 'Full'}
-              {b.hasDependentBackups ? ` · ${b.numDependentBackups} dependent backup${b.numDependentBackups === 1 ? '' : 's'}` : ''}
+              {b.hasDependentBackups ? ` · ${countOf(b.numDependentBackups, 'dependent backup')}` : ''}
             </Prop>
             <Prop label="Source">
               <BackupSourceCell row={b} links={links} />

@@ -9,6 +9,7 @@ import { Notice } from '@/components/ui/notice';
 import type { ActionResult } from '@/server/action';
 import { createBackupAction, restoreBackupAction, updateBackupAction } from '@/server/backups/actions';
 import { statusLabel } from '@/components/status/status-labels';
+import { countOf } from '@/components/ui/format';
 
 /** What a backup is taken of: a volume, or one of its snapshots. */
 export interface BackupSource {
@@ -218,7 +219,7 @@ export function RestoreBackupDialog({
                 isPending
                   ? 'Looking for eligible volumes…'
                   : targets?.length
-                    ? `${targets.length} existing volume${targets.length === 1 ? '' : 's'} can take it.`
+                    ? `${countOf(targets.length, 'existing volume')} can take it.`
                     : 'No existing volume can take it, so a new one will be made.'
               }
             >

@@ -17,7 +17,7 @@ import { Pagination } from '@/components/ui/pagination';
 import { ShortId, Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { isWorking, StatusBadge } from '@/components/status/status-badge';
-import { formatBytes } from '@/components/ui/format';
+import { countOf, formatBytes } from '@/components/ui/format';
 import type { ActionResult } from '@/server/action';
 import { cancelBackupAction, deleteBackupsAction, deleteWithMergeAction, forceDeleteBackupAction } from '@/server/backups/actions';
 import { MergeDeleteNotice } from './merge-delete-notice';
@@ -409,7 +409,7 @@ export function BackupTable({
       <ConfirmDialog
         open={confirming}
         onClose={() => setConfirming(false)}
-        title={`Delete ${selectedRows.length} backup${selectedRows.length === 1 ? '' : 's'}?`}
+        title={`Delete ${countOf(selectedRows.length, 'backup')}?`}
         confirmLabel="Delete permanently"
         onConfirm={async () => {
           const result = await deleteBackupsAction(selectedRows.map((r) => r.id));

@@ -1,4 +1,4 @@
-import { formatBytes } from '@/components/ui/format';
+import { countOf, formatBytes } from '@/components/ui/format';
 
 /**
  * What deleting a backup with incrementals on it does, and what it costs: the merge into its
@@ -19,7 +19,7 @@ export function MergeDeleteNotice({
         remaining backup still restores, by us and by OpenStack Cinder.
       </p>
       <p>
-        Cost: at most {backup.objectCount} object{backup.objectCount === 1 ? '' : 's'}
+        Cost: at most {countOf(backup.objectCount, 'object')}
         {backup.bytesStored !== null ? ` (${formatBytes(backup.bytesStored)} stored)` : ''} carried into{' '}
         {children === 1 ? 'the child' : 'each child'}, which is written complete under a new name in the repository with its own objects.
         Carrying an object hard-links it on a directory store and copies it inside the store on S3 and Swift: nothing is uploaded again.

@@ -1,5 +1,5 @@
 import { Card } from '@/components/ui/card';
-import { formatBytes } from '@/components/ui/format';
+import { countOf, formatBytes } from '@/components/ui/format';
 import type { Dashboard } from '@/server/dashboard/queries';
 import { ThroughputChart, UsageChart } from './charts';
 
@@ -19,7 +19,7 @@ export function HistoryPanels({ usage, throughput }: Pick<Dashboard, 'usage' | '
         <p className="mb-2 text-sm text-slate-700" data-testid="usage-summary">
           <b className="text-2xl font-semibold text-slate-900">{formatBytes(today?.bytesStored ?? 0)}</b>
           <span className="ml-2 text-xs text-slate-500">
-            in {(today?.backupCount ?? 0).toLocaleString('en')} backups · {formatBytes(first?.bytesStored ?? 0)} {usage.length} days ago
+            in {countOf(today?.backupCount ?? 0, 'backup')} · {formatBytes(first?.bytesStored ?? 0)} {usage.length} days ago
           </span>
         </p>
         <UsageChart points={usage} />
@@ -31,7 +31,7 @@ export function HistoryPanels({ usage, throughput }: Pick<Dashboard, 'usage' | '
         <p className="mb-2 text-sm text-slate-700" data-testid="throughput-summary">
           <b className="text-2xl font-semibold text-slate-900">{made.toLocaleString('en')}</b>
           <span className="ml-2 text-xs text-slate-500">
-            backups in {throughput.length} days · {formatBytes(read)} read · {formatBytes(written)} written
+            {made === 1 ? 'backup' : 'backups'} in {throughput.length} days · {formatBytes(read)} read · {formatBytes(written)} written
           </span>
         </p>
         <ThroughputChart points={throughput} />

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { countOf } from '@/components/ui/format';
 
 interface BulkResult {
   id: string;
@@ -19,9 +20,8 @@ export function bulkOutcome(
   const name = (id: string) => rows.find((row) => row.id === id)?.name ?? id.slice(0, 8);
   const refused = results.filter((result) => !result.ok);
   const done = results.length - refused.length;
-  const plural = (n: number) => `${n} ${noun}${n === 1 ? '' : 's'}`;
-  if (refused.length === 0) return { tone: 'success', text: `${verb} ${plural(done)}.` };
+  if (refused.length === 0) return { tone: 'success', text: `${verb} ${countOf(done, noun)}.` };
   const reasons = refused.map((result) => `${name(result.id)}: ${result.message ?? 'refused'}`).join('; ');
   if (done === 0) return { tone: 'error', text: `Nothing was deleted. ${reasons}` };
-  return { tone: 'info', text: `${verb} ${plural(done)} of ${results.length}. Left alone: ${reasons}` };
+  return { tone: 'info', text: `${verb} ${countOf(done, noun)} of ${results.length}. Left alone: ${reasons}` };
 }

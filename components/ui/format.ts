@@ -1,4 +1,4 @@
-/** How the console writes sizes and durations. */
+/** How the console writes sizes, durations and counts. */
 
 /** Binary units, one decimal below 100: "512 bytes", "1.5 MiB", "120 GiB". */
 export function formatBytes(bytes: number): string {
@@ -18,4 +18,9 @@ export function formatDuration(seconds: number): string {
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** "1 backup", "3 backups", "1 copy", "2 copies": a count with its noun. */
+export function countOf(count: number, noun: string, plural = `${noun}s`): string {
+  return `${count.toLocaleString('en')} ${count === 1 ? noun : plural}`;
 }

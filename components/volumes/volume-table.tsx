@@ -25,6 +25,7 @@ import { isWorking } from '@/components/status/status-badge';
 import { VolumeStatusBadges } from './volume-status-badge';
 import { statusLabel } from '@/components/status/status-labels';
 import { NextRun } from '@/components/policies/next-run';
+import { countOf } from '@/components/ui/format';
 
 type Row = Omit<VolumeListRow, 'createdAt'> & { createdAt: string | Date };
 export interface VolumePage {
@@ -246,7 +247,7 @@ export function VolumeTable({
       <ConfirmDialog
         open={confirming}
         onClose={() => setConfirming(false)}
-        title={`Delete ${selectedRows.length} volume${selectedRows.length === 1 ? '' : 's'}?`}
+        title={`Delete ${countOf(selectedRows.length, 'volume')}?`}
         confirmLabel="Delete permanently"
         onConfirm={async () => {
           const result = await deleteVolumesAction(selectedRows.map((r) => r.id));

@@ -3,7 +3,7 @@ import { Card, EmptyState, PageHeader } from '@/components/ui/card';
 import { Table, TBody, Td, Th, THead } from '@/components/ui/table';
 import { LocalTime } from '@/components/ui/time';
 import { CapacityRefresh } from '@/components/volumes/capacity-refresh';
-import { formatBytes } from '@/components/ui/format';
+import { countOf, formatBytes } from '@/components/ui/format';
 import { requireAdminPage } from '@/server/auth/session';
 import { latestCapacity, provisionedByHost, recentCapacityJobs } from '@/server/volumes/queries';
 
@@ -81,14 +81,13 @@ export default async function CapacityPage() {
                   <div>
                     <dt className="text-slate-500">Images</dt>
                     <dd className="font-semibold text-slate-900">
-                      {c.volumeCount} volume{c.volumeCount === 1 ? '' : 's'}, {c.snapshotCount} snapshot{c.snapshotCount === 1 ? '' : 's'}
+                      {countOf(c.volumeCount, 'volume')}, {countOf(c.snapshotCount, 'snapshot')}
                     </dd>
                   </div>
                   <div>
                     <dt className="text-slate-500">Kept for changed-block tracking</dt>
                     <dd className="font-semibold text-slate-900">
-                      {c.retainedCopyCount ?? 0} cop{c.retainedCopyCount === 1 ? 'y' : 'ies'},{' '}
-                      {formatBytes(c.retainedCopyAllocatedBytes ?? 0)} allocated
+                      {countOf(c.retainedCopyCount ?? 0, 'copy', 'copies')}, {formatBytes(c.retainedCopyAllocatedBytes ?? 0)} allocated
                     </dd>
                   </div>
                 </dl>
@@ -134,7 +133,7 @@ function OrphanImages({ orphans }: { orphans: OrphanRow[] }) {
   return (
     <div className="mt-4" data-testid="orphan-images">
       <p className="text-sm font-medium text-amber-800">
-        {orphans.length} image file{orphans.length === 1 ? '' : 's'} no volume or snapshot owns (removed an hour after the last change):
+        {countOf(orphans.length, 'image file')} no volume or snapshot owns (removed an hour after the last change):
       </p>
       <ul className="mt-1 space-y-0.5 text-xs text-slate-600">
         {orphans.map((o) => (
