@@ -82,7 +82,7 @@ export function unsafeText(value: unknown): { path: string; reason: string } | n
       const reason = unsafeTextReason(current);
       if (reason) return { path, reason };
     } else if (Array.isArray(current)) {
-      current.forEach((child, i) => pending.push({ value: child, path: `${path}[${i}]` }));
+      for (const [i, child] of current.entries()) pending.push({ value: child, path: `${path}[${i}]` });
     } else if (current !== null && typeof current === 'object' && Object.getPrototypeOf(current) === Object.prototype) {
       for (const [key, child] of Object.entries(current)) {
         const keyReason = unsafeTextReason(key);

@@ -32,6 +32,7 @@ export function useTransferRates(samples: TransferSample[]): Map<string, Transfe
   const history = useRef(new Map<string, { at: number; bytes: number }[]>());
   const [rates, setRates] = useState(() => new Map<string, TransferRate>());
   const signature = samples.map((s) => `${s.key}@${new Date(s.at).getTime()}:${s.bytes}/${s.total}`).join('|');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the signature stands for `samples`, so a poll that brought nothing new recomputes nothing.
   useEffect(() => {
     const next = new Map<string, TransferRate>();
     const live = new Set<string>();
@@ -55,7 +56,6 @@ export function useTransferRates(samples: TransferSample[]): Map<string, Transfe
     }
     for (const key of history.current.keys()) if (!live.has(key)) history.current.delete(key);
     setRates(next);
-    // The signature stands for `samples`: recompute only when a poll brought something new.
   }, [signature]);
   return rates;
 }

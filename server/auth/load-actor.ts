@@ -6,7 +6,7 @@ import type { Actor, ProjectRole } from './actor';
 /** The actor for a user id, read fresh from the database; null when the user is gone or disabled. */
 export async function loadActor(userId: string, sessionVersion?: number): Promise<(Actor & { defaultProjectId: string | null }) | null> {
   const [user] = await db().select().from(users).where(eq(users.id, userId));
-  if (!user || !user.enabled) return null;
+  if (!user?.enabled) return null;
   if (sessionVersion !== undefined && sessionVersion !== user.sessionVersion) return null;
   // Memberships of disabled projects grant nothing.
   const rows = await db()

@@ -114,7 +114,7 @@ function parentsFirst<T extends { id: string; parentId: string | null }>(rows: T
     placed.add(row.id);
     ordered.push(row);
   };
-  rows.forEach((row) => place(row));
+  for (const row of rows) place(row);
   return ordered;
 }
 
@@ -308,7 +308,7 @@ export async function recreateFromScan(actor: Actor, input: unknown, tx: Executo
     input,
   );
   const scan = await latestScan(actor, tx);
-  if (!scan || scan.job.status !== 'succeeded') throw new AppError('conflict', 'Scan the repository first.');
+  if (scan?.job.status !== 'succeeded') throw new AppError('conflict', 'Scan the repository first.');
   const chosen = parentsFirst(scan.backups.filter((b) => data.backupIds.includes(b.id)).map((b) => ({ ...b, parentId: b.parentId })));
   return tx.transaction(async (t) => {
     const [project] = await t.select({ id: projects.id }).from(projects).where(eq(projects.id, data.projectId));

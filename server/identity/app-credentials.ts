@@ -145,7 +145,7 @@ export async function authenticateApplicationCredential(
     async () => {
       const ok = await verifyOrDecoy(input.secret, row?.credential.secretHash);
       const user = row ? { userId: row.user.id, name: row.user.name } : null;
-      return { user, value: ok && row && row.user.enabled ? { credential: withoutHash(row.credential), user: row.user } : null };
+      return { user, value: ok && row?.user.enabled ? { credential: withoutHash(row.credential), user: row.user } : null };
     },
   );
 }

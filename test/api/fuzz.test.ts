@@ -312,7 +312,7 @@ test('each named malformed request gets a 400 with a fault body', async () => {
         method: 'POST',
         path: v('volumes'),
         headers: { 'X-Auth-Token': memberToken, 'Content-Type': 'application/json' },
-        body: '{"volume":'.repeat(10_000) + '1' + '}'.repeat(10_000),
+        body: `${'{"volume":'.repeat(10_000)}1${'}'.repeat(10_000)}`,
       },
     ],
     ['a malformed identity path', { method: 'GET', path: '/identity/v3/projects/%ff', headers: { 'X-Auth-Token': memberToken } }],

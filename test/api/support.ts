@@ -24,7 +24,7 @@ export interface CallOptions {
 export interface CallResult {
   status: number;
   headers: Headers;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the parsed JSON of every API's answers, read field by field by the tests.
   body: any;
   text: string;
 }

@@ -181,7 +181,7 @@ function imageStub(endpoint: string, path: string, method: string): Response {
 /** The token's context, or a 401: missing, unknown, expired, revoked, or no longer granting its project. */
 async function authenticate(request: Request) {
   const token = await resolveToken(request.headers.get('x-auth-token'));
-  if (!token || !token.project) throw new AppError('unauthenticated', AUTH_REQUIRED);
+  if (!token?.project) throw new AppError('unauthenticated', AUTH_REQUIRED);
   return token as typeof token & { project: NonNullable<typeof token.project> };
 }
 

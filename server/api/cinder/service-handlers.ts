@@ -9,7 +9,7 @@ import { json, readJson, type CinderContext } from './context';
  * `os-services` (reference §3.4) with Zed's semantics (enable clears the reason; disable and
  * disable-log-reason set `disabled`), and `os-availability-zone`.
  */
-const cinderTime = (date: Date) => date.toISOString().slice(0, 23) + '000';
+const cinderTime = (date: Date) => `${date.toISOString().slice(0, 23)}000`;
 
 function serviceView(s: ServiceView, c: CinderContext) {
   const view: Record<string, unknown> = {

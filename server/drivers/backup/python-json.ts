@@ -67,8 +67,8 @@ export function pythonJsonDumps(value: JsonValue, options: PythonDumpOptions = {
         );
     if (parts.length === 0) return `${open}${close}`;
     if (indent === undefined) return `${open}${parts.join(itemSeparator)}${close}`;
-    const inner = '\n' + ' '.repeat(indent * (depth + 1));
-    const outer = '\n' + ' '.repeat(indent * depth);
+    const inner = `\n${' '.repeat(indent * (depth + 1))}`;
+    const outer = `\n${' '.repeat(indent * depth)}`;
     return `${open}${inner}${parts.join(itemSeparator + inner)}${outer}${close}`;
   };
 

@@ -197,7 +197,7 @@ async function scrubWith(options: ScrubOptions, digests: DigestFile): Promise<Sc
 /** An incremental's unchanged blocks carry the parent's digests: otherwise the next restore of the chain goes wrong. */
 async function checkAgainstParent(options: ScrubOptions, digests: DigestFile, held: Uint8Array, findings: Findings, shaName: string) {
   if (!options.parent) {
-    const unheld = held.findIndex((value) => value === 0);
+    const unheld = held.indexOf(0);
     if (unheld >= 0) findings.add(shaName, `block ${unheld} is in no object of this full backup`);
     return;
   }

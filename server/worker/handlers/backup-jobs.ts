@@ -95,7 +95,7 @@ export const backupCreateHandler: JobHandler<'backup_create'> = {
     const { job, env, signal, database, complete, transact } = context;
     const { backupId } = job.payload;
     const backup = await loadBackup(database, backupId);
-    if (!backup || backup.status !== 'creating') {
+    if (backup?.status !== 'creating') {
       // Cancelled before it started: nothing was written.
       await complete({ skipped: backup?.status ?? 'gone' }, (tx) => skipCancelledCreate(tx, backup, job.id));
       return;
@@ -215,7 +215,7 @@ export const backupDeleteHandler: JobHandler<'backup_delete'> = {
   async run({ job, env, database, complete }) {
     const { backupId } = job.payload;
     const backup = await loadBackup(database, backupId);
-    if (!backup || backup.status !== 'deleting') {
+    if (backup?.status !== 'deleting') {
       await complete({ skipped: backup?.status ?? 'gone' });
       return;
     }
@@ -231,10 +231,10 @@ export const backupRestoreHandler: JobHandler<'backup_restore'> = {
     const { job, env, signal, database, complete } = context;
     const { backupId, volumeId, volumeIsNew } = job.payload;
     const backup = await loadBackup(database, backupId);
-    if (!backup || backup.status !== 'restoring')
+    if (backup?.status !== 'restoring')
       throw new Error(`Restore aborted: expected backup status restoring but got ${backup?.status ?? 'deleted'}.`);
     const volume = await loadVolume(database, volumeId);
-    if (!volume || volume.backupStatus !== 'restoring-backup')
+    if (volume?.backupStatus !== 'restoring-backup')
       throw new Error(`Restore aborted: expected volume ${volumeId} to be restoring-backup.`);
     const chain = await restoreChainOf(database, backup);
     const { driver } = volumeBackend(env);

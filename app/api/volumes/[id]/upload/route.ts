@@ -23,7 +23,7 @@ async function upload(request: Request, { params }: { params: Promise<{ id: stri
   let actor;
   if (tokenHeader !== null) {
     const token = await resolveToken(tokenHeader);
-    if (!token || !token.project) return unauthenticated();
+    if (!token?.project) return unauthenticated();
     actor = token.scoped;
   } else {
     actor = await currentActor();
