@@ -5,6 +5,11 @@ import { notifyFailure } from '../events/notify';
 import type { PolicyRow } from './guards';
 import type { RunRow } from './runs';
 
+async function volumeName(tx: Executor, volumeId: string): Promise<string | null> {
+  const [volume] = await tx.select({ name: volumes.name }).from(volumes).where(eq(volumes.id, volumeId));
+  return volume?.name || null;
+}
+
 /**
  * "Policy run missed": a run recorded as skipped (it could not start: quota full, no backup
  * service, the volume in use without force or busy past its next slot …) is told through
@@ -12,22 +17,54 @@ import type { RunRow } from './runs';
  * `policy_run_missed`: the policy, the volume, the slot and the reason.
  */
 export async function notifyRunMissed(tx: Executor, policy: PolicyRow, run: RunRow): Promise<void> {
-  const [volume] = await tx.select({ name: volumes.name }).from(volumes).where(eq(volumes.id, run.volumeId));
-  const volumeName = volume?.name || run.volumeId;
+  const name = await volumeName(tx, run.volumeId);
   const slot = run.slotAt ? ` due at ${run.slotAt.toISOString()}` : ' asked for now';
   await notifyFailure(tx, {
     kind: 'policy_run_missed',
     projectId: run.projectId,
     resourceType: 'policy',
     resourceId: policy.id,
-    summary: `Policy "${policy.name}" did not back up volume ${volumeName} (run${slot}): ${run.reason ?? 'it could not start.'}`,
+    summary: `Policy "${policy.name}" did not back up volume ${name ?? run.volumeId} (run${slot}): ${run.reason ?? 'it could not start.'}`,
     detail: {
       policyId: policy.id,
       policyName: policy.name,
       volumeId: run.volumeId,
-      volumeName: volume?.name ?? null,
+      volumeName: name,
       runId: run.id,
       slotAt: run.slotAt?.toISOString() ?? null,
+      reason: run.reason,
+    },
+  });
+}
+
+/**
+ * Also "policy run missed": a catch-up run, which started late (after an outage of the backup
+ * services, typically) in place of the slots from `firstMissed` to `lastMissed`, which are not run.
+ * Told in the transaction that starts it, so the people who watch the policy learn of the gap.
+ */
+export async function notifyCatchUp(tx: Executor, policy: PolicyRow, run: RunRow, firstMissed: Date, lastMissed: Date): Promise<void> {
+  const name = await volumeName(tx, run.volumeId);
+  const missed =
+    firstMissed.getTime() === lastMissed.getTime()
+      ? `the run due at ${firstMissed.toISOString()}`
+      : `the runs due from ${firstMissed.toISOString()} to ${lastMissed.toISOString()}`;
+  await notifyFailure(tx, {
+    kind: 'policy_run_missed',
+    projectId: run.projectId,
+    resourceType: 'policy',
+    resourceId: policy.id,
+    summary:
+      `Policy "${policy.name}" missed ${missed} for volume ${name ?? run.volumeId}: the run due at ` +
+      `${run.slotAt?.toISOString() ?? 'its slot'} had not started by then. One catch-up backup started now in their place.`,
+    detail: {
+      policyId: policy.id,
+      policyName: policy.name,
+      volumeId: run.volumeId,
+      volumeName: name,
+      runId: run.id,
+      slotAt: run.slotAt?.toISOString() ?? null,
+      missedFrom: firstMissed.toISOString(),
+      missedTo: lastMissed.toISOString(),
       reason: run.reason,
     },
   });

@@ -11,7 +11,7 @@ import { enqueueJob } from '../jobs/enqueue';
 import { BACKUP_BINARY } from '../jobs/kinds';
 import type { PolicyRow } from './guards';
 import { volumeBusyReason } from './busy';
-import { notifyRunMissed } from './missed';
+import { notifyCatchUp, notifyRunMissed } from './missed';
 import { latestRunBetween, nextRun } from './schedule';
 import { localTime } from './zone';
 
@@ -22,7 +22,8 @@ import { localTime } from './zone';
  * start (quota full, no backup service, the volume in use without force, the previous run of the
  * same policy still going) is recorded as skipped with its reason, told as "policy run missed", and
  * the assignment moves to the next slot; after an outage the one catch-up run belongs to the first
- * missed slot (its reason says so), and the next is the first after now.
+ * missed slot (its reason says so, and the slots it stands in for are told as "policy run missed"),
+ * and the next is the first after now.
  *
  * A volume may be on several policies (hourly + monthly) that come due in the same sweep: the
  * first run's backup holds the volume. A run that finds its volume busy with work that ends on its
@@ -293,6 +294,8 @@ async function sweepAssignment(
       .update(policyVolumes)
       .set(nextDue(policy, volumeId, now))
       .where(key);
+    if (late && attempt.run.status === 'started')
+      await notifyCatchUp(tx, policy, attempt.run, following, latestRunBetween(policy.schedule, policy.timeZone, following, now));
     return { run: attempt.run };
   }
   if (!late || !slotAt || !following) {

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { and, asc, eq, min } from 'drizzle-orm';
 import { createBackup, deleteBackup } from '../../server/backups/service';
 import { deleteVolume } from '../../server/volumes/service';
-import { backups, jobs, policyRuns, policyVolumes, quotas, volumes } from '../../server/db/schema';
+import { auditEvents, backups, jobs, policyRuns, policyVolumes, quotas, volumes } from '../../server/db/schema';
 import { MERGED_INTO_DEPENDENT } from '../../server/policies/prune';
 import { MAX_JITTER_MS, sweepPolicies } from '../../server/policies/runs';
 import {
@@ -143,6 +143,19 @@ describe('policy runs', () => {
     for (const row of await assignmentsOf(policy.id))
       assert.equal(row.nextSlotAt!.toISOString(), '2030-01-15T01:00:00.000Z', 'the next slot is the first after now');
     assert.equal((await sweepPolicies(db(), late)).started.length, 0, 'nothing is stacked');
+    // The people watching the policy hear of the slots the catch-up stands in for, once per volume.
+    const told = await db()
+      .select({ detail: auditEvents.detail })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.resourceId, policy.id), eq(auditEvents.action, 'failure_notice')));
+    assert.deepEqual(told.map((event) => (event.detail as { volumeId: string }).volumeId).sort(), [one.id, two.id].sort());
+    for (const { detail } of told) {
+      const notice = detail as { kind: string; summary: string; missedFrom: string; missedTo: string };
+      assert.equal(notice.kind, 'policy_run_missed');
+      assert.equal(notice.missedFrom, '2030-01-12T01:00:00.000Z');
+      assert.equal(notice.missedTo, '2030-01-14T01:00:00.000Z');
+      assert.match(notice.summary, /missed the runs due from 2030-01-12T01:00:00\.000Z to 2030-01-14T01:00:00\.000Z for volume (one|two)/);
+    }
 
     const runs = await settle(policy.id, late);
     assert.deepEqual(
