@@ -180,7 +180,6 @@ test.describe('volumes', () => {
     const measureNow = page.getByRole('button', { name: 'Measure now' });
     await expect(measureNow).toBeEnabled({ timeout: 20_000 });
     await measureNow.click();
-    await expect(page.getByTestId('capacity-notice')).toHaveText(/^Measur/);
     await expect(page.getByTestId('capacity-notice')).toHaveText(
       /Measured just now: (one volume service|\d+ volume services), figures below\./,
       {

@@ -1,25 +1,18 @@
 import type { ShownNotice } from '@/components/ui/followed-notice';
+import type { CapacityJob } from '@/server/volumes/queries';
 
-/** A capacity measurement's job, as the capacity page lists those under way and just ended. */
-export interface CapacityJobView {
-  id: string;
-  host: string | null;
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-  error: string | null;
-}
-
-const hostName = (job: CapacityJobView) => job.host ?? 'a volume service';
-const isLive = (job: CapacityJobView) => job.status === 'queued' || job.status === 'running';
+const hostName = (job: CapacityJob) => job.host ?? 'a volume service';
+const isLive = (job: CapacityJob) => job.status === 'queued' || job.status === 'running';
 
 /**
  * Where the measurements a click started stand: still pending while any of them is queued or
  * running (a retried one says what its last attempt met), or not yet on the page the notice
  * reads; then how they ended, a failure first.
  */
-export function capacityOutcome(followedIds: readonly string[], jobs: readonly CapacityJobView[]): { pending: string } | ShownNotice {
+export function capacityOutcome(followedIds: readonly string[], jobs: readonly CapacityJob[]): { pending: string } | ShownNotice {
   if (followedIds.length === 0) return { tone: 'info', text: 'No volume service was asked to measure.' };
   const byId = new Map(jobs.map((job) => [job.id, job]));
-  const followed: CapacityJobView[] = [];
+  const followed: CapacityJob[] = [];
   for (const id of followedIds) {
     const job = byId.get(id);
     if (job === undefined) return { pending: 'Measuring…' };

@@ -6,7 +6,8 @@ import { Button } from '@/components/ui/button';
 import type { ShownNotice } from '@/components/ui/followed-notice';
 import { Notice } from '@/components/ui/notice';
 import { measureCapacityAction } from '@/server/volumes/actions';
-import { capacityOutcome, type CapacityJobView } from './capacity-outcome';
+import type { CapacityJob } from '@/server/volumes/queries';
+import { capacityOutcome } from './capacity-outcome';
 
 const REFRESH_MS = 1_000;
 
@@ -14,7 +15,7 @@ const REFRESH_MS = 1_000;
  * Asks each volume service to measure its backend (by itself when the figures are stale), then
  * re-renders the page until the jobs it started have ended, and says how they ended.
  */
-export function CapacityRefresh({ stale, jobs }: { stale: boolean; jobs: CapacityJobView[] }) {
+export function CapacityRefresh({ stale, jobs }: { stale: boolean; jobs: CapacityJob[] }) {
   const router = useRouter();
   const [followed, setFollowed] = useState<string[] | null>(null);
   const [shown, setShown] = useState<ShownNotice | null>(null);

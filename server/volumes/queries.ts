@@ -222,7 +222,7 @@ export async function latestCapacity(tx: Executor = db()) {
     order by coalesce(result->>'host', target_host), finished_at desc`);
 }
 
-/** A capacity measurement's job as the capacity page follows it. */
+/** A capacity measurement's job, as the capacity page lists those under way and just ended. */
 export interface CapacityJob {
   id: string;
   host: string | null;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { capacityOutcome, type CapacityJobView } from '../../components/volumes/capacity-outcome';
+import { capacityOutcome } from '../../components/volumes/capacity-outcome';
+import type { CapacityJob } from '../../server/volumes/queries';
 
-const job = (id: string, status: CapacityJobView['status'], error: string | null = null): CapacityJobView => ({
+const job = (id: string, status: CapacityJob['status'], error: string | null = null): CapacityJob => ({
   id,
   host: `host-${id}`,
   status,
