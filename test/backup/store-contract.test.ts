@@ -152,18 +152,38 @@ describe("the S3 store's checksum setting against Swift's s3api", () => {
 });
 
 describe('posix store specifics', () => {
-  test('directories are 0770 and files 0660 (group-readable); no temp file is left behind', async () => {
+  test('directories are 0770 and files 0660 (group-readable), small or large; no temp file is left behind', async () => {
     const subject = posixStoreUnderTest();
     try {
       const container = 'ab/cd/abcdef';
       await subject.store.ensureContainer(container);
+      // A small object is written with blocking calls on a local filesystem, a large one is not: both come out the same.
+      const large = randomBytes(300 * 1024 + 7);
       await subject.store.putObject(container, 'obj-00001', Buffer.from('data'));
+      await subject.store.putObject(container, 'obj-00002', large);
       const root = (subject.store as unknown as { root: string }).root;
       for (const directory of ['ab', 'ab/cd', 'ab/cd/abcdef']) {
         assert.equal(fs.statSync(path.join(root, directory)).mode & 0o777, 0o770, directory);
       }
-      assert.equal(fs.statSync(path.join(root, container, 'obj-00001')).mode & 0o777, 0o660);
-      assert.deepEqual(fs.readdirSync(path.join(root, container)), ['obj-00001']);
+      for (const name of ['obj-00001', 'obj-00002']) assert.equal(fs.statSync(path.join(root, container, name)).mode & 0o777, 0o660, name);
+      assert.equal(fs.readFileSync(path.join(root, container, 'obj-00001'), 'utf8'), 'data');
+      assert.ok(fs.readFileSync(path.join(root, container, 'obj-00002')).equals(large));
+      assert.deepEqual(fs.readdirSync(path.join(root, container)).sort(), ['obj-00001', 'obj-00002']);
+    } finally {
+      await subject.close();
+    }
+  });
+
+  test('a put into a container removed meanwhile makes it again, small or large', async () => {
+    const subject = posixStoreUnderTest();
+    try {
+      const root = (subject.store as unknown as { root: string }).root;
+      await subject.store.putObject('shared', 'first-00001', Buffer.from('x'));
+      fs.rmSync(path.join(root, 'shared'), { recursive: true });
+      await subject.store.putObject('shared', 'small-00001', Buffer.from('small'));
+      fs.rmSync(path.join(root, 'shared'), { recursive: true });
+      await subject.store.putObject('shared', 'large-00001', Buffer.alloc(512 * 1024, 1));
+      assert.deepEqual(await subject.store.listObjects('shared', ''), ['large-00001']);
     } finally {
       await subject.close();
     }

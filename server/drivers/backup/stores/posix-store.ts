@@ -4,13 +4,14 @@
  * uses one directory per backup, `<id[0:2]>/<id[2:4]>/<id>`); an object is a file in it.
  * Directories 0770, files 0660, so a Cinder service in the same group can read them.
  * Objects are written to a hidden temp name, then renamed into place; the page-aligned bulk of a
- * large object goes with direct I/O (see direct-io.ts), its tail through the page cache. They are
+ * large object goes with direct I/O (see direct-io.ts), its tail through the page cache; a small
+ * one, on a local filesystem, with blocking calls. They are
  * made durable when the container is flushed, all together (one sync of the filesystem, see
  * filesystem-sync.ts, where there are many and the system can) or else each: every backup
  * flushes before it writes the metadata file that makes it complete.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, readFileSync, renameSync, statfsSync, writeSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { alignDown, closeFile, DIRECT_IO_MIN_BYTES, isDirectIoRefusal, openForDirectWrite, startsOnPage, writeAt } from '../direct-io';
@@ -29,6 +30,23 @@ export interface PosixStoreConfig {
 }
 
 const TEMP_SUFFIX = '.part';
+/**
+ * Filesystems (statfs types) on which a small object is written with blocking calls: there each of
+ * its calls (open, write, chmod, close, rename) takes microseconds, less than a trip through the
+ * thread pool and back, and an incremental of scattered changes writes hundreds of small objects
+ * (the real image's: 0.60 s with asynchronous puts, 0.55 s with these). On NFS and other network
+ * filesystems each call is a round trip, so puts stay asynchronous there and overlap.
+ */
+const LOCAL_FILESYSTEM_TYPES = new Set([
+  0xef53, // ext2, ext3, ext4
+  0x58465342, // XFS
+  0x9123683e, // btrfs
+  0x01021994, // tmpfs
+  0x794c7630, // overlayfs
+  0x2fc12fc1, // ZFS
+]);
+/** Objects up to this size are written with blocking calls on a local filesystem. */
+const INLINE_PUT_BYTES = 256 * 1024;
 /** Chunk size of readObject (each chunk reuses one buffer: consume it before asking for the next). */
 const READ_CHUNK_BYTES = 1024 * 1024;
 
@@ -111,6 +129,8 @@ export class PosixStore implements BackupStore {
   private readonly root: string;
   /** Whether a new file needs a chmod to get fileMode (the umask takes some of its bits away). */
   private readonly chmodAfterCreate: boolean;
+  /** Whether the root is on a local filesystem (LOCAL_FILESYSTEM_TYPES); asked on the first put that could use it. */
+  private localFilesystem: boolean | undefined;
   /** Per container: the files put since it was last flushed (a flush that does not sync the whole filesystem syncs these). */
   private readonly unflushed = new Map<string, Set<string>>();
 
@@ -179,29 +199,15 @@ export class PosixStore implements BackupStore {
     const temporary = path.join(path.dirname(final), `.${name}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
     try {
       options.signal?.throwIfAborted();
-      const handle = await this.openForWrite(container, temporary);
-      try {
-        let position = Buffer.isBuffer(data) ? await writeDirectPrefix(temporary, data) : 0;
-        // Each chunk is written while the next one is made (a sha file's text is made as it goes),
-        // and written before the one after is asked for, so chunks may reuse memory.
-        let writing: Promise<void> = Promise.resolve();
-        try {
-          for (const chunk of Buffer.isBuffer(data) ? [data.subarray(position)] : (data.reusedChunks?.() ?? data.chunks())) {
-            await writing;
-            options.signal?.throwIfAborted();
-            writing = writeFully(handle, chunk, position);
-            position += chunk.length;
-          }
-        } finally {
-          await writing.catch(() => undefined);
-        }
-        await writing;
-        if (this.chmodAfterCreate) await handle.chmod(this.config.fileMode);
-      } finally {
-        await handle.close();
+      if (Buffer.isBuffer(data) && data.length <= INLINE_PUT_BYTES && this.onLocalFilesystem()) {
+        await this.writeInline(container, temporary, data);
+        options.signal?.throwIfAborted();
+        renameSync(temporary, final);
+      } else {
+        await this.write(container, temporary, data, options);
+        options.signal?.throwIfAborted();
+        await fs.rename(temporary, final);
       }
-      options.signal?.throwIfAborted();
-      await fs.rename(temporary, final);
       this.unflushedIn(container).add(final);
     } catch (error) {
       await fs.rm(temporary, { force: true }).catch(() => undefined);
@@ -209,6 +215,60 @@ export class PosixStore implements BackupStore {
         throw new BackupError('ABORTED', `writing ${name} was cancelled`, { objectName: name });
       throw storeError('write', final, error);
     }
+  }
+
+  /** Writes `data` to the new file `temporary`. */
+  private async write(container: string, temporary: string, data: Buffer | ObjectChunks, options: PutOptions): Promise<void> {
+    const handle = await this.openForWrite(container, temporary);
+    try {
+      let position = Buffer.isBuffer(data) ? await writeDirectPrefix(temporary, data) : 0;
+      // Each chunk is written while the next one is made (a sha file's text is made as it goes),
+      // and written before the one after is asked for, so chunks may reuse memory.
+      let writing: Promise<void> = Promise.resolve();
+      try {
+        for (const chunk of Buffer.isBuffer(data) ? [data.subarray(position)] : (data.reusedChunks?.() ?? data.chunks())) {
+          await writing;
+          options.signal?.throwIfAborted();
+          writing = writeFully(handle, chunk, position);
+          position += chunk.length;
+        }
+      } finally {
+        await writing.catch(() => undefined);
+      }
+      await writing;
+      if (this.chmodAfterCreate) await handle.chmod(this.config.fileMode);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** The same for a small object on a local filesystem, with blocking calls. */
+  private async writeInline(container: string, temporary: string, data: Buffer): Promise<void> {
+    let fd: number;
+    try {
+      fd = openSync(temporary, 'wx', this.config.fileMode);
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+      await this.ensureContainer(container);
+      fd = openSync(temporary, 'wx', this.config.fileMode);
+    }
+    try {
+      for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);
+      if (this.chmodAfterCreate) fchmodSync(fd, this.config.fileMode);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private onLocalFilesystem(): boolean {
+    if (this.localFilesystem === undefined) {
+      try {
+        this.localFilesystem = LOCAL_FILESYSTEM_TYPES.has(statfsSync(this.root).type);
+      } catch {
+        return false; // No root yet: asked again on the next put.
+      }
+    }
+    return this.localFilesystem;
   }
 
   /**
