@@ -7,7 +7,17 @@ export interface FollowedChecks {
   cancelling: boolean;
   /** What the notice says while they are under way. */
   pending: string;
+  /** When they were followed (ms), and whether the page's data has shown one of them under way since. */
+  since: number;
+  seen: boolean;
 }
+
+/**
+ * How long a check never seen under way, with no end event, is taken for data read before it was
+ * asked for (the page's data catches up with the request a moment after it returns) rather than
+ * for a check that ended without a result.
+ */
+export const UNSEEN_GRACE_MS = 10_000;
 
 /** What the notice says of how they ended. */
 export interface ChecksNotice {
@@ -48,17 +58,20 @@ function endOf(jobId: string, events: readonly FollowedEvent[]): ChecksNotice | 
  * How followed checks ended, from the backup's checks under way and its events (read together):
  * null while any of them is queued or running; then the outcome its end event records (an error
  * first, when there are several), or, for a job that ended without one, that it was cancelled or
- * found the backup busy or gone.
+ * found the backup busy or gone. A job without an end event that the data never showed under way
+ * may be one the data predates: null for UNSEEN_GRACE_MS after it was followed.
  */
 export function checksOutcome(
   followed: FollowedChecks,
   liveJobIds: ReadonlySet<string>,
   events: readonly FollowedEvent[],
+  now: number,
 ): ChecksNotice | null {
   if (followed.jobIds.length === 0) return { tone: 'info', text: 'No check was under way.' };
   if (followed.jobIds.some((id) => liveJobIds.has(id))) return null;
   const ends = followed.jobIds.map((id) => endOf(id, events));
   const recorded = ends.filter((end): end is ChecksNotice => end !== null);
+  if (recorded.length < ends.length && !followed.seen && now - followed.since < UNSEEN_GRACE_MS) return null;
   if (followed.cancelling) {
     if (recorded.length < ends.length) return { tone: 'info', text: 'Cancelled: the check stopped without a result.' };
     const first = recorded.find((end) => end.tone === 'error') ?? recorded[0]!;

@@ -1,7 +1,7 @@
 'use client';
 
 import Link from 'next/link';
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { Card } from '@/components/ui/card';
@@ -73,16 +73,34 @@ export function IntegrityPanel({
   // The notice follows the checks it started (or cancelled) to their end, read from the page's data.
   const [followed, setFollowed] = useState<FollowedChecks | null>(null);
   const [shown, setShown] = useState<ShownNotice | null>(null);
+  const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (!followed) return;
-    const outcome = checksOutcome(followed, new Set(checks.map((check) => check.id)), events);
+    const live = new Set(checks.map((check) => check.id));
+    if (!followed.seen && followed.jobIds.some((id) => live.has(id))) {
+      setFollowed({ ...followed, seen: true });
+      return;
+    }
+    const outcome = checksOutcome(followed, live, events, now);
     if (!outcome) return;
     setShown(outcome);
     setFollowed(null);
-  }, [followed, checks, events]);
+  }, [followed, checks, events, now]);
+  // While it follows, the page reads again every second (it may have stopped polling before the request).
+  const refresh = useRef(onChanged);
+  refresh.current = onChanged;
+  const following = followed !== null;
+  useEffect(() => {
+    if (!following) return;
+    const timer = setInterval(() => {
+      setNow(Date.now());
+      void refresh.current();
+    }, 1_000);
+    return () => clearInterval(timer);
+  }, [following]);
   const run = async (call: () => Promise<ActionResult<{ jobId: string } | { cancelled: string[] }>>, cancelling: boolean) => {
     const result = await call();
-    // Followed only once the page holds data read after the request, so its job is there to follow.
+    // Read again after the request; the data the page shows may still lag a moment behind it (UNSEEN_GRACE_MS).
     await onChanged();
     if (!result.ok || !result.data) {
       setFollowed(null);
@@ -91,7 +109,8 @@ export function IntegrityPanel({
     }
     const jobIds = 'jobId' in result.data ? [result.data.jobId] : result.data.cancelled;
     setShown(null);
-    setFollowed({ jobIds, cancelling, pending: result.message ?? 'Under way…' });
+    // The checks a cancel stopped were on the page as under way: seen already.
+    setFollowed({ jobIds, cancelling, pending: result.message ?? 'Under way…', since: Date.now(), seen: cancelling });
   };
   const notice = followed ? { tone: 'info' as const, text: followed.pending } : shown;
   const lastPassed = tests.find((test) => test.outcome === 'passed');
