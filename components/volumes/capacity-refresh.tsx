@@ -1,10 +1,10 @@
 'use client';
 
-import { useRouter } from 'next/navigation';
 import { useEffect, useRef, useState } from 'react';
 import { Button } from '@/components/ui/button';
 import type { ShownNotice } from '@/components/ui/followed-notice';
 import { Notice } from '@/components/ui/notice';
+import { RefreshWhile } from '@/components/ui/refresh-while';
 import { measureCapacityAction } from '@/server/volumes/actions';
 import type { CapacityJob } from '@/server/volumes/queries';
 import { capacityOutcome } from './capacity-outcome';
@@ -16,7 +16,6 @@ const REFRESH_MS = 1_000;
  * re-renders the page until the jobs it started have ended, and says how they ended.
  */
 export function CapacityRefresh({ stale, jobs }: { stale: boolean; jobs: CapacityJob[] }) {
-  const router = useRouter();
   const [followed, setFollowed] = useState<string[] | null>(null);
   const [shown, setShown] = useState<ShownNotice | null>(null);
   const [requesting, setRequesting] = useState(false);
@@ -29,11 +28,6 @@ export function CapacityRefresh({ stale, jobs }: { stale: boolean; jobs: Capacit
     setShown(outcome);
     setFollowed(null);
   }, [outcome]);
-  useEffect(() => {
-    if (followed === null) return;
-    const timer = setInterval(() => router.refresh(), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [followed, router]);
 
   const measure = async () => {
     setShown(null);
@@ -61,6 +55,7 @@ export function CapacityRefresh({ stale, jobs }: { stale: boolean; jobs: Capacit
       : shown;
   return (
     <div className="flex items-center gap-3">
+      <RefreshWhile active={followed !== null} everyMs={REFRESH_MS} />
       {notice && (
         <div className="max-w-md" data-testid="capacity-notice">
           <Notice tone={notice.tone}>{notice.text}</Notice>

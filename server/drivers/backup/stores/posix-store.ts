@@ -5,10 +5,10 @@
  * Directories 0770, files 0660, so a Cinder service in the same group can read them.
  * Objects are written to a hidden temp name, then renamed into place; the page-aligned bulk of a
  * large object goes with direct I/O (see direct-io.ts), its tail through the page cache; a small
- * one, on a local filesystem, with blocking calls. They are
- * made durable when the container is flushed, all together (one sync of the filesystem, see
- * filesystem-sync.ts, where there are many and the system can) or else each: every backup
- * flushes before it writes the metadata file that makes it complete.
+ * one, on a local filesystem, with blocking calls. They are made durable when the container is
+ * flushed, all together (one sync of the filesystem, see filesystem-sync.ts, where there are many
+ * and the system can) or else each: every backup flushes before it writes the metadata file that
+ * makes it complete.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, openSync, readFileSync, renameSync, statfsSync, writeSync } from 'node:fs';
@@ -219,7 +219,7 @@ export class PosixStore implements BackupStore {
 
   /** Writes `data` to the new file `temporary`. */
   private async write(container: string, temporary: string, data: Buffer | ObjectChunks, options: PutOptions): Promise<void> {
-    const handle = await this.openForWrite(container, temporary);
+    const handle = await this.createIn(container, () => fs.open(temporary, 'wx', this.config.fileMode));
     try {
       let position = Buffer.isBuffer(data) ? await writeDirectPrefix(temporary, data) : 0;
       // Each chunk is written while the next one is made (a sha file's text is made as it goes),
@@ -244,14 +244,7 @@ export class PosixStore implements BackupStore {
 
   /** The same for a small object on a local filesystem, with blocking calls. */
   private async writeInline(container: string, temporary: string, data: Buffer): Promise<void> {
-    let fd: number;
-    try {
-      fd = openSync(temporary, 'wx', this.config.fileMode);
-    } catch (error) {
-      if (errnoCode(error) !== 'ENOENT') throw error;
-      await this.ensureContainer(container);
-      fd = openSync(temporary, 'wx', this.config.fileMode);
-    }
+    const fd = await this.createIn(container, () => openSync(temporary, 'wx', this.config.fileMode));
     try {
       for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);
       if (this.chmodAfterCreate) fchmodSync(fd, this.config.fileMode);
@@ -275,13 +268,13 @@ export class PosixStore implements BackupStore {
    * A container is shared by every backup that names it: another backup's delete may have removed
    * it while it was momentarily empty, so a missing directory is created again once.
    */
-  private async openForWrite(container: string, temporary: string) {
+  private async createIn<T>(container: string, create: () => T | Promise<T>): Promise<T> {
     try {
-      return await fs.open(temporary, 'wx', this.config.fileMode);
+      return await create();
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT') throw error;
       await this.ensureContainer(container);
-      return fs.open(temporary, 'wx', this.config.fileMode);
+      return create();
     }
   }
 
